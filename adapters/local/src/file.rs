@@ -1,0 +1,202 @@
+//! The stored file format and atomic, durable file writes.
+//!
+//! Every object and part is one file: a 64-byte header (magic, ETag) and then
+//! the bytes. Keeping the ETag inside the file means one rename publishes data
+//! and metadata together, so no reader ever sees one without the other.
+
+use bytes::Bytes;
+use futures::StreamExt;
+use md5::{Digest, Md5};
+use std::io;
+use std::path::{Path, PathBuf};
+use tarn_ports::{ByteStream, ErrorKind, PortError, PortResult};
+use tokio::fs::{self, File};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+
+/// Size of the header in front of every stored file's bytes.
+pub const HEADER_LEN: u64 = 64;
+const MAGIC: &[u8; 8] = b"TARNBLK1";
+const WRITE_BUFFER: usize = 1 << 20;
+
+/// Maps an I/O error to the port's kinds.
+pub fn io_error(what: impl std::fmt::Display, e: io::Error) -> PortError {
+    let kind = match e.kind() {
+        io::ErrorKind::NotFound => ErrorKind::NotFound,
+        _ => ErrorKind::Internal,
+    };
+    PortError::new(kind, format!("{what}: {e}")).with_source(e)
+}
+
+fn header(etag: &str) -> PortResult<[u8; HEADER_LEN as usize]> {
+    let e = etag.as_bytes();
+    if e.len() > HEADER_LEN as usize - MAGIC.len() - 1 {
+        return Err(PortError::internal(format!(
+            "etag {etag:?} too long to store"
+        )));
+    }
+    let mut h = [0u8; HEADER_LEN as usize];
+    h[..8].copy_from_slice(MAGIC);
+    h[8] = e.len() as u8;
+    h[9..9 + e.len()].copy_from_slice(e);
+    Ok(h)
+}
+
+/// Opens a stored file and reads its ETag; the file is left positioned after
+/// the header.
+pub async fn open_stored(path: &Path) -> io::Result<(File, String, u64)> {
+    let mut file = File::open(path).await?;
+    let mut h = [0u8; HEADER_LEN as usize];
+    file.read_exact(&mut h).await?;
+    let len = h[8] as usize;
+    if &h[..8] != MAGIC || len > HEADER_LEN as usize - 9 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} is not a Tarn block file", path.display()),
+        ));
+    }
+    let etag = String::from_utf8(h[9..9 + len].to_vec())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let size = file.metadata().await?.len().saturating_sub(HEADER_LEN);
+    Ok((file, etag, size))
+}
+
+/// A file being written in the temporary directory; removed on drop unless
+/// published.
+pub struct TempFile {
+    path: Option<PathBuf>,
+}
+
+impl TempFile {
+    /// A fresh temporary path in `dir`.
+    pub fn new(dir: &Path) -> Self {
+        let name = format!(".{:032x}", rand::random::<u128>());
+        Self {
+            path: Some(dir.join(name)),
+        }
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        self.path.as_deref().unwrap_or_else(|| Path::new(""))
+    }
+
+    /// Renames it to `dest` (creating parent directories), then syncs the
+    /// directory so that the rename survives a crash.
+    pub async fn publish(mut self, dest: &Path) -> io::Result<()> {
+        let src = self
+            .path
+            .take()
+            .ok_or_else(|| io::Error::other("temporary file already published"))?;
+        let parent = dest
+            .parent()
+            .ok_or_else(|| io::Error::other("destination has no parent"))?;
+        // A concurrent delete may remove an emptied parent between our
+        // create_dir_all and rename; retry a few times.
+        let mut attempt = 0;
+        loop {
+            create_dirs_durably(parent).await?;
+            match fs::rename(&src, dest).await {
+                Ok(()) => break,
+                Err(e) if e.kind() == io::ErrorKind::NotFound && attempt < 5 => attempt += 1,
+                Err(e) => {
+                    let _ = fs::remove_file(&src).await;
+                    return Err(e);
+                }
+            }
+        }
+        sync_dir(parent).await
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.path.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+async fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir).await?.sync_all().await
+}
+
+/// `create_dir_all`, then syncs the parent of every directory it created.
+async fn create_dirs_durably(dir: &Path) -> io::Result<()> {
+    let mut missing = Vec::new();
+    let mut cur = dir;
+    while fs::metadata(cur).await.is_err() {
+        missing.push(cur.to_path_buf());
+        match cur.parent() {
+            Some(p) => cur = p,
+            None => break,
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    fs::create_dir_all(dir).await?;
+    for created in missing.iter().rev() {
+        if let Some(parent) = created.parent() {
+            sync_dir(parent).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Streams `body` into a new temporary file behind a header for `etag`, or
+/// for the body's MD5 when `etag` is `None`; checks `size`; syncs the file.
+pub async fn write_stream(
+    tmp_dir: &Path,
+    mut body: ByteStream,
+    size: Option<u64>,
+) -> PortResult<(TempFile, u64, String)> {
+    let tmp = TempFile::new(tmp_dir);
+    let file = File::create(tmp.path())
+        .await
+        .map_err(|e| io_error("creating temporary file", e))?;
+    let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
+    // The header is rewritten once the MD5 is known.
+    out.write_all(&[0u8; HEADER_LEN as usize])
+        .await
+        .map_err(|e| io_error("writing", e))?;
+    let mut md5 = Md5::new();
+    let mut written = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk: Bytes = chunk.map_err(|e| {
+            PortError::new(ErrorKind::Interrupted, "request body failed").with_source(e)
+        })?;
+        written += chunk.len() as u64;
+        if size.is_some_and(|s| written > s) {
+            return Err(PortError::invalid_input(format!(
+                "body is longer than the declared {} bytes",
+                size.unwrap_or(0)
+            )));
+        }
+        md5.update(&chunk);
+        out.write_all(&chunk)
+            .await
+            .map_err(|e| io_error("writing", e))?;
+    }
+    if let Some(s) = size.filter(|&s| s != written) {
+        return Err(PortError::invalid_input(format!(
+            "body has {written} bytes, expected {s}"
+        )));
+    }
+    let etag = hex::encode(md5.finalize());
+    out.flush().await.map_err(|e| io_error("writing", e))?;
+    let mut file = out.into_inner();
+    finish_header(&mut file, &etag).await?;
+    Ok((tmp, written, etag))
+}
+
+/// Writes the real header at the start of `file` and syncs it.
+pub async fn finish_header(file: &mut File, etag: &str) -> PortResult<()> {
+    use tokio::io::AsyncSeekExt;
+    file.seek(io::SeekFrom::Start(0))
+        .await
+        .map_err(|e| io_error("seeking", e))?;
+    file.write_all(&header(etag)?)
+        .await
+        .map_err(|e| io_error("writing header", e))?;
+    file.sync_all().await.map_err(|e| io_error("syncing", e))
+}

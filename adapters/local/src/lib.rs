@@ -1,0 +1,412 @@
+//! A `BlockStore` on a local directory, for `local://…` namespaces.
+//!
+//! `local://a/b` is the directory `a/b` under the store's root; keys map to
+//! paths below it through [`encoding`], which keeps every key inside its
+//! namespace. Objects are written to `.tarn-tmp/`, synced, and renamed into
+//! place (atomic and durable); multipart parts live in
+//! `.tarn-multipart/<upload id>/` until the upload is completed or aborted.
+//!
+//! Listing walks the directory tree under the prefix's deepest complete
+//! directory on every call, so a page costs time in proportion to the
+//! objects below that directory: fine for Tarn's own layout (data objects
+//! are fetched by key, never listed in bulk), slow for huge flat listings.
+
+mod encoding;
+mod file;
+mod multipart;
+
+use async_trait::async_trait;
+use file::{io_error, open_stored, write_stream, HEADER_LEN};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+use tarn_model::{BlockKey, PartNumber, StorageNamespace, Timestamp};
+use tarn_ports::{
+    BlockStore, ByteRange, ByteStream, CompletedPart, ErrorKind, GetOutcome, ListedBlock,
+    ObjectMeta, PortError, PortResult, PutOutcome,
+};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+const READ_CHUNK: usize = 256 * 1024;
+const TMP_DIR: &str = ".tarn-tmp";
+const MULTIPART_DIR: &str = ".tarn-multipart";
+
+/// A `BlockStore` rooted at a directory.
+#[derive(Debug, Clone)]
+pub struct LocalBlockStore {
+    root: PathBuf,
+}
+
+impl LocalBlockStore {
+    /// The scheme this store serves.
+    pub const SCHEME: &'static str = "local";
+
+    /// Opens (creating if needed) a store rooted at `root`, and removes
+    /// temporary files left by a crash.
+    pub async fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
+        let root = root.into();
+        let tmp = root.join(TMP_DIR);
+        if tmp.exists() {
+            tokio::fs::remove_dir_all(&tmp).await?;
+        }
+        tokio::fs::create_dir_all(&tmp).await?;
+        tokio::fs::create_dir_all(root.join(MULTIPART_DIR)).await?;
+        Ok(Self { root })
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn tmp_dir(&self) -> PathBuf {
+        self.root.join(TMP_DIR)
+    }
+
+    fn ns_dir(&self, ns: &StorageNamespace) -> PortResult<PathBuf> {
+        if ns.scheme() != Self::SCHEME {
+            return Err(PortError::invalid_input(format!(
+                "the local block store serves local:// namespaces, not {ns}"
+            )));
+        }
+        let mut dir = self.root.clone();
+        dir.extend(encoding::dir_components(ns.location()));
+        Ok(dir)
+    }
+
+    fn object_path(&self, ns: &StorageNamespace, key: &BlockKey) -> PortResult<PathBuf> {
+        let mut path = self.ns_dir(ns)?;
+        path.extend(encoding::key_components(key.as_str()));
+        Ok(path)
+    }
+
+    async fn meta(&self, path: &Path, key: &BlockKey) -> PortResult<(tokio::fs::File, ObjectMeta)> {
+        let (file, etag, size) = open_stored(path).await.map_err(|e| io_error(key, e))?;
+        let modified = file
+            .metadata()
+            .await
+            .and_then(|m| m.modified())
+            .map_err(|e| io_error(key, e))?;
+        let micros = modified
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_micros() as i64)
+            .unwrap_or(0);
+        Ok((
+            file,
+            ObjectMeta {
+                size,
+                etag,
+                last_modified: Timestamp::from_unix_micros(micros),
+            },
+        ))
+    }
+
+    /// Removes now-empty directories from `path`'s parent up to `stop`.
+    async fn prune_dirs(path: &Path, stop: &Path) {
+        let mut cur = path.parent();
+        while let Some(dir) = cur {
+            if dir == stop || !dir.starts_with(stop) || tokio::fs::remove_dir(dir).await.is_err() {
+                break;
+            }
+            cur = dir.parent();
+        }
+    }
+}
+
+fn range_error(range: ByteRange, size: u64) -> PortError {
+    PortError::new(
+        ErrorKind::InvalidRange,
+        format!("{range:?} cannot be satisfied for {size} bytes"),
+    )
+}
+
+#[async_trait]
+impl BlockStore for LocalBlockStore {
+    async fn put(
+        &self,
+        ns: &StorageNamespace,
+        key: &BlockKey,
+        body: ByteStream,
+        size: Option<u64>,
+    ) -> PortResult<PutOutcome> {
+        let dest = self.object_path(ns, key)?;
+        let (tmp, size, etag) = write_stream(&self.tmp_dir(), body, size).await?;
+        tmp.publish(&dest).await.map_err(|e| io_error(key, e))?;
+        Ok(PutOutcome { size, etag })
+    }
+
+    async fn get(
+        &self,
+        ns: &StorageNamespace,
+        key: &BlockKey,
+        range: Option<ByteRange>,
+    ) -> PortResult<GetOutcome> {
+        let path = self.object_path(ns, key)?;
+        let (mut file, meta) = self.meta(&path, key).await?;
+        let (first, len, range) = match range {
+            None => (0, meta.size, None),
+            Some(r) => {
+                let (first, last) = r
+                    .resolve(meta.size)
+                    .ok_or_else(|| range_error(r, meta.size))?;
+                (first, last - first + 1, Some((first, last)))
+            }
+        };
+        file.seek(io::SeekFrom::Start(HEADER_LEN + first))
+            .await
+            .map_err(|e| io_error(key, e))?;
+        let body = ReaderStream::with_capacity(file.take(len), READ_CHUNK);
+        Ok(GetOutcome {
+            meta,
+            range,
+            body: ByteStream::new(body),
+        })
+    }
+
+    async fn head(&self, ns: &StorageNamespace, key: &BlockKey) -> PortResult<ObjectMeta> {
+        let path = self.object_path(ns, key)?;
+        Ok(self.meta(&path, key).await?.1)
+    }
+
+    async fn delete(&self, ns: &StorageNamespace, key: &BlockKey) -> PortResult<()> {
+        let path = self.object_path(ns, key)?;
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => {
+                Self::prune_dirs(&path, &self.ns_dir(ns)?).await;
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_error(key, e)),
+        }
+    }
+
+    async fn copy(
+        &self,
+        src_ns: &StorageNamespace,
+        src: &BlockKey,
+        dst_ns: &StorageNamespace,
+        dst: &BlockKey,
+    ) -> PortResult<PutOutcome> {
+        let src_path = self.object_path(src_ns, src)?;
+        let dst_path = self.object_path(dst_ns, dst)?;
+        let (mut from, meta) = self.meta(&src_path, src).await?;
+        from.seek(io::SeekFrom::Start(0))
+            .await
+            .map_err(|e| io_error(src, e))?;
+        let tmp = file::TempFile::new(&self.tmp_dir());
+        let mut to = tokio::fs::File::create(tmp.path())
+            .await
+            .map_err(|e| io_error("creating temporary file", e))?;
+        tokio::io::copy(&mut from.take(HEADER_LEN + meta.size), &mut to)
+            .await
+            .map_err(|e| io_error(src, e))?;
+        to.sync_all().await.map_err(|e| io_error(dst, e))?;
+        tmp.publish(&dst_path).await.map_err(|e| io_error(dst, e))?;
+        Ok(PutOutcome {
+            size: meta.size,
+            etag: meta.etag,
+        })
+    }
+
+    async fn list(
+        &self,
+        ns: &StorageNamespace,
+        prefix: &str,
+        after: Option<&BlockKey>,
+        limit: usize,
+    ) -> PortResult<Vec<ListedBlock>> {
+        let (dirs, dir_text) = encoding::prefix_components(prefix);
+        let mut start = self.ns_dir(ns)?;
+        start.extend(dirs);
+        let (prefix, dir_text) = (prefix.to_owned(), dir_text.to_owned());
+        let after = after.map(|a| a.as_str().to_owned());
+        let mut keys = tokio::task::spawn_blocking(move || {
+            let mut found = Vec::new();
+            walk(&start, &mut Vec::new(), &mut found)?;
+            Ok::<_, io::Error>(found)
+        })
+        .await
+        .map_err(|e| PortError::internal(format!("listing task failed: {e}")))?
+        .map_err(|e| io_error("listing", e))?
+        .into_iter()
+        .map(|(suffix, path)| (format!("{dir_text}{suffix}"), path))
+        .filter(|(k, _)| k.starts_with(&prefix) && after.as_ref().is_none_or(|a| k > a))
+        .collect::<Vec<_>>();
+        keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut out = Vec::with_capacity(limit.min(keys.len()));
+        for (k, path) in keys {
+            if out.len() >= limit {
+                break;
+            }
+            let key = BlockKey::new(k)?;
+            match self.meta(&path, &key).await {
+                Ok((_, meta)) => out.push(ListedBlock { key, meta }),
+                // Deleted while we listed.
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn create_multipart(&self, ns: &StorageNamespace, key: &BlockKey) -> PortResult<String> {
+        self.ns_dir(ns)?;
+        multipart::create(&self.root.join(MULTIPART_DIR), ns, key).await
+    }
+
+    async fn upload_part(
+        &self,
+        ns: &StorageNamespace,
+        key: &BlockKey,
+        upload_id: &str,
+        number: PartNumber,
+        body: ByteStream,
+        size: Option<u64>,
+    ) -> PortResult<String> {
+        let dir = multipart::upload_dir(&self.root.join(MULTIPART_DIR), ns, key, upload_id).await?;
+        let (tmp, _, etag) = write_stream(&self.tmp_dir(), body, size).await?;
+        multipart::store_part(tmp, &dir, number, upload_id).await?;
+        Ok(etag)
+    }
+
+    async fn upload_part_copy(
+        &self,
+        ns: &StorageNamespace,
+        key: &BlockKey,
+        upload_id: &str,
+        number: PartNumber,
+        src_ns: &StorageNamespace,
+        src: &BlockKey,
+        range: Option<ByteRange>,
+    ) -> PortResult<String> {
+        let dir = multipart::upload_dir(&self.root.join(MULTIPART_DIR), ns, key, upload_id).await?;
+        let source = self.get(src_ns, src, range).await?;
+        let (tmp, _, etag) = write_stream(&self.tmp_dir(), source.body, None).await?;
+        multipart::store_part(tmp, &dir, number, upload_id).await?;
+        Ok(etag)
+    }
+
+    async fn complete_multipart(
+        &self,
+        ns: &StorageNamespace,
+        key: &BlockKey,
+        upload_id: &str,
+        parts: &[CompletedPart],
+    ) -> PortResult<PutOutcome> {
+        let dest = self.object_path(ns, key)?;
+        let dir = multipart::upload_dir(&self.root.join(MULTIPART_DIR), ns, key, upload_id).await?;
+        multipart::complete(&self.tmp_dir(), &dir, &dest, parts).await
+    }
+
+    async fn abort_multipart(
+        &self,
+        ns: &StorageNamespace,
+        key: &BlockKey,
+        upload_id: &str,
+    ) -> PortResult<()> {
+        let dir = multipart::upload_dir(&self.root.join(MULTIPART_DIR), ns, key, upload_id).await?;
+        tokio::fs::remove_dir_all(&dir)
+            .await
+            .map_err(|e| io_error(upload_id, e))
+    }
+}
+
+/// Collects (key suffix, file path) for every stored file below `dir`;
+/// `names` holds the components from the walk's start to `dir`.
+fn walk(dir: &Path, names: &mut Vec<String>, out: &mut Vec<(String, PathBuf)>) -> io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let file_type = entry.file_type()?;
+        names.push(name);
+        if file_type.is_dir() {
+            walk(&entry.path(), names, out)?;
+        } else if file_type.is_file() {
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            if let Some(key) = encoding::decode_components(&refs) {
+                out.push((key, entry.path()));
+            }
+        }
+        names.pop();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use tarn_ports::testkit::BlockFixture;
+
+    async fn fixture() -> BlockFixture {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlockStore::open(dir.path().join("root"))
+            .await
+            .unwrap();
+        let ns = |s: &str| StorageNamespace::new(s).unwrap();
+        BlockFixture {
+            store: Arc::new(store),
+            ns: ns("local://repos/ns-a"),
+            sibling: ns("local://repos/ns-b"),
+            foreign: ns("mem://repos/ns-a"),
+            guard: Box::new(dir),
+        }
+    }
+
+    tarn_ports::block_store_conformance!(fixture);
+
+    #[tokio::test]
+    async fn nothing_is_written_outside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlockStore::open(dir.path().join("root"))
+            .await
+            .unwrap();
+        let ns = StorageNamespace::new("local://../../escape").unwrap();
+        for k in ["../../../etc/x", "..", "../..", "a/../../.."] {
+            let key = BlockKey::new(k).unwrap();
+            store
+                .put(&ns, &key, ByteStream::from_bytes(&b"x"[..]), Some(1))
+                .await
+                .unwrap();
+        }
+        let top: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(top, ["root"], "only the root exists beside it");
+        let listed = store.list(&ns, "", None, 100).await.unwrap();
+        assert_eq!(listed.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn crash_leftovers_in_tmp_are_removed_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        LocalBlockStore::open(&root).await.unwrap();
+        std::fs::write(root.join(TMP_DIR).join(".leftover"), b"partial").unwrap();
+        LocalBlockStore::open(&root).await.unwrap();
+        assert_eq!(std::fs::read_dir(root.join(TMP_DIR)).unwrap().count(), 0);
+    }
+
+    #[tokio::test]
+    async fn malformed_upload_ids_never_become_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlockStore::open(dir.path().join("root"))
+            .await
+            .unwrap();
+        let ns = StorageNamespace::new("local://ns").unwrap();
+        let key = BlockKey::new("k").unwrap();
+        for id in ["../../x", "", "ABCDEF0123456789ABCDEF0123456789", "0123"] {
+            let res = store.abort_multipart(&ns, &key, id).await;
+            assert_eq!(res.unwrap_err().kind(), ErrorKind::NotFound, "{id:?}");
+        }
+    }
+}

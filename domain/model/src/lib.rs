@@ -1,0 +1,25 @@
+//! Tarn's domain vocabulary.
+//!
+//! Every identifier that crosses a boundary is a newtype with a validating
+//! constructor, so that an invalid repository id, branch name or path cannot be
+//! represented past the edge that parsed it. This crate has no I/O and no async:
+//! it is shared by the ports, the domain and every adapter.
+
+mod error;
+mod ident;
+mod ids;
+mod namespace;
+mod path;
+mod records;
+mod time;
+
+pub use error::InvalidValue;
+pub use ident::IdentHasher;
+pub use ids::{BranchName, CommitId, MetaRangeId, RepositoryId, StagingToken, TagName, UploadId};
+pub use namespace::{BlockKey, StorageNamespace};
+pub use path::ObjectPath;
+pub use records::{
+    Branch, Commit, Entry, Identity, MultipartUpload, PartNumber, PartRecord, PhysicalAddress,
+    Repository, StagedValue, Tag,
+};
+pub use time::Timestamp;

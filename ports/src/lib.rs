@@ -1,0 +1,29 @@
+//! The ports of Tarn's hexagon: async traits that the domain calls and the
+//! adapters implement, each with a written contract and (behind the `testkit`
+//! feature) a conformance suite that every adapter runs against itself.
+//!
+//! Failures are [`PortError`]s with a semantic [`ErrorKind`]; each method's
+//! documentation names the kind it MUST return for each failure, and the
+//! conformance suite checks it.
+
+mod block;
+mod clock;
+mod error;
+mod multipart;
+mod refs;
+mod staging;
+mod stream;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use block::{
+    check_completed_parts, BlockStore, ByteRange, CompletedPart, GetOutcome, ListedBlock,
+    ObjectMeta, PutOutcome,
+};
+pub use clock::{Clock, IdGenerator};
+pub use error::{ErrorKind, PortError, PortResult};
+pub use multipart::MultipartStore;
+pub use refs::RefStore;
+pub use staging::{StagingEntry, StagingStore};
+pub use stream::{md5_hex, multipart_etag, ByteStream};

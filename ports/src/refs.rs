@@ -1,0 +1,106 @@
+use crate::PortResult;
+use async_trait::async_trait;
+use tarn_model::{Branch, BranchName, Commit, CommitId, Repository, RepositoryId, Tag, TagName};
+
+/// Repositories, branches, tags and commit records.
+///
+/// Contract, for every adapter:
+/// - **Repositories**: `create_repository` is atomic: the repository, its
+///   first commit and its default branch all appear, or none does (an
+///   existing id answers `AlreadyExists`). `delete_repository` removes the
+///   repository with all its branches, tags and commits; afterwards the id can
+///   be created again and shows none of them. A missing repository answers
+///   `NotFound`, for its own operations and for those on its refs.
+/// - **Branches** are updated only by compare-and-set: `update_branch`
+///   replaces the record iff the stored one equals `expected` in every field,
+///   else answers `PreconditionFailed`; of concurrent updates from one
+///   expected state, exactly one succeeds. A missing branch answers
+///   `NotFound`. Creating an existing branch answers `AlreadyExists`.
+/// - **Tags**: create answers `AlreadyExists` if the name is taken; tags are
+///   never updated in place.
+/// - **Commits** are content-addressed: `put_commit` of an id that exists is
+///   `Ok` and keeps the stored record.
+/// - **Listings** are in byte order of the name, strictly after `after`, at
+///   most `limit` items (no more; fewer only at the end).
+/// - Reads observe every write that returned `Ok` before them (no stale
+///   reads), across every instance sharing the store.
+#[async_trait]
+pub trait RefStore: Send + Sync + 'static {
+    /// Creates a repository with its first commit and default branch.
+    async fn create_repository(
+        &self,
+        repo: &Repository,
+        initial_commit: &Commit,
+        default_branch: &Branch,
+    ) -> PortResult<()>;
+
+    /// Reads a repository.
+    async fn get_repository(&self, id: &RepositoryId) -> PortResult<Repository>;
+
+    /// Lists repositories.
+    async fn list_repositories(
+        &self,
+        after: Option<&RepositoryId>,
+        limit: usize,
+    ) -> PortResult<Vec<Repository>>;
+
+    /// Deletes a repository and all its refs and commit records.
+    async fn delete_repository(&self, id: &RepositoryId) -> PortResult<()>;
+
+    /// Creates a branch.
+    async fn create_branch(&self, repo: &RepositoryId, branch: &Branch) -> PortResult<()>;
+
+    /// Reads a branch.
+    async fn get_branch(&self, repo: &RepositoryId, name: &BranchName) -> PortResult<Branch>;
+
+    /// Lists branches.
+    async fn list_branches(
+        &self,
+        repo: &RepositoryId,
+        after: Option<&BranchName>,
+        limit: usize,
+    ) -> PortResult<Vec<Branch>>;
+
+    /// Replaces `expected` (same name) with `new` iff it is still current.
+    async fn update_branch(
+        &self,
+        repo: &RepositoryId,
+        expected: &Branch,
+        new: &Branch,
+    ) -> PortResult<()>;
+
+    /// Deletes a branch.
+    async fn delete_branch(&self, repo: &RepositoryId, name: &BranchName) -> PortResult<()>;
+
+    /// Creates a tag.
+    async fn create_tag(&self, repo: &RepositoryId, tag: &Tag) -> PortResult<()>;
+
+    /// Reads a tag.
+    async fn get_tag(&self, repo: &RepositoryId, name: &TagName) -> PortResult<Tag>;
+
+    /// Lists tags.
+    async fn list_tags(
+        &self,
+        repo: &RepositoryId,
+        after: Option<&TagName>,
+        limit: usize,
+    ) -> PortResult<Vec<Tag>>;
+
+    /// Deletes a tag.
+    async fn delete_tag(&self, repo: &RepositoryId, name: &TagName) -> PortResult<()>;
+
+    /// Stores a commit record (idempotent).
+    async fn put_commit(&self, repo: &RepositoryId, commit: &Commit) -> PortResult<()>;
+
+    /// Reads a commit record.
+    async fn get_commit(&self, repo: &RepositoryId, id: &CommitId) -> PortResult<Commit>;
+
+    /// The ids of commits starting with `prefix` (lowercase hex), in order, at
+    /// most `limit`: the engine asks for two to detect an ambiguous prefix.
+    async fn find_commits_by_prefix(
+        &self,
+        repo: &RepositoryId,
+        prefix: &str,
+        limit: usize,
+    ) -> PortResult<Vec<CommitId>>;
+}

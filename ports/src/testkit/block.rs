@@ -1,0 +1,786 @@
+//! The `BlockStore` conformance suite.
+
+use super::{assert_kind, awkward_names};
+use crate::{md5_hex, multipart_etag, BlockStore, ByteRange, ByteStream, CompletedPart, ErrorKind};
+use bytes::Bytes;
+use futures::stream;
+use std::any::Any;
+use std::io;
+use std::sync::Arc;
+use tarn_model::{BlockKey, PartNumber, StorageNamespace};
+
+/// Runs the whole `BlockStore` suite against `$factory`, an async fn
+/// returning a fresh [`BlockFixture`].
+#[macro_export]
+macro_rules! block_store_conformance {
+    ($factory:expr) => {
+        $crate::__conformance_cases!(block_store_conformance, block, $factory;
+            put_then_get_returns_bytes_and_md5,
+            empty_object_round_trips,
+            many_chunks_are_stored_whole,
+            put_replaces_existing_object,
+            put_with_wrong_size_stores_nothing,
+            put_with_failing_body_stores_nothing,
+            missing_object_is_not_found,
+            head_describes_object,
+            ranges_are_served_and_clipped,
+            unsatisfiable_ranges_are_invalid_range,
+            delete_is_idempotent,
+            awkward_keys_round_trip_and_list,
+            key_and_its_prefix_coexist,
+            dotdot_cannot_escape_namespace,
+            namespaces_are_isolated,
+            list_pages_in_byte_order,
+            list_prefix_need_not_end_at_slash,
+            copy_keeps_bytes_and_etag,
+            copy_of_missing_is_not_found,
+            multipart_assembles_parts_in_order,
+            multipart_reupload_keeps_last_part,
+            multipart_object_invisible_until_complete,
+            multipart_complete_validates_parts,
+            multipart_abort_discards_upload,
+            multipart_unknown_upload_is_not_found,
+            upload_part_copy_takes_ranges,
+            foreign_scheme_is_invalid_input,
+            concurrent_puts_leave_one_whole_object,
+            presign_matches_capability,
+        );
+    };
+}
+
+/// What a block-store conformance case needs.
+pub struct BlockFixture {
+    /// The store under test, fresh for this case.
+    pub store: Arc<dyn crate::BlockStore>,
+    /// A namespace the store accepts.
+    pub ns: StorageNamespace,
+    /// A second namespace, a sibling of `ns` (same parent location), to check
+    /// isolation: nothing written under `ns` may be visible here.
+    pub sibling: StorageNamespace,
+    /// A namespace with a scheme the store does not accept.
+    pub foreign: StorageNamespace,
+    /// Keeps temporary resources (directories, servers) alive for the case.
+    pub guard: Box<dyn Any + Send + Sync>,
+}
+
+fn key(s: &str) -> BlockKey {
+    BlockKey::new(s).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn part(n: u32) -> PartNumber {
+    PartNumber::new(n).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A deterministic, non-repeating payload of `len` bytes.
+fn payload(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u64).wrapping_mul(31).wrapping_add(seed as u64) as u8 ^ (i >> 8) as u8)
+        .collect()
+}
+
+async fn put_bytes(store: &dyn BlockStore, ns: &StorageNamespace, k: &BlockKey, data: &[u8]) {
+    let out = store
+        .put(
+            ns,
+            k,
+            ByteStream::from_bytes(data.to_vec()),
+            Some(data.len() as u64),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("put {k:?}: {e}"));
+    assert_eq!(out.size, data.len() as u64, "put size of {k:?}");
+    assert_eq!(out.etag, md5_hex(data), "put etag of {k:?}");
+}
+
+async fn read_all(
+    store: &dyn BlockStore,
+    ns: &StorageNamespace,
+    k: &BlockKey,
+    range: Option<ByteRange>,
+) -> crate::PortResult<(Vec<u8>, Option<(u64, u64)>)> {
+    let got = store.get(ns, k, range).await?;
+    let body = got
+        .body
+        .collect_bounded(64 << 20)
+        .await
+        .unwrap_or_else(|e| panic!("reading {k:?}: {e}"));
+    Ok((body.to_vec(), got.range))
+}
+
+async fn get_bytes(store: &dyn BlockStore, ns: &StorageNamespace, k: &BlockKey) -> Vec<u8> {
+    read_all(store, ns, k, None)
+        .await
+        .unwrap_or_else(|e| panic!("get {k:?}: {e}"))
+        .0
+}
+
+async fn list_all(store: &dyn BlockStore, ns: &StorageNamespace, prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut after: Option<BlockKey> = None;
+    loop {
+        let page = store
+            .list(ns, prefix, after.as_ref(), 100)
+            .await
+            .unwrap_or_else(|e| panic!("list {prefix:?}: {e}"));
+        assert!(page.len() <= 100, "list returned more than the limit");
+        let done = page.len() < 100;
+        after = page.last().map(|b| b.key.clone());
+        out.extend(page.into_iter().map(|b| b.key.as_str().to_owned()));
+        if done {
+            return out;
+        }
+    }
+}
+
+pub async fn put_then_get_returns_bytes_and_md5(f: BlockFixture) {
+    let k = key("data/a");
+    let data = payload(1000, 1);
+    put_bytes(&*f.store, &f.ns, &k, &data).await;
+    let got = f.store.get(&f.ns, &k, None).await.unwrap();
+    assert_eq!(got.meta.size, 1000);
+    assert_eq!(got.meta.etag, md5_hex(&data));
+    assert_eq!(got.range, None);
+    assert_eq!(
+        got.body.collect_bounded(1 << 20).await.unwrap().to_vec(),
+        data
+    );
+}
+
+pub async fn empty_object_round_trips(f: BlockFixture) {
+    let k = key("empty");
+    put_bytes(&*f.store, &f.ns, &k, b"").await;
+    assert!(get_bytes(&*f.store, &f.ns, &k).await.is_empty());
+    let meta = f.store.head(&f.ns, &k).await.unwrap();
+    assert_eq!(
+        (meta.size, meta.etag.as_str()),
+        (0, "d41d8cd98f00b204e9800998ecf8427e")
+    );
+    let ranged = f.store.get(&f.ns, &k, Some(ByteRange::From(0))).await;
+    assert_kind(
+        ranged,
+        ErrorKind::InvalidRange,
+        "any range of an empty object",
+    );
+}
+
+pub async fn many_chunks_are_stored_whole(f: BlockFixture) {
+    let data = payload(3 * 1024 * 1024 + 17, 2);
+    let chunks: Vec<io::Result<Bytes>> = data
+        .chunks(7919)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    let k = key("big/object.bin");
+    let out = f
+        .store
+        .put(&f.ns, &k, ByteStream::new(stream::iter(chunks)), None)
+        .await
+        .unwrap();
+    assert_eq!(out.size, data.len() as u64);
+    assert_eq!(out.etag, md5_hex(&data));
+    assert!(
+        get_bytes(&*f.store, &f.ns, &k).await == data,
+        "bytes differ"
+    );
+}
+
+pub async fn put_replaces_existing_object(f: BlockFixture) {
+    let k = key("replace");
+    put_bytes(&*f.store, &f.ns, &k, b"first version").await;
+    put_bytes(&*f.store, &f.ns, &k, b"second").await;
+    assert_eq!(get_bytes(&*f.store, &f.ns, &k).await, b"second");
+    assert_eq!(f.store.head(&f.ns, &k).await.unwrap().size, 6);
+}
+
+pub async fn put_with_wrong_size_stores_nothing(f: BlockFixture) {
+    let k = key("sized");
+    let short = f
+        .store
+        .put(&f.ns, &k, ByteStream::from_bytes(&b"abc"[..]), Some(4))
+        .await;
+    assert_kind(short, ErrorKind::InvalidInput, "body shorter than size");
+    assert_kind(
+        f.store.head(&f.ns, &k).await,
+        ErrorKind::NotFound,
+        "after a short body",
+    );
+    put_bytes(&*f.store, &f.ns, &k, b"kept").await;
+    let long = f
+        .store
+        .put(&f.ns, &k, ByteStream::from_bytes(&b"abcdef"[..]), Some(2))
+        .await;
+    assert_kind(long, ErrorKind::InvalidInput, "body longer than size");
+    assert_eq!(get_bytes(&*f.store, &f.ns, &k).await, b"kept");
+}
+
+pub async fn put_with_failing_body_stores_nothing(f: BlockFixture) {
+    let k = key("broken");
+    put_bytes(&*f.store, &f.ns, &k, b"original").await;
+    let chunks: Vec<io::Result<Bytes>> = vec![
+        Ok(Bytes::from_static(b"partial data")),
+        Err(io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            "client went away",
+        )),
+    ];
+    let res = f
+        .store
+        .put(&f.ns, &k, ByteStream::new(stream::iter(chunks)), None)
+        .await;
+    assert_kind(res, ErrorKind::Interrupted, "failing body");
+    assert_eq!(get_bytes(&*f.store, &f.ns, &k).await, b"original");
+    let fresh = key("broken-new");
+    let chunks: Vec<io::Result<Bytes>> = vec![Err(io::Error::other("boom"))];
+    let res = f
+        .store
+        .put(&f.ns, &fresh, ByteStream::new(stream::iter(chunks)), None)
+        .await;
+    assert_kind(res, ErrorKind::Interrupted, "failing body on a new key");
+    assert_kind(
+        f.store.head(&f.ns, &fresh).await,
+        ErrorKind::NotFound,
+        "new key after failure",
+    );
+    assert_eq!(
+        list_all(&*f.store, &f.ns, "").await,
+        vec!["broken".to_owned()]
+    );
+}
+
+pub async fn missing_object_is_not_found(f: BlockFixture) {
+    let k = key("nothing/here");
+    assert_kind(
+        f.store.get(&f.ns, &k, None).await.map(|_| ()),
+        ErrorKind::NotFound,
+        "get",
+    );
+    assert_kind(f.store.head(&f.ns, &k).await, ErrorKind::NotFound, "head");
+    let ranged = f
+        .store
+        .get(&f.ns, &k, Some(ByteRange::From(0)))
+        .await
+        .map(|_| ());
+    assert_kind(
+        ranged,
+        ErrorKind::NotFound,
+        "ranged get of a missing object",
+    );
+}
+
+pub async fn head_describes_object(f: BlockFixture) {
+    let k = key("head/me");
+    put_bytes(&*f.store, &f.ns, &k, b"12345").await;
+    let meta = f.store.head(&f.ns, &k).await.unwrap();
+    assert_eq!(meta.size, 5);
+    assert_eq!(meta.etag, md5_hex(b"12345"));
+    assert!(
+        meta.last_modified.unix_seconds() > 1_500_000_000,
+        "last_modified is set"
+    );
+}
+
+pub async fn ranges_are_served_and_clipped(f: BlockFixture) {
+    let k = key("ranged");
+    let data = payload(1000, 3);
+    put_bytes(&*f.store, &f.ns, &k, &data).await;
+    let cases = [
+        (ByteRange::Inclusive { first: 0, last: 0 }, 0, 0),
+        (
+            ByteRange::Inclusive {
+                first: 10,
+                last: 19,
+            },
+            10,
+            19,
+        ),
+        (
+            ByteRange::Inclusive {
+                first: 990,
+                last: 5000,
+            },
+            990,
+            999,
+        ),
+        (
+            ByteRange::Inclusive {
+                first: 999,
+                last: 999,
+            },
+            999,
+            999,
+        ),
+        (ByteRange::From(500), 500, 999),
+        (ByteRange::Suffix(1), 999, 999),
+        (ByteRange::Suffix(100), 900, 999),
+        (ByteRange::Suffix(5000), 0, 999),
+    ];
+    for (range, first, last) in cases {
+        let (body, got) = read_all(&*f.store, &f.ns, &k, Some(range)).await.unwrap();
+        assert_eq!(got, Some((first, last)), "{range:?}");
+        assert_eq!(body, &data[first as usize..=last as usize], "{range:?}");
+    }
+}
+
+pub async fn unsatisfiable_ranges_are_invalid_range(f: BlockFixture) {
+    let k = key("short");
+    put_bytes(&*f.store, &f.ns, &k, b"0123456789").await;
+    for range in [
+        ByteRange::From(10),
+        ByteRange::From(u64::MAX),
+        ByteRange::Inclusive {
+            first: 10,
+            last: 20,
+        },
+        ByteRange::Inclusive { first: 5, last: 4 },
+        ByteRange::Suffix(0),
+    ] {
+        let res = f.store.get(&f.ns, &k, Some(range)).await.map(|_| ());
+        assert_kind(res, ErrorKind::InvalidRange, &format!("{range:?}"));
+    }
+}
+
+pub async fn delete_is_idempotent(f: BlockFixture) {
+    let k = key("gone");
+    put_bytes(&*f.store, &f.ns, &k, b"x").await;
+    f.store.delete(&f.ns, &k).await.unwrap();
+    assert_kind(
+        f.store.head(&f.ns, &k).await,
+        ErrorKind::NotFound,
+        "after delete",
+    );
+    f.store.delete(&f.ns, &k).await.unwrap();
+    f.store.delete(&f.ns, &key("never/existed")).await.unwrap();
+    assert!(list_all(&*f.store, &f.ns, "").await.is_empty());
+}
+
+pub async fn awkward_keys_round_trip_and_list(f: BlockFixture) {
+    let names = awkward_names();
+    for (i, name) in names.iter().enumerate() {
+        put_bytes(
+            &*f.store,
+            &f.ns,
+            &key(name),
+            format!("value {i}").as_bytes(),
+        )
+        .await;
+    }
+    for (i, name) in names.iter().enumerate() {
+        let got = get_bytes(&*f.store, &f.ns, &key(name)).await;
+        assert_eq!(got, format!("value {i}").as_bytes(), "{name:?}");
+    }
+    let mut expected = names.clone();
+    expected.sort();
+    assert_eq!(list_all(&*f.store, &f.ns, "").await, expected);
+}
+
+pub async fn key_and_its_prefix_coexist(f: BlockFixture) {
+    for (k, v) in [
+        ("a", "file a"),
+        ("a/b", "file a/b"),
+        ("a/b/c", "file a/b/c"),
+        ("a/", "dir marker"),
+    ] {
+        put_bytes(&*f.store, &f.ns, &key(k), v.as_bytes()).await;
+    }
+    assert_eq!(get_bytes(&*f.store, &f.ns, &key("a")).await, b"file a");
+    assert_eq!(get_bytes(&*f.store, &f.ns, &key("a/b")).await, b"file a/b");
+    assert_eq!(get_bytes(&*f.store, &f.ns, &key("a/")).await, b"dir marker");
+    assert_eq!(
+        list_all(&*f.store, &f.ns, "a").await,
+        ["a", "a/", "a/b", "a/b/c"]
+    );
+    f.store.delete(&f.ns, &key("a/b")).await.unwrap();
+    assert_eq!(
+        get_bytes(&*f.store, &f.ns, &key("a/b/c")).await,
+        b"file a/b/c"
+    );
+}
+
+pub async fn dotdot_cannot_escape_namespace(f: BlockFixture) {
+    let sibling_name = f
+        .sibling
+        .location()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let escaping = key(&format!("../{sibling_name}/secret"));
+    put_bytes(&*f.store, &f.ns, &escaping, b"stays home").await;
+    assert_kind(
+        f.store.head(&f.sibling, &key("secret")).await,
+        ErrorKind::NotFound,
+        "a ../ key must not land in the sibling namespace",
+    );
+    assert!(list_all(&*f.store, &f.sibling, "").await.is_empty());
+    assert_eq!(get_bytes(&*f.store, &f.ns, &escaping).await, b"stays home");
+    assert_eq!(list_all(&*f.store, &f.ns, "").await, [escaping.as_str()]);
+}
+
+pub async fn namespaces_are_isolated(f: BlockFixture) {
+    let k = key("same/key");
+    put_bytes(&*f.store, &f.ns, &k, b"in ns").await;
+    put_bytes(&*f.store, &f.sibling, &k, b"in sibling").await;
+    assert_eq!(get_bytes(&*f.store, &f.ns, &k).await, b"in ns");
+    assert_eq!(get_bytes(&*f.store, &f.sibling, &k).await, b"in sibling");
+    f.store.delete(&f.ns, &k).await.unwrap();
+    assert_eq!(get_bytes(&*f.store, &f.sibling, &k).await, b"in sibling");
+}
+
+pub async fn list_pages_in_byte_order(f: BlockFixture) {
+    let mut expected = Vec::new();
+    for i in 0..1200u32 {
+        // Mixed depths so that directory order and byte order differ.
+        let name = match i % 3 {
+            0 => format!("list/{i:05}"),
+            1 => format!("list/{i:05}/nested"),
+            _ => format!("list/{i:05}-dash"),
+        };
+        expected.push(name);
+    }
+    for name in &expected {
+        put_bytes(&*f.store, &f.ns, &key(name), b".").await;
+    }
+    put_bytes(&*f.store, &f.ns, &key("other/x"), b".").await;
+    expected.sort();
+    assert_eq!(list_all(&*f.store, &f.ns, "list/").await, expected);
+    let after = key(&expected[599]);
+    let page = f
+        .store
+        .list(&f.ns, "list/", Some(&after), 10)
+        .await
+        .unwrap();
+    let got: Vec<_> = page.iter().map(|b| b.key.as_str().to_owned()).collect();
+    assert_eq!(got, &expected[600..610]);
+    assert!(page
+        .iter()
+        .all(|b| b.meta.size == 1 && b.meta.etag == md5_hex(b".")));
+    let none = f
+        .store
+        .list(&f.ns, "list/", Some(&key("list/~")), 10)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}
+
+pub async fn list_prefix_need_not_end_at_slash(f: BlockFixture) {
+    for name in [
+        "dir/file1",
+        "dir/file2",
+        "dir/fig",
+        "dir/sub/file3",
+        "dirt",
+        "d",
+    ] {
+        put_bytes(&*f.store, &f.ns, &key(name), b".").await;
+    }
+    assert_eq!(
+        list_all(&*f.store, &f.ns, "dir/fi").await,
+        ["dir/fig", "dir/file1", "dir/file2"]
+    );
+    assert_eq!(list_all(&*f.store, &f.ns, "dir").await.len(), 5);
+    assert!(list_all(&*f.store, &f.ns, "nope").await.is_empty());
+}
+
+pub async fn copy_keeps_bytes_and_etag(f: BlockFixture) {
+    let src = key("copy/src");
+    let data = payload(4096, 4);
+    put_bytes(&*f.store, &f.ns, &src, &data).await;
+    let out = f
+        .store
+        .copy(&f.ns, &src, &f.ns, &key("copy/dst"))
+        .await
+        .unwrap();
+    assert_eq!((out.size, out.etag.clone()), (4096, md5_hex(&data)));
+    assert_eq!(get_bytes(&*f.store, &f.ns, &key("copy/dst")).await, data);
+    f.store
+        .copy(&f.ns, &src, &f.sibling, &key("elsewhere"))
+        .await
+        .unwrap();
+    assert_eq!(
+        get_bytes(&*f.store, &f.sibling, &key("elsewhere")).await,
+        data
+    );
+    f.store.delete(&f.ns, &src).await.unwrap();
+    assert_eq!(
+        get_bytes(&*f.store, &f.ns, &key("copy/dst")).await,
+        data,
+        "copy is independent"
+    );
+}
+
+pub async fn copy_of_missing_is_not_found(f: BlockFixture) {
+    let res = f
+        .store
+        .copy(&f.ns, &key("missing"), &f.ns, &key("dst"))
+        .await;
+    assert_kind(res, ErrorKind::NotFound, "copy of a missing source");
+    assert_kind(
+        f.store.head(&f.ns, &key("dst")).await,
+        ErrorKind::NotFound,
+        "no destination",
+    );
+}
+
+async fn upload(f: &BlockFixture, k: &BlockKey, id: &str, n: u32, data: &[u8]) -> String {
+    let etag = f
+        .store
+        .upload_part(
+            &f.ns,
+            k,
+            id,
+            part(n),
+            ByteStream::from_bytes(data.to_vec()),
+            Some(data.len() as u64),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("upload part {n}: {e}"));
+    assert_eq!(etag.trim_matches('"'), md5_hex(data), "part {n} etag");
+    etag
+}
+
+fn completed(parts: &[(u32, &str)]) -> Vec<CompletedPart> {
+    parts
+        .iter()
+        .map(|(n, e)| CompletedPart {
+            number: part(*n),
+            etag: (*e).to_owned(),
+        })
+        .collect()
+}
+
+pub async fn multipart_assembles_parts_in_order(f: BlockFixture) {
+    let k = key("mpu/object");
+    let id = f.store.create_multipart(&f.ns, &k).await.unwrap();
+    let (p1, p2, p3) = (payload(5 << 20, 5), payload(5 << 20, 6), payload(1234, 7));
+    let e3 = upload(&f, &k, &id, 3, &p3).await;
+    let e1 = upload(&f, &k, &id, 1, &p1).await;
+    let e2 = upload(&f, &k, &id, 2, &p2).await;
+    let out = f
+        .store
+        .complete_multipart(&f.ns, &k, &id, &completed(&[(1, &e1), (2, &e2), (3, &e3)]))
+        .await
+        .unwrap();
+    let expected_etag = multipart_etag([e1.as_str(), e2.as_str(), e3.as_str()]);
+    assert_eq!(out.etag, expected_etag);
+    assert_eq!(out.size, (p1.len() + p2.len() + p3.len()) as u64);
+    let all = [p1, p2, p3].concat();
+    assert!(
+        get_bytes(&*f.store, &f.ns, &k).await == all,
+        "assembled bytes differ"
+    );
+    assert_eq!(f.store.head(&f.ns, &k).await.unwrap().etag, expected_etag);
+    let again = f
+        .store
+        .complete_multipart(&f.ns, &k, &id, &completed(&[(1, &e1)]))
+        .await;
+    assert_kind(again, ErrorKind::NotFound, "a completed upload is gone");
+}
+
+pub async fn multipart_reupload_keeps_last_part(f: BlockFixture) {
+    let k = key("mpu/reupload");
+    let id = f.store.create_multipart(&f.ns, &k).await.unwrap();
+    upload(&f, &k, &id, 1, b"old part").await;
+    let e1 = upload(&f, &k, &id, 1, b"new part").await;
+    let e2 = upload(&f, &k, &id, 2, b"!").await;
+    f.store
+        .complete_multipart(&f.ns, &k, &id, &completed(&[(1, &e1), (2, &e2)]))
+        .await
+        .unwrap();
+    assert_eq!(get_bytes(&*f.store, &f.ns, &k).await, b"new part!");
+}
+
+pub async fn multipart_object_invisible_until_complete(f: BlockFixture) {
+    let k = key("mpu/pending");
+    put_bytes(&*f.store, &f.ns, &k, b"previous").await;
+    let id = f.store.create_multipart(&f.ns, &k).await.unwrap();
+    let e1 = upload(&f, &k, &id, 1, b"next").await;
+    assert_eq!(get_bytes(&*f.store, &f.ns, &k).await, b"previous");
+    assert_eq!(list_all(&*f.store, &f.ns, "").await, ["mpu/pending"]);
+    f.store
+        .complete_multipart(&f.ns, &k, &id, &completed(&[(1, &e1)]))
+        .await
+        .unwrap();
+    assert_eq!(get_bytes(&*f.store, &f.ns, &k).await, b"next");
+}
+
+pub async fn multipart_complete_validates_parts(f: BlockFixture) {
+    let k = key("mpu/validate");
+    let id = f.store.create_multipart(&f.ns, &k).await.unwrap();
+    let e1 = upload(&f, &k, &id, 1, b"one").await;
+    let e2 = upload(&f, &k, &id, 2, b"two").await;
+    let bad: [(&str, Vec<CompletedPart>); 5] = [
+        ("no parts", vec![]),
+        ("descending order", completed(&[(2, &e2), (1, &e1)])),
+        ("repeated part", completed(&[(1, &e1), (1, &e1)])),
+        ("wrong etag", completed(&[(1, &e2)])),
+        ("part never uploaded", completed(&[(1, &e1), (3, &e2)])),
+    ];
+    for (what, parts) in bad {
+        let res = f.store.complete_multipart(&f.ns, &k, &id, &parts).await;
+        assert_kind(res, ErrorKind::InvalidInput, what);
+        assert_kind(f.store.head(&f.ns, &k).await, ErrorKind::NotFound, what);
+    }
+    // The upload survives failed completions; a subset of parts is fine.
+    let quoted = format!("\"{e2}\"");
+    f.store
+        .complete_multipart(&f.ns, &k, &id, &completed(&[(2, &quoted)]))
+        .await
+        .unwrap();
+    assert_eq!(get_bytes(&*f.store, &f.ns, &k).await, b"two");
+}
+
+pub async fn multipart_abort_discards_upload(f: BlockFixture) {
+    let k = key("mpu/abort");
+    let id = f.store.create_multipart(&f.ns, &k).await.unwrap();
+    let e1 = upload(&f, &k, &id, 1, b"data").await;
+    f.store.abort_multipart(&f.ns, &k, &id).await.unwrap();
+    let res = f
+        .store
+        .complete_multipart(&f.ns, &k, &id, &completed(&[(1, &e1)]))
+        .await;
+    assert_kind(res, ErrorKind::NotFound, "complete after abort");
+    assert_kind(
+        f.store.abort_multipart(&f.ns, &k, &id).await,
+        ErrorKind::NotFound,
+        "abort twice",
+    );
+    assert_kind(
+        f.store.head(&f.ns, &k).await,
+        ErrorKind::NotFound,
+        "no object after abort",
+    );
+    assert!(list_all(&*f.store, &f.ns, "").await.is_empty());
+}
+
+pub async fn multipart_unknown_upload_is_not_found(f: BlockFixture) {
+    let k = key("mpu/unknown");
+    let body = ByteStream::from_bytes(&b"x"[..]);
+    let res = f
+        .store
+        .upload_part(&f.ns, &k, "no-such-upload", part(1), body, Some(1))
+        .await;
+    assert_kind(res, ErrorKind::NotFound, "upload_part");
+    let res = f
+        .store
+        .complete_multipart(&f.ns, &k, "no-such-upload", &completed(&[(1, "x")]))
+        .await;
+    assert_kind(res, ErrorKind::NotFound, "complete");
+    assert_kind(
+        f.store.abort_multipart(&f.ns, &k, "no-such-upload").await,
+        ErrorKind::NotFound,
+        "abort",
+    );
+    // An upload id is bound to its key.
+    let id = f.store.create_multipart(&f.ns, &k).await.unwrap();
+    let body = ByteStream::from_bytes(&b"x"[..]);
+    let res = f
+        .store
+        .upload_part(&f.ns, &key("mpu/other"), &id, part(1), body, Some(1))
+        .await;
+    assert_kind(res, ErrorKind::NotFound, "upload_part under another key");
+}
+
+pub async fn upload_part_copy_takes_ranges(f: BlockFixture) {
+    let src = key("copy-src");
+    let data = payload(10_000, 8);
+    put_bytes(&*f.store, &f.ns, &src, &data).await;
+    let k = key("mpu/copied");
+    let id = f.store.create_multipart(&f.ns, &k).await.unwrap();
+    let range = Some(ByteRange::Inclusive {
+        first: 100,
+        last: 199,
+    });
+    let e1 = f
+        .store
+        .upload_part_copy(&f.ns, &k, &id, part(1), &f.ns, &src, range)
+        .await
+        .unwrap();
+    assert_eq!(e1.trim_matches('"'), md5_hex(&data[100..200]));
+    let e2 = f
+        .store
+        .upload_part_copy(&f.ns, &k, &id, part(2), &f.ns, &src, None)
+        .await
+        .unwrap();
+    let bad = Some(ByteRange::From(10_000));
+    let res = f
+        .store
+        .upload_part_copy(&f.ns, &k, &id, part(3), &f.ns, &src, bad)
+        .await;
+    assert_kind(res, ErrorKind::InvalidRange, "range past the end");
+    let res = f
+        .store
+        .upload_part_copy(&f.ns, &k, &id, part(3), &f.ns, &key("nope"), None)
+        .await;
+    assert_kind(res, ErrorKind::NotFound, "missing copy source");
+    f.store
+        .complete_multipart(&f.ns, &k, &id, &completed(&[(1, &e1), (2, &e2)]))
+        .await
+        .unwrap();
+    let expected = [&data[100..200], &data[..]].concat();
+    assert!(get_bytes(&*f.store, &f.ns, &k).await == expected);
+}
+
+pub async fn foreign_scheme_is_invalid_input(f: BlockFixture) {
+    let k = key("x");
+    let res = f
+        .store
+        .put(&f.foreign, &k, ByteStream::from_bytes(&b"x"[..]), Some(1))
+        .await;
+    assert_kind(res, ErrorKind::InvalidInput, "put");
+    assert_kind(
+        f.store.head(&f.foreign, &k).await,
+        ErrorKind::InvalidInput,
+        "head",
+    );
+    assert_kind(
+        f.store.list(&f.foreign, "", None, 10).await,
+        ErrorKind::InvalidInput,
+        "list",
+    );
+    assert_kind(
+        f.store.create_multipart(&f.foreign, &k).await,
+        ErrorKind::InvalidInput,
+        "multipart",
+    );
+}
+
+pub async fn concurrent_puts_leave_one_whole_object(f: BlockFixture) {
+    let k = key("contended");
+    let a = payload(2 << 20, 9);
+    let b = payload(2 << 20, 10);
+    let mut tasks = Vec::new();
+    for round in 0..4 {
+        for data in [a.clone(), b.clone()] {
+            let store = f.store.clone();
+            let (ns, k) = (f.ns.clone(), k.clone());
+            tasks.push(tokio::spawn(async move {
+                let chunks: Vec<io::Result<Bytes>> = data
+                    .chunks(65_536)
+                    .map(|c| Ok(Bytes::copy_from_slice(c)))
+                    .collect();
+                store
+                    .put(&ns, &k, ByteStream::new(stream::iter(chunks)), None)
+                    .await
+            }));
+        }
+        let _ = round;
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let got = get_bytes(&*f.store, &f.ns, &k).await;
+    assert!(got == a || got == b, "the object must be one whole version");
+    let meta = f.store.head(&f.ns, &k).await.unwrap();
+    assert_eq!(meta.etag, md5_hex(&got), "head agrees with the body");
+}
+
+pub async fn presign_matches_capability(f: BlockFixture) {
+    let k = key("presign/me");
+    put_bytes(&*f.store, &f.ns, &k, b"x").await;
+    let res = f.store.presign(&f.ns, &k, "GET", 60).await;
+    if f.store.supports_presign() {
+        let url = res.unwrap();
+        assert!(url.starts_with("http"), "presigned URL: {url}");
+    } else {
+        assert_kind(res, ErrorKind::Unsupported, "presign without support");
+    }
+}
