@@ -1,1 +1,98 @@
-fn main() {}
+//! `tarn`: the command line. It only parses and bootstraps; `startup` wires.
+
+mod http;
+mod settings;
+mod startup;
+mod telemetry;
+
+use clap::{Parser, Subcommand};
+use settings::{Overrides, Settings};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Fixed credentials of `--quickstart`; never use them beyond a laptop.
+const QUICKSTART_ACCESS_KEY_ID: &str = "AKIAIOSFOLQUICKSTART";
+const QUICKSTART_SECRET_ACCESS_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tarn",
+    version,
+    about = "Data version control for object storage, wire-compatible with lakeFS"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API, the S3 gateway and the UI.
+    Run {
+        /// A TOML configuration file, layered over the defaults.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Start with no configuration: data under --data-dir and fixed, printed credentials.
+        #[arg(long)]
+        quickstart: bool,
+        /// Address to listen on (overrides listen_address), e.g. 127.0.0.1:8000.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Directory for all data (default with --quickstart: ./tarn-data).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run {
+            config,
+            quickstart,
+            listen,
+            data_dir,
+        } => {
+            let overrides = Overrides {
+                config_file: config,
+                quickstart,
+                listen,
+                data_dir,
+            };
+            let settings = match Settings::load(&overrides) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("tarn: invalid configuration: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            telemetry::init(&settings.logging);
+            match serve(settings, quickstart) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = format!("{e:#}"), "tarn stopped on an error");
+                    eprintln!("tarn: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+#[actix_web::main]
+async fn serve(settings: Settings, quickstart: bool) -> anyhow::Result<()> {
+    let app = startup::Application::build(&settings).await?;
+    let url = format!("http://{}", app.address());
+    tracing::info!(address = %app.address(), "listening");
+    if quickstart {
+        println!(
+            "Tarn quickstart: data in {}",
+            settings.blockstore.local.path.display()
+        );
+        println!("  access key id:     {QUICKSTART_ACCESS_KEY_ID}");
+        println!("  secret access key: {QUICKSTART_SECRET_ACCESS_KEY}");
+        println!("  metadata is kept in memory until the SQLite store lands: it is lost on exit");
+    }
+    println!("Tarn listening on {url}");
+    app.run_until_stopped().await
+}

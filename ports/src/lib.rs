@@ -15,6 +15,7 @@ mod staging;
 mod stream;
 
 #[cfg(feature = "testkit")]
+#[allow(clippy::unwrap_used)] // test support: a failed step is a failed test
 pub mod testkit;
 
 pub use block::{

@@ -74,7 +74,7 @@ mod tests {
 
     #[test]
     fn paths_sort_by_bytes() {
-        let mut v = vec![
+        let mut v = [
             ObjectPath::new("a/b").unwrap(),
             ObjectPath::new("a-b").unwrap(),
             ObjectPath::new("a").unwrap(),

@@ -35,7 +35,7 @@ pub fn sample_entry(n: u64) -> Entry {
         size: n,
         checksum: format!("{n:032x}"),
         last_modified: Timestamp::from_unix_seconds(1_700_000_000 + n as i64),
-        content_type: (n % 2 == 0).then(|| "text/plain".to_owned()),
+        content_type: n.is_multiple_of(2).then(|| "text/plain".to_owned()),
         metadata,
     }
 }

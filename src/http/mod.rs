@@ -1,0 +1,26 @@
+//! The HTTP drivers: one actix-web application serves the API, the S3 gateway
+//! and the UI. Each module registers its own routes.
+
+mod health;
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+
+/// The JSON error body of the API: `{"message": ...}`.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody<'a> {
+    /// What went wrong, for people.
+    pub message: &'a str,
+}
+
+/// Registers every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    health::routes(cfg);
+    cfg.default_service(web::to(not_found));
+}
+
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(ErrorBody {
+        message: "not found",
+    })
+}

@@ -1,0 +1,351 @@
+//! Configuration: built-in defaults (`config/default.toml`), then an optional
+//! file, then `TARN_…` environment variables, then command-line flags.
+//!
+//! Some sections (SQLite, PostgreSQL, the S3 gateway, auth) are parsed and
+//! validated already but read only by the drivers that arrive with their own
+//! issues; hence the `dead_code` allowance below.
+#![allow(dead_code)]
+
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+/// Everything `tarn run` can be told.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// `host:port` to listen on.
+    pub listen_address: String,
+    /// Log output.
+    pub logging: Logging,
+    /// Metadata backend.
+    pub database: Database,
+    /// Object data backend.
+    pub blockstore: Blockstore,
+    /// Protocol gateways.
+    pub gateways: Gateways,
+    /// Authentication.
+    pub auth: Auth,
+}
+
+/// Log settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Logging {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A tracing filter directive.
+    pub level: String,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Metadata settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Database {
+    /// Which backend.
+    #[serde(rename = "type")]
+    pub kind: DatabaseKind,
+    /// SQLite settings.
+    pub sqlite: SqliteSettings,
+    /// PostgreSQL settings.
+    pub postgres: PostgresSettings,
+}
+
+/// Metadata backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatabaseKind {
+    /// In process memory; lost on exit.
+    Memory,
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+/// SQLite settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SqliteSettings {
+    /// Database file.
+    pub path: PathBuf,
+}
+
+/// PostgreSQL settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PostgresSettings {
+    /// `postgres://…` URL; may hold a password.
+    pub connection_string: Secret,
+}
+
+/// Object data settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Blockstore {
+    /// Which backend.
+    #[serde(rename = "type")]
+    pub kind: BlockstoreKind,
+    /// Local directory settings.
+    pub local: LocalSettings,
+}
+
+/// Object data backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlockstoreKind {
+    /// A local directory (`local://` namespaces).
+    Local,
+    /// Process memory (`mem://` namespaces); lost on exit.
+    Mem,
+    /// An S3-compatible store (`s3://` namespaces).
+    S3,
+}
+
+/// Local block store settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LocalSettings {
+    /// Root directory of `local://` namespaces.
+    pub path: PathBuf,
+}
+
+/// Gateway settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Gateways {
+    /// The S3 gateway.
+    pub s3: S3Gateway,
+}
+
+/// S3 gateway settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct S3Gateway {
+    /// Host names of the gateway.
+    pub domain_name: Vec<String>,
+    /// Region reported to clients.
+    pub region: String,
+}
+
+/// Authentication settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Auth {
+    /// Encryption of secrets at rest.
+    pub encrypt: Encrypt,
+}
+
+/// Encryption settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Encrypt {
+    /// Key material.
+    pub secret_key: Secret,
+}
+
+/// A string that never shows in `Debug` or `Display` output.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "Secret(<empty>)"
+        } else {
+            "Secret(<redacted>)"
+        })
+    }
+}
+
+/// What the command line says about settings.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--config FILE`.
+    pub config_file: Option<PathBuf>,
+    /// `--quickstart`.
+    pub quickstart: bool,
+    /// `--listen ADDR`.
+    pub listen: Option<String>,
+    /// `--data-dir DIR`.
+    pub data_dir: Option<PathBuf>,
+}
+
+/// The data directory `--quickstart` uses when `--data-dir` is not given.
+pub const DEFAULT_DATA_DIR: &str = "tarn-data";
+
+impl Settings {
+    /// Loads settings from the layers, the process environment included.
+    pub fn load(overrides: &Overrides) -> Result<Self, config::ConfigError> {
+        Self::load_with_env(overrides, Environment::with_prefix("TARN"))
+    }
+
+    fn load_with_env(o: &Overrides, env: Environment) -> Result<Self, config::ConfigError> {
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        let data_dir = o
+            .data_dir
+            .clone()
+            .or_else(|| o.quickstart.then(|| PathBuf::from(DEFAULT_DATA_DIR)));
+        // Quickstart and --data-dir choose defaults: a file or the environment
+        // may still change them.
+        let mut chosen = Config::builder();
+        if o.quickstart {
+            chosen = chosen
+                .set_override("database.type", "memory")?
+                .set_override("blockstore.type", "local")?;
+        }
+        if let Some(dir) = &data_dir {
+            chosen = chosen
+                .set_override("blockstore.local.path", path_str(&dir.join("block")))?
+                .set_override("database.sqlite.path", path_str(&dir.join("tarn.db")))?;
+        }
+        builder = builder.add_source(chosen.build()?);
+        if let Some(file) = &o.config_file {
+            builder = builder.add_source(File::from(file.as_path()).required(true));
+        }
+        builder = builder.add_source(
+            env.prefix_separator("_")
+                .separator("__")
+                .list_separator(",")
+                .with_list_parse_key("gateways.s3.domain_name")
+                .try_parsing(true),
+        );
+        if let Some(listen) = &o.listen {
+            builder = builder.set_override("listen_address", listen.as_str())?;
+        }
+        builder.build()?.try_deserialize()
+    }
+}
+
+fn path_str(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(vars: &[(&str, &str)]) -> Environment {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Environment::with_prefix("TARN").source(Some(map))
+    }
+
+    #[test]
+    fn defaults_load_without_any_file_or_environment() {
+        let s = Settings::load_with_env(&Overrides::default(), env(&[])).unwrap();
+        assert_eq!(s.listen_address, "127.0.0.1:8000");
+        assert_eq!(s.database.kind, DatabaseKind::Memory);
+        assert_eq!(s.blockstore.kind, BlockstoreKind::Local);
+        assert_eq!(s.logging.format, LogFormat::Text);
+        assert_eq!(s.gateways.s3.domain_name, ["s3.local.lakefs.io"]);
+    }
+
+    #[test]
+    fn environment_overrides_nested_keys_and_ignores_unknown_ones() {
+        let s = Settings::load_with_env(
+            &Overrides::default(),
+            env(&[
+                ("TARN_LISTEN_ADDRESS", "127.0.0.1:9999"),
+                ("TARN_DATABASE__TYPE", "postgres"),
+                (
+                    "TARN_DATABASE__POSTGRES__CONNECTION_STRING",
+                    "postgres://u:pw@h/db",
+                ),
+                ("TARN_GATEWAYS__S3__DOMAIN_NAME", "a.example,b.example"),
+                ("TARN_SOMETHING__UNKNOWN", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.listen_address, "127.0.0.1:9999");
+        assert_eq!(s.database.kind, DatabaseKind::Postgres);
+        assert_eq!(
+            s.database.postgres.connection_string.expose(),
+            "postgres://u:pw@h/db"
+        );
+        assert_eq!(s.gateways.s3.domain_name, ["a.example", "b.example"]);
+    }
+
+    #[test]
+    fn layers_apply_in_order_file_env_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tarn.toml");
+        std::fs::write(
+            &file,
+            "listen_address = \"127.0.0.1:1111\"\n[logging]\nformat = \"json\"\n",
+        )
+        .unwrap();
+        let o = Overrides {
+            config_file: Some(file),
+            ..Overrides::default()
+        };
+        let s = Settings::load_with_env(&o, env(&[("TARN_LOGGING__FORMAT", "text")])).unwrap();
+        assert_eq!(s.listen_address, "127.0.0.1:1111", "file over defaults");
+        assert_eq!(s.logging.format, LogFormat::Text, "environment over file");
+        let o = Overrides {
+            listen: Some("127.0.0.1:2222".into()),
+            ..o
+        };
+        let s =
+            Settings::load_with_env(&o, env(&[("TARN_LISTEN_ADDRESS", "127.0.0.1:3333")])).unwrap();
+        assert_eq!(s.listen_address, "127.0.0.1:2222", "flag over environment");
+    }
+
+    #[test]
+    fn quickstart_keeps_everything_under_the_data_dir() {
+        let o = Overrides {
+            quickstart: true,
+            ..Overrides::default()
+        };
+        let s = Settings::load_with_env(&o, env(&[])).unwrap();
+        assert_eq!(s.blockstore.local.path, Path::new("tarn-data/block"));
+        let o = Overrides {
+            quickstart: true,
+            data_dir: Some("/tmp/x".into()),
+            ..Overrides::default()
+        };
+        let s = Settings::load_with_env(&o, env(&[])).unwrap();
+        assert_eq!(s.blockstore.local.path, Path::new("/tmp/x/block"));
+        assert_eq!(s.database.sqlite.path, Path::new("/tmp/x/tarn.db"));
+    }
+
+    #[test]
+    fn bad_values_and_missing_files_are_errors() {
+        let err = Settings::load_with_env(
+            &Overrides::default(),
+            env(&[("TARN_DATABASE__TYPE", "oracle")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("oracle"), "{err}");
+        let o = Overrides {
+            config_file: Some("/nonexistent/tarn.toml".into()),
+            ..Overrides::default()
+        };
+        assert!(Settings::load_with_env(&o, env(&[])).is_err());
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Settings::load_with_env(
+            &Overrides::default(),
+            env(&[("TARN_AUTH__ENCRYPT__SECRET_KEY", "hunter2")]),
+        )
+        .unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert_eq!(s.auth.encrypt.secret_key.expose(), "hunter2");
+    }
+}

@@ -1,0 +1,134 @@
+//! The composition root: the only place that picks adapters and wires the
+//! server together.
+
+use crate::http;
+use crate::settings::{BlockstoreKind, DatabaseKind, Settings};
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{web, App, HttpServer};
+use anyhow::{bail, Context};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use tarn_adapter_local::LocalBlockStore;
+use tarn_adapter_memory::{
+    MemoryBlockStore, MemoryMultipartStore, MemoryRefStore, MemoryStagingStore, SystemClock,
+    UniqueIds,
+};
+use tarn_domain::Stores;
+use tarn_ports::{BlockStore, Clock};
+use tracing_actix_web::TracingLogger;
+
+/// How long in-flight requests may take to finish after a shutdown signal.
+const SHUTDOWN_GRACE_SECS: u64 = 30;
+
+/// A bound, not yet running server.
+pub struct Application {
+    server: Server,
+    address: SocketAddr,
+    signals: ShutdownSignals,
+}
+
+impl Application {
+    /// Builds the stores that `settings` name and binds the listener.
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let stores = build_stores(settings).await?;
+        let listener = TcpListener::bind(&settings.listen_address)
+            .with_context(|| format!("cannot listen on {}", settings.listen_address))?;
+        let address = listener.local_addr()?;
+        let data = web::Data::new(stores);
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .wrap(TracingLogger::default())
+                .configure(http::routes)
+        })
+        .listen(listener)?
+        .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+        .disable_signals()
+        .run();
+        let signals = ShutdownSignals::install().context("cannot listen for signals")?;
+        Ok(Self {
+            server,
+            address,
+            signals,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until SIGINT or SIGTERM, then stops gracefully: no new
+    /// connections, in-flight requests get time to finish.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        tokio::spawn(self.signals.stop_server_on_signal(handle));
+        self.server.await.context("server failed")
+    }
+}
+
+/// SIGTERM and SIGINT listeners, registered before the server announces
+/// itself so that a signal sent right after startup is never missed.
+struct ShutdownSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn stop_server_on_signal(mut self, handle: ServerHandle) {
+        let name = tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        };
+        tracing::info!(signal = name, "shutting down gracefully");
+        handle.stop(true).await;
+    }
+}
+
+async fn build_stores(settings: &Settings) -> anyhow::Result<Stores> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+    let blocks: Arc<dyn BlockStore> = match settings.blockstore.kind {
+        BlockstoreKind::Local => {
+            let path = &settings.blockstore.local.path;
+            let store = LocalBlockStore::open(path).await.with_context(|| {
+                format!("cannot open the local block store at {}", path.display())
+            })?;
+            tracing::info!(path = %path.display(), "object data in a local directory");
+            Arc::new(store)
+        }
+        BlockstoreKind::Mem => {
+            tracing::warn!("object data is kept in memory and lost on exit");
+            Arc::new(MemoryBlockStore::new(clock.clone()))
+        }
+        BlockstoreKind::S3 => {
+            bail!("blockstore.type = \"s3\" is not available yet; use \"local\" or \"mem\"")
+        }
+    };
+    match settings.database.kind {
+        DatabaseKind::Memory => {
+            tracing::warn!(
+                "metadata is kept in memory and lost on exit (database.type = \"memory\")"
+            );
+        }
+        DatabaseKind::Sqlite | DatabaseKind::Postgres => bail!(
+            "database.type = {:?} is not available yet; use \"memory\"",
+            settings.database.kind
+        ),
+    }
+    Ok(Stores {
+        blocks,
+        refs: Arc::new(MemoryRefStore::new()),
+        staging: Arc::new(MemoryStagingStore::new()),
+        multipart: Arc::new(MemoryMultipartStore::new()),
+        clock,
+        ids: Arc::new(UniqueIds::new()),
+    })
+}

@@ -1,0 +1,79 @@
+//! Black-box tests of `tarn run`: start the real binary, talk HTTP to it.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use support::TarnProcess;
+
+#[tokio::test]
+async fn quickstart_serves_health_and_prints_credentials() {
+    let tarn = TarnProcess::quickstart().await;
+    let resp = reqwest::get(format!("{}/_health", tarn.url)).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.unwrap(), "alive!");
+    assert!(
+        tarn.banner.contains("AKIAIOSFOLQUICKSTART"),
+        "{}",
+        tarn.banner
+    );
+    assert!(
+        tarn.banner
+            .contains("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+        "{}",
+        tarn.banner
+    );
+}
+
+#[tokio::test]
+async fn unknown_paths_answer_json_404() {
+    let tarn = TarnProcess::quickstart().await;
+    let resp = reqwest::get(format!("{}/no/such/thing", tarn.url))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert!(body["message"].is_string(), "{body}");
+}
+
+#[tokio::test]
+async fn quickstart_keeps_object_data_under_the_data_dir() {
+    let tarn = TarnProcess::quickstart().await;
+    assert!(tarn.data_dir.path().join("block").is_dir());
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_server_gracefully() {
+    let mut tarn = TarnProcess::quickstart().await;
+    let status = tarn.terminate().await;
+    assert!(status.success(), "exit status {status:?}");
+    assert!(reqwest::get(format!("{}/_health", tarn.url)).await.is_err());
+}
+
+#[tokio::test]
+async fn invalid_configuration_is_refused_with_a_message() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tarn"))
+        .args(["run", "--listen", "127.0.0.1:0"])
+        .env("TARN_DATABASE__TYPE", "oracle")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("oracle"), "{err}");
+}
+
+#[tokio::test]
+async fn an_address_in_use_is_reported() {
+    let tarn = TarnProcess::quickstart().await;
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tarn"))
+        .args(["run", "--quickstart", "--listen", tarn.addr.as_str()])
+        .arg("--data-dir")
+        .arg(tarn.data_dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot listen"), "{err}");
+}
