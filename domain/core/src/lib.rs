@@ -1,11 +1,38 @@
-//! Tarn's use cases, over the ports.
+//! Tarn's use cases, over the ports: repositories, branches, objects on refs,
+//! commits, committed trees, log, diff, merge, revert, cherry-pick and tags.
 //!
-//! The engine (repositories, branches, staging, commits, diff, merge) is built
-//! on [`Stores`], the bundle of port implementations that the composition root
-//! chooses at startup. Nothing here knows about HTTP, SQL or any SDK.
+//! The engine is built on [`Stores`], the bundle of port implementations that
+//! the composition root chooses at startup. Nothing here knows about HTTP,
+//! SQL or any SDK.
+
+mod branches;
+mod commits;
+mod diff;
+mod error;
+mod log;
+mod merge;
+mod objects;
+mod page;
+mod refs;
+mod repos;
+mod staging;
+mod tags;
+mod trees;
+
+pub use branches::ResetScope;
+pub use commits::CommitRequest;
+pub use diff::{DiffItem, DiffKind, DiffRequest};
+pub use error::{Error, Result};
+pub use log::LogRequest;
+pub use merge::{MergeRequest, PickRequest};
+pub use objects::{ListRequest, Listing};
+pub use page::{amount, Page, DEFAULT_AMOUNT, MAX_AMOUNT};
+pub use refs::{RefView, ResolvedRef};
 
 use std::sync::Arc;
+use tarn_model::tree::SplitRule;
 use tarn_ports::{BlockStore, Clock, IdGenerator, MultipartStore, RefStore, StagingStore};
+use trees::TreeStore;
 
 /// The adapters behind every port, chosen once at startup.
 #[derive(Clone)]
@@ -23,3 +50,53 @@ pub struct Stores {
     /// Unique ids.
     pub ids: Arc<dyn IdGenerator>,
 }
+
+/// Tunables of the engine.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineSettings {
+    /// Where committed trees are cut into ranges.
+    pub split: SplitRule,
+    /// Bytes of decoded ranges and metaranges kept in memory.
+    pub cache_bytes: u64,
+    /// How often a commit or merge retries a lost compare-and-set.
+    pub max_attempts: u32,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            split: SplitRule::default(),
+            cache_bytes: 512 << 20,
+            max_attempts: 10,
+        }
+    }
+}
+
+/// The versioning engine. Cheap to clone; holds no state but caches of
+/// immutable data, so any number of engines may share the same stores.
+#[derive(Clone)]
+pub struct Engine {
+    stores: Stores,
+    trees: TreeStore,
+    settings: EngineSettings,
+}
+
+impl Engine {
+    /// An engine over `stores`.
+    pub fn new(stores: Stores, settings: EngineSettings) -> Self {
+        let trees = TreeStore::new(stores.blocks.clone(), settings.split, settings.cache_bytes);
+        Self {
+            stores,
+            trees,
+            settings,
+        }
+    }
+
+    /// The stores the engine works on.
+    pub fn stores(&self) -> &Stores {
+        &self.stores
+    }
+}
+
+#[cfg(test)]
+mod tests;

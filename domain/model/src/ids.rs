@@ -89,6 +89,13 @@ string_id!(
     validate_sha256_hex
 );
 string_id!(
+    /// The id of a range (a slice of a committed tree): 64 lowercase hex digits,
+    /// the SHA-256 of its encoded content.
+    RangeId,
+    "range id",
+    validate_sha256_hex
+);
+string_id!(
     /// A staging token: 1 to 255 characters of `[A-Za-z0-9_.:-]`.
     StagingToken,
     "staging token",

@@ -11,15 +11,24 @@ mod ids;
 mod namespace;
 mod path;
 mod records;
+mod refexpr;
 mod time;
+pub mod tree;
+mod versioning;
 
 pub use error::InvalidValue;
 pub use ident::IdentHasher;
-pub use ids::{BranchName, CommitId, MetaRangeId, RepositoryId, StagingToken, TagName, UploadId};
+pub use ids::{
+    BranchName, CommitId, MetaRangeId, RangeId, RepositoryId, StagingToken, TagName, UploadId,
+};
 pub use namespace::{BlockKey, StorageNamespace};
 pub use path::ObjectPath;
 pub use records::{
     Branch, Commit, Entry, Identity, MultipartUpload, PartNumber, PartRecord, PhysicalAddress,
     Repository, StagedValue, Tag,
 };
+pub use refexpr::{RefExpr, RefModifier, ViewModifier};
 pub use time::Timestamp;
+pub use versioning::{
+    commit_id, diff_sorted, three_way, Change, ChangeKind, MergeStrategy, Resolution,
+};

@@ -128,6 +128,18 @@ impl Entry {
         }
         h.finish()
     }
+
+    /// Whether `self` and `other` have the same identity (see
+    /// [`Entry::identity`]), compared field by field without hashing.
+    pub fn same_identity(&self, other: &Entry) -> bool {
+        fn ct(e: &Entry) -> &str {
+            e.content_type.as_deref().unwrap_or("")
+        }
+        self.size == other.size
+            && self.checksum == other.checksum
+            && ct(self) == ct(other)
+            && self.metadata == other.metadata
+    }
 }
 
 /// What staging holds for a path: a new value, or a deletion.

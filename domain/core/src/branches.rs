@@ -1,0 +1,224 @@
+//! Branches: create, get, list, delete, reset and hard reset.
+
+use crate::error::{Error, PortResultExt, Result};
+use crate::page::Page;
+use crate::Engine;
+use tarn_model::{Branch, BranchName, ObjectPath, Repository, RepositoryId};
+
+/// What a reset drops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResetScope {
+    /// Every uncommitted change.
+    All,
+    /// The change to one path.
+    Object(ObjectPath),
+    /// The changes under a prefix.
+    Prefix(String),
+}
+
+impl Engine {
+    /// The repository, refusing writes when it is read-only.
+    pub(crate) async fn writable_repository(&self, id: &RepositoryId) -> Result<Repository> {
+        let repo = self.get_repository(id).await?;
+        if repo.read_only {
+            return Err(Error::ReadOnlyRepository(id.to_string()));
+        }
+        Ok(repo)
+    }
+
+    /// Creates branch `name` at the commit `source` resolves to.
+    #[tracing::instrument(skip(self), fields(repo = %repo, branch = %name))]
+    pub async fn create_branch(
+        &self,
+        repo: &RepositoryId,
+        name: BranchName,
+        source: &str,
+    ) -> Result<Branch> {
+        self.writable_repository(repo).await?;
+        let commit = self.resolve_commit(repo, source).await?;
+        let branch = Branch {
+            name: name.clone(),
+            commit_id: commit.id,
+            staging_token: self.new_token()?,
+            sealed_tokens: Vec::new(),
+        };
+        self.stores
+            .refs
+            .create_branch(repo, &branch)
+            .await
+            .named("branch", &name)?;
+        Ok(branch)
+    }
+
+    /// A branch, or `NotFound` (for the branch or the repository).
+    pub async fn get_branch(&self, repo: &RepositoryId, name: &BranchName) -> Result<Branch> {
+        match self.stores.refs.get_branch(repo, name).await {
+            Ok(b) => Ok(b),
+            Err(e) if e.kind() == tarn_ports::ErrorKind::NotFound => {
+                self.get_repository(repo).await?;
+                Err(Error::not_found("branch", name))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Branches whose name starts with `prefix`, after `after`, at most `amount`.
+    pub async fn list_branches(
+        &self,
+        repo: &RepositoryId,
+        prefix: &str,
+        after: Option<&str>,
+        amount: usize,
+    ) -> Result<Page<Branch>> {
+        self.get_repository(repo).await?;
+        let mut cursor: Option<BranchName> = after.and_then(|a| BranchName::new(a).ok());
+        let mut out = Vec::new();
+        'pages: loop {
+            let page = self
+                .stores
+                .refs
+                .list_branches(repo, cursor.as_ref(), amount + 1)
+                .await?;
+            let done = page.len() <= amount;
+            for b in page {
+                cursor = Some(b.name.clone());
+                if after.is_some_and(|a| b.name.as_str() <= a) || b.name.as_str() < prefix {
+                    continue;
+                }
+                if !b.name.as_str().starts_with(prefix) {
+                    break 'pages;
+                }
+                out.push(b);
+                if out.len() > amount {
+                    break 'pages;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        Ok(Page::from_overfetch(out, amount, |b| b.name.to_string()))
+    }
+
+    /// Deletes a branch and its staged changes; never the default branch.
+    #[tracing::instrument(skip(self), fields(repo = %repo, branch = %name))]
+    pub async fn delete_branch(&self, repo: &RepositoryId, name: &BranchName) -> Result<()> {
+        let r = self.writable_repository(repo).await?;
+        if r.default_branch == *name {
+            return Err(Error::DefaultBranch(name.to_string()));
+        }
+        let branch = self.get_branch(repo, name).await?;
+        self.stores
+            .refs
+            .delete_branch(repo, name)
+            .await
+            .named("branch", name)?;
+        self.drop_tokens(&branch).await
+    }
+
+    async fn drop_tokens(&self, branch: &Branch) -> Result<()> {
+        self.stores
+            .staging
+            .drop_token(&branch.staging_token)
+            .await?;
+        for t in &branch.sealed_tokens {
+            self.stores.staging.drop_token(t).await?;
+        }
+        Ok(())
+    }
+
+    /// Drops uncommitted changes: all of them, one path's, or a prefix's.
+    #[tracing::instrument(skip(self), fields(repo = %repo, branch = %name))]
+    pub async fn reset_branch(
+        &self,
+        repo: &RepositoryId,
+        name: &BranchName,
+        scope: ResetScope,
+    ) -> Result<()> {
+        self.writable_repository(repo).await?;
+        match scope {
+            ResetScope::All => {
+                for _ in 0..self.settings.max_attempts {
+                    let old = self.get_branch(repo, name).await?;
+                    let new = Branch {
+                        staging_token: self.new_token()?,
+                        sealed_tokens: Vec::new(),
+                        ..old.clone()
+                    };
+                    match self.stores.refs.update_branch(repo, &old, &new).await {
+                        Ok(()) => return self.drop_tokens(&old).await,
+                        Err(e) if e.kind() == tarn_ports::ErrorKind::PreconditionFailed => continue,
+                        Err(e) => return Err(Error::from_port(e, "branch", name)),
+                    }
+                }
+                Err(Error::TooManyAttempts(name.to_string()))
+            }
+            ResetScope::Object(path) => {
+                let b = self.get_branch(repo, name).await?;
+                for t in std::iter::once(&b.staging_token).chain(&b.sealed_tokens) {
+                    self.stores.staging.delete(t, &path).await?;
+                }
+                Ok(())
+            }
+            ResetScope::Prefix(prefix) => {
+                let b = self.get_branch(repo, name).await?;
+                for t in std::iter::once(&b.staging_token).chain(&b.sealed_tokens) {
+                    self.stores.staging.drop_prefix(t, &prefix).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Moves a clean branch to the commit `target` resolves to.
+    #[tracing::instrument(skip(self), fields(repo = %repo, branch = %name))]
+    pub async fn hard_reset_branch(
+        &self,
+        repo: &RepositoryId,
+        name: &BranchName,
+        target: &str,
+    ) -> Result<Branch> {
+        self.writable_repository(repo).await?;
+        let commit = self.resolve_commit(repo, target).await?;
+        let old = self.get_branch(repo, name).await?;
+        if self.is_dirty(&old).await? {
+            return Err(Error::DirtyBranch);
+        }
+        let new = Branch {
+            commit_id: commit.id,
+            ..old.clone()
+        };
+        self.compare_and_set(repo, &old, &new).await?;
+        Ok(new)
+    }
+
+    /// Whether a branch has any staged entry (tombstones included).
+    pub(crate) async fn is_dirty(&self, b: &Branch) -> Result<bool> {
+        if !b.sealed_tokens.is_empty() {
+            return Ok(true);
+        }
+        Ok(!self
+            .stores
+            .staging
+            .scan(&b.staging_token, "", None, 1)
+            .await?
+            .is_empty())
+    }
+
+    /// One compare-and-set; a lost race is `TooManyAttempts` for callers that
+    /// cannot retry.
+    pub(crate) async fn compare_and_set(
+        &self,
+        repo: &RepositoryId,
+        old: &Branch,
+        new: &Branch,
+    ) -> Result<()> {
+        match self.stores.refs.update_branch(repo, old, new).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == tarn_ports::ErrorKind::PreconditionFailed => {
+                Err(Error::TooManyAttempts(old.name.to_string()))
+            }
+            Err(e) => Err(Error::from_port(e, "branch", &old.name)),
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Commits: seal the staging token, apply the sealed changes to the head's
+//! tree, write the commit record, move the branch by compare-and-set.
+
+use crate::error::{Error, PortResultExt, Result};
+use crate::staging::{StagingCursor, ViewCursor};
+use crate::Engine;
+use std::collections::BTreeMap;
+use tarn_model::{
+    commit_id, Branch, BranchName, Commit, CommitId, MetaRangeId, RepositoryId, Timestamp,
+};
+use tarn_ports::ErrorKind;
+
+/// What a commit records.
+#[derive(Debug, Clone, Default)]
+pub struct CommitRequest {
+    /// The message.
+    pub message: String,
+    /// Who commits.
+    pub committer: String,
+    /// User metadata.
+    pub metadata: BTreeMap<String, String>,
+    /// An explicit creation date (default: now).
+    pub date: Option<Timestamp>,
+    /// Commit even when nothing changed.
+    pub allow_empty: bool,
+}
+
+impl Engine {
+    /// Commits the staged changes of branch `name`.
+    ///
+    /// Writes that arrive while the commit runs go to a fresh staging token
+    /// and are never lost. A lost race retries up to the configured number of
+    /// attempts, then fails with `TooManyAttempts`.
+    #[tracing::instrument(skip(self, req), fields(repo = %repo, branch = %name))]
+    pub async fn commit(
+        &self,
+        repo: &RepositoryId,
+        name: &BranchName,
+        req: CommitRequest,
+    ) -> Result<Commit> {
+        let r = self.writable_repository(repo).await?;
+        let ns = r.storage_namespace;
+        for _ in 0..self.settings.max_attempts {
+            let current = self.get_branch(repo, name).await?;
+            let Some(sealed) = self.seal(repo, &current).await? else {
+                continue;
+            };
+            if sealed.sealed_tokens.is_empty() && !req.allow_empty {
+                return Err(Error::NoChanges);
+            }
+            let head = self.get_commit_record(repo, &sealed.commit_id).await?;
+            let staging = sealed
+                .sealed_tokens
+                .iter()
+                .map(|t| StagingCursor::new(self.stores.staging.clone(), t.clone(), "", None))
+                .collect();
+            let mut changes = ViewCursor::new(staging, None);
+            let applied = self
+                .trees
+                .apply(&ns, &head.meta_range_id, &mut changes)
+                .await?;
+            if applied.changed == 0 && !req.allow_empty {
+                // Only no-op changes were staged: drop them and say so.
+                let cleared = Branch {
+                    sealed_tokens: Vec::new(),
+                    ..sealed.clone()
+                };
+                if self.try_update(repo, &sealed, &cleared).await? {
+                    self.drop_sealed(&sealed).await?;
+                    return Err(Error::NoChanges);
+                }
+                continue;
+            }
+            let commit = self
+                .new_commit(
+                    repo,
+                    &req,
+                    applied.tree,
+                    vec![head.id.clone()],
+                    head.generation + 1,
+                )
+                .await?;
+            let moved = Branch {
+                commit_id: commit.id.clone(),
+                sealed_tokens: Vec::new(),
+                ..sealed.clone()
+            };
+            if self.try_update(repo, &sealed, &moved).await? {
+                self.drop_sealed(&sealed).await?;
+                tracing::info!(commit = %commit.id, changes = applied.changed, "committed");
+                return Ok(commit);
+            }
+        }
+        Err(Error::TooManyAttempts(name.to_string()))
+    }
+
+    /// Moves a non-empty staging token to the front of the sealed tokens.
+    /// Returns the branch as it now is, or `None` when the race was lost.
+    async fn seal(&self, repo: &RepositoryId, b: &Branch) -> Result<Option<Branch>> {
+        let staged = self
+            .stores
+            .staging
+            .scan(&b.staging_token, "", None, 1)
+            .await?;
+        if staged.is_empty() {
+            return Ok(Some(b.clone()));
+        }
+        let mut sealed_tokens = vec![b.staging_token.clone()];
+        sealed_tokens.extend(b.sealed_tokens.iter().cloned());
+        let sealed = Branch {
+            staging_token: self.new_token()?,
+            sealed_tokens,
+            ..b.clone()
+        };
+        Ok(self.try_update(repo, b, &sealed).await?.then_some(sealed))
+    }
+
+    /// A compare-and-set that reports a lost race as `false`.
+    pub(crate) async fn try_update(
+        &self,
+        repo: &RepositoryId,
+        old: &Branch,
+        new: &Branch,
+    ) -> Result<bool> {
+        match self.stores.refs.update_branch(repo, old, new).await {
+            Ok(()) => Ok(true),
+            Err(e)
+                if e.kind() == ErrorKind::PreconditionFailed || e.kind() == ErrorKind::NotFound =>
+            {
+                // A deleted branch is reported by the next read.
+                Ok(false)
+            }
+            Err(e) => Err(Error::from_port(e, "branch", &old.name)),
+        }
+    }
+
+    async fn drop_sealed(&self, b: &Branch) -> Result<()> {
+        for t in &b.sealed_tokens {
+            self.stores.staging.drop_token(t).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes a commit record.
+    pub(crate) async fn new_commit(
+        &self,
+        repo: &RepositoryId,
+        req: &CommitRequest,
+        tree: MetaRangeId,
+        parents: Vec<CommitId>,
+        generation: u64,
+    ) -> Result<Commit> {
+        let date = req.date.unwrap_or_else(|| self.stores.clock.now());
+        let commit = Commit {
+            id: commit_id(
+                &req.committer,
+                &req.message,
+                &tree,
+                date,
+                &req.metadata,
+                &parents,
+            ),
+            committer: req.committer.clone(),
+            message: req.message.clone(),
+            meta_range_id: tree,
+            creation_date: date,
+            metadata: req.metadata.clone(),
+            parents,
+            generation,
+            version: 1,
+        };
+        self.stores
+            .refs
+            .put_commit(repo, &commit)
+            .await
+            .named("repository", repo)?;
+        Ok(commit)
+    }
+
+    /// A commit by id or any ref expression.
+    pub async fn get_commit(&self, repo: &RepositoryId, reference: &str) -> Result<Commit> {
+        self.resolve_commit(repo, reference).await
+    }
+}

@@ -1,0 +1,215 @@
+//! Diffs: uncommitted changes of a branch, and two-dot or three-dot
+//! differences between refs, with prefix, delimiter and pagination.
+
+use crate::error::Result;
+use crate::page::Page;
+use crate::staging::{StagingCursor, ViewCursor};
+use crate::trees::compare::Scope;
+use crate::Engine;
+use tarn_model::{
+    BranchName, Change, ChangeKind, Entry, MetaRangeId, ObjectPath, RepositoryId, StorageNamespace,
+};
+
+/// The kind of a diff result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiffKind {
+    /// Only on the right.
+    Added,
+    /// Only on the left.
+    Removed,
+    /// Changed identity.
+    Changed,
+    /// Something under this common prefix changed.
+    PrefixChanged,
+}
+
+/// One diff result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiffItem {
+    /// The path, or the common prefix for `PrefixChanged`.
+    pub path: String,
+    /// What happened.
+    pub kind: DiffKind,
+    /// The right side's entry (the left's for removals); none for prefixes.
+    pub entry: Option<Entry>,
+}
+
+/// Paging and scoping of a diff.
+#[derive(Debug, Clone, Default)]
+pub struct DiffRequest {
+    /// Only paths under this prefix.
+    pub prefix: String,
+    /// Only results after this.
+    pub after: Option<String>,
+    /// At most this many results.
+    pub amount: usize,
+    /// Collapse paths into common prefixes at this delimiter.
+    pub delimiter: Option<String>,
+}
+
+/// Where changes come from.
+enum Feed<'a> {
+    Trees(&'a MetaRangeId, &'a MetaRangeId),
+    Uncommitted(&'a tarn_model::Branch, &'a MetaRangeId),
+}
+
+/// Changes fetched per step while paging.
+const BATCH: usize = 1024;
+
+impl Engine {
+    /// Uncommitted changes of a branch against its head commit.
+    pub async fn diff_branch(
+        &self,
+        repo: &RepositoryId,
+        name: &BranchName,
+        req: &DiffRequest,
+    ) -> Result<Page<DiffItem>> {
+        let ns = self.get_repository(repo).await?.storage_namespace;
+        let b = self.get_branch(repo, name).await?;
+        let head = self.get_commit_record(repo, &b.commit_id).await?;
+        self.diff_page(&ns, Feed::Uncommitted(&b, &head.meta_range_id), req)
+            .await
+    }
+
+    /// Differences from `left` to `right`: with `three_dot`, the changes on
+    /// `right` since the merge base of the two; otherwise the plain difference.
+    pub async fn diff_refs(
+        &self,
+        repo: &RepositoryId,
+        left: &str,
+        right: &str,
+        three_dot: bool,
+        req: &DiffRequest,
+    ) -> Result<Page<DiffItem>> {
+        let ns = self.get_repository(repo).await?.storage_namespace;
+        let l = self.resolve_commit(repo, left).await?;
+        let r = self.resolve_commit(repo, right).await?;
+        let base_tree = if three_dot {
+            match self.merge_base(repo, &l.id, &r.id).await? {
+                Some(base) => base.meta_range_id,
+                None => l.meta_range_id,
+            }
+        } else {
+            l.meta_range_id
+        };
+        self.diff_page(&ns, Feed::Trees(&base_tree, &r.meta_range_id), req)
+            .await
+    }
+
+    async fn diff_page(
+        &self,
+        ns: &StorageNamespace,
+        feed: Feed<'_>,
+        req: &DiffRequest,
+    ) -> Result<Page<DiffItem>> {
+        let amount = req.amount.max(1);
+        let after = req.after.as_deref().filter(|a| !a.is_empty());
+        let delimiter = req.delimiter.as_deref().filter(|d| !d.is_empty());
+        let mut out: Vec<DiffItem> = Vec::new();
+        let mut cursor: Option<String> = after.map(str::to_owned);
+        let mut skipping: Option<String> = None;
+        'fetch: loop {
+            let scope = Scope {
+                prefix: &req.prefix,
+                after: cursor.as_deref(),
+            };
+            let batch = self.changes(ns, &feed, scope, BATCH).await?;
+            let done = batch.len() < BATCH;
+            for c in batch {
+                cursor = Some(c.path.as_str().to_owned());
+                if skipping
+                    .as_deref()
+                    .is_some_and(|s| c.path.as_str().starts_with(s))
+                {
+                    continue;
+                }
+                let rest = &c.path.as_str()[req.prefix.len()..];
+                let item = match delimiter.and_then(|d| rest.find(d).map(|i| i + d.len())) {
+                    Some(end) => {
+                        let common = c.path.as_str()[..req.prefix.len() + end].to_owned();
+                        skipping = Some(common.clone());
+                        if after.is_some_and(|a| common.as_str() <= a) {
+                            continue;
+                        }
+                        DiffItem {
+                            path: common,
+                            kind: DiffKind::PrefixChanged,
+                            entry: None,
+                        }
+                    }
+                    None => item_of(c),
+                };
+                out.push(item);
+                if out.len() > amount {
+                    break 'fetch;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        Ok(Page::from_overfetch(out, amount, |d| d.path.clone()))
+    }
+
+    /// Up to `limit` changes of `feed` in `scope`, in path order.
+    async fn changes(
+        &self,
+        ns: &StorageNamespace,
+        feed: &Feed<'_>,
+        scope: Scope<'_>,
+        limit: usize,
+    ) -> Result<Vec<Change>> {
+        match feed {
+            Feed::Trees(l, r) => self.trees.diff(ns, l, r, scope, limit).await,
+            Feed::Uncommitted(b, head) => {
+                let after = scope.after.and_then(|a| ObjectPath::new(a).ok());
+                let staging = std::iter::once(&b.staging_token)
+                    .chain(&b.sealed_tokens)
+                    .map(|t| {
+                        StagingCursor::new(
+                            self.stores.staging.clone(),
+                            t.clone(),
+                            scope.prefix,
+                            after.clone(),
+                        )
+                    })
+                    .collect();
+                let mut cursor = ViewCursor::new(staging, None);
+                let mut out = Vec::new();
+                while out.len() < limit {
+                    let Some((path, staged)) = cursor.next_raw().await? else {
+                        break;
+                    };
+                    let committed = self.trees.get(ns, head, &path).await?;
+                    let kind = match (&committed, &staged) {
+                        (None, None) => continue,
+                        (Some(c), Some(s)) if c.same_identity(s) => continue,
+                        (None, Some(_)) => ChangeKind::Added,
+                        (Some(_), None) => ChangeKind::Removed,
+                        (Some(_), Some(_)) => ChangeKind::Changed,
+                    };
+                    out.push(Change {
+                        path,
+                        kind,
+                        left: committed,
+                        right: staged,
+                    });
+                }
+                Ok(out)
+            }
+        }
+    }
+}
+
+fn item_of(c: Change) -> DiffItem {
+    let (kind, entry) = match c.kind {
+        ChangeKind::Added => (DiffKind::Added, c.right),
+        ChangeKind::Removed => (DiffKind::Removed, c.left),
+        ChangeKind::Changed => (DiffKind::Changed, c.right),
+    };
+    DiffItem {
+        path: c.path.into_string(),
+        kind,
+        entry,
+    }
+}

@@ -1,0 +1,347 @@
+//! Merge, revert and cherry-pick: three-way merges of committed trees by
+//! identity, and the merge-base search.
+
+use crate::commits::CommitRequest;
+use crate::error::{Error, Result};
+use crate::trees::compare::Scope;
+use crate::trees::TreeChange;
+use crate::Engine;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use tarn_model::{
+    three_way, Branch, BranchName, Commit, CommitId, MergeStrategy, MetaRangeId, RepositoryId,
+    Resolution, StorageNamespace,
+};
+
+/// The metadata key recording a merge's strategy (as lakeFS).
+pub const MERGE_STRATEGY_KEY: &str = ".lakefs.merge.strategy";
+
+/// A merge of a ref into a branch.
+#[derive(Debug, Clone, Default)]
+pub struct MergeRequest {
+    /// How conflicts resolve.
+    pub strategy: MergeStrategy,
+    /// One parent (the destination) instead of two.
+    pub squash: bool,
+    /// Merge even when nothing changes.
+    pub allow_empty: bool,
+    /// The message (default: `Merge '<source>' into '<destination>'`).
+    pub message: Option<String>,
+    /// Who merges.
+    pub committer: String,
+    /// User metadata.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A revert or cherry-pick of one commit onto a branch.
+#[derive(Debug, Clone, Default)]
+pub struct PickRequest {
+    /// For a merge commit, which parent (1-based) its change is taken against.
+    pub parent_number: Option<u32>,
+    /// Who commits.
+    pub committer: String,
+}
+
+/// A changed-path walk that yields at most this many before more are fetched.
+const BATCH: usize = 4096;
+
+impl Engine {
+    /// The nearest common ancestor of two commits, by generation.
+    pub async fn merge_base(
+        &self,
+        repo: &RepositoryId,
+        a: &CommitId,
+        b: &CommitId,
+    ) -> Result<Option<Commit>> {
+        const FROM_A: u8 = 1;
+        const FROM_B: u8 = 2;
+        let mut seen: HashMap<CommitId, u8> = HashMap::new();
+        let mut queue: BinaryHeap<(u64, CommitId)> = BinaryHeap::new();
+        let mut records: HashMap<CommitId, Commit> = HashMap::new();
+        for (id, flag) in [(a, FROM_A), (b, FROM_B)] {
+            let c = self.get_commit_record(repo, id).await?;
+            *seen.entry(id.clone()).or_default() |= flag;
+            queue.push((c.generation, id.clone()));
+            records.insert(id.clone(), c);
+        }
+        while let Some((_, id)) = queue.pop() {
+            let flags = seen.get(&id).copied().unwrap_or_default();
+            if flags == FROM_A | FROM_B {
+                return Ok(records.remove(&id));
+            }
+            let Some(c) = records.get(&id).cloned() else {
+                continue;
+            };
+            for p in &c.parents {
+                let before = seen.get(p).copied().unwrap_or_default();
+                let after = before | flags;
+                if after == before {
+                    continue;
+                }
+                seen.insert(p.clone(), after);
+                if !records.contains_key(p) {
+                    let pc = self.get_commit_record(repo, p).await?;
+                    queue.push((pc.generation, p.clone()));
+                    records.insert(p.clone(), pc);
+                } else {
+                    queue.push((records[p].generation, p.clone()));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The merge base of two refs.
+    pub async fn find_merge_base(
+        &self,
+        repo: &RepositoryId,
+        left: &str,
+        right: &str,
+    ) -> Result<Commit> {
+        let l = self.resolve_commit(repo, left).await?;
+        let r = self.resolve_commit(repo, right).await?;
+        self.merge_base(repo, &l.id, &r.id)
+            .await?
+            .ok_or_else(|| Error::not_found("merge base", format!("{left}...{right}")))
+    }
+
+    /// Three-way merge of trees: every path that `source` changed relative to
+    /// `base` is resolved against `dest`. Returns the changes to apply to
+    /// `dest`, or the conflicting paths.
+    async fn resolve_changes(
+        &self,
+        ns: &StorageNamespace,
+        base: &MetaRangeId,
+        source: &MetaRangeId,
+        dest: &MetaRangeId,
+        strategy: MergeStrategy,
+    ) -> Result<Vec<TreeChange>> {
+        let mut out = Vec::new();
+        let mut conflicts = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let scope = Scope {
+                prefix: "",
+                after: after.as_deref(),
+            };
+            let batch = self.trees.diff(ns, base, source, scope, BATCH).await?;
+            let done = batch.len() < BATCH;
+            for c in batch {
+                after = Some(c.path.as_str().to_owned());
+                let d = self.trees.get(ns, dest, &c.path).await?;
+                match three_way(c.left.as_ref(), c.right.as_ref(), d.as_ref(), strategy) {
+                    Resolution::KeepDestination => {}
+                    Resolution::Take(v) => out.push((c.path, v)),
+                    Resolution::Conflict => conflicts.push(c.path),
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        if conflicts.is_empty() {
+            Ok(out)
+        } else {
+            Err(Error::Conflict { paths: conflicts })
+        }
+    }
+
+    /// Merges `source` (any ref) into branch `dest`, which must be clean.
+    #[tracing::instrument(skip(self, req), fields(repo = %repo, source = source, dest = %dest))]
+    pub async fn merge(
+        &self,
+        repo: &RepositoryId,
+        source: &str,
+        dest: &BranchName,
+        req: MergeRequest,
+    ) -> Result<Commit> {
+        let ns = self.writable_repository(repo).await?.storage_namespace;
+        let src = self.resolve_commit(repo, source).await?;
+        let mut metadata = req.metadata.clone();
+        metadata.insert(
+            MERGE_STRATEGY_KEY.to_owned(),
+            req.strategy.as_str().to_owned(),
+        );
+        let commit_req = CommitRequest {
+            message: req
+                .message
+                .clone()
+                .unwrap_or_else(|| format!("Merge '{source}' into '{dest}'")),
+            committer: req.committer.clone(),
+            metadata,
+            date: None,
+            allow_empty: req.allow_empty,
+        };
+        for _ in 0..self.settings.max_attempts {
+            let b = self.clean_branch(repo, dest).await?;
+            let head = self.get_commit_record(repo, &b.commit_id).await?;
+            let base = self.merge_base(repo, &head.id, &src.id).await?;
+            let base_tree = match &base {
+                Some(c) => c.meta_range_id.clone(),
+                None => self.trees.empty_tree(&ns).await?,
+            };
+            if base.as_ref().is_some_and(|c| c.id == src.id) && !req.allow_empty {
+                return Err(Error::NoChanges);
+            }
+            let tree = if base.as_ref().is_some_and(|c| c.id == head.id) {
+                // Source strictly ahead: its tree is the result.
+                src.meta_range_id.clone()
+            } else {
+                let changes = self
+                    .resolve_changes(
+                        &ns,
+                        &base_tree,
+                        &src.meta_range_id,
+                        &head.meta_range_id,
+                        req.strategy,
+                    )
+                    .await?;
+                self.trees
+                    .apply(&ns, &head.meta_range_id, &mut changes.into_iter())
+                    .await?
+                    .tree
+            };
+            if tree == head.meta_range_id && !req.allow_empty {
+                return Err(Error::NoChanges);
+            }
+            let parents = if req.squash {
+                vec![head.id.clone()]
+            } else {
+                vec![head.id.clone(), src.id.clone()]
+            };
+            let generation = if req.squash {
+                head.generation
+            } else {
+                head.generation.max(src.generation)
+            } + 1;
+            let commit = self
+                .new_commit(repo, &commit_req, tree, parents, generation)
+                .await?;
+            let moved = Branch {
+                commit_id: commit.id.clone(),
+                ..b.clone()
+            };
+            if self.try_update(repo, &b, &moved).await? {
+                return Ok(commit);
+            }
+        }
+        Err(Error::TooManyAttempts(dest.to_string()))
+    }
+
+    /// Reverts commit `reference` on branch `name` with a new commit.
+    pub async fn revert(
+        &self,
+        repo: &RepositoryId,
+        name: &BranchName,
+        reference: &str,
+        req: PickRequest,
+    ) -> Result<Commit> {
+        let c = self.resolve_commit(repo, reference).await?;
+        let parent = self.picked_parent(repo, &c, req.parent_number).await?;
+        let message = format!("Revert {}", c.id);
+        // Undo: from the commit back to its parent.
+        self.pick(repo, name, (&c.meta_range_id, &parent), message, &req)
+            .await
+    }
+
+    /// Applies the change of commit `reference` to branch `name` with a new commit.
+    pub async fn cherry_pick(
+        &self,
+        repo: &RepositoryId,
+        name: &BranchName,
+        reference: &str,
+        req: PickRequest,
+    ) -> Result<Commit> {
+        let c = self.resolve_commit(repo, reference).await?;
+        let parent = self.picked_parent(repo, &c, req.parent_number).await?;
+        let message = c.message.clone();
+        self.pick(repo, name, (&parent, &c.meta_range_id), message, &req)
+            .await
+    }
+
+    /// The tree of the parent a revert or cherry-pick is taken against.
+    async fn picked_parent(
+        &self,
+        repo: &RepositoryId,
+        c: &Commit,
+        parent_number: Option<u32>,
+    ) -> Result<MetaRangeId> {
+        let n = match (c.parents.len(), parent_number) {
+            (0, _) => return Err(Error::invalid("ref", "the first commit has no parent")),
+            (1, None | Some(0) | Some(1)) => 1,
+            (_, None) | (_, Some(0)) => {
+                return Err(Error::invalid(
+                    "parent_number",
+                    "a merge commit needs a parent number",
+                ))
+            }
+            (count, Some(n)) if n as usize > count => {
+                return Err(Error::invalid(
+                    "parent_number",
+                    format!("the commit has {count} parents"),
+                ))
+            }
+            (_, Some(n)) => n as usize,
+        };
+        Ok(self
+            .get_commit_record(repo, &c.parents[n - 1])
+            .await?
+            .meta_range_id)
+    }
+
+    /// Applies the change `from → to` onto a clean branch as a new commit.
+    async fn pick(
+        &self,
+        repo: &RepositoryId,
+        name: &BranchName,
+        (from, to): (&MetaRangeId, &MetaRangeId),
+        message: String,
+        req: &PickRequest,
+    ) -> Result<Commit> {
+        let ns = self.writable_repository(repo).await?.storage_namespace;
+        let commit_req = CommitRequest {
+            message,
+            committer: req.committer.clone(),
+            ..CommitRequest::default()
+        };
+        for _ in 0..self.settings.max_attempts {
+            let b = self.clean_branch(repo, name).await?;
+            let head = self.get_commit_record(repo, &b.commit_id).await?;
+            let changes = self
+                .resolve_changes(&ns, from, to, &head.meta_range_id, MergeStrategy::None)
+                .await?;
+            let applied = self
+                .trees
+                .apply(&ns, &head.meta_range_id, &mut changes.into_iter())
+                .await?;
+            if applied.changed == 0 {
+                return Err(Error::NoChanges);
+            }
+            let commit = self
+                .new_commit(
+                    repo,
+                    &commit_req,
+                    applied.tree,
+                    vec![head.id.clone()],
+                    head.generation + 1,
+                )
+                .await?;
+            let moved = Branch {
+                commit_id: commit.id.clone(),
+                ..b.clone()
+            };
+            if self.try_update(repo, &b, &moved).await? {
+                return Ok(commit);
+            }
+        }
+        Err(Error::TooManyAttempts(name.to_string()))
+    }
+
+    /// The branch, refusing one with uncommitted changes.
+    async fn clean_branch(&self, repo: &RepositoryId, name: &BranchName) -> Result<Branch> {
+        let b = self.get_branch(repo, name).await?;
+        if self.is_dirty(&b).await? {
+            return Err(Error::DirtyBranch);
+        }
+        Ok(b)
+    }
+}

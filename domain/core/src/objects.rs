@@ -1,0 +1,219 @@
+//! Objects on a ref: stage, stat, delete and list, with staging merged over
+//! the committed tree.
+
+use crate::error::{Error, Result};
+use crate::page::Page;
+use crate::refs::{RefView, ResolvedRef};
+use crate::staging::{StagingCursor, ViewCursor};
+use crate::trees::TreeCursor;
+use crate::Engine;
+use tarn_model::{
+    BranchName, Entry, ObjectPath, RepositoryId, StagedValue, StagingToken, StorageNamespace,
+};
+
+/// A listing request.
+#[derive(Debug, Clone, Default)]
+pub struct ListRequest {
+    /// Only paths starting with this.
+    pub prefix: String,
+    /// Only results strictly after this.
+    pub after: Option<String>,
+    /// At most this many results.
+    pub amount: usize,
+    /// Collapse paths that contain this after the prefix into common prefixes.
+    pub delimiter: Option<String>,
+}
+
+/// One listing result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listing {
+    /// An object.
+    Object(ObjectPath, Entry),
+    /// A common prefix (ends with the delimiter).
+    CommonPrefix(String),
+}
+
+impl Listing {
+    /// Its path or prefix: the listing's offset.
+    pub fn key(&self) -> &str {
+        match self {
+            Self::Object(p, _) => p.as_str(),
+            Self::CommonPrefix(p) => p,
+        }
+    }
+}
+
+impl Engine {
+    /// Staging tokens a read of `r` goes through, newest first.
+    fn read_tokens(r: &ResolvedRef) -> Vec<StagingToken> {
+        match (&r.view, &r.branch) {
+            (RefView::Branch | RefView::StagingOnly, Some(b)) => {
+                std::iter::once(b.staging_token.clone())
+                    .chain(b.sealed_tokens.iter().cloned())
+                    .collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// A cursor over what `r` shows, at the first path `>= start`.
+    pub(crate) async fn open_view(
+        &self,
+        ns: &StorageNamespace,
+        r: &ResolvedRef,
+        prefix: &str,
+        after: Option<&str>,
+    ) -> Result<ViewCursor> {
+        let after_path = after.and_then(|a| ObjectPath::new(a).ok());
+        let staging = Self::read_tokens(r)
+            .into_iter()
+            .map(|t| StagingCursor::new(self.stores.staging.clone(), t, prefix, after_path.clone()))
+            .collect();
+        let tree = if r.view == RefView::StagingOnly {
+            None
+        } else {
+            let mut t = TreeCursor::open(&self.trees, ns, &r.commit.meta_range_id).await?;
+            let start = match after {
+                Some(a) if a >= prefix => a,
+                _ => prefix,
+            };
+            t.seek(start).await?;
+            if let Some(a) = after {
+                while matches!(t.peek().await?, Some((p, _)) if p.as_str() <= a) {
+                    t.advance();
+                }
+            }
+            Some(t)
+        };
+        Ok(ViewCursor::new(staging, tree))
+    }
+
+    /// The entry at `path` on `reference`.
+    pub async fn stat_object(
+        &self,
+        repo: &RepositoryId,
+        reference: &str,
+        path: &ObjectPath,
+    ) -> Result<Entry> {
+        let r = self.resolve_ref(repo, reference).await?;
+        let ns = self.get_repository(repo).await?.storage_namespace;
+        self.lookup(&ns, &r, path)
+            .await?
+            .ok_or_else(|| Error::not_found("object", path))
+    }
+
+    pub(crate) async fn lookup(
+        &self,
+        ns: &StorageNamespace,
+        r: &ResolvedRef,
+        path: &ObjectPath,
+    ) -> Result<Option<Entry>> {
+        for t in Self::read_tokens(r) {
+            match self.stores.staging.get(&t, path).await? {
+                Some(StagedValue::Entry(e)) => return Ok(Some(e)),
+                Some(StagedValue::Tombstone) => return Ok(None),
+                None => {}
+            }
+        }
+        if r.view == RefView::StagingOnly {
+            return Ok(None);
+        }
+        self.trees.get(ns, &r.commit.meta_range_id, path).await
+    }
+
+    /// Stages `entry` at `path` on branch `name`.
+    #[tracing::instrument(skip(self, entry), fields(repo = %repo, branch = %name, path = %path))]
+    pub async fn stage_object(
+        &self,
+        repo: &RepositoryId,
+        name: &BranchName,
+        path: &ObjectPath,
+        entry: Entry,
+    ) -> Result<()> {
+        self.writable_repository(repo).await?;
+        self.safe_write(repo, name, path, &StagedValue::Entry(entry))
+            .await
+    }
+
+    /// Deletes `path` on branch `name`; `NotFound` if the branch does not show it.
+    #[tracing::instrument(skip(self), fields(repo = %repo, branch = %name, path = %path))]
+    pub async fn delete_object(
+        &self,
+        repo: &RepositoryId,
+        name: &BranchName,
+        path: &ObjectPath,
+    ) -> Result<()> {
+        let r = self.writable_repository(repo).await?;
+        let resolved = self.resolve_ref(repo, name.as_str()).await?;
+        if self
+            .lookup(&r.storage_namespace, &resolved, path)
+            .await?
+            .is_none()
+        {
+            return Err(Error::not_found("object", path));
+        }
+        self.safe_write(repo, name, path, &StagedValue::Tombstone)
+            .await
+    }
+
+    /// Writes to the branch's current staging token, then checks that the
+    /// token is still current: if a commit sealed it meanwhile, the write may
+    /// have missed that commit, so it is written again to the new token. An
+    /// acknowledged write therefore lands in a commit or stays staged.
+    async fn safe_write(
+        &self,
+        repo: &RepositoryId,
+        name: &BranchName,
+        path: &ObjectPath,
+        value: &StagedValue,
+    ) -> Result<()> {
+        let mut token = self.get_branch(repo, name).await?.staging_token;
+        for _ in 0..self.settings.max_attempts {
+            self.stores.staging.put(&token, path, value).await?;
+            let now = self.get_branch(repo, name).await?.staging_token;
+            if now == token {
+                return Ok(());
+            }
+            token = now;
+        }
+        Err(Error::TooManyAttempts(name.to_string()))
+    }
+
+    /// Lists objects on `reference`.
+    pub async fn list_objects(
+        &self,
+        repo: &RepositoryId,
+        reference: &str,
+        req: &ListRequest,
+    ) -> Result<Page<Listing>> {
+        let r = self.resolve_ref(repo, reference).await?;
+        let ns = self.get_repository(repo).await?.storage_namespace;
+        let amount = req.amount.max(1);
+        let after = req.after.as_deref().filter(|a| !a.is_empty());
+        let mut cursor = self.open_view(&ns, &r, &req.prefix, after).await?;
+        let delimiter = req.delimiter.as_deref().filter(|d| !d.is_empty());
+        let mut out: Vec<Listing> = Vec::new();
+        while out.len() <= amount {
+            let Some((path, entry)) = cursor.next_entry().await? else {
+                break;
+            };
+            if !path.as_str().starts_with(&req.prefix) {
+                break;
+            }
+            let rest = &path.as_str()[req.prefix.len()..];
+            match delimiter.and_then(|d| rest.find(d).map(|i| i + d.len())) {
+                Some(end) => {
+                    let common = path.as_str()[..req.prefix.len() + end].to_owned();
+                    cursor.skip_prefix(&common).await?;
+                    // A prefix the previous page ended on is not repeated.
+                    if after.is_some_and(|a| common.as_str() <= a) {
+                        continue;
+                    }
+                    out.push(Listing::CommonPrefix(common));
+                }
+                None => out.push(Listing::Object(path, entry)),
+            }
+        }
+        Ok(Page::from_overfetch(out, amount, |l| l.key().to_owned()))
+    }
+}

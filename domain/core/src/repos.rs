@@ -1,0 +1,177 @@
+//! Repositories: create, get, list, delete.
+
+use crate::error::{Error, PortResultExt, Result};
+use crate::page::Page;
+use crate::Engine;
+use std::collections::BTreeMap;
+use tarn_model::{
+    commit_id, BlockKey, Branch, BranchName, Commit, Repository, RepositoryId, StagingToken,
+    StorageNamespace,
+};
+use tarn_ports::{ByteStream, ErrorKind};
+
+/// The object that marks a namespace as owned by a repository.
+const MARKER_KEY: &str = "_tarn/dummy";
+const MARKER_TEXT: &str = "this is dummy data - created by tarn to check accessibility";
+/// The committer of every repository's first commit.
+const SYSTEM_COMMITTER: &str = "";
+
+impl Engine {
+    /// Creates a repository: claims the namespace with a marker object, writes
+    /// the empty tree, and creates the first commit ("Repository created") with
+    /// the default branch on it. A namespace already marked is refused.
+    #[tracing::instrument(skip(self), fields(repo = %id))]
+    pub async fn create_repository(
+        &self,
+        id: RepositoryId,
+        storage_namespace: StorageNamespace,
+        default_branch: BranchName,
+    ) -> Result<Repository> {
+        match self.stores.refs.get_repository(&id).await {
+            Ok(_) => {
+                return Err(Error::AlreadyExists {
+                    kind: "repository",
+                    name: id.to_string(),
+                })
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+        let marker = BlockKey::new(MARKER_KEY)?;
+        match self.stores.blocks.head(&storage_namespace, &marker).await {
+            Ok(_) => {
+                return Err(Error::invalid(
+                    "storage_namespace",
+                    format!("{storage_namespace} is already in use by a repository"),
+                ))
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) if e.kind() == ErrorKind::InvalidInput => {
+                return Err(Error::invalid("storage_namespace", e.message()))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.stores
+            .blocks
+            .put(
+                &storage_namespace,
+                &marker,
+                ByteStream::from_bytes(MARKER_TEXT),
+                Some(MARKER_TEXT.len() as u64),
+            )
+            .await?;
+        let tree = self.trees.empty_tree(&storage_namespace).await?;
+        let now = self.stores.clock.now();
+        let metadata = BTreeMap::new();
+        let message = "Repository created";
+        let commit = Commit {
+            id: commit_id(SYSTEM_COMMITTER, message, &tree, now, &metadata, &[]),
+            committer: SYSTEM_COMMITTER.to_owned(),
+            message: message.to_owned(),
+            meta_range_id: tree,
+            creation_date: now,
+            metadata,
+            parents: Vec::new(),
+            generation: 1,
+            version: 1,
+        };
+        let branch = Branch {
+            name: default_branch.clone(),
+            commit_id: commit.id.clone(),
+            staging_token: self.new_token()?,
+            sealed_tokens: Vec::new(),
+        };
+        let repo = Repository {
+            id: id.clone(),
+            storage_namespace,
+            default_branch,
+            creation_date: now,
+            read_only: false,
+        };
+        self.stores
+            .refs
+            .create_repository(&repo, &commit, &branch)
+            .await
+            .named("repository", &id)?;
+        Ok(repo)
+    }
+
+    /// Repositories whose id starts with `prefix`, after `after`, at most `amount`.
+    pub async fn list_repositories(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        amount: usize,
+    ) -> Result<Page<Repository>> {
+        // Repositories are few: page from `after` and skip to the prefix.
+        let mut cursor: Option<RepositoryId> = after.and_then(|a| RepositoryId::new(a).ok());
+        let mut out = Vec::new();
+        'pages: loop {
+            let page = self
+                .stores
+                .refs
+                .list_repositories(cursor.as_ref(), amount + 1)
+                .await?;
+            let done = page.len() <= amount;
+            for r in page {
+                cursor = Some(r.id.clone());
+                if after.is_some_and(|a| r.id.as_str() <= a) || r.id.as_str() < prefix {
+                    continue;
+                }
+                if !r.id.as_str().starts_with(prefix) {
+                    break 'pages;
+                }
+                out.push(r);
+                if out.len() > amount {
+                    break 'pages;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        Ok(Page::from_overfetch(out, amount, |r| r.id.to_string()))
+    }
+
+    /// Deletes a repository with its refs and staged changes; its objects stay
+    /// in the namespace for garbage collection.
+    #[tracing::instrument(skip(self), fields(repo = %id))]
+    pub async fn delete_repository(&self, id: &RepositoryId) -> Result<()> {
+        self.get_repository(id).await?;
+        let mut tokens = Vec::new();
+        let mut after: Option<BranchName> = None;
+        loop {
+            let page = self
+                .stores
+                .refs
+                .list_branches(id, after.as_ref(), 1000)
+                .await?;
+            let done = page.len() < 1000;
+            for b in page {
+                tokens.push(b.staging_token.clone());
+                tokens.extend(b.sealed_tokens.iter().cloned());
+                after = Some(b.name);
+            }
+            if done {
+                break;
+            }
+        }
+        self.stores
+            .refs
+            .delete_repository(id)
+            .await
+            .named("repository", id)?;
+        for t in tokens {
+            self.stores.staging.drop_token(&t).await?;
+        }
+        Ok(())
+    }
+
+    /// A fresh staging token.
+    pub(crate) fn new_token(&self) -> Result<StagingToken> {
+        Ok(StagingToken::new(format!(
+            "t-{}",
+            self.stores.ids.new_id()
+        ))?)
+    }
+}

@@ -1,0 +1,91 @@
+//! Tags: immutable names for commits.
+
+use crate::error::{Error, PortResultExt, Result};
+use crate::page::Page;
+use crate::Engine;
+use tarn_model::{RepositoryId, Tag, TagName};
+use tarn_ports::ErrorKind;
+
+impl Engine {
+    /// Tags the commit `target` resolves to.
+    pub async fn create_tag(
+        &self,
+        repo: &RepositoryId,
+        name: TagName,
+        target: &str,
+    ) -> Result<Tag> {
+        self.writable_repository(repo).await?;
+        let commit = self.resolve_commit(repo, target).await?;
+        let tag = Tag {
+            name: name.clone(),
+            commit_id: commit.id,
+        };
+        self.stores
+            .refs
+            .create_tag(repo, &tag)
+            .await
+            .named("tag", &name)?;
+        Ok(tag)
+    }
+
+    /// A tag, or `NotFound`.
+    pub async fn get_tag(&self, repo: &RepositoryId, name: &TagName) -> Result<Tag> {
+        match self.stores.refs.get_tag(repo, name).await {
+            Ok(t) => Ok(t),
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                self.get_repository(repo).await?;
+                Err(Error::not_found("tag", name))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Tags whose name starts with `prefix`, after `after`, at most `amount`.
+    pub async fn list_tags(
+        &self,
+        repo: &RepositoryId,
+        prefix: &str,
+        after: Option<&str>,
+        amount: usize,
+    ) -> Result<Page<Tag>> {
+        self.get_repository(repo).await?;
+        let mut cursor: Option<TagName> = after.and_then(|a| TagName::new(a).ok());
+        let mut out = Vec::new();
+        'pages: loop {
+            let page = self
+                .stores
+                .refs
+                .list_tags(repo, cursor.as_ref(), amount + 1)
+                .await?;
+            let done = page.len() <= amount;
+            for t in page {
+                cursor = Some(t.name.clone());
+                if after.is_some_and(|a| t.name.as_str() <= a) || t.name.as_str() < prefix {
+                    continue;
+                }
+                if !t.name.as_str().starts_with(prefix) {
+                    break 'pages;
+                }
+                out.push(t);
+                if out.len() > amount {
+                    break 'pages;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        Ok(Page::from_overfetch(out, amount, |t| t.name.to_string()))
+    }
+
+    /// Deletes a tag.
+    pub async fn delete_tag(&self, repo: &RepositoryId, name: &TagName) -> Result<()> {
+        self.writable_repository(repo).await?;
+        self.get_tag(repo, name).await?;
+        self.stores
+            .refs
+            .delete_tag(repo, name)
+            .await
+            .named("tag", name)
+    }
+}

@@ -1,0 +1,294 @@
+//! Engine tests: objects, commits.
+
+use super::*;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tarn_model::tree::SplitRule;
+use tarn_model::{StorageNamespace, Timestamp};
+
+#[tokio::test]
+async fn staging_shadows_the_committed_tree_until_commit() {
+    let f = fixture().await;
+    f.put("main", "a", "1").await;
+    f.put("main", "b", "1").await;
+    assert_eq!(f.read("main", "a").await.as_deref(), Some("1"));
+    assert_eq!(
+        f.read("main@", "a").await,
+        None,
+        "committed view skips staging"
+    );
+    assert_eq!(f.read("main$", "a").await.as_deref(), Some("1"));
+    let c1 = f.commit("main", "first").await;
+    assert_eq!(c1.generation, 2);
+    f.put("main", "a", "2").await;
+    f.engine
+        .delete_object(&f.repo, &b("main"), &p("b"))
+        .await
+        .unwrap();
+    assert_eq!(f.read("main", "a").await.as_deref(), Some("2"));
+    assert_eq!(
+        f.read("main", "b").await,
+        None,
+        "tombstone hides the committed value"
+    );
+    assert_eq!(f.read("main@", "b").await.as_deref(), Some("1"));
+    assert_eq!(f.list("main", "", None).await, ["a"]);
+    let missing = f.engine.delete_object(&f.repo, &b("main"), &p("b")).await;
+    assert!(
+        matches!(missing, Err(Error::NotFound { kind: "object", .. })),
+        "{missing:?}"
+    );
+    f.commit("main", "second").await;
+    assert_eq!(f.read("main~1", "a").await.as_deref(), Some("1"));
+    assert_eq!(
+        f.read(&c1.id.to_string()[..10], "b").await.as_deref(),
+        Some("1"),
+        "commit prefix"
+    );
+}
+
+#[tokio::test]
+async fn commit_without_changes_is_refused_unless_allowed() {
+    let f = fixture().await;
+    let req = CommitRequest {
+        message: "m".into(),
+        ..Default::default()
+    };
+    assert!(matches!(
+        f.engine.commit(&f.repo, &b("main"), req.clone()).await,
+        Err(Error::NoChanges)
+    ));
+    let empty = f
+        .engine
+        .commit(
+            &f.repo,
+            &b("main"),
+            CommitRequest {
+                allow_empty: true,
+                ..req.clone()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(empty.generation, 2);
+    // Re-staging identical content is no change either, and leaves the branch clean.
+    f.put("main", "a", "1").await;
+    f.commit("main", "a").await;
+    f.put("main", "a", "1").await;
+    assert!(matches!(
+        f.engine.commit(&f.repo, &b("main"), req).await,
+        Err(Error::NoChanges)
+    ));
+    let diff = f
+        .engine
+        .diff_branch(
+            &f.repo,
+            &b("main"),
+            &DiffRequest {
+                amount: 10,
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(diff.unwrap().items.is_empty());
+}
+
+#[tokio::test]
+async fn commit_ids_are_content_addressed_and_metadata_is_kept() {
+    let f = fixture().await;
+    f.put("main", "a", "1").await;
+    let mut metadata = BTreeMap::new();
+    metadata.insert("k".to_owned(), "v".to_owned());
+    let date = Timestamp::from_unix_seconds(1_600_000_000);
+    let req = CommitRequest {
+        message: "m".into(),
+        committer: "c".into(),
+        metadata,
+        date: Some(date),
+        allow_empty: false,
+    };
+    let c = f
+        .engine
+        .commit(&f.repo, &b("main"), req.clone())
+        .await
+        .unwrap();
+    assert_eq!(c.creation_date, date);
+    assert_eq!(c.metadata.get("k").map(String::as_str), Some("v"));
+    let expected =
+        tarn_model::commit_id("c", "m", &c.meta_range_id, date, &req.metadata, &c.parents);
+    assert_eq!(c.id, expected);
+    assert_eq!(
+        f.engine.get_commit(&f.repo, c.id.as_str()).await.unwrap(),
+        c
+    );
+}
+
+#[tokio::test]
+async fn listing_merges_staging_and_collapses_common_prefixes() {
+    let f = fixture().await;
+    for path in ["a/1", "a/2", "b", "c/d/e", "c/f"] {
+        f.put("main", path, path).await;
+    }
+    f.commit("main", "tree").await;
+    f.put("main", "a/0", "new").await;
+    f.put("main", "c/z", "new").await;
+    f.engine
+        .delete_object(&f.repo, &b("main"), &p("b"))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.list("main", "", None).await,
+        ["a/0", "a/1", "a/2", "c/d/e", "c/f", "c/z"]
+    );
+    assert_eq!(f.list("main", "", Some("/")).await, ["a/", "c/"]);
+    assert_eq!(
+        f.list("main", "c/", Some("/")).await,
+        ["c/d/", "c/f", "c/z"]
+    );
+    assert_eq!(f.list("main@", "", Some("/")).await, ["a/", "b", "c/"]);
+    assert_eq!(f.list("main", "a/", None).await, ["a/0", "a/1", "a/2"]);
+    assert!(f.list("main", "zzz", None).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_commit_rewrites_only_the_ranges_it_touches() {
+    let split = SplitRule {
+        raggedness: 16,
+        max_bytes: 1 << 20,
+    };
+    let f = fixture_with(split).await;
+    let paths: Vec<String> = (0..2000).map(|i| format!("data/{i:05}")).collect();
+    for path in &paths {
+        f.put("main", path, "v1").await;
+    }
+    let c1 = f.commit("main", "bulk").await;
+    let ns = StorageNamespace::new("mem://repo").unwrap();
+    let ranges1 = f
+        .engine
+        .trees
+        .metarange(&ns, &c1.meta_range_id)
+        .await
+        .unwrap();
+    assert!(ranges1.len() > 50, "{} ranges", ranges1.len());
+    f.put("main", "data/01000", "v2").await;
+    let c2 = f.commit("main", "one change").await;
+    let ranges2 = f
+        .engine
+        .trees
+        .metarange(&ns, &c2.meta_range_id)
+        .await
+        .unwrap();
+    let old: std::collections::HashSet<_> = ranges1.iter().map(|r| r.id.clone()).collect();
+    let new_ranges = ranges2.iter().filter(|r| !old.contains(&r.id)).count();
+    assert_eq!(new_ranges, 1, "one change rewrites one range");
+    assert_eq!(ranges2.len(), ranges1.len());
+    let files = f.engine.trees.list_files(&ns).await.unwrap();
+    assert!(files.iter().any(|k| k.starts_with("_tarn/range/")));
+    assert_eq!(f.read("main", "data/01000").await.as_deref(), Some("v2"));
+    assert_eq!(f.read("main", "data/01999").await.as_deref(), Some("v1"));
+    assert_eq!(f.list("main", "data/0199", None).await.len(), 10);
+}
+
+/// 8 writers stage while 2 committers commit the same branch: every
+/// acknowledged write ends in exactly one commit's change or is still staged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_and_commits_lose_nothing() {
+    let f = Arc::new(fixture().await);
+    let mut writers = Vec::new();
+    for w in 0..8 {
+        let f = f.clone();
+        writers.push(tokio::spawn(async move {
+            for i in 0..40 {
+                f.put("main", &format!("w{w}/{i:03}"), &format!("{w}-{i}"))
+                    .await;
+                tokio::task::yield_now().await;
+            }
+        }));
+    }
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut committers = Vec::new();
+    for c in 0..2 {
+        let f = f.clone();
+        let done = done.clone();
+        committers.push(tokio::spawn(async move {
+            let mut made = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let req = CommitRequest {
+                    message: format!("c{c}"),
+                    ..Default::default()
+                };
+                match f.engine.commit(&f.repo, &b("main"), req).await {
+                    Ok(_) => made += 1,
+                    Err(Error::NoChanges) | Err(Error::TooManyAttempts(_)) => {}
+                    Err(e) => panic!("commit failed: {e}"),
+                }
+                tokio::task::yield_now().await;
+            }
+            made
+        }));
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut commits = 0;
+    for c in committers {
+        commits += c.await.unwrap();
+    }
+    assert!(commits > 0);
+    // Every write is visible on the branch (committed or staged)...
+    let listed = f.list("main", "", None).await;
+    assert_eq!(listed.len(), 8 * 40);
+    // ...and each was added by exactly one commit or is still staged.
+    let log = f
+        .engine
+        .log(
+            &f.repo,
+            "main",
+            &LogRequest {
+                amount: 1000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut added: BTreeMap<String, usize> = BTreeMap::new();
+    for c in &log.items {
+        let Some(parent) = c.parents.first() else {
+            continue;
+        };
+        let req = DiffRequest {
+            amount: 1000,
+            ..Default::default()
+        };
+        let d = f
+            .engine
+            .diff_refs(&f.repo, parent.as_str(), c.id.as_str(), false, &req)
+            .await
+            .unwrap();
+        for item in d.items {
+            assert_eq!(item.kind, DiffKind::Added);
+            *added.entry(item.path).or_default() += 1;
+        }
+    }
+    let staged = f
+        .engine
+        .diff_branch(
+            &f.repo,
+            &b("main"),
+            &DiffRequest {
+                amount: 1000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    for item in staged.items {
+        *added.entry(item.path).or_default() += 1;
+    }
+    assert_eq!(added.len(), 8 * 40);
+    assert!(
+        added.values().all(|&n| n == 1),
+        "a write counted twice: {added:?}"
+    );
+}

@@ -1,0 +1,194 @@
+//! Committed trees over the block store: immutable range and metarange files
+//! under `_tarn/` in the repository's namespace, named by content hash, with a
+//! byte-bounded cache of decoded files.
+
+mod apply;
+pub(crate) mod compare;
+mod walk;
+mod writer;
+
+pub(crate) use apply::{ChangeSource, TreeChange};
+pub(crate) use walk::TreeCursor;
+
+use crate::error::{Error, Result};
+use moka::sync::Cache;
+use std::sync::Arc;
+use tarn_model::tree::{self, RangeInfo, SplitRule, TreeRecord};
+use tarn_model::{BlockKey, Entry, MetaRangeId, ObjectPath, RangeId, StorageNamespace};
+use tarn_ports::{BlockStore, ByteStream};
+
+/// Where committed-tree files live inside a namespace.
+const TREE_PREFIX: &str = "_tarn/";
+
+/// A decoded range: sorted records.
+pub(crate) type Range = Arc<Vec<TreeRecord>>;
+/// A decoded metarange: the ranges of a tree in key order.
+pub(crate) type MetaRange = Arc<Vec<RangeInfo>>;
+
+/// Reads and writes committed trees.
+#[derive(Clone)]
+pub(crate) struct TreeStore {
+    blocks: Arc<dyn BlockStore>,
+    ranges: Cache<RangeId, Range>,
+    metaranges: Cache<MetaRangeId, MetaRange>,
+    split: SplitRule,
+}
+
+fn range_key(id: &RangeId) -> Result<BlockKey> {
+    Ok(BlockKey::new(format!("{TREE_PREFIX}range/{id}"))?)
+}
+
+fn metarange_key(id: &MetaRangeId) -> Result<BlockKey> {
+    Ok(BlockKey::new(format!("{TREE_PREFIX}metarange/{id}"))?)
+}
+
+/// Files larger than this are corrupt: ranges are capped well below it.
+const MAX_TREE_FILE: usize = 256 << 20;
+
+impl TreeStore {
+    /// A store caching up to `cache_bytes` of decoded files (by encoded size).
+    pub(crate) fn new(blocks: Arc<dyn BlockStore>, split: SplitRule, cache_bytes: u64) -> Self {
+        let weigh = |bytes: u64| u32::try_from(bytes).unwrap_or(u32::MAX);
+        Self {
+            blocks,
+            ranges: Cache::builder()
+                .max_capacity(cache_bytes / 10 * 9)
+                .weigher(move |_, r: &Range| {
+                    weigh(r.iter().map(|(p, e)| record_weight(p, e)).sum())
+                })
+                .build(),
+            metaranges: Cache::builder()
+                .max_capacity(cache_bytes / 10)
+                .weigher(move |_, m: &MetaRange| weigh(m.len() as u64 * 200))
+                .build(),
+            split,
+        }
+    }
+
+    pub(crate) fn split_rule(&self) -> SplitRule {
+        self.split
+    }
+
+    async fn read_file(&self, ns: &StorageNamespace, key: &BlockKey) -> Result<Vec<u8>> {
+        let got = self.blocks.get(ns, key, None).await.map_err(|e| {
+            let message = format!("reading tree file {key} in {ns}: {e}");
+            Error::Internal(tarn_ports::PortError::internal(message).with_source(e))
+        })?;
+        let bytes = got
+            .body
+            .collect_bounded(MAX_TREE_FILE)
+            .await
+            .map_err(|e| Error::Internal(tarn_ports::PortError::internal(e.to_string())))?;
+        Ok(bytes.to_vec())
+    }
+
+    async fn write_file(&self, ns: &StorageNamespace, key: BlockKey, bytes: Vec<u8>) -> Result<()> {
+        let size = bytes.len() as u64;
+        self.blocks
+            .put(ns, &key, ByteStream::from_bytes(bytes), Some(size))
+            .await?;
+        Ok(())
+    }
+
+    /// The ranges of tree `id`.
+    pub(crate) async fn metarange(
+        &self,
+        ns: &StorageNamespace,
+        id: &MetaRangeId,
+    ) -> Result<MetaRange> {
+        if let Some(m) = self.metaranges.get(id) {
+            return Ok(m);
+        }
+        let bytes = self.read_file(ns, &metarange_key(id)?).await?;
+        let m: MetaRange = Arc::new(tree::decode_metarange(&bytes).map_err(corrupt)?);
+        self.metaranges.insert(id.clone(), m.clone());
+        Ok(m)
+    }
+
+    /// The records of range `id`.
+    pub(crate) async fn range(&self, ns: &StorageNamespace, id: &RangeId) -> Result<Range> {
+        if let Some(r) = self.ranges.get(id) {
+            return Ok(r);
+        }
+        let bytes = self.read_file(ns, &range_key(id)?).await?;
+        let r: Range = Arc::new(tree::decode_range(&bytes).map_err(corrupt)?);
+        self.ranges.insert(id.clone(), r.clone());
+        Ok(r)
+    }
+
+    /// Writes a metarange file; returns its id.
+    pub(crate) async fn write_metarange(
+        &self,
+        ns: &StorageNamespace,
+        ranges: Vec<RangeInfo>,
+    ) -> Result<MetaRangeId> {
+        let bytes = tree::encode_metarange(&ranges);
+        let id = tree::metarange_id(&bytes);
+        // Always written: the cache is shared by all namespaces, so a cached
+        // id says nothing about whether this namespace holds the file.
+        self.write_file(ns, metarange_key(&id)?, bytes).await?;
+        self.metaranges.insert(id.clone(), Arc::new(ranges));
+        Ok(id)
+    }
+
+    /// The id of the empty tree (every repository has it from creation).
+    pub(crate) fn empty_tree_id(&self) -> MetaRangeId {
+        tree::metarange_id(&tree::encode_metarange(&[]))
+    }
+
+    /// The empty tree, written if needed.
+    pub(crate) async fn empty_tree(&self, ns: &StorageNamespace) -> Result<MetaRangeId> {
+        let bytes = tree::encode_metarange(&[]);
+        let id = tree::metarange_id(&bytes);
+        self.write_file(ns, metarange_key(&id)?, bytes).await?;
+        Ok(id)
+    }
+
+    /// The value of `path` in tree `id`.
+    pub(crate) async fn get(
+        &self,
+        ns: &StorageNamespace,
+        id: &MetaRangeId,
+        path: &ObjectPath,
+    ) -> Result<Option<Entry>> {
+        let meta = self.metarange(ns, id).await?;
+        let i = meta.partition_point(|r| r.last < *path);
+        let Some(info) = meta.get(i) else {
+            return Ok(None);
+        };
+        if info.first > *path {
+            return Ok(None);
+        }
+        let range = self.range(ns, &info.id).await?;
+        Ok(range
+            .binary_search_by(|(p, _)| p.cmp(path))
+            .ok()
+            .map(|j| range[j].1.clone()))
+    }
+
+    /// Deletes nothing, but lists every tree file of a namespace (for tests).
+    #[cfg(test)]
+    pub(crate) async fn list_files(&self, ns: &StorageNamespace) -> Result<Vec<String>> {
+        let listed = self.blocks.list(ns, TREE_PREFIX, None, 1_000_000).await?;
+        Ok(listed
+            .into_iter()
+            .map(|b| b.key.as_str().to_owned())
+            .collect())
+    }
+
+    pub(crate) fn blocks(&self) -> &Arc<dyn BlockStore> {
+        &self.blocks
+    }
+}
+
+/// Roughly the memory a decoded record takes.
+fn record_weight(p: &ObjectPath, e: &Entry) -> u64 {
+    let meta: usize = e.metadata.iter().map(|(k, v)| k.len() + v.len() + 48).sum();
+    (p.as_str().len() + e.checksum.len() + meta + 160) as u64
+}
+
+fn corrupt(e: tarn_model::InvalidValue) -> Error {
+    Error::Internal(tarn_ports::PortError::internal(format!(
+        "corrupt tree file: {e}"
+    )))
+}
