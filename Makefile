@@ -42,6 +42,6 @@ fmt:
 
 ## bench: performance figures, as ratios against baselines measured in the same run
 bench:
-	$(CARGO) bench --workspace
+	$(CARGO) bench -p tarn-domain --bench engine
 
 ci: test

@@ -13,7 +13,7 @@ use tarn_adapter_memory::{
     MemoryBlockStore, MemoryMultipartStore, MemoryRefStore, MemoryStagingStore, SystemClock,
     UniqueIds,
 };
-use tarn_domain::Stores;
+use tarn_domain::{Engine, EngineSettings, Stores};
 use tarn_ports::{BlockStore, Clock};
 use tracing_actix_web::TracingLogger;
 
@@ -34,7 +34,7 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen_address)
             .with_context(|| format!("cannot listen on {}", settings.listen_address))?;
         let address = listener.local_addr()?;
-        let data = web::Data::new(stores);
+        let data = web::Data::new(Engine::new(stores, EngineSettings::default()));
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())

@@ -48,7 +48,7 @@ pub struct SplitRule {
 impl Default for SplitRule {
     fn default() -> Self {
         Self {
-            raggedness: 2048,
+            raggedness: 512,
             max_bytes: 4 << 20,
         }
     }

@@ -4,7 +4,7 @@ use super::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tarn_model::tree::SplitRule;
-use tarn_model::{StorageNamespace, Timestamp};
+use tarn_model::{RepositoryId, StorageNamespace, Timestamp};
 
 #[tokio::test]
 async fn staging_shadows_the_committed_tree_until_commit() {
@@ -291,4 +291,67 @@ async fn concurrent_writes_and_commits_lose_nothing() {
         added.values().all(|&n| n == 1),
         "a write counted twice: {added:?}"
     );
+}
+
+/// Trees live in the block store, not in an instance: a second engine with a
+/// cold cache over the same stores (here a local directory) reads them.
+#[tokio::test]
+async fn committed_trees_are_files_that_another_engine_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(tarn_adapter_memory::FixedClock::new(
+        Timestamp::from_unix_seconds(1),
+    ));
+    let stores = Stores {
+        blocks: Arc::new(
+            tarn_adapter_local::LocalBlockStore::open(dir.path())
+                .await
+                .unwrap(),
+        ),
+        refs: Arc::new(tarn_adapter_memory::MemoryRefStore::new()),
+        staging: Arc::new(tarn_adapter_memory::MemoryStagingStore::new()),
+        multipart: Arc::new(tarn_adapter_memory::MemoryMultipartStore::new()),
+        clock,
+        ids: Arc::new(tarn_adapter_memory::UniqueIds::new()),
+    };
+    let split = SplitRule {
+        raggedness: 8,
+        max_bytes: 1 << 20,
+    };
+    let settings = EngineSettings {
+        split,
+        ..EngineSettings::default()
+    };
+    let first = Engine::new(stores.clone(), settings);
+    let repo = RepositoryId::new("local-repo").unwrap();
+    let ns = StorageNamespace::new("local://repos/one").unwrap();
+    first
+        .create_repository(repo.clone(), ns, b("main"))
+        .await
+        .unwrap();
+    for i in 0..200 {
+        let path = p(&format!("k/{i:03}"));
+        first
+            .stage_object(&repo, &b("main"), &path, entry(&i.to_string()))
+            .await
+            .unwrap();
+    }
+    let req = CommitRequest {
+        message: "m".into(),
+        ..Default::default()
+    };
+    first.commit(&repo, &b("main"), req).await.unwrap();
+    assert!(dir.path().join("repos/one").is_dir());
+    let second = Engine::new(stores, settings);
+    let got = second
+        .stat_object(&repo, "main", &p("k/123"))
+        .await
+        .unwrap();
+    assert_eq!(got.checksum, tarn_ports::md5_hex(b"123"));
+    let req = ListRequest {
+        prefix: "k/1".into(),
+        amount: 1000,
+        ..Default::default()
+    };
+    let listed = second.list_objects(&repo, "main", &req).await.unwrap();
+    assert_eq!(listed.items.len(), 100);
 }

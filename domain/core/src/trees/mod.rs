@@ -116,6 +116,11 @@ impl TreeStore {
         Ok(r)
     }
 
+    /// Caches a range just written.
+    pub(crate) fn remember_range(&self, id: RangeId, records: Vec<TreeRecord>) {
+        self.ranges.insert(id, Arc::new(records));
+    }
+
     /// Writes a metarange file; returns its id.
     pub(crate) async fn write_metarange(
         &self,

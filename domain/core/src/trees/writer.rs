@@ -74,6 +74,8 @@ impl TreeWriter {
             count: records.len() as u64,
             bytes: bytes.len() as u64,
         });
+        // The next commit or diff most likely reads what this one wrote.
+        self.store.remember_range(id.clone(), records);
         let blocks = self.store.blocks().clone();
         let ns = self.ns.clone();
         let key = range_key(&id)?;

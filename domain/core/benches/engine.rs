@@ -1,0 +1,364 @@
+//! Engine benchmarks (`make bench`): memory metadata, a local block store in a
+//! temporary directory. Every figure is printed with a baseline measured in
+//! the same run, as a ratio, because machines are noisy.
+//!
+//! `TARN_BENCH_OBJECTS` sets the large tree's size (default 1,000,000).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tarn_adapter_local::LocalBlockStore;
+use tarn_adapter_memory::{
+    MemoryMultipartStore, MemoryRefStore, MemoryStagingStore, SystemClock, UniqueIds,
+};
+use tarn_domain::{
+    CommitRequest, DiffRequest, Engine, EngineSettings, ListRequest, MergeRequest, Stores,
+};
+use tarn_model::{
+    BlockKey, BranchName, Entry, ObjectPath, PhysicalAddress, RepositoryId, StagedValue,
+    StorageNamespace, Timestamp,
+};
+use tarn_ports::StagingEntry;
+
+const SMALL: usize = 1_000;
+const CHANGES: usize = 1_000;
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn key(i: usize) -> String {
+    format!("tables/events/date={:04}/part-{i:08}.parquet", i / 10_000)
+}
+
+fn entry(i: usize, version: u32) -> Entry {
+    Entry {
+        address: PhysicalAddress::Relative(
+            BlockKey::new(format!("data/g{version}/{i:010}")).unwrap(),
+        ),
+        size: 1_000 + i as u64,
+        checksum: format!("{:032x}", (i as u128) << 8 | u128::from(version)),
+        last_modified: Timestamp::from_unix_seconds(1_700_000_000),
+        content_type: Some("application/octet-stream".into()),
+        metadata: BTreeMap::new(),
+    }
+}
+
+/// `CHANGES` distinct indices below `size`, one at a random place in each of
+/// `CHANGES` equal slices: spread over the whole key space.
+fn spread(rng: &mut Rng, size: usize) -> impl Iterator<Item = usize> + '_ {
+    let slice = (size / CHANGES).max(1);
+    (0..CHANGES).map(move |k| k * slice + rng.below(slice))
+}
+
+fn b(s: &str) -> BranchName {
+    BranchName::new(s).unwrap()
+}
+
+struct Bench {
+    engine: Engine,
+    _dir: tempfile::TempDir,
+}
+
+impl Bench {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let stores = Stores {
+            blocks: Arc::new(LocalBlockStore::open(dir.path()).await.unwrap()),
+            refs: Arc::new(MemoryRefStore::new()),
+            staging: Arc::new(MemoryStagingStore::new()),
+            multipart: Arc::new(MemoryMultipartStore::new()),
+            clock: Arc::new(SystemClock::new()),
+            ids: Arc::new(UniqueIds::new()),
+        };
+        let settings = EngineSettings {
+            cache_bytes: 2 << 30,
+            ..EngineSettings::default()
+        };
+        Self {
+            engine: Engine::new(stores, settings),
+            _dir: dir,
+        }
+    }
+
+    async fn repo(&self, name: &str) -> RepositoryId {
+        let id = RepositoryId::new(name).unwrap();
+        let ns = StorageNamespace::new(format!("local://{name}")).unwrap();
+        self.engine
+            .create_repository(id.clone(), ns, b("main"))
+            .await
+            .unwrap();
+        id
+    }
+
+    /// Stages entries straight into the branch's token (setup, not measured).
+    async fn stage(
+        &self,
+        repo: &RepositoryId,
+        branch: &str,
+        entries: impl Iterator<Item = (String, Entry)>,
+    ) {
+        let token = self
+            .engine
+            .get_branch(repo, &b(branch))
+            .await
+            .unwrap()
+            .staging_token;
+        let mut batch: Vec<StagingEntry> = Vec::with_capacity(10_000);
+        for (path, e) in entries {
+            batch.push((ObjectPath::new(path).unwrap(), StagedValue::Entry(e)));
+            if batch.len() == 10_000 {
+                self.engine
+                    .stores()
+                    .staging
+                    .put_many(&token, &batch)
+                    .await
+                    .unwrap();
+                batch.clear();
+            }
+        }
+        self.engine
+            .stores()
+            .staging
+            .put_many(&token, &batch)
+            .await
+            .unwrap();
+    }
+
+    async fn commit(&self, repo: &RepositoryId, branch: &str) -> Duration {
+        let req = CommitRequest {
+            message: "bench".into(),
+            committer: "bench".into(),
+            ..Default::default()
+        };
+        let t = Instant::now();
+        self.engine.commit(repo, &b(branch), req).await.unwrap();
+        t.elapsed()
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let large: usize = std::env::var("TARN_BENCH_OBJECTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(run(large));
+}
+
+async fn run(large: usize) {
+    let bench = Bench::new().await;
+    println!("engine benchmarks: memory metadata, local block store; large tree = {large} objects");
+
+    // 1. Bulk commits: per-entry cost at a tenth of the size is the baseline.
+    let tenth = bench.repo("tenth").await;
+    bench
+        .stage(
+            &tenth,
+            "main",
+            (0..large / 10).map(|i| (key(i), entry(i, 0))),
+        )
+        .await;
+    let t_tenth = bench.commit(&tenth, "main").await;
+    let big = bench.repo("large").await;
+    bench
+        .stage(&big, "main", (0..large).map(|i| (key(i), entry(i, 0))))
+        .await;
+    let t_large = bench.commit(&big, "main").await;
+    let rate = |n: usize, d: Duration| n as f64 / d.as_secs_f64();
+    println!(
+        "commit {:>9} staged objects: {:>8.0} ms  {:>9.0} entries/s",
+        large / 10,
+        ms(t_tenth),
+        rate(large / 10, t_tenth)
+    );
+    println!(
+        "commit {:>9} staged objects: {:>8.0} ms  {:>9.0} entries/s  (per-entry cost vs {}: {:.2}x; goal for 1M: < 5000 ms)",
+        large,
+        ms(t_large),
+        rate(large, t_large),
+        large / 10,
+        rate(large / 10, t_tenth) / rate(large, t_large)
+    );
+
+    // 2. 1,000 changes onto a large vs a small tree.
+    let small = bench.repo("small").await;
+    bench
+        .stage(&small, "main", (0..SMALL).map(|i| (key(i), entry(i, 0))))
+        .await;
+    bench.commit(&small, "main").await;
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for (label, clustered) in [
+        ("clustered (one new partition)", true),
+        ("random (updates across the tree)", false),
+    ] {
+        let mut times = Vec::new();
+        for (repo, size) in [(&small, SMALL), (&big, large)] {
+            let round = if clustered { 1 } else { 2 };
+            let changes: Vec<(String, Entry)> = if clustered {
+                (0..CHANGES)
+                    .map(|i| {
+                        (
+                            format!("tables/events/new-{round}/part-{i:05}"),
+                            entry(i, round),
+                        )
+                    })
+                    .collect()
+            } else {
+                spread(&mut rng, size)
+                    .map(|i| (key(i), entry(i, round)))
+                    .collect()
+            };
+            bench.stage(repo, "main", changes.into_iter()).await;
+            times.push(bench.commit(repo, "main").await);
+        }
+        println!(
+            "commit 1,000 {label}: onto {SMALL}: {:.1} ms, onto {large}: {:.1} ms  ratio {:.2}x (goal <= 2)",
+            ms(times[0]),
+            ms(times[1]),
+            times[1].as_secs_f64() / times[0].as_secs_f64()
+        );
+    }
+
+    // 3. Diff and merge of 1,000 changes between two commits, large vs small.
+    let mut diff_times = Vec::new();
+    let mut merge_times = Vec::new();
+    for (repo, size) in [(&small, SMALL), (&big, large)] {
+        bench
+            .engine
+            .create_branch(repo, b("dev"), "main")
+            .await
+            .unwrap();
+        let changes: Vec<usize> = spread(&mut rng, size).collect();
+        bench
+            .stage(
+                repo,
+                "dev",
+                changes.into_iter().map(|i| (key(i), entry(i, 7))),
+            )
+            .await;
+        bench.commit(repo, "dev").await;
+        // Main moves too, elsewhere, so the merge is a real three-way merge.
+        bench
+            .stage(
+                repo,
+                "main",
+                (0..10).map(|i| (format!("other/{i}"), entry(i, 8))),
+            )
+            .await;
+        bench.commit(repo, "main").await;
+        let req = DiffRequest {
+            amount: 1000,
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let page = bench
+            .engine
+            .diff_refs(repo, "main", "dev", true, &req)
+            .await
+            .unwrap();
+        diff_times.push(t.elapsed());
+        assert_eq!(page.items.len(), CHANGES, "the diff finds every change");
+        let t = Instant::now();
+        bench
+            .engine
+            .merge(repo, "dev", &b("main"), MergeRequest::default())
+            .await
+            .unwrap();
+        merge_times.push(t.elapsed());
+    }
+    println!(
+        "diff  1,000 changes (three-dot): {SMALL}-object trees {:.1} ms, {large}-object trees {:.1} ms  ratio {:.2}x (goal < 100 ms)",
+        ms(diff_times[0]),
+        ms(diff_times[1]),
+        diff_times[1].as_secs_f64() / diff_times[0].as_secs_f64()
+    );
+    println!(
+        "merge 1,000 changes: {SMALL}-object trees {:.1} ms, {large}-object trees {:.1} ms  ratio {:.2}x (goal < 100 ms)",
+        ms(merge_times[0]),
+        ms(merge_times[1]),
+        merge_times[1].as_secs_f64() / merge_times[0].as_secs_f64()
+    );
+
+    // 4. Stat of random committed paths with a warm cache, one task.
+    let head = bench
+        .engine
+        .get_commit(&big, "main")
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let paths: Vec<ObjectPath> = (0..200_000)
+        .map(|_| ObjectPath::new(key(rng.below(large))).unwrap())
+        .collect();
+    for p in paths.iter().step_by(10) {
+        bench.engine.stat_object(&big, &head, p).await.unwrap();
+    }
+    let t = Instant::now();
+    for p in &paths {
+        bench.engine.stat_object(&big, &head, p).await.unwrap();
+    }
+    let engine_rate = rate(paths.len(), t.elapsed());
+    let map: BTreeMap<String, Entry> = (0..large).map(|i| (key(i), entry(i, 0))).collect();
+    let t = Instant::now();
+    for p in &paths {
+        std::hint::black_box(map.get(p.as_str()).cloned().unwrap());
+    }
+    let map_rate = rate(paths.len(), t.elapsed());
+    println!(
+        "stat (warm cache, one task): {engine_rate:.0} lookups/s; in-process BTreeMap baseline {map_rate:.0}/s ({:.1}% of it; goal >= 500k/s)",
+        engine_rate / map_rate * 100.0
+    );
+
+    // 5. Listing 1,000 entries from the middle of the large tree.
+    let t_small = list(&bench.engine, &small, "main", None).await;
+    let t_mid = list(&bench.engine, &big, &head, Some(key(large / 2))).await;
+    println!(
+        "list 1,000 from the middle of {large}: {:.2} ms; whole {SMALL}-object tree: {:.2} ms  ratio {:.2}x (goal < 5 ms)",
+        ms(t_mid),
+        ms(t_small),
+        t_mid.as_secs_f64() / t_small.as_secs_f64()
+    );
+}
+
+/// The best of 20 listings of 1,000 entries.
+async fn list(
+    engine: &Engine,
+    repo: &RepositoryId,
+    reference: &str,
+    after: Option<String>,
+) -> Duration {
+    let req = ListRequest {
+        prefix: String::new(),
+        after,
+        amount: 1000,
+        delimiter: None,
+    };
+    let mut best = Duration::MAX;
+    for _ in 0..20 {
+        let t = Instant::now();
+        let page = engine.list_objects(repo, reference, &req).await.unwrap();
+        best = best.min(t.elapsed());
+        assert_eq!(page.items.len(), 1000);
+    }
+    best
+}
