@@ -53,6 +53,18 @@ pub enum Error {
     /// The repository refuses writes.
     #[error("repository {0} is read-only")]
     ReadOnlyRepository(String),
+    /// A write condition (`If-Match`, `If-None-Match`) does not hold.
+    #[error("precondition failed")]
+    PreconditionFailed,
+    /// A byte range cannot be satisfied; `size` is the object's size.
+    #[error("requested range not satisfiable (object size {size})")]
+    InvalidRange {
+        /// The object's size.
+        size: u64,
+    },
+    /// The entry exists but its data is gone from the store (e.g. collected).
+    #[error("no data for {0}: it was removed from the object store")]
+    Gone(String),
     /// The default branch cannot be deleted.
     #[error("cannot delete the default branch {0}")]
     DefaultBranch(String),

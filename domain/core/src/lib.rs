@@ -7,6 +7,7 @@
 
 mod branches;
 mod commits;
+mod data;
 mod diff;
 mod error;
 mod log;
@@ -21,6 +22,7 @@ mod trees;
 
 pub use branches::ResetScope;
 pub use commits::CommitRequest;
+pub use data::{LinkRequest, ObjectRead, UploadRequest, WriteCondition};
 pub use diff::{DiffItem, DiffKind, DiffRequest};
 pub use error::{Error, Result};
 pub use log::LogRequest;

@@ -144,6 +144,7 @@ impl Fixture {
     }
 }
 
+mod data;
 mod diff_merge;
 mod history;
 mod objects_commits;

@@ -1,0 +1,283 @@
+//! Object data: writing bytes to fresh physical addresses and staging them,
+//! reading them back (whole or by range), copying, and linking data written
+//! directly to the store.
+
+use crate::error::{Error, Result};
+use crate::Engine;
+use std::collections::BTreeMap;
+use tarn_model::{
+    BlockKey, BranchName, Entry, ObjectPath, PhysicalAddress, RepositoryId, StorageNamespace,
+};
+use tarn_ports::{ByteRange, ByteStream, ErrorKind, GetOutcome};
+
+/// A precondition on the current value of a path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum WriteCondition {
+    /// Write whatever is there.
+    #[default]
+    Always,
+    /// Only if the path shows no object (`If-None-Match: *`).
+    IfAbsent,
+    /// Only if the current object's checksum is this (`If-Match`).
+    IfMatch(String),
+}
+
+/// What describes an upload.
+#[derive(Debug, Clone, Default)]
+pub struct UploadRequest {
+    /// The declared size, checked against the bytes received.
+    pub size: Option<u64>,
+    /// The MIME type.
+    pub content_type: Option<String>,
+    /// User metadata.
+    pub metadata: BTreeMap<String, String>,
+    /// A precondition.
+    pub condition: WriteCondition,
+}
+
+/// Metadata of data written directly to the store, to link at a path.
+#[derive(Debug, Clone)]
+pub struct LinkRequest {
+    /// The key [`Engine::new_physical_address`] gave out.
+    pub key: BlockKey,
+    /// Its checksum (ETag).
+    pub checksum: String,
+    /// Its size.
+    pub size: u64,
+    /// The MIME type.
+    pub content_type: Option<String>,
+    /// User metadata.
+    pub metadata: BTreeMap<String, String>,
+    /// A precondition.
+    pub condition: WriteCondition,
+}
+
+/// An object read.
+#[derive(Debug)]
+pub struct ObjectRead {
+    /// Its entry.
+    pub entry: Entry,
+    /// Its bytes (possibly a range of them).
+    pub data: GetOutcome,
+}
+
+impl Engine {
+    /// A fresh key for data in a repository's namespace: `data/<hour>/<id>`.
+    /// Keys are never reused, so data objects are never overwritten.
+    pub fn new_data_key(&self) -> Result<BlockKey> {
+        let hour = self.stores.clock.now().unix_seconds().div_euclid(3600);
+        Ok(BlockKey::new(format!(
+            "data/h{hour}/{}",
+            self.stores.ids.new_id()
+        ))?)
+    }
+
+    /// A fresh physical address for a client to write to directly, with its
+    /// full URI.
+    pub async fn new_physical_address(&self, repo: &RepositoryId) -> Result<(BlockKey, String)> {
+        let ns = self.writable_repository(repo).await?.storage_namespace;
+        let key = self.new_data_key()?;
+        let uri = ns.uri_of(&key);
+        Ok((key, uri))
+    }
+
+    async fn check_condition(
+        &self,
+        repo: &RepositoryId,
+        branch: &BranchName,
+        path: &ObjectPath,
+        c: &WriteCondition,
+    ) -> Result<()> {
+        if *c == WriteCondition::Always {
+            return Ok(());
+        }
+        let current = match self.stat_object(repo, branch.as_str(), path).await {
+            Ok(e) => Some(e),
+            Err(Error::NotFound { kind: "object", .. }) => None,
+            Err(e) => return Err(e),
+        };
+        let ok = match (c, &current) {
+            (WriteCondition::IfAbsent, None) => true,
+            (WriteCondition::IfMatch(etag), Some(e)) => {
+                let want = etag.trim_matches('"');
+                want == "*" || want == e.checksum
+            }
+            _ => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::PreconditionFailed)
+        }
+    }
+
+    /// Streams `body` to a fresh address and stages it at `path`.
+    #[tracing::instrument(skip(self, body, req), fields(repo = %repo, branch = %branch, path = %path))]
+    pub async fn upload_object(
+        &self,
+        repo: &RepositoryId,
+        branch: &BranchName,
+        path: &ObjectPath,
+        body: ByteStream,
+        req: UploadRequest,
+    ) -> Result<Entry> {
+        let ns = self.writable_repository(repo).await?.storage_namespace;
+        self.get_branch(repo, branch).await?;
+        self.check_condition(repo, branch, path, &req.condition)
+            .await?;
+        let key = self.new_data_key()?;
+        let put = self
+            .stores
+            .blocks
+            .put(&ns, &key, body, req.size)
+            .await
+            .map_err(|e| match e.kind() {
+                ErrorKind::Interrupted => Error::invalid(
+                    "body",
+                    format!("the upload was interrupted: {}", e.message()),
+                ),
+                _ => Error::from(e),
+            })?;
+        let entry = Entry {
+            address: PhysicalAddress::Relative(key),
+            size: put.size,
+            checksum: put.etag,
+            last_modified: self.stores.clock.now(),
+            content_type: req.content_type.filter(|c| !c.is_empty()),
+            metadata: req.metadata,
+        };
+        self.stage_object(repo, branch, path, entry.clone()).await?;
+        Ok(entry)
+    }
+
+    /// Stages data a client wrote to an address from [`Self::new_physical_address`].
+    pub async fn link_object(
+        &self,
+        repo: &RepositoryId,
+        branch: &BranchName,
+        path: &ObjectPath,
+        req: LinkRequest,
+    ) -> Result<Entry> {
+        let ns = self.writable_repository(repo).await?.storage_namespace;
+        if !req.key.as_str().starts_with("data/") {
+            return Err(Error::invalid(
+                "physical_address",
+                "not an address this server gave out",
+            ));
+        }
+        self.check_condition(repo, branch, path, &req.condition)
+            .await?;
+        let meta = self
+            .stores
+            .blocks
+            .head(&ns, &req.key)
+            .await
+            .map_err(|e| match e.kind() {
+                ErrorKind::NotFound => {
+                    Error::invalid("physical_address", "no data was written there")
+                }
+                _ => Error::from(e),
+            })?;
+        if meta.size != req.size {
+            return Err(Error::invalid(
+                "size_bytes",
+                format!("the data has {} bytes, not {}", meta.size, req.size),
+            ));
+        }
+        let entry = Entry {
+            address: PhysicalAddress::Relative(req.key),
+            size: req.size,
+            checksum: req.checksum,
+            last_modified: self.stores.clock.now(),
+            content_type: req.content_type.filter(|c| !c.is_empty()),
+            metadata: req.metadata,
+        };
+        self.stage_object(repo, branch, path, entry.clone()).await?;
+        Ok(entry)
+    }
+
+    /// Reads `path` on `reference`, or a range of it.
+    pub async fn read_object(
+        &self,
+        repo: &RepositoryId,
+        reference: &str,
+        path: &ObjectPath,
+        range: Option<ByteRange>,
+    ) -> Result<ObjectRead> {
+        let ns = self.get_repository(repo).await?.storage_namespace;
+        let entry = self.stat_object(repo, reference, path).await?;
+        let (data_ns, key) = locate(&ns, &entry.address);
+        let data = self
+            .stores
+            .blocks
+            .get(&data_ns, &key, range)
+            .await
+            .map_err(|e| match e.kind() {
+                ErrorKind::NotFound => Error::Gone(path.to_string()),
+                ErrorKind::InvalidRange => Error::InvalidRange { size: entry.size },
+                _ => Error::from(e),
+            })?;
+        Ok(ObjectRead { entry, data })
+    }
+
+    /// Copies `src_path` at `src_ref` to `dest_path` on branch `dest`: the
+    /// data is copied to a fresh address (server-side where the store can).
+    pub async fn copy_object(
+        &self,
+        repo: &RepositoryId,
+        src_ref: &str,
+        src_path: &ObjectPath,
+        dest: &BranchName,
+        dest_path: &ObjectPath,
+    ) -> Result<Entry> {
+        let ns = self.writable_repository(repo).await?.storage_namespace;
+        self.get_branch(repo, dest).await?;
+        let src = self.stat_object(repo, src_ref, src_path).await?;
+        let (src_ns, src_key) = locate(&ns, &src.address);
+        let key = self.new_data_key()?;
+        self.stores
+            .blocks
+            .copy(&src_ns, &src_key, &ns, &key)
+            .await
+            .map_err(|e| match e.kind() {
+                ErrorKind::NotFound => Error::Gone(src_path.to_string()),
+                _ => Error::from(e),
+            })?;
+        let entry = Entry {
+            address: PhysicalAddress::Relative(key),
+            last_modified: self.stores.clock.now(),
+            ..src
+        };
+        self.stage_object(repo, dest, dest_path, entry.clone())
+            .await?;
+        Ok(entry)
+    }
+
+    /// Replaces the user metadata of `path` on branch `name`.
+    pub async fn update_user_metadata(
+        &self,
+        repo: &RepositoryId,
+        name: &BranchName,
+        path: &ObjectPath,
+        metadata: BTreeMap<String, String>,
+    ) -> Result<Entry> {
+        let current = self.stat_object(repo, name.as_str(), path).await?;
+        let entry = Entry {
+            metadata,
+            ..current
+        };
+        self.stage_object(repo, name, path, entry.clone()).await?;
+        Ok(entry)
+    }
+}
+
+/// The namespace and key that hold an entry's bytes.
+pub(crate) fn locate(
+    repo_ns: &StorageNamespace,
+    address: &PhysicalAddress,
+) -> (StorageNamespace, BlockKey) {
+    match address {
+        PhysicalAddress::Relative(key) => (repo_ns.clone(), key.clone()),
+        PhysicalAddress::Full { namespace, key } => (namespace.clone(), key.clone()),
+    }
+}

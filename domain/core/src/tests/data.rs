@@ -1,0 +1,234 @@
+//! Engine tests: object data (upload, read, copy, link, conditions).
+
+use super::*;
+use tarn_ports::{ByteRange, ByteStream};
+
+async fn body(read: crate::ObjectRead) -> Vec<u8> {
+    read.data
+        .body
+        .collect_bounded(1 << 20)
+        .await
+        .unwrap()
+        .to_vec()
+}
+
+fn upload(condition: WriteCondition) -> UploadRequest {
+    UploadRequest {
+        condition,
+        content_type: Some("text/plain".into()),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn uploads_stream_to_fresh_addresses_and_read_back_by_range() {
+    let f = fixture().await;
+    let path = p("dir/file.txt");
+    let e1 = f
+        .engine
+        .upload_object(
+            &f.repo,
+            &b("main"),
+            &path,
+            ByteStream::from_bytes("hello world"),
+            upload(WriteCondition::Always),
+        )
+        .await
+        .unwrap();
+    assert_eq!(e1.size, 11);
+    assert_eq!(e1.checksum, tarn_ports::md5_hex(b"hello world"));
+    assert_eq!(e1.content_type.as_deref(), Some("text/plain"));
+    let e2 = f
+        .engine
+        .upload_object(
+            &f.repo,
+            &b("main"),
+            &path,
+            ByteStream::from_bytes("again"),
+            upload(WriteCondition::Always),
+        )
+        .await
+        .unwrap();
+    assert_ne!(e1.address, e2.address, "data is never overwritten");
+    let whole = f
+        .engine
+        .read_object(&f.repo, "main", &path, None)
+        .await
+        .unwrap();
+    assert_eq!(body(whole).await, b"again");
+    let part = f
+        .engine
+        .read_object(
+            &f.repo,
+            "main",
+            &path,
+            Some(ByteRange::Inclusive { first: 1, last: 2 }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(part.data.range, Some((1, 2)));
+    assert_eq!(body(part).await, b"ga");
+    let past = f
+        .engine
+        .read_object(&f.repo, "main", &path, Some(ByteRange::From(5)))
+        .await;
+    assert!(
+        matches!(past, Err(Error::InvalidRange { size: 5 })),
+        "{past:?}"
+    );
+    let wrong_size = UploadRequest {
+        size: Some(3),
+        ..Default::default()
+    };
+    let short = f
+        .engine
+        .upload_object(
+            &f.repo,
+            &b("main"),
+            &p("x"),
+            ByteStream::from_bytes("toolong"),
+            wrong_size,
+        )
+        .await;
+    assert!(
+        matches!(short, Err(Error::InvalidInput { .. })),
+        "{short:?}"
+    );
+    assert!(matches!(
+        f.engine.stat_object(&f.repo, "main", &p("x")).await,
+        Err(Error::NotFound { .. })
+    ));
+}
+
+#[tokio::test]
+async fn write_conditions_guard_uploads() {
+    let f = fixture().await;
+    let path = p("guarded");
+    let main = b("main");
+    let put = |c| {
+        f.engine.upload_object(
+            &f.repo,
+            &main,
+            &path,
+            ByteStream::from_bytes("v"),
+            upload(c),
+        )
+    };
+    let first = put(WriteCondition::IfAbsent).await.unwrap();
+    assert!(matches!(
+        put(WriteCondition::IfAbsent).await,
+        Err(Error::PreconditionFailed)
+    ));
+    assert!(matches!(
+        put(WriteCondition::IfMatch("nope".into())).await,
+        Err(Error::PreconditionFailed)
+    ));
+    put(WriteCondition::IfMatch(format!("\"{}\"", first.checksum)))
+        .await
+        .unwrap();
+    let missing = f
+        .engine
+        .upload_object(
+            &f.repo,
+            &b("main"),
+            &p("absent"),
+            ByteStream::from_bytes("v"),
+            upload(WriteCondition::IfMatch("x".into())),
+        )
+        .await;
+    assert!(matches!(missing, Err(Error::PreconditionFailed)));
+    let no_branch = f
+        .engine
+        .upload_object(
+            &f.repo,
+            &b("nobranch"),
+            &p("a"),
+            ByteStream::from_bytes("v"),
+            upload(WriteCondition::Always),
+        )
+        .await;
+    assert!(
+        matches!(no_branch, Err(Error::NotFound { kind: "branch", .. })),
+        "{no_branch:?}"
+    );
+}
+
+#[tokio::test]
+async fn copies_get_their_own_data_and_links_stage_written_data() {
+    let f = fixture().await;
+    let src = f
+        .engine
+        .upload_object(
+            &f.repo,
+            &b("main"),
+            &p("src"),
+            ByteStream::from_bytes("data"),
+            upload(WriteCondition::Always),
+        )
+        .await
+        .unwrap();
+    f.commit("main", "src").await;
+    f.engine
+        .create_branch(&f.repo, b("dev"), "main")
+        .await
+        .unwrap();
+    let copy = f
+        .engine
+        .copy_object(&f.repo, "main", &p("src"), &b("dev"), &p("copy"))
+        .await
+        .unwrap();
+    assert_ne!(copy.address, src.address);
+    assert_eq!(copy.checksum, src.checksum);
+    assert_eq!(
+        body(
+            f.engine
+                .read_object(&f.repo, "dev", &p("copy"), None)
+                .await
+                .unwrap()
+        )
+        .await,
+        b"data"
+    );
+
+    let (key, uri) = f.engine.new_physical_address(&f.repo).await.unwrap();
+    assert!(uri.starts_with("mem://repo/data/"), "{uri}");
+    let ns = StorageNamespace::new("mem://repo").unwrap();
+    f.engine
+        .stores()
+        .blocks
+        .put(&ns, &key, ByteStream::from_bytes("direct"), None)
+        .await
+        .unwrap();
+    let link = LinkRequest {
+        key: key.clone(),
+        checksum: tarn_ports::md5_hex(b"direct"),
+        size: 6,
+        content_type: None,
+        metadata: BTreeMap::new(),
+        condition: WriteCondition::Always,
+    };
+    f.engine
+        .link_object(&f.repo, &b("dev"), &p("linked"), link.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        body(
+            f.engine
+                .read_object(&f.repo, "dev", &p("linked"), None)
+                .await
+                .unwrap()
+        )
+        .await,
+        b"direct"
+    );
+    let bad_size = LinkRequest { size: 7, ..link };
+    assert!(matches!(
+        f.engine
+            .link_object(&f.repo, &b("dev"), &p("l2"), bad_size)
+            .await,
+        Err(Error::InvalidInput {
+            field: "size_bytes",
+            ..
+        })
+    ));
+}
