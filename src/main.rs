@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Fixed credentials of `--quickstart`; never use them beyond a laptop.
+const QUICKSTART_USER: &str = "quickstart";
 const QUICKSTART_ACCESS_KEY_ID: &str = "AKIAIOSFOLQUICKSTART";
 const QUICKSTART_SECRET_ACCESS_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
@@ -81,7 +82,12 @@ fn main() -> ExitCode {
 
 #[actix_web::main]
 async fn serve(settings: Settings, quickstart: bool) -> anyhow::Result<()> {
-    let app = startup::Application::build(&settings).await?;
+    let admin = quickstart.then_some((
+        QUICKSTART_USER,
+        QUICKSTART_ACCESS_KEY_ID,
+        QUICKSTART_SECRET_ACCESS_KEY,
+    ));
+    let app = startup::Application::build(&settings, admin).await?;
     let url = format!("http://{}", app.address());
     tracing::info!(address = %app.address(), "listening");
     if quickstart {

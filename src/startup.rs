@@ -2,6 +2,8 @@
 //! server together.
 
 use crate::http;
+use crate::http::api::auth::AuthState;
+use crate::http::api::config::ServerInfo;
 use crate::settings::{BlockstoreKind, DatabaseKind, Settings};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{web, App, HttpServer};
@@ -29,8 +31,17 @@ pub struct Application {
 
 impl Application {
     /// Builds the stores that `settings` name and binds the listener.
-    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+    /// `admin`, when given, is the initial user (quickstart) with its key pair.
+    pub async fn build(
+        settings: &Settings,
+        admin: Option<(&str, &str, &str)>,
+    ) -> anyhow::Result<Self> {
         let stores = build_stores(settings).await?;
+        let info = web::Data::new(server_info(settings, stores.blocks.supports_presign()));
+        let auth = web::Data::new(AuthState::new(settings.auth.encrypt.secret_key.expose()));
+        if let Some((user, key, secret)) = admin {
+            auth.setup(user, Some((key.to_owned(), secret.to_owned())));
+        }
         let listener = TcpListener::bind(&settings.listen_address)
             .with_context(|| format!("cannot listen on {}", settings.listen_address))?;
         let address = listener.local_addr()?;
@@ -38,6 +49,8 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .app_data(info.clone())
+                .app_data(auth.clone())
                 .wrap(TracingLogger::default())
                 .configure(http::routes)
         })
@@ -90,6 +103,20 @@ impl ShutdownSignals {
         };
         tracing::info!(signal = name, "shutting down gracefully");
         handle.stop(true).await;
+    }
+}
+
+fn server_info(settings: &Settings, presign: bool) -> ServerInfo {
+    let (kind, example, regex) = match settings.blockstore.kind {
+        BlockstoreKind::Local => ("local", "local://my-repository", "^local://"),
+        BlockstoreKind::Mem => ("mem", "mem://my-repository", "^mem://"),
+        BlockstoreKind::S3 => ("s3", "s3://bucket/prefix", "^s3://"),
+    };
+    ServerInfo {
+        blockstore_type: kind.to_owned(),
+        namespace_example: example.to_owned(),
+        namespace_regex: regex.to_owned(),
+        presign,
     }
 }
 

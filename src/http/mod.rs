@@ -1,6 +1,8 @@
 //! The HTTP drivers: one actix-web application serves the API, the S3 gateway
 //! and the UI. Each module registers its own routes.
 
+pub mod api;
+pub mod body;
 mod health;
 
 use actix_web::{web, HttpResponse};
@@ -16,7 +18,10 @@ pub struct ErrorBody<'a> {
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     health::routes(cfg);
-    cfg.default_service(web::to(not_found));
+    api::routes(cfg);
+    cfg.route("/openapi.json", web::get().to(api::openapi::serve))
+        .route("/logout", web::get().to(api::auth::logout))
+        .default_service(web::to(not_found));
 }
 
 async fn not_found() -> HttpResponse {

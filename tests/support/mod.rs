@@ -35,6 +35,7 @@ impl TarnProcess {
             .arg(data_dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
+            .env("RUST_LOG", "warn")
             .kill_on_drop(true)
             .spawn()
             .unwrap();

@@ -1,0 +1,290 @@
+//! Branches: list, create, get, delete, reset, hard reset, revert,
+//! cherry-pick, and uncommitted changes.
+
+use super::error::{ApiError, ApiResult};
+use super::models::{amount, CommitBody, Diff, Listing, PageQuery, Ref};
+use super::repositories::repo_id;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use tarn_domain::{DiffRequest, Engine, PickRequest, ResetScope};
+use tarn_model::{BranchName, ObjectPath};
+use utoipa::ToSchema;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        super::resource("/repositories/{repository}/branches")
+            .get(list)
+            .post(create),
+    )
+    .service(
+        super::resource("/repositories/{repository}/branches/{branch}")
+            .get(get)
+            .delete(delete)
+            .put(reset),
+    )
+    .service(
+        super::resource("/repositories/{repository}/branches/{branch}/hard_reset").put(hard_reset),
+    )
+    .service(super::resource("/repositories/{repository}/branches/{branch}/revert").post(revert))
+    .service(
+        super::resource("/repositories/{repository}/branches/{branch}/cherry-pick")
+            .post(cherry_pick),
+    )
+    .service(super::resource("/repositories/{repository}/branches/{branch}/diff").get(diff));
+}
+
+/// Parses a branch name from the path.
+pub fn branch_name(s: &str) -> ApiResult<BranchName> {
+    Ok(BranchName::new(s)?)
+}
+
+#[utoipa::path(get, path = "/api/v1/repositories/{repository}/branches", tag = "branches", operation_id = "listBranches",
+    params(("repository" = String, Path)), responses((status = 200, body = Listing<Ref>)))]
+async fn list(
+    engine: web::Data<Engine>,
+    path: web::Path<String>,
+    q: web::Query<PageQuery>,
+) -> ApiResult<web::Json<Listing<Ref>>> {
+    let repo = repo_id(&path)?;
+    let after = q.after.as_deref().filter(|a| !a.is_empty());
+    let page = engine
+        .list_branches(
+            &repo,
+            q.prefix.as_deref().unwrap_or(""),
+            after,
+            amount(q.amount),
+        )
+        .await?;
+    Ok(web::Json(Listing::from_page(page, |b| Ref {
+        id: b.name.into_string(),
+        commit_id: b.commit_id.into_string(),
+    })))
+}
+
+/// `POST /branches` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BranchCreation {
+    name: String,
+    source: String,
+    #[serde(default)]
+    hidden: Option<bool>,
+}
+
+/// Creates a branch; answers 201 with the commit id as text (as lakeFS).
+#[utoipa::path(post, path = "/api/v1/repositories/{repository}/branches", tag = "branches", operation_id = "createBranch",
+    params(("repository" = String, Path)), request_body = BranchCreation,
+    responses((status = 201, body = String, content_type = "text/html"), (status = 409, body = super::error::ErrorBody)))]
+async fn create(
+    engine: web::Data<Engine>,
+    path: web::Path<String>,
+    body: web::Json<BranchCreation>,
+) -> ApiResult<HttpResponse> {
+    if body.hidden == Some(true) {
+        return Err(ApiError::not_implemented("createBranch with hidden=true"));
+    }
+    let repo = repo_id(&path)?;
+    let branch = engine
+        .create_branch(&repo, branch_name(&body.name)?, &body.source)
+        .await?;
+    Ok(HttpResponse::Created()
+        .content_type("text/html; charset=utf-8")
+        .body(branch.commit_id.into_string()))
+}
+
+#[utoipa::path(get, path = "/api/v1/repositories/{repository}/branches/{branch}", tag = "branches", operation_id = "getBranch",
+    params(("repository" = String, Path), ("branch" = String, Path)), responses((status = 200, body = Ref)))]
+async fn get(
+    engine: web::Data<Engine>,
+    path: web::Path<(String, String)>,
+) -> ApiResult<web::Json<Ref>> {
+    let (repo, branch) = path.into_inner();
+    let b = engine
+        .get_branch(&repo_id(&repo)?, &branch_name(&branch)?)
+        .await?;
+    Ok(web::Json(Ref {
+        id: b.name.into_string(),
+        commit_id: b.commit_id.into_string(),
+    }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/repositories/{repository}/branches/{branch}", tag = "branches", operation_id = "deleteBranch",
+    params(("repository" = String, Path), ("branch" = String, Path)), responses((status = 204), (status = 403, body = super::error::ErrorBody)))]
+async fn delete(
+    engine: web::Data<Engine>,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (repo, branch) = path.into_inner();
+    engine
+        .delete_branch(&repo_id(&repo)?, &branch_name(&branch)?)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `PUT /branches/{branch}` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResetCreation {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    path: Option<String>,
+}
+
+#[utoipa::path(put, path = "/api/v1/repositories/{repository}/branches/{branch}", tag = "branches", operation_id = "resetBranch",
+    params(("repository" = String, Path), ("branch" = String, Path)), request_body = ResetCreation, responses((status = 204)))]
+async fn reset(
+    engine: web::Data<Engine>,
+    path: web::Path<(String, String)>,
+    body: web::Json<ResetCreation>,
+) -> ApiResult<HttpResponse> {
+    let (repo, branch) = path.into_inner();
+    let scope = match (body.kind.as_str(), body.path.as_deref()) {
+        ("reset", _) => ResetScope::All,
+        ("object", Some(p)) => ResetScope::Object(ObjectPath::new(p)?),
+        ("common_prefix", Some(p)) => ResetScope::Prefix(p.to_owned()),
+        ("object" | "common_prefix", None) => {
+            return Err(ApiError::bad_request("path is required"))
+        }
+        (other, _) => {
+            return Err(ApiError::bad_request(format!(
+                "invalid reset type {other:?}"
+            )))
+        }
+    };
+    engine
+        .reset_branch(&repo_id(&repo)?, &branch_name(&branch)?, scope)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize)]
+struct HardResetQuery {
+    #[serde(rename = "ref")]
+    reference: String,
+}
+
+#[utoipa::path(put, path = "/api/v1/repositories/{repository}/branches/{branch}/hard_reset", tag = "experimental", operation_id = "hardResetBranch",
+    params(("repository" = String, Path), ("branch" = String, Path), ("ref" = String, Query)), responses((status = 204)))]
+async fn hard_reset(
+    engine: web::Data<Engine>,
+    path: web::Path<(String, String)>,
+    q: web::Query<HardResetQuery>,
+) -> ApiResult<HttpResponse> {
+    let (repo, branch) = path.into_inner();
+    engine
+        .hard_reset_branch(&repo_id(&repo)?, &branch_name(&branch)?, &q.reference)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Overrides of a revert's or cherry-pick's commit.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct CommitOverrides {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    metadata: Option<BTreeMap<String, String>>,
+}
+
+/// `POST /revert` and `/cherry-pick` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PickCreation {
+    #[serde(rename = "ref")]
+    reference: String,
+    #[serde(default)]
+    parent_number: Option<u32>,
+    #[serde(default)]
+    commit_overrides: Option<CommitOverrides>,
+}
+
+fn pick_request(req: &HttpRequest, body: &PickCreation) -> ApiResult<PickRequest> {
+    if body
+        .commit_overrides
+        .as_ref()
+        .is_some_and(|o| o.message.is_some() || o.metadata.is_some())
+    {
+        return Err(ApiError::not_implemented("commit_overrides"));
+    }
+    let committer = super::auth::principal(req)?.username;
+    Ok(PickRequest {
+        parent_number: body.parent_number,
+        committer,
+    })
+}
+
+#[utoipa::path(post, path = "/api/v1/repositories/{repository}/branches/{branch}/revert", tag = "branches", operation_id = "revertBranch",
+    params(("repository" = String, Path), ("branch" = String, Path)), request_body = PickCreation, responses((status = 204), (status = 409, body = super::error::ErrorBody)))]
+async fn revert(
+    engine: web::Data<Engine>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Json<PickCreation>,
+) -> ApiResult<HttpResponse> {
+    let (repo, branch) = path.into_inner();
+    let pick = pick_request(&req, &body)?;
+    engine
+        .revert(
+            &repo_id(&repo)?,
+            &branch_name(&branch)?,
+            &body.reference,
+            pick,
+        )
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(post, path = "/api/v1/repositories/{repository}/branches/{branch}/cherry-pick", tag = "branches", operation_id = "cherryPick",
+    params(("repository" = String, Path), ("branch" = String, Path)), request_body = PickCreation, responses((status = 201, body = CommitBody)))]
+async fn cherry_pick(
+    engine: web::Data<Engine>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Json<PickCreation>,
+) -> ApiResult<HttpResponse> {
+    let (repo, branch) = path.into_inner();
+    let pick = pick_request(&req, &body)?;
+    let commit = engine
+        .cherry_pick(
+            &repo_id(&repo)?,
+            &branch_name(&branch)?,
+            &body.reference,
+            pick,
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(CommitBody::from(commit)))
+}
+
+/// `after`, `amount`, `prefix`, `delimiter` of diffs.
+#[derive(Debug, Deserialize)]
+pub struct DiffQuery {
+    #[serde(flatten)]
+    page: PageQuery,
+    #[serde(default)]
+    delimiter: Option<String>,
+}
+
+impl DiffQuery {
+    /// The domain's request.
+    pub fn request(&self) -> DiffRequest {
+        DiffRequest {
+            prefix: self.page.prefix.clone().unwrap_or_default(),
+            after: self.page.after.clone().filter(|a| !a.is_empty()),
+            amount: amount(self.page.amount),
+            delimiter: self.delimiter.clone().filter(|d| !d.is_empty()),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/repositories/{repository}/branches/{branch}/diff", tag = "branches", operation_id = "diffBranch",
+    params(("repository" = String, Path), ("branch" = String, Path)), responses((status = 200, body = Listing<Diff>)))]
+async fn diff(
+    engine: web::Data<Engine>,
+    path: web::Path<(String, String)>,
+    q: web::Query<DiffQuery>,
+) -> ApiResult<web::Json<Listing<Diff>>> {
+    let (repo, branch) = path.into_inner();
+    let page = engine
+        .diff_branch(&repo_id(&repo)?, &branch_name(&branch)?, &q.request())
+        .await?;
+    Ok(web::Json(Listing::from_page(page, Diff::from)))
+}

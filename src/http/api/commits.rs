@@ -1,0 +1,252 @@
+//! Commits: create, get (any ref expression), log.
+
+use super::auth::principal;
+use super::branches::branch_name;
+use super::error::{ApiError, ApiResult};
+use super::models::{amount, parse_bool, CommitBody, Listing};
+use super::repositories::repo_id;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use tarn_domain::{CommitRequest, Engine, LogRequest};
+use tarn_model::{ObjectPath, Timestamp};
+use utoipa::ToSchema;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        super::resource("/repositories/{repository}/branches/{branch}/commits").post(commit),
+    )
+    .service(super::resource("/repositories/{repository}/commits/{commitId}").get(get))
+    .service(super::resource("/repositories/{repository}/refs/{ref}/commits").get(log));
+}
+
+/// `POST /commits` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CommitCreation {
+    message: String,
+    #[serde(default)]
+    metadata: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    date: Option<i64>,
+    #[serde(default)]
+    allow_empty: Option<bool>,
+    #[serde(default)]
+    force: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CommitQuery {
+    #[serde(default)]
+    source_metarange: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/repositories/{repository}/branches/{branch}/commits", tag = "commits", operation_id = "commit",
+    params(("repository" = String, Path), ("branch" = String, Path)), request_body = CommitCreation,
+    responses((status = 201, body = CommitBody), (status = 400, body = super::error::ErrorBody)))]
+async fn commit(
+    engine: web::Data<Engine>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    q: web::Query<CommitQuery>,
+    body: web::Json<CommitCreation>,
+) -> ApiResult<HttpResponse> {
+    if q.source_metarange.as_deref().is_some_and(|s| !s.is_empty()) {
+        return Err(ApiError::not_implemented("commit with source_metarange"));
+    }
+    if body.force == Some(true) {
+        return Err(ApiError::not_implemented("commit with force"));
+    }
+    let (repo, branch) = path.into_inner();
+    let body = body.into_inner();
+    let request = CommitRequest {
+        message: body.message,
+        committer: principal(&req)?.username,
+        metadata: body.metadata.unwrap_or_default(),
+        date: body.date.map(Timestamp::from_unix_seconds),
+        allow_empty: body.allow_empty.unwrap_or(false),
+    };
+    let c = engine
+        .commit(&repo_id(&repo)?, &branch_name(&branch)?, request)
+        .await?;
+    Ok(HttpResponse::Created().json(CommitBody::from(c)))
+}
+
+#[utoipa::path(get, path = "/api/v1/repositories/{repository}/commits/{commitId}", tag = "commits", operation_id = "getCommit",
+    params(("repository" = String, Path), ("commitId" = String, Path)), responses((status = 200, body = CommitBody)))]
+async fn get(
+    engine: web::Data<Engine>,
+    path: web::Path<(String, String)>,
+) -> ApiResult<web::Json<CommitBody>> {
+    let (repo, reference) = path.into_inner();
+    Ok(web::Json(
+        engine
+            .get_commit(&repo_id(&repo)?, &reference)
+            .await?
+            .into(),
+    ))
+}
+
+/// Query of `logCommits`; `objects` and `prefixes` repeat.
+#[derive(Debug, Default)]
+struct LogQuery {
+    after: Option<String>,
+    amount: Option<i64>,
+    objects: Vec<String>,
+    prefixes: Vec<String>,
+    first_parent: Option<bool>,
+    since: Option<String>,
+    stop_at: Option<String>,
+    limit: Option<bool>,
+}
+
+fn parse_log_query(query: &str) -> ApiResult<LogQuery> {
+    let pairs: Vec<(String, String)> = web::Query::<Vec<(String, String)>>::from_query(query)
+        .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?
+        .into_inner();
+    let mut q = LogQuery::default();
+    let boolean = |v: &str| parse_bool(v).map_err(ApiError::bad_request);
+    for (k, v) in pairs {
+        match k.as_str() {
+            "after" => q.after = Some(v),
+            "amount" if v.is_empty() => {}
+            "amount" => {
+                let n = v
+                    .parse()
+                    .map_err(|_| ApiError::bad_request(format!("invalid amount {v:?}")))?;
+                q.amount = Some(n);
+            }
+            "objects" => q.objects.push(v),
+            "prefixes" => q.prefixes.push(v),
+            "first_parent" => q.first_parent = boolean(&v)?,
+            "since" => q.since = Some(v),
+            "stop_at" => q.stop_at = Some(v),
+            "limit" => q.limit = boolean(&v)?,
+            _ => {}
+        }
+    }
+    Ok(q)
+}
+
+/// `since` as RFC 3339 (`2024-01-02T03:04:05Z`, optional fraction and offset)
+/// or unix seconds.
+fn parse_since(s: &str) -> ApiResult<Timestamp> {
+    if let Ok(secs) = s.parse::<i64>() {
+        return Ok(Timestamp::from_unix_seconds(secs));
+    }
+    parse_rfc3339(s)
+        .ok_or_else(|| ApiError::bad_request(format!("invalid since {s:?}: expected RFC 3339")))
+}
+
+fn parse_rfc3339(s: &str) -> Option<Timestamp> {
+    let (date, rest) = s.split_once(['T', 't', ' '])?;
+    let mut d = date.split('-');
+    let (y, m, day): (i64, i64, i64) = (
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+    );
+    let (time, offset_secs) = if let Some(t) = rest.strip_suffix(['Z', 'z']) {
+        (t, 0)
+    } else {
+        let at = rest.rfind(['+', '-'])?;
+        let (t, off) = rest.split_at(at);
+        let sign = if off.starts_with('-') { -1 } else { 1 };
+        let (oh, om) = off[1..].split_once(':')?;
+        (
+            t,
+            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60),
+        )
+    };
+    let time = time.split('.').next()?;
+    let mut t = time.split(':');
+    let (hh, mm, ss): (i64, i64, i64) = (
+        t.next()?.parse().ok()?,
+        t.next()?.parse().ok()?,
+        t.next()?.parse().ok()?,
+    );
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(Timestamp::from_unix_seconds(
+        days * 86_400 + hh * 3600 + mm * 60 + ss - offset_secs,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/repositories/{repository}/refs/{ref}/commits", tag = "refs", operation_id = "logCommits",
+    params(("repository" = String, Path), ("ref" = String, Path)), responses((status = 200, body = Listing<CommitBody>)))]
+async fn log(
+    engine: web::Data<Engine>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> ApiResult<web::Json<Listing<CommitBody>>> {
+    let (repo, reference) = path.into_inner();
+    let q = parse_log_query(req.query_string())?;
+    let objects = q
+        .objects
+        .iter()
+        .map(ObjectPath::new)
+        .collect::<Result<Vec<_>, _>>()?;
+    let request = LogRequest {
+        after: q.after.filter(|a| !a.is_empty()),
+        amount: amount(q.amount),
+        objects,
+        prefixes: q.prefixes,
+        first_parent: q.first_parent.unwrap_or(false),
+        since: q
+            .since
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(parse_since)
+            .transpose()?,
+        stop_at: q.stop_at.filter(|s| !s.is_empty()),
+    };
+    let _ = q.limit;
+    let page = engine.log(&repo_id(&repo)?, &reference, &request).await?;
+    Ok(web::Json(Listing::from_page(page, CommitBody::from)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_accepts_rfc3339_and_unix_seconds() {
+        assert_eq!(
+            parse_since("1700000000").unwrap().unix_seconds(),
+            1_700_000_000
+        );
+        assert_eq!(
+            parse_since("2023-11-14T22:13:20Z").unwrap().unix_seconds(),
+            1_700_000_000
+        );
+        assert_eq!(
+            parse_since("2023-11-14T23:13:20.5+01:00")
+                .unwrap()
+                .unix_seconds(),
+            1_700_000_000
+        );
+        assert_eq!(
+            parse_since("1970-01-01T00:00:00Z").unwrap().unix_seconds(),
+            0
+        );
+        assert!(parse_since("yesterday").is_err());
+    }
+
+    #[test]
+    fn repeated_filters_are_collected() {
+        let q = parse_log_query(
+            "objects=a&objects=b&prefixes=p%2F&amount=5&first_parent=True&limit=false",
+        )
+        .unwrap();
+        assert_eq!(q.objects, ["a", "b"]);
+        assert_eq!(q.prefixes, ["p/"]);
+        assert_eq!(q.amount, Some(5));
+        assert_eq!(q.first_parent, Some(true));
+        assert!(parse_log_query("first_parent=maybe").is_err());
+    }
+}

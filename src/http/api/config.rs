@@ -1,0 +1,211 @@
+//! Server configuration, version, health and first-run setup.
+
+use super::auth::{AuthState, CredentialsWithSecret};
+use super::error::{ApiError, ApiResult};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(super::resource("/config").get(config))
+        .service(super::resource("/config/version").get(version))
+        .service(super::resource("/config/storage").get(storage))
+        .service(super::resource("/healthcheck").get(health))
+        .service(
+            super::resource("/setup_lakefs")
+                .get(setup_state)
+                .post(setup),
+        )
+        .service(super::resource("/setup_comm_prefs").post(comm_prefs));
+}
+
+/// What the server tells clients about itself; built at startup.
+#[derive(Debug, Clone)]
+pub struct ServerInfo {
+    /// `local`, `mem` or `s3`.
+    pub blockstore_type: String,
+    /// An example namespace for new repositories.
+    pub namespace_example: String,
+    /// The namespace schemes the block store accepts, as a regex.
+    pub namespace_regex: String,
+    /// Whether the block store presigns URLs.
+    pub presign: bool,
+}
+
+/// Storage configuration (lakeFS's `StorageConfig`).
+#[derive(Debug, Serialize, ToSchema)]
+#[allow(non_snake_case)]
+pub struct StorageConfig {
+    blockstore_type: String,
+    blockstore_namespace_example: String,
+    blockstore_namespace_ValidityRegex: String,
+    default_namespace_prefix: Option<String>,
+    pre_sign_support: bool,
+    pre_sign_support_ui: bool,
+    import_support: bool,
+    import_validity_regex: String,
+    pre_sign_multipart_upload: bool,
+    blockstore_id: String,
+    blockstore_description: String,
+}
+
+/// Version information.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionConfig {
+    version: String,
+    version_context: String,
+    upgrade_recommended: bool,
+}
+
+/// UI settings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UiConfig {
+    custom_viewers: Vec<String>,
+}
+
+/// `GET /config`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Config {
+    version_config: VersionConfig,
+    storage_config: StorageConfig,
+    storage_config_list: Vec<StorageConfig>,
+    ui_config: UiConfig,
+    capabilities_config: serde_json::Value,
+}
+
+fn storage_config(info: &ServerInfo) -> StorageConfig {
+    StorageConfig {
+        blockstore_type: info.blockstore_type.clone(),
+        blockstore_namespace_example: info.namespace_example.clone(),
+        blockstore_namespace_ValidityRegex: info.namespace_regex.clone(),
+        default_namespace_prefix: None,
+        pre_sign_support: info.presign,
+        pre_sign_support_ui: info.presign,
+        import_support: false,
+        import_validity_regex: info.namespace_regex.clone(),
+        pre_sign_multipart_upload: false,
+        blockstore_id: String::new(),
+        blockstore_description: String::new(),
+    }
+}
+
+fn version_config() -> VersionConfig {
+    VersionConfig {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        version_context: "tarn".into(),
+        upgrade_recommended: false,
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/config", tag = "config", operation_id = "getConfig", responses((status = 200, body = Config)))]
+async fn config(info: web::Data<ServerInfo>) -> web::Json<Config> {
+    web::Json(Config {
+        version_config: version_config(),
+        storage_config: storage_config(&info),
+        storage_config_list: vec![storage_config(&info)],
+        ui_config: UiConfig {
+            custom_viewers: Vec::new(),
+        },
+        capabilities_config: serde_json::json!({}),
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/config/version", tag = "internal", operation_id = "getLakeFSVersion", responses((status = 200, body = VersionConfig)))]
+async fn version() -> web::Json<VersionConfig> {
+    web::Json(version_config())
+}
+
+#[utoipa::path(get, path = "/api/v1/config/storage", tag = "internal", operation_id = "getStorageConfig", responses((status = 200, body = StorageConfig)))]
+async fn storage(info: web::Data<ServerInfo>) -> web::Json<StorageConfig> {
+    web::Json(storage_config(&info))
+}
+
+#[utoipa::path(get, path = "/api/v1/healthcheck", tag = "healthCheck", operation_id = "healthCheck", responses((status = 204)))]
+async fn health() -> HttpResponse {
+    HttpResponse::NoContent().finish()
+}
+
+/// Whether setup has run.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SetupState {
+    state: &'static str,
+    comm_prefs_missing: bool,
+    login_config: LoginConfig,
+}
+
+/// How the UI logs in.
+#[derive(Debug, Serialize, ToSchema)]
+#[allow(non_snake_case)]
+pub struct LoginConfig {
+    RBAC: &'static str,
+    login_url: &'static str,
+    login_cookie_names: Vec<&'static str>,
+    logout_url: &'static str,
+}
+
+#[utoipa::path(get, path = "/api/v1/setup_lakefs", tag = "internal", operation_id = "getSetupState", responses((status = 200, body = SetupState)))]
+async fn setup_state(auth: web::Data<AuthState>) -> web::Json<SetupState> {
+    let state = if auth.is_initialized() {
+        "initialized"
+    } else {
+        "not_initialized"
+    };
+    web::Json(SetupState {
+        state,
+        comm_prefs_missing: false,
+        login_config: LoginConfig {
+            RBAC: "simplified",
+            login_url: "/auth/login",
+            login_cookie_names: vec![super::auth::SESSION_COOKIE],
+            logout_url: "/logout",
+        },
+    })
+}
+
+/// An access key pair given at setup.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AccessKeyCredentials {
+    access_key_id: String,
+    secret_access_key: String,
+}
+
+/// `POST /setup_lakefs` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Setup {
+    username: String,
+    #[serde(default)]
+    key: Option<AccessKeyCredentials>,
+}
+
+#[utoipa::path(post, path = "/api/v1/setup_lakefs", tag = "internal", operation_id = "setup", request_body = Setup,
+    responses((status = 200, body = CredentialsWithSecret), (status = 409, body = super::error::ErrorBody)))]
+async fn setup(
+    auth: web::Data<AuthState>,
+    body: web::Json<Setup>,
+) -> ApiResult<web::Json<CredentialsWithSecret>> {
+    let body = body.into_inner();
+    if body.username.is_empty() || body.username.contains('/') {
+        return Err(ApiError::bad_request(
+            "username must be non-empty and contain no '/'",
+        ));
+    }
+    let key = match body.key {
+        Some(k) if k.access_key_id.len() < 3 || k.secret_access_key.len() < 3 => {
+            return Err(ApiError::bad_request(
+                "access key id and secret must be at least 3 characters",
+            ))
+        }
+        Some(k) => Some((k.access_key_id, k.secret_access_key)),
+        None => None,
+    };
+    let user = auth
+        .setup(&body.username, key)
+        .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "lakeFS already initialized"))?;
+    Ok(web::Json(user.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/setup_comm_prefs", tag = "internal", operation_id = "setupCommPrefs", responses((status = 200)))]
+async fn comm_prefs() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}

@@ -1,0 +1,141 @@
+//! The API's errors: JSON `{"message": ...}` with lakeFS's status codes. Every
+//! domain error maps to the wire here, in one exhaustive `match`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use std::fmt;
+use tarn_domain::Error;
+
+/// The error body of every API failure.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub message: String,
+}
+
+/// An API failure: a status and a message.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    /// The object size, for 416 responses' `Content-Range: bytes */size`.
+    range_size: Option<u64>,
+}
+
+/// Shorthand for handler results.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    /// An error with `status` and `message`.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            range_size: None,
+        }
+    }
+
+    /// 400 Bad Request.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// 401: the request carries no valid credentials.
+    pub fn unauthenticated() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "error authenticating request")
+    }
+
+    /// 404 for an unknown route under `/api/v1`.
+    pub fn invalid_endpoint() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "invalid API endpoint")
+    }
+
+    /// 501 for a lakeFS operation Tarn does not offer.
+    pub fn not_implemented(operation: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_IMPLEMENTED,
+            format!("{operation}: Not Implemented"),
+        )
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.status, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut resp = HttpResponse::build(self.status);
+        resp.insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+        if let Some(size) = self.range_size {
+            resp.insert_header((header::CONTENT_RANGE, format!("bytes */{size}")));
+        }
+        resp.json(ErrorBody {
+            message: self.message.clone(),
+        })
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        use StatusCode as S;
+        let status = match &e {
+            Error::NotFound { .. } => S::NOT_FOUND,
+            Error::AlreadyExists { .. } => S::CONFLICT,
+            Error::InvalidInput { .. } | Error::DirtyBranch | Error::NoChanges => S::BAD_REQUEST,
+            Error::Conflict { .. } => S::CONFLICT,
+            Error::ProtectedBranch(_) | Error::ReadOnlyRepository(_) | Error::DefaultBranch(_) => {
+                S::FORBIDDEN
+            }
+            Error::PreconditionFailed => S::PRECONDITION_FAILED,
+            Error::InvalidRange { .. } => S::RANGE_NOT_SATISFIABLE,
+            Error::Gone(_) => S::GONE,
+            Error::TooManyAttempts(_) => S::TOO_MANY_REQUESTS,
+            Error::Unavailable(_) => S::SERVICE_UNAVAILABLE,
+            Error::Internal(_) => S::INTERNAL_SERVER_ERROR,
+        };
+        let message = match &e {
+            Error::Internal(source) => {
+                tracing::error!(error = %source, "internal error");
+                "internal server error".to_owned()
+            }
+            Error::Unavailable(source) => {
+                tracing::warn!(error = %source, "store unavailable");
+                "Throughput exceeded. Slow down and retry".to_owned()
+            }
+            Error::Conflict { paths } => {
+                let shown: Vec<&str> = paths.iter().take(10).map(|p| p.as_str()).collect();
+                let more = paths.len().saturating_sub(shown.len());
+                let tail = if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                };
+                format!("conflict found: {}{tail}", shown.join(", "))
+            }
+            other => other.to_string(),
+        };
+        let range_size = match e {
+            Error::InvalidRange { size } => Some(size),
+            _ => None,
+        };
+        Self {
+            status,
+            message,
+            range_size,
+        }
+    }
+}
+
+impl From<tarn_model::InvalidValue> for ApiError {
+    fn from(e: tarn_model::InvalidValue) -> Self {
+        Self::bad_request(e.to_string())
+    }
+}

@@ -1,0 +1,85 @@
+//! The REST API: lakeFS API v1 under `/api/v1`, one file per resource.
+
+pub mod auth;
+mod branches;
+mod commits;
+pub mod config;
+mod error;
+mod models;
+mod objects;
+pub mod openapi;
+mod permissions;
+mod refs;
+mod repositories;
+mod staging;
+mod tags;
+mod unimplemented;
+mod uploads;
+
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use error::ApiError;
+
+/// Where the API lives.
+pub const PREFIX: &str = "/api/v1";
+
+/// Registers the API.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope(PREFIX)
+            .wrap(actix_web::middleware::from_fn(permissions::guard))
+            .configure(config::routes)
+            .configure(repositories::routes)
+            .configure(branches::routes)
+            .configure(commits::routes)
+            .configure(refs::routes)
+            .configure(tags::routes)
+            .configure(objects::routes)
+            .configure(uploads::routes)
+            .configure(staging::routes)
+            .service(resource("/auth/login").post(auth::login))
+            .service(resource("/user").get(auth::current_user))
+            .default_service(web::to(fallback)),
+    );
+}
+
+/// A resource whose unknown methods answer like unknown routes.
+pub(crate) fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(fallback))
+}
+
+/// 501 for a lakeFS operation Tarn lacks, 404 for anything else.
+async fn fallback(req: HttpRequest) -> HttpResponse {
+    let relative = req.path().strip_prefix(PREFIX).unwrap_or(req.path());
+    let method = req.method().as_str();
+    let known = unimplemented::UNIMPLEMENTED
+        .iter()
+        .find(|(m, pattern, _)| *m == method && matches(pattern, relative));
+    match known {
+        Some((_, _, op)) => ApiError::not_implemented(op).error_response(),
+        None => ApiError::invalid_endpoint().error_response(),
+    }
+}
+
+/// Whether `path` fits `pattern`, whose `{name}` segments match any one segment.
+fn matches(pattern: &str, path: &str) -> bool {
+    let (p, s): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
+    p.len() == s.len()
+        && p.iter()
+            .zip(&s)
+            .all(|(p, s)| (p.starts_with('{') && !s.is_empty()) || p == s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches;
+
+    #[test]
+    fn patterns_match_whole_segments() {
+        assert!(matches(
+            "/repositories/{repository}/settings/gc_rules",
+            "/repositories/r/settings/gc_rules"
+        ));
+        assert!(!matches("/repositories/{repository}", "/repositories/r/x"));
+        assert!(!matches("/repositories/{repository}", "/repositories/"));
+    }
+}

@@ -1,0 +1,257 @@
+//! Reading objects: get (ranges, ETag, If-None-Match), head, stat, list.
+
+use super::error::{ApiError, ApiResult};
+use super::models::{amount, de_opt_bool, Listing, ObjectStats, PageQuery};
+use super::repositories::repo_id;
+use crate::http::body::response_stream;
+use actix_web::http::header::{self, HttpDate};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, UNIX_EPOCH};
+use tarn_domain::{Engine, ListRequest, Listing as Item};
+use tarn_model::{Entry, ObjectPath};
+use tarn_ports::ByteRange;
+use utoipa::ToSchema;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        super::resource("/repositories/{repository}/refs/{ref}/objects")
+            .get(get)
+            .head(head),
+    )
+    .service(super::resource("/repositories/{repository}/refs/{ref}/objects/stat").get(stat))
+    .service(super::resource("/repositories/{repository}/refs/{ref}/objects/ls").get(list))
+    .service(
+        super::resource("/repositories/{repository}/refs/{ref}/objects/underlyingProperties")
+            .get(underlying),
+    );
+}
+
+/// The `path` query parameter of object operations.
+#[derive(Debug, Deserialize)]
+pub struct PathQuery {
+    /// The object's path.
+    pub path: String,
+    #[serde(default, deserialize_with = "de_opt_bool")]
+    #[allow(dead_code)]
+    presign: Option<bool>,
+    #[serde(default, deserialize_with = "de_opt_bool")]
+    user_metadata: Option<bool>,
+}
+
+/// Parses the `path` query parameter.
+pub fn object_path(s: &str) -> ApiResult<ObjectPath> {
+    if s.is_empty() {
+        return Err(ApiError::bad_request("path is required"));
+    }
+    Ok(ObjectPath::new(s)?)
+}
+
+/// Parses a single `Range: bytes=...`; anything else reads the whole object.
+pub fn parse_range(req: &HttpRequest) -> Option<ByteRange> {
+    let value = req.headers().get(header::RANGE)?.to_str().ok()?;
+    let spec = value.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (first, last) = spec.split_once('-')?;
+    match (first.trim(), last.trim()) {
+        ("", n) => Some(ByteRange::Suffix(n.parse().ok()?)),
+        (f, "") => Some(ByteRange::From(f.parse().ok()?)),
+        (f, l) => Some(ByteRange::Inclusive {
+            first: f.parse().ok()?,
+            last: l.parse().ok()?,
+        }),
+    }
+}
+
+fn etag(e: &Entry) -> String {
+    format!("\"{}\"", e.checksum)
+}
+
+fn last_modified(e: &Entry) -> HttpDate {
+    let secs = u64::try_from(e.last_modified.unix_seconds()).unwrap_or(0);
+    HttpDate::from(UNIX_EPOCH + Duration::from_secs(secs))
+}
+
+fn not_modified(req: &HttpRequest, e: &Entry) -> bool {
+    req.headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == "*" || t.trim().trim_matches('"') == e.checksum)
+        })
+}
+
+async fn read(
+    engine: &Engine,
+    req: &HttpRequest,
+    repo: &str,
+    reference: &str,
+    path: &str,
+    with_body: bool,
+) -> ApiResult<HttpResponse> {
+    let repo = repo_id(repo)?;
+    let path = object_path(path)?;
+    let entry = engine.stat_object(&repo, reference, &path).await?;
+    if not_modified(req, &entry) {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag(&entry)))
+            .finish());
+    }
+    let range = parse_range(req);
+    let content_type = entry
+        .content_type
+        .clone()
+        .unwrap_or_else(|| "application/octet-stream".into());
+    let mut resp = HttpResponse::build(StatusCode::OK);
+    resp.insert_header((header::ETAG, etag(&entry)))
+        .insert_header((header::LAST_MODIFIED, last_modified(&entry)))
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .insert_header((header::CONTENT_TYPE, content_type));
+    if !with_body {
+        // HEAD: headers only, without reading the data.
+        let length = match range {
+            Some(r) => {
+                let (first, last) = r
+                    .resolve(entry.size)
+                    .ok_or(tarn_domain::Error::InvalidRange { size: entry.size })?;
+                resp.status(StatusCode::PARTIAL_CONTENT);
+                resp.insert_header((
+                    header::CONTENT_RANGE,
+                    format!("bytes {first}-{last}/{}", entry.size),
+                ));
+                last - first + 1
+            }
+            None => entry.size,
+        };
+        // A sized, empty body: HEAD reports the length without reading data.
+        let sized = actix_web::body::SizedStream::new(
+            length,
+            futures::stream::empty::<Result<bytes::Bytes, actix_web::Error>>(),
+        );
+        return Ok(resp.body(sized));
+    }
+    let read = engine.read_object(&repo, reference, &path, range).await?;
+    let length = match read.data.range {
+        Some((first, last)) => {
+            resp.status(StatusCode::PARTIAL_CONTENT);
+            resp.insert_header((
+                header::CONTENT_RANGE,
+                format!("bytes {first}-{last}/{}", read.data.meta.size),
+            ));
+            last - first + 1
+        }
+        None => read.data.meta.size,
+    };
+    resp.no_chunking(length);
+    Ok(resp.streaming(response_stream(read.data.body)))
+}
+
+#[utoipa::path(get, path = "/api/v1/repositories/{repository}/refs/{ref}/objects", tag = "objects", operation_id = "getObject",
+    params(("repository" = String, Path), ("ref" = String, Path), ("path" = String, Query)),
+    responses((status = 200, body = Vec<u8>), (status = 206, body = Vec<u8>), (status = 304), (status = 404, body = super::error::ErrorBody), (status = 416, body = super::error::ErrorBody)))]
+async fn get(
+    engine: web::Data<Engine>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    q: web::Query<PathQuery>,
+) -> ApiResult<HttpResponse> {
+    let (repo, reference) = path.into_inner();
+    read(&engine, &req, &repo, &reference, &q.path, true).await
+}
+
+#[utoipa::path(head, path = "/api/v1/repositories/{repository}/refs/{ref}/objects", tag = "objects", operation_id = "headObject",
+    params(("repository" = String, Path), ("ref" = String, Path), ("path" = String, Query)),
+    responses((status = 200), (status = 206), (status = 404)))]
+async fn head(
+    engine: web::Data<Engine>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    q: web::Query<PathQuery>,
+) -> ApiResult<HttpResponse> {
+    let (repo, reference) = path.into_inner();
+    read(&engine, &req, &repo, &reference, &q.path, false).await
+}
+
+#[utoipa::path(get, path = "/api/v1/repositories/{repository}/refs/{ref}/objects/stat", tag = "objects", operation_id = "statObject",
+    params(("repository" = String, Path), ("ref" = String, Path), ("path" = String, Query)),
+    responses((status = 200, body = ObjectStats), (status = 404, body = super::error::ErrorBody)))]
+async fn stat(
+    engine: web::Data<Engine>,
+    path: web::Path<(String, String)>,
+    q: web::Query<PathQuery>,
+) -> ApiResult<web::Json<ObjectStats>> {
+    let (repo, reference) = path.into_inner();
+    let repo = repo_id(&repo)?;
+    let p = object_path(&q.path)?;
+    let entry = engine.stat_object(&repo, &reference, &p).await?;
+    let ns = engine.get_repository(&repo).await?.storage_namespace;
+    Ok(web::Json(ObjectStats::object(
+        p.into_string(),
+        entry,
+        &ns,
+        q.user_metadata.unwrap_or(true),
+    )))
+}
+
+#[derive(Debug, Deserialize)]
+struct LsQuery {
+    #[serde(flatten)]
+    page: PageQuery,
+    #[serde(default)]
+    delimiter: Option<String>,
+    #[serde(default, deserialize_with = "de_opt_bool")]
+    user_metadata: Option<bool>,
+    #[serde(default, deserialize_with = "de_opt_bool")]
+    #[allow(dead_code)]
+    presign: Option<bool>,
+}
+
+#[utoipa::path(get, path = "/api/v1/repositories/{repository}/refs/{ref}/objects/ls", tag = "objects", operation_id = "listObjects",
+    params(("repository" = String, Path), ("ref" = String, Path)), responses((status = 200, body = Listing<ObjectStats>)))]
+async fn list(
+    engine: web::Data<Engine>,
+    path: web::Path<(String, String)>,
+    q: web::Query<LsQuery>,
+) -> ApiResult<web::Json<Listing<ObjectStats>>> {
+    let (repo, reference) = path.into_inner();
+    let repo = repo_id(&repo)?;
+    let request = ListRequest {
+        prefix: q.page.prefix.clone().unwrap_or_default(),
+        after: q.page.after.clone().filter(|a| !a.is_empty()),
+        amount: amount(q.page.amount),
+        delimiter: q.delimiter.clone().filter(|d| !d.is_empty()),
+    };
+    let page = engine.list_objects(&repo, &reference, &request).await?;
+    let ns = engine.get_repository(&repo).await?.storage_namespace;
+    let with_metadata = q.user_metadata.unwrap_or(true);
+    Ok(web::Json(Listing::from_page(page, |item| match item {
+        Item::Object(p, e) => ObjectStats::object(p.into_string(), e, &ns, with_metadata),
+        Item::CommonPrefix(p) => ObjectStats::common_prefix(p),
+    })))
+}
+
+/// Properties of the stored data.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnderlyingObjectProperties {
+    storage_class: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/repositories/{repository}/refs/{ref}/objects/underlyingProperties", tag = "objects", operation_id = "getUnderlyingProperties",
+    params(("repository" = String, Path), ("ref" = String, Path), ("path" = String, Query)), responses((status = 200, body = UnderlyingObjectProperties)))]
+async fn underlying(
+    engine: web::Data<Engine>,
+    path: web::Path<(String, String)>,
+    q: web::Query<PathQuery>,
+) -> ApiResult<web::Json<UnderlyingObjectProperties>> {
+    let (repo, reference) = path.into_inner();
+    engine
+        .stat_object(&repo_id(&repo)?, &reference, &object_path(&q.path)?)
+        .await?;
+    Ok(web::Json(UnderlyingObjectProperties {
+        storage_class: None,
+    }))
+}

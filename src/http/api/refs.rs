@@ -1,0 +1,152 @@
+//! Comparing and merging refs: diffRefs, mergeIntoBranch, findMergeBase.
+
+use super::auth::principal;
+use super::branches::{branch_name, DiffQuery};
+use super::error::{ApiError, ApiResult};
+use super::models::{Diff, Listing};
+use super::repositories::repo_id;
+use actix_web::{web, HttpRequest};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use tarn_domain::{Engine, MergeRequest};
+use tarn_model::MergeStrategy;
+use utoipa::ToSchema;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        super::resource("/repositories/{repository}/refs/{leftRef}/diff/{rightRef}").get(diff),
+    )
+    .service(
+        super::resource("/repositories/{repository}/refs/{sourceRef}/merge/{destinationBranch}")
+            .post(merge)
+            .get(merge_base),
+    );
+}
+
+#[derive(Debug, Deserialize)]
+struct DiffRefsQuery {
+    #[serde(flatten)]
+    diff: DiffQuery,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/repositories/{repository}/refs/{leftRef}/diff/{rightRef}", tag = "refs", operation_id = "diffRefs",
+    params(("repository" = String, Path), ("leftRef" = String, Path), ("rightRef" = String, Path)),
+    responses((status = 200, body = Listing<Diff>)))]
+async fn diff(
+    engine: web::Data<Engine>,
+    path: web::Path<(String, String, String)>,
+    q: web::Query<DiffRefsQuery>,
+) -> ApiResult<web::Json<Listing<Diff>>> {
+    let (repo, left, right) = path.into_inner();
+    let three_dot = match q.kind.as_deref() {
+        None | Some("") | Some("three_dot") => true,
+        Some("two_dot") => false,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "invalid diff type {other:?}"
+            )))
+        }
+    };
+    let page = engine
+        .diff_refs(
+            &repo_id(&repo)?,
+            &left,
+            &right,
+            three_dot,
+            &q.diff.request(),
+        )
+        .await?;
+    Ok(web::Json(Listing::from_page(page, Diff::from)))
+}
+
+/// `POST /merge` body.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct Merge {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    metadata: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    strategy: Option<String>,
+    #[serde(default)]
+    force: Option<bool>,
+    #[serde(default)]
+    allow_empty: Option<bool>,
+    #[serde(default)]
+    squash_merge: Option<bool>,
+}
+
+/// A merge's outcome.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergeResult {
+    reference: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/repositories/{repository}/refs/{sourceRef}/merge/{destinationBranch}", tag = "refs", operation_id = "mergeIntoBranch",
+    params(("repository" = String, Path), ("sourceRef" = String, Path), ("destinationBranch" = String, Path)),
+    request_body = Merge, responses((status = 200, body = MergeResult), (status = 409, body = super::error::ErrorBody)))]
+async fn merge(
+    engine: web::Data<Engine>,
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+    body: Option<web::Json<Merge>>,
+) -> ApiResult<web::Json<MergeResult>> {
+    let (repo, source, dest) = path.into_inner();
+    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    let strategy = match body.strategy.as_deref() {
+        None | Some("") => MergeStrategy::None,
+        Some("source-wins") => MergeStrategy::SourceWins,
+        Some("dest-wins") => MergeStrategy::DestWins,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "invalid merge strategy {other:?}"
+            )))
+        }
+    };
+    if body.force == Some(true) {
+        return Err(ApiError::not_implemented("merge with force"));
+    }
+    let request = MergeRequest {
+        strategy,
+        squash: body.squash_merge.unwrap_or(false),
+        allow_empty: body.allow_empty.unwrap_or(false),
+        message: body.message.filter(|m| !m.is_empty()),
+        committer: principal(&req)?.username,
+        metadata: body.metadata.unwrap_or_default(),
+    };
+    let commit = engine
+        .merge(&repo_id(&repo)?, &source, &branch_name(&dest)?, request)
+        .await?;
+    Ok(web::Json(MergeResult {
+        reference: commit.id.into_string(),
+    }))
+}
+
+/// The merge base of two refs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FindMergeBaseResult {
+    source_commit_id: String,
+    destination_commit_id: String,
+    base_commit_id: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/repositories/{repository}/refs/{sourceRef}/merge/{destinationBranch}", tag = "refs", operation_id = "findMergeBase",
+    params(("repository" = String, Path), ("sourceRef" = String, Path), ("destinationBranch" = String, Path)),
+    responses((status = 200, body = FindMergeBaseResult)))]
+async fn merge_base(
+    engine: web::Data<Engine>,
+    path: web::Path<(String, String, String)>,
+) -> ApiResult<web::Json<FindMergeBaseResult>> {
+    let (repo, source, dest) = path.into_inner();
+    let repo = repo_id(&repo)?;
+    let src = engine.get_commit(&repo, &source).await?;
+    let dst = engine.get_commit(&repo, &dest).await?;
+    let base = engine.find_merge_base(&repo, &source, &dest).await?;
+    Ok(web::Json(FindMergeBaseResult {
+        source_commit_id: src.id.into_string(),
+        destination_commit_id: dst.id.into_string(),
+        base_commit_id: base.id.into_string(),
+    }))
+}

@@ -1,0 +1,316 @@
+//! Writing objects: upload (raw or multipart/form-data), delete, delete
+//! many, copy, and user metadata updates.
+
+use super::branches::branch_name;
+use super::error::{ApiError, ApiResult};
+use super::models::{de_opt_bool, ObjectStats};
+use super::objects::object_path;
+use super::repositories::repo_id;
+use crate::http::body::{payload_stream, request_stream};
+use actix_web::http::header;
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use tarn_domain::{Engine, Error, UploadRequest, WriteCondition};
+use tarn_ports::ByteStream;
+use utoipa::ToSchema;
+
+/// User metadata travels as `x-lakefs-meta-<key>` headers.
+const META_PREFIX: &str = "x-lakefs-meta-";
+/// The most paths one `deleteObjects` call takes.
+const MAX_DELETE: usize = 1000;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        super::resource("/repositories/{repository}/branches/{branch}/objects")
+            .post(upload)
+            .delete(delete),
+    )
+    .service(
+        super::resource("/repositories/{repository}/branches/{branch}/objects/delete")
+            .post(delete_many),
+    )
+    .service(
+        super::resource("/repositories/{repository}/branches/{branch}/objects/copy").post(copy),
+    )
+    .service(
+        super::resource("/repositories/{repository}/branches/{branch}/objects/stat/user_metadata")
+            .put(update_metadata),
+    );
+}
+
+#[derive(Debug, Deserialize)]
+struct UploadQuery {
+    path: String,
+    #[serde(default, rename = "storageClass")]
+    #[allow(dead_code)]
+    storage_class: Option<String>,
+    #[serde(default, deserialize_with = "de_opt_bool")]
+    #[allow(dead_code)]
+    force: Option<bool>,
+}
+
+/// `If-None-Match: *` and `If-Match: <etag>` as a write condition.
+pub fn write_condition(req: &HttpRequest) -> ApiResult<WriteCondition> {
+    let value = |h| {
+        req.headers()
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    match (value(header::IF_NONE_MATCH), value(header::IF_MATCH)) {
+        (Some("*"), None) => Ok(WriteCondition::IfAbsent),
+        (Some(other), _) => Err(ApiError::bad_request(format!(
+            "If-None-Match supports only '*', not {other:?}"
+        ))),
+        (None, Some(etag)) => Ok(WriteCondition::IfMatch(etag.to_owned())),
+        (None, None) => Ok(WriteCondition::Always),
+    }
+}
+
+fn user_metadata(req: &HttpRequest) -> BTreeMap<String, String> {
+    req.headers()
+        .iter()
+        .filter_map(|(name, value)| {
+            let key = name.as_str().strip_prefix(META_PREFIX)?;
+            Some((key.to_owned(), value.to_str().ok()?.to_owned()))
+        })
+        .collect()
+}
+
+fn declared_size(req: &HttpRequest) -> Option<u64> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+#[utoipa::path(post, path = "/api/v1/repositories/{repository}/branches/{branch}/objects", tag = "objects", operation_id = "uploadObject",
+    params(("repository" = String, Path), ("branch" = String, Path), ("path" = String, Query)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = ObjectStats), (status = 412, body = super::error::ErrorBody)))]
+async fn upload(
+    engine: web::Data<Engine>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    q: web::Query<UploadQuery>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let (repo, branch) = path.into_inner();
+    let (repo, branch, object) = (
+        repo_id(&repo)?,
+        branch_name(&branch)?,
+        object_path(&q.path)?,
+    );
+    let condition = write_condition(&req)?;
+    let metadata = user_metadata(&req);
+    let is_form = req
+        .content_type()
+        .eq_ignore_ascii_case("multipart/form-data");
+    let (body, content_type, size) = if is_form {
+        let (body, content_type) = form_content(&req, payload).await?;
+        (body, content_type, None)
+    } else {
+        let ct = Some(req.content_type().to_owned()).filter(|c| !c.is_empty());
+        (payload_stream(payload), ct, declared_size(&req))
+    };
+    let request = UploadRequest {
+        size,
+        content_type,
+        metadata,
+        condition,
+    };
+    let entry = engine
+        .upload_object(&repo, &branch, &object, body, request)
+        .await?;
+    let ns = engine.get_repository(&repo).await?.storage_namespace;
+    Ok(HttpResponse::Created().json(ObjectStats::object(object.into_string(), entry, &ns, true)))
+}
+
+/// The part named `content` of a `multipart/form-data` body, streamed.
+async fn form_content(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<(ByteStream, Option<String>)> {
+    let mut form = actix_multipart::Multipart::new(req.headers(), payload);
+    while let Some(field) = form.next().await {
+        let field =
+            field.map_err(|e| ApiError::bad_request(format!("invalid multipart body: {e}")))?;
+        if field.name() != Some("content") {
+            continue;
+        }
+        let content_type = field.content_type().map(ToString::to_string);
+        // The rest of the form is not read: `content` is the object.
+        // The field reads through the form: both live as long as the stream.
+        let owned = futures::stream::unfold((form, field), |(form, mut field)| async move {
+            field.next().await.map(|item| (item, (form, field)))
+        });
+        return Ok((request_stream(Box::pin(owned)), content_type));
+    }
+    Err(ApiError::bad_request(
+        "multipart body has no part named 'content'",
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/v1/repositories/{repository}/branches/{branch}/objects", tag = "objects", operation_id = "deleteObject",
+    params(("repository" = String, Path), ("branch" = String, Path), ("path" = String, Query)), responses((status = 204)))]
+async fn delete(
+    engine: web::Data<Engine>,
+    path: web::Path<(String, String)>,
+    q: web::Query<UploadQuery>,
+) -> ApiResult<HttpResponse> {
+    let (repo, branch) = path.into_inner();
+    match engine
+        .delete_object(
+            &repo_id(&repo)?,
+            &branch_name(&branch)?,
+            &object_path(&q.path)?,
+        )
+        .await
+    {
+        // Deleting what is not there is done already (as lakeFS).
+        Ok(()) | Err(Error::NotFound { kind: "object", .. }) => {
+            Ok(HttpResponse::NoContent().finish())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `deleteObjects` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PathList {
+    paths: Vec<String>,
+}
+
+/// One path that could not be deleted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ObjectError {
+    status_code: u16,
+    message: String,
+    path: String,
+}
+
+/// `deleteObjects` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ObjectErrorList {
+    errors: Vec<ObjectError>,
+}
+
+#[utoipa::path(post, path = "/api/v1/repositories/{repository}/branches/{branch}/objects/delete", tag = "objects", operation_id = "deleteObjects",
+    params(("repository" = String, Path), ("branch" = String, Path)), request_body = PathList, responses((status = 200, body = ObjectErrorList)))]
+async fn delete_many(
+    engine: web::Data<Engine>,
+    path: web::Path<(String, String)>,
+    body: web::Json<PathList>,
+) -> ApiResult<web::Json<ObjectErrorList>> {
+    if body.paths.len() > MAX_DELETE {
+        return Err(ApiError::bad_request(format!(
+            "at most {MAX_DELETE} paths per request"
+        )));
+    }
+    let (repo, branch) = path.into_inner();
+    let (repo, branch) = (repo_id(&repo)?, branch_name(&branch)?);
+    let mut errors = Vec::new();
+    for p in &body.paths {
+        let result = match object_path(p) {
+            Ok(object) => match engine.delete_object(&repo, &branch, &object).await {
+                Ok(()) | Err(Error::NotFound { kind: "object", .. }) => Ok(()),
+                Err(e) => Err(ApiError::from(e)),
+            },
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            use actix_web::ResponseError;
+            errors.push(ObjectError {
+                status_code: e.status_code().as_u16(),
+                message: e.to_string(),
+                path: p.clone(),
+            });
+        }
+    }
+    Ok(web::Json(ObjectErrorList { errors }))
+}
+
+#[derive(Debug, Deserialize)]
+struct CopyQuery {
+    dest_path: String,
+}
+
+/// `copyObject` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ObjectCopyCreation {
+    src_path: String,
+    #[serde(default)]
+    src_ref: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/repositories/{repository}/branches/{branch}/objects/copy", tag = "objects", operation_id = "copyObject",
+    params(("repository" = String, Path), ("branch" = String, Path), ("dest_path" = String, Query)),
+    request_body = ObjectCopyCreation, responses((status = 201, body = ObjectStats)))]
+async fn copy(
+    engine: web::Data<Engine>,
+    path: web::Path<(String, String)>,
+    q: web::Query<CopyQuery>,
+    body: web::Json<ObjectCopyCreation>,
+) -> ApiResult<HttpResponse> {
+    let (repo, branch) = path.into_inner();
+    let (repo, dest) = (repo_id(&repo)?, branch_name(&branch)?);
+    let src_ref = body
+        .src_ref
+        .clone()
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| dest.to_string());
+    let dest_path = object_path(&q.dest_path)?;
+    let entry = engine
+        .copy_object(
+            &repo,
+            &src_ref,
+            &object_path(&body.src_path)?,
+            &dest,
+            &dest_path,
+        )
+        .await?;
+    let ns = engine.get_repository(&repo).await?.storage_namespace;
+    Ok(HttpResponse::Created().json(ObjectStats::object(
+        dest_path.into_string(),
+        entry,
+        &ns,
+        true,
+    )))
+}
+
+/// `updateObjectUserMetadata` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateObjectUserMetadata {
+    set: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MetadataQuery {
+    path: String,
+}
+
+#[utoipa::path(put, path = "/api/v1/repositories/{repository}/branches/{branch}/objects/stat/user_metadata", tag = "objects", operation_id = "updateObjectUserMetadata",
+    params(("repository" = String, Path), ("branch" = String, Path), ("path" = String, Query)),
+    request_body = UpdateObjectUserMetadata, responses((status = 201)))]
+async fn update_metadata(
+    engine: web::Data<Engine>,
+    path: web::Path<(String, String)>,
+    q: web::Query<MetadataQuery>,
+    body: web::Json<UpdateObjectUserMetadata>,
+) -> ApiResult<HttpResponse> {
+    let (repo, branch) = path.into_inner();
+    let set = body.into_inner().set;
+    engine
+        .update_user_metadata(
+            &repo_id(&repo)?,
+            &branch_name(&branch)?,
+            &object_path(&q.path)?,
+            set,
+        )
+        .await?;
+    Ok(HttpResponse::Created().finish())
+}

@@ -1,0 +1,583 @@
+//! Black-box tests of the REST API over HTTP: the real binary, quickstart
+//! credentials, lakeFS's paths, bodies and status codes.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{json, Value};
+use support::TarnProcess;
+
+const KEY: &str = "AKIAIOSFOLQUICKSTART";
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+struct Api {
+    tarn: TarnProcess,
+    http: Client,
+}
+
+impl Api {
+    async fn start() -> Self {
+        Self {
+            tarn: TarnProcess::quickstart().await,
+            http: Client::new(),
+        }
+    }
+
+    fn req(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}/api/v1{path}", self.tarn.url))
+            .basic_auth(KEY, Some(SECRET))
+    }
+
+    async fn json(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut r = self.req(method, path);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn repo(&self, name: &str) {
+        let body = json!({"name": name, "storage_namespace": format!("local://{name}")});
+        let (s, v) = self.json(Method::POST, "/repositories", Some(body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+
+    async fn upload(&self, repo: &str, branch: &str, path: &str, data: &'static str) -> Value {
+        let resp = self
+            .req(
+                Method::POST,
+                &format!("/repositories/{repo}/branches/{branch}/objects"),
+            )
+            .query(&[("path", path)])
+            .header("content-type", "text/plain")
+            .header("x-lakefs-meta-owner", "tests")
+            .body(data)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        resp.json().await.unwrap()
+    }
+
+    async fn commit(&self, repo: &str, branch: &str, message: &str) -> Value {
+        let (s, v) = self
+            .json(
+                Method::POST,
+                &format!("/repositories/{repo}/branches/{branch}/commits"),
+                Some(json!({"message": message})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v
+    }
+}
+
+#[tokio::test]
+async fn requests_without_valid_credentials_get_401() {
+    let api = Api::start().await;
+    let url = format!("{}/api/v1/repositories", api.tarn.url);
+    let resp = api.http.get(&url).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["message"], "error authenticating request");
+    let resp = api
+        .http
+        .get(&url)
+        .basic_auth(KEY, Some("wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let resp = api
+        .http
+        .get(&url)
+        .bearer_auth("not.a.jwt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    // Public operations need no credentials.
+    let resp = api
+        .http
+        .get(format!("{}/api/v1/healthcheck", api.tarn.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let setup: Value = api
+        .http
+        .get(format!("{}/api/v1/setup_lakefs", api.tarn.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(setup["state"], "initialized");
+}
+
+#[tokio::test]
+async fn login_returns_a_token_and_a_session_cookie() {
+    let api = Api::start().await;
+    let resp = api
+        .http
+        .post(format!("{}/api/v1/auth/login", api.tarn.url))
+        .json(&json!({"access_key_id": KEY, "secret_access_key": SECRET}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("internal_auth_session="), "{cookie}");
+    let body: Value = resp.json().await.unwrap();
+    let token = body["token"].as_str().unwrap();
+    assert!(body["token_expiration"].as_u64().unwrap() > 0);
+    let me: Value = api
+        .http
+        .get(format!("{}/api/v1/user", api.tarn.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"]["id"], "quickstart");
+    let session = cookie.split(';').next().unwrap();
+    let resp = api
+        .http
+        .get(format!("{}/api/v1/repositories", api.tarn.url))
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let bad = api
+        .http
+        .post(format!("{}/api/v1/auth/login", api.tarn.url))
+        .json(&json!({"access_key_id": KEY, "secret_access_key": "nope"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn config_reports_no_presign_and_unknown_routes_are_404_or_501() {
+    let api = Api::start().await;
+    let (s, cfg) = api.json(Method::GET, "/config", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(cfg["storage_config"]["pre_sign_support"], false);
+    assert_eq!(cfg["storage_config"]["blockstore_type"], "local");
+    let (s, v) = api.json(Method::GET, "/no/such/endpoint", None).await;
+    assert_eq!(
+        (s, v["message"].as_str()),
+        (StatusCode::NOT_FOUND, Some("invalid API endpoint"))
+    );
+    let (s, v) = api.json(Method::GET, "/auth/users", None).await;
+    assert_eq!(s, StatusCode::NOT_IMPLEMENTED, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("listUsers"));
+    let (s, _) = api
+        .json(
+            Method::POST,
+            "/repositories/x-repo/metadata",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_IMPLEMENTED);
+    let doc: Value = api
+        .http
+        .get(format!("{}/openapi.json", api.tarn.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(
+        doc["paths"]["/api/v1/repositories/{repository}/refs/{ref}/objects"]["get"].is_object()
+    );
+}
+
+#[tokio::test]
+async fn repositories_and_branches_follow_lakefs_status_codes() {
+    let api = Api::start().await;
+    api.repo("alpha").await;
+    let (s, v) = api
+        .json(
+            Method::POST,
+            "/repositories",
+            Some(json!({"name": "alpha", "storage_namespace": "local://other"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, v) = api
+        .json(
+            Method::POST,
+            "/repositories",
+            Some(json!({"name": "Bad_Name", "storage_namespace": "local://x"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, v) = api.json(Method::GET, "/repositories/alpha", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["default_branch"], "main");
+    let (s, list) = api.json(Method::GET, "/repositories?amount=-1", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(list["pagination"]["max_per_page"], 1000);
+    assert_eq!(list["results"][0]["id"], "alpha");
+    let resp = api
+        .req(Method::POST, "/repositories/alpha/branches")
+        .json(&json!({"name": "dev", "source": "main"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let commit_id = resp.text().await.unwrap();
+    assert_eq!(commit_id.len(), 64);
+    let (s, _) = api
+        .json(
+            Method::POST,
+            "/repositories/alpha/branches",
+            Some(json!({"name": "dev", "source": "main"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, b) = api
+        .json(Method::GET, "/repositories/alpha/branches/dev", None)
+        .await;
+    assert_eq!(
+        (s, b["commit_id"].as_str()),
+        (StatusCode::OK, Some(commit_id.as_str()))
+    );
+    let (s, _) = api
+        .json(Method::DELETE, "/repositories/alpha/branches/main", None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = api
+        .json(Method::GET, "/repositories/alpha/branches/nope", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = api
+        .json(Method::GET, "/repositories/missing-repo", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = api.json(Method::DELETE, "/repositories/alpha", None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn objects_upload_read_by_range_and_list() {
+    let api = Api::start().await;
+    api.repo("objects").await;
+    let stats = api
+        .upload("objects", "main", "dir/a.txt", "hello world")
+        .await;
+    assert_eq!(stats["size_bytes"], 11);
+    assert_eq!(stats["checksum"], "5eb63bbbe01eeed093cb22bb8f5acdc3");
+    assert_eq!(stats["metadata"]["owner"], "tests");
+    api.upload("objects", "main", "dir/b.txt", "b").await;
+    api.upload("objects", "main", "top.txt", "t").await;
+    let get = |range: Option<&str>| {
+        let mut r = api
+            .req(Method::GET, "/repositories/objects/refs/main/objects")
+            .query(&[("path", "dir/a.txt")]);
+        if let Some(range) = range {
+            r = r.header("range", range);
+        }
+        r.send()
+    };
+    let resp = get(None).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        resp.headers()["etag"],
+        "\"5eb63bbbe01eeed093cb22bb8f5acdc3\""
+    );
+    assert_eq!(resp.headers()["content-type"], "text/plain");
+    assert_eq!(resp.text().await.unwrap(), "hello world");
+    let resp = get(Some("bytes=6-")).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(resp.headers()["content-range"], "bytes 6-10/11");
+    assert_eq!(resp.text().await.unwrap(), "world");
+    let resp = get(Some("bytes=50-60")).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(resp.headers()["content-range"], "bytes */11");
+    let resp = api
+        .req(Method::GET, "/repositories/objects/refs/main/objects")
+        .query(&[("path", "dir/a.txt")])
+        .header("if-none-match", "\"5eb63bbbe01eeed093cb22bb8f5acdc3\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_MODIFIED);
+    let head = api
+        .req(Method::HEAD, "/repositories/objects/refs/main/objects")
+        .query(&[("path", "dir/a.txt")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()["content-length"], "11");
+    let missing = api
+        .req(Method::HEAD, "/repositories/objects/refs/main/objects")
+        .query(&[("path", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let (s, ls) = api
+        .json(
+            Method::GET,
+            "/repositories/objects/refs/main/objects/ls?delimiter=/&amount=1",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(ls["results"][0]["path"], "dir/");
+    assert_eq!(ls["results"][0]["path_type"], "common_prefix");
+    assert_eq!(ls["pagination"]["has_more"], true);
+    let next = ls["pagination"]["next_offset"].as_str().unwrap();
+    let (_, ls) = api
+        .json(
+            Method::GET,
+            &format!("/repositories/objects/refs/main/objects/ls?delimiter=/&after={next}"),
+            None,
+        )
+        .await;
+    assert_eq!(ls["results"][0]["path"], "top.txt");
+    assert_eq!(ls["pagination"]["has_more"], false);
+    let (s, stat) = api
+        .json(
+            Method::GET,
+            "/repositories/objects/refs/main/objects/stat?path=dir/b.txt",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(stat["physical_address"]
+        .as_str()
+        .unwrap()
+        .starts_with("local://objects/data/"));
+}
+
+#[tokio::test]
+async fn conditional_uploads_delete_and_copy() {
+    let api = Api::start().await;
+    api.repo("cond").await;
+    api.upload("cond", "main", "x", "1").await;
+    let resp = api
+        .req(Method::POST, "/repositories/cond/branches/main/objects")
+        .query(&[("path", "x")])
+        .header("if-none-match", "*")
+        .body("2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::PRECONDITION_FAILED);
+    let form = reqwest::multipart::Form::new().part(
+        "content",
+        reqwest::multipart::Part::text("form data")
+            .mime_str("text/csv")
+            .unwrap(),
+    );
+    let resp = api
+        .req(Method::POST, "/repositories/cond/branches/main/objects")
+        .query(&[("path", "form.csv")])
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let stats: Value = resp.json().await.unwrap();
+    assert_eq!(stats["size_bytes"], 9);
+    assert_eq!(stats["content_type"], "text/csv");
+    let (s, v) = api
+        .json(
+            Method::POST,
+            "/repositories/cond/branches/main/objects/copy?dest_path=y",
+            Some(json!({"src_path": "x"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = api
+        .json(
+            Method::POST,
+            "/repositories/cond/branches/main/objects/delete",
+            Some(json!({"paths": ["x", "never-existed", ""]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["errors"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["errors"][0]["status_code"], 400);
+    let (s, _) = api
+        .json(
+            Method::DELETE,
+            "/repositories/cond/branches/main/objects?path=gone",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, ls) = api
+        .json(Method::GET, "/repositories/cond/refs/main/objects/ls", None)
+        .await;
+    let paths: Vec<&str> = ls["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["form.csv", "y"]);
+}
+
+#[tokio::test]
+async fn commit_log_diff_merge_and_tags() {
+    let api = Api::start().await;
+    api.repo("flow").await;
+    api.upload("flow", "main", "a", "1").await;
+    let (s, v) = api
+        .json(Method::GET, "/repositories/flow/branches/main/diff", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        v["results"][0],
+        json!({"type": "added", "path": "a", "path_type": "object", "size_bytes": 1})
+    );
+    let c1 = api.commit("flow", "main", "first").await;
+    assert_eq!(c1["committer"], "quickstart");
+    assert_eq!(c1["parents"].as_array().unwrap().len(), 1);
+    let (s, _) = api
+        .json(
+            Method::POST,
+            "/repositories/flow/branches/main/commits",
+            Some(json!({"message": "empty"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "no changes");
+    let (_, by_ref) = api
+        .json(Method::GET, "/repositories/flow/commits/main", None)
+        .await;
+    assert_eq!(by_ref["id"], c1["id"]);
+    api.json(
+        Method::POST,
+        "/repositories/flow/branches",
+        Some(json!({"name": "dev", "source": "main"})),
+    )
+    .await;
+    api.upload("flow", "dev", "a", "dev").await;
+    api.commit("flow", "dev", "dev change").await;
+    api.upload("flow", "main", "a", "main").await;
+    api.commit("flow", "main", "main change").await;
+    let (s, v) = api
+        .json(
+            Method::POST,
+            "/repositories/flow/refs/dev/merge/main",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, v) = api
+        .json(
+            Method::POST,
+            "/repositories/flow/refs/dev/merge/main",
+            Some(json!({"strategy": "bogus"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, merged) = api
+        .json(
+            Method::POST,
+            "/repositories/flow/refs/dev/merge/main",
+            Some(json!({"strategy": "source-wins"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{merged}");
+    let reference = merged["reference"].as_str().unwrap();
+    let (_, log) = api
+        .json(
+            Method::GET,
+            "/repositories/flow/refs/main/commits?amount=2",
+            None,
+        )
+        .await;
+    assert_eq!(log["results"][0]["id"], reference);
+    assert_eq!(log["pagination"]["has_more"], true);
+    let (_, base) = api
+        .json(Method::GET, "/repositories/flow/refs/dev/merge/main", None)
+        .await;
+    assert_eq!(base["base_commit_id"].as_str().unwrap().len(), 64);
+    let (s, diff) = api
+        .json(
+            Method::GET,
+            "/repositories/flow/refs/main~1/diff/main?type=two_dot",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(diff["results"][0]["type"], "changed");
+    let (s, tag) = api
+        .json(
+            Method::POST,
+            "/repositories/flow/tags",
+            Some(json!({"id": "v1", "ref": "main~1"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{tag}");
+    let (s, _) = api
+        .json(
+            Method::POST,
+            "/repositories/flow/tags",
+            Some(json!({"id": "v1", "ref": "main"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let resp = api
+        .req(Method::GET, "/repositories/flow/refs/v1/objects")
+        .query(&[("path", "a")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.text().await.unwrap(), "main");
+    let (s, _) = api
+        .json(
+            Method::POST,
+            "/repositories/flow/branches/main/revert",
+            Some(json!({"ref": "main", "parent_number": 1})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let resp = api
+        .req(Method::GET, "/repositories/flow/refs/main/objects")
+        .query(&[("path", "a")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.text().await.unwrap(), "main");
+    let (s, _) = api
+        .json(
+            Method::PUT,
+            "/repositories/flow/branches/dev",
+            Some(json!({"type": "reset"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+}
