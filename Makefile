@@ -2,12 +2,13 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 DATA_DIR ?= tarn-data
+VENV := .venv
 
 # Crates that must stay free of drivers: the crate graph is the architecture.
 PURE_CRATES := tarn-model tarn-ports tarn-domain
 FORBIDDEN_DEPS := actix|diesel|aws-|sqlx|reqwest|hyper
 
-.PHONY: run test lint fmt bench boundaries unit ci build
+.PHONY: run test lint fmt bench boundaries unit ci build pytest
 
 ## run: start Tarn on the zero-setup default with quickstart credentials printed
 run:
@@ -17,11 +18,21 @@ build:
 	$(CARGO) build --workspace --all-targets
 
 ## test: lint, then every test of the workspace
-test: lint unit
+test: lint unit pytest
 
 unit:
 	$(CARGO) test --workspace --all-targets --no-fail-fast
 	$(CARGO) test --workspace --doc
+
+## pytest: lakeFS's own Python clients (lakefs-sdk, lakefs, lakefs-spec) against the debug binary
+$(VENV)/.installed: tests/python/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -r tests/python/requirements.txt
+	touch $@
+
+pytest: $(VENV)/.installed
+	$(CARGO) build --bin tarn
+	TARN_BIN=target/debug/tarn $(VENV)/bin/python -m pytest tests/python -q
 
 ## lint: formatting, clippy with warnings denied, and the crate boundaries
 lint: boundaries
@@ -43,5 +54,6 @@ fmt:
 ## bench: performance figures, as ratios against baselines measured in the same run
 bench:
 	$(CARGO) bench -p tarn-domain --bench engine
+	$(CARGO) bench -p tarn --bench api_streaming
 
 ci: test
