@@ -27,12 +27,23 @@ impl Engine {
     }
 
     /// Creates branch `name` at the commit `source` resolves to.
-    #[tracing::instrument(skip(self), fields(repo = %repo, branch = %name))]
     pub async fn create_branch(
         &self,
         repo: &RepositoryId,
         name: BranchName,
         source: &str,
+    ) -> Result<Branch> {
+        self.create_branch_with(repo, name, source, false).await
+    }
+
+    /// Creates a branch, hidden from listings if `hidden`.
+    #[tracing::instrument(skip(self), fields(repo = %repo, branch = %name))]
+    pub async fn create_branch_with(
+        &self,
+        repo: &RepositoryId,
+        name: BranchName,
+        source: &str,
+        hidden: bool,
     ) -> Result<Branch> {
         self.writable_repository(repo).await?;
         let commit = self.resolve_commit(repo, source).await?;
@@ -41,6 +52,7 @@ impl Engine {
             commit_id: commit.id,
             staging_token: self.new_token()?,
             sealed_tokens: Vec::new(),
+            hidden,
         };
         self.stores
             .refs
@@ -70,34 +82,34 @@ impl Engine {
         after: Option<&str>,
         amount: usize,
     ) -> Result<Page<Branch>> {
+        self.list_branches_with(repo, prefix, after, amount, false)
+            .await
+    }
+
+    /// Branches, hidden ones too when `show_hidden`.
+    pub async fn list_branches_with(
+        &self,
+        repo: &RepositoryId,
+        prefix: &str,
+        after: Option<&str>,
+        amount: usize,
+        show_hidden: bool,
+    ) -> Result<Page<Branch>> {
         self.get_repository(repo).await?;
-        let mut cursor: Option<BranchName> = after.and_then(|a| BranchName::new(a).ok());
-        let mut out = Vec::new();
-        'pages: loop {
-            let page = self
-                .stores
-                .refs
-                .list_branches(repo, cursor.as_ref(), amount + 1)
-                .await?;
-            let done = page.len() <= amount;
-            for b in page {
-                cursor = Some(b.name.clone());
-                if after.is_some_and(|a| b.name.as_str() <= a) || b.name.as_str() < prefix {
-                    continue;
-                }
-                if !b.name.as_str().starts_with(prefix) {
-                    break 'pages;
-                }
-                out.push(b);
-                if out.len() > amount {
-                    break 'pages;
-                }
-            }
-            if done {
-                break;
-            }
-        }
-        Ok(Page::from_overfetch(out, amount, |b| b.name.to_string()))
+        let refs = &self.stores.refs;
+        let fetch = |cursor: Option<String>, limit| async move {
+            let cursor = cursor.and_then(|c| BranchName::new(c).ok());
+            Ok(refs.list_branches(repo, cursor.as_ref(), limit).await?)
+        };
+        crate::page::filtered(
+            prefix,
+            after,
+            amount,
+            |b: &Branch| b.name.as_str(),
+            |b| show_hidden || !b.hidden,
+            fetch,
+        )
+        .await
     }
 
     /// Deletes a branch and its staged changes; never the default branch.

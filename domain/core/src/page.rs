@@ -39,3 +39,44 @@ impl<T> Page<T> {
 pub fn amount(requested: Option<usize>) -> usize {
     requested.unwrap_or(DEFAULT_AMOUNT).clamp(1, MAX_AMOUNT)
 }
+
+/// Pages through a store listing (in key order, strictly after a cursor) and
+/// keeps what starts with `prefix`, sorts after `after` and passes `keep`:
+/// at most `amount` of them, plus whether more follow.
+pub(crate) async fn filtered<T, F, Fut>(
+    prefix: &str,
+    after: Option<&str>,
+    amount: usize,
+    key: impl Fn(&T) -> &str,
+    keep: impl Fn(&T) -> bool,
+    mut fetch: F,
+) -> crate::Result<Page<T>>
+where
+    F: FnMut(Option<String>, usize) -> Fut,
+    Fut: std::future::Future<Output = crate::Result<Vec<T>>>,
+{
+    let mut cursor: Option<String> = after.map(str::to_owned);
+    let mut out = Vec::new();
+    'pages: loop {
+        let page = fetch(cursor.clone(), amount + 1).await?;
+        let done = page.len() <= amount;
+        for item in page {
+            let k = key(&item).to_owned();
+            cursor = Some(k.clone());
+            if after.is_some_and(|a| k.as_str() <= a) || k.as_str() < prefix || !keep(&item) {
+                continue;
+            }
+            if !k.starts_with(prefix) {
+                break 'pages;
+            }
+            out.push(item);
+            if out.len() > amount {
+                break 'pages;
+            }
+        }
+        if done {
+            break;
+        }
+    }
+    Ok(Page::from_overfetch(out, amount, |t| key(t).to_owned()))
+}

@@ -80,6 +80,7 @@ impl Engine {
             commit_id: commit.id.clone(),
             staging_token: self.new_token()?,
             sealed_tokens: Vec::new(),
+            hidden: false,
         };
         let repo = Repository {
             id: id.clone(),
@@ -103,34 +104,20 @@ impl Engine {
         after: Option<&str>,
         amount: usize,
     ) -> Result<Page<Repository>> {
-        // Repositories are few: page from `after` and skip to the prefix.
-        let mut cursor: Option<RepositoryId> = after.and_then(|a| RepositoryId::new(a).ok());
-        let mut out = Vec::new();
-        'pages: loop {
-            let page = self
-                .stores
-                .refs
-                .list_repositories(cursor.as_ref(), amount + 1)
-                .await?;
-            let done = page.len() <= amount;
-            for r in page {
-                cursor = Some(r.id.clone());
-                if after.is_some_and(|a| r.id.as_str() <= a) || r.id.as_str() < prefix {
-                    continue;
-                }
-                if !r.id.as_str().starts_with(prefix) {
-                    break 'pages;
-                }
-                out.push(r);
-                if out.len() > amount {
-                    break 'pages;
-                }
-            }
-            if done {
-                break;
-            }
-        }
-        Ok(Page::from_overfetch(out, amount, |r| r.id.to_string()))
+        let refs = &self.stores.refs;
+        let fetch = |cursor: Option<String>, limit| async move {
+            let cursor = cursor.and_then(|c| RepositoryId::new(c).ok());
+            Ok(refs.list_repositories(cursor.as_ref(), limit).await?)
+        };
+        crate::page::filtered(
+            prefix,
+            after,
+            amount,
+            |r: &Repository| r.id.as_str(),
+            |_| true,
+            fetch,
+        )
+        .await
     }
 
     /// Deletes a repository with its refs and staged changes; its objects stay

@@ -49,33 +49,20 @@ impl Engine {
         amount: usize,
     ) -> Result<Page<Tag>> {
         self.get_repository(repo).await?;
-        let mut cursor: Option<TagName> = after.and_then(|a| TagName::new(a).ok());
-        let mut out = Vec::new();
-        'pages: loop {
-            let page = self
-                .stores
-                .refs
-                .list_tags(repo, cursor.as_ref(), amount + 1)
-                .await?;
-            let done = page.len() <= amount;
-            for t in page {
-                cursor = Some(t.name.clone());
-                if after.is_some_and(|a| t.name.as_str() <= a) || t.name.as_str() < prefix {
-                    continue;
-                }
-                if !t.name.as_str().starts_with(prefix) {
-                    break 'pages;
-                }
-                out.push(t);
-                if out.len() > amount {
-                    break 'pages;
-                }
-            }
-            if done {
-                break;
-            }
-        }
-        Ok(Page::from_overfetch(out, amount, |t| t.name.to_string()))
+        let refs = &self.stores.refs;
+        let fetch = |cursor: Option<String>, limit| async move {
+            let cursor = cursor.and_then(|c| TagName::new(c).ok());
+            Ok(refs.list_tags(repo, cursor.as_ref(), limit).await?)
+        };
+        crate::page::filtered(
+            prefix,
+            after,
+            amount,
+            |t: &Tag| t.name.as_str(),
+            |_| true,
+            fetch,
+        )
+        .await
     }
 
     /// Deletes a tag.

@@ -37,6 +37,9 @@ pub struct Branch {
     pub staging_token: StagingToken,
     /// Tokens being committed, newest first.
     pub sealed_tokens: Vec<StagingToken>,
+    /// Hidden branches (ephemeral ones, e.g. of client transactions) are left
+    /// out of listings unless asked for.
+    pub hidden: bool,
 }
 
 /// A tag: an immutable name for a commit.

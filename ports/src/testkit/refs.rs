@@ -81,6 +81,8 @@ fn branch(name: &str, commit: u64) -> Branch {
         commit_id: commit_id(commit),
         staging_token: token(&format!("{name}-t{commit}")),
         sealed_tokens: vec![],
+        // Every field round-trips, the flag included.
+        hidden: name.starts_with("hidden"),
     }
 }
 

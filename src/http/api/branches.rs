@@ -39,22 +39,27 @@ pub fn branch_name(s: &str) -> ApiResult<BranchName> {
     Ok(BranchName::new(s)?)
 }
 
+#[derive(Debug, Deserialize)]
+struct BranchListQuery {
+    #[serde(flatten)]
+    page: PageQuery,
+    #[serde(default, deserialize_with = "super::models::de_opt_bool")]
+    show_hidden: Option<bool>,
+}
+
 #[utoipa::path(get, path = "/api/v1/repositories/{repository}/branches", tag = "branches", operation_id = "listBranches",
     params(("repository" = String, Path)), responses((status = 200, body = Listing<Ref>)))]
 async fn list(
     engine: web::Data<Engine>,
     path: web::Path<String>,
-    q: web::Query<PageQuery>,
+    q: web::Query<BranchListQuery>,
 ) -> ApiResult<web::Json<Listing<Ref>>> {
     let repo = repo_id(&path)?;
-    let after = q.after.as_deref().filter(|a| !a.is_empty());
+    let after = q.page.after.as_deref().filter(|a| !a.is_empty());
+    let prefix = q.page.prefix.as_deref().unwrap_or("");
+    let show_hidden = q.show_hidden.unwrap_or(false);
     let page = engine
-        .list_branches(
-            &repo,
-            q.prefix.as_deref().unwrap_or(""),
-            after,
-            amount(q.amount),
-        )
+        .list_branches_with(&repo, prefix, after, amount(q.page.amount), show_hidden)
         .await?;
     Ok(web::Json(Listing::from_page(page, |b| Ref {
         id: b.name.into_string(),
@@ -80,12 +85,10 @@ async fn create(
     path: web::Path<String>,
     body: web::Json<BranchCreation>,
 ) -> ApiResult<HttpResponse> {
-    if body.hidden == Some(true) {
-        return Err(ApiError::not_implemented("createBranch with hidden=true"));
-    }
     let repo = repo_id(&path)?;
+    let hidden = body.hidden.unwrap_or(false);
     let branch = engine
-        .create_branch(&repo, branch_name(&body.name)?, &body.source)
+        .create_branch_with(&repo, branch_name(&body.name)?, &body.source, hidden)
         .await?;
     Ok(HttpResponse::Created()
         .content_type("text/html; charset=utf-8")

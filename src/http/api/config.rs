@@ -90,10 +90,14 @@ fn storage_config(info: &ServerInfo) -> StorageConfig {
     }
 }
 
+/// The lakeFS release whose API Tarn speaks: clients compare it with the
+/// minimum versions of features (lakefs-spec parses it as integers).
+const LAKEFS_COMPATIBLE_VERSION: &str = "1.88.0";
+
 fn version_config() -> VersionConfig {
     VersionConfig {
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        version_context: "tarn".into(),
+        version: LAKEFS_COMPATIBLE_VERSION.to_owned(),
+        version_context: concat!("tarn ", env!("CARGO_PKG_VERSION")).into(),
         upgrade_recommended: false,
     }
 }

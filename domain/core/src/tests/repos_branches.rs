@@ -315,3 +315,34 @@ async fn read_only_repositories_refuse_writes() {
         .await
         .is_ok());
 }
+
+#[tokio::test]
+async fn hidden_branches_are_listed_only_when_asked_for() {
+    let f = fixture().await;
+    f.engine
+        .create_branch_with(&f.repo, b("tx-1"), "main", true)
+        .await
+        .unwrap();
+    f.engine
+        .create_branch(&f.repo, b("visible"), "main")
+        .await
+        .unwrap();
+    let names = |page: Page<tarn_model::Branch>| -> Vec<String> {
+        page.items.into_iter().map(|b| b.name.to_string()).collect()
+    };
+    let shown = f.engine.list_branches(&f.repo, "", None, 10).await.unwrap();
+    assert_eq!(names(shown), ["main", "visible"]);
+    let all = f
+        .engine
+        .list_branches_with(&f.repo, "", None, 10, true)
+        .await
+        .unwrap();
+    assert_eq!(names(all), ["main", "tx-1", "visible"]);
+    assert!(
+        f.engine
+            .get_branch(&f.repo, &b("tx-1"))
+            .await
+            .unwrap()
+            .hidden
+    );
+}
