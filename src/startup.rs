@@ -4,6 +4,7 @@
 use crate::http;
 use crate::http::api::auth::AuthState;
 use crate::http::api::config::ServerInfo;
+use crate::http::s3::GatewayConfig;
 use crate::settings::{BlockstoreKind, DatabaseKind, Settings};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{web, App, HttpServer};
@@ -38,6 +39,10 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let stores = build_stores(settings).await?;
         let info = web::Data::new(server_info(settings, stores.blocks.supports_presign()));
+        let gateway = web::Data::new(GatewayConfig {
+            domains: settings.gateways.s3.domain_name.clone(),
+            region: settings.gateways.s3.region.clone(),
+        });
         let auth = web::Data::new(AuthState::new(settings.auth.encrypt.secret_key.expose()));
         if let Some((user, key, secret)) = admin {
             auth.setup(user, Some((key.to_owned(), secret.to_owned())));
@@ -51,6 +56,7 @@ impl Application {
                 .app_data(data.clone())
                 .app_data(info.clone())
                 .app_data(auth.clone())
+                .app_data(gateway.clone())
                 .wrap(TracingLogger::default())
                 .configure(http::routes)
         })

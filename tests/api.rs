@@ -581,3 +581,13 @@ async fn commit_log_diff_merge_and_tags() {
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn unknown_api_routes_also_need_credentials() {
+    let api = Api::start().await;
+    let url = format!("{}/api/v1/no/such/route", api.tarn.url);
+    let anonymous = api.http.get(&url).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let signed_in = api.req(Method::GET, "/no/such/route").send().await.unwrap();
+    assert_eq!(signed_in.status(), StatusCode::NOT_FOUND);
+}

@@ -3,7 +3,9 @@
 
 pub mod api;
 pub mod body;
+pub mod entry_headers;
 mod health;
+pub mod s3;
 
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -19,6 +21,9 @@ pub struct ErrorBody<'a> {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     health::routes(cfg);
     api::routes(cfg);
+    // After the API, whose routes it must not shadow; its guard claims S3
+    // requests on every other path.
+    s3::routes(cfg);
     cfg.route("/openapi.json", web::get().to(api::openapi::serve))
         .route("/logout", web::get().to(api::auth::logout))
         .default_service(web::to(not_found));

@@ -81,7 +81,7 @@ impl Engine {
         Ok((key, uri))
     }
 
-    async fn check_condition(
+    pub(crate) async fn check_write_condition(
         &self,
         repo: &RepositoryId,
         branch: &BranchName,
@@ -123,7 +123,7 @@ impl Engine {
     ) -> Result<Entry> {
         let ns = self.writable_repository(repo).await?.storage_namespace;
         self.get_branch(repo, branch).await?;
-        self.check_condition(repo, branch, path, &req.condition)
+        self.check_write_condition(repo, branch, path, &req.condition)
             .await?;
         let key = self.new_data_key()?;
         let put = self
@@ -165,7 +165,7 @@ impl Engine {
                 "not an address this server gave out",
             ));
         }
-        self.check_condition(repo, branch, path, &req.condition)
+        self.check_write_condition(repo, branch, path, &req.condition)
             .await?;
         let meta = self
             .stores

@@ -118,6 +118,15 @@ impl AuthState {
             .cloned()
     }
 
+    /// The user and secret of an access key (for request signatures).
+    pub fn secret_of(&self, access_key_id: &str) -> Option<(String, String)> {
+        let admin = self.admin.read().ok()?;
+        admin
+            .as_ref()
+            .filter(|u| u.access_key_id == access_key_id)
+            .map(|u| (u.username.clone(), u.secret.clone()))
+    }
+
     /// The user named `username`, if any.
     pub fn user(&self, username: &str) -> Option<User> {
         let admin = self.admin.read().ok()?;

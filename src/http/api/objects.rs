@@ -4,14 +4,13 @@ use super::error::{ApiError, ApiResult};
 use super::models::{amount, de_opt_bool, Listing, ObjectStats, PageQuery};
 use super::repositories::repo_id;
 use crate::http::body::response_stream;
-use actix_web::http::header::{self, HttpDate};
+use crate::http::entry_headers::{etag_of, http_date, parse_range};
+use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
-use std::time::{Duration, UNIX_EPOCH};
 use tarn_domain::{Engine, ListRequest, Listing as Item};
 use tarn_model::{Entry, ObjectPath};
-use tarn_ports::ByteRange;
 use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -48,33 +47,6 @@ pub fn object_path(s: &str) -> ApiResult<ObjectPath> {
     Ok(ObjectPath::new(s)?)
 }
 
-/// Parses a single `Range: bytes=...`; anything else reads the whole object.
-pub fn parse_range(req: &HttpRequest) -> Option<ByteRange> {
-    let value = req.headers().get(header::RANGE)?.to_str().ok()?;
-    let spec = value.trim().strip_prefix("bytes=")?;
-    if spec.contains(',') {
-        return None;
-    }
-    let (first, last) = spec.split_once('-')?;
-    match (first.trim(), last.trim()) {
-        ("", n) => Some(ByteRange::Suffix(n.parse().ok()?)),
-        (f, "") => Some(ByteRange::From(f.parse().ok()?)),
-        (f, l) => Some(ByteRange::Inclusive {
-            first: f.parse().ok()?,
-            last: l.parse().ok()?,
-        }),
-    }
-}
-
-fn etag(e: &Entry) -> String {
-    format!("\"{}\"", e.checksum)
-}
-
-fn last_modified(e: &Entry) -> HttpDate {
-    let secs = u64::try_from(e.last_modified.unix_seconds()).unwrap_or(0);
-    HttpDate::from(UNIX_EPOCH + Duration::from_secs(secs))
-}
-
 fn not_modified(req: &HttpRequest, e: &Entry) -> bool {
     req.headers()
         .get(header::IF_NONE_MATCH)
@@ -98,7 +70,7 @@ async fn read(
     let entry = engine.stat_object(&repo, reference, &path).await?;
     if not_modified(req, &entry) {
         return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag(&entry)))
+            .insert_header((header::ETAG, etag_of(&entry)))
             .finish());
     }
     let range = parse_range(req);
@@ -107,8 +79,8 @@ async fn read(
         .clone()
         .unwrap_or_else(|| "application/octet-stream".into());
     let mut resp = HttpResponse::build(StatusCode::OK);
-    resp.insert_header((header::ETAG, etag(&entry)))
-        .insert_header((header::LAST_MODIFIED, last_modified(&entry)))
+    resp.insert_header((header::ETAG, etag_of(&entry)))
+        .insert_header((header::LAST_MODIFIED, http_date(&entry)))
         .insert_header((header::ACCEPT_RANGES, "bytes"))
         .insert_header((header::CONTENT_TYPE, content_type));
     if !with_body {

@@ -148,7 +148,9 @@ pub async fn guard(
     let op = req
         .match_pattern()
         .and_then(|p| operation(req.method(), &p));
-    if let Some(op) = op.filter(|op| op.action.is_some()) {
+    // Fail closed: only operations declared public skip authentication.
+    let public = op.is_some_and(|op| op.action.is_none());
+    if !public {
         let state = req
             .app_data::<web::Data<AuthState>>()
             .cloned()
@@ -162,7 +164,8 @@ pub async fn guard(
             .authenticate(req.request())
             .ok_or_else(ApiError::unauthenticated)?;
         let relative = req.path().strip_prefix(super::PREFIX).unwrap_or(req.path());
-        if let Some(permission) = op.permission(relative, req.query_string()) {
+        let permission = op.and_then(|op| op.permission(relative, req.query_string()));
+        if let (Some(op), Some(permission)) = (op, permission) {
             // The single admin may do everything; the RBAC issue brings policies.
             tracing::debug!(user = %principal.username, operation = op.id, action = permission.action, resource = %permission.resource, "authorized");
         }

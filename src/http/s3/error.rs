@@ -1,0 +1,168 @@
+//! S3 errors as XML bodies with S3's codes and statuses; every domain error
+//! maps here in one exhaustive `match`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use std::fmt;
+use tarn_domain::Error;
+
+/// An S3 error response.
+#[derive(Debug, Clone)]
+pub struct S3Error {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// S3 error code, e.g. `NoSuchKey`.
+    pub code: &'static str,
+    /// Human-readable text.
+    pub message: String,
+    /// The resource the request named.
+    pub resource: String,
+}
+
+/// Shorthand for gateway results.
+pub type S3Result<T> = Result<T, S3Error>;
+
+impl S3Error {
+    /// An error with a status, code and message.
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code,
+            message: message.into(),
+            resource: String::new(),
+        }
+    }
+
+    /// Names the resource in the body.
+    pub fn at(mut self, resource: impl Into<String>) -> Self {
+        self.resource = resource.into();
+        self
+    }
+
+    /// 405 for S3 features lakeFS does not offer.
+    pub fn not_supported(what: &str) -> Self {
+        Self::new(
+            405,
+            "ERRLakeFSNotSupported",
+            format!("This operation is not supported in LakeFS: {what}"),
+        )
+    }
+
+    /// `NoSuchBucket`.
+    pub fn no_such_bucket(bucket: &str) -> Self {
+        Self::new(404, "NoSuchBucket", "The specified bucket does not exist")
+            .at(format!("/{bucket}"))
+    }
+
+    /// `InvalidArgument`.
+    pub fn invalid_argument(message: impl Into<String>) -> Self {
+        Self::new(400, "InvalidArgument", message)
+    }
+
+    /// `MalformedXML`.
+    pub fn malformed_xml(message: impl Into<String>) -> Self {
+        Self::new(400, "MalformedXML", message)
+    }
+
+    /// Maps a domain error met while working on `key`.
+    pub fn from_domain(e: Error, bucket: &str, key: &str) -> Self {
+        let at = if key.is_empty() {
+            format!("/{bucket}")
+        } else {
+            format!("/{bucket}/{key}")
+        };
+        let err = match &e {
+            Error::NotFound {
+                kind: "repository", ..
+            } => Self::no_such_bucket(bucket),
+            Error::NotFound { kind: "upload", .. } => Self::new(
+                404,
+                "NoSuchUpload",
+                "The specified multipart upload does not exist.",
+            ),
+            Error::NotFound { kind: "object", .. } => {
+                Self::new(404, "NoSuchKey", "The specified key does not exist.")
+            }
+            Error::NotFound {
+                kind: "branch" | "ref" | "commit" | "tag",
+                ..
+            } => Self::new(404, "NoSuchKey", format!("{e}")),
+            Error::NotFound { .. } => Self::new(404, "NoSuchKey", e.to_string()),
+            Error::AlreadyExists { .. } => Self::new(409, "BucketAlreadyExists", e.to_string()),
+            Error::InvalidInput { .. } => Self::invalid_argument(e.to_string()),
+            Error::DirtyBranch | Error::NoChanges | Error::Conflict { .. } => {
+                Self::new(409, "Conflict", e.to_string())
+            }
+            Error::ProtectedBranch(_) => Self::new(403, "ErrWriteToProtectedBranch", e.to_string()),
+            Error::ReadOnlyRepository(_) => Self::new(403, "ErrReadOnlyRepository", e.to_string()),
+            Error::DefaultBranch(_) => Self::new(403, "AccessDenied", e.to_string()),
+            Error::PreconditionFailed => Self::new(
+                412,
+                "PreconditionFailed",
+                "At least one of the pre-conditions you specified did not hold",
+            ),
+            Error::InvalidRange { .. } => Self::new(
+                416,
+                "InvalidRange",
+                "The requested range is not satisfiable",
+            ),
+            Error::Gone(_) => Self::new(404, "NoSuchVersion", e.to_string()),
+            Error::TooManyAttempts(_) | Error::Unavailable(_) => {
+                Self::new(503, "SlowDown", "Please reduce your request rate.")
+            }
+            Error::Internal(source) => {
+                tracing::error!(error = %source, "internal error");
+                Self::new(
+                    500,
+                    "InternalError",
+                    "We encountered an internal error. Please try again.",
+                )
+            }
+        };
+        if err.resource.is_empty() {
+            err.at(at)
+        } else {
+            err
+        }
+    }
+}
+
+/// Maps domain errors met on `bucket`/`key`.
+pub fn s3_err<'a>(bucket: &'a str, key: &'a str) -> impl Fn(Error) -> S3Error + 'a {
+    move |e| S3Error::from_domain(e, bucket, key)
+}
+
+impl fmt::Display for S3Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
+    }
+}
+
+/// Escapes text for XML content.
+pub fn escape(s: &str) -> String {
+    quick_xml::escape::escape(s).into_owned()
+}
+
+impl ResponseError for S3Error {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><Resource>{}</Resource><RequestId></RequestId><HostId></HostId></Error>",
+            self.code,
+            escape(&self.message),
+            escape(&self.resource)
+        );
+        HttpResponse::build(self.status)
+            .insert_header((header::CONTENT_TYPE, "application/xml"))
+            .body(body)
+    }
+}

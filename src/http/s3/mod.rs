@@ -1,0 +1,228 @@
+//! The S3 gateway: bucket = repository, key = `<ref>/<path>`. Requests are
+//! routed (framework-free), authenticated, then handled by one operation
+//! family per file; failures are S3 XML errors.
+
+mod auth;
+mod buckets;
+mod error;
+mod list;
+mod multipart;
+mod objects;
+mod request;
+mod router;
+mod xml;
+
+use crate::http::api::auth::AuthState;
+use actix_web::guard::GuardContext;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use error::{S3Error, S3Result};
+use futures::StreamExt;
+use request::Ctx;
+use router::Op;
+use tarn_domain::Engine;
+
+/// Gateway settings (`gateways.s3.*`).
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// Host names under which the gateway answers (and their subdomains).
+    pub domains: Vec<String>,
+    /// The region reported to clients.
+    pub region: String,
+}
+
+/// The most a request body read whole (XML documents) may hold.
+const MAX_XML_BODY: usize = 2 << 20;
+
+/// Whether a request is for the gateway: its Host is a gateway domain or a
+/// subdomain of one, or it carries an AWS signature (lakeFS's rule).
+pub fn is_gateway(ctx: &GuardContext<'_>) -> bool {
+    let head = ctx.head();
+    let headers = &head.headers;
+    let signed = headers.contains_key("x-amz-signature")
+        || headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("AWS4") || v.starts_with("AWS "));
+    let query = head.uri.query().unwrap_or("");
+    let presigned = query.split('&').any(|p| {
+        let k = p.split('=').next().unwrap_or("");
+        k == "AWSAccessKeyId" || k == "X-Amz-Credential"
+    });
+    if signed || presigned {
+        return true;
+    }
+    let Some(config) = ctx.app_data::<web::Data<GatewayConfig>>() else {
+        return false;
+    };
+    let host = headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let bare = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    config
+        .domains
+        .iter()
+        .any(|d| bare == d || bare.ends_with(&format!(".{d}")))
+}
+
+/// Registers the gateway: every request the guard accepts.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("")
+            .guard(actix_web::guard::fn_guard(is_gateway))
+            .default_service(web::to(handle)),
+    );
+}
+
+async fn handle(
+    req: HttpRequest,
+    payload: web::Payload,
+    engine: web::Data<Engine>,
+    auth_state: web::Data<AuthState>,
+    config: web::Data<GatewayConfig>,
+) -> HttpResponse {
+    match serve(&req, payload, &engine, &auth_state, &config).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            let e = if e.resource.is_empty() {
+                e.at(req.path())
+            } else {
+                e
+            };
+            e.error_response()
+        }
+    }
+}
+
+async fn serve(
+    req: &HttpRequest,
+    payload: web::Payload,
+    engine: &Engine,
+    auth_state: &AuthState,
+    config: &GatewayConfig,
+) -> S3Result<HttpResponse> {
+    let host = req
+        .headers()
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let vhost = router::virtual_host_bucket(host, &config.domains);
+    let query = router::parse_query(req.query_string());
+    let path = router::decode(req.uri().path());
+    let has_copy_source = req.headers().contains_key("x-amz-copy-source");
+    let op = router::route(
+        req.method().as_str(),
+        &path,
+        &query,
+        has_copy_source,
+        vhost.as_deref(),
+    );
+    match op {
+        Op::NotFound => return Ok(HttpResponse::NotFound().finish()),
+        Op::NotSupported(what) => return Err(S3Error::not_supported(what)),
+        _ => {}
+    }
+    let caller = auth::authenticate(req, auth_state, vhost.as_deref())?;
+    let ctx = Ctx {
+        engine,
+        req,
+        query: &query,
+        user: caller.user.clone(),
+    };
+    match op {
+        Op::ListBuckets => buckets::list(&ctx).await,
+        Op::HeadBucket(b) => buckets::head(&ctx, &b).await,
+        Op::GetBucketLocation(b) => buckets::location(&ctx, &b, &config.region).await,
+        Op::GetBucketVersioning(b) => buckets::versioning(&ctx, &b).await,
+        Op::CreateBucket(b) => buckets::create(&ctx, &b).await,
+        Op::ListObjects { bucket, v2 } => list::list(&ctx, &bucket, v2).await,
+        Op::ListMultipartUploads(b) => multipart::list_uploads(&ctx, &b).await,
+        Op::DeleteObjects(b) => {
+            let body = read_whole(req, payload, &caller).await?;
+            objects::delete_many(&ctx, &b, &body).await
+        }
+        Op::GetObject { bucket, key } => objects::get(&ctx, &bucket, &key, true).await,
+        Op::HeadObject { bucket, key } => objects::get(&ctx, &bucket, &key, false).await,
+        Op::GetObjectTagging { bucket, key } => objects::tagging(&ctx, &bucket, &key).await,
+        Op::PutObject { bucket, key } => {
+            let body = auth::body(req, payload, &caller)?;
+            let failure = body.failure.clone();
+            objects::put(&ctx, &bucket, &key, body.stream, body.size)
+                .await
+                .map_err(|e| failure.take().unwrap_or(e))
+        }
+        Op::CopyObject { bucket, key } => objects::copy(&ctx, &bucket, &key).await,
+        Op::DeleteObject { bucket, key } => objects::delete(&ctx, &bucket, &key).await,
+        Op::CreateMultipartUpload { bucket, key } => multipart::create(&ctx, &bucket, &key).await,
+        Op::UploadPart {
+            bucket,
+            key,
+            upload_id,
+            part,
+            copy: true,
+        } => multipart::upload_part_copy(&ctx, &bucket, &key, &upload_id, &part).await,
+        Op::UploadPart {
+            bucket,
+            key,
+            upload_id,
+            part,
+            copy: false,
+        } => {
+            let body = auth::body(req, payload, &caller)?;
+            let failure = body.failure.clone();
+            multipart::upload_part(
+                &ctx,
+                &bucket,
+                &key,
+                &upload_id,
+                &part,
+                body.stream,
+                body.size,
+            )
+            .await
+            .map_err(|e| failure.take().unwrap_or(e))
+        }
+        Op::CompleteMultipartUpload {
+            bucket,
+            key,
+            upload_id,
+        } => {
+            let body = read_whole(req, payload, &caller).await?;
+            multipart::complete(&ctx, &bucket, &key, &upload_id, &body).await
+        }
+        Op::AbortMultipartUpload {
+            bucket,
+            key,
+            upload_id,
+        } => multipart::abort(&ctx, &bucket, &key, &upload_id).await,
+        Op::ListParts {
+            bucket,
+            key,
+            upload_id,
+        } => multipart::list_parts(&ctx, &bucket, &key, &upload_id).await,
+        Op::NotFound | Op::NotSupported(_) => Ok(HttpResponse::NotFound().finish()),
+    }
+}
+
+/// Reads a small (XML) body whole, verified like any other.
+async fn read_whole(
+    req: &HttpRequest,
+    payload: web::Payload,
+    caller: &auth::Caller,
+) -> S3Result<Vec<u8>> {
+    let body = auth::body(req, payload, caller)?;
+    let mut stream = body.stream;
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            body.failure
+                .take()
+                .unwrap_or_else(|| S3Error::new(400, "IncompleteBody", e.to_string()))
+        })?;
+        if out.len() + chunk.len() > MAX_XML_BODY {
+            return Err(S3Error::malformed_xml("the request body is too large"));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}

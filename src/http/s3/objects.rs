@@ -1,0 +1,377 @@
+//! Objects through the gateway: Get, Head, Put, Copy, Delete, DeleteObjects.
+
+use super::error::{s3_err, S3Error, S3Result};
+use super::request::{split_key, write_branch, Ctx};
+use super::xml::{self, to_xml};
+use crate::http::body::response_stream;
+use crate::http::entry_headers::{etag_of, http_date, parse_range};
+use actix_web::http::{header, StatusCode};
+use actix_web::HttpResponse;
+use std::collections::BTreeMap;
+use tarn_domain::{Error, UploadRequest, WriteCondition};
+use tarn_model::{Entry, RepositoryId};
+use tarn_ports::ByteStream;
+
+/// The most user metadata S3 accepts, in bytes of keys and values.
+const MAX_METADATA: usize = 2048;
+const META_PREFIX: &str = "x-amz-meta-";
+
+/// `x-amz-meta-*` headers, at most 2 KiB.
+pub fn user_metadata(ctx: &Ctx<'_>) -> S3Result<BTreeMap<String, String>> {
+    let mut total = 0;
+    let mut out = BTreeMap::new();
+    for (name, value) in ctx.req.headers() {
+        if let Some(key) = name.as_str().strip_prefix(META_PREFIX) {
+            let value = value
+                .to_str()
+                .map_err(|_| S3Error::invalid_argument("metadata must be text"))?;
+            total += key.len() + value.len();
+            out.insert(key.to_owned(), value.to_owned());
+        }
+    }
+    if total > MAX_METADATA {
+        return Err(S3Error::new(
+            400,
+            "MetadataTooLarge",
+            "Your metadata headers exceed the maximum allowed metadata size",
+        ));
+    }
+    Ok(out)
+}
+
+/// `If-None-Match: *` / `If-Match` on writes.
+pub fn write_condition(ctx: &Ctx<'_>) -> S3Result<WriteCondition> {
+    match (
+        ctx.header("if-none-match").map(str::trim),
+        ctx.header("if-match").map(str::trim),
+    ) {
+        (Some("*"), _) => Ok(WriteCondition::IfAbsent),
+        (Some(_), _) => Err(S3Error::new(
+            501,
+            "NotImplemented",
+            "If-None-Match supports only '*' on writes",
+        )),
+        (None, Some(etag)) => Ok(WriteCondition::IfMatch(etag.to_owned())),
+        (None, None) => Ok(WriteCondition::Always),
+    }
+}
+
+fn object_headers(resp: &mut actix_web::HttpResponseBuilder, e: &Entry, ctx: &Ctx<'_>) {
+    let content_type = ctx
+        .param("response-content-type")
+        .map(str::to_owned)
+        .or_else(|| e.content_type.clone())
+        .unwrap_or_else(|| "application/octet-stream".into());
+    resp.insert_header((header::ETAG, etag_of(e)))
+        .insert_header((header::LAST_MODIFIED, http_date(e)))
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+    for (param, name) in [
+        ("response-cache-control", header::CACHE_CONTROL),
+        ("response-content-disposition", header::CONTENT_DISPOSITION),
+        ("response-content-encoding", header::CONTENT_ENCODING),
+        ("response-content-language", header::CONTENT_LANGUAGE),
+        ("response-expires", header::EXPIRES),
+    ] {
+        if let Some(v) = ctx.param(param) {
+            resp.insert_header((name, v.to_owned()));
+        }
+    }
+    for (k, v) in &e.metadata {
+        if let (Ok(name), Ok(value)) = (
+            header::HeaderName::from_bytes(format!("{META_PREFIX}{k}").as_bytes()),
+            header::HeaderValue::from_str(v),
+        ) {
+            resp.insert_header((name, value));
+        }
+    }
+}
+
+/// Evaluates If-Match / If-None-Match / If-(Un)Modified-Since on reads.
+fn read_precondition(ctx: &Ctx<'_>, e: &Entry) -> Option<StatusCode> {
+    let matches = |v: &str| {
+        v.split(',')
+            .any(|t| t.trim() == "*" || t.trim().trim_matches('"') == e.checksum)
+    };
+    let modified = e.last_modified.unix_seconds();
+    let since = |name| {
+        ctx.header(name)
+            .and_then(|v| v.parse::<header::HttpDate>().ok())
+            .and_then(|d| {
+                std::time::SystemTime::from(d)
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .ok()
+            })
+            .map(|d| d.as_secs() as i64)
+    };
+    if let Some(v) = ctx.header("if-match") {
+        if !matches(v) {
+            return Some(StatusCode::PRECONDITION_FAILED);
+        }
+    } else if since("if-unmodified-since").is_some_and(|t| modified > t) {
+        return Some(StatusCode::PRECONDITION_FAILED);
+    }
+    if let Some(v) = ctx.header("if-none-match") {
+        if matches(v) {
+            return Some(StatusCode::NOT_MODIFIED);
+        }
+    } else if since("if-modified-since").is_some_and(|t| modified <= t) {
+        return Some(StatusCode::NOT_MODIFIED);
+    }
+    None
+}
+
+/// GetObject and HeadObject.
+pub async fn get(
+    ctx: &Ctx<'_>,
+    bucket: &str,
+    key: &str,
+    with_body: bool,
+) -> S3Result<HttpResponse> {
+    let repo = ctx.repository(bucket).await?;
+    let (reference, path) = split_key(bucket, key)?;
+    let entry = ctx
+        .engine
+        .stat_object(&repo, &reference, &path)
+        .await
+        .map_err(s3_err(bucket, key))?;
+    match read_precondition(ctx, &entry) {
+        Some(StatusCode::NOT_MODIFIED) => {
+            return Ok(HttpResponse::NotModified()
+                .insert_header((header::ETAG, etag_of(&entry)))
+                .finish())
+        }
+        Some(_) => {
+            return Err(S3Error::new(
+                412,
+                "PreconditionFailed",
+                "At least one of the pre-conditions you specified did not hold",
+            ))
+        }
+        None => {}
+    }
+    let range = parse_range(ctx.req);
+    let mut resp = HttpResponse::Ok();
+    object_headers(&mut resp, &entry, ctx);
+    if !with_body {
+        let length = match range {
+            Some(r) => {
+                let (first, last) = r.resolve(entry.size).ok_or_else(|| {
+                    S3Error::new(
+                        416,
+                        "InvalidRange",
+                        "The requested range is not satisfiable",
+                    )
+                })?;
+                resp.status(StatusCode::PARTIAL_CONTENT);
+                resp.insert_header((
+                    header::CONTENT_RANGE,
+                    format!("bytes {first}-{last}/{}", entry.size),
+                ));
+                last - first + 1
+            }
+            None => entry.size,
+        };
+        let sized = actix_web::body::SizedStream::new(
+            length,
+            futures::stream::empty::<Result<bytes::Bytes, actix_web::Error>>(),
+        );
+        return Ok(resp.body(sized));
+    }
+    let read = ctx
+        .engine
+        .read_object(&repo, &reference, &path, range)
+        .await
+        .map_err(s3_err(bucket, key))?;
+    let length = match read.data.range {
+        Some((first, last)) => {
+            resp.status(StatusCode::PARTIAL_CONTENT);
+            resp.insert_header((
+                header::CONTENT_RANGE,
+                format!("bytes {first}-{last}/{}", read.data.meta.size),
+            ));
+            last - first + 1
+        }
+        None => read.data.meta.size,
+    };
+    resp.no_chunking(length);
+    Ok(resp.streaming(response_stream(read.data.body)))
+}
+
+/// PutObject.
+pub async fn put(
+    ctx: &Ctx<'_>,
+    bucket: &str,
+    key: &str,
+    body: ByteStream,
+    size: Option<u64>,
+) -> S3Result<HttpResponse> {
+    let repo = ctx.repository(bucket).await?;
+    let (reference, path) = split_key(bucket, key)?;
+    let branch = write_branch(ctx.engine, &repo, bucket, &reference).await?;
+    let request = UploadRequest {
+        size,
+        content_type: ctx.header("content-type").map(str::to_owned),
+        metadata: user_metadata(ctx)?,
+        condition: write_condition(ctx)?,
+    };
+    let entry = ctx
+        .engine
+        .upload_object(&repo, &branch, &path, body, request)
+        .await
+        .map_err(s3_err(bucket, key))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag_of(&entry)))
+        .finish())
+}
+
+/// The source of a copy: `x-amz-copy-source: /<bucket>/<ref>/<path>` (URL-encoded).
+pub fn copy_source(ctx: &Ctx<'_>) -> S3Result<(String, String)> {
+    let raw = ctx.header("x-amz-copy-source").unwrap_or_default();
+    let decoded = super::router::decode(raw.split('?').next().unwrap_or(raw));
+    let trimmed = decoded.trim_start_matches('/');
+    let (bucket, key) = trimmed.split_once('/').ok_or_else(|| {
+        S3Error::invalid_argument(
+            "Copy Source must mention the source bucket and key: /bucket/ref/path",
+        )
+    })?;
+    Ok((bucket.to_owned(), key.to_owned()))
+}
+
+/// CopyObject: across branches and repositories; metadata is copied unless
+/// `x-amz-metadata-directive: REPLACE`.
+pub async fn copy(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpResponse> {
+    let repo = ctx.repository(bucket).await?;
+    let (reference, path) = split_key(bucket, key)?;
+    let branch = write_branch(ctx.engine, &repo, bucket, &reference).await?;
+    let (src_bucket, src_key) = copy_source(ctx)?;
+    let src_repo = ctx.repository(&src_bucket).await?;
+    let (src_ref, src_path) = split_key(&src_bucket, &src_key)?;
+    let mut entry = if src_repo == repo {
+        ctx.engine
+            .copy_object(&repo, &src_ref, &src_path, &branch, &path)
+            .await
+            .map_err(s3_err(&src_bucket, &src_key))?
+    } else {
+        copy_across(
+            ctx,
+            (&src_repo, &src_ref, &src_path),
+            (&repo, &branch, &path),
+        )
+        .await
+        .map_err(s3_err(&src_bucket, &src_key))?
+    };
+    if ctx
+        .header("x-amz-metadata-directive")
+        .is_some_and(|d| d.eq_ignore_ascii_case("REPLACE"))
+    {
+        entry = ctx
+            .engine
+            .update_user_metadata(&repo, &branch, &path, user_metadata(ctx)?)
+            .await
+            .map_err(s3_err(bucket, key))?;
+    }
+    let doc = xml::CopyResult {
+        xmlns: xml::NS,
+        last_modified: xml::iso8601(entry.last_modified.unix_micros()),
+        etag: etag_of(&entry),
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("application/xml")
+        .body(to_xml("CopyObjectResult", &doc)))
+}
+
+/// A copy between repositories streams the data through.
+async fn copy_across(
+    ctx: &Ctx<'_>,
+    (src_repo, src_ref, src_path): (&RepositoryId, &str, &tarn_model::ObjectPath),
+    (repo, branch, path): (
+        &RepositoryId,
+        &tarn_model::BranchName,
+        &tarn_model::ObjectPath,
+    ),
+) -> Result<Entry, Error> {
+    let read = ctx
+        .engine
+        .read_object(src_repo, src_ref, src_path, None)
+        .await?;
+    let request = UploadRequest {
+        size: Some(read.entry.size),
+        content_type: read.entry.content_type.clone(),
+        metadata: read.entry.metadata.clone(),
+        condition: WriteCondition::Always,
+    };
+    ctx.engine
+        .upload_object(repo, branch, path, read.data.body, request)
+        .await
+}
+
+/// DeleteObject: a missing key is deleted already.
+pub async fn delete(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpResponse> {
+    let repo = ctx.repository(bucket).await?;
+    let (reference, path) = split_key(bucket, key)?;
+    let branch = write_branch(ctx.engine, &repo, bucket, &reference).await?;
+    match ctx.engine.delete_object(&repo, &branch, &path).await {
+        Ok(()) | Err(Error::NotFound { kind: "object", .. }) => {
+            Ok(HttpResponse::NoContent().finish())
+        }
+        Err(e) => Err(S3Error::from_domain(e, bucket, key)),
+    }
+}
+
+/// DeleteObjects: keys may span branches; `Quiet` reports errors only.
+pub async fn delete_many(ctx: &Ctx<'_>, bucket: &str, body: &[u8]) -> S3Result<HttpResponse> {
+    let repo = ctx.repository(bucket).await?;
+    let text =
+        std::str::from_utf8(body).map_err(|_| S3Error::malformed_xml("body is not UTF-8"))?;
+    let request: xml::DeleteRequest =
+        quick_xml::de::from_str(text).map_err(|e| S3Error::malformed_xml(e.to_string()))?;
+    if request.objects.is_empty() || request.objects.len() > 1000 {
+        return Err(S3Error::malformed_xml(
+            "a Delete request names 1 to 1000 objects",
+        ));
+    }
+    let mut result = xml::DeleteResult {
+        xmlns: xml::NS,
+        deleted: Vec::new(),
+        errors: Vec::new(),
+    };
+    for object in request.objects {
+        let outcome = async {
+            let (reference, path) = split_key(bucket, &object.key)?;
+            let branch = write_branch(ctx.engine, &repo, bucket, &reference).await?;
+            match ctx.engine.delete_object(&repo, &branch, &path).await {
+                Ok(()) | Err(Error::NotFound { kind: "object", .. }) => Ok(()),
+                Err(e) => Err(S3Error::from_domain(e, bucket, &object.key)),
+            }
+        }
+        .await;
+        match outcome {
+            Ok(()) if request.quiet => {}
+            Ok(()) => result.deleted.push(xml::Deleted { key: object.key }),
+            Err(e) => result.errors.push(xml::DeleteError {
+                key: object.key,
+                code: e.code.to_owned(),
+                message: e.message,
+            }),
+        }
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("application/xml")
+        .body(to_xml("DeleteResult", &result)))
+}
+
+/// GetObjectTagging: objects have no tags.
+pub async fn tagging(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpResponse> {
+    let repo = ctx.repository(bucket).await?;
+    let (reference, path) = split_key(bucket, key)?;
+    ctx.engine
+        .stat_object(&repo, &reference, &path)
+        .await
+        .map_err(s3_err(bucket, key))?;
+    let body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Tagging xmlns=\"{}\"><TagSet></TagSet></Tagging>", xml::NS);
+    Ok(HttpResponse::Ok()
+        .content_type("application/xml")
+        .body(body))
+}
