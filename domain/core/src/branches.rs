@@ -204,7 +204,10 @@ impl Engine {
         Ok(new)
     }
 
-    /// Whether a branch has any staged entry (tombstones included).
+    /// Whether a branch has any staged entry, tombstones and no-op entries
+    /// included. Stricter than lakeFS (which looks only at entries that differ
+    /// from the head): a staged entry or tombstone that matches the head now
+    /// would shadow what a merge, revert or reset brings to its path.
     pub(crate) async fn is_dirty(&self, b: &Branch) -> Result<bool> {
         if !b.sealed_tokens.is_empty() {
             return Ok(true);

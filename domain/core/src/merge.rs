@@ -15,6 +15,11 @@ use tarn_model::{
 /// The metadata key recording a merge's strategy (as lakeFS).
 pub const MERGE_STRATEGY_KEY: &str = ".lakefs.merge.strategy";
 
+/// Metadata keys of a cherry-picked commit (as lakeFS): where it came from.
+pub const CHERRY_PICK_ORIGIN_KEY: &str = "cherry-pick-origin";
+/// ... and who committed the original.
+pub const CHERRY_PICK_COMMITTER_KEY: &str = "cherry-pick-committer";
+
 /// A merge of a ref into a branch.
 #[derive(Debug, Clone, Default)]
 pub struct MergeRequest {
@@ -155,6 +160,12 @@ impl Engine {
         req: MergeRequest,
     ) -> Result<Commit> {
         let ns = self.writable_repository(repo).await?.storage_namespace;
+        if source == dest.as_str() {
+            return Err(Error::invalid(
+                "source",
+                "cannot merge a branch into itself",
+            ));
+        }
         let src = self.resolve_commit(repo, source).await?;
         let mut metadata = req.metadata.clone();
         metadata.insert(
@@ -179,7 +190,10 @@ impl Engine {
                 Some(c) => c.meta_range_id.clone(),
                 None => self.trees.empty_tree(&ns).await?,
             };
-            if base.as_ref().is_some_and(|c| c.id == src.id) && !req.allow_empty {
+            // Nothing to merge when the source's tree is the base's (lakeFS's
+            // rule): the result may equal the destination and still records
+            // the merge, so that the next merge base moves.
+            if base_tree == src.meta_range_id && !req.allow_empty {
                 return Err(Error::NoChanges);
             }
             let tree = if base.as_ref().is_some_and(|c| c.id == head.id) {
@@ -200,9 +214,6 @@ impl Engine {
                     .await?
                     .tree
             };
-            if tree == head.meta_range_id && !req.allow_empty {
-                return Err(Error::NoChanges);
-            }
             let parents = if req.squash {
                 vec![head.id.clone()]
             } else {
@@ -237,7 +248,7 @@ impl Engine {
     ) -> Result<Commit> {
         let c = self.resolve_commit(repo, reference).await?;
         let parent = self.picked_parent(repo, &c, req.parent_number).await?;
-        let message = format!("Revert {}", c.id);
+        let message = (format!("Revert {}", c.id), BTreeMap::new());
         // Undo: from the commit back to its parent.
         self.pick(repo, name, (&c.meta_range_id, &parent), message, &req)
             .await
@@ -253,7 +264,10 @@ impl Engine {
     ) -> Result<Commit> {
         let c = self.resolve_commit(repo, reference).await?;
         let parent = self.picked_parent(repo, &c, req.parent_number).await?;
-        let message = c.message.clone();
+        let mut metadata = c.metadata.clone();
+        metadata.insert(CHERRY_PICK_ORIGIN_KEY.to_owned(), c.id.to_string());
+        metadata.insert(CHERRY_PICK_COMMITTER_KEY.to_owned(), c.committer.clone());
+        let message = (c.message.clone(), metadata);
         self.pick(repo, name, (&parent, &c.meta_range_id), message, &req)
             .await
     }
@@ -294,13 +308,14 @@ impl Engine {
         repo: &RepositoryId,
         name: &BranchName,
         (from, to): (&MetaRangeId, &MetaRangeId),
-        message: String,
+        (message, metadata): (String, BTreeMap<String, String>),
         req: &PickRequest,
     ) -> Result<Commit> {
         let ns = self.writable_repository(repo).await?.storage_namespace;
         let commit_req = CommitRequest {
             message,
             committer: req.committer.clone(),
+            metadata,
             ..CommitRequest::default()
         };
         for _ in 0..self.settings.max_attempts {

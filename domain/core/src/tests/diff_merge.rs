@@ -312,3 +312,80 @@ async fn reverting_a_merge_needs_a_parent_number() {
         .unwrap();
     assert_eq!(f.list("main", "", None).await, ["y"]);
 }
+
+#[tokio::test]
+async fn merging_what_the_destination_already_has_still_records_the_merge() {
+    let f = fixture().await;
+    f.engine
+        .create_branch(&f.repo, b("dev"), "main")
+        .await
+        .unwrap();
+    f.put("main", "x", "same").await;
+    f.commit("main", "main x").await;
+    f.put("dev", "x", "same").await;
+    let dev = f.commit("dev", "dev x").await;
+    let m = f
+        .engine
+        .merge(&f.repo, "dev", &b("main"), MergeRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(m.parents[1], dev.id, "the merge is recorded");
+    let base = f
+        .engine
+        .find_merge_base(&f.repo, "dev", "main")
+        .await
+        .unwrap();
+    assert_eq!(base.id, dev.id, "so the next merge base moves");
+    let again = f
+        .engine
+        .merge(&f.repo, "dev", &b("main"), MergeRequest::default())
+        .await;
+    assert!(matches!(again, Err(Error::NoChanges)), "{again:?}");
+    let own = f
+        .engine
+        .merge(
+            &f.repo,
+            "main",
+            &b("main"),
+            MergeRequest {
+                allow_empty: true,
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(
+            own,
+            Err(Error::InvalidInput {
+                field: "source",
+                ..
+            })
+        ),
+        "{own:?}"
+    );
+}
+
+#[tokio::test]
+async fn cherry_picks_record_their_origin() {
+    let f = fixture().await;
+    f.engine
+        .create_branch(&f.repo, b("dev"), "main")
+        .await
+        .unwrap();
+    f.put("dev", "a", "1").await;
+    let picked = f.commit("dev", "on dev").await;
+    let c = f
+        .engine
+        .cherry_pick(&f.repo, &b("main"), "dev", PickRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        c.metadata.get("cherry-pick-origin"),
+        Some(&picked.id.to_string())
+    );
+    assert_eq!(
+        c.metadata.get("cherry-pick-committer").map(String::as_str),
+        Some("tester")
+    );
+    assert_eq!(c.message, "on dev");
+}
