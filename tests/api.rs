@@ -591,3 +591,80 @@ async fn unknown_api_routes_also_need_credentials() {
     let signed_in = api.req(Method::GET, "/no/such/route").send().await.unwrap();
     assert_eq!(signed_in.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn branch_protection_and_read_only_repositories() {
+    let api = Api::start().await;
+    api.repo("guarded").await;
+    let resp = api
+        .req(
+            Method::GET,
+            "/repositories/guarded/settings/branch_protection",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let etag = resp.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(resp.json::<Value>().await.unwrap(), json!([]));
+    let set = |if_match: &str| {
+        api.req(
+            Method::PUT,
+            "/repositories/guarded/settings/branch_protection",
+        )
+        .header("if-match", if_match)
+        .json(&json!([{"pattern": "ma*"}]))
+        .send()
+    };
+    assert_eq!(set(&etag).await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        set(&etag).await.unwrap().status(),
+        StatusCode::PRECONDITION_FAILED,
+        "stale ETag"
+    );
+    let (_, rules) = api
+        .json(
+            Method::GET,
+            "/repositories/guarded/settings/branch_protection",
+            None,
+        )
+        .await;
+    assert_eq!(rules, json!([{"pattern": "ma*"}]));
+    let resp = api
+        .req(Method::POST, "/repositories/guarded/branches/main/objects")
+        .query(&[("path", "x")])
+        .body("data")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let (s, _) = api
+        .json(
+            Method::POST,
+            "/repositories/guarded/branches/main/commits",
+            Some(json!({"message": "m", "allow_empty": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    let body = json!({"name": "frozen", "storage_namespace": "local://frozen", "read_only": true});
+    let (s, repo) = api.json(Method::POST, "/repositories", Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(repo["read_only"], true);
+    let resp = api
+        .req(Method::POST, "/repositories/frozen/branches/main/objects")
+        .query(&[("path", "x")])
+        .body("d")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let (s, _) = api
+        .json(
+            Method::GET,
+            "/repositories/frozen/refs/main/objects/ls",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+}

@@ -22,6 +22,11 @@ use tarn_model::{Branch, BranchName, Commit, CommitId, Repository, RepositoryId,
 ///   `Ok` and keeps the stored record.
 /// - **Listings** are in byte order of the name, strictly after `after`, at
 ///   most `limit` items (no more; fewer only at the end).
+/// - **Settings** (per-repository values such as branch protection rules):
+///   `set_setting` replaces the value iff the stored one equals `expected`
+///   (`None`: no value yet), else answers `PreconditionFailed`; of concurrent
+///   updates from one expected value, exactly one succeeds. They go with the
+///   repository.
 /// - Reads observe every write that returned `Ok` before them (no stale
 ///   reads), across every instance sharing the store.
 #[async_trait]
@@ -94,6 +99,18 @@ pub trait RefStore: Send + Sync + 'static {
 
     /// Reads a commit record.
     async fn get_commit(&self, repo: &RepositoryId, id: &CommitId) -> PortResult<Commit>;
+
+    /// A repository setting, `None` when unset.
+    async fn get_setting(&self, repo: &RepositoryId, key: &str) -> PortResult<Option<String>>;
+
+    /// Sets a repository setting iff its current value is `expected`.
+    async fn set_setting(
+        &self,
+        repo: &RepositoryId,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> PortResult<()>;
 
     /// The ids of commits starting with `prefix` (lowercase hex), in order, at
     /// most `limit`: the engine asks for two to detect an ambiguous prefix.

@@ -11,6 +11,7 @@ struct RepoState {
     branches: BTreeMap<BranchName, Branch>,
     tags: BTreeMap<TagName, Tag>,
     commits: BTreeMap<CommitId, Commit>,
+    settings: BTreeMap<String, String>,
 }
 
 /// A `RefStore` in memory.
@@ -67,6 +68,7 @@ impl RefStore for MemoryRefStore {
             branches: BTreeMap::new(),
             tags: BTreeMap::new(),
             commits: BTreeMap::new(),
+            settings: BTreeMap::new(),
         };
         state
             .commits
@@ -224,6 +226,28 @@ impl RefStore for MemoryRefStore {
                 .get(id)
                 .cloned()
                 .ok_or_else(|| PortError::not_found(format!("commit {id} not found")))
+        })
+    }
+
+    async fn get_setting(&self, repo: &RepositoryId, key: &str) -> PortResult<Option<String>> {
+        self.with_repo(repo, |s| Ok(s.settings.get(key).cloned()))
+    }
+
+    async fn set_setting(
+        &self,
+        repo: &RepositoryId,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> PortResult<()> {
+        self.with_repo(repo, |s| {
+            if s.settings.get(key).map(String::as_str) != expected {
+                return Err(PortError::precondition_failed(format!(
+                    "setting {key} changed"
+                )));
+            }
+            s.settings.insert(key.to_owned(), value.to_owned());
+            Ok(())
         })
     }
 

@@ -148,6 +148,7 @@ impl Engine {
         scope: ResetScope,
     ) -> Result<()> {
         self.writable_repository(repo).await?;
+        self.check_unprotected(repo, name).await?;
         match scope {
             ResetScope::All => {
                 for _ in 0..self.settings.max_attempts {
@@ -191,6 +192,7 @@ impl Engine {
         target: &str,
     ) -> Result<Branch> {
         self.writable_repository(repo).await?;
+        self.check_unprotected(repo, name).await?;
         let commit = self.resolve_commit(repo, target).await?;
         let old = self.get_branch(repo, name).await?;
         if self.is_dirty(&old).await? {

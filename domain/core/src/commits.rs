@@ -39,6 +39,7 @@ impl Engine {
         req: CommitRequest,
     ) -> Result<Commit> {
         let r = self.writable_repository(repo).await?;
+        self.check_unprotected(repo, name).await?;
         let ns = r.storage_namespace;
         for _ in 0..self.settings.max_attempts {
             let current = self.get_branch(repo, name).await?;

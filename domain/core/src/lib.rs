@@ -17,6 +17,7 @@ mod objects;
 mod page;
 mod refs;
 mod repos;
+mod settings;
 mod staging;
 mod tags;
 mod trees;
@@ -32,6 +33,7 @@ pub use multipart::Completed;
 pub use objects::{ListRequest, Listing};
 pub use page::{amount, Page, DEFAULT_AMOUNT, MAX_AMOUNT};
 pub use refs::{RefView, ResolvedRef};
+pub use settings::ProtectionRules;
 
 use std::sync::Arc;
 use tarn_model::tree::SplitRule;

@@ -131,6 +131,7 @@ impl Engine {
         entry: Entry,
     ) -> Result<()> {
         self.writable_repository(repo).await?;
+        self.check_unprotected(repo, name).await?;
         self.safe_write(repo, name, path, &StagedValue::Entry(entry))
             .await
     }
@@ -144,6 +145,7 @@ impl Engine {
         path: &ObjectPath,
     ) -> Result<()> {
         let r = self.writable_repository(repo).await?;
+        self.check_unprotected(repo, name).await?;
         let resolved = self.resolve_ref(repo, name.as_str()).await?;
         if self
             .lookup(&r.storage_namespace, &resolved, path)

@@ -17,15 +17,27 @@ const MARKER_TEXT: &str = "this is dummy data - created by tarn to check accessi
 const SYSTEM_COMMITTER: &str = "";
 
 impl Engine {
-    /// Creates a repository: claims the namespace with a marker object, writes
-    /// the empty tree, and creates the first commit ("Repository created") with
-    /// the default branch on it. A namespace already marked is refused.
-    #[tracing::instrument(skip(self), fields(repo = %id))]
+    /// Creates a writable repository (see [`Engine::create_repository_with`]).
     pub async fn create_repository(
         &self,
         id: RepositoryId,
         storage_namespace: StorageNamespace,
         default_branch: BranchName,
+    ) -> Result<Repository> {
+        self.create_repository_with(id, storage_namespace, default_branch, false)
+            .await
+    }
+
+    /// Creates a repository: claims the namespace with a marker object, writes
+    /// the empty tree, and creates the first commit ("Repository created") with
+    /// the default branch on it. A namespace already marked is refused.
+    #[tracing::instrument(skip(self), fields(repo = %id))]
+    pub async fn create_repository_with(
+        &self,
+        id: RepositoryId,
+        storage_namespace: StorageNamespace,
+        default_branch: BranchName,
+        read_only: bool,
     ) -> Result<Repository> {
         match self.stores.refs.get_repository(&id).await {
             Ok(_) => {
@@ -87,7 +99,7 @@ impl Engine {
             storage_namespace,
             default_branch,
             creation_date: now,
-            read_only: false,
+            read_only,
         };
         self.stores
             .refs

@@ -6,6 +6,7 @@
 //! it is shared by the ports, the domain and every adapter.
 
 mod error;
+mod glob;
 mod ident;
 mod ids;
 mod namespace;
@@ -17,6 +18,7 @@ pub mod tree;
 mod versioning;
 
 pub use error::InvalidValue;
+pub use glob::glob_match;
 pub use ident::IdentHasher;
 pub use ids::{
     BranchName, CommitId, MetaRangeId, RangeId, RepositoryId, StagingToken, TagName, UploadId,

@@ -37,6 +37,8 @@ macro_rules! ref_store_conformance {
             commits_are_content_addressed,
             commit_prefix_lookup_is_ordered_and_bounded,
             repositories_do_not_share_refs,
+            settings_are_compare_and_set,
+            concurrent_setting_updates_have_one_winner,
         );
     };
 }
@@ -586,4 +588,97 @@ pub async fn repositories_do_not_share_refs(f: RefFixture) {
             .unwrap(),
         branch("main", 1)
     );
+}
+
+/// Settings start unset, change only from the expected value, go with the
+/// repository, and are per repository.
+pub async fn settings_are_compare_and_set(f: RefFixture) {
+    let (repo, commit, main) = (repository("settings"), commit(1, vec![]), branch("main", 1));
+    f.store
+        .create_repository(&repo, &commit, &main)
+        .await
+        .unwrap();
+    let other = repository("other-settings");
+    f.store
+        .create_repository(&other, &commit, &main)
+        .await
+        .unwrap();
+    assert_eq!(f.store.get_setting(&repo.id, "k").await.unwrap(), None);
+    assert_kind(
+        f.store.set_setting(&repo.id, "k", Some("x"), "v1").await,
+        ErrorKind::PreconditionFailed,
+        "set from a value that is not there",
+    );
+    f.store
+        .set_setting(&repo.id, "k", None, "v1")
+        .await
+        .unwrap();
+    assert_kind(
+        f.store.set_setting(&repo.id, "k", None, "v2").await,
+        ErrorKind::PreconditionFailed,
+        "set as if unset",
+    );
+    f.store
+        .set_setting(&repo.id, "k", Some("v1"), "v2 with\nnewline and ünïcode")
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.get_setting(&repo.id, "k").await.unwrap().as_deref(),
+        Some("v2 with\nnewline and ünïcode")
+    );
+    assert_eq!(f.store.get_setting(&other.id, "k").await.unwrap(), None);
+    let missing = repo_id("no-such-repo");
+    assert_kind(
+        f.store.get_setting(&missing, "k").await,
+        ErrorKind::NotFound,
+        "missing repo",
+    );
+    assert_kind(
+        f.store.set_setting(&missing, "k", None, "v").await,
+        ErrorKind::NotFound,
+        "missing repo",
+    );
+    f.store.delete_repository(&repo.id).await.unwrap();
+    f.store
+        .create_repository(&repo, &commit, &main)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.get_setting(&repo.id, "k").await.unwrap(),
+        None,
+        "settings go with the repository"
+    );
+}
+
+/// Of concurrent updates from one expected value, exactly one wins.
+pub async fn concurrent_setting_updates_have_one_winner(f: RefFixture) {
+    let (repo, commit, main) = (
+        repository("race-settings"),
+        commit(1, vec![]),
+        branch("main", 1),
+    );
+    f.store
+        .create_repository(&repo, &commit, &main)
+        .await
+        .unwrap();
+    f.store
+        .set_setting(&repo.id, "k", None, "start")
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = f.store.clone();
+        let id = repo.id.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .set_setting(&id, "k", Some("start"), &format!("v{i}"))
+                .await
+                .is_ok()
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        wins += usize::from(t.await.unwrap());
+    }
+    assert_eq!(wins, 1);
 }

@@ -11,6 +11,7 @@ pub mod openapi;
 mod permissions;
 mod refs;
 mod repositories;
+mod settings;
 mod staging;
 mod tags;
 mod unimplemented;
@@ -36,6 +37,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(objects::routes)
             .configure(uploads::routes)
             .configure(staging::routes)
+            .configure(settings::routes)
             .service(resource("/auth/login").post(auth::login))
             .service(resource("/user").get(auth::current_user))
             .default_service(web::to(fallback)),

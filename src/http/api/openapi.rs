@@ -23,6 +23,7 @@ use utoipa::OpenApi;
         super::uploads::upload, super::uploads::delete, super::uploads::delete_many, super::uploads::copy,
         super::uploads::update_metadata,
         super::staging::get_address, super::staging::link,
+        super::settings::get, super::settings::set,
     ),
     components(schemas(super::error::ErrorBody)),
     modifiers(&Security),

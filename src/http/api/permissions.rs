@@ -63,6 +63,8 @@ ops! {
     "createRepository" POST "/repositories" Some("fs:CreateRepository"), ANY;
     "getRepository" GET "/repositories/{repository}" Some("fs:ReadRepository"), REPO;
     "deleteRepository" DELETE "/repositories/{repository}" Some("fs:DeleteRepository"), REPO;
+    "getBranchProtectionRules" GET "/repositories/{repository}/settings/branch_protection" Some("branches:GetBranchProtectionRules"), REPO;
+    "setBranchProtectionRules" PUT "/repositories/{repository}/settings/branch_protection" Some("branches:SetBranchProtectionRules"), REPO;
     "getRepositoryMetadata" GET "/repositories/{repository}/metadata" Some("fs:ReadRepository"), REPO;
     "listBranches" GET "/repositories/{repository}/branches" Some("fs:ListBranches"), REPO;
     "createBranch" POST "/repositories/{repository}/branches" Some("fs:CreateBranch"), REPO;

@@ -105,9 +105,9 @@ async fn create(
     if q.bare == Some(true) {
         return Err(ApiError::not_implemented("createRepository with bare=true"));
     }
-    if body.read_only == Some(true) || body.sample_data == Some(true) {
+    if body.sample_data == Some(true) {
         return Err(ApiError::not_implemented(
-            "createRepository with read_only or sample_data",
+            "createRepository with sample_data",
         ));
     }
     let id = repo_id(&body.name)?;
@@ -118,7 +118,10 @@ async fn create(
             .filter(|b| !b.is_empty())
             .unwrap_or("main"),
     )?;
-    let repo = engine.create_repository(id, ns, branch).await?;
+    let read_only = body.read_only.unwrap_or(false);
+    let repo = engine
+        .create_repository_with(id, ns, branch, read_only)
+        .await?;
     Ok(HttpResponse::Created().json(RepositoryBody::from(repo)))
 }
 

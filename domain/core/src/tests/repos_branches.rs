@@ -257,34 +257,14 @@ async fn hard_reset_moves_a_clean_branch_only() {
 #[tokio::test]
 async fn read_only_repositories_refuse_writes() {
     let f = fixture().await;
-    // The ref store has no update of repositories yet: re-create the record
-    // with the flag set.
-    let stores = f.engine.stores().clone();
     let ro = RepositoryId::new("readonly").unwrap();
-    let created = f
+    let ns = StorageNamespace::new("mem://ro").unwrap();
+    let repo = f
         .engine
-        .create_repository(
-            ro.clone(),
-            StorageNamespace::new("mem://ro").unwrap(),
-            b("main"),
-        )
+        .create_repository_with(ro.clone(), ns, b("main"), true)
         .await
         .unwrap();
-    let main = stores.refs.get_branch(&ro, &b("main")).await.unwrap();
-    let first = stores.refs.get_commit(&ro, &main.commit_id).await.unwrap();
-    stores.refs.delete_repository(&ro).await.unwrap();
-    stores
-        .refs
-        .create_repository(
-            &tarn_model::Repository {
-                read_only: true,
-                ..created
-            },
-            &first,
-            &main,
-        )
-        .await
-        .unwrap();
+    assert!(repo.read_only);
     let w = f
         .engine
         .stage_object(&ro, &b("main"), &p("x"), entry("1"))
@@ -302,7 +282,9 @@ async fn read_only_repositories_refuse_writes() {
         )
         .await;
     assert!(matches!(c, Err(Error::ReadOnlyRepository(_))));
-    assert!(f
+    let br = f.engine.create_branch(&ro, b("dev"), "main").await;
+    assert!(matches!(br, Err(Error::ReadOnlyRepository(_))));
+    let listed = f
         .engine
         .list_objects(
             &ro,
@@ -310,10 +292,91 @@ async fn read_only_repositories_refuse_writes() {
             &ListRequest {
                 amount: 10,
                 ..Default::default()
-            }
+            },
         )
+        .await;
+    assert!(listed.unwrap().items.is_empty(), "reads still work");
+}
+
+#[tokio::test]
+async fn protected_branches_refuse_writes_commits_and_resets_but_take_merges() {
+    let f = fixture().await;
+    f.engine
+        .create_branch(&f.repo, b("dev"), "main")
         .await
-        .is_ok());
+        .unwrap();
+    f.put("main", "before", "1").await;
+    let rules = f.engine.branch_protection(&f.repo).await.unwrap();
+    assert!(rules.patterns.is_empty());
+    f.engine
+        .set_branch_protection(&f.repo, vec!["ma*".into()], Some(&rules.etag))
+        .await
+        .unwrap();
+    let stale = f
+        .engine
+        .set_branch_protection(&f.repo, vec![], Some(&rules.etag))
+        .await;
+    assert!(matches!(stale, Err(Error::PreconditionFailed)), "{stale:?}");
+    let write = f
+        .engine
+        .stage_object(&f.repo, &b("main"), &p("x"), entry("1"))
+        .await;
+    assert!(matches!(write, Err(Error::ProtectedBranch(_))), "{write:?}");
+    let delete = f
+        .engine
+        .delete_object(&f.repo, &b("main"), &p("before"))
+        .await;
+    assert!(matches!(delete, Err(Error::ProtectedBranch(_))));
+    let commit = f
+        .engine
+        .commit(
+            &f.repo,
+            &b("main"),
+            CommitRequest {
+                message: "m".into(),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(matches!(commit, Err(Error::ProtectedBranch(_))));
+    let reset = f
+        .engine
+        .reset_branch(&f.repo, &b("main"), ResetScope::All)
+        .await;
+    assert!(matches!(reset, Err(Error::ProtectedBranch(_))));
+    f.put("dev", "feature", "1").await;
+    f.commit("dev", "feature").await;
+    f.engine
+        .set_branch_protection(&f.repo, vec!["main".into()], None)
+        .await
+        .unwrap();
+    // The uncommitted 'before' makes main dirty: drop the rule, reset, protect again.
+    f.engine
+        .set_branch_protection(&f.repo, vec![], None)
+        .await
+        .unwrap();
+    f.engine
+        .reset_branch(&f.repo, &b("main"), ResetScope::All)
+        .await
+        .unwrap();
+    f.engine
+        .set_branch_protection(&f.repo, vec!["main".into()], None)
+        .await
+        .unwrap();
+    f.engine
+        .merge(&f.repo, "dev", &b("main"), MergeRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        f.read("main", "feature").await.as_deref(),
+        Some("1"),
+        "merges into a protected branch are allowed"
+    );
+    let bad = f
+        .engine
+        .set_branch_protection(&f.repo, vec![String::new()], None)
+        .await;
+    assert!(matches!(bad, Err(Error::InvalidInput { .. })));
 }
 
 #[tokio::test]

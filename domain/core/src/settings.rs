@@ -1,0 +1,120 @@
+//! Repository settings: branch protection rules. A rule protects the
+//! branches whose names match its glob pattern from staged writes, commits
+//! and resets; merges and reverts into them stay allowed (as lakeFS).
+
+use crate::error::{Error, PortResultExt, Result};
+use crate::Engine;
+use tarn_model::{glob_match, BranchName, RepositoryId};
+use tarn_ports::ErrorKind;
+
+const BRANCH_PROTECTION: &str = "branch_protection";
+
+/// Branch protection rules and the ETag of their current version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtectionRules {
+    /// Glob patterns (`*`, `?`) of protected branch names.
+    pub patterns: Vec<String>,
+    /// Changes with every update; `If-Match` takes it.
+    pub etag: String,
+}
+
+fn encode(patterns: &[String]) -> String {
+    patterns.join("\n")
+}
+
+fn decode(stored: &str) -> Vec<String> {
+    stored
+        .split('\n')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn etag(stored: Option<&str>) -> String {
+    tarn_ports::md5_hex(stored.unwrap_or("").as_bytes())
+}
+
+impl Engine {
+    /// The branch protection rules of a repository.
+    pub async fn branch_protection(&self, repo: &RepositoryId) -> Result<ProtectionRules> {
+        self.get_repository(repo).await?;
+        let stored = self
+            .stores
+            .refs
+            .get_setting(repo, BRANCH_PROTECTION)
+            .await
+            .named("repository", repo)?;
+        Ok(ProtectionRules {
+            patterns: stored.as_deref().map(decode).unwrap_or_default(),
+            etag: etag(stored.as_deref()),
+        })
+    }
+
+    /// Replaces the rules; with `if_match`, only if it is the current ETag.
+    pub async fn set_branch_protection(
+        &self,
+        repo: &RepositoryId,
+        patterns: Vec<String>,
+        if_match: Option<&str>,
+    ) -> Result<()> {
+        self.get_repository(repo).await?;
+        if let Some(bad) = patterns.iter().find(|p| p.is_empty() || p.contains('\n')) {
+            return Err(Error::invalid(
+                "pattern",
+                format!("{bad:?}: patterns are non-empty, single-line globs"),
+            ));
+        }
+        let value = encode(&patterns);
+        for _ in 0..self.settings.max_attempts {
+            let current = self
+                .stores
+                .refs
+                .get_setting(repo, BRANCH_PROTECTION)
+                .await
+                .named("repository", repo)?;
+            if let Some(want) = if_match {
+                if want.trim_matches('"') != etag(current.as_deref()) {
+                    return Err(Error::PreconditionFailed);
+                }
+            }
+            match self
+                .stores
+                .refs
+                .set_setting(repo, BRANCH_PROTECTION, current.as_deref(), &value)
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == ErrorKind::PreconditionFailed && if_match.is_some() => {
+                    return Err(Error::PreconditionFailed)
+                }
+                Err(e) if e.kind() == ErrorKind::PreconditionFailed => continue,
+                Err(e) => return Err(Error::from_port(e, "repository", repo)),
+            }
+        }
+        Err(Error::TooManyAttempts(format!("{repo} settings")))
+    }
+
+    /// Refuses the operation when a rule protects `branch`.
+    pub(crate) async fn check_unprotected(
+        &self,
+        repo: &RepositoryId,
+        branch: &BranchName,
+    ) -> Result<()> {
+        let stored = self
+            .stores
+            .refs
+            .get_setting(repo, BRANCH_PROTECTION)
+            .await
+            .named("repository", repo)?;
+        let protected = stored
+            .as_deref()
+            .map(decode)
+            .unwrap_or_default()
+            .iter()
+            .any(|p| glob_match(p, branch.as_str()));
+        if protected {
+            return Err(Error::ProtectedBranch(branch.to_string()));
+        }
+        Ok(())
+    }
+}
