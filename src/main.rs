@@ -99,6 +99,9 @@ async fn serve(settings: Settings, quickstart: bool) -> anyhow::Result<()> {
         println!("  secret access key: {QUICKSTART_SECRET_ACCESS_KEY}");
         println!("  metadata is kept in memory until the SQLite store lands: it is lost on exit");
     }
+    if let Some(gateway) = app.gateway_address() {
+        println!("Tarn S3 gateway listening on http://{gateway}");
+    }
     println!("Tarn listening on {url}");
     app.run_until_stopped().await
 }

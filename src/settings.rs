@@ -130,6 +130,10 @@ pub struct S3Gateway {
     pub domain_name: Vec<String>,
     /// Region reported to clients.
     pub region: String,
+    /// A dedicated `host:port` for the gateway alone (besides the main
+    /// listener, where it is chosen by Host or AWS signature); empty: none.
+    #[serde(default)]
+    pub listen_address: String,
 }
 
 /// Authentication settings.

@@ -27,6 +27,7 @@ const SHUTDOWN_GRACE_SECS: u64 = 30;
 pub struct Application {
     server: Server,
     address: SocketAddr,
+    gateway: Option<(Server, SocketAddr)>,
     signals: ShutdownSignals,
 }
 
@@ -51,12 +52,15 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", settings.listen_address))?;
         let address = listener.local_addr()?;
         let data = web::Data::new(Engine::new(stores, EngineSettings::default()));
+        let shared = (data, info, auth, gateway);
+        let app_data = shared.clone();
         let server = HttpServer::new(move || {
+            let (data, info, auth, gateway) = app_data.clone();
             App::new()
-                .app_data(data.clone())
-                .app_data(info.clone())
-                .app_data(auth.clone())
-                .app_data(gateway.clone())
+                .app_data(data)
+                .app_data(info)
+                .app_data(auth)
+                .app_data(gateway)
                 .wrap(TracingLogger::default())
                 .configure(http::routes)
         })
@@ -64,10 +68,35 @@ impl Application {
         .shutdown_timeout(SHUTDOWN_GRACE_SECS)
         .disable_signals()
         .run();
+        let gateway = match settings.gateways.s3.listen_address.as_str() {
+            "" => None,
+            addr => {
+                let listener = TcpListener::bind(addr).with_context(|| {
+                    format!("cannot listen on {addr} (gateways.s3.listen_address)")
+                })?;
+                let bound = listener.local_addr()?;
+                let server = HttpServer::new(move || {
+                    let (data, info, auth, gateway) = shared.clone();
+                    App::new()
+                        .app_data(data)
+                        .app_data(info)
+                        .app_data(auth)
+                        .app_data(gateway)
+                        .wrap(TracingLogger::default())
+                        .configure(http::s3::gateway_only)
+                })
+                .listen(listener)?
+                .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+                .disable_signals()
+                .run();
+                Some((server, bound))
+            }
+        };
         let signals = ShutdownSignals::install().context("cannot listen for signals")?;
         Ok(Self {
             server,
             address,
+            gateway,
             signals,
         })
     }
@@ -77,12 +106,25 @@ impl Application {
         self.address
     }
 
+    /// The dedicated gateway address, when configured.
+    pub fn gateway_address(&self) -> Option<SocketAddr> {
+        self.gateway.as_ref().map(|(_, a)| *a)
+    }
+
     /// Serves until SIGINT or SIGTERM, then stops gracefully: no new
     /// connections, in-flight requests get time to finish.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let handle = self.server.handle();
-        tokio::spawn(self.signals.stop_server_on_signal(handle));
-        self.server.await.context("server failed")
+        let mut handles = vec![self.server.handle()];
+        handles.extend(self.gateway.as_ref().map(|(s, _)| s.handle()));
+        tokio::spawn(self.signals.stop_servers_on_signal(handles));
+        match self.gateway {
+            Some((gateway, _)) => {
+                let (main, gw) = futures::join!(self.server, gateway);
+                main.context("server failed")?;
+                gw.context("gateway server failed")
+            }
+            None => self.server.await.context("server failed"),
+        }
     }
 }
 
@@ -102,13 +144,13 @@ impl ShutdownSignals {
         })
     }
 
-    async fn stop_server_on_signal(mut self, handle: ServerHandle) {
+    async fn stop_servers_on_signal(mut self, handles: Vec<ServerHandle>) {
         let name = tokio::select! {
             _ = self.term.recv() => "SIGTERM",
             _ = self.int.recv() => "SIGINT",
         };
         tracing::info!(signal = name, "shutting down gracefully");
-        handle.stop(true).await;
+        futures::future::join_all(handles.iter().map(|h| h.stop(true))).await;
     }
 }
 

@@ -23,6 +23,11 @@ pub struct TarnProcess {
 impl TarnProcess {
     /// Starts the binary and waits until it prints the address it listens on.
     pub async fn quickstart() -> Self {
+        Self::quickstart_with(&[]).await
+    }
+
+    /// Like [`Self::quickstart`], with extra environment variables.
+    pub async fn quickstart_with(env: &[(&str, &str)]) -> Self {
         let data_dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_tarn"))
             .args([
@@ -36,6 +41,7 @@ impl TarnProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .kill_on_drop(true)
             .spawn()
             .unwrap();
@@ -64,6 +70,14 @@ impl TarnProcess {
             banner,
             data_dir,
         }
+    }
+
+    /// The dedicated gateway URL, when the banner announced one.
+    pub fn gateway_url(&self) -> Option<String> {
+        self.banner
+            .lines()
+            .find_map(|l| l.strip_prefix("Tarn S3 gateway listening on "))
+            .map(|u| u.trim().to_owned())
     }
 
     /// Sends SIGTERM and waits for the exit.

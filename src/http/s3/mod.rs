@@ -74,6 +74,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// Registers the gateway alone: every request is an S3 request (a dedicated
+/// listener, `gateways.s3.listen_address`).
+pub fn gateway_only(cfg: &mut web::ServiceConfig) {
+    cfg.default_service(web::to(handle));
+}
+
 async fn handle(
     req: HttpRequest,
     payload: web::Payload,

@@ -1,0 +1,91 @@
+//! Black-box tests of the S3 gateway's listeners: on the API's port it is
+//! chosen by AWS signature; on a dedicated port every request is S3.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use support::TarnProcess;
+use tarn_s3_protocol::sigv4::{self, SignedRequest};
+
+const KEY: &str = "AKIAIOSFOLQUICKSTART";
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+/// Signs a body-less GET with SigV4 (header form), as any SDK would.
+fn signed_get(url: &str) -> reqwest::RequestBuilder {
+    let parsed = reqwest::Url::parse(url).unwrap();
+    let host = format!("{}:{}", parsed.host_str().unwrap(), parsed.port().unwrap());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let amz_date = sigv4::format_amz_date(now);
+    let date = &amz_date[..8];
+    let payload = "UNSIGNED-PAYLOAD";
+    let headers = vec![
+        ("host".to_owned(), host.clone()),
+        ("x-amz-content-sha256".to_owned(), payload.to_owned()),
+        ("x-amz-date".to_owned(), amz_date.clone()),
+    ];
+    let request = SignedRequest {
+        method: "GET",
+        raw_path: parsed.path(),
+        raw_query: parsed.query().unwrap_or(""),
+        headers: &headers,
+    };
+    let signed: Vec<String> = headers.iter().map(|(k, _)| k.clone()).collect();
+    let canonical = sigv4::canonical_request(&request, &signed, payload, false);
+    let scope = format!("{date}/us-east-1/s3/aws4_request");
+    let to_sign = sigv4::string_to_sign(&amz_date, &scope, &canonical);
+    let signature = sigv4::hmac_hex(
+        &sigv4::signing_key(SECRET, date, "us-east-1", "s3"),
+        &to_sign,
+    );
+    let authorization = format!(
+        "AWS4-HMAC-SHA256 Credential={KEY}/{scope}, SignedHeaders={}, Signature={signature}",
+        signed.join(";")
+    );
+    reqwest::Client::new()
+        .get(url)
+        .header("host", host)
+        .header("x-amz-content-sha256", payload)
+        .header("x-amz-date", amz_date)
+        .header("authorization", authorization)
+}
+
+#[tokio::test]
+async fn signed_requests_reach_the_gateway_on_the_api_port() {
+    let tarn = TarnProcess::quickstart().await;
+    let resp = signed_get(&format!("{}/", tarn.url)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = resp.text().await.unwrap();
+    assert!(body.contains("<ListAllMyBucketsResult"), "{body}");
+    let anonymous = reqwest::get(format!("{}/some-bucket/main/key", tarn.url))
+        .await
+        .unwrap();
+    assert_eq!(
+        anonymous.status(),
+        404,
+        "an unsigned request is not S3 on the API port"
+    );
+}
+
+#[tokio::test]
+async fn a_dedicated_gateway_port_takes_every_request_as_s3() {
+    let tarn =
+        TarnProcess::quickstart_with(&[("TARN_GATEWAYS__S3__LISTEN_ADDRESS", "127.0.0.1:0")]).await;
+    let gateway = tarn
+        .gateway_url()
+        .expect("the banner names the gateway address");
+    let anonymous = reqwest::get(format!("{gateway}/")).await.unwrap();
+    assert_eq!(anonymous.status(), 403);
+    assert!(anonymous
+        .text()
+        .await
+        .unwrap()
+        .contains("<Code>AccessDenied</Code>"));
+    let resp = signed_get(&format!("{gateway}/")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let health = reqwest::get(format!("{gateway}/_health")).await.unwrap();
+    assert_eq!(health.status(), 403, "the API is not on the gateway port");
+}
