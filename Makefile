@@ -55,5 +55,6 @@ fmt:
 bench:
 	$(CARGO) bench -p tarn-domain --bench engine
 	$(CARGO) bench -p tarn --bench api_streaming
+	$(CARGO) bench -p tarn --bench gateway
 
 ci: test

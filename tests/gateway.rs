@@ -6,7 +6,7 @@
 mod support;
 
 use support::TarnProcess;
-use tarn_s3_protocol::sigv4::{self, SignedRequest};
+use tarn_s3_protocol::sigv4;
 
 const KEY: &str = "AKIAIOSFOLQUICKSTART";
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
@@ -19,38 +19,24 @@ fn signed_get(url: &str) -> reqwest::RequestBuilder {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    let amz_date = sigv4::format_amz_date(now);
-    let date = &amz_date[..8];
-    let payload = "UNSIGNED-PAYLOAD";
-    let headers = vec![
-        ("host".to_owned(), host.clone()),
-        ("x-amz-content-sha256".to_owned(), payload.to_owned()),
-        ("x-amz-date".to_owned(), amz_date.clone()),
-    ];
-    let request = SignedRequest {
-        method: "GET",
-        raw_path: parsed.path(),
-        raw_query: parsed.query().unwrap_or(""),
-        headers: &headers,
-    };
-    let signed: Vec<String> = headers.iter().map(|(k, _)| k.clone()).collect();
-    let canonical = sigv4::canonical_request(&request, &signed, payload, false);
-    let scope = format!("{date}/us-east-1/s3/aws4_request");
-    let to_sign = sigv4::string_to_sign(&amz_date, &scope, &canonical);
-    let signature = sigv4::hmac_hex(
-        &sigv4::signing_key(SECRET, date, "us-east-1", "s3"),
-        &to_sign,
-    );
-    let authorization = format!(
-        "AWS4-HMAC-SHA256 Credential={KEY}/{scope}, SignedHeaders={}, Signature={signature}",
-        signed.join(";")
+    let headers = vec![("host".to_owned(), host)];
+    let query = parsed.query().unwrap_or("");
+    let (date, auth) = sigv4::sign_header(
+        "GET",
+        parsed.path(),
+        query,
+        &headers,
+        sigv4::UNSIGNED_PAYLOAD,
+        KEY,
+        SECRET,
+        "us-east-1",
+        now,
     );
     reqwest::Client::new()
         .get(url)
-        .header("host", host)
-        .header("x-amz-content-sha256", payload)
-        .header("x-amz-date", amz_date)
-        .header("authorization", authorization)
+        .header("x-amz-content-sha256", sigv4::UNSIGNED_PAYLOAD)
+        .header("x-amz-date", date)
+        .header("authorization", auth)
 }
 
 #[tokio::test]

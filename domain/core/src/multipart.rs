@@ -12,8 +12,7 @@ use tarn_model::{
 };
 use tarn_ports::{multipart_etag, ByteRange, ByteStream, CompletedPart, ErrorKind};
 
-/// A completed upload: its entry (checksum without the `-N` suffix, as
-/// lakeFS) and the full multipart ETag for the response.
+/// A completed upload: its entry and its multipart ETag.
 #[derive(Debug, Clone)]
 pub struct Completed {
     /// The staged entry.
@@ -210,7 +209,11 @@ impl Engine {
         } else {
             multipart_etag(parts.iter().map(|p| p.etag.as_str()))
         };
-        let checksum = etag.split('-').next().unwrap_or(&etag).to_owned();
+        // The full S3 multipart ETag (`<hex>-<parts>`), as S3 reports it on
+        // reads too: clients that treat a plain 32-hex ETag as the MD5 of the
+        // bytes (rclone, s3cmd) must not see this one as such. lakeFS drops
+        // the suffix; Tarn keeps it.
+        let checksum = etag.clone();
         let entry = Entry {
             address: PhysicalAddress::Relative(upload.physical_key.clone()),
             size: if put.size > 0 { put.size } else { size },

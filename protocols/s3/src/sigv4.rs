@@ -743,3 +743,43 @@ pub use crate::dates::{format_amz_date, parse_amz_date, parse_http_date};
 #[cfg(test)]
 #[path = "sigv4_tests.rs"]
 mod tests;
+
+/// Client side: the `x-amz-date` and `Authorization` headers that sign a
+/// request whose other signed headers are `headers` (lowercase names, `host`
+/// among them) and whose payload hash is `payload_hash` (e.g.
+/// `UNSIGNED-PAYLOAD`). For tests, benchmarks and tools.
+#[allow(clippy::too_many_arguments)]
+pub fn sign_header(
+    method: &str,
+    raw_path: &str,
+    raw_query: &str,
+    headers: &[(String, String)],
+    payload_hash: &str,
+    access_key_id: &str,
+    secret: &str,
+    region: &str,
+    now_unix: i64,
+) -> (String, String) {
+    let amz_date = format_amz_date(now_unix);
+    let date = &amz_date[..8];
+    let mut all: Vec<(String, String)> = headers.to_vec();
+    all.push(("x-amz-content-sha256".to_owned(), payload_hash.to_owned()));
+    all.push(("x-amz-date".to_owned(), amz_date.clone()));
+    all.sort();
+    let request = SignedRequest {
+        method,
+        raw_path,
+        raw_query,
+        headers: &all,
+    };
+    let signed: Vec<String> = all.iter().map(|(k, _)| k.clone()).collect();
+    let canonical = canonical_request(&request, &signed, payload_hash, false);
+    let scope = format!("{date}/{region}/s3/aws4_request");
+    let to_sign = string_to_sign(&amz_date, &scope, &canonical);
+    let signature = hmac_hex(&signing_key(secret, date, region, "s3"), &to_sign);
+    let authorization = format!(
+        "{ALGORITHM} Credential={access_key_id}/{scope}, SignedHeaders={}, Signature={signature}",
+        signed.join(";")
+    );
+    (amz_date, authorization)
+}

@@ -717,3 +717,41 @@ fn error_codes_and_statuses() {
         );
     }
 }
+
+#[test]
+fn client_signatures_verify() {
+    let now = 1_700_000_000;
+    let headers = vec![("host".to_owned(), "127.0.0.1:9000".to_owned())];
+    let (date, auth) = sign_header(
+        "GET",
+        "/bucket/main/a%20b.txt",
+        "list-type=2&prefix=x",
+        &headers,
+        UNSIGNED_PAYLOAD,
+        "AKID",
+        "secret",
+        "us-east-1",
+        now,
+    );
+    let all = vec![
+        ("authorization".to_owned(), auth),
+        ("host".to_owned(), "127.0.0.1:9000".to_owned()),
+        (
+            "x-amz-content-sha256".to_owned(),
+            UNSIGNED_PAYLOAD.to_owned(),
+        ),
+        ("x-amz-date".to_owned(), date),
+    ];
+    let req = SignedRequest {
+        method: "GET",
+        raw_path: "/bucket/main/a%20b.txt",
+        raw_query: "list-type=2&prefix=x",
+        headers: &all,
+    };
+    let parsed = parse(&req).unwrap().unwrap();
+    assert!(verify(&parsed, &req, "secret", now).is_ok());
+    assert!(matches!(
+        verify(&parsed, &req, "other", now),
+        Err(AuthError::SignatureDoesNotMatch)
+    ));
+}

@@ -170,7 +170,10 @@ pub async fn complete(
         })?;
     let doc = xml::CompleteMultipartUploadResult {
         xmlns: xml::NS,
-        location: format!("/{bucket}/{key}"),
+        location: {
+            let info = ctx.req.connection_info();
+            format!("{}://{}/{bucket}/{key}", info.scheme(), info.host())
+        },
         bucket: bucket.to_owned(),
         key: key.to_owned(),
         etag: format!("\"{}\"", done.etag),

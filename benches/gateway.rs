@@ -1,0 +1,310 @@
+//! The S3 gateway under load (`make bench`): 64 MiB PUT and GET, and 4 KiB
+//! PUT+GET at 32 concurrent clients, each against the same local block store
+//! driven directly in this process (the baseline, same disk, same run); and
+//! the server's RSS during a 1 GiB upload.
+//!
+//! `TARN_BENCH_SMALL_OPS` sets the number of 4 KiB PUT+GET pairs (default 4000).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use bytes::Bytes;
+use futures::{stream, StreamExt};
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tarn_adapter_local::LocalBlockStore;
+use tarn_model::{BlockKey, StorageNamespace};
+use tarn_ports::{BlockStore, ByteStream};
+use tarn_s3_protocol::sigv4;
+
+const KEY: &str = "AKIAIOSFOLQUICKSTART";
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+const MIB: usize = 1 << 20;
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+fn start(dir: &std::path::Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tarn"))
+        .args([
+            "run",
+            "--quickstart",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(dir)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 256];
+    let url = loop {
+        let n = out.read(&mut buf).unwrap();
+        assert!(n > 0, "tarn exited: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        if let Some(line) = seen
+            .lines()
+            .find_map(|l| l.strip_prefix("Tarn listening on "))
+        {
+            if seen.ends_with('\n') {
+                break line.trim().to_owned();
+            }
+        }
+    };
+    std::thread::spawn(move || while out.read(&mut buf).map(|n| n > 0).unwrap_or(false) {});
+    Server { child, url }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// A SigV4-signed request with an unsigned payload, as SDKs send over TLS-less links.
+fn signed(http: &reqwest::Client, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+    let parsed = reqwest::Url::parse(url).unwrap();
+    let host = format!("{}:{}", parsed.host_str().unwrap(), parsed.port().unwrap());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let headers = vec![("host".to_owned(), host)];
+    let (date, auth) = sigv4::sign_header(
+        method.as_str(),
+        parsed.path(),
+        parsed.query().unwrap_or(""),
+        &headers,
+        sigv4::UNSIGNED_PAYLOAD,
+        KEY,
+        SECRET,
+        "us-east-1",
+        now,
+    );
+    http.request(method, url)
+        .header("x-amz-content-sha256", sigv4::UNSIGNED_PAYLOAD)
+        .header("x-amz-date", date)
+        .header("authorization", auth)
+}
+
+fn zeros(mib: usize) -> reqwest::Body {
+    reqwest::Body::wrap_stream(
+        stream::iter(0..mib).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![9u8; MIB]))),
+    )
+}
+
+fn byte_stream(mib: usize) -> ByteStream {
+    ByteStream::new(stream::iter(0..mib).map(|_| Ok(Bytes::from(vec![9u8; MIB]))))
+}
+
+fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
+    (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .min()
+        .unwrap()
+}
+
+fn main() {
+    let small_ops: usize = std::env::var("TARN_BENCH_SMALL_OPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4000);
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start(&dir.path().join("tarn"));
+    let pid = server.child.id();
+    let url = server.url.clone();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let http = reqwest::Client::new();
+    rt.block_on(async {
+        let resp = http
+            .post(format!("{url}/api/v1/repositories"))
+            .basic_auth(KEY, Some(SECRET))
+            .json(&serde_json::json!({"name": "bench", "storage_namespace": "local://bench"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+    });
+    let object = format!("{url}/bench/main/big.bin");
+
+    // 64 MiB through the gateway.
+    let put = best(3, || {
+        rt.block_on(async {
+            let resp = signed(&http, reqwest::Method::PUT, &object)
+                .header("content-length", (64 * MIB).to_string())
+                .body(zeros(64))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200, "{:?}", resp.text().await);
+        })
+    });
+    let get = best(3, || {
+        rt.block_on(async {
+            let resp = signed(&http, reqwest::Method::GET, &object)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            let mut body = resp.bytes_stream();
+            let mut n = 0;
+            while let Some(c) = body.next().await {
+                n += c.unwrap().len();
+            }
+            assert_eq!(n, 64 * MIB);
+        })
+    });
+
+    // Baseline: the same block store, directly, on the same disk.
+    let (store, ns) = rt.block_on(async {
+        let store = Arc::new(
+            LocalBlockStore::open(dir.path().join("direct"))
+                .await
+                .unwrap(),
+        );
+        (store, StorageNamespace::new("local://direct").unwrap())
+    });
+    let key = BlockKey::new("big.bin").unwrap();
+    let direct_put = best(3, || {
+        rt.block_on(async {
+            store
+                .put(&ns, &key, byte_stream(64), Some((64 * MIB) as u64))
+                .await
+                .unwrap()
+        })
+    });
+    let direct_get = best(3, || {
+        rt.block_on(async {
+            let mut body = store.get(&ns, &key, None).await.unwrap().body;
+            while let Some(c) = body.next().await {
+                c.unwrap();
+            }
+        })
+    });
+    let mibps = |d: Duration| 64.0 / d.as_secs_f64();
+    println!("S3 gateway benchmarks (release binary, local block store, SigV4 UNSIGNED-PAYLOAD)");
+    println!(
+        "PUT 64 MiB: {:>6.0} MiB/s; block store directly {:>6.0} MiB/s ({:.0}%; goal >= 90%)",
+        mibps(put),
+        mibps(direct_put),
+        mibps(put) / mibps(direct_put) * 100.0
+    );
+    println!(
+        "GET 64 MiB: {:>6.0} MiB/s; block store directly {:>6.0} MiB/s ({:.0}%; goal >= 90%)",
+        mibps(get),
+        mibps(direct_get),
+        mibps(get) / mibps(direct_get) * 100.0
+    );
+
+    // 4 KiB PUT+GET at 32 concurrent clients.
+    let payload = Bytes::from(vec![5u8; 4096]);
+    let t = Instant::now();
+    rt.block_on(async {
+        stream::iter(0..small_ops)
+            .map(|i| {
+                let (http, payload) = (http.clone(), payload.clone());
+                let object = format!("{url}/bench/main/small/{i:06}");
+                async move {
+                    let resp = signed(&http, reqwest::Method::PUT, &object)
+                        .body(payload)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(resp.status(), 200);
+                    let resp = signed(&http, reqwest::Method::GET, &object)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(resp.bytes().await.unwrap().len(), 4096);
+                }
+            })
+            .buffer_unordered(32)
+            .collect::<Vec<_>>()
+            .await;
+    });
+    let gateway_rate = small_ops as f64 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    rt.block_on(async {
+        stream::iter(0..small_ops)
+            .map(|i| {
+                let (store, ns, payload) = (store.clone(), ns.clone(), payload.clone());
+                async move {
+                    let key = BlockKey::new(format!("small/{i:06}")).unwrap();
+                    store
+                        .put(&ns, &key, ByteStream::from_bytes(payload), Some(4096))
+                        .await
+                        .unwrap();
+                    let mut body = store.get(&ns, &key, None).await.unwrap().body;
+                    while let Some(c) = body.next().await {
+                        c.unwrap();
+                    }
+                }
+            })
+            .buffer_unordered(32)
+            .collect::<Vec<_>>()
+            .await;
+    });
+    let direct_rate = small_ops as f64 / t.elapsed().as_secs_f64();
+    println!(
+        "4 KiB PUT+GET, 32 clients: {gateway_rate:>6.0} pairs/s; block store directly {direct_rate:>6.0} pairs/s ({:.0}%)",
+        gateway_rate / direct_rate * 100.0
+    );
+
+    // Server RSS while 1 GiB streams in.
+    std::thread::sleep(Duration::from_millis(200));
+    let idle = rss_kib(pid);
+    let stop = Arc::new(AtomicBool::new(false));
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (stop, peak) = (stop.clone(), peak.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                peak.fetch_max(rss_kib(pid), Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    rt.block_on(async {
+        let resp = signed(
+            &http,
+            reqwest::Method::PUT,
+            &format!("{url}/bench/main/huge.bin"),
+        )
+        .header("content-length", (1024 * MIB).to_string())
+        .body(zeros(1024))
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(resp.status(), 200);
+    });
+    stop.store(true, Ordering::SeqCst);
+    sampler.join().unwrap();
+    let peak = peak.load(Ordering::SeqCst);
+    println!(
+        "server RSS during a 1 GiB PUT: idle {:.1} MiB, peak {:.1} MiB (goal < 100 MiB)",
+        idle as f64 / 1024.0,
+        peak as f64 / 1024.0
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let _ = server.child.wait();
+}
