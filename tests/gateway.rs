@@ -75,3 +75,112 @@ async fn a_dedicated_gateway_port_takes_every_request_as_s3() {
     let health = reqwest::get(format!("{gateway}/_health")).await.unwrap();
     assert_eq!(health.status(), 403, "the API is not on the gateway port");
 }
+
+/// A signed PUT of `body` with extra headers (signed too) and a payload hash.
+fn signed_put(
+    url: &str,
+    body: &'static [u8],
+    extra: &[(&str, &str)],
+    payload_hash: &str,
+) -> reqwest::RequestBuilder {
+    let parsed = reqwest::Url::parse(url).unwrap();
+    let host = format!("{}:{}", parsed.host_str().unwrap(), parsed.port().unwrap());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mut headers = vec![("host".to_owned(), host)];
+    headers.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let (date, auth) = sigv4::sign_header(
+        "PUT",
+        parsed.path(),
+        "",
+        &headers,
+        payload_hash,
+        KEY,
+        SECRET,
+        "us-east-1",
+        now,
+    );
+    let mut req = reqwest::Client::new()
+        .put(url)
+        .header("x-amz-content-sha256", payload_hash)
+        .header("x-amz-date", date)
+        .header("authorization", auth)
+        .body(body);
+    for (k, v) in extra {
+        req = req.header(*k, *v);
+    }
+    req
+}
+
+#[tokio::test]
+async fn bodies_that_fail_their_digests_are_refused_and_not_stored() {
+    let tarn = TarnProcess::quickstart().await;
+    let created = reqwest::Client::new()
+        .post(format!("{}/api/v1/repositories", tarn.url))
+        .basic_auth(KEY, Some(SECRET))
+        .json(&serde_json::json!({"name": "digests", "storage_namespace": "local://digests"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let url = format!("{}/digests/main/file.txt", tarn.url);
+    let cases: [(&[(&str, &str)], &str, &str); 3] = [
+        // base64 MD5 of "other".
+        (
+            &[("content-md5", "eV8yArF8trw9S3cdjGyerw==")],
+            sigv4::UNSIGNED_PAYLOAD,
+            "BadDigest",
+        ),
+        // CRC32 of "other", not of "hello".
+        (
+            &[("x-amz-checksum-crc32", "AAAAAA==")],
+            sigv4::UNSIGNED_PAYLOAD,
+            "BadDigest",
+        ),
+        (
+            &[],
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "XAmzContentSHA256Mismatch",
+        ),
+    ];
+    for (headers, payload, want) in cases {
+        let resp = signed_put(&url, b"hello", headers, payload)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400, "{want}");
+        let text = resp.text().await.unwrap();
+        assert!(
+            text.contains(&format!("<Code>{want}</Code>")),
+            "{want}: {text}"
+        );
+    }
+    let stat = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/repositories/digests/refs/main/objects/stat?path=file.txt",
+            tarn.url
+        ))
+        .basic_auth(KEY, Some(SECRET))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stat.status(), 404, "nothing was stored");
+    // The right digests pass.
+    let md5 = "XUFAKrxLKna5cZ2REBfFkg=="; // base64 MD5 of "hello"
+    let resp = signed_put(
+        &url,
+        b"hello",
+        &[("content-md5", md5)],
+        sigv4::UNSIGNED_PAYLOAD,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+}
