@@ -118,6 +118,13 @@ fn signed_put(
     req
 }
 
+/// Headers, payload hash, and the S3 error code expected.
+type DigestCase = (
+    &'static [(&'static str, &'static str)],
+    &'static str,
+    &'static str,
+);
+
 #[tokio::test]
 async fn bodies_that_fail_their_digests_are_refused_and_not_stored() {
     let tarn = TarnProcess::quickstart().await;
@@ -130,7 +137,7 @@ async fn bodies_that_fail_their_digests_are_refused_and_not_stored() {
         .unwrap();
     assert_eq!(created.status(), 201);
     let url = format!("{}/digests/main/file.txt", tarn.url);
-    let cases: [(&[(&str, &str)], &str, &str); 3] = [
+    let cases: [DigestCase; 3] = [
         // base64 MD5 of "other".
         (
             &[("content-md5", "eV8yArF8trw9S3cdjGyerw==")],
