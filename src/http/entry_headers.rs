@@ -34,3 +34,45 @@ pub fn http_date(e: &Entry) -> HttpDate {
     let secs = u64::try_from(e.last_modified.unix_seconds()).unwrap_or(0);
     HttpDate::from(UNIX_EPOCH + Duration::from_secs(secs))
 }
+
+/// The response to a HEAD: the status and `Content-Range` of `range` over an
+/// object of `size` bytes, and a sized empty body (the length without the
+/// data). `None` when the range cannot be satisfied.
+pub fn head_response(
+    mut resp: actix_web::HttpResponseBuilder,
+    size: u64,
+    range: Option<ByteRange>,
+) -> Option<actix_web::HttpResponse> {
+    let length = match range {
+        Some(r) => {
+            let (first, last) = r.resolve(size)?;
+            partial(&mut resp, first, last, size)
+        }
+        None => size,
+    };
+    let empty = futures::stream::empty::<Result<bytes::Bytes, actix_web::Error>>();
+    Some(resp.body(actix_web::body::SizedStream::new(length, empty)))
+}
+
+/// The response to a GET: status, `Content-Range` when `read` holds a range,
+/// and the body streamed with its exact length.
+pub fn get_response(
+    mut resp: actix_web::HttpResponseBuilder,
+    read: tarn_ports::GetOutcome,
+) -> actix_web::HttpResponse {
+    let length = match read.range {
+        Some((first, last)) => partial(&mut resp, first, last, read.meta.size),
+        None => read.meta.size,
+    };
+    resp.no_chunking(length);
+    resp.streaming(super::body::response_stream(read.body))
+}
+
+fn partial(resp: &mut actix_web::HttpResponseBuilder, first: u64, last: u64, size: u64) -> u64 {
+    resp.status(actix_web::http::StatusCode::PARTIAL_CONTENT);
+    resp.insert_header((
+        header::CONTENT_RANGE,
+        format!("bytes {first}-{last}/{size}"),
+    ));
+    last - first + 1
+}

@@ -2,7 +2,7 @@
 //! reading them back (whole or by range), copying, and linking data written
 //! directly to the store.
 
-use crate::error::{Error, Result};
+use crate::error::{body_write_error, Error, Result};
 use crate::Engine;
 use std::collections::BTreeMap;
 use tarn_model::{
@@ -131,13 +131,7 @@ impl Engine {
             .blocks
             .put(&ns, &key, body, req.size)
             .await
-            .map_err(|e| match e.kind() {
-                ErrorKind::Interrupted => Error::invalid(
-                    "body",
-                    format!("the upload was interrupted: {}", e.message()),
-                ),
-                _ => Error::from(e),
-            })?;
+            .map_err(body_write_error)?;
         let entry = Entry {
             address: PhysicalAddress::Relative(key),
             size: put.size,

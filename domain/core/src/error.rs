@@ -132,6 +132,18 @@ impl From<InvalidValue> for Error {
     }
 }
 
+/// Maps a failed write of a request body: a body that broke off is the
+/// client's fault, anything else the store's.
+pub(crate) fn body_write_error(e: PortError) -> Error {
+    match e.kind() {
+        ErrorKind::Interrupted => Error::invalid(
+            "body",
+            format!("the upload was interrupted: {}", e.message()),
+        ),
+        _ => Error::from(e),
+    }
+}
+
 /// Attaches the kind and name of a missing thing to a port result.
 pub(crate) trait PortResultExt<T> {
     fn named(self, kind: &'static str, name: impl ToString) -> Result<T>;

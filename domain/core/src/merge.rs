@@ -224,14 +224,11 @@ impl Engine {
             } else {
                 head.generation.max(src.generation)
             } + 1;
-            let commit = self
-                .new_commit(repo, &commit_req, tree, parents, generation)
-                .await?;
-            let moved = Branch {
-                commit_id: commit.id.clone(),
-                ..b.clone()
-            };
-            if self.try_update(repo, &b, &moved).await? {
+            let parents = (parents, generation);
+            if let Some(commit) = self
+                .commit_onto(repo, &b, &commit_req, tree, parents)
+                .await?
+            {
                 return Ok(commit);
             }
         }
@@ -331,24 +328,35 @@ impl Engine {
             if applied.changed == 0 {
                 return Err(Error::NoChanges);
             }
-            let commit = self
-                .new_commit(
-                    repo,
-                    &commit_req,
-                    applied.tree,
-                    vec![head.id.clone()],
-                    head.generation + 1,
-                )
-                .await?;
-            let moved = Branch {
-                commit_id: commit.id.clone(),
-                ..b.clone()
-            };
-            if self.try_update(repo, &b, &moved).await? {
+            let parents = (vec![head.id.clone()], head.generation + 1);
+            if let Some(commit) = self
+                .commit_onto(repo, &b, &commit_req, applied.tree, parents)
+                .await?
+            {
                 return Ok(commit);
             }
         }
         Err(Error::TooManyAttempts(name.to_string()))
+    }
+
+    /// Writes a commit of `tree` and moves branch `b` to it by
+    /// compare-and-set; `None` when the race was lost.
+    async fn commit_onto(
+        &self,
+        repo: &RepositoryId,
+        b: &Branch,
+        req: &CommitRequest,
+        tree: MetaRangeId,
+        (parents, generation): (Vec<CommitId>, u64),
+    ) -> Result<Option<Commit>> {
+        let commit = self
+            .new_commit(repo, req, tree, parents, generation)
+            .await?;
+        let moved = Branch {
+            commit_id: commit.id.clone(),
+            ..b.clone()
+        };
+        Ok(self.try_update(repo, b, &moved).await?.then_some(commit))
     }
 
     /// The branch, refusing one with uncommitted changes.

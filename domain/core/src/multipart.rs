@@ -3,7 +3,7 @@
 //! straight to the block store's multipart API.
 
 use crate::data::{locate, WriteCondition};
-use crate::error::{Error, PortResultExt, Result};
+use crate::error::{body_write_error, Error, PortResultExt, Result};
 use crate::Engine;
 use std::collections::BTreeMap;
 use tarn_model::{
@@ -92,13 +92,7 @@ impl Engine {
                 size,
             )
             .await
-            .map_err(|e| match e.kind() {
-                ErrorKind::Interrupted => Error::invalid(
-                    "body",
-                    format!("the upload was interrupted: {}", e.message()),
-                ),
-                _ => Error::from(e),
-            })?;
+            .map_err(body_write_error)?;
         let size = size.unwrap_or(0);
         self.record_part(&upload.upload_id, number, &etag, size)
             .await?;

@@ -3,8 +3,7 @@
 use super::error::{ApiError, ApiResult};
 use super::models::{amount, de_opt_bool, Listing, ObjectStats, PageQuery};
 use super::repositories::repo_id;
-use crate::http::body::response_stream;
-use crate::http::entry_headers::{etag_of, http_date, parse_range};
+use crate::http::entry_headers::{etag_of, get_response, head_response, http_date, parse_range};
 use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -84,42 +83,12 @@ async fn read(
         .insert_header((header::ACCEPT_RANGES, "bytes"))
         .insert_header((header::CONTENT_TYPE, content_type));
     if !with_body {
-        // HEAD: headers only, without reading the data.
-        let length = match range {
-            Some(r) => {
-                let (first, last) = r
-                    .resolve(entry.size)
-                    .ok_or(tarn_domain::Error::InvalidRange { size: entry.size })?;
-                resp.status(StatusCode::PARTIAL_CONTENT);
-                resp.insert_header((
-                    header::CONTENT_RANGE,
-                    format!("bytes {first}-{last}/{}", entry.size),
-                ));
-                last - first + 1
-            }
-            None => entry.size,
-        };
-        // A sized, empty body: HEAD reports the length without reading data.
-        let sized = actix_web::body::SizedStream::new(
-            length,
-            futures::stream::empty::<Result<bytes::Bytes, actix_web::Error>>(),
-        );
-        return Ok(resp.body(sized));
+        let size = entry.size;
+        return head_response(resp, size, range)
+            .ok_or_else(|| tarn_domain::Error::InvalidRange { size }.into());
     }
     let read = engine.read_object(&repo, reference, &path, range).await?;
-    let length = match read.data.range {
-        Some((first, last)) => {
-            resp.status(StatusCode::PARTIAL_CONTENT);
-            resp.insert_header((
-                header::CONTENT_RANGE,
-                format!("bytes {first}-{last}/{}", read.data.meta.size),
-            ));
-            last - first + 1
-        }
-        None => read.data.meta.size,
-    };
-    resp.no_chunking(length);
-    Ok(resp.streaming(response_stream(read.data.body)))
+    Ok(get_response(resp, read.data))
 }
 
 #[utoipa::path(get, path = "/api/v1/repositories/{repository}/refs/{ref}/objects", tag = "objects", operation_id = "getObject",

@@ -3,8 +3,7 @@
 use super::error::{s3_err, S3Error, S3Result};
 use super::request::{split_key, write_branch, Ctx};
 use super::xml::{self, to_xml};
-use crate::http::body::response_stream;
-use crate::http::entry_headers::{etag_of, http_date, parse_range};
+use crate::http::entry_headers::{etag_of, get_response, head_response, http_date, parse_range};
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
 use std::collections::BTreeMap;
@@ -155,48 +154,20 @@ pub async fn get(
     let mut resp = HttpResponse::Ok();
     object_headers(&mut resp, &entry, ctx);
     if !with_body {
-        let length = match range {
-            Some(r) => {
-                let (first, last) = r.resolve(entry.size).ok_or_else(|| {
-                    S3Error::new(
-                        416,
-                        "InvalidRange",
-                        "The requested range is not satisfiable",
-                    )
-                })?;
-                resp.status(StatusCode::PARTIAL_CONTENT);
-                resp.insert_header((
-                    header::CONTENT_RANGE,
-                    format!("bytes {first}-{last}/{}", entry.size),
-                ));
-                last - first + 1
-            }
-            None => entry.size,
-        };
-        let sized = actix_web::body::SizedStream::new(
-            length,
-            futures::stream::empty::<Result<bytes::Bytes, actix_web::Error>>(),
-        );
-        return Ok(resp.body(sized));
+        return head_response(resp, entry.size, range).ok_or_else(|| {
+            S3Error::new(
+                416,
+                "InvalidRange",
+                "The requested range is not satisfiable",
+            )
+        });
     }
     let read = ctx
         .engine
         .read_object(&repo, &reference, &path, range)
         .await
         .map_err(s3_err(bucket, key))?;
-    let length = match read.data.range {
-        Some((first, last)) => {
-            resp.status(StatusCode::PARTIAL_CONTENT);
-            resp.insert_header((
-                header::CONTENT_RANGE,
-                format!("bytes {first}-{last}/{}", read.data.meta.size),
-            ));
-            last - first + 1
-        }
-        None => read.data.meta.size,
-    };
-    resp.no_chunking(length);
-    Ok(resp.streaming(response_stream(read.data.body)))
+    Ok(get_response(resp, read.data))
 }
 
 /// PutObject.
