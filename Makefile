@@ -53,6 +53,7 @@ fmt:
 
 ## bench: performance figures, as ratios against baselines measured in the same run
 bench:
+	command -v s3s-fs >/dev/null || $(CARGO) install s3s-fs@0.14.1 --features binary --locked
 	$(CARGO) bench -p tarn-domain --bench engine
 	$(CARGO) bench -p tarn --bench api_streaming
 	$(CARGO) bench -p tarn --bench gateway

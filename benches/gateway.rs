@@ -118,6 +118,82 @@ fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
         .unwrap()
 }
 
+/// 4 KiB PUT+GET pairs/s at 32 clients against s3s-fs on `root`, if installed.
+fn s3s_fs_rate(
+    rt: &tokio::runtime::Runtime,
+    http: &reqwest::Client,
+    root: &std::path::Path,
+    ops: usize,
+    payload: &Bytes,
+) -> Option<f64> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    std::fs::create_dir_all(root).ok()?;
+    let mut child = Command::new("s3s-fs")
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--access-key",
+            KEY,
+            "--secret-key",
+            SECRET,
+        ])
+        .arg(root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let url = format!("http://127.0.0.1:{port}");
+    let ready = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let rate = ready.then(|| {
+        rt.block_on(async {
+            let resp = signed(http, reqwest::Method::PUT, &format!("{url}/bench"))
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                resp.status().is_success(),
+                "s3s-fs CreateBucket: {}",
+                resp.status()
+            );
+            let t = Instant::now();
+            stream::iter(0..ops)
+                .map(|i| {
+                    let (http, payload) = (http.clone(), payload.clone());
+                    let object = format!("{url}/bench/small-{i:06}");
+                    async move {
+                        let resp = signed(&http, reqwest::Method::PUT, &object)
+                            .body(payload)
+                            .send()
+                            .await
+                            .unwrap();
+                        assert!(resp.status().is_success(), "s3s-fs PUT: {}", resp.status());
+                        let resp = signed(&http, reqwest::Method::GET, &object)
+                            .send()
+                            .await
+                            .unwrap();
+                        assert_eq!(resp.bytes().await.unwrap().len(), 4096);
+                    }
+                })
+                .buffer_unordered(32)
+                .collect::<Vec<_>>()
+                .await;
+            ops as f64 / t.elapsed().as_secs_f64()
+        })
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    rate
+}
+
 fn main() {
     let small_ops: usize = std::env::var("TARN_BENCH_SMALL_OPS")
         .ok()
@@ -267,6 +343,13 @@ fn main() {
         "4 KiB PUT+GET, 32 clients: {gateway_rate:>6.0} pairs/s; block store directly {direct_rate:>6.0} pairs/s ({:.0}%)",
         gateway_rate / direct_rate * 100.0
     );
+    match s3s_fs_rate(&rt, &http, &dir.path().join("s3s"), small_ops, &payload) {
+        Some(plain) => println!(
+            "4 KiB PUT+GET, 32 clients: plain S3 server (s3s-fs, same disk) {plain:>6.0} pairs/s; gateway at {:.0}% of it (goal >= 50%)",
+            gateway_rate / plain * 100.0
+        ),
+        None => println!("4 KiB PUT+GET vs s3s-fs: skipped (s3s-fs not installed; `make bench` installs it)"),
+    }
 
     // Server RSS while 1 GiB streams in.
     std::thread::sleep(Duration::from_millis(200));
