@@ -43,6 +43,7 @@ pub fn head_response(
     size: u64,
     range: Option<ByteRange>,
 ) -> Option<actix_web::HttpResponse> {
+    inert(&mut resp);
     let length = match range {
         Some(r) => {
             let (first, last) = r.resolve(size)?;
@@ -60,12 +61,24 @@ pub fn get_response(
     mut resp: actix_web::HttpResponseBuilder,
     read: tarn_ports::GetOutcome,
 ) -> actix_web::HttpResponse {
+    inert(&mut resp);
     let length = match read.range {
         Some((first, last)) => partial(&mut resp, first, last, read.meta.size),
         None => read.meta.size,
     };
     resp.no_chunking(length);
     resp.streaming(super::body::response_stream(read.body))
+}
+
+/// Headers that keep stored content inert in a browser on this origin: the
+/// API's session cookie must not be usable by an uploaded HTML page.
+fn inert(resp: &mut actix_web::HttpResponseBuilder) {
+    resp.insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; sandbox",
+        ))
+        .insert_header((header::X_FRAME_OPTIONS, "SAMEORIGIN"));
 }
 
 fn partial(resp: &mut actix_web::HttpResponseBuilder, first: u64, last: u64, size: u64) -> u64 {

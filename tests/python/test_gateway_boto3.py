@@ -224,3 +224,30 @@ def test_aws_cli_cp_sync_ls_rm(base_url, repo_name, tmp_path):
     subprocess.run(aws + ["rm", "--recursive", f"s3://{repo_name}/main/tree/"], check=True, env=env, capture_output=True)
     ls = subprocess.run(aws + ["ls", "--recursive", f"s3://{repo_name}/main/tree/"], env=env, capture_output=True, text=True).stdout
     assert ls.strip() == ""
+
+
+def test_multipart_urls_must_name_the_upload_s_key(s3, repo_name):
+    uid = s3.create_multipart_upload(Bucket=repo_name, Key="main/a.bin")["UploadId"]
+    etag = s3.upload_part(Bucket=repo_name, Key="main/a.bin", UploadId=uid, PartNumber=1, Body=b"data")["ETag"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.complete_multipart_upload(Bucket=repo_name, Key="main/b.bin", UploadId=uid,
+                                     MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert error_code(e) == "NoSuchUpload"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.upload_part(Bucket=repo_name, Key="main/b.bin", UploadId=uid, PartNumber=2, Body=b"x")
+    assert error_code(e) == "NoSuchUpload"
+    s3.complete_multipart_upload(Bucket=repo_name, Key="main/a.bin", UploadId=uid,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert s3.get_object(Bucket=repo_name, Key="main/a.bin")["Body"].read() == b"data"
+
+
+def test_listing_edges_and_inert_content(s3, repo_name):
+    s3.put_object(Bucket=repo_name, Key="main/x.html", Body=b"<script>alert(1)</script>", ContentType="text/html")
+    empty = s3.list_objects_v2(Bucket=repo_name, Prefix="main/", MaxKeys=0)
+    assert empty["KeyCount"] == 0 and "NextContinuationToken" not in empty
+    past = s3.list_objects_v2(Bucket=repo_name, Prefix="main/", StartAfter="zzz")
+    assert past["KeyCount"] == 0
+    got = s3.get_object(Bucket=repo_name, Key="main/x.html")
+    headers = got["ResponseMetadata"]["HTTPHeaders"]
+    assert "default-src 'none'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"

@@ -224,6 +224,22 @@ impl Engine {
         dest: &BranchName,
         dest_path: &ObjectPath,
     ) -> Result<Entry> {
+        self.copy_object_with(repo, src_ref, src_path, dest, dest_path, None)
+            .await
+    }
+
+    /// [`Engine::copy_object`], replacing the content type and user metadata
+    /// when `replace` says so (S3's `x-amz-metadata-directive: REPLACE`), in
+    /// the one staged entry.
+    pub async fn copy_object_with(
+        &self,
+        repo: &RepositoryId,
+        src_ref: &str,
+        src_path: &ObjectPath,
+        dest: &BranchName,
+        dest_path: &ObjectPath,
+        replace: Option<(Option<String>, BTreeMap<String, String>)>,
+    ) -> Result<Entry> {
         let ns = self.writable_repository(repo).await?.storage_namespace;
         self.get_branch(repo, dest).await?;
         let src = self.stat_object(repo, src_ref, src_path).await?;
@@ -237,11 +253,17 @@ impl Engine {
                 ErrorKind::NotFound => Error::Gone(src_path.to_string()),
                 _ => Error::from(e),
             })?;
-        let entry = Entry {
+        let mut entry = Entry {
             address: PhysicalAddress::Relative(key),
             last_modified: self.stores.clock.now(),
             ..src
         };
+        if let Some((content_type, metadata)) = replace {
+            entry.content_type = content_type
+                .filter(|c| !c.is_empty())
+                .or(entry.content_type);
+            entry.metadata = metadata;
+        }
         self.stage_object(repo, dest, dest_path, entry.clone())
             .await?;
         Ok(entry)

@@ -65,10 +65,19 @@ impl Engine {
         req: &DiffRequest,
     ) -> Result<Page<DiffItem>> {
         let ns = self.get_repository(repo).await?.storage_namespace;
-        let b = self.get_branch(repo, name).await?;
-        let head = self.get_commit_record(repo, &b.commit_id).await?;
-        self.diff_page(&ns, Feed::Uncommitted(&b, &head.meta_range_id), req)
-            .await
+        let mut attempts = self.settings.max_attempts;
+        loop {
+            let b = self.get_branch(repo, name).await?;
+            let head = self.get_commit_record(repo, &b.commit_id).await?;
+            let page = self
+                .diff_page(&ns, Feed::Uncommitted(&b, &head.meta_range_id), req)
+                .await?;
+            attempts = attempts.saturating_sub(1);
+            // A commit that moved meanwhile may have dropped tokens read here.
+            if attempts == 0 || self.get_branch(repo, name).await? == b {
+                return Ok(page);
+            }
+        }
     }
 
     /// Differences from `left` to `right`: with `three_dot`, the changes on

@@ -95,11 +95,33 @@ impl Engine {
         reference: &str,
         path: &ObjectPath,
     ) -> Result<Entry> {
-        let r = self.resolve_ref(repo, reference).await?;
         let ns = self.get_repository(repo).await?.storage_namespace;
-        self.lookup(&ns, &r, path)
-            .await?
-            .ok_or_else(|| Error::not_found("object", path))
+        let mut attempts = self.settings.max_attempts;
+        loop {
+            let r = self.resolve_ref(repo, reference).await?;
+            let found = self.lookup(&ns, &r, path).await?;
+            attempts = attempts.saturating_sub(1);
+            if attempts == 0 || self.still_current(repo, &r).await? {
+                return found.ok_or_else(|| Error::not_found("object", path));
+            }
+        }
+    }
+
+    /// Whether the branch a read went through is as the read saw it. A
+    /// commit drops the staging tokens it sealed right after it moves the
+    /// branch: a read that began before the move may have missed entries in
+    /// them, and must read again.
+    pub(crate) async fn still_current(&self, repo: &RepositoryId, r: &ResolvedRef) -> Result<bool> {
+        match (&r.view, &r.branch) {
+            (RefView::Branch | RefView::StagingOnly, Some(b)) => {
+                match self.stores.refs.get_branch(repo, &b.name).await {
+                    Ok(now) => Ok(now == *b),
+                    Err(e) if e.kind() == tarn_ports::ErrorKind::NotFound => Ok(true),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            _ => Ok(true),
+        }
     }
 
     pub(crate) async fn lookup(
@@ -188,7 +210,23 @@ impl Engine {
         reference: &str,
         req: &ListRequest,
     ) -> Result<Page<Listing>> {
-        let r = self.resolve_ref(repo, reference).await?;
+        let mut attempts = self.settings.max_attempts;
+        loop {
+            let r = self.resolve_ref(repo, reference).await?;
+            let page = self.list_once(repo, &r, req).await?;
+            attempts = attempts.saturating_sub(1);
+            if attempts == 0 || self.still_current(repo, &r).await? {
+                return Ok(page);
+            }
+        }
+    }
+
+    async fn list_once(
+        &self,
+        repo: &RepositoryId,
+        r: &ResolvedRef,
+        req: &ListRequest,
+    ) -> Result<Page<Listing>> {
         let ns = self.get_repository(repo).await?.storage_namespace;
         let amount = req.amount.max(1);
         let after = req.after.as_deref().filter(|a| !a.is_empty());

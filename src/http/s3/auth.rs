@@ -171,22 +171,17 @@ pub fn body(req: &HttpRequest, payload: web::Payload, caller: &Caller) -> S3Resu
         (stream, content_length)
     };
     let mut stream = stream;
-    // A whole-body checksum header on a plain body.
-    if !mode.is_streaming() {
-        for alg in [
-            ChecksumAlgorithm::Crc32,
-            ChecksumAlgorithm::Crc32c,
-            ChecksumAlgorithm::Crc64Nvme,
-            ChecksumAlgorithm::Sha1,
-            ChecksumAlgorithm::Sha256,
-        ] {
-            if let Some(expected) = header(req, alg.header_name()) {
-                stream = ByteStream::new(chunked::verify_checksum(
-                    stream,
-                    alg,
-                    expected.trim().to_owned(),
-                ));
-            }
+    // A whole-body checksum header (a trailer, if declared, is checked by the decoder).
+    let trailer = header(req, "x-amz-trailer")
+        .map(str::trim)
+        .and_then(ChecksumAlgorithm::from_header_name);
+    for alg in ChecksumAlgorithm::ALL
+        .into_iter()
+        .filter(|a| trailer != Some(*a))
+    {
+        if let Some(expected) = header(req, alg.header_name()) {
+            let expected = expected.trim().to_owned();
+            stream = ByteStream::new(chunked::verify_checksum(stream, alg, expected));
         }
     }
     if let Some(md5) = header(req, "content-md5") {

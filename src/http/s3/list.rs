@@ -64,6 +64,16 @@ pub async fn list(ctx: &Ctx<'_>, bucket: &str, v2: bool) -> S3Result<HttpRespons
         contents: Vec::new(),
         common_prefixes: Vec::new(),
     };
+    let respond = |doc: &xml::ListBucket| {
+        HttpResponse::Ok()
+            .content_type("application/xml")
+            .body(to_xml("ListBucketResult", doc))
+    };
+    if max_keys == 0 {
+        // Nothing asked for: an empty page, and no token that would skip a key.
+        doc.key_count = v2.then_some(0);
+        return Ok(respond(&doc));
+    }
     let enc = |s: &str| {
         if encode {
             urlencoding::encode(s).into_owned()
@@ -106,10 +116,16 @@ pub async fn list(ctx: &Ctx<'_>, bucket: &str, v2: bool) -> S3Result<HttpRespons
                     ));
                 }
             }
-            let after = start
-                .as_deref()
-                .and_then(|s| s.strip_prefix(&format!("{reference}/")))
-                .map(str::to_owned);
+            let ref_prefix = format!("{reference}/");
+            let after = match start.as_deref() {
+                Some(s) if s.starts_with(&ref_prefix) => Some(s[ref_prefix.len()..].to_owned()),
+                // A start past every key of this ref: nothing left to list.
+                Some(s) if s > ref_prefix.as_str() => {
+                    doc.key_count = v2.then_some(0);
+                    return Ok(respond(&doc));
+                }
+                _ => None,
+            };
             let request = ListRequest {
                 prefix: path_prefix.to_owned(),
                 after,
@@ -142,10 +158,6 @@ pub async fn list(ctx: &Ctx<'_>, bucket: &str, v2: bool) -> S3Result<HttpRespons
             }
         }
     }
-    if max_keys == 0 {
-        doc.contents.clear();
-        doc.common_prefixes.clear();
-    }
     if doc.is_truncated {
         if v2 {
             doc.next_continuation_token = last_key;
@@ -157,7 +169,5 @@ pub async fn list(ctx: &Ctx<'_>, bucket: &str, v2: bool) -> S3Result<HttpRespons
         doc.key_count = Some(doc.contents.len() + doc.common_prefixes.len());
         doc.marker = None;
     }
-    Ok(HttpResponse::Ok()
-        .content_type("application/xml")
-        .body(to_xml("ListBucketResult", &doc)))
+    Ok(respond(&doc))
 }

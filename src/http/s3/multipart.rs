@@ -22,6 +22,34 @@ fn part_number(raw: &str) -> S3Result<PartNumber> {
         })
 }
 
+/// The repository of an upload addressed at `bucket`/`key`: the key must be
+/// the one the upload was created for (`NoSuchUpload` otherwise), so that a
+/// URL never completes, feeds or aborts another key's upload.
+async fn upload_at(
+    ctx: &Ctx<'_>,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+) -> S3Result<tarn_model::RepositoryId> {
+    let repo = ctx.repository(bucket).await?;
+    let upload = ctx
+        .engine
+        .get_multipart_upload(&repo, upload_id)
+        .await
+        .map_err(s3_err(bucket, key))?;
+    if upload.gateway_key() != key {
+        return Err(S3Error::from_domain(
+            Error::NotFound {
+                kind: "upload",
+                name: upload_id.to_owned(),
+            },
+            bucket,
+            key,
+        ));
+    }
+    Ok(repo)
+}
+
 /// CreateMultipartUpload.
 pub async fn create(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpResponse> {
     let repo = ctx.repository(bucket).await?;
@@ -54,7 +82,7 @@ pub async fn upload_part(
     body: ByteStream,
     size: Option<u64>,
 ) -> S3Result<HttpResponse> {
-    let repo = ctx.repository(bucket).await?;
+    let repo = upload_at(ctx, bucket, key, upload_id).await?;
     let number = part_number(part)?;
     let etag = ctx
         .engine
@@ -95,11 +123,11 @@ fn copy_range(ctx: &Ctx<'_>) -> S3Result<Option<ByteRange>> {
 pub async fn upload_part_copy(
     ctx: &Ctx<'_>,
     bucket: &str,
-    _key: &str,
+    key: &str,
     upload_id: &str,
     part: &str,
 ) -> S3Result<HttpResponse> {
-    let repo = ctx.repository(bucket).await?;
+    let repo = upload_at(ctx, bucket, key, upload_id).await?;
     let number = part_number(part)?;
     let (src_bucket, src_key) = copy_source(ctx)?;
     let src_repo = ctx.repository(&src_bucket).await?;
@@ -137,7 +165,7 @@ pub async fn complete(
     upload_id: &str,
     body: &[u8],
 ) -> S3Result<HttpResponse> {
-    let repo = ctx.repository(bucket).await?;
+    let repo = upload_at(ctx, bucket, key, upload_id).await?;
     let text =
         std::str::from_utf8(body).map_err(|_| S3Error::malformed_xml("body is not UTF-8"))?;
     let request: xml::CompleteRequest =
@@ -190,7 +218,7 @@ pub async fn abort(
     key: &str,
     upload_id: &str,
 ) -> S3Result<HttpResponse> {
-    let repo = ctx.repository(bucket).await?;
+    let repo = upload_at(ctx, bucket, key, upload_id).await?;
     ctx.engine
         .abort_multipart_upload(&repo, upload_id)
         .await
@@ -205,7 +233,7 @@ pub async fn list_parts(
     key: &str,
     upload_id: &str,
 ) -> S3Result<HttpResponse> {
-    let repo = ctx.repository(bucket).await?;
+    let repo = upload_at(ctx, bucket, key, upload_id).await?;
     let max_parts = ctx
         .param("max-parts")
         .and_then(|v| v.parse::<usize>().ok())

@@ -219,9 +219,20 @@ pub async fn copy(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpRespon
     let (src_bucket, src_key) = copy_source(ctx)?;
     let src_repo = ctx.repository(&src_bucket).await?;
     let (src_ref, src_path) = split_key(&src_bucket, &src_key)?;
-    let mut entry = if src_repo == repo {
+    let replace = if ctx
+        .header("x-amz-metadata-directive")
+        .is_some_and(|d| d.eq_ignore_ascii_case("REPLACE"))
+    {
+        Some((
+            ctx.header("content-type").map(str::to_owned),
+            user_metadata(ctx)?,
+        ))
+    } else {
+        None
+    };
+    let entry = if src_repo == repo {
         ctx.engine
-            .copy_object(&repo, &src_ref, &src_path, &branch, &path)
+            .copy_object_with(&repo, &src_ref, &src_path, &branch, &path, replace)
             .await
             .map_err(s3_err(&src_bucket, &src_key))?
     } else {
@@ -229,20 +240,11 @@ pub async fn copy(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpRespon
             ctx,
             (&src_repo, &src_ref, &src_path),
             (&repo, &branch, &path),
+            replace,
         )
         .await
         .map_err(s3_err(&src_bucket, &src_key))?
     };
-    if ctx
-        .header("x-amz-metadata-directive")
-        .is_some_and(|d| d.eq_ignore_ascii_case("REPLACE"))
-    {
-        entry = ctx
-            .engine
-            .update_user_metadata(&repo, &branch, &path, user_metadata(ctx)?)
-            .await
-            .map_err(s3_err(bucket, key))?;
-    }
     let doc = xml::CopyResult {
         xmlns: xml::NS,
         last_modified: xml::iso8601(entry.last_modified.unix_micros()),
@@ -262,15 +264,20 @@ async fn copy_across(
         &tarn_model::BranchName,
         &tarn_model::ObjectPath,
     ),
+    replace: Option<(Option<String>, BTreeMap<String, String>)>,
 ) -> Result<Entry, Error> {
     let read = ctx
         .engine
         .read_object(src_repo, src_ref, src_path, None)
         .await?;
+    let (content_type, metadata) = match replace {
+        Some((ct, meta)) => (ct.or_else(|| read.entry.content_type.clone()), meta),
+        None => (read.entry.content_type.clone(), read.entry.metadata.clone()),
+    };
     let request = UploadRequest {
         size: Some(read.entry.size),
-        content_type: read.entry.content_type.clone(),
-        metadata: read.entry.metadata.clone(),
+        content_type,
+        metadata,
         condition: WriteCondition::Always,
     };
     ctx.engine

@@ -355,3 +355,47 @@ async fn committed_trees_are_files_that_another_engine_reads() {
     let listed = second.list_objects(&repo, "main", &req).await.unwrap();
     assert_eq!(listed.items.len(), 100);
 }
+
+/// Readers racing commits always see every acknowledged write, although a
+/// commit drops the staging tokens it sealed as soon as it has moved the branch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reads_during_commits_never_miss_acknowledged_writes() {
+    let f = Arc::new(fixture().await);
+    let paths: Vec<String> = (0..50).map(|i| format!("r/{i:02}")).collect();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for p in paths.iter().take(25) {
+        f.put("main", p, "v").await;
+    }
+    let mut readers = Vec::new();
+    for _ in 0..3 {
+        let (f, paths, stop) = (f.clone(), paths.clone(), stop.clone());
+        readers.push(tokio::spawn(async move {
+            let mut reads = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                // Only paths written before the readers started are read.
+                for p in paths.iter().take(25) {
+                    assert!(
+                        f.read("main", p).await.is_some(),
+                        "{p} vanished during a commit"
+                    );
+                    reads += 1;
+                }
+                let listed = f.list("main", "r/", None).await;
+                assert!(
+                    listed.len() >= 25,
+                    "a listing lost entries: {}",
+                    listed.len()
+                );
+            }
+            reads
+        }));
+    }
+    for (i, p) in paths.iter().enumerate().skip(25) {
+        f.put("main", p, "v").await;
+        f.commit("main", &format!("c{i}")).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    for r in readers {
+        assert!(r.await.unwrap() > 0);
+    }
+}
