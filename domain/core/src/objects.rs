@@ -230,7 +230,7 @@ impl Engine {
         let ns = self.get_repository(repo).await?.storage_namespace;
         let amount = req.amount.max(1);
         let after = req.after.as_deref().filter(|a| !a.is_empty());
-        let mut cursor = self.open_view(&ns, &r, &req.prefix, after).await?;
+        let mut cursor = self.open_view(&ns, r, &req.prefix, after).await?;
         let delimiter = req.delimiter.as_deref().filter(|d| !d.is_empty());
         let mut out: Vec<Listing> = Vec::new();
         while out.len() <= amount {
