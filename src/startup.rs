@@ -4,6 +4,7 @@
 use crate::http;
 use crate::http::api::auth::AuthState;
 use crate::http::api::config::ServerInfo;
+use crate::http::request_log::RedactedRootSpan;
 use crate::http::s3::GatewayConfig;
 use crate::settings::{BlockstoreKind, DatabaseKind, Settings};
 use actix_web::dev::{Server, ServerHandle};
@@ -61,7 +62,7 @@ impl Application {
                 .app_data(info)
                 .app_data(auth)
                 .app_data(gateway)
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<RedactedRootSpan>::new())
                 .configure(http::routes)
         })
         .listen(listener)?
@@ -82,7 +83,7 @@ impl Application {
                         .app_data(info)
                         .app_data(auth)
                         .app_data(gateway)
-                        .wrap(TracingLogger::default())
+                        .wrap(TracingLogger::<RedactedRootSpan>::new())
                         .configure(http::s3::gateway_only)
                 })
                 .listen(listener)?

@@ -5,6 +5,7 @@ pub mod api;
 pub mod body;
 pub mod entry_headers;
 mod health;
+pub mod request_log;
 pub mod s3;
 
 use actix_web::{web, HttpResponse};
