@@ -140,6 +140,10 @@ impl Engine {
             content_type: req.content_type.filter(|c| !c.is_empty()),
             metadata: req.metadata,
         };
+        // Again, now that the data is in: a write that raced this one may
+        // have taken the path meanwhile (the check is not atomic with staging).
+        self.check_write_condition(repo, branch, path, &req.condition)
+            .await?;
         self.stage_object(repo, branch, path, entry.clone()).await?;
         Ok(entry)
     }
@@ -186,6 +190,10 @@ impl Engine {
             content_type: req.content_type.filter(|c| !c.is_empty()),
             metadata: req.metadata,
         };
+        // Again, now that the data is in: a write that raced this one may
+        // have taken the path meanwhile (the check is not atomic with staging).
+        self.check_write_condition(repo, branch, path, &req.condition)
+            .await?;
         self.stage_object(repo, branch, path, entry.clone()).await?;
         Ok(entry)
     }

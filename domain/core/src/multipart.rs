@@ -216,6 +216,9 @@ impl Engine {
             content_type: upload.content_type.clone(),
             metadata: upload.metadata.clone(),
         };
+        // Again before staging: another write may have taken the path meanwhile.
+        self.check_write_condition(repo, &upload.branch, &upload.path, &condition)
+            .await?;
         self.stage_object(repo, &upload.branch, &upload.path, entry.clone())
             .await?;
         self.stores
