@@ -17,6 +17,7 @@ mod objects;
 mod page;
 mod refs;
 mod repos;
+mod resolve;
 mod settings;
 mod staging;
 mod tags;

@@ -3,14 +3,9 @@
 
 use crate::commits::CommitRequest;
 use crate::error::{Error, Result};
-use crate::trees::compare::Scope;
-use crate::trees::TreeChange;
 use crate::Engine;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
-use tarn_model::{
-    three_way, Branch, BranchName, Commit, CommitId, MergeStrategy, MetaRangeId, RepositoryId,
-    Resolution, StorageNamespace,
-};
+use tarn_model::{Branch, BranchName, Commit, CommitId, MergeStrategy, MetaRangeId, RepositoryId};
 
 /// The metadata key recording a merge's strategy (as lakeFS).
 pub const MERGE_STRATEGY_KEY: &str = ".lakefs.merge.strategy";
@@ -45,9 +40,6 @@ pub struct PickRequest {
     /// Who commits.
     pub committer: String,
 }
-
-/// A changed-path walk that yields at most this many before more are fetched.
-const BATCH: usize = 4096;
 
 impl Engine {
     /// The nearest common ancestor of two commits, by generation.
@@ -109,47 +101,6 @@ impl Engine {
             .ok_or_else(|| Error::not_found("merge base", format!("{left}...{right}")))
     }
 
-    /// Three-way merge of trees: every path that `source` changed relative to
-    /// `base` is resolved against `dest`. Returns the changes to apply to
-    /// `dest`, or the conflicting paths.
-    async fn resolve_changes(
-        &self,
-        ns: &StorageNamespace,
-        base: &MetaRangeId,
-        source: &MetaRangeId,
-        dest: &MetaRangeId,
-        strategy: MergeStrategy,
-    ) -> Result<Vec<TreeChange>> {
-        let mut out = Vec::new();
-        let mut conflicts = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let scope = Scope {
-                prefix: "",
-                after: after.as_deref(),
-            };
-            let batch = self.trees.diff(ns, base, source, scope, BATCH).await?;
-            let done = batch.len() < BATCH;
-            for c in batch {
-                after = Some(c.path.as_str().to_owned());
-                let d = self.trees.get(ns, dest, &c.path).await?;
-                match three_way(c.left.as_ref(), c.right.as_ref(), d.as_ref(), strategy) {
-                    Resolution::KeepDestination => {}
-                    Resolution::Take(v) => out.push((c.path, v)),
-                    Resolution::Conflict => conflicts.push(c.path),
-                }
-            }
-            if done {
-                break;
-            }
-        }
-        if conflicts.is_empty() {
-            Ok(out)
-        } else {
-            Err(Error::Conflict { paths: conflicts })
-        }
-    }
-
     /// Merges `source` (any ref) into branch `dest`, which must be clean.
     #[tracing::instrument(skip(self, req), fields(repo = %repo, source = source, dest = %dest))]
     pub async fn merge(
@@ -200,19 +151,8 @@ impl Engine {
                 // Source strictly ahead: its tree is the result.
                 src.meta_range_id.clone()
             } else {
-                let changes = self
-                    .resolve_changes(
-                        &ns,
-                        &base_tree,
-                        &src.meta_range_id,
-                        &head.meta_range_id,
-                        req.strategy,
-                    )
-                    .await?;
-                self.trees
-                    .apply(&ns, &head.meta_range_id, &mut changes.into_iter())
-                    .await?
-                    .tree
+                let trees = (&base_tree, &src.meta_range_id, &head.meta_range_id);
+                self.merge_trees(&ns, trees, req.strategy).await?.tree
             };
             let parents = if req.squash {
                 vec![head.id.clone()]
@@ -318,13 +258,8 @@ impl Engine {
         for _ in 0..self.settings.max_attempts {
             let b = self.clean_branch(repo, name).await?;
             let head = self.get_commit_record(repo, &b.commit_id).await?;
-            let changes = self
-                .resolve_changes(&ns, from, to, &head.meta_range_id, MergeStrategy::None)
-                .await?;
-            let applied = self
-                .trees
-                .apply(&ns, &head.meta_range_id, &mut changes.into_iter())
-                .await?;
+            let trees = (from, to, &head.meta_range_id);
+            let applied = self.merge_trees(&ns, trees, MergeStrategy::None).await?;
             if applied.changed == 0 {
                 return Err(Error::NoChanges);
             }

@@ -7,7 +7,7 @@ pub(crate) mod compare;
 mod walk;
 mod writer;
 
-pub(crate) use apply::{ChangeSource, TreeChange};
+pub(crate) use apply::{Applied, ChangeSource, TreeChange};
 pub(crate) use walk::TreeCursor;
 
 use crate::error::{Error, Result};
