@@ -314,7 +314,10 @@ async fn objects_upload_read_by_range_and_list() {
         "\"5eb63bbbe01eeed093cb22bb8f5acdc3\""
     );
     assert_eq!(resp.headers()["content-type"], "text/plain");
-    assert!(resp.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+    assert!(resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'none'"));
     assert_eq!(resp.text().await.unwrap(), "hello world");
     let resp = get(Some("bytes=6-")).await.unwrap();
     assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT);
