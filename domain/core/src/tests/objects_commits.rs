@@ -212,7 +212,9 @@ async fn concurrent_writes_and_commits_lose_nothing() {
         let done = done.clone();
         committers.push(tokio::spawn(async move {
             let mut made = 0;
-            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            // Until the writers are done, then once more for what is left.
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
                 let req = CommitRequest {
                     message: format!("c{c}"),
                     ..Default::default()
@@ -221,6 +223,9 @@ async fn concurrent_writes_and_commits_lose_nothing() {
                     Ok(_) => made += 1,
                     Err(Error::NoChanges) | Err(Error::TooManyAttempts(_)) => {}
                     Err(e) => panic!("commit failed: {e}"),
+                }
+                if finished {
+                    break;
                 }
                 tokio::task::yield_now().await;
             }
@@ -366,12 +371,15 @@ async fn reads_during_commits_never_miss_acknowledged_writes() {
     for p in paths.iter().take(25) {
         f.put("main", p, "v").await;
     }
+    let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut readers = Vec::new();
     for _ in 0..3 {
-        let (f, paths, stop) = (f.clone(), paths.clone(), stop.clone());
+        let (f, paths, stop, started) = (f.clone(), paths.clone(), stop.clone(), started.clone());
         readers.push(tokio::spawn(async move {
             let mut reads = 0u32;
-            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            // At least one full pass, however the tasks are scheduled.
+            loop {
                 // Only paths written before the readers started are read.
                 for p in paths.iter().take(25) {
                     assert!(
@@ -386,9 +394,16 @@ async fn reads_during_commits_never_miss_acknowledged_writes() {
                     "a listing lost entries: {}",
                     listed.len()
                 );
+                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
             }
             reads
         }));
+    }
+    // Commit only once every reader is reading, so that they overlap.
+    while started.load(std::sync::atomic::Ordering::SeqCst) < 3 {
+        tokio::task::yield_now().await;
     }
     for (i, p) in paths.iter().enumerate().skip(25) {
         f.put("main", p, "v").await;
