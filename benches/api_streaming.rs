@@ -9,67 +9,15 @@
 
 use futures::StreamExt;
 use std::io::{Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const KEY: &str = "AKIAIOSFOLQUICKSTART";
-const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+mod support;
+
+use support::{rss_kib, sampler, start, KEY, SECRET};
 const CHUNK: usize = 1 << 20;
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// Samples the peak RSS of `pid` until stopped.
-fn sampler(pid: u32, stop: Arc<AtomicBool>, peak: Arc<AtomicU64>) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        while !stop.load(Ordering::SeqCst) {
-            peak.fetch_max(rss_kib(pid), Ordering::SeqCst);
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    })
-}
-
-fn start(dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tarn"))
-        .args([
-            "run",
-            "--quickstart",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let mut seen = String::new();
-    let mut buf = [0u8; 256];
-    let url = loop {
-        let n = out.read(&mut buf).unwrap();
-        assert!(n > 0, "tarn exited: {seen}");
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-        if let Some(line) = seen
-            .lines()
-            .find_map(|l| l.strip_prefix("Tarn listening on "))
-        {
-            if seen.ends_with('\n') {
-                break line.trim().to_owned();
-            }
-        }
-    };
-    std::thread::spawn(move || while out.read(&mut buf).map(|n| n > 0).unwrap_or(false) {});
-    (child, url)
-}
 
 fn main() {
     let mib: usize = std::env::var("TARN_BENCH_STREAM_MIB")

@@ -9,8 +9,7 @@
 
 use bytes::Bytes;
 use futures::{stream, StreamExt};
-use std::io::Read;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,57 +18,10 @@ use tarn_model::{BlockKey, StorageNamespace};
 use tarn_ports::{BlockStore, ByteStream};
 use tarn_s3_protocol::sigv4;
 
-const KEY: &str = "AKIAIOSFOLQUICKSTART";
-const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+mod support;
+
+use support::{rss_kib, sampler, start, KEY, SECRET};
 const MIB: usize = 1 << 20;
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-fn start(dir: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tarn"))
-        .args([
-            "run",
-            "--quickstart",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(dir)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let mut seen = String::new();
-    let mut buf = [0u8; 256];
-    let url = loop {
-        let n = out.read(&mut buf).unwrap();
-        assert!(n > 0, "tarn exited: {seen}");
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-        if let Some(line) = seen
-            .lines()
-            .find_map(|l| l.strip_prefix("Tarn listening on "))
-        {
-            if seen.ends_with('\n') {
-                break line.trim().to_owned();
-            }
-        }
-    };
-    std::thread::spawn(move || while out.read(&mut buf).map(|n| n > 0).unwrap_or(false) {});
-    Server { child, url }
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
 
 /// A SigV4-signed request with an unsigned payload, as SDKs send over TLS-less links.
 fn signed(http: &reqwest::Client, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
@@ -200,9 +152,8 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(4000);
     let dir = tempfile::tempdir().unwrap();
-    let mut server = start(&dir.path().join("tarn"));
-    let pid = server.child.id();
-    let url = server.url.clone();
+    let (mut child, url) = start(&dir.path().join("tarn"));
+    let pid = child.id();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -356,15 +307,7 @@ fn main() {
     let idle = rss_kib(pid);
     let stop = Arc::new(AtomicBool::new(false));
     let peak = Arc::new(AtomicU64::new(0));
-    let sampler = {
-        let (stop, peak) = (stop.clone(), peak.clone());
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::SeqCst) {
-                peak.fetch_max(rss_kib(pid), Ordering::SeqCst);
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        })
-    };
+    let sampling = sampler(pid, stop.clone(), peak.clone());
     rt.block_on(async {
         let resp = signed(
             &http,
@@ -379,7 +322,7 @@ fn main() {
         assert_eq!(resp.status(), 200);
     });
     stop.store(true, Ordering::SeqCst);
-    sampler.join().unwrap();
+    sampling.join().unwrap();
     let peak = peak.load(Ordering::SeqCst);
     println!(
         "server RSS during a 1 GiB PUT: idle {:.1} MiB, peak {:.1} MiB (goal < 100 MiB)",
@@ -389,5 +332,5 @@ fn main() {
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();
-    let _ = server.child.wait();
+    let _ = child.wait();
 }

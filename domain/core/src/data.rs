@@ -132,17 +132,41 @@ impl Engine {
             .put(&ns, &key, body, req.size)
             .await
             .map_err(body_write_error)?;
-        let entry = Entry {
-            address: PhysicalAddress::Relative(key),
-            size: put.size,
-            checksum: put.etag,
-            last_modified: self.stores.clock.now(),
-            content_type: req.content_type.filter(|c| !c.is_empty()),
-            metadata: req.metadata,
-        };
+        let entry = self.fresh_entry(key, (put.size, put.etag), req.content_type, req.metadata);
         // Again, now that the data is in: a write that raced this one may
-        // have taken the path meanwhile (the check is not atomic with staging).
-        self.check_write_condition(repo, branch, path, &req.condition)
+        // have taken the path meanwhile.
+        self.stage_if(repo, (branch, path), entry, &req.condition)
+            .await
+    }
+
+    /// An entry for data just written to `key`.
+    pub(crate) fn fresh_entry(
+        &self,
+        key: BlockKey,
+        (size, checksum): (u64, String),
+        content_type: Option<String>,
+        metadata: BTreeMap<String, String>,
+    ) -> Entry {
+        Entry {
+            address: PhysicalAddress::Relative(key),
+            size,
+            checksum,
+            last_modified: self.stores.clock.now(),
+            content_type: content_type.filter(|c| !c.is_empty()),
+            metadata,
+        }
+    }
+
+    /// Stages `entry` if `condition` holds now (the check is not atomic with
+    /// the staging: a staging-store compare-and-set would make it so).
+    pub(crate) async fn stage_if(
+        &self,
+        repo: &RepositoryId,
+        (branch, path): (&BranchName, &ObjectPath),
+        entry: Entry,
+        condition: &WriteCondition,
+    ) -> Result<Entry> {
+        self.check_write_condition(repo, branch, path, condition)
             .await?;
         self.stage_object(repo, branch, path, entry.clone()).await?;
         Ok(entry)
@@ -163,8 +187,6 @@ impl Engine {
                 "not an address this server gave out",
             ));
         }
-        self.check_write_condition(repo, branch, path, &req.condition)
-            .await?;
         let meta = self
             .stores
             .blocks
@@ -182,20 +204,14 @@ impl Engine {
                 format!("the data has {} bytes, not {}", meta.size, req.size),
             ));
         }
-        let entry = Entry {
-            address: PhysicalAddress::Relative(req.key),
-            size: req.size,
-            checksum: req.checksum,
-            last_modified: self.stores.clock.now(),
-            content_type: req.content_type.filter(|c| !c.is_empty()),
-            metadata: req.metadata,
-        };
-        // Again, now that the data is in: a write that raced this one may
-        // have taken the path meanwhile (the check is not atomic with staging).
-        self.check_write_condition(repo, branch, path, &req.condition)
-            .await?;
-        self.stage_object(repo, branch, path, entry.clone()).await?;
-        Ok(entry)
+        let entry = self.fresh_entry(
+            req.key,
+            (req.size, req.checksum),
+            req.content_type,
+            req.metadata,
+        );
+        self.stage_if(repo, (branch, path), entry, &req.condition)
+            .await
     }
 
     /// Reads `path` on `reference`, or a range of it.

@@ -7,8 +7,7 @@ use crate::error::{body_write_error, Error, PortResultExt, Result};
 use crate::Engine;
 use std::collections::BTreeMap;
 use tarn_model::{
-    BranchName, Entry, MultipartUpload, ObjectPath, PartNumber, PartRecord, PhysicalAddress,
-    RepositoryId, UploadId,
+    BranchName, Entry, MultipartUpload, ObjectPath, PartNumber, PartRecord, RepositoryId, UploadId,
 };
 use tarn_ports::{multipart_etag, ByteRange, ByteStream, CompletedPart, ErrorKind};
 
@@ -208,18 +207,16 @@ impl Engine {
         // bytes (rclone, s3cmd) must not see this one as such. lakeFS drops
         // the suffix; Tarn keeps it.
         let checksum = etag.clone();
-        let entry = Entry {
-            address: PhysicalAddress::Relative(upload.physical_key.clone()),
-            size: if put.size > 0 { put.size } else { size },
-            checksum,
-            last_modified: self.stores.clock.now(),
-            content_type: upload.content_type.clone(),
-            metadata: upload.metadata.clone(),
-        };
+        let size = if put.size > 0 { put.size } else { size };
+        let entry = self.fresh_entry(
+            upload.physical_key.clone(),
+            (size, checksum),
+            upload.content_type.clone(),
+            upload.metadata.clone(),
+        );
         // Again before staging: another write may have taken the path meanwhile.
-        self.check_write_condition(repo, &upload.branch, &upload.path, &condition)
-            .await?;
-        self.stage_object(repo, &upload.branch, &upload.path, entry.clone())
+        let entry = self
+            .stage_if(repo, (&upload.branch, &upload.path), entry, &condition)
             .await?;
         self.stores
             .multipart
