@@ -672,3 +672,32 @@ async fn branch_protection_and_read_only_repositories() {
         .await;
     assert_eq!(s, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn uploads_without_a_content_length_stream_in_chunks() {
+    let api = Api::start().await;
+    api.repo("chunked").await;
+    let pieces =
+        futures::stream::iter((0..64).map(|i| Ok::<_, std::io::Error>(vec![i as u8; 4096])));
+    let resp = api
+        .req(Method::POST, "/repositories/chunked/branches/main/objects")
+        .query(&[("path", "streamed.bin")])
+        .body(reqwest::Body::wrap_stream(pieces))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let stats: Value = resp.json().await.unwrap();
+    assert_eq!(stats["size_bytes"], 64 * 4096);
+    let body = api
+        .req(Method::GET, "/repositories/chunked/refs/main/objects")
+        .query(&[("path", "streamed.bin")])
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let expected: Vec<u8> = (0..64u8).flat_map(|i| vec![i; 4096]).collect();
+    assert_eq!(body.as_ref(), expected.as_slice());
+}
