@@ -4,6 +4,7 @@
 
 mod apply;
 pub(crate) mod compare;
+mod index;
 mod walk;
 mod writer;
 
@@ -21,9 +22,9 @@ use tarn_ports::{BlockStore, ByteStream};
 const TREE_PREFIX: &str = "_tarn/";
 
 /// A decoded range: sorted records.
-pub(crate) type Range = Arc<Vec<TreeRecord>>;
+pub(crate) type Range = Arc<index::RangeData>;
 /// A decoded metarange: the ranges of a tree in key order.
-pub(crate) type MetaRange = Arc<Vec<RangeInfo>>;
+pub(crate) type MetaRange = Arc<index::MetaRangeData>;
 
 /// Reads and writes committed trees.
 #[derive(Clone)]
@@ -100,7 +101,9 @@ impl TreeStore {
             return Ok(m);
         }
         let bytes = self.read_file(ns, &metarange_key(id)?).await?;
-        let m: MetaRange = Arc::new(tree::decode_metarange(&bytes).map_err(corrupt)?);
+        let m: MetaRange = Arc::new(index::MetaRangeData::new(
+            tree::decode_metarange(&bytes).map_err(corrupt)?,
+        ));
         self.metaranges.insert(id.clone(), m.clone());
         Ok(m)
     }
@@ -111,14 +114,17 @@ impl TreeStore {
             return Ok(r);
         }
         let bytes = self.read_file(ns, &range_key(id)?).await?;
-        let r: Range = Arc::new(tree::decode_range(&bytes).map_err(corrupt)?);
+        let r: Range = Arc::new(index::RangeData::new(
+            tree::decode_range(&bytes).map_err(corrupt)?,
+        ));
         self.ranges.insert(id.clone(), r.clone());
         Ok(r)
     }
 
     /// Caches a range just written.
     pub(crate) fn remember_range(&self, id: RangeId, records: Vec<TreeRecord>) {
-        self.ranges.insert(id, Arc::new(records));
+        self.ranges
+            .insert(id, Arc::new(index::RangeData::new(records)));
     }
 
     /// Writes a metarange file; returns its id.
@@ -132,7 +138,8 @@ impl TreeStore {
         // Always written: the cache is shared by all namespaces, so a cached
         // id says nothing about whether this namespace holds the file.
         self.write_file(ns, metarange_key(&id)?, bytes).await?;
-        self.metaranges.insert(id.clone(), Arc::new(ranges));
+        self.metaranges
+            .insert(id.clone(), Arc::new(index::MetaRangeData::new(ranges)));
         Ok(id)
     }
 
@@ -157,7 +164,7 @@ impl TreeStore {
         path: &ObjectPath,
     ) -> Result<Option<Entry>> {
         let meta = self.metarange(ns, id).await?;
-        let i = meta.partition_point(|r| r.last < *path);
+        let i = meta.locate(path);
         let Some(info) = meta.get(i) else {
             return Ok(None);
         };
@@ -165,10 +172,7 @@ impl TreeStore {
             return Ok(None);
         }
         let range = self.range(ns, &info.id).await?;
-        Ok(range
-            .binary_search_by(|(p, _)| p.cmp(path))
-            .ok()
-            .map(|j| range[j].1.clone()))
+        Ok(range.find(path).map(|j| range[j].1.clone()))
     }
 
     /// Deletes nothing, but lists every tree file of a namespace (for tests).

@@ -1,0 +1,171 @@
+//! A cache-friendly index of a sorted key list for exact lookups: keys in one
+//! range share a long prefix, so the eight bytes after it, as a big-endian
+//! integer, order the keys (ties aside) without chasing a pointer per probe.
+
+use std::ops::Deref;
+use tarn_model::tree::{RangeInfo, TreeRecord};
+use tarn_model::ObjectPath;
+
+/// Order-preserving 8-byte fingerprints of sorted keys, taken after the
+/// prefix they all share.
+#[derive(Debug)]
+struct Fingerprints {
+    /// Length of the prefix every key shares.
+    common: usize,
+    values: Vec<u64>,
+}
+
+fn fingerprint(key: &[u8], from: usize) -> u64 {
+    let mut bytes = [0u8; 8];
+    if let Some(rest) = key.get(from..) {
+        let n = rest.len().min(8);
+        bytes[..n].copy_from_slice(&rest[..n]);
+    }
+    u64::from_be_bytes(bytes)
+}
+
+impl Fingerprints {
+    fn new<'a>(keys: impl Iterator<Item = &'a str> + Clone) -> Self {
+        let mut all = keys.clone();
+        let common = match (all.next(), all.last()) {
+            (Some(a), Some(b)) => a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count(),
+            (Some(a), None) => a.len(),
+            _ => 0,
+        };
+        Self {
+            common,
+            values: keys.map(|k| fingerprint(k.as_bytes(), common)).collect(),
+        }
+    }
+
+    /// The window of positions whose fingerprint equals `key`'s (where `key`
+    /// would sort among them), or `None` when `key` lacks the shared prefix
+    /// (`first` is any of the keys).
+    fn window(&self, key: &str, first: &str) -> Option<(usize, usize)> {
+        if key.as_bytes().get(..self.common) != first.as_bytes().get(..self.common) {
+            return None;
+        }
+        // Zero padding, and no NUL in paths, keep fingerprints in key order.
+        let f = fingerprint(key.as_bytes(), self.common);
+        let lo = self.values.partition_point(|&x| x < f);
+        Some((lo, lo + self.values[lo..].partition_point(|&x| x <= f)))
+    }
+}
+
+/// Decoded records of a range with their lookup index.
+#[derive(Debug)]
+pub(crate) struct RangeData {
+    records: Vec<TreeRecord>,
+    index: Fingerprints,
+}
+
+impl RangeData {
+    /// Indexes sorted records.
+    pub(crate) fn new(records: Vec<TreeRecord>) -> Self {
+        let index = Fingerprints::new(records.iter().map(|(p, _)| p.as_str()));
+        Self { records, index }
+    }
+
+    /// The index of `path`, if present.
+    pub(crate) fn find(&self, path: &ObjectPath) -> Option<usize> {
+        let first = self.records.first()?.0.as_str();
+        let (lo, hi) = self.index.window(path.as_str(), first)?;
+        self.records[lo..hi]
+            .binary_search_by(|(p, _)| p.cmp(path))
+            .ok()
+            .map(|i| lo + i)
+    }
+}
+
+impl Deref for RangeData {
+    type Target = [TreeRecord];
+
+    fn deref(&self) -> &[TreeRecord] {
+        &self.records
+    }
+}
+
+/// A decoded metarange with an index of its ranges' last keys.
+#[derive(Debug)]
+pub(crate) struct MetaRangeData {
+    ranges: Vec<RangeInfo>,
+    index: Fingerprints,
+}
+
+impl MetaRangeData {
+    /// Indexes a metarange.
+    pub(crate) fn new(ranges: Vec<RangeInfo>) -> Self {
+        let index = Fingerprints::new(ranges.iter().map(|r| r.last.as_str()));
+        Self { ranges, index }
+    }
+
+    /// The first range whose last key is not below `path`: the only one that
+    /// can hold it.
+    pub(crate) fn locate(&self, path: &ObjectPath) -> usize {
+        let Some(first) = self.ranges.first() else {
+            return 0;
+        };
+        match self.index.window(path.as_str(), first.last.as_str()) {
+            Some((lo, hi)) => lo + self.ranges[lo..hi].partition_point(|r| r.last < *path),
+            None => self.ranges.partition_point(|r| r.last < *path),
+        }
+    }
+}
+
+impl Deref for MetaRangeData {
+    type Target = [RangeInfo];
+
+    fn deref(&self) -> &[RangeInfo] {
+        &self.ranges
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use tarn_model::{BlockKey, Entry, PhysicalAddress, Timestamp};
+
+    fn records(keys: &std::collections::BTreeSet<String>) -> Vec<TreeRecord> {
+        keys.iter()
+            .map(|k| {
+                let e = Entry {
+                    address: PhysicalAddress::Relative(BlockKey::new("data/x").unwrap()),
+                    size: 1,
+                    checksum: String::new(),
+                    last_modified: Timestamp::EPOCH,
+                    content_type: None,
+                    metadata: Default::default(),
+                };
+                (ObjectPath::new(k.clone()).unwrap(), e)
+            })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn lookups_agree_with_plain_binary_searches(
+            keys in proptest::collection::btree_set("(tables/events/date=00[0-9]/)?part-[0-9a-c]{0,12}(\\.parquet)?", 0..60),
+            probes in proptest::collection::vec("(tables/events/date=00[0-9]/)?part-[0-9a-c]{0,12}(\\.parquet)?", 1..30),
+        ) {
+            let data = RangeData::new(records(&keys));
+            let infos: Vec<RangeInfo> = keys
+                .iter()
+                .map(|k| RangeInfo {
+                    id: tarn_model::tree::range_id(k.as_bytes()),
+                    first: ObjectPath::new(k.clone()).unwrap(),
+                    last: ObjectPath::new(k.clone()).unwrap(),
+                    count: 1,
+                    bytes: 1,
+                })
+                .collect();
+            let meta = MetaRangeData::new(infos.clone());
+            for p in probes.iter().chain(keys.iter()) {
+                let path = ObjectPath::new(p.clone()).unwrap();
+                let want = data.records.binary_search_by(|(k, _)| k.cmp(&path)).ok();
+                prop_assert_eq!(data.find(&path), want, "{}", p);
+                prop_assert_eq!(meta.locate(&path), infos.partition_point(|r| r.last < path), "{}", p);
+            }
+        }
+    }
+}
