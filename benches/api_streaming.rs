@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::{rss_kib, sampler, start, KEY, SECRET};
+use support::{create_repository, rss_kib, sampler, start, KEY, SECRET};
 const CHUNK: usize = 1 << 20;
 
 fn main() {
@@ -34,16 +34,7 @@ fn main() {
         .build()
         .unwrap();
     let http = reqwest::Client::new();
-    rt.block_on(async {
-        let resp = http
-            .post(format!("{url}/api/v1/repositories"))
-            .basic_auth(KEY, Some(SECRET))
-            .json(&serde_json::json!({"name": "stream", "storage_namespace": "local://stream"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 201);
-    });
+    rt.block_on(create_repository(&http, &url, "stream"));
     std::thread::sleep(Duration::from_millis(200));
     let idle = rss_kib(pid);
 

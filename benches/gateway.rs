@@ -20,7 +20,7 @@ use tarn_s3_protocol::sigv4;
 
 mod support;
 
-use support::{rss_kib, sampler, start, KEY, SECRET};
+use support::{create_repository, rss_kib, sampler, start, KEY, SECRET};
 const MIB: usize = 1 << 20;
 
 /// A SigV4-signed request with an unsigned payload, as SDKs send over TLS-less links.
@@ -116,34 +116,44 @@ fn s3s_fs_rate(
                 "s3s-fs CreateBucket: {}",
                 resp.status()
             );
-            let t = Instant::now();
-            stream::iter(0..ops)
-                .map(|i| {
-                    let (http, payload) = (http.clone(), payload.clone());
-                    let object = format!("{url}/bench/small-{i:06}");
-                    async move {
-                        let resp = signed(&http, reqwest::Method::PUT, &object)
-                            .body(payload)
-                            .send()
-                            .await
-                            .unwrap();
-                        assert!(resp.status().is_success(), "s3s-fs PUT: {}", resp.status());
-                        let resp = signed(&http, reqwest::Method::GET, &object)
-                            .send()
-                            .await
-                            .unwrap();
-                        assert_eq!(resp.bytes().await.unwrap().len(), 4096);
-                    }
-                })
-                .buffer_unordered(32)
-                .collect::<Vec<_>>()
-                .await;
-            ops as f64 / t.elapsed().as_secs_f64()
+            small_pairs(http, &format!("{url}/bench/small-"), ops, payload).await
         })
     });
     let _ = child.kill();
     let _ = child.wait();
     rate
+}
+
+/// 4 KiB PUT+GET pairs per second at 32 concurrent clients, on keys
+/// `<prefix><n>` of an S3 server.
+async fn small_pairs(http: &reqwest::Client, prefix: &str, ops: usize, payload: &Bytes) -> f64 {
+    let t = Instant::now();
+    stream::iter(0..ops)
+        .map(|i| {
+            let (http, payload) = (http.clone(), payload.clone());
+            let object = format!("{prefix}{i:06}");
+            async move {
+                let resp = signed(&http, reqwest::Method::PUT, &object)
+                    .body(payload)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(
+                    resp.status().is_success(),
+                    "PUT {object}: {}",
+                    resp.status()
+                );
+                let resp = signed(&http, reqwest::Method::GET, &object)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(resp.bytes().await.unwrap().len(), 4096);
+            }
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<_>>()
+        .await;
+    ops as f64 / t.elapsed().as_secs_f64()
 }
 
 fn main() {
@@ -160,16 +170,7 @@ fn main() {
         .build()
         .unwrap();
     let http = reqwest::Client::new();
-    rt.block_on(async {
-        let resp = http
-            .post(format!("{url}/api/v1/repositories"))
-            .basic_auth(KEY, Some(SECRET))
-            .json(&serde_json::json!({"name": "bench", "storage_namespace": "local://bench"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 201);
-    });
+    rt.block_on(create_repository(&http, &url, "bench"));
     let object = format!("{url}/bench/main/big.bin");
 
     // 64 MiB through the gateway.
@@ -243,31 +244,12 @@ fn main() {
 
     // 4 KiB PUT+GET at 32 concurrent clients.
     let payload = Bytes::from(vec![5u8; 4096]);
-    let t = Instant::now();
-    rt.block_on(async {
-        stream::iter(0..small_ops)
-            .map(|i| {
-                let (http, payload) = (http.clone(), payload.clone());
-                let object = format!("{url}/bench/main/small/{i:06}");
-                async move {
-                    let resp = signed(&http, reqwest::Method::PUT, &object)
-                        .body(payload)
-                        .send()
-                        .await
-                        .unwrap();
-                    assert_eq!(resp.status(), 200);
-                    let resp = signed(&http, reqwest::Method::GET, &object)
-                        .send()
-                        .await
-                        .unwrap();
-                    assert_eq!(resp.bytes().await.unwrap().len(), 4096);
-                }
-            })
-            .buffer_unordered(32)
-            .collect::<Vec<_>>()
-            .await;
-    });
-    let gateway_rate = small_ops as f64 / t.elapsed().as_secs_f64();
+    let gateway_rate = rt.block_on(small_pairs(
+        &http,
+        &format!("{url}/bench/main/small/"),
+        small_ops,
+        &payload,
+    ));
     let t = Instant::now();
     rt.block_on(async {
         stream::iter(0..small_ops)

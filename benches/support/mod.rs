@@ -73,3 +73,15 @@ pub fn start(dir: &std::path::Path) -> (Child, String) {
     std::thread::spawn(move || while out.read(&mut buf).map(|n| n > 0).unwrap_or(false) {});
     (child, url)
 }
+
+/// Creates repository `name` (namespace `local://<name>`) through the API.
+pub async fn create_repository(http: &reqwest::Client, url: &str, name: &str) {
+    let resp = http
+        .post(format!("{url}/api/v1/repositories"))
+        .basic_auth(KEY, Some(SECRET))
+        .json(&serde_json::json!({"name": name, "storage_namespace": format!("local://{name}")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+}
