@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 
 const RANGE_MAGIC: &[u8; 8] = b"TARNRNG1";
 const METARANGE_MAGIC: &[u8; 8] = b"TARNMRG1";
+const ENTRY_MAGIC: &[u8; 8] = b"TARNENT1";
 
 /// One record of a committed tree.
 pub type TreeRecord = (ObjectPath, Entry);
@@ -143,6 +144,23 @@ pub fn decode_metarange(bytes: &[u8]) -> Result<Vec<RangeInfo>, InvalidValue> {
     }
     r.finish()?;
     Ok(out)
+}
+
+/// Encodes one entry on its own (as metadata stores keep staged entries), in
+/// the same layout ranges use.
+pub fn encode_entry_value(entry: &Entry) -> Vec<u8> {
+    let mut w = Writer::with_capacity(128);
+    w.raw(ENTRY_MAGIC);
+    encode_entry(&mut w, entry);
+    w.0
+}
+
+/// Decodes what [`encode_entry_value`] wrote.
+pub fn decode_entry_value(bytes: &[u8]) -> Result<Entry, InvalidValue> {
+    let mut r = Reader::new(bytes, ENTRY_MAGIC)?;
+    let entry = decode_entry(&mut r)?;
+    r.finish()?;
+    Ok(entry)
 }
 
 fn encode_entry(w: &mut Writer, e: &Entry) {
@@ -422,6 +440,8 @@ mod tests {
                 content_type: ct,
                 metadata: meta,
             };
+            prop_assert_eq!(&decode_entry_value(&encode_entry_value(&e)).unwrap(), &e);
+            prop_assert!(decode_entry_value(&encode_range(&[])).is_err());
             let recs = vec![(ObjectPath::new(path).unwrap(), e)];
             prop_assert_eq!(decode_range(&encode_range(&recs)).unwrap(), recs);
         }

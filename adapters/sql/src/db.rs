@@ -1,0 +1,257 @@
+//! Connections: one pool per backend, the round-trip counter, migrations and
+//! the mapping of database errors onto port errors.
+
+use diesel::connection::{Instrumentation, InstrumentationEvent};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sqlite::SqliteConnection;
+use diesel_async::pooled_connection::deadpool::Pool as Deadpool;
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use futures::FutureExt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tarn_ports::{ErrorKind, PortError};
+
+/// SQLite behind diesel-async: every statement runs on tokio's blocking pool.
+pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+/// Which database, and how to reach it.
+#[derive(Clone)]
+pub enum Backend {
+    /// PostgreSQL over the network (tokio-postgres, no libpq).
+    Postgres {
+        /// `postgres://user:password@host:port/database`.
+        connection_string: String,
+        /// Pool size.
+        max_connections: usize,
+    },
+    /// An embedded SQLite file (created if missing), in WAL mode.
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// Pool size (readers run in parallel; writers take turns).
+        max_connections: usize,
+    },
+}
+
+impl std::fmt::Debug for Backend {
+    // The connection string may hold a password: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Postgres {
+                max_connections, ..
+            } => f
+                .debug_struct("Postgres")
+                .field("max_connections", max_connections)
+                .finish_non_exhaustive(),
+            Self::Sqlite {
+                path,
+                max_connections,
+            } => f
+                .debug_struct("Sqlite")
+                .field("path", path)
+                .field("max_connections", max_connections)
+                .finish(),
+        }
+    }
+}
+
+/// The pool of the configured backend. Query code is written once and
+/// expanded for each arm by [`with_conn!`].
+pub(crate) enum Pool {
+    Pg(Deadpool<AsyncPgConnection>),
+    Sqlite(Deadpool<SqliteConn>),
+}
+
+/// Runs `$body` with `$conn` bound to a pooled connection of whichever
+/// backend is configured. The body is the same tokens for both backends;
+/// diesel type-checks it once per backend.
+macro_rules! with_conn {
+    ($pool:expr, $conn:ident => $body:expr) => {
+        match $pool {
+            $crate::db::Pool::Pg(pool) => {
+                let mut pooled = pool.get().await.map_err($crate::db::pool_error)?;
+                let $conn = &mut *pooled;
+                $body
+            }
+            $crate::db::Pool::Sqlite(pool) => {
+                let mut pooled = pool.get().await.map_err($crate::db::pool_error)?;
+                let $conn = &mut *pooled;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_conn;
+
+/// Counts statements sent to the database (queries and transaction
+/// boundaries): the round trips that `make bench` reports per operation.
+#[derive(Clone, Default)]
+pub struct RoundTrips(Arc<AtomicU64>);
+
+impl RoundTrips {
+    /// Statements sent so far.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn instrumentation(&self) -> impl Instrumentation {
+        let counter = self.0.clone();
+        move |event: InstrumentationEvent<'_>| {
+            if matches!(
+                event,
+                InstrumentationEvent::StartQuery { .. }
+                    | InstrumentationEvent::BeginTransaction { .. }
+                    | InstrumentationEvent::CommitTransaction { .. }
+                    | InstrumentationEvent::RollbackTransaction { .. }
+            ) {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// SQLite settings of every connection: WAL (readers never block the
+/// writer), foreign keys on, and a wait instead of an error while another
+/// connection writes.
+/// The timeout comes first: even switching the journal mode may wait.
+const SQLITE_SETUP: &str = "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+
+pub(crate) fn build_pool(backend: &Backend, trips: &RoundTrips) -> Result<Pool, PortError> {
+    match backend {
+        Backend::Postgres {
+            connection_string,
+            max_connections,
+        } => {
+            let trips = trips.clone();
+            let mut config = ManagerConfig::<AsyncPgConnection>::default();
+            // No test query per checkout: it would double the round trips.
+            config.recycling_method = RecyclingMethod::Fast;
+            config.custom_setup = Box::new(move |url| {
+                let trips = trips.clone();
+                let url = url.to_owned();
+                async move {
+                    let mut conn = AsyncPgConnection::establish(&url).await?;
+                    conn.set_instrumentation(trips.instrumentation());
+                    Ok(conn)
+                }
+                .boxed()
+            });
+            let manager =
+                AsyncDieselConnectionManager::new_with_config(connection_string.clone(), config);
+            Deadpool::builder(manager)
+                .max_size((*max_connections).max(1))
+                .build()
+                .map(Pool::Pg)
+                .map_err(|e| PortError::internal(format!("cannot build the pool: {e}")))
+        }
+        Backend::Sqlite {
+            path,
+            max_connections,
+        } => {
+            let trips = trips.clone();
+            let mut config = ManagerConfig::<SqliteConn>::default();
+            config.recycling_method = RecyclingMethod::Fast;
+            config.custom_setup = Box::new(move |url| {
+                let trips = trips.clone();
+                let url = url.to_owned();
+                async move {
+                    let mut conn = SqliteConn::establish(&url).await?;
+                    conn.batch_execute(SQLITE_SETUP)
+                        .await
+                        .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                    conn.set_instrumentation(trips.instrumentation());
+                    Ok(conn)
+                }
+                .boxed()
+            });
+            let manager =
+                AsyncDieselConnectionManager::new_with_config(path.display().to_string(), config);
+            Deadpool::builder(manager)
+                .max_size((*max_connections).max(1))
+                .build()
+                .map(Pool::Sqlite)
+                .map_err(|e| PortError::internal(format!("cannot build the pool: {e}")))
+        }
+    }
+}
+
+/// A pool failure: the database is unreachable or every connection is busy.
+pub(crate) fn pool_error(e: diesel_async::pooled_connection::deadpool::PoolError) -> PortError {
+    PortError::new(
+        ErrorKind::Unavailable,
+        format!("no database connection: {e}"),
+    )
+    .with_source(e)
+}
+
+/// Maps a database error: unique keys → `AlreadyExists`, missing parents →
+/// `NotFound`, conflicts and lost connections → `Unavailable` (retryable).
+pub(crate) fn db_error(e: DieselError) -> PortError {
+    let kind = match &e {
+        DieselError::NotFound => ErrorKind::NotFound,
+        DieselError::DatabaseError(kind, info) => match kind {
+            DatabaseErrorKind::UniqueViolation => ErrorKind::AlreadyExists,
+            DatabaseErrorKind::ForeignKeyViolation => ErrorKind::NotFound,
+            DatabaseErrorKind::SerializationFailure | DatabaseErrorKind::ClosedConnection => {
+                ErrorKind::Unavailable
+            }
+            // SQLite's "database is locked" after the busy timeout.
+            _ if info.message().contains("locked") || info.message().contains("busy") => {
+                ErrorKind::Unavailable
+            }
+            _ => ErrorKind::Internal,
+        },
+        DieselError::BrokenTransactionManager => ErrorKind::Unavailable,
+        _ => ErrorKind::Internal,
+    };
+    PortError::new(kind, format!("database: {e}")).with_source(e)
+}
+
+/// A stored value that does not decode: the database holds something Tarn
+/// did not write.
+pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> PortError {
+    PortError::internal(format!("stored {what} is not valid: {e}"))
+}
+
+/// The smallest string greater than every string that starts with `prefix`
+/// (byte order, which is code point order for UTF-8), or `None` if no such
+/// bound exists: the upper end of a prefix range scan.
+pub(crate) fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let mut next = u32::from(last) + 1;
+        if next == 0xD800 {
+            next = 0xE000;
+        }
+        if let Some(c) = char::from_u32(next) {
+            chars.push(c);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_upper_bound;
+
+    #[test]
+    fn prefix_upper_bound_is_the_next_string_after_the_prefix_range() {
+        assert_eq!(prefix_upper_bound(""), None);
+        assert_eq!(prefix_upper_bound("a/b").as_deref(), Some("a/c"));
+        assert_eq!(prefix_upper_bound("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(prefix_upper_bound("x\u{10FFFF}").as_deref(), Some("y"));
+        assert_eq!(prefix_upper_bound("\u{10FFFF}"), None);
+        for s in ["a/b", "a/b\u{10FFFF}\u{10FFFF}", "a/b/日本"] {
+            let upper = prefix_upper_bound("a/b").unwrap_or_default();
+            assert!(s < upper.as_str(), "{s:?} sorts below {upper:?}");
+        }
+        assert!("a/c" >= prefix_upper_bound("a/b").unwrap_or_default().as_str());
+    }
+}

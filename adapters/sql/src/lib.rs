@@ -1,0 +1,44 @@
+//! Tarn's metadata ports (`RefStore`, `StagingStore`, `MultipartStore`) on
+//! PostgreSQL and on embedded SQLite.
+//!
+//! One query code serves both: every statement is written once, inside
+//! [`db::with_conn!`], which expands it for the connection type of each
+//! backend (diesel type-checks it for both). Only the schema SQL differs, in
+//! `migrations/postgres` and `migrations/sqlite`.
+
+mod db;
+mod migrate;
+mod multipart;
+mod refs;
+mod rows;
+mod schema;
+mod staging;
+pub mod testing;
+
+pub use db::{Backend, RoundTrips};
+pub use migrate::migrate;
+
+use tarn_ports::PortResult;
+
+/// The metadata stores on one database: implements every metadata port.
+/// Holds no state but its connection pool, so many instances (and many
+/// processes) may share one database.
+pub struct SqlStore {
+    pool: db::Pool,
+    round_trips: RoundTrips,
+}
+
+impl SqlStore {
+    /// Migrates the schema to this version, then opens the pool.
+    pub async fn open(backend: &Backend) -> PortResult<Self> {
+        migrate(backend).await?;
+        let round_trips = RoundTrips::default();
+        let pool = db::build_pool(backend, &round_trips)?;
+        Ok(Self { pool, round_trips })
+    }
+
+    /// Statements sent to the database so far by this store.
+    pub fn round_trips(&self) -> RoundTrips {
+        self.round_trips.clone()
+    }
+}

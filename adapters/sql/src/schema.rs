@@ -1,0 +1,92 @@
+//! The tables, as diesel sees them; the same for both backends (the SQL of
+//! each lives in `migrations/postgres` and `migrations/sqlite`).
+
+diesel::table! {
+    repositories (id) {
+        id -> Text,
+        storage_namespace -> Text,
+        default_branch -> Text,
+        creation_date -> BigInt,
+        read_only -> Bool,
+    }
+}
+
+diesel::table! {
+    branches (repository, name) {
+        repository -> Text,
+        name -> Text,
+        commit_id -> Text,
+        staging_token -> Text,
+        sealed_tokens -> Text,
+        hidden -> Bool,
+    }
+}
+
+diesel::table! {
+    tags (repository, name) {
+        repository -> Text,
+        name -> Text,
+        commit_id -> Text,
+    }
+}
+
+diesel::table! {
+    commits (repository, id) {
+        repository -> Text,
+        id -> Text,
+        committer -> Text,
+        message -> Text,
+        meta_range_id -> Text,
+        creation_date -> BigInt,
+        metadata -> Text,
+        parents -> Text,
+        generation -> BigInt,
+        version -> SmallInt,
+    }
+}
+
+diesel::table! {
+    repository_settings (repository, key) {
+        repository -> Text,
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    staging (token, path) {
+        token -> Text,
+        path -> Text,
+        entry -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    multipart_uploads (upload_id) {
+        upload_id -> Text,
+        repository -> Text,
+        gateway_key -> Text,
+        branch -> Text,
+        path -> Text,
+        physical_key -> Text,
+        block_upload_id -> Text,
+        initiated -> BigInt,
+        content_type -> Nullable<Text>,
+        metadata -> Text,
+    }
+}
+
+diesel::table! {
+    multipart_parts (upload_id, number) {
+        upload_id -> Text,
+        number -> Integer,
+        etag -> Text,
+        size -> BigInt,
+        last_modified -> BigInt,
+    }
+}
+
+diesel::joinable!(multipart_parts -> multipart_uploads (upload_id));
+diesel::allow_tables_to_appear_in_same_query!(multipart_parts, multipart_uploads);
+diesel::joinable!(repository_settings -> repositories (repository));
+diesel::allow_tables_to_appear_in_same_query!(repositories, repository_settings);

@@ -1,0 +1,89 @@
+//! Every metadata conformance suite, on SQLite (a fresh file per case) and on
+//! PostgreSQL (a fresh database per case on the server that
+//! `TARN_TEST_POSTGRES_URL` names; `make test` starts one).
+
+use std::sync::Arc;
+use tarn_adapter_sql::testing::{fresh_postgres_database, postgres_url, POSTGRES_URL_VAR};
+use tarn_adapter_sql::{Backend, SqlStore};
+use tarn_ports::testkit::{MultipartFixture, RefFixture, StagingFixture};
+
+async fn sqlite() -> (Arc<SqlStore>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let backend = Backend::Sqlite {
+        path: dir.path().join("tarn.db"),
+        max_connections: 8,
+    };
+    let store = SqlStore::open(&backend).await.expect("open SQLite");
+    (Arc::new(store), dir)
+}
+
+async fn postgres() -> Arc<SqlStore> {
+    let url = postgres_url().unwrap_or_else(|| {
+        panic!("{POSTGRES_URL_VAR} is not set: run `make test`, or scripts/with-postgres.sh cargo test")
+    });
+    let db = fresh_postgres_database(&url)
+        .await
+        .expect("create a database");
+    let backend = Backend::Postgres {
+        connection_string: db,
+        max_connections: 8,
+    };
+    Arc::new(SqlStore::open(&backend).await.expect("open PostgreSQL"))
+}
+
+mod on_sqlite {
+    use super::*;
+
+    async fn refs() -> RefFixture {
+        let (store, dir) = sqlite().await;
+        RefFixture {
+            store,
+            guard: Box::new(dir),
+        }
+    }
+    async fn staging() -> StagingFixture {
+        let (store, dir) = sqlite().await;
+        StagingFixture {
+            store,
+            guard: Box::new(dir),
+        }
+    }
+    async fn multipart() -> MultipartFixture {
+        let (store, dir) = sqlite().await;
+        MultipartFixture {
+            store,
+            guard: Box::new(dir),
+        }
+    }
+
+    tarn_ports::ref_store_conformance!(refs);
+    tarn_ports::staging_store_conformance!(staging);
+    tarn_ports::multipart_store_conformance!(multipart);
+}
+
+mod on_postgres {
+    use super::*;
+
+    async fn refs() -> RefFixture {
+        RefFixture {
+            store: postgres().await,
+            guard: Box::new(()),
+        }
+    }
+    async fn staging() -> StagingFixture {
+        StagingFixture {
+            store: postgres().await,
+            guard: Box::new(()),
+        }
+    }
+    async fn multipart() -> MultipartFixture {
+        MultipartFixture {
+            store: postgres().await,
+            guard: Box::new(()),
+        }
+    }
+
+    tarn_ports::ref_store_conformance!(refs);
+    tarn_ports::staging_store_conformance!(staging);
+    tarn_ports::multipart_store_conformance!(multipart);
+}

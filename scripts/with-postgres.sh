@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Runs a command with a throwaway PostgreSQL server on loopback and
+# TARN_TEST_POSTGRES_URL pointing at it; stops and removes the server after.
+#
+#   scripts/with-postgres.sh cargo test -p tarn-adapter-sql
+#
+# The server comes from the machine's PostgreSQL (initdb/pg_ctl; installed
+# from Debian's packages if missing) and runs as a non-root user, as
+# PostgreSQL requires. PG_DURABLE=1 keeps fsync on (benchmarks); tests turn it
+# off for speed.
+set -euo pipefail
+
+if [ -n "${TARN_TEST_POSTGRES_URL:-}" ]; then
+  exec "$@" # already inside a server's scope
+fi
+
+find_bindir() {
+  if command -v pg_config >/dev/null && [ -x "$(pg_config --bindir)/initdb" ]; then
+    pg_config --bindir; return
+  fi
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+  if [ -n "$d" ] && [ -x "$d/initdb" ]; then echo "$d"; return; fi
+  if command -v initdb >/dev/null; then dirname "$(readlink -f "$(command -v initdb)")"; return; fi
+}
+
+BINDIR=$(find_bindir)
+if [ -z "$BINDIR" ]; then
+  echo "with-postgres: no PostgreSQL found; installing Debian's postgresql" >&2
+  if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi
+  BINDIR=$(find_bindir)
+fi
+
+# PostgreSQL refuses to run as root: use an unprivileged account.
+AS=()
+if [ "$(id -u)" -eq 0 ]; then
+  if ! id -u tarn-pg >/dev/null 2>&1; then
+    useradd --system --no-create-home --shell /usr/sbin/nologin tarn-pg
+  fi
+  AS=(runuser -u tarn-pg --)
+fi
+
+DIR=$(mktemp -d /tmp/tarn-pg.XXXXXX)
+chmod 755 "$DIR"
+[ "${#AS[@]}" -gt 0 ] && chown tarn-pg "$DIR"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+stop() {
+  "${AS[@]}" "$BINDIR/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+  rm -rf "$DIR"
+}
+trap stop EXIT
+
+"${AS[@]}" "$BINDIR/initdb" -D "$DIR/data" -U tarn -A trust -E UTF8 --no-sync >"$DIR/initdb.log" 2>&1 \
+  || { cat "$DIR/initdb.log" >&2; exit 1; }
+OPTS="-c listen_addresses=127.0.0.1 -p $PORT -k $DIR -c max_connections=400 -c shared_buffers=256MB"
+if [ "${PG_DURABLE:-0}" != 1 ]; then
+  OPTS="$OPTS -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+fi
+"${AS[@]}" "$BINDIR/pg_ctl" -D "$DIR/data" -o "$OPTS" -l "$DIR/server.log" -w start >/dev/null \
+  || { cat "$DIR/server.log" >&2; exit 1; }
+
+export TARN_TEST_POSTGRES_URL="postgres://tarn@127.0.0.1:$PORT/postgres"
+echo "with-postgres: PostgreSQL $("$BINDIR/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT" >&2
+"$@"
