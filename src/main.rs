@@ -43,11 +43,42 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
+    /// Apply pending database migrations and exit (`tarn run` also does this at startup).
+    Migrate {
+        /// A TOML configuration file, layered over the defaults.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Directory for all data (the SQLite file goes there).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Migrate { config, data_dir } => {
+            let overrides = Overrides {
+                config_file: config,
+                data_dir,
+                ..Overrides::default()
+            };
+            let settings = match Settings::load(&overrides) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("tarn: invalid configuration: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            telemetry::init(&settings.logging);
+            match migrate(settings) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("tarn: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Run {
             config,
             quickstart,
@@ -97,11 +128,28 @@ async fn serve(settings: Settings, quickstart: bool) -> anyhow::Result<()> {
         );
         println!("  access key id:     {QUICKSTART_ACCESS_KEY_ID}");
         println!("  secret access key: {QUICKSTART_SECRET_ACCESS_KEY}");
-        println!("  metadata is kept in memory until the SQLite store lands: it is lost on exit");
+        if settings.database.kind == settings::DatabaseKind::Sqlite {
+            println!("  metadata in {}", settings.database.sqlite.path.display());
+        }
     }
     if let Some(gateway) = app.gateway_address() {
         println!("Tarn S3 gateway listening on http://{gateway}");
     }
     println!("Tarn listening on {url}");
     app.run_until_stopped().await
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn migrate(settings: Settings) -> anyhow::Result<()> {
+    let Some(backend) = startup::sql_backend(&settings.database)? else {
+        println!("database.type = \"memory\": nothing to migrate");
+        return Ok(());
+    };
+    let applied = tarn_adapter_sql::migrate(&backend).await?;
+    if applied.is_empty() {
+        println!("the database schema is up to date");
+    } else {
+        println!("applied migrations: {}", applied.join(", "));
+    }
+    Ok(())
 }

@@ -78,6 +78,8 @@ pub enum DatabaseKind {
 pub struct SqliteSettings {
     /// Database file.
     pub path: PathBuf,
+    /// Connections in the pool (readers run in parallel, writers take turns).
+    pub max_open_connections: usize,
 }
 
 /// PostgreSQL settings.
@@ -85,6 +87,8 @@ pub struct SqliteSettings {
 pub struct PostgresSettings {
     /// `postgres://…` URL; may hold a password.
     pub connection_string: Secret,
+    /// Connections in the pool of each instance.
+    pub max_open_connections: usize,
 }
 
 /// Object data settings.
@@ -205,7 +209,7 @@ impl Settings {
         let mut chosen = Config::builder();
         if o.quickstart {
             chosen = chosen
-                .set_override("database.type", "memory")?
+                .set_override("database.type", "sqlite")?
                 .set_override("blockstore.type", "local")?;
         }
         if let Some(dir) = &data_dir {
@@ -252,7 +256,7 @@ mod tests {
     fn defaults_load_without_any_file_or_environment() {
         let s = Settings::load_with_env(&Overrides::default(), env(&[])).unwrap();
         assert_eq!(s.listen_address, "127.0.0.1:8000");
-        assert_eq!(s.database.kind, DatabaseKind::Memory);
+        assert_eq!(s.database.kind, DatabaseKind::Sqlite);
         assert_eq!(s.blockstore.kind, BlockstoreKind::Local);
         assert_eq!(s.logging.format, LogFormat::Text);
         assert_eq!(s.gateways.s3.domain_name, ["s3.local.lakefs.io"]);
@@ -316,6 +320,8 @@ mod tests {
         };
         let s = Settings::load_with_env(&o, env(&[])).unwrap();
         assert_eq!(s.blockstore.local.path, Path::new("tarn-data/block"));
+        assert_eq!(s.database.kind, DatabaseKind::Sqlite);
+        assert_eq!(s.database.sqlite.path, Path::new("tarn-data/tarn.db"));
         let o = Overrides {
             quickstart: true,
             data_dir: Some("/tmp/x".into()),

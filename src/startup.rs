@@ -6,7 +6,7 @@ use crate::http::api::auth::AuthState;
 use crate::http::api::config::ServerInfo;
 use crate::http::request_log::RedactedRootSpan;
 use crate::http::s3::GatewayConfig;
-use crate::settings::{BlockstoreKind, DatabaseKind, Settings};
+use crate::settings::{BlockstoreKind, Database, DatabaseKind, Settings};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{web, App, HttpServer};
 use anyhow::{bail, Context};
@@ -17,8 +17,9 @@ use tarn_adapter_memory::{
     MemoryBlockStore, MemoryMultipartStore, MemoryRefStore, MemoryStagingStore, SystemClock,
     UniqueIds,
 };
+use tarn_adapter_sql::{Backend, SqlStore};
 use tarn_domain::{Engine, EngineSettings, Stores};
-use tarn_ports::{BlockStore, Clock};
+use tarn_ports::{BlockStore, Clock, MultipartStore, RefStore, StagingStore};
 use tracing_actix_web::TracingLogger;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
@@ -188,23 +189,61 @@ async fn build_stores(settings: &Settings) -> anyhow::Result<Stores> {
             bail!("blockstore.type = \"s3\" is not available yet; use \"local\" or \"mem\"")
         }
     };
-    match settings.database.kind {
-        DatabaseKind::Memory => {
-            tracing::warn!(
-                "metadata is kept in memory and lost on exit (database.type = \"memory\")"
-            );
-        }
-        DatabaseKind::Sqlite | DatabaseKind::Postgres => bail!(
-            "database.type = {:?} is not available yet; use \"memory\"",
-            settings.database.kind
-        ),
-    }
+    let (refs, staging, multipart) = metadata_stores(settings).await?;
     Ok(Stores {
         blocks,
-        refs: Arc::new(MemoryRefStore::new()),
-        staging: Arc::new(MemoryStagingStore::new()),
-        multipart: Arc::new(MemoryMultipartStore::new()),
+        refs,
+        staging,
+        multipart,
         clock,
         ids: Arc::new(UniqueIds::new()),
     })
+}
+
+type MetadataStores = (
+    Arc<dyn RefStore>,
+    Arc<dyn StagingStore>,
+    Arc<dyn MultipartStore>,
+);
+
+/// The backend that `database` names, migrated to this version.
+pub fn sql_backend(database: &Database) -> anyhow::Result<Option<Backend>> {
+    Ok(match database.kind {
+        DatabaseKind::Memory => None,
+        DatabaseKind::Sqlite => Some(Backend::Sqlite {
+            path: database.sqlite.path.clone(),
+            max_connections: database.sqlite.max_open_connections,
+        }),
+        DatabaseKind::Postgres => {
+            let url = database.postgres.connection_string.expose();
+            if url.is_empty() {
+                bail!(
+                    "database.type = \"postgres\" needs database.postgres.connection_string \
+                     (TARN_DATABASE__POSTGRES__CONNECTION_STRING)"
+                );
+            }
+            Some(Backend::Postgres {
+                connection_string: url.to_owned(),
+                max_connections: database.postgres.max_open_connections,
+            })
+        }
+    })
+}
+
+async fn metadata_stores(settings: &Settings) -> anyhow::Result<MetadataStores> {
+    let Some(backend) = sql_backend(&settings.database)? else {
+        tracing::warn!("metadata is kept in memory and lost on exit (database.type = \"memory\")");
+        return Ok((
+            Arc::new(MemoryRefStore::new()),
+            Arc::new(MemoryStagingStore::new()),
+            Arc::new(MemoryMultipartStore::new()),
+        ));
+    };
+    let store = Arc::new(
+        SqlStore::open(&backend)
+            .await
+            .with_context(|| format!("cannot open the metadata database ({backend:?})"))?,
+    );
+    tracing::info!(database = ?backend, "metadata in a database");
+    Ok((store.clone(), store.clone(), store))
 }

@@ -7,6 +7,30 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+/// Which metadata backend black-box tests run on: `TARN_TEST_DATABASE` =
+/// `memory` (the default), `sqlite`, or `postgres` (a fresh database on the
+/// server of `TARN_TEST_POSTGRES_URL`, which `make test` starts).
+pub async fn database_env() -> Vec<(String, String)> {
+    let kind = std::env::var("TARN_TEST_DATABASE").unwrap_or_else(|_| "memory".to_owned());
+    let mut env = vec![("TARN_DATABASE__TYPE".to_owned(), kind.clone())];
+    if kind == "postgres" {
+        env.push((
+            "TARN_DATABASE__POSTGRES__CONNECTION_STRING".to_owned(),
+            fresh_postgres().await,
+        ));
+    }
+    env
+}
+
+/// A new, empty database on the test PostgreSQL server.
+pub async fn fresh_postgres() -> String {
+    let url = tarn_adapter_sql::testing::postgres_url()
+        .expect("TARN_TEST_POSTGRES_URL is not set: run `make test` or scripts/with-postgres.sh");
+    tarn_adapter_sql::testing::fresh_postgres_database(&url)
+        .await
+        .unwrap()
+}
+
 /// A running `tarn run --quickstart` on a free loopback port and a fresh data dir.
 pub struct TarnProcess {
     child: Child,
@@ -26,9 +50,17 @@ impl TarnProcess {
         Self::quickstart_with(&[]).await
     }
 
-    /// Like [`Self::quickstart`], with extra environment variables.
+    /// Like [`Self::quickstart`], with extra environment variables (applied
+    /// after those that choose the database).
     pub async fn quickstart_with(env: &[(&str, &str)]) -> Self {
-        let data_dir = tempfile::tempdir().unwrap();
+        let mut all = database_env().await;
+        all.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        Self::start(tempfile::tempdir().unwrap(), &all).await
+    }
+
+    /// Starts `tarn run --quickstart` on `data_dir` with exactly `env` added
+    /// (no database choice of its own: quickstart's SQLite unless `env` says).
+    pub async fn start(data_dir: tempfile::TempDir, env: &[(String, String)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tarn"))
             .args([
                 "run",
@@ -41,7 +73,7 @@ impl TarnProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .env("RUST_LOG", "warn")
-            .envs(env.iter().copied())
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .kill_on_drop(true)
             .spawn()
             .unwrap();

@@ -1,0 +1,267 @@
+//! Metadata survives a restart: every repository, branch, tag, commit,
+//! staged object and multipart upload is still there when `tarn` starts again
+//! on the same data directory (SQLite, quickstart's default) or the same
+//! PostgreSQL database (`TARN_TEST_DATABASE=postgres`).
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use support::TarnProcess;
+
+const KEY: &str = "AKIAIOSFOLQUICKSTART";
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+/// SQLite (quickstart's default) unless the run asks for PostgreSQL.
+async fn persistent_env() -> Vec<(String, String)> {
+    if std::env::var("TARN_TEST_DATABASE").as_deref() == Ok("postgres") {
+        support::database_env().await
+    } else {
+        Vec::new()
+    }
+}
+
+fn s3(url: &str) -> aws_sdk_s3::Client {
+    let creds = aws_credential_types::Credentials::new(KEY, SECRET, None, None, "tests");
+    let conf = aws_sdk_s3::Config::builder()
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .credentials_provider(creds)
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .endpoint_url(url)
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+async fn call(
+    url: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut r = Client::new()
+        .request(method, format!("{url}/api/v1{path}"))
+        .basic_auth(KEY, Some(SECRET));
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let resp = r.send().await.unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+async fn upload(url: &str, branch: &str, path: &str, data: &'static str) {
+    let resp = Client::new()
+        .post(format!(
+            "{url}/api/v1/repositories/keep/branches/{branch}/objects"
+        ))
+        .basic_auth(KEY, Some(SECRET))
+        .query(&[("path", path)])
+        .body(data)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+}
+
+async fn read(url: &str, reference: &str, path: &str) -> (StatusCode, String) {
+    let resp = Client::new()
+        .get(format!(
+            "{url}/api/v1/repositories/keep/refs/{reference}/objects"
+        ))
+        .basic_auth(KEY, Some(SECRET))
+        .query(&[("path", path)])
+        .send()
+        .await
+        .unwrap();
+    (resp.status(), resp.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_restart_keeps_every_ref_commit_staged_object_and_upload() {
+    use reqwest::Method;
+    let env = persistent_env().await;
+    let mut tarn = TarnProcess::start(tempfile::tempdir().unwrap(), &env).await;
+    let url = tarn.url.clone();
+    let (s, v) = call(
+        &url,
+        Method::POST,
+        "/repositories",
+        Some(json!({"name": "keep", "storage_namespace": "local://keep"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    upload(&url, "main", "committed.txt", "committed bytes").await;
+    let (s, commit) = call(
+        &url,
+        Method::POST,
+        "/repositories/keep/branches/main/commits",
+        Some(json!({"message": "first", "metadata": {"k": "v"}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{commit}");
+    let (s, _) = call(
+        &url,
+        Method::POST,
+        "/repositories/keep/branches",
+        Some(json!({"name": "dev", "source": "main"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = call(
+        &url,
+        Method::POST,
+        "/repositories/keep/tags",
+        Some(json!({"id": "v1", "ref": "main"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    upload(&url, "dev", "staged.txt", "staged bytes").await;
+    let (s, v) = call(
+        &url,
+        Method::PUT,
+        "/repositories/keep/settings/branch_protection",
+        Some(json!([{"pattern": "prot-*"}])),
+    )
+    .await;
+    assert!(s.is_success(), "{s} {v}");
+    let client = s3(&url);
+    let started = client
+        .create_multipart_upload()
+        .bucket("keep")
+        .key("main/big.bin")
+        .send()
+        .await
+        .unwrap();
+    let upload_id = started.upload_id().unwrap().to_owned();
+    let part = client
+        .upload_part()
+        .bucket("keep")
+        .key("main/big.bin")
+        .upload_id(&upload_id)
+        .part_number(1)
+        .body(ByteStream::from_static(b"part one"))
+        .send()
+        .await
+        .unwrap();
+
+    assert!(tarn.terminate().await.success());
+    let dir = std::mem::replace(&mut tarn.data_dir, tempfile::tempdir().unwrap());
+    let tarn = TarnProcess::start(dir, &env).await;
+    let url = tarn.url.clone();
+
+    let (s, v) = call(&url, Method::GET, "/repositories/keep/branches/main", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["commit_id"], commit["id"]);
+    let (_, v) = call(&url, Method::GET, "/repositories/keep/tags/v1", None).await;
+    assert_eq!(v["commit_id"], commit["id"]);
+    let (_, v) = call(
+        &url,
+        Method::GET,
+        "/repositories/keep/refs/main/commits",
+        None,
+    )
+    .await;
+    let messages: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages, ["first", "Repository created"]);
+    assert_eq!(v["results"][0]["metadata"]["k"], "v");
+    assert_eq!(
+        read(&url, "dev", "staged.txt").await,
+        (StatusCode::OK, "staged bytes".into())
+    );
+    assert_eq!(
+        read(&url, "v1", "committed.txt").await,
+        (StatusCode::OK, "committed bytes".into())
+    );
+    let (_, v) = call(
+        &url,
+        Method::GET,
+        "/repositories/keep/branches/dev/diff",
+        None,
+    )
+    .await;
+    assert_eq!(v["results"][0]["path"], "staged.txt", "{v}");
+    let (_, v) = call(
+        &url,
+        Method::GET,
+        "/repositories/keep/settings/branch_protection",
+        None,
+    )
+    .await;
+    assert_eq!(v[0]["pattern"], "prot-*", "{v}");
+
+    let client = s3(&url);
+    let uploads = client
+        .list_multipart_uploads()
+        .bucket("keep")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploads.uploads()[0].upload_id(), Some(upload_id.as_str()));
+    let parts = client
+        .list_parts()
+        .bucket("keep")
+        .key("main/big.bin")
+        .upload_id(&upload_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(parts.parts()[0].e_tag(), part.e_tag());
+    let done = CompletedMultipartUpload::builder()
+        .parts(
+            CompletedPart::builder()
+                .part_number(1)
+                .e_tag(part.e_tag().unwrap())
+                .build(),
+        )
+        .build();
+    client
+        .complete_multipart_upload()
+        .bucket("keep")
+        .key("main/big.bin")
+        .upload_id(&upload_id)
+        .multipart_upload(done)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        read(&url, "main", "big.bin").await,
+        (StatusCode::OK, "part one".into())
+    );
+}
+
+#[tokio::test]
+async fn migrate_applies_the_schema_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = || async {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tarn"))
+            .args(["migrate", "--data-dir"])
+            .arg(dir.path())
+            .env("TARN_DATABASE__TYPE", "sqlite")
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(run().await.contains("applied migrations"));
+    assert!(dir.path().join("tarn.db").is_file());
+    assert!(run().await.contains("up to date"));
+}
