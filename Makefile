@@ -8,7 +8,7 @@ VENV := .venv
 PURE_CRATES := tarn-model tarn-ports tarn-domain
 FORBIDDEN_DEPS := actix|diesel|aws-|sqlx|reqwest|hyper
 
-.PHONY: run test lint fmt bench boundaries unit ci build pytest
+.PHONY: run test lint fmt bench boundaries unit unit-suites ci build pytest
 
 ## run: start Tarn on the zero-setup default with quickstart credentials printed
 run:
@@ -20,8 +20,14 @@ build:
 ## test: lint, then every test of the workspace
 test: lint unit pytest
 
+## unit: every Rust test, with a throwaway PostgreSQL (scripts/with-postgres.sh);
+## the black-box suites run again with PostgreSQL as the metadata store
 unit:
+	scripts/with-postgres.sh $(MAKE) --no-print-directory unit-suites
+
+unit-suites:
 	$(CARGO) test --workspace --all-targets --no-fail-fast
+	TARN_TEST_DATABASE=postgres $(CARGO) test -p tarn --test api --test gateway --test gateway_sdk --test persistence --no-fail-fast
 	$(CARGO) test --workspace --doc
 
 ## pytest: lakeFS's own Python clients (lakefs-sdk, lakefs, lakefs-spec) against the debug binary
@@ -33,6 +39,7 @@ $(VENV)/.installed: tests/python/requirements.txt
 pytest: $(VENV)/.installed
 	$(CARGO) build --bin tarn
 	TARN_BIN=target/debug/tarn $(VENV)/bin/python -m pytest tests/python -q
+	TARN_BIN=target/debug/tarn TARN_TEST_DATABASE=postgres scripts/with-postgres.sh $(VENV)/bin/python -m pytest tests/python -q
 
 ## lint: formatting, clippy with warnings denied, and the crate boundaries
 lint: boundaries

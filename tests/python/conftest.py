@@ -41,6 +41,18 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
+def database_env() -> dict[str, str]:
+    """The metadata backend: quickstart's SQLite, or PostgreSQL when
+    TARN_TEST_DATABASE=postgres (the database TARN_TEST_POSTGRES_URL names,
+    which scripts/with-postgres.sh creates empty for each run)."""
+    if os.environ.get("TARN_TEST_DATABASE") != "postgres":
+        return {}
+    url = os.environ.get("TARN_TEST_POSTGRES_URL")
+    if not url:
+        pytest.fail("TARN_TEST_DATABASE=postgres needs TARN_TEST_POSTGRES_URL (scripts/with-postgres.sh)")
+    return {"TARN_DATABASE__TYPE": "postgres", "TARN_DATABASE__POSTGRES__CONNECTION_STRING": url}
+
+
 class TarnServer:
     def __init__(self, binary: Path):
         self.binary = binary
@@ -64,7 +76,7 @@ class TarnServer:
             stderr=subprocess.STDOUT,
             text=True,
             errors="replace",
-            env={**os.environ, "NO_COLOR": "1"},
+            env={**os.environ, "NO_COLOR": "1", **database_env()},
         )
         # Drain the output for the whole life of the process so the pipe never fills.
         self._reader = threading.Thread(target=self._drain, daemon=True)
