@@ -41,6 +41,11 @@ pub fn sampler(
 /// Starts `tarn run --quickstart` on a free loopback port with its data
 /// under `dir`; returns the process and its URL once it listens.
 pub fn start(dir: &std::path::Path) -> (Child, String) {
+    start_with(dir, &[])
+}
+
+/// Like [`start`], with extra environment variables (e.g. the database).
+pub fn start_with(dir: &std::path::Path, env: &[(&str, String)]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tarn"))
         .args([
             "run",
@@ -51,6 +56,7 @@ pub fn start(dir: &std::path::Path) -> (Child, String) {
         ])
         .arg(dir)
         .env("RUST_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

@@ -58,6 +58,22 @@ pub trait RefStore: Send + Sync + 'static {
     /// Reads a branch.
     async fn get_branch(&self, repo: &RepositoryId, name: &BranchName) -> PortResult<Branch>;
 
+    /// Reads a repository and, if it exists, its branch `name`, as one read
+    /// where the store can (most requests need both). `NotFound` only for a
+    /// missing repository; a missing branch is `None`.
+    async fn get_repository_branch(
+        &self,
+        repo: &RepositoryId,
+        name: &BranchName,
+    ) -> PortResult<(Repository, Option<Branch>)> {
+        let repository = self.get_repository(repo).await?;
+        match self.get_branch(repo, name).await {
+            Ok(b) => Ok((repository, Some(b))),
+            Err(e) if e.kind() == crate::ErrorKind::NotFound => Ok((repository, None)),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Lists branches.
     async fn list_branches(
         &self,

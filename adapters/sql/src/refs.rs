@@ -154,6 +154,29 @@ impl RefStore for SqlStore {
         })
     }
 
+    async fn get_repository_branch(
+        &self,
+        repo: &RepositoryId,
+        name: &BranchName,
+    ) -> PortResult<(Repository, Option<Branch>)> {
+        let found: Option<(RepositoryRow, Option<BranchRow>)> = with_conn!(&self.pool, conn => {
+            repositories::table
+                .left_join(
+                    branches::table.on(branches::repository
+                        .eq(repositories::id)
+                        .and(branches::name.eq(name.as_str()))),
+                )
+                .filter(repositories::id.eq(repo.as_str()))
+                .select((RepositoryRow::as_select(), Option::<BranchRow>::as_select()))
+                .first(conn)
+                .await
+                .optional()
+                .map_err(db_error)?
+        });
+        let (r, b) = found.ok_or_else(|| repo_missing(repo))?;
+        Ok((r.into_model()?, b.map(BranchRow::into_model).transpose()?))
+    }
+
     async fn list_branches(
         &self,
         repo: &RepositoryId,

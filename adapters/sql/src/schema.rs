@@ -89,4 +89,5 @@ diesel::table! {
 diesel::joinable!(multipart_parts -> multipart_uploads (upload_id));
 diesel::allow_tables_to_appear_in_same_query!(multipart_parts, multipart_uploads);
 diesel::joinable!(repository_settings -> repositories (repository));
-diesel::allow_tables_to_appear_in_same_query!(repositories, repository_settings);
+diesel::joinable!(branches -> repositories (repository));
+diesel::allow_tables_to_appear_in_same_query!(repositories, repository_settings, branches);

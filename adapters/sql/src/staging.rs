@@ -128,16 +128,20 @@ impl StagingStore for SqlStore {
         let rows: Vec<(String, Option<Vec<u8>>)> = with_conn!(&self.pool, conn => {
             let mut query = staging::table
                 .filter(staging::token.eq(token.as_str()))
-                .filter(staging::path.ge(prefix))
                 .order(staging::path)
                 .limit(limit(limit_to))
                 .select((staging::path, staging::entry))
                 .into_boxed();
+            // One lower bound, the tighter: SQLite seeks the index on one of
+            // two bounds only, and paging from the first would be quadratic.
+            query = match after {
+                Some(after) if after.as_str() >= prefix => {
+                    query.filter(staging::path.gt(after.as_str()))
+                }
+                _ => query.filter(staging::path.ge(prefix)),
+            };
             if let Some(upper) = &upper {
                 query = query.filter(staging::path.lt(upper.as_str()));
-            }
-            if let Some(after) = after {
-                query = query.filter(staging::path.gt(after.as_str()));
             }
             query.load(conn).await.map_err(db_error)?
         });

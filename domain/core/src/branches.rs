@@ -26,6 +26,25 @@ impl Engine {
         Ok(repo)
     }
 
+    /// A writable repository and its branch `name`, in one read.
+    pub(crate) async fn writable_branch(
+        &self,
+        id: &RepositoryId,
+        name: &BranchName,
+    ) -> Result<(Repository, Branch)> {
+        let (repo, branch) = self
+            .stores
+            .refs
+            .get_repository_branch(id, name)
+            .await
+            .named("repository", id)?;
+        if repo.read_only {
+            return Err(Error::ReadOnlyRepository(id.to_string()));
+        }
+        let branch = branch.ok_or_else(|| Error::not_found("branch", name))?;
+        Ok((repo, branch))
+    }
+
     /// Creates branch `name` at the commit `source` resolves to.
     pub async fn create_branch(
         &self,

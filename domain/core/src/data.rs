@@ -6,7 +6,8 @@ use crate::error::{body_write_error, Error, Result};
 use crate::Engine;
 use std::collections::BTreeMap;
 use tarn_model::{
-    BlockKey, BranchName, Entry, ObjectPath, PhysicalAddress, RepositoryId, StorageNamespace,
+    BlockKey, BranchName, Entry, ObjectPath, PhysicalAddress, RepositoryId, StagedValue,
+    StagingToken, StorageNamespace,
 };
 use tarn_ports::{ByteRange, ByteStream, ErrorKind, GetOutcome};
 
@@ -121,8 +122,8 @@ impl Engine {
         body: ByteStream,
         req: UploadRequest,
     ) -> Result<Entry> {
-        let ns = self.writable_repository(repo).await?.storage_namespace;
-        self.get_branch(repo, branch).await?;
+        let (repository, b) = self.writable_branch(repo, branch).await?;
+        let (ns, token) = (repository.storage_namespace, b.staging_token);
         self.check_write_condition(repo, branch, path, &req.condition)
             .await?;
         let key = self.new_data_key()?;
@@ -135,7 +136,7 @@ impl Engine {
         let entry = self.fresh_entry(key, (put.size, put.etag), req.content_type, req.metadata);
         // Again, now that the data is in: a write that raced this one may
         // have taken the path meanwhile.
-        self.stage_if(repo, (branch, path), entry, &req.condition)
+        self.stage_if(repo, (branch, path), entry, &req.condition, Some(token))
             .await
     }
 
@@ -158,17 +159,29 @@ impl Engine {
     }
 
     /// Stages `entry` if `condition` holds now (the check is not atomic with
-    /// the staging: a staging-store compare-and-set would make it so).
+    /// the staging: a staging-store compare-and-set would make it so). The
+    /// caller has checked that the repository is writable (a flag fixed at
+    /// creation); `token`, the branch's staging token as the caller read it,
+    /// saves reading the branch again before the write.
     pub(crate) async fn stage_if(
         &self,
         repo: &RepositoryId,
         (branch, path): (&BranchName, &ObjectPath),
         entry: Entry,
         condition: &WriteCondition,
+        token: Option<StagingToken>,
     ) -> Result<Entry> {
         self.check_write_condition(repo, branch, path, condition)
             .await?;
-        self.stage_object(repo, branch, path, entry.clone()).await?;
+        self.check_unprotected(repo, branch).await?;
+        self.safe_write(
+            repo,
+            branch,
+            path,
+            &StagedValue::Entry(entry.clone()),
+            token,
+        )
+        .await?;
         Ok(entry)
     }
 
@@ -210,7 +223,7 @@ impl Engine {
             req.content_type,
             req.metadata,
         );
-        self.stage_if(repo, (branch, path), entry, &req.condition)
+        self.stage_if(repo, (branch, path), entry, &req.condition, None)
             .await
     }
 

@@ -38,6 +38,7 @@ pub use settings::ProtectionRules;
 
 use std::sync::Arc;
 use tarn_model::tree::SplitRule;
+use tarn_model::{Commit, CommitId, RepositoryId};
 use tarn_ports::{BlockStore, Clock, IdGenerator, MultipartStore, RefStore, StagingStore};
 use trees::TreeStore;
 
@@ -85,8 +86,15 @@ impl Default for EngineSettings {
 pub struct Engine {
     stores: Stores,
     trees: TreeStore,
+    /// Commit records by (repository, id): immutable, so safe to keep in
+    /// any number of processes; saves a database round trip on every read
+    /// of a ref.
+    commits: moka::sync::Cache<(RepositoryId, CommitId), Commit>,
     settings: EngineSettings,
 }
+
+/// Commit records kept in memory (a record is a few hundred bytes).
+const COMMIT_CACHE_ENTRIES: u64 = 100_000;
 
 impl Engine {
     /// An engine over `stores`.
@@ -95,6 +103,7 @@ impl Engine {
         Self {
             stores,
             trees,
+            commits: moka::sync::Cache::new(COMMIT_CACHE_ENTRIES),
             settings,
         }
     }

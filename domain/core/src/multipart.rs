@@ -216,7 +216,13 @@ impl Engine {
         );
         // Again before staging: another write may have taken the path meanwhile.
         let entry = self
-            .stage_if(repo, (&upload.branch, &upload.path), entry, &condition)
+            .stage_if(
+                repo,
+                (&upload.branch, &upload.path),
+                entry,
+                &condition,
+                None,
+            )
             .await?;
         self.stores
             .multipart

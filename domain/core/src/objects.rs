@@ -95,15 +95,21 @@ impl Engine {
         reference: &str,
         path: &ObjectPath,
     ) -> Result<Entry> {
-        let ns = self.get_repository(repo).await?.storage_namespace;
+        let (repository, mut r) = self.resolve_in_repository(repo, reference).await?;
+        let ns = repository.storage_namespace;
         let mut attempts = self.settings.max_attempts;
         loop {
-            let r = self.resolve_ref(repo, reference).await?;
-            let found = self.lookup(&ns, &r, path).await?;
+            // A value found in staging was the branch's value when the read
+            // began: no need to check that the branch is still as read.
+            if let Some(staged) = self.staged_value(&r, path).await? {
+                return staged.ok_or_else(|| Error::not_found("object", path));
+            }
+            let found = self.committed_value(&ns, &r, path).await?;
             attempts = attempts.saturating_sub(1);
             if attempts == 0 || self.still_current(repo, &r).await? {
                 return found.ok_or_else(|| Error::not_found("object", path));
             }
+            r = self.resolve_ref(repo, reference).await?;
         }
     }
 
@@ -130,13 +136,36 @@ impl Engine {
         r: &ResolvedRef,
         path: &ObjectPath,
     ) -> Result<Option<Entry>> {
+        match self.staged_value(r, path).await? {
+            Some(staged) => Ok(staged),
+            None => self.committed_value(ns, r, path).await,
+        }
+    }
+
+    /// What the staging tokens of `r` say of `path`, newest first: `None`
+    /// when none holds it, `Some(None)` for a tombstone.
+    async fn staged_value(
+        &self,
+        r: &ResolvedRef,
+        path: &ObjectPath,
+    ) -> Result<Option<Option<Entry>>> {
         for t in Self::read_tokens(r) {
             match self.stores.staging.get(&t, path).await? {
-                Some(StagedValue::Entry(e)) => return Ok(Some(e)),
-                Some(StagedValue::Tombstone) => return Ok(None),
+                Some(StagedValue::Entry(e)) => return Ok(Some(Some(e))),
+                Some(StagedValue::Tombstone) => return Ok(Some(None)),
                 None => {}
             }
         }
+        Ok(None)
+    }
+
+    /// The committed value of `path` under `r` (none for a staging-only view).
+    async fn committed_value(
+        &self,
+        ns: &StorageNamespace,
+        r: &ResolvedRef,
+        path: &ObjectPath,
+    ) -> Result<Option<Entry>> {
         if r.view == RefView::StagingOnly {
             return Ok(None);
         }
@@ -154,7 +183,7 @@ impl Engine {
     ) -> Result<()> {
         self.writable_repository(repo).await?;
         self.check_unprotected(repo, name).await?;
-        self.safe_write(repo, name, path, &StagedValue::Entry(entry))
+        self.safe_write(repo, name, path, &StagedValue::Entry(entry), None)
             .await
     }
 
@@ -176,7 +205,7 @@ impl Engine {
         {
             return Err(Error::not_found("object", path));
         }
-        self.safe_write(repo, name, path, &StagedValue::Tombstone)
+        self.safe_write(repo, name, path, &StagedValue::Tombstone, None)
             .await
     }
 
@@ -184,14 +213,20 @@ impl Engine {
     /// token is still current: if a commit sealed it meanwhile, the write may
     /// have missed that commit, so it is written again to the new token. An
     /// acknowledged write therefore lands in a commit or stays staged.
-    async fn safe_write(
+    pub(crate) async fn safe_write(
         &self,
         repo: &RepositoryId,
         name: &BranchName,
         path: &ObjectPath,
         value: &StagedValue,
+        token: Option<StagingToken>,
     ) -> Result<()> {
-        let mut token = self.get_branch(repo, name).await?.staging_token;
+        // A token read earlier is as good a first guess as a fresh one: the
+        // check after the write is what makes the write safe.
+        let mut token = match token {
+            Some(t) => t,
+            None => self.get_branch(repo, name).await?.staging_token,
+        };
         for _ in 0..self.settings.max_attempts {
             self.stores.staging.put(&token, path, value).await?;
             let now = self.get_branch(repo, name).await?.staging_token;

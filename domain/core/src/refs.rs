@@ -38,6 +38,52 @@ impl Engine {
     pub async fn resolve_ref(&self, repo: &RepositoryId, expr: &str) -> Result<ResolvedRef> {
         let parsed = RefExpr::parse(expr).map_err(|e| Error::invalid("ref", e.reason))?;
         let (commit, branch) = self.resolve_base(repo, &parsed.base).await?;
+        self.apply_modifiers(repo, expr, &parsed, commit, branch)
+            .await
+    }
+
+    /// The repository, and `expr` resolved in it: one read of both when the
+    /// expression starts with a branch name (the common case).
+    pub async fn resolve_in_repository(
+        &self,
+        repo: &RepositoryId,
+        expr: &str,
+    ) -> Result<(Repository, ResolvedRef)> {
+        let parsed = RefExpr::parse(expr).map_err(|e| Error::invalid("ref", e.reason))?;
+        // A full commit id comes first in the resolution order.
+        let name = BranchName::new(parsed.base.as_str())
+            .ok()
+            .filter(|_| CommitId::new(parsed.base.as_str()).is_err());
+        let Some(name) = name else {
+            let repository = self.get_repository(repo).await?;
+            return Ok((repository, self.resolve_ref(repo, expr).await?));
+        };
+        let (repository, branch) = self
+            .stores
+            .refs
+            .get_repository_branch(repo, &name)
+            .await
+            .named("repository", repo)?;
+        let resolved = match branch {
+            Some(b) => {
+                let commit = self.get_commit_record(repo, &b.commit_id).await?;
+                self.apply_modifiers(repo, expr, &parsed, commit, Some(b))
+                    .await?
+            }
+            None => self.resolve_ref(repo, expr).await?,
+        };
+        Ok((repository, resolved))
+    }
+
+    /// Applies the view and the `~N`/`^N` chain of `parsed` to its base.
+    async fn apply_modifiers(
+        &self,
+        repo: &RepositoryId,
+        expr: &str,
+        parsed: &RefExpr,
+        commit: Commit,
+        branch: Option<Branch>,
+    ) -> Result<ResolvedRef> {
         if let Some(view) = parsed.view {
             let Some(branch) = branch else {
                 return Err(Error::invalid(
@@ -116,7 +162,7 @@ impl Engine {
     ) -> Result<(Commit, Option<Branch>)> {
         let refs = &self.stores.refs;
         if let Ok(id) = CommitId::new(base) {
-            match refs.get_commit(repo, &id).await {
+            match self.cached_commit(repo, &id).await {
                 Ok(c) => return Ok((c, None)),
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
                 Err(e) => return Err(e.into()),
@@ -160,11 +206,22 @@ impl Engine {
         repo: &RepositoryId,
         id: &CommitId,
     ) -> Result<Commit> {
-        self.stores
-            .refs
-            .get_commit(repo, id)
-            .await
-            .named("commit", id)
+        self.cached_commit(repo, id).await.named("commit", id)
+    }
+
+    /// A commit record, from memory when this process has seen it.
+    pub(crate) async fn cached_commit(
+        &self,
+        repo: &RepositoryId,
+        id: &CommitId,
+    ) -> tarn_ports::PortResult<Commit> {
+        let key = (repo.clone(), id.clone());
+        if let Some(c) = self.commits.get(&key) {
+            return Ok(c);
+        }
+        let c = self.stores.refs.get_commit(repo, id).await?;
+        self.commits.insert(key, c.clone());
+        Ok(c)
     }
 
     /// A repository, or `NotFound`.

@@ -160,6 +160,11 @@ impl Engine {
             .delete_repository(id)
             .await
             .named("repository", id)?;
+        // Its commits may be cached; deleting repositories is rare enough to
+        // drop them all. (Another process keeps its copies, which only a
+        // request naming an old commit id can reach: ids hash the creation
+        // time, so a new repository does not produce them again.)
+        self.commits.invalidate_all();
         for t in tokens {
             self.stores.staging.drop_token(&t).await?;
         }

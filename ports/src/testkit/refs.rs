@@ -37,6 +37,7 @@ macro_rules! ref_store_conformance {
             commits_are_content_addressed,
             commit_prefix_lookup_is_ordered_and_bounded,
             repositories_do_not_share_refs,
+            repository_and_branch_read_together,
             settings_are_compare_and_set,
             concurrent_setting_updates_have_one_winner,
         );
@@ -587,6 +588,45 @@ pub async fn repositories_do_not_share_refs(f: RefFixture) {
             .await
             .unwrap(),
         branch("main", 1)
+    );
+}
+
+/// `get_repository_branch` answers as `get_repository` and `get_branch` would.
+pub async fn repository_and_branch_read_together(f: RefFixture) {
+    let repo = create(&*f.store, "both").await;
+    f.store
+        .create_branch(&repo.id, &branch("dev", 2))
+        .await
+        .unwrap();
+    let (r, b) = f
+        .store
+        .get_repository_branch(&repo.id, &branch_name("dev"))
+        .await
+        .unwrap();
+    assert_eq!((r, b), (repo.clone(), Some(branch("dev", 2))));
+    let (r, b) = f
+        .store
+        .get_repository_branch(&repo.id, &branch_name("nope"))
+        .await
+        .unwrap();
+    assert_eq!((r, b), (repo.clone(), None));
+    create(&*f.store, "other").await;
+    f.store
+        .create_branch(&repo_id("other"), &branch("only-other", 1))
+        .await
+        .unwrap();
+    let (_, b) = f
+        .store
+        .get_repository_branch(&repo.id, &branch_name("only-other"))
+        .await
+        .unwrap();
+    assert_eq!(b, None, "a branch of another repository");
+    assert_kind(
+        f.store
+            .get_repository_branch(&repo_id("missing"), &branch_name("main"))
+            .await,
+        ErrorKind::NotFound,
+        "missing repository",
     );
 }
 
