@@ -64,5 +64,6 @@ bench:
 	$(CARGO) bench -p tarn-domain --bench engine
 	$(CARGO) bench -p tarn --bench api_streaming
 	$(CARGO) bench -p tarn --bench gateway
+	PG_DURABLE=1 scripts/with-postgres.sh $(CARGO) bench -p tarn --bench metadata
 
 ci: test
