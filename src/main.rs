@@ -56,57 +56,48 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Migrate { config, data_dir } => {
-            let overrides = Overrides {
-                config_file: config,
-                data_dir,
+    let (overrides, quickstart) = match &cli.command {
+        Command::Migrate { config, data_dir } => (
+            Overrides {
+                config_file: config.clone(),
+                data_dir: data_dir.clone(),
                 ..Overrides::default()
-            };
-            let settings = match Settings::load(&overrides) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("tarn: invalid configuration: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            telemetry::init(&settings.logging);
-            match migrate(settings) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("tarn: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+            },
+            false,
+        ),
         Command::Run {
             config,
             quickstart,
             listen,
             data_dir,
-        } => {
-            let overrides = Overrides {
-                config_file: config,
-                quickstart,
-                listen,
-                data_dir,
-            };
-            let settings = match Settings::load(&overrides) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("tarn: invalid configuration: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            telemetry::init(&settings.logging);
-            match serve(settings, quickstart) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    tracing::error!(error = format!("{e:#}"), "tarn stopped on an error");
-                    eprintln!("tarn: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
+        } => (
+            Overrides {
+                config_file: config.clone(),
+                quickstart: *quickstart,
+                listen: listen.clone(),
+                data_dir: data_dir.clone(),
+            },
+            *quickstart,
+        ),
+    };
+    let settings = match Settings::load(&overrides) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("tarn: invalid configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings.logging);
+    let outcome = match cli.command {
+        Command::Migrate { .. } => migrate(settings),
+        Command::Run { .. } => serve(settings, quickstart),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "tarn stopped on an error");
+            eprintln!("tarn: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -11,19 +11,10 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectI
 use aws_sdk_s3::Client;
 use support::TarnProcess;
 
-const KEY: &str = "AKIAIOSFOLQUICKSTART";
-const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+use support::{KEY, SECRET};
 
 fn client(url: &str, secret: &str) -> Client {
-    let creds = aws_credential_types::Credentials::new(KEY, secret, None, None, "tests");
-    let conf = aws_sdk_s3::Config::builder()
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .credentials_provider(creds)
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(url)
-        .force_path_style(true)
-        .build();
-    Client::from_conf(conf)
+    support::s3_client(url, secret)
 }
 
 async fn repo(tarn: &TarnProcess, name: &str) {

@@ -21,8 +21,7 @@ use std::sync::Arc;
 use support::TarnProcess;
 use tokio::sync::Mutex;
 
-const KEY: &str = "AKIAIOSFOLQUICKSTART";
-const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+use support::{KEY, SECRET};
 const BRANCHES: [&str; 2] = ["ingest-a", "ingest-b"];
 const WRITES_PER_WRITER: usize = 40;
 
@@ -34,23 +33,8 @@ struct Node {
 
 impl Node {
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut r = self
-            .http
-            .request(
-                method,
-                format!("{}/api/v1/repositories/shared{path}", self.url),
-            )
-            .basic_auth(KEY, Some(SECRET));
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let resp = r.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        let path = format!("/repositories/shared{path}");
+        support::api_json(&self.http, &self.url, method, &path, body).await
     }
 
     async fn head(&self, branch: &str) -> String {

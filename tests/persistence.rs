@@ -13,8 +13,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use support::TarnProcess;
 
-const KEY: &str = "AKIAIOSFOLQUICKSTART";
-const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+use support::{KEY, SECRET};
 
 /// SQLite (quickstart's default) unless the run asks for PostgreSQL.
 async fn persistent_env() -> Vec<(String, String)> {
@@ -26,15 +25,7 @@ async fn persistent_env() -> Vec<(String, String)> {
 }
 
 fn s3(url: &str) -> aws_sdk_s3::Client {
-    let creds = aws_credential_types::Credentials::new(KEY, SECRET, None, None, "tests");
-    let conf = aws_sdk_s3::Config::builder()
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .credentials_provider(creds)
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(url)
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
+    support::s3_client(url, SECRET)
 }
 
 async fn call(
@@ -43,19 +34,7 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut r = Client::new()
-        .request(method, format!("{url}/api/v1{path}"))
-        .basic_auth(KEY, Some(SECRET));
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let resp = r.send().await.unwrap();
-    let status = resp.status();
-    let text = resp.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    support::api_json(&Client::new(), url, method, path, body).await
 }
 
 async fn upload(url: &str, branch: &str, path: &str, data: &'static str) {

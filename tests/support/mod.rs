@@ -7,6 +7,48 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+/// The quickstart access key id.
+pub const KEY: &str = "AKIAIOSFOLQUICKSTART";
+/// The quickstart secret.
+pub const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+/// An AWS SDK S3 client for the gateway at `url` (path style, plain HTTP).
+pub fn s3_client(url: &str, secret: &str) -> aws_sdk_s3::Client {
+    let creds = aws_credential_types::Credentials::new(KEY, secret, None, None, "tests");
+    let conf = aws_sdk_s3::Config::builder()
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .credentials_provider(creds)
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .endpoint_url(url)
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// Calls the API at `{url}/api/v1{path}` as the quickstart user; the status
+/// and the body as JSON (or as a JSON string when it is not JSON).
+pub async fn api_json(
+    http: &reqwest::Client,
+    url: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let mut r = http
+        .request(method, format!("{url}/api/v1{path}"))
+        .basic_auth(KEY, Some(SECRET));
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let resp = r.send().await.unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
+}
+
 /// Which metadata backend black-box tests run on: `TARN_TEST_DATABASE` =
 /// `memory` (the default), `sqlite`, or `postgres` (a fresh database on the
 /// server of `TARN_TEST_POSTGRES_URL`, which `make test` starts).

@@ -50,6 +50,28 @@ macro_rules! missing {
     };
 }
 
+/// A page of a repository's refs (`branches` or `tags`) by name, `NotFound`
+/// when the repository is missing.
+macro_rules! list_refs {
+    ($store:expr, $repo:expr, $table:ident, $row:ty, $after:expr, $limit:expr) => {
+        with_conn!(&$store.pool, conn => {
+            let rows: Vec<$row> = $table::table
+                .filter($table::repository.eq($repo.as_str()))
+                .filter($table::name.gt($after))
+                .order($table::name)
+                .limit(limit($limit))
+                .select(<$row>::as_select())
+                .load(conn)
+                .await
+                .map_err(db_error)?;
+            if rows.is_empty() && !repo_exists!(conn, $repo) {
+                return Err(repo_missing($repo));
+            }
+            rows
+        })
+    };
+}
+
 #[async_trait]
 impl RefStore for SqlStore {
     async fn create_repository(
@@ -184,21 +206,7 @@ impl RefStore for SqlStore {
         limit_to: usize,
     ) -> PortResult<Vec<Branch>> {
         let after = after.map_or("", BranchName::as_str);
-        let rows: Vec<BranchRow> = with_conn!(&self.pool, conn => {
-            let rows: Vec<BranchRow> = branches::table
-                .filter(branches::repository.eq(repo.as_str()))
-                .filter(branches::name.gt(after))
-                .order(branches::name)
-                .limit(limit(limit_to))
-                .select(BranchRow::as_select())
-                .load(conn)
-                .await
-                .map_err(db_error)?;
-            if rows.is_empty() && !repo_exists!(conn, repo) {
-                return Err(repo_missing(repo));
-            }
-            rows
-        });
+        let rows: Vec<BranchRow> = list_refs!(self, repo, branches, BranchRow, after, limit_to);
         rows.into_iter().map(BranchRow::into_model).collect()
     }
 
@@ -303,21 +311,7 @@ impl RefStore for SqlStore {
         limit_to: usize,
     ) -> PortResult<Vec<Tag>> {
         let after = after.map_or("", TagName::as_str);
-        let rows: Vec<TagRow> = with_conn!(&self.pool, conn => {
-            let rows: Vec<TagRow> = tags::table
-                .filter(tags::repository.eq(repo.as_str()))
-                .filter(tags::name.gt(after))
-                .order(tags::name)
-                .limit(limit(limit_to))
-                .select(TagRow::as_select())
-                .load(conn)
-                .await
-                .map_err(db_error)?;
-            if rows.is_empty() && !repo_exists!(conn, repo) {
-                return Err(repo_missing(repo));
-            }
-            rows
-        });
+        let rows: Vec<TagRow> = list_refs!(self, repo, tags, TagRow, after, limit_to);
         rows.into_iter().map(TagRow::into_model).collect()
     }
 
