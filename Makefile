@@ -38,8 +38,8 @@ $(VENV)/.installed: tests/python/requirements.txt
 
 pytest: $(VENV)/.installed
 	$(CARGO) build --bin tarn
-	TARN_BIN=target/debug/tarn $(VENV)/bin/python -m pytest tests/python -q
-	TARN_BIN=target/debug/tarn TARN_TEST_DATABASE=postgres scripts/with-postgres.sh $(VENV)/bin/python -m pytest tests/python -q
+	TARN_BIN=$${CARGO_TARGET_DIR:-target}/debug/tarn $(VENV)/bin/python -m pytest tests/python -q
+	TARN_BIN=$${CARGO_TARGET_DIR:-target}/debug/tarn TARN_TEST_DATABASE=postgres scripts/with-postgres.sh $(VENV)/bin/python -m pytest tests/python -q
 
 ## lint: formatting, clippy with warnings denied, and the crate boundaries
 lint: boundaries
