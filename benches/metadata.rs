@@ -260,6 +260,18 @@ async fn run(objects: usize, seconds: u64) {
                 async move { s.upload(&repo, "main", &format!("new/{i:03}")).await }
             })
             .await;
+        let delete = s
+            .trips_per(50, |i| {
+                let repo = repo.clone();
+                async move {
+                    let path = ObjectPath::new(format!("new/{i:03}")).unwrap();
+                    engine
+                        .delete_object(&repo, &b("main"), &path)
+                        .await
+                        .unwrap();
+                }
+            })
+            .await;
         let commit = s
             .trips_per(20, |i| {
                 let (s, repo) = (&s, repo.clone());
@@ -294,7 +306,7 @@ async fn run(objects: usize, seconds: u64) {
             - upload
             - commit;
         println!(
-            "round trips per operation, {:<8}: stat {stat:.1}, upload {upload:.1}, commit {commit:.1}, merge {merge:.1}",
+            "round trips per operation, {:<8}: stat {stat:.1}, upload {upload:.1}, delete {delete:.1}, commit {commit:.1}, merge {merge:.1}",
             s.name
         );
     }
@@ -321,8 +333,8 @@ async fn run(objects: usize, seconds: u64) {
             .unwrap();
         support::create_repository(&http, &base, "load").await;
         let (writes, written) = load(&http, &base, Op::Write, seconds, &[]).await;
-        let (s, _) = (
-            http.post(format!(
+        let status = http
+            .post(format!(
                 "{base}/api/v1/repositories/load/branches/main/commits"
             ))
             .basic_auth(support::KEY, Some(support::SECRET))
@@ -330,23 +342,23 @@ async fn run(objects: usize, seconds: u64) {
             .send()
             .await
             .unwrap()
-            .status(),
-            (),
-        );
-        assert!(s.is_success(), "commit: {s}");
+            .status();
+        assert!(status.is_success(), "commit: {status}");
         let (stats, _) = load(&http, &base, Op::Stat, seconds, &written).await;
+        let deletes = delete_all(&http, &base, &written).await;
         child.kill().unwrap();
         child.wait().unwrap();
         println!(
-            "API, {CLIENTS} clients, {name:<8}: {stats:>7.0} stat/s  {writes:>7.0} uploads/s (16-byte objects)"
+            "API, {CLIENTS} clients, {name:<8}: {stats:>7.0} stat/s  {writes:>7.0} uploads/s (16-byte objects)  {deletes:>7.0} deletes/s (metadata only)"
         );
-        rates.push((stats, writes));
+        rates.push((stats, writes, deletes));
     }
-    let ((ms, mw), (ps, pw)) = (rates[0], rates[1]);
+    let ((ms, mw, md), (ps, pw, pd)) = (rates[0], rates[1]);
     println!(
-        "API on postgres vs memory metadata: stat {:.2}x (goal >= 5000/s), uploads {:.2}x (goal >= 3000/s)",
+        "API on postgres vs memory metadata: stat {:.2}x (goal >= 5000/s), uploads {:.2}x, deletes {:.2}x (goal for writes >= 3000/s)",
         ps / ms,
-        pw / mw
+        pw / mw,
+        pd / md
     );
 }
 
@@ -405,4 +417,33 @@ async fn load(
     }
     let total: u64 = counts.iter().sum();
     (total as f64 / seconds as f64, counts)
+}
+
+/// Deletes every object the write load made (`written[client]` each, from
+/// `CLIENTS` concurrent clients): tombstones, a write of metadata only.
+/// Returns deletes per second.
+async fn delete_all(http: &reqwest::Client, base: &str, written: &[u64]) -> f64 {
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (c, &n) in written.iter().enumerate() {
+        let (http, base) = (http.clone(), base.to_owned());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..n {
+                let resp = http
+                    .delete(format!(
+                        "{base}/api/v1/repositories/load/branches/main/objects"
+                    ))
+                    .query(&[("path", format!("c{c:02}/{i:08}"))])
+                    .basic_auth(support::KEY, Some(support::SECRET))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(resp.status(), 204, "delete c{c:02}/{i:08}");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    written.iter().sum::<u64>() as f64 / start.elapsed().as_secs_f64()
 }

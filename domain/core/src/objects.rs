@@ -195,9 +195,11 @@ impl Engine {
         name: &BranchName,
         path: &ObjectPath,
     ) -> Result<()> {
-        let r = self.writable_repository(repo).await?;
+        let (r, resolved) = self.resolve_in_repository(repo, name.as_str()).await?;
+        if r.read_only {
+            return Err(Error::ReadOnlyRepository(repo.to_string()));
+        }
         self.check_unprotected(repo, name).await?;
-        let resolved = self.resolve_ref(repo, name.as_str()).await?;
         if self
             .lookup(&r.storage_namespace, &resolved, path)
             .await?
@@ -205,7 +207,8 @@ impl Engine {
         {
             return Err(Error::not_found("object", path));
         }
-        self.safe_write(repo, name, path, &StagedValue::Tombstone, None)
+        let token = resolved.branch.map(|b| b.staging_token);
+        self.safe_write(repo, name, path, &StagedValue::Tombstone, token)
             .await
     }
 
