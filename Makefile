@@ -21,13 +21,14 @@ build:
 test: lint unit pytest
 
 ## unit: every Rust test, with a throwaway PostgreSQL (scripts/with-postgres.sh);
-## the black-box suites run again with PostgreSQL as the metadata store
+## the black-box suites run again with PostgreSQL, then SQLite, as the metadata store
 unit:
 	scripts/with-postgres.sh $(MAKE) --no-print-directory unit-suites
 
 unit-suites:
 	$(CARGO) test --workspace --all-targets --no-fail-fast
 	TARN_TEST_DATABASE=postgres $(CARGO) test -p tarn --test api --test gateway --test gateway_sdk --test persistence --no-fail-fast
+	TARN_TEST_DATABASE=sqlite $(CARGO) test -p tarn --test api --test gateway --test gateway_sdk --no-fail-fast
 	$(CARGO) test --workspace --doc
 
 ## pytest: lakeFS's own Python clients (lakefs-sdk, lakefs, lakefs-spec) against the debug binary

@@ -119,12 +119,16 @@ impl RoundTrips {
 /// writer), foreign keys on, and a wait instead of an error while another
 /// connection writes.
 /// The timeout comes first: even switching the journal mode may wait.
+/// `synchronous = FULL`: an acknowledged write survives a power loss too.
 /// Reads go through a memory map and a 32 MiB page cache per connection
 /// (SQLite's default cache is 2 MiB: scans of a large staging token would
 /// otherwise read page by page through system calls).
-const SQLITE_SETUP: &str = "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; \
-     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+pub(crate) const SQLITE_SETUP: &str = "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
      PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -32768;";
+
+/// How long a request waits for a connection, or for a new one to open.
+const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub(crate) fn build_pool(backend: &Backend, trips: &RoundTrips) -> Result<Pool, PortError> {
     match backend {
@@ -150,6 +154,9 @@ pub(crate) fn build_pool(backend: &Backend, trips: &RoundTrips) -> Result<Pool, 
                 AsyncDieselConnectionManager::new_with_config(connection_string.clone(), config);
             Deadpool::builder(manager)
                 .max_size((*max_connections).max(1))
+                .runtime(deadpool::Runtime::Tokio1)
+                .wait_timeout(Some(POOL_WAIT))
+                .create_timeout(Some(POOL_WAIT))
                 .build()
                 .map(Pool::Pg)
                 .map_err(|e| PortError::internal(format!("cannot build the pool: {e}")))
@@ -178,6 +185,9 @@ pub(crate) fn build_pool(backend: &Backend, trips: &RoundTrips) -> Result<Pool, 
                 AsyncDieselConnectionManager::new_with_config(path.display().to_string(), config);
             Deadpool::builder(manager)
                 .max_size((*max_connections).max(1))
+                .runtime(deadpool::Runtime::Tokio1)
+                .wait_timeout(Some(POOL_WAIT))
+                .create_timeout(Some(POOL_WAIT))
                 .build()
                 .map(Pool::Sqlite)
                 .map_err(|e| PortError::internal(format!("cannot build the pool: {e}")))
@@ -205,6 +215,8 @@ pub(crate) fn db_error(e: DieselError) -> PortError {
             DatabaseErrorKind::SerializationFailure | DatabaseErrorKind::ClosedConnection => {
                 ErrorKind::Unavailable
             }
+            // PostgreSQL text cannot hold NUL (SQLite can): refuse the input.
+            _ if info.message().contains("0x00") => ErrorKind::InvalidInput,
             // SQLite's "database is locked" after the busy timeout.
             _ if info.message().contains("locked") || info.message().contains("busy") => {
                 ErrorKind::Unavailable

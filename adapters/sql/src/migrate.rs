@@ -3,7 +3,9 @@
 
 use crate::db::{Backend, SqliteConn};
 use diesel::sql_query;
-use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{
+    AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
+};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use tarn_ports::PortError;
 
@@ -69,9 +71,13 @@ async fn run(backend: Backend) -> Result<Vec<String>, PortError> {
                     PortError::internal(format!("cannot create {}: {e}", dir.display()))
                 })?;
             }
-            let conn = SqliteConn::establish(&path.display().to_string())
+            let mut conn = SqliteConn::establish(&path.display().to_string())
                 .await
                 .map_err(|e| unreachable_db(&e))?;
+            // Waits for a running instance's writes instead of failing.
+            conn.batch_execute(crate::db::SQLITE_SETUP)
+                .await
+                .map_err(crate::db::db_error)?;
             let mut harness = AsyncMigrationHarness::new(conn);
             tokio::task::block_in_place(|| harness.run_pending_migrations(SQLITE))
                 .map(|v| v.iter().map(ToString::to_string).collect())

@@ -99,12 +99,15 @@ impl Engine {
         let ns = repository.storage_namespace;
         let mut attempts = self.settings.max_attempts;
         loop {
-            // A value found in staging was the branch's value when the read
-            // began: no need to check that the branch is still as read.
-            if let Some(staged) = self.staged_value(&r, path).await? {
-                return staged.ok_or_else(|| Error::not_found("object", path));
-            }
-            let found = self.committed_value(&ns, &r, path).await?;
+            // A value in the current staging token was the branch's value
+            // when the read began: no need to check that the branch is still
+            // as read. (A sealed token may be dropped under the read while an
+            // older one is not yet: those hits are checked like the tree.)
+            let found = match self.staged_value(&r, path).await? {
+                Some((0, staged)) => return staged.ok_or_else(|| Error::not_found("object", path)),
+                Some((_, staged)) => staged,
+                None => self.committed_value(&ns, &r, path).await?,
+            };
             attempts = attempts.saturating_sub(1);
             if attempts == 0 || self.still_current(repo, &r).await? {
                 return found.ok_or_else(|| Error::not_found("object", path));
@@ -137,22 +140,23 @@ impl Engine {
         path: &ObjectPath,
     ) -> Result<Option<Entry>> {
         match self.staged_value(r, path).await? {
-            Some(staged) => Ok(staged),
+            Some((_, staged)) => Ok(staged),
             None => self.committed_value(ns, r, path).await,
         }
     }
 
     /// What the staging tokens of `r` say of `path`, newest first: `None`
-    /// when none holds it, `Some(None)` for a tombstone.
+    /// when none holds it, else which token (0: the current one) and its
+    /// value (`None` for a tombstone).
     async fn staged_value(
         &self,
         r: &ResolvedRef,
         path: &ObjectPath,
-    ) -> Result<Option<Option<Entry>>> {
-        for t in Self::read_tokens(r) {
-            match self.stores.staging.get(&t, path).await? {
-                Some(StagedValue::Entry(e)) => return Ok(Some(Some(e))),
-                Some(StagedValue::Tombstone) => return Ok(Some(None)),
+    ) -> Result<Option<(usize, Option<Entry>)>> {
+        for (i, t) in Self::read_tokens(r).iter().enumerate() {
+            match self.stores.staging.get(t, path).await? {
+                Some(StagedValue::Entry(e)) => return Ok(Some((i, Some(e)))),
+                Some(StagedValue::Tombstone) => return Ok(Some((i, None))),
                 None => {}
             }
         }
@@ -232,11 +236,16 @@ impl Engine {
         };
         for _ in 0..self.settings.max_attempts {
             self.stores.staging.put(&token, path, value).await?;
-            let now = self.get_branch(repo, name).await?.staging_token;
-            if now == token {
+            let now = self.get_branch(repo, name).await?;
+            if now.staging_token == token {
                 return Ok(());
             }
-            token = now;
+            // A token no longer on the branch has been (or is being) dropped:
+            // take the write back out, or it stays there unreachable.
+            if !now.sealed_tokens.contains(&token) {
+                self.stores.staging.delete(&token, path).await?;
+            }
+            token = now.staging_token;
         }
         Err(Error::TooManyAttempts(name.to_string()))
     }

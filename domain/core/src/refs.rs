@@ -162,7 +162,10 @@ impl Engine {
     ) -> Result<(Commit, Option<Branch>)> {
         let refs = &self.stores.refs;
         if let Ok(id) = CommitId::new(base) {
-            match self.cached_commit(repo, &id).await {
+            // A commit id from a client is looked up in the store itself: the
+            // cache serves only commits reached through the repository's
+            // refs, so a deleted repository's commits never come back.
+            match refs.get_commit(repo, &id).await {
                 Ok(c) => return Ok((c, None)),
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
                 Err(e) => return Err(e.into()),

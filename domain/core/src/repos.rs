@@ -161,9 +161,9 @@ impl Engine {
             .await
             .named("repository", id)?;
         // Its commits may be cached; deleting repositories is rare enough to
-        // drop them all. (Another process keeps its copies, which only a
-        // request naming an old commit id can reach: ids hash the creation
-        // time, so a new repository does not produce them again.)
+        // drop them all. (Another process keeps its copies, but serves them
+        // only for ids reached through the live repository's refs, and ids
+        // hash the creation time: a new repository does not reach old ones.)
         self.commits.invalidate_all();
         for t in tokens {
             self.stores.staging.drop_token(&t).await?;

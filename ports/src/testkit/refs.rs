@@ -713,12 +713,15 @@ pub async fn concurrent_setting_updates_have_one_winner(f: RefFixture) {
             store
                 .set_setting(&id, "k", Some("start"), &format!("v{i}"))
                 .await
-                .is_ok()
         }));
     }
     let mut wins = 0;
     for t in tasks {
-        wins += usize::from(t.await.unwrap());
+        match t.await.unwrap() {
+            Ok(()) => wins += 1,
+            // Losers must lose the race, not fail otherwise.
+            Err(e) => assert_eq!(e.kind(), ErrorKind::PreconditionFailed, "{e}"),
+        }
     }
     assert_eq!(wins, 1);
 }
