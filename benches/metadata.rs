@@ -203,6 +203,7 @@ async fn sql_backends() -> Vec<(&'static str, Backend, tempfile::TempDir)> {
             Backend::Postgres {
                 connection_string: fresh_postgres_database(&url).await.unwrap(),
                 max_connections: 16,
+                ca_file: None,
             },
             dir,
         ),

@@ -54,13 +54,29 @@ trap stop EXIT
 
 "${AS[@]}" "$BINDIR/initdb" -D "$DIR/data" -U tarn -A trust -E UTF8 --no-sync >"$DIR/initdb.log" 2>&1 \
   || { cat "$DIR/initdb.log" >&2; exit 1; }
+
+# TLS, with a CA of its own: tests connect in plaintext (sslmode=disable) by
+# default, and tests of TLS trust $TARN_TEST_POSTGRES_CA.
+command -v openssl >/dev/null || { apt-get install -y -qq openssl >/dev/null; }
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=tarn test CA" \
+  -keyout "$DIR/ca.key" -out "$DIR/ca.crt" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+  -keyout "$DIR/server.key" -out "$DIR/server.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$DIR/san.ext"
+openssl x509 -req -in "$DIR/server.csr" -CA "$DIR/ca.crt" -CAkey "$DIR/ca.key" -CAcreateserial \
+  -days 2 -extfile "$DIR/san.ext" -out "$DIR/server.crt" 2>/dev/null
+chmod 600 "$DIR/server.key"
+[ "${#AS[@]}" -gt 0 ] && chown tarn-pg "$DIR/server.key" "$DIR/server.crt"
+
 OPTS="-c listen_addresses=127.0.0.1 -p $PORT -k $DIR -c max_connections=400 -c shared_buffers=256MB"
+OPTS="$OPTS -c ssl=on -c ssl_cert_file=$DIR/server.crt -c ssl_key_file=$DIR/server.key"
 if [ "${PG_DURABLE:-0}" != 1 ]; then
   OPTS="$OPTS -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 fi
 "${AS[@]}" "$BINDIR/pg_ctl" -D "$DIR/data" -o "$OPTS" -l "$DIR/server.log" -w start >/dev/null \
   || { cat "$DIR/server.log" >&2; exit 1; }
 
-export TARN_TEST_POSTGRES_URL="postgres://tarn@127.0.0.1:$PORT/postgres"
+export TARN_TEST_POSTGRES_URL="postgres://tarn@127.0.0.1:$PORT/postgres?sslmode=disable"
+export TARN_TEST_POSTGRES_CA="$DIR/ca.crt"
 echo "with-postgres: PostgreSQL $("$BINDIR/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT" >&2
 "$@"

@@ -89,6 +89,8 @@ pub struct PostgresSettings {
     pub connection_string: Secret,
     /// Connections in the pool of each instance.
     pub max_open_connections: usize,
+    /// A PEM file of CA certificates to trust for TLS besides the system's.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Object data settings.

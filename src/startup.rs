@@ -225,6 +225,7 @@ pub fn sql_backend(database: &Database) -> anyhow::Result<Option<Backend>> {
             Some(Backend::Postgres {
                 connection_string: url.to_owned(),
                 max_connections: database.postgres.max_open_connections,
+                ca_file: database.postgres.ca_file.clone(),
             })
         }
     })

@@ -24,10 +24,12 @@ pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 pub enum Backend {
     /// PostgreSQL over the network (tokio-postgres, no libpq).
     Postgres {
-        /// `postgres://user:password@host:port/database`.
+        /// `postgres://user:password@host:port/database[?sslmode=...]`.
         connection_string: String,
         /// Pool size.
         max_connections: usize,
+        /// Extra CA certificates (PEM) to trust for TLS, beyond the system's.
+        ca_file: Option<PathBuf>,
     },
     /// An embedded SQLite file (created if missing), in WAL mode.
     Sqlite {
@@ -43,10 +45,13 @@ impl std::fmt::Debug for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Postgres {
-                max_connections, ..
+                max_connections,
+                ca_file,
+                ..
             } => f
                 .debug_struct("Postgres")
                 .field("max_connections", max_connections)
+                .field("ca_file", ca_file)
                 .finish_non_exhaustive(),
             Self::Sqlite {
                 path,
@@ -135,16 +140,19 @@ pub(crate) fn build_pool(backend: &Backend, trips: &RoundTrips) -> Result<Pool, 
         Backend::Postgres {
             connection_string,
             max_connections,
+            ca_file,
         } => {
             let trips = trips.clone();
+            let ca_file = ca_file.clone();
             let mut config = ManagerConfig::<AsyncPgConnection>::default();
             // No test query per checkout: it would double the round trips.
             config.recycling_method = RecyclingMethod::Fast;
             config.custom_setup = Box::new(move |url| {
                 let trips = trips.clone();
                 let url = url.to_owned();
+                let ca_file = ca_file.clone();
                 async move {
-                    let mut conn = AsyncPgConnection::establish(&url).await?;
+                    let mut conn = crate::pg_tls::connect(&url, ca_file.as_deref()).await?;
                     conn.set_instrumentation(trips.instrumentation());
                     Ok(conn)
                 }

@@ -9,6 +9,7 @@
 mod db;
 mod migrate;
 mod multipart;
+mod pg_tls;
 mod refs;
 mod rows;
 mod schema;

@@ -3,9 +3,7 @@
 
 use crate::db::{Backend, SqliteConn};
 use diesel::sql_query;
-use diesel_async::{
-    AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
-};
+use diesel_async::{AsyncConnection, AsyncMigrationHarness, RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use tarn_ports::PortError;
 
@@ -45,9 +43,11 @@ async fn run(backend: Backend) -> Result<Vec<String>, PortError> {
     };
     match backend {
         Backend::Postgres {
-            connection_string, ..
+            connection_string,
+            ca_file,
+            ..
         } => {
-            let mut conn = AsyncPgConnection::establish(&connection_string)
+            let mut conn = crate::pg_tls::connect(&connection_string, ca_file.as_deref())
                 .await
                 .map_err(|e| unreachable_db(&e))?;
             sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))

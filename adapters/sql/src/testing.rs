@@ -3,6 +3,7 @@
 use crate::migrate::unreachable_db;
 use diesel::sql_query;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use tarn_ports::PortResult;
 
@@ -55,6 +56,24 @@ pub async fn fresh_postgres_database(url: &str) -> PortResult<String> {
         .await
         .map_err(crate::db::db_error)?;
     Ok(with_database(url, &name))
+}
+
+/// Whether a connection to `url` (trusting `ca_file`) runs over TLS, as the
+/// server itself reports it.
+pub async fn connection_uses_tls(url: &str, ca_file: Option<&std::path::Path>) -> PortResult<bool> {
+    #[derive(diesel::QueryableByName)]
+    struct Ssl {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        ssl: bool,
+    }
+    let mut conn = crate::pg_tls::connect(url, ca_file)
+        .await
+        .map_err(|e| unreachable_db(&e))?;
+    let row: Ssl = sql_query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .get_result(&mut conn)
+        .await
+        .map_err(crate::db::db_error)?;
+    Ok(row.ssl)
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ async fn postgres() -> Arc<SqlStore> {
     let backend = Backend::Postgres {
         connection_string: db,
         max_connections: 8,
+        ca_file: None,
     };
     Arc::new(SqlStore::open(&backend).await.expect("open PostgreSQL"))
 }
