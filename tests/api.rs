@@ -32,17 +32,7 @@ impl Api {
     }
 
     async fn json(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut r = self.req(method, path);
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let resp = r.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        support::api_json(&self.http, &self.tarn.url, method, path, body).await
     }
 
     async fn repo(&self, name: &str) {

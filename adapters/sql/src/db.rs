@@ -135,6 +135,19 @@ pub(crate) const SQLITE_SETUP: &str = "PRAGMA busy_timeout = 30000; PRAGMA journ
 /// How long a request waits for a connection, or for a new one to open.
 const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// A pool of `max` connections from `manager`, with the timeouts above.
+macro_rules! pool_of {
+    ($manager:expr, $max:expr) => {
+        Deadpool::builder($manager)
+            .max_size($max.max(1))
+            .runtime(deadpool::Runtime::Tokio1)
+            .wait_timeout(Some(POOL_WAIT))
+            .create_timeout(Some(POOL_WAIT))
+            .build()
+            .map_err(|e| PortError::internal(format!("cannot build the pool: {e}")))
+    };
+}
+
 pub(crate) fn build_pool(backend: &Backend, trips: &RoundTrips) -> Result<Pool, PortError> {
     match backend {
         Backend::Postgres {
@@ -160,14 +173,7 @@ pub(crate) fn build_pool(backend: &Backend, trips: &RoundTrips) -> Result<Pool, 
             });
             let manager =
                 AsyncDieselConnectionManager::new_with_config(connection_string.clone(), config);
-            Deadpool::builder(manager)
-                .max_size((*max_connections).max(1))
-                .runtime(deadpool::Runtime::Tokio1)
-                .wait_timeout(Some(POOL_WAIT))
-                .create_timeout(Some(POOL_WAIT))
-                .build()
-                .map(Pool::Pg)
-                .map_err(|e| PortError::internal(format!("cannot build the pool: {e}")))
+            pool_of!(manager, *max_connections).map(Pool::Pg)
         }
         Backend::Sqlite {
             path,
@@ -191,14 +197,7 @@ pub(crate) fn build_pool(backend: &Backend, trips: &RoundTrips) -> Result<Pool, 
             });
             let manager =
                 AsyncDieselConnectionManager::new_with_config(path.display().to_string(), config);
-            Deadpool::builder(manager)
-                .max_size((*max_connections).max(1))
-                .runtime(deadpool::Runtime::Tokio1)
-                .wait_timeout(Some(POOL_WAIT))
-                .create_timeout(Some(POOL_WAIT))
-                .build()
-                .map(Pool::Sqlite)
-                .map_err(|e| PortError::internal(format!("cannot build the pool: {e}")))
+            pool_of!(manager, *max_connections).map(Pool::Sqlite)
         }
     }
 }

@@ -50,6 +50,26 @@ macro_rules! missing {
     };
 }
 
+/// One row of a repository's table by primary key, as the model; `NotFound`
+/// naming `$what`, or the repository when that is what is missing.
+macro_rules! get_in_repository {
+    ($store:expr, $repo:expr, $table:ident, $row:ty, $key:expr, $what:expr) => {
+        with_conn!(&$store.pool, conn => {
+            let row: Option<$row> = $table::table
+                .find(($repo.as_str(), $key.as_str()))
+                .select(<$row>::as_select())
+                .first(conn)
+                .await
+                .optional()
+                .map_err(db_error)?;
+            match row {
+                Some(row) => row.into_model(),
+                None => Err(missing!(conn, $repo, $what)),
+            }
+        })
+    };
+}
+
 /// A page of a repository's refs (`branches` or `tags`) by name, `NotFound`
 /// when the repository is missing.
 macro_rules! list_refs {
@@ -161,19 +181,14 @@ impl RefStore for SqlStore {
     }
 
     async fn get_branch(&self, repo: &RepositoryId, name: &BranchName) -> PortResult<Branch> {
-        with_conn!(&self.pool, conn => {
-            let row: Option<BranchRow> = branches::table
-                .find((repo.as_str(), name.as_str()))
-                .select(BranchRow::as_select())
-                .first(conn)
-                .await
-                .optional()
-                .map_err(db_error)?;
-            match row {
-                Some(row) => row.into_model(),
-                None => Err(missing!(conn, repo, format!("branch {name} not found"))),
-            }
-        })
+        get_in_repository!(
+            self,
+            repo,
+            branches,
+            BranchRow,
+            name,
+            format!("branch {name} not found")
+        )
     }
 
     async fn get_repository_branch(
@@ -289,19 +304,14 @@ impl RefStore for SqlStore {
     }
 
     async fn get_tag(&self, repo: &RepositoryId, name: &TagName) -> PortResult<Tag> {
-        with_conn!(&self.pool, conn => {
-            let row: Option<TagRow> = tags::table
-                .find((repo.as_str(), name.as_str()))
-                .select(TagRow::as_select())
-                .first(conn)
-                .await
-                .optional()
-                .map_err(db_error)?;
-            match row {
-                Some(row) => row.into_model(),
-                None => Err(missing!(conn, repo, format!("tag {name} not found"))),
-            }
-        })
+        get_in_repository!(
+            self,
+            repo,
+            tags,
+            TagRow,
+            name,
+            format!("tag {name} not found")
+        )
     }
 
     async fn list_tags(
@@ -342,19 +352,14 @@ impl RefStore for SqlStore {
     }
 
     async fn get_commit(&self, repo: &RepositoryId, id: &CommitId) -> PortResult<Commit> {
-        with_conn!(&self.pool, conn => {
-            let row: Option<CommitRow> = commits::table
-                .find((repo.as_str(), id.as_str()))
-                .select(CommitRow::as_select())
-                .first(conn)
-                .await
-                .optional()
-                .map_err(db_error)?;
-            match row {
-                Some(row) => row.into_model(),
-                None => Err(missing!(conn, repo, format!("commit {id} not found"))),
-            }
-        })
+        get_in_repository!(
+            self,
+            repo,
+            commits,
+            CommitRow,
+            id,
+            format!("commit {id} not found")
+        )
     }
 
     async fn get_setting(&self, repo: &RepositoryId, key: &str) -> PortResult<Option<String>> {
