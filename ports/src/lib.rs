@@ -25,6 +25,6 @@ pub use block::{
 pub use clock::{Clock, IdGenerator};
 pub use error::{ErrorKind, PortError, PortResult};
 pub use multipart::MultipartStore;
-pub use refs::RefStore;
+pub use refs::{RefStore, RepositoryBranch};
 pub use staging::{StagingEntry, StagingStore};
 pub use stream::{md5_hex, multipart_etag, ByteStream};

@@ -2,6 +2,17 @@ use crate::PortResult;
 use async_trait::async_trait;
 use tarn_model::{Branch, BranchName, Commit, CommitId, Repository, RepositoryId, Tag, TagName};
 
+/// What [`RefStore::get_repository_branch`] reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryBranch {
+    /// The repository.
+    pub repository: Repository,
+    /// The branch asked for, if it exists.
+    pub branch: Option<Branch>,
+    /// The setting asked for, if one was and it is set.
+    pub setting: Option<String>,
+}
+
 /// Repositories, branches, tags and commit records.
 ///
 /// Contract, for every adapter:
@@ -58,20 +69,31 @@ pub trait RefStore: Send + Sync + 'static {
     /// Reads a branch.
     async fn get_branch(&self, repo: &RepositoryId, name: &BranchName) -> PortResult<Branch>;
 
-    /// Reads a repository and, if it exists, its branch `name`, as one read
-    /// where the store can (most requests need both). `NotFound` only for a
-    /// missing repository; a missing branch is `None`.
+    /// Reads a repository with, if they exist, its branch `name` and its
+    /// setting `setting` (when given), as one read where the store can: most
+    /// requests need the first two, writes the branch protection rules too.
+    /// `NotFound` only for a missing repository.
     async fn get_repository_branch(
         &self,
         repo: &RepositoryId,
         name: &BranchName,
-    ) -> PortResult<(Repository, Option<Branch>)> {
+        setting: Option<&str>,
+    ) -> PortResult<RepositoryBranch> {
         let repository = self.get_repository(repo).await?;
-        match self.get_branch(repo, name).await {
-            Ok(b) => Ok((repository, Some(b))),
-            Err(e) if e.kind() == crate::ErrorKind::NotFound => Ok((repository, None)),
-            Err(e) => Err(e),
-        }
+        let branch = match self.get_branch(repo, name).await {
+            Ok(b) => Some(b),
+            Err(e) if e.kind() == crate::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        let setting = match setting {
+            Some(key) => self.get_setting(repo, key).await?,
+            None => None,
+        };
+        Ok(RepositoryBranch {
+            repository,
+            branch,
+            setting,
+        })
     }
 
     /// Lists branches.

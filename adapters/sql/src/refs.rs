@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use tarn_model::{Branch, BranchName, Commit, CommitId, Repository, RepositoryId, Tag, TagName};
-use tarn_ports::{ErrorKind, PortError, PortResult, RefStore};
+use tarn_ports::{ErrorKind, PortError, PortResult, RefStore, RepositoryBranch};
 
 fn repo_missing(id: &RepositoryId) -> PortError {
     PortError::not_found(format!("repository {id} not found"))
@@ -195,23 +195,41 @@ impl RefStore for SqlStore {
         &self,
         repo: &RepositoryId,
         name: &BranchName,
-    ) -> PortResult<(Repository, Option<Branch>)> {
-        let found: Option<(RepositoryRow, Option<BranchRow>)> = with_conn!(&self.pool, conn => {
+        setting: Option<&str>,
+    ) -> PortResult<RepositoryBranch> {
+        // No setting has the empty key: asking for none matches no row.
+        let key = setting.unwrap_or("").to_owned();
+        let (branch_name, repo_name) = (name.as_str().to_owned(), repo.as_str().to_owned());
+        type Found = (RepositoryRow, Option<BranchRow>, Option<String>);
+        let found: Option<Found> = with_conn!(&self.pool, conn => {
             repositories::table
                 .left_join(
                     branches::table.on(branches::repository
                         .eq(repositories::id)
-                        .and(branches::name.eq(name.as_str()))),
+                        .and(branches::name.eq(branch_name))),
                 )
-                .filter(repositories::id.eq(repo.as_str()))
-                .select((RepositoryRow::as_select(), Option::<BranchRow>::as_select()))
+                .left_join(
+                    repository_settings::table.on(repository_settings::repository
+                        .eq(repositories::id)
+                        .and(repository_settings::key.eq(key))),
+                )
+                .filter(repositories::id.eq(repo_name))
+                .select((
+                    RepositoryRow::as_select(),
+                    Option::<BranchRow>::as_select(),
+                    repository_settings::value.nullable(),
+                ))
                 .first(conn)
                 .await
                 .optional()
                 .map_err(db_error)?
         });
-        let (r, b) = found.ok_or_else(|| repo_missing(repo))?;
-        Ok((r.into_model()?, b.map(BranchRow::into_model).transpose()?))
+        let (r, b, value) = found.ok_or_else(|| repo_missing(repo))?;
+        Ok(RepositoryBranch {
+            repository: r.into_model()?,
+            branch: b.map(BranchRow::into_model).transpose()?,
+            setting: value.filter(|_| setting.is_some()),
+        })
     }
 
     async fn list_branches(

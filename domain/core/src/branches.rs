@@ -2,6 +2,7 @@
 
 use crate::error::{Error, PortResultExt, Result};
 use crate::page::Page;
+use crate::settings::{ensure_unprotected, BRANCH_PROTECTION};
 use crate::Engine;
 use tarn_model::{Branch, BranchName, ObjectPath, Repository, RepositoryId};
 
@@ -26,23 +27,27 @@ impl Engine {
         Ok(repo)
     }
 
-    /// A writable repository and its branch `name`, in one read.
+    /// A writable repository and its unprotected branch `name`, in one read
+    /// (repository, branch and protection rules).
     pub(crate) async fn writable_branch(
         &self,
         id: &RepositoryId,
         name: &BranchName,
     ) -> Result<(Repository, Branch)> {
-        let (repo, branch) = self
+        let read = self
             .stores
             .refs
-            .get_repository_branch(id, name)
+            .get_repository_branch(id, name, Some(BRANCH_PROTECTION))
             .await
             .named("repository", id)?;
-        if repo.read_only {
+        if read.repository.read_only {
             return Err(Error::ReadOnlyRepository(id.to_string()));
         }
-        let branch = branch.ok_or_else(|| Error::not_found("branch", name))?;
-        Ok((repo, branch))
+        ensure_unprotected(read.setting.as_deref(), name)?;
+        let branch = read
+            .branch
+            .ok_or_else(|| Error::not_found("branch", name))?;
+        Ok((read.repository, branch))
     }
 
     /// Creates branch `name` at the commit `source` resolves to.

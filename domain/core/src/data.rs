@@ -161,8 +161,9 @@ impl Engine {
     /// Stages `entry` if `condition` holds now (the check is not atomic with
     /// the staging: a staging-store compare-and-set would make it so). The
     /// caller has checked that the repository is writable (a flag fixed at
-    /// creation); `token`, the branch's staging token as the caller read it,
-    /// saves reading the branch again before the write.
+    /// creation). `token`: the caller read the branch with
+    /// [`Engine::writable_branch`], which also checked its protection; its
+    /// staging token saves reading the branch again before the write.
     pub(crate) async fn stage_if(
         &self,
         repo: &RepositoryId,
@@ -173,7 +174,9 @@ impl Engine {
     ) -> Result<Entry> {
         self.check_write_condition(repo, branch, path, condition)
             .await?;
-        self.check_unprotected(repo, branch).await?;
+        if token.is_none() {
+            self.check_unprotected(repo, branch).await?;
+        }
         self.safe_write(
             repo,
             branch,

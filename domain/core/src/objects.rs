@@ -199,11 +199,12 @@ impl Engine {
         name: &BranchName,
         path: &ObjectPath,
     ) -> Result<()> {
-        let (r, resolved) = self.resolve_in_repository(repo, name.as_str()).await?;
-        if r.read_only {
-            return Err(Error::ReadOnlyRepository(repo.to_string()));
-        }
-        self.check_unprotected(repo, name).await?;
+        let (r, branch) = self.writable_branch(repo, name).await?;
+        let resolved = ResolvedRef {
+            commit: self.get_commit_record(repo, &branch.commit_id).await?,
+            branch: Some(branch),
+            view: RefView::Branch,
+        };
         if self
             .lookup(&r.storage_namespace, &resolved, path)
             .await?

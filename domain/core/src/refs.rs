@@ -58,13 +58,14 @@ impl Engine {
             let repository = self.get_repository(repo).await?;
             return Ok((repository, self.resolve_ref(repo, expr).await?));
         };
-        let (repository, branch) = self
+        let read = self
             .stores
             .refs
-            .get_repository_branch(repo, &name)
+            .get_repository_branch(repo, &name, None)
             .await
             .named("repository", repo)?;
-        let resolved = match branch {
+        let repository = read.repository;
+        let resolved = match read.branch {
             Some(b) => {
                 let commit = self.get_commit_record(repo, &b.commit_id).await?;
                 self.apply_modifiers(repo, expr, &parsed, commit, Some(b))

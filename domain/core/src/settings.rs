@@ -7,7 +7,7 @@ use crate::Engine;
 use tarn_model::{glob_match, BranchName, RepositoryId};
 use tarn_ports::ErrorKind;
 
-const BRANCH_PROTECTION: &str = "branch_protection";
+pub(crate) const BRANCH_PROTECTION: &str = "branch_protection";
 
 /// Branch protection rules and the ETag of their current version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,15 +106,19 @@ impl Engine {
             .get_setting(repo, BRANCH_PROTECTION)
             .await
             .named("repository", repo)?;
-        let protected = stored
-            .as_deref()
-            .map(decode)
-            .unwrap_or_default()
-            .iter()
-            .any(|p| glob_match(p, branch.as_str()));
-        if protected {
-            return Err(Error::ProtectedBranch(branch.to_string()));
-        }
-        Ok(())
+        ensure_unprotected(stored.as_deref(), branch)
     }
+}
+
+/// Refuses a write to `branch` if the stored rules protect it.
+pub(crate) fn ensure_unprotected(stored: Option<&str>, branch: &BranchName) -> Result<()> {
+    let protected = stored
+        .map(decode)
+        .unwrap_or_default()
+        .iter()
+        .any(|p| glob_match(p, branch.as_str()));
+    if protected {
+        return Err(Error::ProtectedBranch(branch.to_string()));
+    }
+    Ok(())
 }

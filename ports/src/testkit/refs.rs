@@ -591,39 +591,53 @@ pub async fn repositories_do_not_share_refs(f: RefFixture) {
     );
 }
 
-/// `get_repository_branch` answers as `get_repository` and `get_branch` would.
+/// `get_repository_branch` answers as `get_repository`, `get_branch` and
+/// `get_setting` would.
 pub async fn repository_and_branch_read_together(f: RefFixture) {
     let repo = create(&*f.store, "both").await;
     f.store
         .create_branch(&repo.id, &branch("dev", 2))
         .await
         .unwrap();
-    let (r, b) = f
-        .store
-        .get_repository_branch(&repo.id, &branch_name("dev"))
+    let read = |name: &'static str, setting: Option<&'static str>| {
+        let (store, id) = (f.store.clone(), repo.id.clone());
+        async move {
+            store
+                .get_repository_branch(&id, &branch_name(name), setting)
+                .await
+                .unwrap()
+        }
+    };
+    let got = read("dev", None).await;
+    assert_eq!(got.repository, repo);
+    assert_eq!(got.branch, Some(branch("dev", 2)));
+    assert_eq!(got.setting, None);
+    assert_eq!(read("nope", Some("k")).await.branch, None);
+    assert_eq!(read("dev", Some("k")).await.setting, None, "unset");
+    f.store.set_setting(&repo.id, "k", None, "v").await.unwrap();
+    f.store
+        .set_setting(&repo.id, "other", None, "w")
         .await
         .unwrap();
-    assert_eq!((r, b), (repo.clone(), Some(branch("dev", 2))));
-    let (r, b) = f
-        .store
-        .get_repository_branch(&repo.id, &branch_name("nope"))
-        .await
-        .unwrap();
-    assert_eq!((r, b), (repo.clone(), None));
+    let got = read("nope", Some("k")).await;
+    assert_eq!((got.branch, got.setting.as_deref()), (None, Some("v")));
+    let got = read("dev", Some("k")).await;
+    assert_eq!(got.branch, Some(branch("dev", 2)));
+    assert_eq!(got.setting.as_deref(), Some("v"));
+    assert_eq!(read("dev", None).await.setting, None, "not asked for");
     create(&*f.store, "other").await;
     f.store
         .create_branch(&repo_id("other"), &branch("only-other", 1))
         .await
         .unwrap();
-    let (_, b) = f
-        .store
-        .get_repository_branch(&repo.id, &branch_name("only-other"))
-        .await
-        .unwrap();
-    assert_eq!(b, None, "a branch of another repository");
+    assert_eq!(
+        read("only-other", None).await.branch,
+        None,
+        "a branch of another repository"
+    );
     assert_kind(
         f.store
-            .get_repository_branch(&repo_id("missing"), &branch_name("main"))
+            .get_repository_branch(&repo_id("missing"), &branch_name("main"), Some("k"))
             .await,
         ErrorKind::NotFound,
         "missing repository",
