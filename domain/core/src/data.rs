@@ -136,7 +136,7 @@ impl Engine {
         let entry = self.fresh_entry(key, (put.size, put.etag), req.content_type, req.metadata);
         // Again, now that the data is in: a write that raced this one may
         // have taken the path meanwhile.
-        self.stage_if(repo, (branch, path), entry, &req.condition, Some(token))
+        self.stage_if(repo, (branch, path), entry, &req.condition, token)
             .await
     }
 
@@ -159,24 +159,20 @@ impl Engine {
     }
 
     /// Stages `entry` if `condition` holds now (the check is not atomic with
-    /// the staging: a staging-store compare-and-set would make it so). The
-    /// caller has checked that the repository is writable (a flag fixed at
-    /// creation). `token`: the caller read the branch with
-    /// [`Engine::writable_branch`], which also checked its protection; its
-    /// staging token saves reading the branch again before the write.
+    /// the staging: a staging-store compare-and-set would make it so).
+    /// `token` is the branch's staging token as the caller read it with
+    /// [`Engine::writable_branch`], which checked the repository and the
+    /// branch's protection.
     pub(crate) async fn stage_if(
         &self,
         repo: &RepositoryId,
         (branch, path): (&BranchName, &ObjectPath),
         entry: Entry,
         condition: &WriteCondition,
-        token: Option<StagingToken>,
+        token: StagingToken,
     ) -> Result<Entry> {
         self.check_write_condition(repo, branch, path, condition)
             .await?;
-        if token.is_none() {
-            self.check_unprotected(repo, branch).await?;
-        }
         self.safe_write(
             repo,
             branch,
@@ -196,7 +192,8 @@ impl Engine {
         path: &ObjectPath,
         req: LinkRequest,
     ) -> Result<Entry> {
-        let ns = self.writable_repository(repo).await?.storage_namespace;
+        let (repository, b) = self.writable_branch(repo, branch).await?;
+        let ns = repository.storage_namespace;
         if !req.key.as_str().starts_with("data/") {
             return Err(Error::invalid(
                 "physical_address",
@@ -226,7 +223,7 @@ impl Engine {
             req.content_type,
             req.metadata,
         );
-        self.stage_if(repo, (branch, path), entry, &req.condition, None)
+        self.stage_if(repo, (branch, path), entry, &req.condition, b.staging_token)
             .await
     }
 

@@ -171,8 +171,9 @@ impl Engine {
         parts: &[CompletedPart],
         condition: WriteCondition,
     ) -> Result<Completed> {
-        let ns = self.writable_repository(repo).await?.storage_namespace;
         let upload = self.get_multipart_upload(repo, upload_id).await?;
+        let (repository, branch) = self.writable_branch(repo, &upload.branch).await?;
+        let ns = repository.storage_namespace;
         self.check_write_condition(repo, &upload.branch, &upload.path, &condition)
             .await?;
         let recorded = self
@@ -221,7 +222,7 @@ impl Engine {
                 (&upload.branch, &upload.path),
                 entry,
                 &condition,
-                None,
+                branch.staging_token,
             )
             .await?;
         self.stores

@@ -185,9 +185,9 @@ impl Engine {
         path: &ObjectPath,
         entry: Entry,
     ) -> Result<()> {
-        self.writable_repository(repo).await?;
-        self.check_unprotected(repo, name).await?;
-        self.safe_write(repo, name, path, &StagedValue::Entry(entry), None)
+        let (_, branch) = self.writable_branch(repo, name).await?;
+        let value = StagedValue::Entry(entry);
+        self.safe_write(repo, name, path, &value, branch.staging_token)
             .await
     }
 
@@ -200,6 +200,7 @@ impl Engine {
         path: &ObjectPath,
     ) -> Result<()> {
         let (r, branch) = self.writable_branch(repo, name).await?;
+        let token = branch.staging_token.clone();
         let resolved = ResolvedRef {
             commit: self.get_commit_record(repo, &branch.commit_id).await?,
             branch: Some(branch),
@@ -212,7 +213,6 @@ impl Engine {
         {
             return Err(Error::not_found("object", path));
         }
-        let token = resolved.branch.map(|b| b.staging_token);
         self.safe_write(repo, name, path, &StagedValue::Tombstone, token)
             .await
     }
@@ -227,14 +227,10 @@ impl Engine {
         name: &BranchName,
         path: &ObjectPath,
         value: &StagedValue,
-        token: Option<StagingToken>,
+        mut token: StagingToken,
     ) -> Result<()> {
-        // A token read earlier is as good a first guess as a fresh one: the
-        // check after the write is what makes the write safe.
-        let mut token = match token {
-            Some(t) => t,
-            None => self.get_branch(repo, name).await?.staging_token,
-        };
+        // `token` was read before; the check after the write is what makes
+        // the write safe.
         for _ in 0..self.settings.max_attempts {
             self.stores.staging.put(&token, path, value).await?;
             let now = self.get_branch(repo, name).await?;

@@ -232,3 +232,81 @@ async fn copies_get_their_own_data_and_links_stage_written_data() {
         })
     ));
 }
+
+/// Every way of staging data checks branch protection: uploads, links and
+/// multipart completion (which started before the branch was protected).
+#[tokio::test]
+async fn protected_branches_refuse_uploads_links_and_multipart_completion() {
+    let f = fixture().await;
+    let started = f
+        .engine
+        .create_multipart_upload(&f.repo, &b("main"), &p("mp"), None, BTreeMap::new())
+        .await
+        .unwrap();
+    let number = tarn_model::PartNumber::new(1).unwrap();
+    let etag = f
+        .engine
+        .upload_part(
+            &f.repo,
+            started.upload_id.as_str(),
+            number,
+            ByteStream::from_bytes("part"),
+            None,
+        )
+        .await
+        .unwrap();
+    let (key, _) = f.engine.new_physical_address(&f.repo).await.unwrap();
+    let ns = StorageNamespace::new("mem://repo").unwrap();
+    let blocks = &f.engine.stores().blocks;
+    blocks
+        .put(&ns, &key, ByteStream::from_bytes("direct"), None)
+        .await
+        .unwrap();
+    f.engine
+        .set_branch_protection(&f.repo, vec!["main".into()], None)
+        .await
+        .unwrap();
+
+    let up = f
+        .engine
+        .upload_object(
+            &f.repo,
+            &b("main"),
+            &p("up"),
+            ByteStream::from_bytes("x"),
+            upload(WriteCondition::Always),
+        )
+        .await;
+    assert!(matches!(up, Err(Error::ProtectedBranch(_))), "{up:?}");
+    let link = LinkRequest {
+        key,
+        checksum: tarn_ports::md5_hex(b"direct"),
+        size: 6,
+        content_type: None,
+        metadata: BTreeMap::new(),
+        condition: WriteCondition::Always,
+    };
+    let linked = f
+        .engine
+        .link_object(&f.repo, &b("main"), &p("linked"), link)
+        .await;
+    assert!(
+        matches!(linked, Err(Error::ProtectedBranch(_))),
+        "{linked:?}"
+    );
+    let parts = [tarn_ports::CompletedPart { number, etag }];
+    let done = f
+        .engine
+        .complete_multipart_upload(
+            &f.repo,
+            started.upload_id.as_str(),
+            &parts,
+            WriteCondition::Always,
+        )
+        .await;
+    assert!(matches!(done, Err(Error::ProtectedBranch(_))), "{done:?}");
+    for path in ["up", "linked", "mp"] {
+        let stat = f.engine.stat_object(&f.repo, "main", &p(path)).await;
+        assert!(stat.is_err(), "{path} was staged on a protected branch");
+    }
+}
