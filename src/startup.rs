@@ -55,21 +55,7 @@ impl Application {
         let address = listener.local_addr()?;
         let data = web::Data::new(Engine::new(stores, EngineSettings::default()));
         let shared = (data, info, auth, gateway);
-        let app_data = shared.clone();
-        let server = HttpServer::new(move || {
-            let (data, info, auth, gateway) = app_data.clone();
-            App::new()
-                .app_data(data)
-                .app_data(info)
-                .app_data(auth)
-                .app_data(gateway)
-                .wrap(TracingLogger::<RedactedRootSpan>::new())
-                .configure(http::routes)
-        })
-        .listen(listener)?
-        .shutdown_timeout(SHUTDOWN_GRACE_SECS)
-        .disable_signals()
-        .run();
+        let server = serve(listener, shared.clone(), http::routes)?;
         let gateway = match settings.gateways.s3.listen_address.as_str() {
             "" => None,
             addr => {
@@ -77,21 +63,7 @@ impl Application {
                     format!("cannot listen on {addr} (gateways.s3.listen_address)")
                 })?;
                 let bound = listener.local_addr()?;
-                let server = HttpServer::new(move || {
-                    let (data, info, auth, gateway) = shared.clone();
-                    App::new()
-                        .app_data(data)
-                        .app_data(info)
-                        .app_data(auth)
-                        .app_data(gateway)
-                        .wrap(TracingLogger::<RedactedRootSpan>::new())
-                        .configure(http::s3::gateway_only)
-                })
-                .listen(listener)?
-                .shutdown_timeout(SHUTDOWN_GRACE_SECS)
-                .disable_signals()
-                .run();
-                Some((server, bound))
+                Some((serve(listener, shared, http::s3::gateway_only)?, bound))
             }
         };
         let signals = ShutdownSignals::install().context("cannot listen for signals")?;
@@ -128,6 +100,37 @@ impl Application {
             None => self.server.await.context("server failed"),
         }
     }
+}
+
+/// What every request handler reads: the engine, server facts, auth state
+/// and gateway settings.
+type Shared = (
+    web::Data<Engine>,
+    web::Data<ServerInfo>,
+    web::Data<AuthState>,
+    web::Data<GatewayConfig>,
+);
+
+/// A server on `listener` with the routes `configure` adds, not yet running.
+fn serve(
+    listener: TcpListener,
+    shared: Shared,
+    configure: fn(&mut web::ServiceConfig),
+) -> std::io::Result<Server> {
+    Ok(HttpServer::new(move || {
+        let (data, info, auth, gateway) = shared.clone();
+        App::new()
+            .app_data(data)
+            .app_data(info)
+            .app_data(auth)
+            .app_data(gateway)
+            .wrap(TracingLogger::<RedactedRootSpan>::new())
+            .configure(configure)
+    })
+    .listen(listener)?
+    .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+    .disable_signals()
+    .run())
 }
 
 /// SIGTERM and SIGINT listeners, registered before the server announces
