@@ -11,32 +11,51 @@ use tarn_s3_protocol::sigv4;
 const KEY: &str = "AKIAIOSFOLQUICKSTART";
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
-/// Signs a body-less GET with SigV4 (header form), as any SDK would.
-fn signed_get(url: &str) -> reqwest::RequestBuilder {
+/// A SigV4-signed request (header form), as any SDK would send it: `extra`
+/// headers are sent and signed, `payload_hash` is the declared body hash.
+fn signed(
+    method: reqwest::Method,
+    url: &str,
+    extra: &[(&str, &str)],
+    payload_hash: &str,
+) -> reqwest::RequestBuilder {
     let parsed = reqwest::Url::parse(url).unwrap();
     let host = format!("{}:{}", parsed.host_str().unwrap(), parsed.port().unwrap());
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    let headers = vec![("host".to_owned(), host)];
-    let query = parsed.query().unwrap_or("");
+    let mut headers = vec![("host".to_owned(), host)];
+    headers.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     let (date, auth) = sigv4::sign_header(
-        "GET",
+        method.as_str(),
         parsed.path(),
-        query,
+        parsed.query().unwrap_or(""),
         &headers,
-        sigv4::UNSIGNED_PAYLOAD,
+        payload_hash,
         KEY,
         SECRET,
         "us-east-1",
         now,
     );
-    reqwest::Client::new()
-        .get(url)
-        .header("x-amz-content-sha256", sigv4::UNSIGNED_PAYLOAD)
+    let mut req = reqwest::Client::new()
+        .request(method, url)
+        .header("x-amz-content-sha256", payload_hash)
         .header("x-amz-date", date)
-        .header("authorization", auth)
+        .header("authorization", auth);
+    for (k, v) in extra {
+        req = req.header(*k, *v);
+    }
+    req
+}
+
+/// A signed, body-less GET with an unsigned payload.
+fn signed_get(url: &str) -> reqwest::RequestBuilder {
+    signed(reqwest::Method::GET, url, &[], sigv4::UNSIGNED_PAYLOAD)
 }
 
 #[tokio::test]
@@ -83,39 +102,7 @@ fn signed_put(
     extra: &[(&str, &str)],
     payload_hash: &str,
 ) -> reqwest::RequestBuilder {
-    let parsed = reqwest::Url::parse(url).unwrap();
-    let host = format!("{}:{}", parsed.host_str().unwrap(), parsed.port().unwrap());
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let mut headers = vec![("host".to_owned(), host)];
-    headers.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    let (date, auth) = sigv4::sign_header(
-        "PUT",
-        parsed.path(),
-        "",
-        &headers,
-        payload_hash,
-        KEY,
-        SECRET,
-        "us-east-1",
-        now,
-    );
-    let mut req = reqwest::Client::new()
-        .put(url)
-        .header("x-amz-content-sha256", payload_hash)
-        .header("x-amz-date", date)
-        .header("authorization", auth)
-        .body(body);
-    for (k, v) in extra {
-        req = req.header(*k, *v);
-    }
-    req
+    signed(reqwest::Method::PUT, url, extra, payload_hash).body(body)
 }
 
 /// Headers, payload hash, and the S3 error code expected.
