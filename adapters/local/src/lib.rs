@@ -357,6 +357,7 @@ mod tests {
             ns: ns("local://repos/ns-a"),
             sibling: ns("local://repos/ns-b"),
             foreign: ns("mem://repos/ns-a"),
+            min_part_size: 0,
             guard: Box::new(dir),
         }
     }

@@ -349,6 +349,7 @@ mod tests {
             ns: ns("mem://root/ns-a"),
             sibling: ns("mem://root/ns-b"),
             foreign: ns("local://root/ns-a"),
+            min_part_size: 0,
             guard: Box::new(()),
         }
     }
