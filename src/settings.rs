@@ -101,6 +101,8 @@ pub struct Blockstore {
     pub kind: BlockstoreKind,
     /// Local directory settings.
     pub local: LocalSettings,
+    /// S3 settings.
+    pub s3: S3Settings,
 }
 
 /// Object data backends.
@@ -120,6 +122,40 @@ pub enum BlockstoreKind {
 pub struct LocalSettings {
     /// Root directory of `local://` namespaces.
     pub path: PathBuf,
+}
+
+/// S3 block store settings (the names of lakeFS's `blockstore.s3` keys).
+#[derive(Debug, Clone, Deserialize)]
+pub struct S3Settings {
+    /// Endpoint URL of an S3-compatible store; empty for AWS.
+    pub endpoint: String,
+    /// Region to sign requests for.
+    pub region: String,
+    /// Buckets in the path rather than the host name.
+    pub force_path_style: bool,
+    /// A static key pair; empty for the standard AWS credential chain.
+    pub credentials: S3Credentials,
+    /// A PEM file of CA certificates to trust besides the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Attempts per request, retries included.
+    pub max_retries: u32,
+    /// Part size (bytes) of uploads of unknown length.
+    pub part_size: u64,
+    /// Lifetime of presigned URLs, in seconds.
+    pub pre_signed_expiry_secs: u64,
+    /// Never hand out presigned URLs (clients then move data through Tarn).
+    pub disable_pre_signed: bool,
+}
+
+/// An S3 key pair.
+#[derive(Debug, Clone, Deserialize)]
+pub struct S3Credentials {
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: Secret,
+    /// Session token of temporary credentials.
+    pub session_token: Secret,
 }
 
 /// Gateway settings.

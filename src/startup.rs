@@ -17,6 +17,7 @@ use tarn_adapter_memory::{
     MemoryBlockStore, MemoryMultipartStore, MemoryRefStore, MemoryStagingStore, SystemClock,
     UniqueIds,
 };
+use tarn_adapter_s3::S3BlockStore;
 use tarn_adapter_sql::{Backend, SqlStore};
 use tarn_domain::{Engine, EngineSettings, Stores};
 use tarn_ports::{BlockStore, Clock, MultipartStore, RefStore, StagingStore};
@@ -170,7 +171,40 @@ fn server_info(settings: &Settings, presign: bool) -> ServerInfo {
         namespace_example: example.to_owned(),
         namespace_regex: regex.to_owned(),
         presign,
+        presign_expiry_secs: settings.blockstore.s3.pre_signed_expiry_secs,
     }
+}
+
+async fn s3_block_store(s: &crate::settings::S3Settings) -> anyhow::Result<S3BlockStore> {
+    let non_empty = |v: &str| (!v.is_empty()).then(|| v.to_owned());
+    let ca_pem = match &s.ca_file {
+        Some(path) => Some(
+            std::fs::read(path)
+                .with_context(|| format!("cannot read blockstore.s3.ca_file {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let adapter = tarn_adapter_s3::S3Settings {
+        endpoint: non_empty(&s.endpoint),
+        region: s.region.clone(),
+        force_path_style: s.force_path_style,
+        access_key_id: non_empty(&s.credentials.access_key_id),
+        secret_access_key: non_empty(s.credentials.secret_access_key.expose()),
+        session_token: non_empty(s.credentials.session_token.expose()),
+        ca_pem,
+        max_attempts: s.max_retries,
+        part_size: s.part_size,
+        disable_presign: s.disable_pre_signed,
+    };
+    let store = S3BlockStore::connect(&adapter)
+        .await
+        .context("cannot set up the S3 block store")?;
+    tracing::info!(
+        endpoint = if s.endpoint.is_empty() { "AWS" } else { s.endpoint.as_str() },
+        region = %s.region,
+        "object data in S3"
+    );
+    Ok(store)
 }
 
 async fn build_stores(settings: &Settings) -> anyhow::Result<Stores> {
@@ -188,9 +222,7 @@ async fn build_stores(settings: &Settings) -> anyhow::Result<Stores> {
             tracing::warn!("object data is kept in memory and lost on exit");
             Arc::new(MemoryBlockStore::new(clock.clone()))
         }
-        BlockstoreKind::S3 => {
-            bail!("blockstore.type = \"s3\" is not available yet; use \"local\" or \"mem\"")
-        }
+        BlockstoreKind::S3 => Arc::new(s3_block_store(&settings.blockstore.s3).await?),
     };
     let (refs, staging, multipart) = metadata_stores(settings).await?;
     Ok(Stores {

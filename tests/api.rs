@@ -36,7 +36,7 @@ impl Api {
     }
 
     async fn repo(&self, name: &str) {
-        let body = json!({"name": name, "storage_namespace": format!("local://{name}")});
+        let body = json!({"name": name, "storage_namespace": support::namespace(name)});
         let (s, v) = self.json(Method::POST, "/repositories", Some(body)).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
     }
@@ -168,12 +168,14 @@ async fn login_returns_a_token_and_a_session_cookie() {
 }
 
 #[tokio::test]
-async fn config_reports_no_presign_and_unknown_routes_are_404_or_501() {
+async fn config_reports_the_block_store_and_unknown_routes_are_404_or_501() {
     let api = Api::start().await;
     let (s, cfg) = api.json(Method::GET, "/config", None).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(cfg["storage_config"]["pre_sign_support"], false);
-    assert_eq!(cfg["storage_config"]["blockstore_type"], "local");
+    let on_s3 = support::test_s3().is_some();
+    assert_eq!(cfg["storage_config"]["pre_sign_support"], on_s3);
+    let kind = if on_s3 { "s3" } else { "local" };
+    assert_eq!(cfg["storage_config"]["blockstore_type"], kind);
     let (s, v) = api.json(Method::GET, "/no/such/endpoint", None).await;
     assert_eq!(
         (s, v["message"].as_str()),
@@ -213,7 +215,7 @@ async fn repositories_and_branches_follow_lakefs_status_codes() {
         .json(
             Method::POST,
             "/repositories",
-            Some(json!({"name": "alpha", "storage_namespace": "local://other"})),
+            Some(json!({"name": "alpha", "storage_namespace": support::namespace("other")})),
         )
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
@@ -221,7 +223,7 @@ async fn repositories_and_branches_follow_lakefs_status_codes() {
         .json(
             Method::POST,
             "/repositories",
-            Some(json!({"name": "Bad_Name", "storage_namespace": "local://x"})),
+            Some(json!({"name": "Bad_Name", "storage_namespace": support::namespace("x")})),
         )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
@@ -368,10 +370,10 @@ async fn objects_upload_read_by_range_and_list() {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    assert!(stat["physical_address"]
-        .as_str()
-        .unwrap()
-        .starts_with("local://objects/data/"));
+    let (_, repo) = api.json(Method::GET, "/repositories/objects", None).await;
+    let ns = repo["storage_namespace"].as_str().unwrap();
+    let address = stat["physical_address"].as_str().unwrap();
+    assert!(address.starts_with(&format!("{ns}/data/")), "{address}");
 }
 
 #[tokio::test]
@@ -641,7 +643,7 @@ async fn branch_protection_and_read_only_repositories() {
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 
-    let body = json!({"name": "frozen", "storage_namespace": "local://frozen", "read_only": true});
+    let body = json!({"name": "frozen", "storage_namespace": support::namespace("frozen"), "read_only": true});
     let (s, repo) = api.json(Method::POST, "/repositories", Some(body)).await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(repo["read_only"], true);
@@ -690,4 +692,87 @@ async fn uploads_without_a_content_length_stream_in_chunks() {
         .unwrap();
     let expected: Vec<u8> = (0..64u8).flat_map(|i| vec![i; 4096]).collect();
     assert_eq!(body.as_ref(), expected.as_slice());
+}
+
+/// Presigned access: on S3, getObject redirects to the store, statObject and
+/// listObjects hand out URLs, and getPhysicalAddress a URL to write, which
+/// linkPhysicalAddress then stages; on a local store, reads fall back to
+/// direct transfer and presigned writes are refused.
+#[tokio::test]
+async fn presigned_reads_and_writes_follow_the_block_store() {
+    let api = Api::start().await;
+    api.repo("presign").await;
+    api.upload("presign", "main", "dir/a.txt", "presigned bytes").await;
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = no_redirects
+        .get(format!(
+            "{}/api/v1/repositories/presign/refs/main/objects",
+            api.tarn.url
+        ))
+        .query(&[("path", "dir/a.txt"), ("presign", "true")])
+        .basic_auth(KEY, Some(SECRET))
+        .send()
+        .await
+        .unwrap();
+    let stat_path = "/repositories/presign/refs/main/objects/stat?path=dir/a.txt&presign=true";
+    let (_, stat) = api.json(Method::GET, stat_path, None).await;
+    let ls_path = "/repositories/presign/refs/main/objects/ls?presign=true";
+    let (_, ls) = api.json(Method::GET, ls_path, None).await;
+    let backing = "/repositories/presign/branches/main/staging/backing?path=b.txt&presign=true";
+    let (s, location) = api.json(Method::GET, backing, None).await;
+    if support::test_s3().is_none() {
+        assert_eq!(get.status(), StatusCode::OK);
+        assert_eq!(get.text().await.unwrap(), "presigned bytes");
+        assert!(stat["physical_address"]
+            .as_str()
+            .unwrap()
+            .starts_with("local://"));
+        assert!(stat.get("physical_address_expiry").is_none());
+        assert_eq!(s, StatusCode::NOT_IMPLEMENTED, "{location}");
+        return;
+    }
+    assert_eq!(get.status(), StatusCode::FOUND);
+    let url = get.headers()["location"].to_str().unwrap().to_owned();
+    let direct = reqwest::get(&url).await.unwrap();
+    assert_eq!(direct.status(), StatusCode::OK, "{url}");
+    assert_eq!(direct.text().await.unwrap(), "presigned bytes");
+    for stats in [&stat, &ls["results"][0]] {
+        let url = stats["physical_address"].as_str().unwrap();
+        assert!(url.starts_with("http://127.0.0.1:"), "{stats}");
+        assert!(stats["physical_address_expiry"].as_i64().unwrap() > 0);
+        let body = reqwest::get(url).await.unwrap().text().await.unwrap();
+        assert_eq!(body, "presigned bytes");
+    }
+    assert_eq!(s, StatusCode::OK, "{location}");
+    let put = reqwest::Client::new()
+        .put(location["presigned_url"].as_str().unwrap())
+        .body("written straight to S3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::OK);
+    let etag = put.headers()["etag"].to_str().unwrap().trim_matches('"').to_owned();
+    let link = json!({
+        "staging": {"physical_address": location["physical_address"]},
+        "checksum": etag,
+        "size_bytes": 22,
+    });
+    let (s, linked) = api
+        .json(
+            Method::PUT,
+            "/repositories/presign/branches/main/staging/backing?path=b.txt",
+            Some(link),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{linked}");
+    let read = api
+        .req(Method::GET, "/repositories/presign/refs/main/objects")
+        .query(&[("path", "b.txt")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.text().await.unwrap(), "written straight to S3");
 }

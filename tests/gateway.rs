@@ -118,7 +118,7 @@ async fn bodies_that_fail_their_digests_are_refused_and_not_stored() {
     let created = reqwest::Client::new()
         .post(format!("{}/api/v1/repositories", tarn.url))
         .basic_auth(KEY, Some(SECRET))
-        .json(&serde_json::json!({"name": "digests", "storage_namespace": "local://digests"}))
+        .json(&serde_json::json!({"name": "digests", "storage_namespace": support::namespace("digests")}))
         .send()
         .await
         .unwrap();

@@ -21,7 +21,7 @@ async fn repo(tarn: &TarnProcess, name: &str) {
     let resp = reqwest::Client::new()
         .post(format!("{}/api/v1/repositories", tarn.url))
         .basic_auth(KEY, Some(SECRET))
-        .json(&serde_json::json!({"name": name, "storage_namespace": format!("local://{name}")}))
+        .json(&serde_json::json!({"name": name, "storage_namespace": support::namespace(name)}))
         .send()
         .await
         .unwrap();

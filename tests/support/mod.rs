@@ -64,6 +64,52 @@ pub async fn database_env() -> Vec<(String, String)> {
     env
 }
 
+/// Which block store black-box tests run on: `TARN_TEST_BLOCKSTORE` =
+/// `local` (the default) or `s3` (the server that `TARN_TEST_S3_*` name,
+/// which `make test` starts with scripts/with-s3.sh).
+pub fn blockstore_env() -> Vec<(String, String)> {
+    let Some((s3, _)) = test_s3() else {
+        return Vec::new();
+    };
+    let var = |k: &str, v: Option<&String>| (k.to_owned(), v.cloned().unwrap_or_default());
+    vec![
+        ("TARN_BLOCKSTORE__TYPE".to_owned(), "s3".to_owned()),
+        var("TARN_BLOCKSTORE__S3__ENDPOINT", s3.endpoint.as_ref()),
+        (
+            "TARN_BLOCKSTORE__S3__FORCE_PATH_STYLE".to_owned(),
+            "true".to_owned(),
+        ),
+        var(
+            "TARN_BLOCKSTORE__S3__CREDENTIALS__ACCESS_KEY_ID",
+            s3.access_key_id.as_ref(),
+        ),
+        var(
+            "TARN_BLOCKSTORE__S3__CREDENTIALS__SECRET_ACCESS_KEY",
+            s3.secret_access_key.as_ref(),
+        ),
+    ]
+}
+
+/// The test S3 server and bucket, when the black-box tests run on S3.
+pub fn test_s3() -> Option<(tarn_adapter_s3::S3Settings, String)> {
+    match std::env::var("TARN_TEST_BLOCKSTORE").as_deref() {
+        Ok("s3") => Some(tarn_adapter_s3::testing::require_test_server()),
+        _ => None,
+    }
+}
+
+/// A storage namespace for a new repository `name` on the block store the
+/// tests run on: `local://name`, or a fresh prefix of the S3 test bucket.
+pub fn namespace(name: &str) -> String {
+    match test_s3() {
+        Some((_, bucket)) => format!(
+            "s3://{bucket}/{}/{name}",
+            tarn_adapter_s3::testing::unique_prefix("blackbox")
+        ),
+        None => format!("local://{name}"),
+    }
+}
+
 /// A new, empty database on the test PostgreSQL server.
 pub async fn fresh_postgres() -> String {
     let url = tarn_adapter_sql::testing::postgres_url()
@@ -96,6 +142,7 @@ impl TarnProcess {
     /// after those that choose the database).
     pub async fn quickstart_with(env: &[(&str, &str)]) -> Self {
         let mut all = database_env().await;
+        all.extend(blockstore_env());
         all.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         Self::start(tempfile::tempdir().unwrap(), &all).await
     }

@@ -41,6 +41,8 @@ pub struct S3Settings {
     pub max_attempts: u32,
     /// Part size of uploads of unknown length (8 MiB when 0; at least 5 MiB).
     pub part_size: u64,
+    /// Refuse to presign URLs (`supports_presign` is then false).
+    pub disable_presign: bool,
 }
 
 impl S3Settings {
@@ -68,6 +70,7 @@ impl fmt::Debug for S3Settings {
             .field("ca_pem", &self.ca_pem.as_ref().map(Vec::len))
             .field("max_attempts", &self.max_attempts)
             .field("part_size", &self.part_size)
+            .field("disable_presign", &self.disable_presign)
             .finish()
     }
 }

@@ -47,6 +47,7 @@ pub(crate) const MAX_SINGLE_REQUEST: u64 = 5 << 30;
 pub struct S3BlockStore {
     client: Client,
     part_size: u64,
+    presign: bool,
 }
 
 impl S3BlockStore {
@@ -59,6 +60,7 @@ impl S3BlockStore {
         Ok(Self {
             client: client::build(settings).await?,
             part_size: settings.part_size(),
+            presign: !settings.disable_presign,
         })
     }
 }
@@ -169,7 +171,7 @@ impl BlockStore for S3BlockStore {
     }
 
     fn supports_presign(&self) -> bool {
-        true
+        self.presign
     }
 
     async fn presign(

@@ -227,6 +227,59 @@ impl Engine {
             .await
     }
 
+    /// Whether the block store hands out presigned URLs.
+    pub fn supports_presign(&self) -> bool {
+        self.stores.blocks.supports_presign()
+    }
+
+    /// A URL reading `path` on `reference` straight from the block store,
+    /// valid for `expiry_secs`.
+    pub async fn presign_read(
+        &self,
+        repo: &RepositoryId,
+        reference: &str,
+        path: &ObjectPath,
+        expiry_secs: u64,
+    ) -> Result<String> {
+        let ns = self.get_repository(repo).await?.storage_namespace;
+        let entry = self.stat_object(repo, reference, path).await?;
+        self.presign_address(&ns, &entry.address, expiry_secs).await
+    }
+
+    /// A URL reading `address` (of a repository with namespace `ns`)
+    /// straight from the block store, valid for `expiry_secs`.
+    pub async fn presign_address(
+        &self,
+        ns: &StorageNamespace,
+        address: &PhysicalAddress,
+        expiry_secs: u64,
+    ) -> Result<String> {
+        let (data_ns, key) = locate(ns, address);
+        Ok(self
+            .stores
+            .blocks
+            .presign(&data_ns, &key, "GET", expiry_secs)
+            .await?)
+    }
+
+    /// A fresh address to write for `repo` (see [`Self::new_physical_address`])
+    /// and a URL that writes it straight to the block store, valid for
+    /// `expiry_secs`.
+    pub async fn presign_new_address(
+        &self,
+        repo: &RepositoryId,
+        expiry_secs: u64,
+    ) -> Result<(String, String)> {
+        let ns = self.writable_repository(repo).await?.storage_namespace;
+        let key = self.new_data_key()?;
+        let url = self
+            .stores
+            .blocks
+            .presign(&ns, &key, "PUT", expiry_secs)
+            .await?;
+        Ok((ns.uri_of(&key), url))
+    }
+
     /// Reads `path` on `reference`, or a range of it.
     pub async fn read_object(
         &self,

@@ -31,6 +31,16 @@ pub struct ServerInfo {
     pub namespace_regex: String,
     /// Whether the block store presigns URLs.
     pub presign: bool,
+    /// Lifetime of the presigned URLs handed out, in seconds.
+    pub presign_expiry_secs: u64,
+}
+
+impl ServerInfo {
+    /// The presigned URL lifetime, when `asked` for one and the block store
+    /// presigns; otherwise the client moves data through Tarn.
+    pub fn presign_for(&self, asked: Option<bool>) -> Option<u64> {
+        (asked == Some(true) && self.presign).then_some(self.presign_expiry_secs)
+    }
 }
 
 /// Storage configuration (lakeFS's `StorageConfig`).

@@ -152,9 +152,19 @@ pub struct ObjectStats {
     metadata: Option<BTreeMap<String, String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     content_type: Option<String>,
+    /// When `physical_address` is a presigned URL: when it expires (Unix seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    physical_address_expiry: Option<i64>,
 }
 
 impl ObjectStats {
+    /// These stats with a presigned URL, valid until `expiry`, as the address.
+    pub fn presigned(mut self, url: String, expiry: i64) -> Self {
+        self.physical_address = url;
+        self.physical_address_expiry = Some(expiry);
+        self
+    }
+
     /// An object's stats; metadata only when asked for.
     pub fn object(path: String, e: Entry, ns: &StorageNamespace, with_metadata: bool) -> Self {
         Self {
@@ -169,6 +179,7 @@ impl ObjectStats {
                 e.content_type
                     .unwrap_or_else(|| "application/octet-stream".into()),
             ),
+            physical_address_expiry: None,
         }
     }
 
@@ -183,6 +194,7 @@ impl ObjectStats {
             mtime: 0,
             metadata: None,
             content_type: None,
+            physical_address_expiry: None,
         }
     }
 }

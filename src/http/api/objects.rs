@@ -1,5 +1,6 @@
 //! Reading objects: get (ranges, ETag, If-None-Match), head, stat, list.
 
+use super::config::ServerInfo;
 use super::error::{ApiError, ApiResult};
 use super::models::{amount, de_opt_bool, Listing, ObjectStats, PageQuery};
 use super::repositories::repo_id;
@@ -32,7 +33,6 @@ pub struct PathQuery {
     /// The object's path.
     pub path: String,
     #[serde(default, deserialize_with = "de_opt_bool")]
-    #[allow(dead_code)]
     presign: Option<bool>,
     #[serde(default, deserialize_with = "de_opt_bool")]
     user_metadata: Option<bool>,
@@ -96,11 +96,21 @@ async fn read(
     responses((status = 200, body = Vec<u8>), (status = 206, body = Vec<u8>), (status = 304), (status = 404, body = super::error::ErrorBody), (status = 416, body = super::error::ErrorBody)))]
 async fn get(
     engine: web::Data<Engine>,
+    info: web::Data<ServerInfo>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     q: web::Query<PathQuery>,
 ) -> ApiResult<HttpResponse> {
     let (repo, reference) = path.into_inner();
+    if let Some(expiry) = info.presign_for(q.presign) {
+        // As lakeFS: the data comes from the store, by a presigned URL.
+        let url = engine
+            .presign_read(&repo_id(&repo)?, &reference, &object_path(&q.path)?, expiry)
+            .await?;
+        return Ok(HttpResponse::Found()
+            .insert_header((header::LOCATION, url))
+            .finish());
+    }
     read(&engine, &req, &repo, &reference, &q.path, true).await
 }
 
@@ -122,6 +132,7 @@ async fn head(
     responses((status = 200, body = ObjectStats), (status = 404, body = super::error::ErrorBody)))]
 async fn stat(
     engine: web::Data<Engine>,
+    info: web::Data<ServerInfo>,
     path: web::Path<(String, String)>,
     q: web::Query<PathQuery>,
 ) -> ApiResult<web::Json<ObjectStats>> {
@@ -130,12 +141,27 @@ async fn stat(
     let p = object_path(&q.path)?;
     let entry = engine.stat_object(&repo, &reference, &p).await?;
     let ns = engine.get_repository(&repo).await?.storage_namespace;
-    Ok(web::Json(ObjectStats::object(
-        p.into_string(),
-        entry,
-        &ns,
-        q.user_metadata.unwrap_or(true),
-    )))
+    let presigned = match info.presign_for(q.presign) {
+        Some(expiry) => Some((
+            engine.presign_address(&ns, &entry.address, expiry).await?,
+            expires_at(expiry),
+        )),
+        None => None,
+    };
+    let mut stats =
+        ObjectStats::object(p.into_string(), entry, &ns, q.user_metadata.unwrap_or(true));
+    if let Some((url, expiry)) = presigned {
+        stats = stats.presigned(url, expiry);
+    }
+    Ok(web::Json(stats))
+}
+
+/// The Unix time `secs` from now: when a presigned URL stops working.
+pub fn expires_at(secs: u64) -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    i64::try_from(now.saturating_add(secs)).unwrap_or(i64::MAX)
 }
 
 #[derive(Debug, Deserialize)]
@@ -147,7 +173,6 @@ struct LsQuery {
     #[serde(default, deserialize_with = "de_opt_bool")]
     user_metadata: Option<bool>,
     #[serde(default, deserialize_with = "de_opt_bool")]
-    #[allow(dead_code)]
     presign: Option<bool>,
 }
 
@@ -155,6 +180,7 @@ struct LsQuery {
     params(("repository" = String, Path), ("ref" = String, Path)), responses((status = 200, body = Listing<ObjectStats>)))]
 async fn list(
     engine: web::Data<Engine>,
+    info: web::Data<ServerInfo>,
     path: web::Path<(String, String)>,
     q: web::Query<LsQuery>,
 ) -> ApiResult<web::Json<Listing<ObjectStats>>> {
@@ -169,8 +195,25 @@ async fn list(
     let page = engine.list_objects(&repo, &reference, &request).await?;
     let ns = engine.get_repository(&repo).await?.storage_namespace;
     let with_metadata = q.user_metadata.unwrap_or(true);
+    // Presigned URLs (signed locally, no request to the store), in order.
+    let mut presigned = Vec::new();
+    if let Some(expiry) = info.presign_for(q.presign) {
+        for item in &page.items {
+            if let Item::Object(_, e) = item {
+                let url = engine.presign_address(&ns, &e.address, expiry).await?;
+                presigned.push((url, expires_at(expiry)));
+            }
+        }
+    }
+    let mut presigned = presigned.into_iter();
     Ok(web::Json(Listing::from_page(page, |item| match item {
-        Item::Object(p, e) => ObjectStats::object(p.into_string(), e, &ns, with_metadata),
+        Item::Object(p, e) => {
+            let stats = ObjectStats::object(p.into_string(), e, &ns, with_metadata);
+            match presigned.next() {
+                Some((url, expiry)) => stats.presigned(url, expiry),
+                None => stats,
+            }
+        }
         Item::CommonPrefix(p) => ObjectStats::common_prefix(p),
     })))
 }

@@ -2,9 +2,10 @@
 //! client wrote there.
 
 use super::branches::branch_name;
+use super::config::ServerInfo;
 use super::error::{ApiError, ApiResult};
 use super::models::{de_opt_bool, ObjectStats};
-use super::objects::object_path;
+use super::objects::{expires_at, object_path};
 use super::repositories::repo_id;
 use super::uploads::write_condition;
 use actix_web::{web, HttpRequest};
@@ -44,6 +45,7 @@ pub struct StagingLocation {
     params(("repository" = String, Path), ("branch" = String, Path), ("path" = String, Query)), responses((status = 200, body = StagingLocation)))]
 async fn get_address(
     engine: web::Data<Engine>,
+    info: web::Data<ServerInfo>,
     path: web::Path<(String, String)>,
     q: web::Query<AddressQuery>,
 ) -> ApiResult<web::Json<StagingLocation>> {
@@ -51,6 +53,14 @@ async fn get_address(
     let repo = repo_id(&repo)?;
     engine.get_branch(&repo, &branch_name(&branch)?).await?;
     object_path(&q.path)?;
+    if let Some(expiry) = info.presign_for(q.presign) {
+        let (uri, url) = engine.presign_new_address(&repo, expiry).await?;
+        return Ok(web::Json(StagingLocation {
+            physical_address: Some(uri),
+            presigned_url: Some(url),
+            presigned_url_expiry: Some(expires_at(expiry)),
+        }));
+    }
     if q.presign == Some(true) {
         return Err(ApiError::not_implemented(
             "presigned staging on this block store",
