@@ -20,18 +20,21 @@ build:
 ## test: lint, then every test of the workspace
 test: lint unit pytest
 
-## unit: every Rust test, with a throwaway PostgreSQL (scripts/with-postgres.sh);
-## the black-box suites run again with PostgreSQL, then SQLite, as the metadata store
-unit:
-	scripts/with-postgres.sh $(MAKE) --no-print-directory unit-suites
+## unit: every Rust test, with a throwaway PostgreSQL (scripts/with-postgres.sh) and
+## S3 server (scripts/with-s3.sh: moto, from the virtualenv); the black-box suites run
+## again on PostgreSQL, on PostgreSQL + S3 (the production configuration), and on SQLite
+unit: $(VENV)/.installed
+	scripts/with-postgres.sh scripts/with-s3.sh $(MAKE) --no-print-directory unit-suites
 
 unit-suites:
 	$(CARGO) test --workspace --all-targets --no-fail-fast
 	TARN_TEST_DATABASE=postgres $(CARGO) test -p tarn --test api --test gateway --test gateway_sdk --test persistence --no-fail-fast
+	TARN_TEST_DATABASE=postgres TARN_TEST_BLOCKSTORE=s3 $(CARGO) test -p tarn --test api --test gateway --test gateway_sdk --no-fail-fast
 	TARN_TEST_DATABASE=sqlite $(CARGO) test -p tarn --test api --test gateway --test gateway_sdk --no-fail-fast
 	$(CARGO) test --workspace --doc
 
-## pytest: lakeFS's own Python clients (lakefs-sdk, lakefs, lakefs-spec) against the debug binary
+## pytest: lakeFS's own Python clients (lakefs-sdk, lakefs, lakefs-spec) and the S3 tools against
+## the debug binary: on SQLite + a local directory, then on PostgreSQL + S3
 $(VENV)/.installed: tests/python/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -r tests/python/requirements.txt
@@ -40,7 +43,8 @@ $(VENV)/.installed: tests/python/requirements.txt
 pytest: $(VENV)/.installed
 	$(CARGO) build --bin tarn
 	TARN_BIN=$${CARGO_TARGET_DIR:-target}/debug/tarn $(VENV)/bin/python -m pytest tests/python -q
-	TARN_BIN=$${CARGO_TARGET_DIR:-target}/debug/tarn TARN_TEST_DATABASE=postgres scripts/with-postgres.sh $(VENV)/bin/python -m pytest tests/python -q
+	TARN_BIN=$${CARGO_TARGET_DIR:-target}/debug/tarn TARN_TEST_DATABASE=postgres TARN_TEST_BLOCKSTORE=s3 \
+	  scripts/with-postgres.sh scripts/with-s3.sh $(VENV)/bin/python -m pytest tests/python -q
 
 ## lint: formatting, clippy with warnings denied, and the crate boundaries
 lint: boundaries

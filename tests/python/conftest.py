@@ -53,6 +53,35 @@ def database_env() -> dict[str, str]:
     return {"TARN_DATABASE__TYPE": "postgres", "TARN_DATABASE__POSTGRES__CONNECTION_STRING": url}
 
 
+ON_S3 = os.environ.get("TARN_TEST_BLOCKSTORE") == "s3"
+BLOCKSTORE_TYPE = "s3" if ON_S3 else "local"
+
+
+def blockstore_env() -> dict[str, str]:
+    """The block store: quickstart's local directory, or S3 when
+    TARN_TEST_BLOCKSTORE=s3 (the server and bucket that TARN_TEST_S3_* name,
+    which scripts/with-s3.sh starts)."""
+    if not ON_S3:
+        return {}
+    if not os.environ.get("TARN_TEST_S3_ENDPOINT"):
+        pytest.fail("TARN_TEST_BLOCKSTORE=s3 needs TARN_TEST_S3_ENDPOINT (scripts/with-s3.sh)")
+    return {
+        "TARN_BLOCKSTORE__TYPE": "s3",
+        "TARN_BLOCKSTORE__S3__ENDPOINT": os.environ["TARN_TEST_S3_ENDPOINT"],
+        "TARN_BLOCKSTORE__S3__FORCE_PATH_STYLE": "true",
+        "TARN_BLOCKSTORE__S3__CREDENTIALS__ACCESS_KEY_ID": os.environ["TARN_TEST_S3_ACCESS_KEY_ID"],
+        "TARN_BLOCKSTORE__S3__CREDENTIALS__SECRET_ACCESS_KEY": os.environ["TARN_TEST_S3_SECRET_ACCESS_KEY"],
+    }
+
+
+_NAMESPACE_ROOT = f"s3://{os.environ.get('TARN_TEST_S3_BUCKET', '')}/pytest-{uuid.uuid4().hex[:8]}/" if ON_S3 else "local://"
+
+
+def namespace(name: str) -> str:
+    """A storage namespace for a new repository on the block store the tests run on."""
+    return f"{_NAMESPACE_ROOT}{name}"
+
+
 class TarnServer:
     def __init__(self, binary: Path):
         self.binary = binary
@@ -76,7 +105,7 @@ class TarnServer:
             stderr=subprocess.STDOUT,
             text=True,
             errors="replace",
-            env={**os.environ, "NO_COLOR": "1", **database_env()},
+            env={**os.environ, "NO_COLOR": "1", **database_env(), **blockstore_env()},
         )
         # Drain the output for the whole life of the process so the pipe never fills.
         self._reader = threading.Thread(target=self._drain, daemon=True)
@@ -180,7 +209,7 @@ def repo_name(api_client):
     repos = lakefs_sdk.RepositoriesApi(api_client)
     repos.create_repository(
         lakefs_sdk.RepositoryCreation(
-            name=name, storage_namespace=f"local://{name}", default_branch="main"
+            name=name, storage_namespace=namespace(name), default_branch="main"
         )
     )
     yield name

@@ -20,7 +20,7 @@ from lakefs_sdk import (
     TagCreation,
 )
 
-from conftest import md5_hex, unique
+from conftest import BLOCKSTORE_TYPE, ON_S3, md5_hex, namespace, unique
 
 
 @pytest.fixture
@@ -70,9 +70,9 @@ def test_get_config(apis):
     config = apis.config.get_config()
     storage = config.storage_config
     assert storage is not None
-    assert storage.pre_sign_support is False
-    assert storage.pre_sign_support_ui is False
-    assert storage.blockstore_type == "local"
+    assert storage.pre_sign_support is ON_S3
+    assert storage.pre_sign_support_ui is ON_S3
+    assert storage.blockstore_type == BLOCKSTORE_TYPE
     assert storage.blockstore_namespace_example
     assert storage.blockstore_namespace_validity_regex
     assert isinstance(storage.import_support, bool)
@@ -98,18 +98,18 @@ def test_unauthenticated_request_is_401(base_url):
 def test_repository_lifecycle(apis):
     name = unique("sdkrepo")
     created = apis.repos.create_repository(
-        RepositoryCreation(name=name, storage_namespace=f"local://{name}", default_branch="main")
+        RepositoryCreation(name=name, storage_namespace=namespace(name), default_branch="main")
     )
     assert created.id == name
     assert created.default_branch == "main"
-    assert created.storage_namespace == f"local://{name}"
+    assert created.storage_namespace == namespace(name)
     assert created.creation_date > 0
 
     got = apis.repos.get_repository(name)
     assert (got.id, got.default_branch, got.storage_namespace) == (
         name,
         "main",
-        f"local://{name}",
+        namespace(name),
     )
     assert got.creation_date == created.creation_date
 
@@ -120,7 +120,7 @@ def test_repository_lifecycle(apis):
 
     with pytest.raises(lakefs_sdk.ApiException) as excinfo:
         apis.repos.create_repository(
-            RepositoryCreation(name=name, storage_namespace=f"local://{name}-other")
+            RepositoryCreation(name=name, storage_namespace=namespace(f"{name}-other"))
         )
     assert error_status(excinfo) == 409
     assert "message" in error_json(excinfo)
@@ -141,7 +141,7 @@ def test_list_repositories_pagination(apis):
     stem = unique("pages")
     names = [f"{stem}-{i}" for i in range(3)]
     for n in names:
-        apis.repos.create_repository(RepositoryCreation(name=n, storage_namespace=f"local://{n}"))
+        apis.repos.create_repository(RepositoryCreation(name=n, storage_namespace=namespace(n)))
     try:
         first = apis.repos.list_repositories(prefix=stem, amount=2)
         assert [r.id for r in first.results] == names[:2]
@@ -595,7 +595,7 @@ def test_validation_and_preconditions(apis, repo_name):
     with pytest.raises(lakefs_sdk.ApiException) as excinfo:
         # construct() skips the SDK's own client-side pattern check, so the server sees it
         apis.repos.create_repository(
-            RepositoryCreation.construct(name="Bad_Repo!", storage_namespace="local://bad-repo")
+            RepositoryCreation.construct(name="Bad_Repo!", storage_namespace=namespace("bad-repo"))
         )
     assert error_status(excinfo) == 400
     with pytest.raises(lakefs_sdk.ApiException) as excinfo:

@@ -6,6 +6,7 @@ import io
 import os
 
 import lakefs
+import lakefs_sdk
 import pytest
 from lakefs.exceptions import (
     ConflictException,
@@ -16,38 +17,38 @@ from lakefs.exceptions import (
 )
 from lakefs.models import CommonPrefix, ObjectInfo
 
-from conftest import md5_hex, unique
+from conftest import BLOCKSTORE_TYPE, ON_S3, md5_hex, namespace, unique
 
 
 def test_client_server_configuration(lakefs_client):
     assert lakefs_client.version
     storage = lakefs_client.storage_config
-    assert storage.pre_sign_support is False
-    assert storage.blockstore_type == "local"
+    assert storage.pre_sign_support is ON_S3
+    assert storage.blockstore_type == BLOCKSTORE_TYPE
     assert storage.import_support is False or storage.import_support is True
 
 
 def test_repository_create_exist_ok_list_delete(lakefs_client):
     name = unique("wraprepo")
     repo = lakefs.Repository(name, client=lakefs_client).create(
-        storage_namespace=f"local://{name}", default_branch="main"
+        storage_namespace=namespace(name), default_branch="main"
     )
     props = repo.properties
     assert (props.id, props.default_branch, props.storage_namespace) == (
         name,
         "main",
-        f"local://{name}",
+        namespace(name),
     )
     assert props.creation_date > 0
 
     with pytest.raises(ConflictException) as excinfo:
-        lakefs.Repository(name, client=lakefs_client).create(storage_namespace=f"local://{name}-2")
+        lakefs.Repository(name, client=lakefs_client).create(storage_namespace=namespace(f"{name}-2"))
     assert excinfo.value.status_code == 409
 
     again = lakefs.Repository(name, client=lakefs_client).create(
-        storage_namespace=f"local://{name}-2", exist_ok=True
+        storage_namespace=namespace(f"{name}-2"), exist_ok=True
     )
-    assert again.properties.storage_namespace == f"local://{name}", "exist_ok returns the existing repo"
+    assert again.properties.storage_namespace == namespace(name), "exist_ok returns the existing repo"
     assert again.properties.creation_date == props.creation_date
 
     assert [r.id for r in lakefs.repositories(client=lakefs_client, prefix=name)] == [name]
@@ -476,3 +477,28 @@ def test_large_object_ranged(repo):
         assert r.read() == data[-100:]
     with obj.reader() as r:
         assert r.read() == data
+
+
+def test_presigned_upload_and_read_follow_the_block_store(repo):
+    """pre_sign=True: on S3 the wrapper writes to a presigned URL and links it,
+    and reads by following getObject's redirect to the store; a local block
+    store has no presigned URLs and refuses the presigned write."""
+    branch = repo.branch("main")
+    data = b"moved without passing through tarn" * 1000
+    if not ON_S3:
+        with pytest.raises(lakefs_sdk.exceptions.ApiException) as excinfo:
+            branch.object("pre.bin").upload(data, mode="wb", pre_sign=True)
+        assert excinfo.value.status == 501
+        with pytest.raises(NotFoundException):
+            branch.object("pre.bin").stat()
+        return
+    obj = branch.object("pre.bin").upload(data, mode="wb", pre_sign=True, content_type="application/x-test")
+    stat = obj.stat()
+    assert stat.size_bytes == len(data)
+    assert stat.checksum == md5_hex(data)
+    assert stat.content_type == "application/x-test"
+    assert stat.physical_address.startswith(repo.properties.storage_namespace + "/data/")
+    with obj.reader(mode="rb", pre_sign=True) as reader:
+        assert reader.read() == data
+    with obj.reader(mode="rb", pre_sign=False) as reader:
+        assert reader.read() == data
