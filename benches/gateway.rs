@@ -9,65 +9,20 @@
 
 use bytes::Bytes;
 use futures::{stream, StreamExt};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tarn_adapter_local::LocalBlockStore;
 use tarn_model::{BlockKey, StorageNamespace};
 use tarn_ports::{BlockStore, ByteStream};
-use tarn_s3_protocol::sigv4;
 
 mod support;
 
-use support::{create_repository, rss_kib, sampler, start, KEY, SECRET};
-const MIB: usize = 1 << 20;
-
-/// A SigV4-signed request with an unsigned payload, as SDKs send over TLS-less links.
-fn signed(http: &reqwest::Client, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
-    let parsed = reqwest::Url::parse(url).unwrap();
-    let host = format!("{}:{}", parsed.host_str().unwrap(), parsed.port().unwrap());
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let headers = vec![("host".to_owned(), host)];
-    let (date, auth) = sigv4::sign_header(
-        method.as_str(),
-        parsed.path(),
-        parsed.query().unwrap_or(""),
-        &headers,
-        sigv4::UNSIGNED_PAYLOAD,
-        KEY,
-        SECRET,
-        "us-east-1",
-        now,
-    );
-    http.request(method, url)
-        .header("x-amz-content-sha256", sigv4::UNSIGNED_PAYLOAD)
-        .header("x-amz-date", date)
-        .header("authorization", auth)
-}
-
-fn zeros(mib: usize) -> reqwest::Body {
-    reqwest::Body::wrap_stream(
-        stream::iter(0..mib).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![9u8; MIB]))),
-    )
-}
+use support::{best, create_repository, rss_kib, sampler, signed, start, zeros, S3sFs, MIB};
 
 fn byte_stream(mib: usize) -> ByteStream {
     ByteStream::new(stream::iter(0..mib).map(|_| Ok(Bytes::from(vec![9u8; MIB]))))
-}
-
-fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
-    (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .min()
-        .unwrap()
 }
 
 /// 4 KiB PUT+GET pairs/s at 32 clients against s3s-fs on `root`, if installed.
@@ -78,50 +33,12 @@ fn s3s_fs_rate(
     ops: usize,
     payload: &Bytes,
 ) -> Option<f64> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .ok()?
-        .local_addr()
-        .ok()?
-        .port();
-    std::fs::create_dir_all(root).ok()?;
-    let mut child = Command::new("s3s-fs")
-        .args([
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--access-key",
-            KEY,
-            "--secret-key",
-            SECRET,
-        ])
-        .arg(root)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let url = format!("http://127.0.0.1:{port}");
-    let ready = (0..100).any(|_| {
-        std::thread::sleep(Duration::from_millis(50));
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
-    let rate = ready.then(|| {
-        rt.block_on(async {
-            let resp = signed(http, reqwest::Method::PUT, &format!("{url}/bench"))
-                .send()
-                .await
-                .unwrap();
-            assert!(
-                resp.status().is_success(),
-                "s3s-fs CreateBucket: {}",
-                resp.status()
-            );
-            small_pairs(http, &format!("{url}/bench/small-"), ops, payload).await
-        })
-    });
-    let _ = child.kill();
-    let _ = child.wait();
-    rate
+    let server = S3sFs::start(root)?;
+    let url = server.url.clone();
+    Some(rt.block_on(async {
+        server.create_bucket(http, "bench").await;
+        small_pairs(http, &format!("{url}/bench/small-"), ops, payload).await
+    }))
 }
 
 /// 4 KiB PUT+GET pairs per second at 32 concurrent clients, on keys

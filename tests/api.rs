@@ -702,7 +702,8 @@ async fn uploads_without_a_content_length_stream_in_chunks() {
 async fn presigned_reads_and_writes_follow_the_block_store() {
     let api = Api::start().await;
     api.repo("presign").await;
-    api.upload("presign", "main", "dir/a.txt", "presigned bytes").await;
+    api.upload("presign", "main", "dir/a.txt", "presigned bytes")
+        .await;
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -754,7 +755,11 @@ async fn presigned_reads_and_writes_follow_the_block_store() {
         .await
         .unwrap();
     assert_eq!(put.status(), StatusCode::OK);
-    let etag = put.headers()["etag"].to_str().unwrap().trim_matches('"').to_owned();
+    let etag = put.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .trim_matches('"')
+        .to_owned();
     let link = json!({
         "staging": {"physical_address": location["physical_address"]},
         "checksum": etag,
