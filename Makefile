@@ -8,7 +8,7 @@ VENV := .venv
 PURE_CRATES := tarn-model tarn-ports tarn-domain
 FORBIDDEN_DEPS := actix|diesel|aws-|sqlx|reqwest|hyper
 
-.PHONY: run test lint fmt bench boundaries unit unit-suites ci build pytest
+.PHONY: run test lint fmt bench boundaries unit unit-suites ci build pytest s3s-fs
 
 ## run: start Tarn on the zero-setup default with quickstart credentials printed
 run:
@@ -23,7 +23,7 @@ test: lint unit pytest
 ## unit: every Rust test, with a throwaway PostgreSQL (scripts/with-postgres.sh) and
 ## S3 server (scripts/with-s3.sh: moto, from the virtualenv); the black-box suites run
 ## again on PostgreSQL, on PostgreSQL + S3 (the production configuration), and on SQLite
-unit: $(VENV)/.installed
+unit: $(VENV)/.installed s3s-fs
 	scripts/with-postgres.sh scripts/with-s3.sh $(MAKE) --no-print-directory unit-suites
 
 unit-suites:
@@ -63,9 +63,12 @@ boundaries:
 fmt:
 	$(CARGO) fmt --all
 
+## s3s-fs: a plain S3 server that verifies SigV4 (adapters/s3/tests/signatures.rs, benchmarks)
+s3s-fs:
+	@command -v s3s-fs >/dev/null || $(CARGO) install s3s-fs@0.14.1 --features binary --locked
+
 ## bench: performance figures, as ratios against baselines measured in the same run
-bench:
-	command -v s3s-fs >/dev/null || $(CARGO) install s3s-fs@0.14.1 --features binary --locked
+bench: s3s-fs
 	$(CARGO) bench -p tarn-domain --bench engine
 	$(CARGO) bench -p tarn --bench api_streaming
 	$(CARGO) bench -p tarn --bench gateway

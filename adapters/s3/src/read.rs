@@ -161,7 +161,11 @@ pub(crate) async fn list(
                 key,
                 meta: ObjectMeta {
                     size: size(object.size(), "ListObjectsV2")?,
-                    etag: etag(object.e_tag(), "ListObjectsV2")?,
+                    // Some S3-compatible stores list no ETags.
+                    etag: object
+                        .e_tag()
+                        .map(|e| e.trim_matches('"').to_owned())
+                        .unwrap_or_default(),
                     last_modified: timestamp(object.last_modified()),
                 },
             });
