@@ -781,3 +781,26 @@ async fn presigned_reads_and_writes_follow_the_block_store() {
         .unwrap();
     assert_eq!(read.text().await.unwrap(), "written straight to S3");
 }
+
+/// A namespace the block store cannot write (a missing bucket, another
+/// scheme) is the client's mistake: 400, saying why, and no repository.
+#[tokio::test]
+async fn namespaces_the_store_cannot_write_are_refused() {
+    let api = Api::start().await;
+    let (bad, why) = match support::test_s3() {
+        Some(_) => ("s3://no-such-bucket-tarn/x", "NoSuchBucket"),
+        None => ("mem://elsewhere", "local://"),
+    };
+    let body = json!({"name": "unwritable", "storage_namespace": bad});
+    let (s, v) = api.json(Method::POST, "/repositories", Some(body)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let message = v["message"].as_str().unwrap();
+    assert!(
+        message.contains("storage_namespace") && message.contains(why),
+        "{message}"
+    );
+    let (s, _) = api
+        .json(Method::GET, "/repositories/unwritable", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}

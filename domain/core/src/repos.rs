@@ -71,7 +71,16 @@ impl Engine {
                 ByteStream::from_bytes(MARKER_TEXT),
                 Some(MARKER_TEXT.len() as u64),
             )
-            .await?;
+            .await
+            .map_err(|e| match e.kind() {
+                // A store that is down is not the namespace's fault.
+                ErrorKind::Unavailable => Error::from(e),
+                // A missing bucket, a refused key pair, a malformed name.
+                _ => Error::invalid(
+                    "storage_namespace",
+                    format!("cannot write to {storage_namespace}: {}", e.message()),
+                ),
+            })?;
         let tree = self.trees.empty_tree(&storage_namespace).await?;
         let now = self.stores.clock.now();
         let metadata = BTreeMap::new();
