@@ -22,14 +22,16 @@ test: lint unit pytest
 
 ## unit: every Rust test, with a throwaway PostgreSQL (scripts/with-postgres.sh) and
 ## S3 server (scripts/with-s3.sh: moto, from the virtualenv); the black-box suites run
-## again on PostgreSQL, on PostgreSQL + S3 (the production configuration), and on SQLite
+## again on PostgreSQL, on PostgreSQL + S3 (config/production.example.toml pointed at the
+## test servers), and on SQLite
 unit: $(VENV)/.installed s3s-fs
 	scripts/with-postgres.sh scripts/with-s3.sh $(MAKE) --no-print-directory unit-suites
 
 unit-suites:
 	$(CARGO) test --workspace --all-targets --no-fail-fast
 	TARN_TEST_DATABASE=postgres $(CARGO) test -p tarn --test api --test gateway --test gateway_sdk --test persistence --no-fail-fast
-	TARN_TEST_DATABASE=postgres TARN_TEST_BLOCKSTORE=s3 $(CARGO) test -p tarn --test api --test gateway --test gateway_sdk --no-fail-fast
+	TARN_TEST_CONFIG=config/production.example.toml TARN_TEST_DATABASE=postgres TARN_TEST_BLOCKSTORE=s3 \
+	  $(CARGO) test -p tarn --test api --test gateway --test gateway_sdk --no-fail-fast
 	TARN_TEST_DATABASE=sqlite $(CARGO) test -p tarn --test api --test gateway --test gateway_sdk --no-fail-fast
 	$(CARGO) test --workspace --doc
 
@@ -43,7 +45,8 @@ $(VENV)/.installed: tests/python/requirements.txt
 pytest: $(VENV)/.installed
 	$(CARGO) build --bin tarn
 	TARN_BIN=$${CARGO_TARGET_DIR:-target}/debug/tarn $(VENV)/bin/python -m pytest tests/python -q
-	TARN_BIN=$${CARGO_TARGET_DIR:-target}/debug/tarn TARN_TEST_DATABASE=postgres TARN_TEST_BLOCKSTORE=s3 \
+	TARN_BIN=$${CARGO_TARGET_DIR:-target}/debug/tarn TARN_TEST_CONFIG=config/production.example.toml \
+	  TARN_TEST_DATABASE=postgres TARN_TEST_BLOCKSTORE=s3 \
 	  scripts/with-postgres.sh scripts/with-s3.sh $(VENV)/bin/python -m pytest tests/python -q
 
 ## lint: formatting, clippy with warnings denied, and the crate boundaries

@@ -351,6 +351,45 @@ mod tests {
     }
 
     #[test]
+    fn the_example_configurations_load() {
+        let example = |name: &str| Overrides {
+            config_file: Some(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("config")
+                    .join(name),
+            ),
+            ..Overrides::default()
+        };
+        let s = Settings::load_with_env(&example("production.example.toml"), env(&[])).unwrap();
+        assert_eq!(s.database.kind, DatabaseKind::Postgres);
+        assert_eq!(s.blockstore.kind, BlockstoreKind::S3);
+        assert_eq!(s.blockstore.s3.region, "us-east-1");
+        assert_eq!(s.blockstore.s3.max_retries, 5);
+        assert_eq!(s.blockstore.s3.credentials.access_key_id, "");
+        let s = Settings::load_with_env(
+            &example("production.example.toml"),
+            env(&[
+                ("TARN_BLOCKSTORE__S3__ENDPOINT", "http://127.0.0.1:9000"),
+                ("TARN_BLOCKSTORE__S3__FORCE_PATH_STYLE", "true"),
+                (
+                    "TARN_BLOCKSTORE__S3__CREDENTIALS__SECRET_ACCESS_KEY",
+                    "s3cr3t",
+                ),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.blockstore.s3.endpoint, "http://127.0.0.1:9000");
+        assert!(s.blockstore.s3.force_path_style);
+        assert_eq!(
+            s.blockstore.s3.credentials.secret_access_key.expose(),
+            "s3cr3t"
+        );
+        assert!(!format!("{s:?}").contains("s3cr3t"), "secrets never print");
+        let s = Settings::load_with_env(&example("local.example.toml"), env(&[])).unwrap();
+        assert_eq!(s.blockstore.kind, BlockstoreKind::Local);
+    }
+
+    #[test]
     fn quickstart_keeps_everything_under_the_data_dir() {
         let o = Overrides {
             quickstart: true,

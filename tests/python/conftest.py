@@ -98,6 +98,9 @@ class TarnServer:
                 "127.0.0.1:0",
                 "--data-dir",
                 str(self.data_dir),
+                # TARN_TEST_CONFIG: a configuration file (relative to the repository)
+                # under the environment the tests set, e.g. the production example.
+                *(["--config", str(REPO_ROOT / os.environ["TARN_TEST_CONFIG"])] if os.environ.get("TARN_TEST_CONFIG") else []),
             ],
             cwd=str(self.data_dir),
             stdin=subprocess.DEVNULL,

@@ -150,15 +150,23 @@ impl TarnProcess {
     /// Starts `tarn run --quickstart` on `data_dir` with exactly `env` added
     /// (no database choice of its own: quickstart's SQLite unless `env` says).
     pub async fn start(data_dir: tempfile::TempDir, env: &[(String, String)]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tarn"))
-            .args([
-                "run",
-                "--quickstart",
-                "--listen",
-                "127.0.0.1:0",
-                "--data-dir",
-            ])
-            .arg(data_dir.path())
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tarn"));
+        command.args([
+            "run",
+            "--quickstart",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ]);
+        command.arg(data_dir.path());
+        // TARN_TEST_CONFIG: a configuration file (relative to the repository)
+        // under the environment the tests set, e.g. the production example.
+        if let Ok(file) = std::env::var("TARN_TEST_CONFIG") {
+            command
+                .arg("--config")
+                .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file));
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .env("RUST_LOG", "warn")
