@@ -2,7 +2,9 @@
 //! Tarn's S3 gateway, with object data on an S3 server, against the same
 //! requests sent to that S3 server directly, in the same run. The server is
 //! s3s-fs (a Rust S3 server on a directory, checking signatures), which
-//! `make bench` installs.
+//! `make bench` installs. Then Tarn's peak RSS while a 1 GiB body of known
+//! length (a streamed PutObject) and one of unknown length (chunked, sent
+//! to S3 as a multipart upload) stream through it.
 //!
 //! Without `--bench` (under `cargo test --all-targets`) it runs once on
 //! 4 MiB, against s3s-fs if installed, else the test S3 server of
@@ -11,11 +13,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use futures::StreamExt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 mod support;
 
-use support::{best, create_repository_at, signed, start_with, zeros, S3sFs, KEY, MIB, SECRET};
+use support::{
+    best, create_repository_at, rss_kib, sampler, signed, start_with, zeros, S3sFs, KEY, MIB,
+    SECRET,
+};
 
 /// PUTs `mib` MiB to `url` and checks the answer.
 async fn put(http: &reqwest::Client, url: &str, mib: usize) {
@@ -100,6 +107,30 @@ fn main() {
         tarn_get = tarn_get.min(best(1, || rt.block_on(get(&http, &through, mib))));
         direct_get = direct_get.min(best(1, || rt.block_on(get(&http, &direct, mib))));
     }
+
+    // Tarn's memory while big bodies stream through it to S3: one of known
+    // length (a streamed PutObject) and one without (chunked, so multipart
+    // in parts of 8 MiB).
+    let huge = if full { 1024 } else { 16 };
+    let pid = tarn.id();
+    let (idle, known) = peak_rss(pid, || {
+        rt.block_on(put(&http, &format!("{url}/s3bench/main/huge.bin"), huge))
+    });
+    let (_, unknown) = peak_rss(pid, || {
+        rt.block_on(async {
+            let resp = http
+                .post(format!(
+                    "{url}/api/v1/repositories/s3bench/branches/main/objects"
+                ))
+                .query(&[("path", "chunked.bin")])
+                .basic_auth(KEY, Some(SECRET))
+                .body(zeros(huge))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
+        })
+    });
     let _ = tarn.kill();
     let _ = tarn.wait();
 
@@ -115,4 +146,24 @@ fn main() {
             mibps(tarn) / mibps(direct) * 100.0
         );
     }
+    let mib_of = |kib: u64| kib as f64 / 1024.0;
+    println!(
+        "Tarn RSS: idle {:.1} MiB; peak {:.1} MiB during a {huge} MiB gateway PUT, {:.1} MiB during a {huge} MiB chunked API upload of unknown length (goal < 100 MiB)",
+        mib_of(idle),
+        mib_of(known),
+        mib_of(unknown)
+    );
+}
+
+/// The resident memory of `pid` before `f`, and its peak while `f` runs (KiB).
+fn peak_rss(pid: u32, f: impl FnOnce()) -> (u64, u64) {
+    std::thread::sleep(Duration::from_millis(200));
+    let idle = rss_kib(pid);
+    let stop = Arc::new(AtomicBool::new(false));
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampling = sampler(pid, stop.clone(), peak.clone());
+    f();
+    stop.store(true, Ordering::SeqCst);
+    sampling.join().unwrap();
+    (idle, peak.load(Ordering::SeqCst))
 }
