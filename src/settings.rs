@@ -137,7 +137,7 @@ pub struct S3Settings {
     pub credentials: S3Credentials,
     /// A PEM file of CA certificates to trust besides the system's.
     pub ca_file: Option<PathBuf>,
-    /// Attempts per request, retries included.
+    /// Retries of a failed request (throttling, 5xx, connection failures).
     pub max_retries: u32,
     /// Part size (bytes) of uploads of unknown length.
     pub part_size: u64,

@@ -176,6 +176,13 @@ fn server_info(settings: &Settings, presign: bool) -> ServerInfo {
 }
 
 async fn s3_block_store(s: &crate::settings::S3Settings) -> anyhow::Result<S3BlockStore> {
+    // SigV4 presigned URLs live at most 7 days.
+    if !(1..=604_800).contains(&s.pre_signed_expiry_secs) {
+        bail!(
+            "blockstore.s3.pre_signed_expiry_secs must be 1 to 604800 (7 days), not {}",
+            s.pre_signed_expiry_secs
+        );
+    }
     let non_empty = |v: &str| (!v.is_empty()).then(|| v.to_owned());
     let ca_pem = match &s.ca_file {
         Some(path) => Some(
@@ -192,7 +199,7 @@ async fn s3_block_store(s: &crate::settings::S3Settings) -> anyhow::Result<S3Blo
         secret_access_key: non_empty(s.credentials.secret_access_key.expose()),
         session_token: non_empty(s.credentials.session_token.expose()),
         ca_pem,
-        max_attempts: s.max_retries,
+        max_attempts: s.max_retries.saturating_add(1),
         part_size: s.part_size,
         disable_presign: s.disable_pre_signed,
     };

@@ -178,3 +178,71 @@ async fn bodies_that_fail_their_digests_are_refused_and_not_stored() {
     .unwrap();
     assert_eq!(resp.status(), 200);
 }
+
+/// A PUT streamed without a length (chunked transfer encoding) is read to
+/// its end exactly once, its Content-MD5 checked there: right, it is stored
+/// whole; wrong, nothing is.
+#[tokio::test]
+async fn chunked_puts_without_a_length_are_checked_and_stored_whole() {
+    let tarn = TarnProcess::quickstart().await;
+    let created = reqwest::Client::new()
+        .post(format!("{}/api/v1/repositories", tarn.url))
+        .basic_auth(KEY, Some(SECRET))
+        .json(&serde_json::json!({"name": "chunked", "storage_namespace": support::namespace("chunked")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    // Over two parts of the S3 store's (8 MiB), in chunks of 7919 bytes.
+    let data: Vec<u8> = (0..(17 << 20) + 17).map(|i| (i % 253) as u8).collect();
+    let body = |data: Vec<u8>| {
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+            data.chunks(7919).map(|c| Ok(c.to_vec())).collect();
+        reqwest::Body::wrap_stream(futures::stream::iter(chunks))
+    };
+    use base64::Engine as _;
+    let md5 = base64::engine::general_purpose::STANDARD.encode(md5_of(&data));
+    let url = format!("{}/chunked/main/streamed.bin", tarn.url);
+    let wrong = "XUFAKrxLKna5cZ2REBfFkg=="; // MD5 of "hello"
+    let resp = signed(
+        reqwest::Method::PUT,
+        &url,
+        &[("content-md5", wrong)],
+        sigv4::UNSIGNED_PAYLOAD,
+    )
+    .body(body(data.clone()))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("<Code>BadDigest</Code>"));
+    assert_eq!(signed_get(&url).send().await.unwrap().status(), 404);
+    let resp = signed(
+        reqwest::Method::PUT,
+        &url,
+        &[("content-md5", &md5)],
+        sigv4::UNSIGNED_PAYLOAD,
+    )
+    .body(body(data.clone()))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200, "{:?}", resp.text().await);
+    let got = signed_get(&url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(got == data, "stored whole");
+}
+
+fn md5_of(data: &[u8]) -> Vec<u8> {
+    use md5::Digest;
+    md5::Md5::digest(data).to_vec()
+}

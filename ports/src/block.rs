@@ -43,7 +43,9 @@ pub struct ObjectMeta {
     /// Size in bytes.
     pub size: u64,
     /// Hex MD5 for objects written with `put` or `copy` of such; the S3
-    /// multipart ETag for objects assembled with `complete_multipart`.
+    /// multipart ETag for objects assembled with `complete_multipart`, and
+    /// for those an adapter stores in parts (S3: a `put` of unknown length
+    /// over a part, or over 5 GiB). Empty when a store lists none.
     pub etag: String,
     /// When it was last written.
     pub last_modified: Timestamp,
@@ -109,11 +111,13 @@ pub struct CompletedPart {
 ///   (see [`ByteRange::resolve`]); this is checked before any body is sent.
 /// - **Listing**: keys in byte order, strictly after `after`, at most `limit`.
 /// - **Multipart**: parts stay until `complete_multipart` or
-///   `abort_multipart`; an unknown upload id answers `NotFound`; completing
-///   with no parts, parts out of ascending order, an unknown part or a wrong
-///   ETag answers `InvalidInput` and keeps the upload; a part uploaded twice
-///   keeps the last. Completion makes the object appear atomically and ends
-///   the upload.
+///   `abort_multipart`; an unknown upload id (or one of another key) answers
+///   `NotFound`; completing with no parts, parts out of ascending order, an
+///   unknown part, a wrong ETag or (where the store has a minimum, S3: 5 MiB)
+///   a part but the last that is too small answers `InvalidInput` and keeps
+///   the upload; a part uploaded twice keeps the last. Completion makes the
+///   object appear atomically and ends the upload; completing it again is
+///   `NotFound` or (S3) answers the same result without change.
 #[async_trait]
 pub trait BlockStore: Send + Sync + 'static {
     /// Stores `body` at `key`, replacing any object there. `size`, when known,
@@ -140,8 +144,9 @@ pub trait BlockStore: Send + Sync + 'static {
     /// Removes `key`; `Ok` if it did not exist.
     async fn delete(&self, ns: &StorageNamespace, key: &BlockKey) -> PortResult<()>;
 
-    /// Copies an object, server-side where the backend can; the copy keeps the
-    /// source's ETag.
+    /// Copies an object, server-side where the backend can. The copy has the
+    /// source's bytes and, for sources written in one piece, its ETag (S3
+    /// gives copies of multipart objects a fresh one).
     async fn copy(
         &self,
         src_ns: &StorageNamespace,

@@ -4,7 +4,7 @@
 
 use aws_sdk_s3::primitives::ByteStream as SdkStream;
 use aws_smithy_types::body::SdkBody;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::StreamExt;
 use http_body::{Body, Frame, SizeHint};
 use std::io;
@@ -148,38 +148,152 @@ impl Body for Checked {
     }
 }
 
-/// Reads up to `limit` bytes of `stream` into one buffer; `Ok(None)` once the
-/// stream has ended with nothing more. A failing stream is `Interrupted`.
-pub(crate) async fn next_block(
-    stream: &mut ByteStream,
-    carry: &mut Option<Bytes>,
+/// A request body read in blocks of up to `limit` bytes, for bodies whose
+/// length is not known up front (S3 needs each request's length). The body
+/// is never polled again after it ended.
+pub(crate) struct Blocks {
+    stream: ByteStream,
+    carry: Option<Bytes>,
+    ended: bool,
     limit: usize,
-) -> Result<Option<Bytes>, PortError> {
-    let mut buf = BytesMut::new();
-    let mut ended = false;
-    if let Some(chunk) = carry.take() {
-        buf.extend_from_slice(&chunk);
+}
+
+impl Blocks {
+    pub fn new(stream: ByteStream, limit: usize) -> Self {
+        Self {
+            stream,
+            carry: None,
+            ended: false,
+            limit,
+        }
     }
-    while buf.len() < limit {
-        match stream.next().await {
-            Some(Ok(chunk)) => buf.extend_from_slice(&chunk),
-            Some(Err(e)) => {
+
+    /// The next `limit` bytes, or what is left at the end; `None` once the
+    /// body is all read. A failing body is `Interrupted`.
+    pub async fn next(&mut self) -> Result<Option<Bytes>, PortError> {
+        let mut buf: Vec<u8> = Vec::new();
+        if let Some(chunk) = self.carry.take() {
+            buf.extend_from_slice(&chunk);
+        }
+        while buf.len() < self.limit && !self.ended {
+            match self.stream.next().await {
+                Some(Ok(chunk)) => {
+                    let needed = buf.len() + chunk.len();
+                    if needed > buf.capacity() {
+                        // Grow by doubling, but never past the block size.
+                        let target = needed.max(buf.len() * 2).min(needed.max(self.limit));
+                        buf.reserve_exact(target - buf.len());
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                Some(Err(e)) => {
+                    self.ended = true;
+                    return Err(PortError::new(
+                        ErrorKind::Interrupted,
+                        format!("request body: {e}"),
+                    ));
+                }
+                None => self.ended = true,
+            }
+        }
+        if buf.len() > self.limit {
+            self.carry = Some(Bytes::from(buf.split_off(self.limit)));
+        }
+        Ok((!buf.is_empty()).then(|| Bytes::from(buf)))
+    }
+
+    /// Whether the body is known to hold nothing more.
+    pub fn exhausted(&self) -> bool {
+        self.ended && self.carry.is_none()
+    }
+}
+
+/// Reads a body declared empty: `InvalidInput` if it holds any byte,
+/// `Interrupted` if it fails. (HTTP sends no body for a length of 0, so it
+/// would not be read otherwise.)
+pub(crate) async fn expect_empty(mut stream: ByteStream) -> Result<(), PortError> {
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(c) if c.is_empty() => {}
+            Ok(_) => {
+                return Err(PortError::invalid_input(
+                    "the body is longer than the declared 0 bytes",
+                ))
+            }
+            Err(e) => {
                 return Err(PortError::new(
                     ErrorKind::Interrupted,
                     format!("request body: {e}"),
                 ))
             }
-            None => {
-                ended = true;
-                break;
-            }
         }
     }
-    if buf.len() > limit {
-        *carry = Some(buf.split_off(limit).freeze());
+    Ok(())
+}
+
+/// The shared body of a multipart upload whose parts are streamed one
+/// after another, each [`Source::part`] taking its bytes in turn.
+pub(crate) struct Source {
+    stream: ByteStream,
+    carry: Option<Bytes>,
+}
+
+impl Source {
+    pub fn new(stream: ByteStream) -> Arc<Mutex<Self>> {
+        Arc::new(Mutex::new(Self {
+            stream,
+            carry: None,
+        }))
     }
-    if buf.is_empty() && ended {
-        return Ok(None);
+
+    /// The next `length` bytes of the body, as a stream (shorter if the body
+    /// ends first; [`checked`] then reports the wrong length).
+    pub fn part(this: &Arc<Mutex<Self>>, length: u64) -> ByteStream {
+        ByteStream::new(Part {
+            source: this.clone(),
+            remaining: length,
+        })
     }
-    Ok(Some(buf.freeze()))
+
+    /// Whether anything is left after the parts: the body was longer than
+    /// declared.
+    pub async fn has_more(this: &Arc<Mutex<Self>>) -> bool {
+        let mut rest = Self::part(this, u64::MAX);
+        matches!(rest.next().await, Some(Ok(_)))
+    }
+}
+
+struct Part {
+    source: Arc<Mutex<Source>>,
+    remaining: u64,
+}
+
+impl futures::Stream for Part {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.remaining == 0 {
+            return Poll::Ready(None);
+        }
+        let source = self.source.clone();
+        let Ok(mut source) = source.lock() else {
+            return Poll::Ready(Some(Err(io::Error::other("request body poisoned"))));
+        };
+        let chunk = match source.carry.take() {
+            Some(chunk) => chunk,
+            None => loop {
+                match source.stream.poll_next_unpin(cx) {
+                    Poll::Ready(Some(Ok(chunk))) if chunk.is_empty() => {}
+                    Poll::Ready(Some(Ok(chunk))) => break chunk,
+                    other => return other,
+                }
+            },
+        };
+        let mut chunk = chunk;
+        if chunk.len() as u64 > self.remaining {
+            source.carry = Some(chunk.split_off(self.remaining as usize));
+        }
+        self.remaining -= chunk.len() as u64;
+        Poll::Ready(Some(Ok(chunk)))
+    }
 }

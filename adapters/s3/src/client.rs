@@ -111,8 +111,13 @@ pub(crate) async fn build(settings: &S3Settings) -> PortResult<Client> {
                 .build(),
         )
         // A slow client of Tarn's slows the upload it streams to S3; that is
-        // not a stalled connection to give up on.
-        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+        // not a stalled connection to give up on. A download that stalls is.
+        .stalled_stream_protection(
+            StalledStreamProtectionConfig::enabled()
+                .upload_enabled(false)
+                .grace_period(Duration::from_secs(30))
+                .build(),
+        )
         // Checksums only where S3 demands them: many S3-compatible stores
         // refuse the aws-chunked trailers the SDK would add otherwise.
         .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)

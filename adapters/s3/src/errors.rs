@@ -47,12 +47,25 @@ pub(crate) fn kind_of(code: Option<&str>, status: Option<u16>) -> ErrorKind {
             | "InternalError"
             | "RequestTimeTooSkewed",
         ) => ErrorKind::Unavailable,
+        // Tarn's own credentials or setup (an expired session token, a
+        // region or signature the store refuses): not the client's request.
+        Some(
+            "AccessDenied"
+            | "InvalidAccessKeyId"
+            | "SignatureDoesNotMatch"
+            | "ExpiredToken"
+            | "InvalidToken"
+            | "TokenRefreshRequired"
+            | "AuthorizationHeaderMalformed"
+            | "InvalidSecurity"
+            | "AllAccessDisabled",
+        ) => ErrorKind::Internal,
         _ => match status {
             Some(404) => ErrorKind::NotFound,
             Some(416) => ErrorKind::InvalidRange,
             Some(412) => ErrorKind::PreconditionFailed,
-            Some(400) => ErrorKind::InvalidInput,
             Some(429 | 500..=599) => ErrorKind::Unavailable,
+            // A 400 with no code named above says nothing about the client.
             _ => ErrorKind::Internal,
         },
     }
@@ -91,6 +104,13 @@ mod tests {
                 Some(412),
                 ErrorKind::PreconditionFailed,
             ),
+            (Some("ExpiredToken"), Some(400), ErrorKind::Internal),
+            (
+                Some("AuthorizationHeaderMalformed"),
+                Some(400),
+                ErrorKind::Internal,
+            ),
+            (None, Some(400), ErrorKind::Internal),
         ];
         for (code, status, kind) in cases {
             assert_eq!(kind_of(code, status), kind, "{code:?} {status:?}");

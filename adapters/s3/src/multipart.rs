@@ -1,7 +1,7 @@
 //! Multipart uploads: create, upload (streamed or copied) parts, complete,
 //! abort.
 
-use crate::body::{checked, next_block};
+use crate::body::{checked, expect_empty, Blocks};
 use crate::errors::{etag, from_sdk};
 use crate::location::ObjectAt;
 use crate::read;
@@ -39,21 +39,26 @@ pub(crate) async fn upload_part(
     at: &ObjectAt,
     id: &str,
     number: PartNumber,
-    mut body: ByteStream,
+    body: ByteStream,
     size: Option<u64>,
 ) -> PortResult<String> {
     let number = part_number(number);
-    let Some(length) = size else {
-        let mut carry = None;
-        let data = next_block(&mut body, &mut carry, MAX_UNSIZED_PART)
-            .await?
-            .unwrap_or_default();
-        if carry.is_some() || next_block(&mut body, &mut carry, 1).await?.is_some() {
-            return Err(PortError::invalid_input(format!(
-                "a part of unknown length may hold at most {MAX_UNSIZED_PART} bytes; send its length"
-            )));
+    let length = match size {
+        Some(0) => {
+            expect_empty(body).await?;
+            return Ok(upload_bytes(client, at, id, number, Bytes::new()).await?.1);
         }
-        return Ok(upload_bytes(client, at, id, number, data).await?.1);
+        Some(n) => n,
+        None => {
+            let mut blocks = Blocks::new(body, MAX_UNSIZED_PART);
+            let data = blocks.next().await?.unwrap_or_default();
+            if !blocks.exhausted() && blocks.next().await?.is_some() {
+                return Err(PortError::invalid_input(format!(
+                    "a part of unknown length may hold at most {MAX_UNSIZED_PART} bytes; send its length"
+                )));
+            }
+            return Ok(upload_bytes(client, at, id, number, data).await?.1);
+        }
     };
     let (stream, fault) = checked(body, length);
     let sent = client
@@ -221,9 +226,50 @@ pub(crate) async fn abort(client: &Client, at: &ObjectAt, id: &str) -> PortResul
 
 /// Aborts after a failed upload; a failure here only leaves parts for the
 /// bucket's lifecycle rules to collect, so it is logged, not returned.
-pub(crate) async fn abort_quietly(client: &Client, at: &ObjectAt, id: &str) {
+async fn abort_quietly(client: &Client, at: &ObjectAt, id: &str) {
     if let Err(e) = abort(client, at, id).await {
         tracing::warn!(bucket = %at.bucket, key = %at.key, error = %e, "could not abort a failed multipart upload");
+    }
+}
+
+/// A multipart upload the adapter runs itself (a `put` or `copy` in parts):
+/// aborted unless finished successfully, even when the caller goes away
+/// mid-upload (the future is dropped) — then in a task of its own.
+pub(crate) struct Upload {
+    pub id: String,
+    client: Client,
+    at: ObjectAt,
+    open: bool,
+}
+
+impl Upload {
+    pub async fn create(client: &Client, at: &ObjectAt) -> PortResult<Self> {
+        Ok(Self {
+            id: create(client, at).await?,
+            client: client.clone(),
+            at: at.clone(),
+            open: true,
+        })
+    }
+
+    /// Ends the upload's watch: completed (`ok`), or aborted now.
+    pub async fn finish(mut self, ok: bool) {
+        self.open = false;
+        if !ok {
+            abort_quietly(&self.client, &self.at, &self.id).await;
+        }
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if !self.open {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (client, at, id) = (self.client.clone(), self.at.clone(), self.id.clone());
+            runtime.spawn(async move { abort_quietly(&client, &at, &id).await });
+        }
     }
 }
 

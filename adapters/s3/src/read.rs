@@ -25,6 +25,8 @@ const GATHER: usize = 256 << 10;
 struct Coalesced {
     inner: SdkStream,
     pending: BytesMut,
+    /// The body's failure, reported after the bytes read before it.
+    failed: Option<io::Error>,
     ended: bool,
 }
 
@@ -40,14 +42,17 @@ impl Stream for Coalesced {
                     return Poll::Ready(Some(Ok(chunk)));
                 }
                 Poll::Ready(Some(Ok(chunk))) => self.pending.extend_from_slice(&chunk),
-                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(io::Error::other(e)))),
+                Poll::Ready(Some(Err(e))) => {
+                    self.ended = true;
+                    self.failed = Some(io::Error::other(e));
+                }
                 Poll::Ready(None) => self.ended = true,
                 Poll::Pending if self.pending.is_empty() => return Poll::Pending,
                 Poll::Pending => break,
             }
         }
         if self.pending.is_empty() {
-            return Poll::Ready(None);
+            return Poll::Ready(self.failed.take().map(Err));
         }
         let chunk = self.pending.split().freeze();
         Poll::Ready(Some(Ok(chunk)))
@@ -107,6 +112,7 @@ pub(crate) async fn get(
         body: ByteStream::new(Coalesced {
             inner: out.body,
             pending: BytesMut::new(),
+            failed: None,
             ended: false,
         }),
     })

@@ -1,53 +1,48 @@
 //! Writes: `put` (one streamed `PutObject`, or a multipart upload when the
 //! length is unknown and over a part, or over 5 GiB), `delete` and `copy`.
 
-use crate::body::{checked, next_block};
+use crate::body::{checked, expect_empty, Blocks, Source};
 use crate::errors::{etag, from_sdk};
 use crate::location::ObjectAt;
+use crate::multipart::Upload;
 use crate::{multipart, read, S3BlockStore, MAX_SINGLE_REQUEST};
 use aws_sdk_s3::primitives::ByteStream as SdkStream;
 use aws_sdk_s3::Client;
 use bytes::Bytes;
-use std::collections::VecDeque;
+use tarn_model::PartNumber;
 use tarn_ports::{ByteStream, ErrorKind, PortError, PortResult, PutOutcome};
 
 /// Most parts of one multipart upload.
 const MAX_PARTS: u64 = 10_000;
+/// Largest S3 object.
+const MAX_OBJECT: u64 = 5 << 40;
 /// Part size of server-side copies of objects over 5 GiB.
 const COPY_PART_SIZE: u64 = 1 << 30;
 
 pub(crate) async fn put(
     store: &S3BlockStore,
     at: &ObjectAt,
-    mut body: ByteStream,
+    body: ByteStream,
     size: Option<u64>,
 ) -> PortResult<PutOutcome> {
     let client = &store.client;
     match size {
-        Some(n) if n <= MAX_SINGLE_REQUEST => put_streamed(client, at, body, n).await,
-        Some(n) => {
-            // Parts big enough that 10,000 of them hold the object.
-            let part = store.part_size.max(n.div_ceil(MAX_PARTS));
-            put_in_parts(client, at, body, VecDeque::new(), part, Some(n)).await
+        Some(0) => {
+            expect_empty(body).await?;
+            put_bytes(client, at, Bytes::new()).await
         }
+        Some(n) if n <= MAX_SINGLE_REQUEST => put_streamed(client, at, body, n).await,
+        Some(n) if n > MAX_OBJECT => Err(PortError::invalid_input(format!(
+            "{n} bytes is more than the {MAX_OBJECT} an S3 object may hold"
+        ))),
+        Some(n) => put_streamed_parts(client, at, body, n, store.part_size).await,
         None => {
-            let part = store.part_size;
-            let mut carry = None;
-            let first = next_block(&mut body, &mut carry, part as usize).await?;
-            let first = first.unwrap_or_default();
-            if (first.len() as u64) < part {
+            let mut blocks = Blocks::new(body, store.part_size as usize);
+            let first = blocks.next().await?.unwrap_or_default();
+            if blocks.exhausted() {
                 return put_bytes(client, at, first).await;
             }
-            match next_block(&mut body, &mut carry, part as usize).await? {
-                None => put_bytes(client, at, first).await,
-                Some(second) => {
-                    let mut pending = VecDeque::from([first, second]);
-                    if let Some(rest) = carry {
-                        pending.push_back(rest);
-                    }
-                    put_in_parts(client, at, body, pending, part, None).await
-                }
-            }
+            put_buffered_parts(client, at, first, blocks).await
         }
     }
 }
@@ -98,56 +93,73 @@ async fn put_bytes(client: &Client, at: &ObjectAt, data: Bytes) -> PortResult<Pu
     })
 }
 
-/// A multipart upload of `pending` blocks, then the rest of `body` in parts
-/// of `part` bytes; aborted (nothing stored) on any failure.
-async fn put_in_parts(
+/// A body of unknown length over one part: a multipart upload of `first`,
+/// then the rest a part at a time (one part in memory).
+async fn put_buffered_parts(
     client: &Client,
     at: &ObjectAt,
-    mut body: ByteStream,
-    mut pending: VecDeque<Bytes>,
-    part: u64,
-    expected: Option<u64>,
+    first: Bytes,
+    mut blocks: Blocks,
 ) -> PortResult<PutOutcome> {
-    let id = multipart::create(client, at).await?;
-    let mut carry = None;
+    let upload = Upload::create(client, at).await?;
     let uploaded = async {
         let mut parts = Vec::new();
         let mut total = 0u64;
-        loop {
-            let block = match pending.pop_front() {
-                Some(block) => block,
-                None => match next_block(&mut body, &mut carry, part as usize).await? {
-                    Some(block) => block,
-                    None => break,
-                },
-            };
-            total += block.len() as u64;
-            if expected.is_some_and(|n| total > n) {
-                return Err(PortError::invalid_input(format!(
-                    "the body is longer than the declared {} bytes",
-                    expected.unwrap_or_default()
-                )));
-            }
+        let mut block = Some(first);
+        while let Some(data) = block {
             if parts.len() as u64 == MAX_PARTS {
                 return Err(PortError::invalid_input(format!(
-                    "an object of unknown length may have at most {MAX_PARTS} parts of {part} bytes"
+                    "a body of unknown length may have at most {MAX_PARTS} parts; send its length"
                 )));
             }
+            total += data.len() as u64;
             let number = parts.len() as i32 + 1;
-            parts.push(multipart::upload_bytes(client, at, &id, number, block).await?);
+            parts.push(multipart::upload_bytes(client, at, &upload.id, number, data).await?);
+            block = blocks.next().await?;
         }
-        if let Some(n) = expected.filter(|n| *n != total) {
-            return Err(PortError::invalid_input(format!(
-                "the body ended after {total} of the declared {n} bytes"
-            )));
-        }
-        let etag = multipart::complete_parts(client, at, &id, parts).await?;
+        let etag = multipart::complete_parts(client, at, &upload.id, parts).await?;
         Ok(PutOutcome { size: total, etag })
     }
     .await;
-    if uploaded.is_err() {
-        multipart::abort_quietly(client, at, &id).await;
+    upload.finish(uploaded.is_ok()).await;
+    uploaded
+}
+
+/// A body of known length over 5 GiB: a multipart upload whose parts stream
+/// straight from the body (parts big enough that 10,000 hold it).
+async fn put_streamed_parts(
+    client: &Client,
+    at: &ObjectAt,
+    body: ByteStream,
+    length: u64,
+    part_size: u64,
+) -> PortResult<PutOutcome> {
+    let part = part_size.max(length.div_ceil(MAX_PARTS));
+    let source = Source::new(body);
+    let upload = Upload::create(client, at).await?;
+    let uploaded = async {
+        let mut parts = Vec::new();
+        let mut offset = 0u64;
+        while offset < length {
+            let len = part.min(length - offset);
+            let number = PartNumber::new(parts.len() as u32 + 1)
+                .map_err(|e| PortError::invalid_input(e.to_string()))?;
+            let stream = Source::part(&source, len);
+            let etag =
+                multipart::upload_part(client, at, &upload.id, number, stream, Some(len)).await?;
+            parts.push((i32::from(number.get()), etag));
+            offset += len;
+        }
+        if Source::has_more(&source).await {
+            return Err(PortError::invalid_input(format!(
+                "the body is longer than the declared {length} bytes"
+            )));
+        }
+        let etag = multipart::complete_parts(client, at, &upload.id, parts).await?;
+        Ok(PutOutcome { size: length, etag })
     }
+    .await;
+    upload.finish(uploaded.is_ok()).await;
     uploaded
 }
 
@@ -199,26 +211,24 @@ async fn copy_in_parts(
     to: &ObjectAt,
     size: u64,
 ) -> PortResult<PutOutcome> {
-    let id = multipart::create(client, to).await?;
+    let upload = Upload::create(client, to).await?;
     let copied = async {
         let mut parts = Vec::new();
         let mut first = 0;
         while first < size {
             let last = (first + COPY_PART_SIZE).min(size) - 1;
             let number = parts.len() as i32 + 1;
-            let etag =
-                multipart::copy_part(client, to, &id, number, from, Some((first, last))).await?;
+            let range = Some((first, last));
+            let etag = multipart::copy_part(client, to, &upload.id, number, from, range).await?;
             parts.push((number, etag));
             first = last + 1;
         }
-        multipart::complete_parts(client, to, &id, parts).await
+        multipart::complete_parts(client, to, &upload.id, parts).await
     }
     .await;
-    match copied {
-        Ok(etag) => Ok(PutOutcome { size, etag }),
-        Err(e) => {
-            multipart::abort_quietly(client, to, &id).await;
-            Err(e)
-        }
-    }
+    upload.finish(copied.is_ok()).await;
+    Ok(PutOutcome {
+        size,
+        etag: copied?,
+    })
 }

@@ -9,7 +9,9 @@ use tarn_model::StorageNamespace;
 use tarn_ports::testkit::BlockFixture;
 
 async fn fixture() -> BlockFixture {
-    let (settings, bucket) = require_test_server();
+    let (mut settings, bucket) = require_test_server();
+    // The smallest part S3 allows, so that the multipart cases stay small.
+    settings.part_size = 5 << 20;
     let store = S3BlockStore::connect(&settings)
         .await
         .expect("an S3 client");

@@ -217,9 +217,19 @@ impl Engine {
                 format!("the data has {} bytes, not {}", meta.size, req.size),
             ));
         }
+        // The checksum is the store's ETag of what was written (some stores
+        // list none; then the client's word stands).
+        let checksum = req.checksum.trim_matches('"');
+        if !meta.etag.is_empty() && meta.etag != checksum {
+            return Err(Error::invalid(
+                "checksum",
+                format!("the data's checksum is {}, not {checksum}", meta.etag),
+            ));
+        }
+        let checksum = checksum.to_owned();
         let entry = self.fresh_entry(
             req.key,
-            (req.size, req.checksum),
+            (req.size, checksum),
             req.content_type,
             req.metadata,
         );

@@ -16,6 +16,19 @@ const MARKER_TEXT: &str = "this is dummy data - created by tarn to check accessi
 /// The committer of every repository's first commit.
 const SYSTEM_COMMITTER: &str = "";
 
+/// Why a new repository cannot use `ns`: the store's answer to checking or
+/// writing its marker (a missing bucket, refused credentials, a malformed
+/// name) is the namespace's problem; a store that is down is not.
+fn unusable_namespace(ns: &StorageNamespace, e: tarn_ports::PortError) -> Error {
+    match e.kind() {
+        ErrorKind::Unavailable => Error::from(e),
+        _ => Error::invalid(
+            "storage_namespace",
+            format!("cannot use {ns}: {}", e.message()),
+        ),
+    }
+}
+
 impl Engine {
     /// Creates a writable repository (see [`Engine::create_repository_with`]).
     pub async fn create_repository(
@@ -58,10 +71,7 @@ impl Engine {
                 ))
             }
             Err(e) if e.kind() == ErrorKind::NotFound => {}
-            Err(e) if e.kind() == ErrorKind::InvalidInput => {
-                return Err(Error::invalid("storage_namespace", e.message()))
-            }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(unusable_namespace(&storage_namespace, e)),
         }
         self.stores
             .blocks
@@ -72,15 +82,7 @@ impl Engine {
                 Some(MARKER_TEXT.len() as u64),
             )
             .await
-            .map_err(|e| match e.kind() {
-                // A store that is down is not the namespace's fault.
-                ErrorKind::Unavailable => Error::from(e),
-                // A missing bucket, a refused key pair, a malformed name.
-                _ => Error::invalid(
-                    "storage_namespace",
-                    format!("cannot write to {storage_namespace}: {}", e.message()),
-                ),
-            })?;
+            .map_err(|e| unusable_namespace(&storage_namespace, e))?;
         let tree = self.trees.empty_tree(&storage_namespace).await?;
         let now = self.stores.clock.now();
         let metadata = BTreeMap::new();

@@ -18,6 +18,7 @@ macro_rules! block_store_conformance {
             put_then_get_returns_bytes_and_md5,
             empty_object_round_trips,
             many_chunks_are_stored_whole,
+            unknown_length_bodies_of_many_parts,
             put_replaces_existing_object,
             put_with_wrong_size_stores_nothing,
             put_with_failing_body_stores_nothing,
@@ -186,6 +187,45 @@ pub async fn many_chunks_are_stored_whole(f: BlockFixture) {
     );
 }
 
+/// Bodies of unknown length over several parts of the store's (S3 stores
+/// them part by part), in chunks that divide no part size; one that fails
+/// after a few parts stores nothing.
+pub async fn unknown_length_bodies_of_many_parts(f: BlockFixture) {
+    let data = payload(3 * f.min_part_size.max(1 << 20) + 4321, 11);
+    let odd = |data: &[u8]| -> Vec<io::Result<Bytes>> {
+        data.chunks(7919)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect()
+    };
+    let k = key("parts/unknown-length");
+    let out = f
+        .store
+        .put(&f.ns, &k, ByteStream::new(stream::iter(odd(&data))), None)
+        .await
+        .unwrap();
+    assert_eq!(out.size, data.len() as u64);
+    assert!(
+        get_bytes(&*f.store, &f.ns, &k).await == data,
+        "bytes differ"
+    );
+    let meta = f.store.head(&f.ns, &k).await.unwrap();
+    assert_eq!((meta.size, meta.etag), (out.size, out.etag));
+
+    let mut broken = odd(&data[..2 * f.min_part_size.max(1 << 20) + 100]);
+    broken.push(Err(io::Error::other("client went away")));
+    let k = key("parts/broken");
+    let res = f
+        .store
+        .put(&f.ns, &k, ByteStream::new(stream::iter(broken)), None)
+        .await;
+    assert_kind(res, ErrorKind::Interrupted, "a body failing after parts");
+    assert_kind(
+        f.store.head(&f.ns, &k).await,
+        ErrorKind::NotFound,
+        "nothing of a failed body",
+    );
+}
+
 pub async fn put_replaces_existing_object(f: BlockFixture) {
     let k = key("replace");
     put_bytes(&*f.store, &f.ns, &k, b"first version").await;
@@ -205,6 +245,20 @@ pub async fn put_with_wrong_size_stores_nothing(f: BlockFixture) {
         f.store.head(&f.ns, &k).await,
         ErrorKind::NotFound,
         "after a short body",
+    );
+    let declared_empty = f
+        .store
+        .put(&f.ns, &k, ByteStream::from_bytes(&b"abc"[..]), Some(0))
+        .await;
+    assert_kind(
+        declared_empty,
+        ErrorKind::InvalidInput,
+        "bytes after size 0",
+    );
+    assert_kind(
+        f.store.head(&f.ns, &k).await,
+        ErrorKind::NotFound,
+        "after a body longer than 0",
     );
     put_bytes(&*f.store, &f.ns, &k, b"kept").await;
     let long = f

@@ -91,7 +91,8 @@ fn storage_config(info: &ServerInfo) -> StorageConfig {
         blockstore_namespace_ValidityRegex: info.namespace_regex.clone(),
         default_namespace_prefix: None,
         pre_sign_support: info.presign,
-        pre_sign_support_ui: info.presign,
+        // As lakeFS's default: a browser would need CORS on the bucket.
+        pre_sign_support_ui: false,
         import_support: false,
         import_validity_regex: info.namespace_regex.clone(),
         pre_sign_multipart_upload: false,

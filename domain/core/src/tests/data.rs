@@ -221,6 +221,19 @@ async fn copies_get_their_own_data_and_links_stage_written_data() {
         .await,
         b"direct"
     );
+    let bad_checksum = LinkRequest {
+        checksum: tarn_ports::md5_hex(b"other!"),
+        ..link.clone()
+    };
+    assert!(matches!(
+        f.engine
+            .link_object(&f.repo, &b("dev"), &p("l3"), bad_checksum)
+            .await,
+        Err(Error::InvalidInput {
+            field: "checksum",
+            ..
+        })
+    ));
     let bad_size = LinkRequest { size: 7, ..link };
     assert!(matches!(
         f.engine
