@@ -196,6 +196,8 @@ async fn list(
     let ns = engine.get_repository(&repo).await?.storage_namespace;
     let with_metadata = q.user_metadata.unwrap_or(true);
     // Presigned URLs (signed locally, no request to the store), in order.
+    // They grant reads: with policies (the RBAC issue), presign=true here
+    // must also need fs:ReadObject, not fs:ListObjects alone.
     let mut presigned = Vec::new();
     if let Some(expiry) = info.presign_for(q.presign) {
         for item in &page.items {
