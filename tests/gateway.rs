@@ -115,14 +115,7 @@ type DigestCase = (
 #[tokio::test]
 async fn bodies_that_fail_their_digests_are_refused_and_not_stored() {
     let tarn = TarnProcess::quickstart().await;
-    let created = reqwest::Client::new()
-        .post(format!("{}/api/v1/repositories", tarn.url))
-        .basic_auth(KEY, Some(SECRET))
-        .json(&serde_json::json!({"name": "digests", "storage_namespace": support::namespace("digests")}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    support::create_repository(&tarn, "digests").await;
     let url = format!("{}/digests/main/file.txt", tarn.url);
     let cases: [DigestCase; 3] = [
         // base64 MD5 of "other".
@@ -185,14 +178,7 @@ async fn bodies_that_fail_their_digests_are_refused_and_not_stored() {
 #[tokio::test]
 async fn chunked_puts_without_a_length_are_checked_and_stored_whole() {
     let tarn = TarnProcess::quickstart().await;
-    let created = reqwest::Client::new()
-        .post(format!("{}/api/v1/repositories", tarn.url))
-        .basic_auth(KEY, Some(SECRET))
-        .json(&serde_json::json!({"name": "chunked", "storage_namespace": support::namespace("chunked")}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    support::create_repository(&tarn, "chunked").await;
     // Over two parts of the S3 store's (8 MiB), in chunks of 7919 bytes.
     let data: Vec<u8> = (0..(17 << 20) + 17).map(|i| (i % 253) as u8).collect();
     let body = |data: Vec<u8>| {

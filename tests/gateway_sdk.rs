@@ -11,21 +11,10 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectI
 use aws_sdk_s3::Client;
 use support::TarnProcess;
 
-use support::{KEY, SECRET};
+use support::SECRET;
 
 fn client(url: &str, secret: &str) -> Client {
     support::s3_client(url, secret)
-}
-
-async fn repo(tarn: &TarnProcess, name: &str) {
-    let resp = reqwest::Client::new()
-        .post(format!("{}/api/v1/repositories", tarn.url))
-        .basic_auth(KEY, Some(SECRET))
-        .json(&serde_json::json!({"name": name, "storage_namespace": support::namespace(name)}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
 }
 
 async fn body(out: aws_sdk_s3::operation::get_object::GetObjectOutput) -> Vec<u8> {
@@ -39,7 +28,7 @@ fn code<E: ProvideErrorMetadata>(e: &E) -> String {
 #[tokio::test]
 async fn objects_round_trip_with_metadata_ranges_and_conditions() {
     let tarn = TarnProcess::quickstart().await;
-    repo(&tarn, "sdk-objects").await;
+    support::create_repository(&tarn, "sdk-objects").await;
     let s3 = client(&tarn.url, SECRET);
     let buckets = s3.list_buckets().send().await.unwrap();
     assert!(buckets
@@ -158,8 +147,8 @@ async fn objects_round_trip_with_metadata_ranges_and_conditions() {
 #[tokio::test]
 async fn listings_copies_and_batch_deletes() {
     let tarn = TarnProcess::quickstart().await;
-    repo(&tarn, "sdk-list").await;
-    repo(&tarn, "sdk-other").await;
+    support::create_repository(&tarn, "sdk-list").await;
+    support::create_repository(&tarn, "sdk-other").await;
     let s3 = client(&tarn.url, SECRET);
     for i in 0..7 {
         s3.put_object()
@@ -269,7 +258,7 @@ async fn listings_copies_and_batch_deletes() {
 #[tokio::test]
 async fn multipart_uploads_with_part_copies_listing_and_abort() {
     let tarn = TarnProcess::quickstart().await;
-    repo(&tarn, "sdk-mpu").await;
+    support::create_repository(&tarn, "sdk-mpu").await;
     let s3 = client(&tarn.url, SECRET);
     s3.put_object()
         .bucket("sdk-mpu")
@@ -396,7 +385,7 @@ async fn multipart_uploads_with_part_copies_listing_and_abort() {
 #[tokio::test]
 async fn presigned_requests_and_wrong_secrets() {
     let tarn = TarnProcess::quickstart().await;
-    repo(&tarn, "sdk-auth").await;
+    support::create_repository(&tarn, "sdk-auth").await;
     let s3 = client(&tarn.url, SECRET);
     s3.put_object()
         .bucket("sdk-auth")

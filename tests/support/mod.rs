@@ -110,6 +110,19 @@ pub fn namespace(name: &str) -> String {
     }
 }
 
+/// Creates repository `name` (default branch `main`) on the namespace
+/// [`namespace`] gives, through the API.
+pub async fn create_repository(tarn: &TarnProcess, name: &str) {
+    let created = reqwest::Client::new()
+        .post(format!("{}/api/v1/repositories", tarn.url))
+        .basic_auth(KEY, Some(SECRET))
+        .json(&serde_json::json!({"name": name, "storage_namespace": namespace(name)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201, "{:?}", created.text().await);
+}
+
 /// A new, empty database on the test PostgreSQL server.
 pub async fn fresh_postgres() -> String {
     let url = tarn_adapter_sql::testing::postgres_url()
