@@ -6,6 +6,7 @@
 //! documentation names the kind it MUST return for each failure, and the
 //! conformance suite checks it.
 
+mod auth;
 mod block;
 mod clock;
 mod error;
@@ -18,6 +19,7 @@ mod stream;
 #[allow(clippy::unwrap_used)] // test support: a failed step is a failed test
 pub mod testkit;
 
+pub use auth::{AuthPage, AuthStore};
 pub use block::{
     check_completed_parts, BlockStore, ByteRange, CompletedPart, GetOutcome, ListedBlock,
     ObjectMeta, PutOutcome,

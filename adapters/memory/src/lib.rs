@@ -5,12 +5,14 @@
 //! its maps with one mutex, which is what makes every operation atomic and
 //! every compare-and-set linearizable.
 
+mod auth;
 mod block;
 mod clock;
 mod multipart;
 mod refs;
 mod staging;
 
+pub use auth::MemoryAuthStore;
 pub use block::MemoryBlockStore;
 pub use clock::{FixedClock, SequentialIds, SystemClock, UniqueIds};
 pub use multipart::MemoryMultipartStore;

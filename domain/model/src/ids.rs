@@ -58,6 +58,8 @@ macro_rules! string_id {
     };
 }
 
+pub(crate) use string_id;
+
 string_id!(
     /// A repository id: `^[a-z0-9][a-z0-9-]{2,62}$` (as lakeFS).
     RepositoryId,

@@ -5,6 +5,7 @@
 //! represented past the edge that parsed it. This crate has no I/O and no async:
 //! it is shared by the ports, the domain and every adapter.
 
+pub mod auth;
 mod error;
 mod glob;
 mod ident;

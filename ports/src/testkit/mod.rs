@@ -10,12 +10,14 @@
 //! Each case is one `#[tokio::test]` (multi-threaded, so races are real) named
 //! after the property it checks. Cases panic with a message on failure.
 
+pub mod auth;
 pub mod block;
 pub mod ids;
 pub mod multipart;
 pub mod refs;
 pub mod staging;
 
+pub use auth::AuthFixture;
 pub use block::BlockFixture;
 pub use multipart::MultipartFixture;
 pub use refs::RefFixture;

@@ -1,0 +1,229 @@
+//! Authentication and authorization: who a caller is (access keys, passwords,
+//! sessions are the driver's) and whether their policies allow a request.
+//!
+//! Lookups that every request makes (an access key's owner and secret, a
+//! user, a user's effective policies) are cached for a short TTL. Every change
+//! made through this service clears the caches of this instance at once;
+//! other instances see it when their entries expire.
+
+mod admin;
+pub mod crypt;
+mod setup;
+
+pub use admin::NewCredentials;
+
+use crate::error::{Error, Result};
+use crypt::{same_secret, SecretBox};
+use moka::sync::Cache;
+use std::sync::Arc;
+use std::time::Duration;
+use tarn_model::auth::{authorize, AccessKeyId, Decision, Permission, Policy, User, UserId};
+use tarn_ports::{AuthStore, Clock, ErrorKind};
+
+/// Tuning of the auth service.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// How long a looked-up key, user or policy set may be reused; zero
+    /// disables caching (lakeFS's `auth.cache.ttl`, 20 s).
+    pub cache_ttl: Duration,
+    /// Entries per cache.
+    pub cache_size: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            cache_ttl: Duration::from_secs(20),
+            cache_size: 1024,
+        }
+    }
+}
+
+/// The owner and plaintext secret of an access key.
+#[derive(Clone)]
+struct KeyOwner {
+    user: UserId,
+    secret: String,
+}
+
+struct Caches {
+    keys: Cache<String, Arc<KeyOwner>>,
+    users: Cache<String, Arc<User>>,
+    policies: Cache<String, Arc<Vec<Policy>>>,
+}
+
+fn cache<V: Clone + Send + Sync + 'static>(s: &AuthSettings) -> Cache<String, V> {
+    Cache::builder()
+        .max_capacity(s.cache_size)
+        .time_to_live(s.cache_ttl)
+        .build()
+}
+
+impl Caches {
+    fn new(s: &AuthSettings) -> Option<Self> {
+        if s.cache_ttl.is_zero() {
+            return None;
+        }
+        Some(Self {
+            keys: cache(s),
+            users: cache(s),
+            policies: cache(s),
+        })
+    }
+}
+
+/// The auth use cases over an [`AuthStore`].
+pub struct Auth {
+    store: Arc<dyn AuthStore>,
+    clock: Arc<dyn Clock>,
+    secrets: SecretBox,
+    caches: Option<Caches>,
+}
+
+impl Auth {
+    /// The service; secrets are sealed with a key derived from `secret_key`.
+    pub fn new(
+        store: Arc<dyn AuthStore>,
+        clock: Arc<dyn Clock>,
+        secret_key: &str,
+        settings: &AuthSettings,
+    ) -> Result<Self> {
+        if secret_key.is_empty() {
+            return Err(Error::invalid(
+                "auth.encrypt.secret_key",
+                "must be set: it encrypts secret access keys at rest and signs login tokens",
+            ));
+        }
+        let secrets = SecretBox::from_secret_key(secret_key)
+            .map_err(|e| Error::invalid("auth.encrypt.secret_key", e))?;
+        Ok(Self {
+            store,
+            clock,
+            secrets,
+            caches: Caches::new(settings),
+        })
+    }
+
+    /// Forgets every cached lookup (after any change).
+    fn invalidate(&self) {
+        if let Some(c) = &self.caches {
+            c.keys.invalidate_all();
+            c.users.invalidate_all();
+            c.policies.invalidate_all();
+        }
+    }
+
+    async fn key_owner(&self, access_key_id: &str) -> Result<Option<Arc<KeyOwner>>> {
+        if let Some(hit) = self.caches.as_ref().and_then(|c| c.keys.get(access_key_id)) {
+            return Ok(Some(hit));
+        }
+        let Ok(id) = AccessKeyId::new(access_key_id) else {
+            return Ok(None);
+        };
+        let credential = match self.store.get_credential(&id).await {
+            Ok(c) => c,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let secret = self.secrets.open(&credential.sealed_secret).map_err(|e| {
+            tracing::error!(access_key_id, error = %e, "cannot open a stored secret");
+            Error::Internal(tarn_ports::PortError::internal(e.to_string()))
+        })?;
+        let owner = Arc::new(KeyOwner {
+            user: credential.user,
+            secret,
+        });
+        if let Some(c) = &self.caches {
+            c.keys.insert(access_key_id.to_owned(), owner.clone());
+        }
+        Ok(Some(owner))
+    }
+
+    /// The user whose access key pair this is, if it is one.
+    pub async fn authenticate_key(
+        &self,
+        access_key_id: &str,
+        secret: &str,
+    ) -> Result<Option<UserId>> {
+        Ok(self
+            .key_owner(access_key_id)
+            .await?
+            .filter(|o| same_secret(&o.secret, secret))
+            .map(|o| o.user.clone()))
+    }
+
+    /// The owner and secret of an access key, to verify a request signature.
+    pub async fn secret_of(&self, access_key_id: &str) -> Result<Option<(UserId, String)>> {
+        Ok(self
+            .key_owner(access_key_id)
+            .await?
+            .map(|o| (o.user.clone(), o.secret.clone())))
+    }
+
+    /// The user named `username` if its password is `password`.
+    pub async fn authenticate_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<UserId>> {
+        let Some(user) = self.active_user(username).await? else {
+            return Ok(None);
+        };
+        let ok = user
+            .password_hash
+            .as_deref()
+            .is_some_and(|h| crypt::verify_password(password, h));
+        Ok(ok.then(|| user.id.clone()))
+    }
+
+    /// The user `id`, if it exists (a login token's subject must).
+    pub async fn active_user(&self, id: &str) -> Result<Option<Arc<User>>> {
+        if let Some(hit) = self.caches.as_ref().and_then(|c| c.users.get(id)) {
+            return Ok(Some(hit));
+        }
+        let Ok(uid) = UserId::new(id) else {
+            return Ok(None);
+        };
+        let user = match self.store.get_user(&uid).await {
+            Ok(u) => Arc::new(u),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(c) = &self.caches {
+            c.users.insert(id.to_owned(), user.clone());
+        }
+        Ok(Some(user))
+    }
+
+    /// The user's own and group policies.
+    pub async fn policies_of(&self, user: &UserId) -> Result<Arc<Vec<Policy>>> {
+        if let Some(hit) = self
+            .caches
+            .as_ref()
+            .and_then(|c| c.policies.get(user.as_str()))
+        {
+            return Ok(hit);
+        }
+        let policies = match self.store.effective_policies(user).await {
+            Ok(p) => Arc::new(p),
+            // A user deleted since it authenticated holds nothing.
+            Err(e) if e.kind() == ErrorKind::NotFound => Arc::new(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(c) = &self.caches {
+            c.policies
+                .insert(user.as_str().to_owned(), policies.clone());
+        }
+        Ok(policies)
+    }
+
+    /// Whether `user` may do everything in `required`.
+    pub async fn authorize(&self, user: &UserId, required: &[Permission]) -> Result<Decision> {
+        let policies = self.policies_of(user).await?;
+        Ok(authorize(&policies, user, required))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

@@ -1,0 +1,268 @@
+use super::*;
+use std::time::Duration;
+use tarn_adapter_memory::{MemoryAuthStore, SystemClock};
+use tarn_model::auth::{Effect, Statement};
+
+fn service(store: &Arc<MemoryAuthStore>, ttl_ms: u64) -> Auth {
+    let settings = AuthSettings {
+        cache_ttl: Duration::from_millis(ttl_ms),
+        cache_size: 100,
+    };
+    Auth::new(
+        store.clone(),
+        Arc::new(SystemClock::new()),
+        "test key",
+        &settings,
+    )
+    .unwrap()
+}
+
+fn perm(action: &str, resource: &str) -> Vec<Permission> {
+    vec![Permission::new(action, resource)]
+}
+
+fn uid(s: &str) -> UserId {
+    UserId::new(s).unwrap()
+}
+
+#[tokio::test]
+async fn an_empty_secret_key_is_refused() {
+    let store = Arc::new(MemoryAuthStore::new());
+    let r = Auth::new(
+        store,
+        Arc::new(SystemClock::new()),
+        "",
+        &AuthSettings::default(),
+    );
+    assert!(matches!(r, Err(Error::InvalidInput { .. })));
+}
+
+#[tokio::test]
+async fn setup_creates_an_admin_with_builtin_groups_once() {
+    let store = Arc::new(MemoryAuthStore::new());
+    let auth = service(&store, 0);
+    assert!(!auth.is_initialized().await.unwrap());
+    let creds = auth.setup("admin", None).await.unwrap();
+    assert!(auth.is_initialized().await.unwrap());
+    assert_eq!(creds.access_key_id.as_str().len(), 20);
+    assert_eq!(creds.secret_access_key.len(), 40);
+    let who = auth
+        .authenticate_key(creds.access_key_id.as_str(), &creds.secret_access_key)
+        .await
+        .unwrap();
+    assert_eq!(who, Some(uid("admin")));
+    assert_eq!(
+        auth.authenticate_key(creds.access_key_id.as_str(), "wrong")
+            .await
+            .unwrap(),
+        None
+    );
+    let groups = auth.list_groups("", "", 100).await.unwrap();
+    let names: Vec<_> = groups.items.iter().map(|g| g.id.as_str()).collect();
+    assert_eq!(names, ["Admins", "Developers", "SuperUsers", "Viewers"]);
+    let d = auth
+        .authorize(
+            &uid("admin"),
+            &perm("auth:CreateUser", "arn:lakefs:auth:::user/x"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(d, Decision::Allowed);
+    let again = auth.setup("other", None).await;
+    assert!(
+        matches!(again, Err(Error::AlreadyExists { kind: "setup", .. })),
+        "{again:?}"
+    );
+    assert!(matches!(
+        auth.get_user("other").await,
+        Err(Error::NotFound { .. })
+    ));
+}
+
+#[tokio::test]
+async fn ensure_setup_is_idempotent_and_keeps_the_given_key() {
+    let store = Arc::new(MemoryAuthStore::new());
+    let auth = service(&store, 0);
+    assert!(auth
+        .ensure_setup("quick", "AKIAIOSFOLQUICKSTART", "secret/key")
+        .await
+        .unwrap());
+    assert!(!auth
+        .ensure_setup("quick", "AKIAIOSFOLQUICKSTART", "secret/key")
+        .await
+        .unwrap());
+    let who = auth
+        .authenticate_key("AKIAIOSFOLQUICKSTART", "secret/key")
+        .await
+        .unwrap();
+    assert_eq!(who, Some(uid("quick")));
+}
+
+#[tokio::test]
+async fn secrets_are_sealed_in_the_store() {
+    let store = Arc::new(MemoryAuthStore::new());
+    let auth = service(&store, 0);
+    auth.create_user("u", None, None).await.unwrap();
+    let c = auth.create_credentials("u", None).await.unwrap();
+    let stored = store.get_credential(&c.access_key_id).await.unwrap();
+    let plain = c.secret_access_key.as_bytes();
+    assert!(!stored
+        .sealed_secret
+        .windows(plain.len())
+        .any(|w| w == plain));
+    // Another key cannot open it: the credential does not authenticate.
+    let other = Auth::new(
+        store.clone(),
+        Arc::new(SystemClock::new()),
+        "other key",
+        &AuthSettings::default(),
+    )
+    .unwrap();
+    assert!(other
+        .authenticate_key(c.access_key_id.as_str(), &c.secret_access_key)
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn groups_and_denies_decide() {
+    let store = Arc::new(MemoryAuthStore::new());
+    let auth = service(&store, 60_000);
+    auth.setup("admin", None).await.unwrap();
+    auth.create_user("viewer", None, None).await.unwrap();
+    auth.add_member("Viewers", "viewer").await.unwrap();
+    let obj = "arn:lakefs:fs:::repository/r/object/a";
+    assert!(auth
+        .authorize(&uid("viewer"), &perm("fs:ReadObject", obj))
+        .await
+        .unwrap()
+        .is_allowed());
+    assert!(!auth
+        .authorize(&uid("viewer"), &perm("fs:WriteObject", obj))
+        .await
+        .unwrap()
+        .is_allowed());
+    // A change made here applies at once, despite the long TTL.
+    let deny = Statement::new(
+        Effect::Deny,
+        vec!["fs:*".into()],
+        "arn:lakefs:fs:::repository/r*",
+    )
+    .unwrap();
+    auth.create_policy("NoR", vec![deny]).await.unwrap();
+    auth.attach_user_policy("viewer", "NoR").await.unwrap();
+    assert_eq!(
+        auth.authorize(&uid("viewer"), &perm("fs:ReadObject", obj))
+            .await
+            .unwrap(),
+        Decision::Denied
+    );
+    auth.detach_user_policy("viewer", "NoR").await.unwrap();
+    assert!(auth
+        .authorize(&uid("viewer"), &perm("fs:ReadObject", obj))
+        .await
+        .unwrap()
+        .is_allowed());
+    auth.remove_member("Viewers", "viewer").await.unwrap();
+    assert_eq!(
+        auth.authorize(&uid("viewer"), &perm("fs:ReadObject", obj))
+            .await
+            .unwrap(),
+        Decision::NotAllowed
+    );
+}
+
+#[tokio::test]
+async fn other_instances_see_changes_after_the_ttl() {
+    let store = Arc::new(MemoryAuthStore::new());
+    let here = service(&store, 60_000);
+    let there = service(&store, 300);
+    here.create_user("u", None, None).await.unwrap();
+    let c = here.create_credentials("u", None).await.unwrap();
+    let (key, secret) = (c.access_key_id.as_str(), c.secret_access_key.as_str());
+    assert!(there.authenticate_key(key, secret).await.unwrap().is_some());
+    here.delete_credentials("u", key).await.unwrap();
+    assert!(
+        here.authenticate_key(key, secret).await.unwrap().is_none(),
+        "at once here"
+    );
+    assert!(
+        there.authenticate_key(key, secret).await.unwrap().is_some(),
+        "cached there"
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        there.authenticate_key(key, secret).await.unwrap().is_none(),
+        "gone after the TTL"
+    );
+}
+
+#[tokio::test]
+async fn passwords_authenticate_users() {
+    let store = Arc::new(MemoryAuthStore::new());
+    let auth = service(&store, 0);
+    auth.create_user("ann", None, None).await.unwrap();
+    assert_eq!(
+        auth.authenticate_password("ann", "anything").await.unwrap(),
+        None,
+        "no password set"
+    );
+    assert!(matches!(
+        auth.set_password("ann", "short").await,
+        Err(Error::InvalidInput { .. })
+    ));
+    auth.set_password("ann", "long enough").await.unwrap();
+    assert!(store
+        .get_user(&uid("ann"))
+        .await
+        .unwrap()
+        .password_hash
+        .unwrap()
+        .starts_with("$argon2id$"));
+    assert_eq!(
+        auth.authenticate_password("ann", "long enough")
+            .await
+            .unwrap(),
+        Some(uid("ann"))
+    );
+    assert_eq!(
+        auth.authenticate_password("ann", "wrong one!")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        auth.authenticate_password("nobody", "long enough")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn credentials_belong_to_their_user() {
+    let store = Arc::new(MemoryAuthStore::new());
+    let auth = service(&store, 0);
+    auth.create_user("a", None, None).await.unwrap();
+    auth.create_user("b", None, None).await.unwrap();
+    let c = auth.create_credentials("a", None).await.unwrap();
+    assert!(auth
+        .get_credentials("a", c.access_key_id.as_str())
+        .await
+        .is_ok());
+    assert!(matches!(
+        auth.get_credentials("b", c.access_key_id.as_str()).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        auth.delete_credentials("b", c.access_key_id.as_str()).await,
+        Err(Error::NotFound { .. })
+    ));
+    let dup = auth
+        .create_credentials("b", Some((c.access_key_id.as_str().to_owned(), "x".into())))
+        .await;
+    assert!(matches!(dup, Err(Error::AlreadyExists { .. })));
+    let listed = auth.list_credentials("a", "", "", 1).await.unwrap();
+    assert_eq!(listed.items.len(), 1);
+    assert!(!listed.has_more);
+}
