@@ -43,6 +43,38 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
+    /// Set the server up: the built-in groups and policies and an admin user,
+    /// whose access key is printed once (as `POST /api/v1/setup_lakefs`).
+    Setup {
+        /// A TOML configuration file, layered over the defaults.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Directory for all data (the SQLite file goes there).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// The admin's user name.
+        #[arg(long, value_name = "NAME")]
+        user_name: String,
+        /// Use this access key id instead of a generated one.
+        #[arg(long, value_name = "ID", requires = "secret_access_key")]
+        access_key_id: Option<String>,
+        /// The secret of --access-key-id.
+        #[arg(long, value_name = "SECRET", requires = "access_key_id")]
+        secret_access_key: Option<String>,
+    },
+    /// Set a user's password (read from the first line of standard input);
+    /// the user may then log in with its name and password.
+    SetPassword {
+        /// A TOML configuration file, layered over the defaults.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Directory for all data (the SQLite file goes there).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// The user.
+        #[arg(long, value_name = "NAME")]
+        user_name: String,
+    },
     /// Apply pending database migrations and exit (`tarn run` also does this at startup).
     Migrate {
         /// A TOML configuration file, layered over the defaults.
@@ -57,7 +89,13 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let (overrides, quickstart) = match &cli.command {
-        Command::Migrate { config, data_dir } => (
+        Command::Migrate { config, data_dir }
+        | Command::Setup {
+            config, data_dir, ..
+        }
+        | Command::SetPassword {
+            config, data_dir, ..
+        } => (
             Overrides {
                 config_file: config.clone(),
                 data_dir: data_dir.clone(),
@@ -90,6 +128,13 @@ fn main() -> ExitCode {
     telemetry::init(&settings.logging);
     let outcome = match cli.command {
         Command::Migrate { .. } => migrate(settings),
+        Command::Setup {
+            user_name,
+            access_key_id,
+            secret_access_key,
+            ..
+        } => setup(settings, &user_name, access_key_id.zip(secret_access_key)),
+        Command::SetPassword { user_name, .. } => set_password(settings, &user_name),
         Command::Run { .. } => serve(settings, quickstart),
     };
     match outcome {
@@ -142,5 +187,49 @@ async fn migrate(settings: Settings) -> anyhow::Result<()> {
     } else {
         println!("applied migrations: {}", applied.join(", "));
     }
+    Ok(())
+}
+
+/// The auth service on the configured database (not an in-memory one,
+/// which would be gone when this command exits).
+async fn persistent_auth(
+    settings: &Settings,
+) -> anyhow::Result<std::sync::Arc<tarn_domain::auth::Auth>> {
+    if settings.database.kind == settings::DatabaseKind::Memory {
+        anyhow::bail!("database.type = \"memory\" keeps nothing: configure a database first");
+    }
+    let (_, _, _, store) = startup::metadata_stores(settings).await?;
+    let clock = std::sync::Arc::new(tarn_adapter_memory::SystemClock::new());
+    startup::auth_service(settings, store, clock)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn setup(
+    settings: Settings,
+    user: &str,
+    key: Option<(String, String)>,
+) -> anyhow::Result<()> {
+    let auth = persistent_auth(&settings).await?;
+    let created = auth.setup(user, key).await.map_err(|e| match e {
+        tarn_domain::Error::AlreadyExists { kind: "setup", .. } => {
+            anyhow::anyhow!("this server is already set up")
+        }
+        e => e.into(),
+    })?;
+    println!("Setup done: user {user} is in the Admins group.");
+    println!("  access key id:     {}", created.access_key_id);
+    println!("  secret access key: {}", created.secret_access_key);
+    println!("The secret is shown only now; keep it safe.");
+    Ok(())
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn set_password(settings: Settings, user: &str) -> anyhow::Result<()> {
+    let auth = persistent_auth(&settings).await?;
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    auth.set_password(user, password).await?;
+    println!("password set for {user}");
     Ok(())
 }

@@ -183,6 +183,19 @@ pub struct S3Gateway {
 pub struct Auth {
     /// Encryption of secrets at rest.
     pub encrypt: Encrypt,
+    /// Caching of auth lookups.
+    pub cache: AuthCache,
+}
+
+/// Caching of access keys, users and effective policies.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthCache {
+    /// Whether to cache at all.
+    pub enabled: bool,
+    /// How long an entry lives, in seconds.
+    pub ttl_secs: u64,
+    /// Entries per cache.
+    pub size: u64,
 }
 
 /// Encryption settings.
@@ -227,6 +240,10 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
 }
 
+/// The key `--quickstart` encrypts secrets with unless configured (lakeFS's
+/// quickstart also uses a fixed one): fine on a laptop, never in production.
+pub const QUICKSTART_SECRET_KEY: &str = "THIS_MUST_BE_CHANGED_IN_PRODUCTION";
+
 /// The data directory `--quickstart` uses when `--data-dir` is not given.
 pub const DEFAULT_DATA_DIR: &str = "tarn-data";
 
@@ -248,7 +265,8 @@ impl Settings {
         if o.quickstart {
             chosen = chosen
                 .set_override("database.type", "sqlite")?
-                .set_override("blockstore.type", "local")?;
+                .set_override("blockstore.type", "local")?
+                .set_override("auth.encrypt.secret_key", QUICKSTART_SECRET_KEY)?;
         }
         if let Some(dir) = &data_dir {
             chosen = chosen

@@ -12,15 +12,17 @@ use actix_web::{web, App, HttpServer};
 use anyhow::{bail, Context};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::time::Duration;
 use tarn_adapter_local::LocalBlockStore;
 use tarn_adapter_memory::{
-    MemoryBlockStore, MemoryMultipartStore, MemoryRefStore, MemoryStagingStore, SystemClock,
-    UniqueIds,
+    MemoryAuthStore, MemoryBlockStore, MemoryMultipartStore, MemoryRefStore, MemoryStagingStore,
+    SystemClock, UniqueIds,
 };
 use tarn_adapter_s3::S3BlockStore;
 use tarn_adapter_sql::{Backend, SqlStore};
+use tarn_domain::auth::{Auth, AuthSettings};
 use tarn_domain::{Engine, EngineSettings, Stores};
-use tarn_ports::{BlockStore, Clock, MultipartStore, RefStore, StagingStore};
+use tarn_ports::{AuthStore, BlockStore, Clock, MultipartStore, RefStore, StagingStore};
 use tracing_actix_web::TracingLogger;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
@@ -41,16 +43,22 @@ impl Application {
         settings: &Settings,
         admin: Option<(&str, &str, &str)>,
     ) -> anyhow::Result<Self> {
-        let stores = build_stores(settings).await?;
+        let (stores, auth_store) = build_stores(settings).await?;
         let info = web::Data::new(server_info(settings, stores.blocks.supports_presign()));
         let gateway = web::Data::new(GatewayConfig {
             domains: settings.gateways.s3.domain_name.clone(),
             region: settings.gateways.s3.region.clone(),
         });
-        let auth = web::Data::new(AuthState::new(settings.auth.encrypt.secret_key.expose()));
+        let auth = auth_service(settings, auth_store, stores.clock.clone())?;
         if let Some((user, key, secret)) = admin {
-            auth.setup(user, Some((key.to_owned(), secret.to_owned())));
+            auth.ensure_setup(user, key, secret)
+                .await
+                .context("cannot set up the quickstart user")?;
         }
+        let auth = web::Data::new(AuthState::new(
+            auth,
+            settings.auth.encrypt.secret_key.expose(),
+        ));
         let listener = TcpListener::bind(&settings.listen_address)
             .with_context(|| format!("cannot listen on {}", settings.listen_address))?;
         let address = listener.local_addr()?;
@@ -214,7 +222,28 @@ async fn s3_block_store(s: &crate::settings::S3Settings) -> anyhow::Result<S3Blo
     Ok(store)
 }
 
-async fn build_stores(settings: &Settings) -> anyhow::Result<Stores> {
+/// The auth service over `store`, as `settings.auth` configure it.
+pub fn auth_service(
+    settings: &Settings,
+    store: Arc<dyn AuthStore>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Arc<Auth>> {
+    let cache = &settings.auth.cache;
+    let tuning = AuthSettings {
+        cache_ttl: Duration::from_secs(if cache.enabled { cache.ttl_secs } else { 0 }),
+        cache_size: cache.size,
+    };
+    let auth = Auth::new(
+        store,
+        clock,
+        settings.auth.encrypt.secret_key.expose(),
+        &tuning,
+    )
+    .context("cannot start authentication (TARN_AUTH__ENCRYPT__SECRET_KEY)")?;
+    Ok(Arc::new(auth))
+}
+
+async fn build_stores(settings: &Settings) -> anyhow::Result<(Stores, Arc<dyn AuthStore>)> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let blocks: Arc<dyn BlockStore> = match settings.blockstore.kind {
         BlockstoreKind::Local => {
@@ -231,21 +260,23 @@ async fn build_stores(settings: &Settings) -> anyhow::Result<Stores> {
         }
         BlockstoreKind::S3 => Arc::new(s3_block_store(&settings.blockstore.s3).await?),
     };
-    let (refs, staging, multipart) = metadata_stores(settings).await?;
-    Ok(Stores {
+    let (refs, staging, multipart, auth) = metadata_stores(settings).await?;
+    let stores = Stores {
         blocks,
         refs,
         staging,
         multipart,
         clock,
         ids: Arc::new(UniqueIds::new()),
-    })
+    };
+    Ok((stores, auth))
 }
 
 type MetadataStores = (
     Arc<dyn RefStore>,
     Arc<dyn StagingStore>,
     Arc<dyn MultipartStore>,
+    Arc<dyn AuthStore>,
 );
 
 /// The backend that `database` names, migrated to this version.
@@ -273,13 +304,14 @@ pub fn sql_backend(database: &Database) -> anyhow::Result<Option<Backend>> {
     })
 }
 
-async fn metadata_stores(settings: &Settings) -> anyhow::Result<MetadataStores> {
+pub async fn metadata_stores(settings: &Settings) -> anyhow::Result<MetadataStores> {
     let Some(backend) = sql_backend(&settings.database)? else {
         tracing::warn!("metadata is kept in memory and lost on exit (database.type = \"memory\")");
         return Ok((
             Arc::new(MemoryRefStore::new()),
             Arc::new(MemoryStagingStore::new()),
             Arc::new(MemoryMultipartStore::new()),
+            Arc::new(MemoryAuthStore::new()),
         ));
     };
     let store = Arc::new(
@@ -288,5 +320,5 @@ async fn metadata_stores(settings: &Settings) -> anyhow::Result<MetadataStores> 
             .with_context(|| format!("cannot open the metadata database ({backend:?})"))?,
     );
     tracing::info!(database = ?backend, "metadata in a database");
-    Ok((store.clone(), store.clone(), store))
+    Ok((store.clone(), store.clone(), store.clone(), store))
 }

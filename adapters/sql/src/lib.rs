@@ -1,11 +1,14 @@
-//! Tarn's metadata ports (`RefStore`, `StagingStore`, `MultipartStore`) on
-//! PostgreSQL and on embedded SQLite.
+//! Tarn's metadata ports (`RefStore`, `StagingStore`, `MultipartStore`) and
+//! its `AuthStore` (users, groups, policies, credentials) on PostgreSQL and
+//! on embedded SQLite.
 //!
 //! One query code serves both: every statement is written once, inside
 //! [`db::with_conn!`], which expands it for the connection type of each
 //! backend (diesel type-checks it for both). Only the schema SQL differs, in
 //! `migrations/postgres` and `migrations/sqlite`.
 
+mod auth;
+mod auth_rows;
 mod db;
 mod migrate;
 mod multipart;
@@ -21,7 +24,8 @@ pub use migrate::migrate;
 
 use tarn_ports::PortResult;
 
-/// The metadata stores on one database: implements every metadata port.
+/// The metadata stores on one database: implements every metadata port and
+/// the `AuthStore`.
 /// Holds no state but its connection pool, so many instances (and many
 /// processes) may share one database.
 pub struct SqlStore {

@@ -91,3 +91,76 @@ diesel::allow_tables_to_appear_in_same_query!(multipart_parts, multipart_uploads
 diesel::joinable!(repository_settings -> repositories (repository));
 diesel::joinable!(branches -> repositories (repository));
 diesel::allow_tables_to_appear_in_same_query!(repositories, repository_settings, branches);
+
+diesel::table! {
+    auth_users (id) {
+        id -> Text,
+        creation_date -> BigInt,
+        friendly_name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    auth_groups (id) {
+        id -> Text,
+        creation_date -> BigInt,
+        description -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    auth_policies (id) {
+        id -> Text,
+        creation_date -> BigInt,
+        statements -> Text,
+    }
+}
+
+diesel::table! {
+    auth_group_members (group_id, user_id) {
+        group_id -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::table! {
+    auth_user_policies (user_id, policy_id) {
+        user_id -> Text,
+        policy_id -> Text,
+    }
+}
+
+diesel::table! {
+    auth_group_policies (group_id, policy_id) {
+        group_id -> Text,
+        policy_id -> Text,
+    }
+}
+
+diesel::table! {
+    auth_credentials (access_key_id) {
+        access_key_id -> Text,
+        user_id -> Text,
+        sealed_secret -> Binary,
+        creation_date -> BigInt,
+    }
+}
+
+diesel::table! {
+    auth_setup (id) {
+        id -> SmallInt,
+        initialized_at -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    auth_users,
+    auth_groups,
+    auth_policies,
+    auth_group_members,
+    auth_user_policies,
+    auth_group_policies,
+    auth_credentials,
+);

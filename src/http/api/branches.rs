@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use tarn_domain::{DiffRequest, Engine, PickRequest, ResetScope};
+use tarn_model::auth::Permission;
 use tarn_model::{BranchName, ObjectPath};
 use utoipa::ToSchema;
 
@@ -81,10 +82,13 @@ pub struct BranchCreation {
     params(("repository" = String, Path)), request_body = BranchCreation,
     responses((status = 201, body = String, content_type = "text/html"), (status = 409, body = super::error::ErrorBody)))]
 async fn create(
+    req: HttpRequest,
     engine: web::Data<Engine>,
     path: web::Path<String>,
     body: web::Json<BranchCreation>,
 ) -> ApiResult<HttpResponse> {
+    let branch_arn = format!("arn:lakefs:fs:::repository/{}/branch/{}", *path, body.name);
+    super::auth::require(&req, &[Permission::new("fs:CreateBranch", branch_arn)]).await?;
     let repo = repo_id(&path)?;
     let hidden = body.hidden.unwrap_or(false);
     let branch = engine

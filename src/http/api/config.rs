@@ -160,22 +160,22 @@ pub struct LoginConfig {
 }
 
 #[utoipa::path(get, path = "/api/v1/setup_lakefs", tag = "internal", operation_id = "getSetupState", responses((status = 200, body = SetupState)))]
-async fn setup_state(auth: web::Data<AuthState>) -> web::Json<SetupState> {
-    let state = if auth.is_initialized() {
+async fn setup_state(auth: web::Data<AuthState>) -> ApiResult<web::Json<SetupState>> {
+    let state = if auth.auth.is_initialized().await? {
         "initialized"
     } else {
         "not_initialized"
     };
-    web::Json(SetupState {
+    Ok(web::Json(SetupState {
         state,
         comm_prefs_missing: false,
         login_config: LoginConfig {
-            RBAC: "simplified",
+            RBAC: "internal",
             login_url: "/auth/login",
             login_cookie_names: vec![super::auth::SESSION_COOKIE],
             logout_url: "/logout",
         },
-    })
+    }))
 }
 
 /// An access key pair given at setup.
@@ -214,10 +214,14 @@ async fn setup(
         Some(k) => Some((k.access_key_id, k.secret_access_key)),
         None => None,
     };
-    let user = auth
-        .setup(&body.username, key)
-        .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "lakeFS already initialized"))?;
-    Ok(web::Json(user.into()))
+    match auth.auth.setup(&body.username, key).await {
+        Ok(created) => Ok(web::Json(created.into())),
+        Err(tarn_domain::Error::AlreadyExists { kind: "setup", .. }) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "lakeFS already initialized",
+        )),
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[utoipa::path(post, path = "/api/v1/setup_comm_prefs", tag = "internal", operation_id = "setupCommPrefs", responses((status = 200)))]

@@ -46,6 +46,11 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, "error authenticating request")
     }
 
+    /// 403: the caller's policies do not allow the request.
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "insufficient permissions")
+    }
+
     /// 404 for an unknown route under `/api/v1`.
     pub fn invalid_endpoint() -> Self {
         Self::new(StatusCode::NOT_FOUND, "invalid API endpoint")

@@ -38,8 +38,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(uploads::routes)
             .configure(staging::routes)
             .configure(settings::routes)
-            .service(resource("/auth/login").post(auth::login))
-            .service(resource("/user").get(auth::current_user))
+            .configure(auth::routes)
             .default_service(web::to(fallback)),
     );
 }

@@ -10,6 +10,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use tarn_domain::{Engine, ListRequest, Listing as Item};
+use tarn_model::auth::Permission;
 use tarn_model::{Entry, ObjectPath};
 use utoipa::ToSchema;
 
@@ -36,6 +37,11 @@ pub struct PathQuery {
     presign: Option<bool>,
     #[serde(default, deserialize_with = "de_opt_bool")]
     user_metadata: Option<bool>,
+}
+
+/// The ARN of an object (its path, whatever the ref).
+pub fn object_arn(repository: &str, path: &str) -> String {
+    format!("arn:lakefs:fs:::repository/{repository}/object/{path}")
 }
 
 /// Parses the `path` query parameter.
@@ -179,6 +185,7 @@ struct LsQuery {
 #[utoipa::path(get, path = "/api/v1/repositories/{repository}/refs/{ref}/objects/ls", tag = "objects", operation_id = "listObjects",
     params(("repository" = String, Path), ("ref" = String, Path)), responses((status = 200, body = Listing<ObjectStats>)))]
 async fn list(
+    req: HttpRequest,
     engine: web::Data<Engine>,
     info: web::Data<ServerInfo>,
     path: web::Path<(String, String)>,
@@ -196,10 +203,22 @@ async fn list(
     let ns = engine.get_repository(&repo).await?.storage_namespace;
     let with_metadata = q.user_metadata.unwrap_or(true);
     // Presigned URLs (signed locally, no request to the store), in order.
-    // They grant reads: with policies (the RBAC issue), presign=true here
-    // must also need fs:ReadObject, not fs:ListObjects alone.
+    // They grant reads, so they need fs:ReadObject on every object listed,
+    // not fs:ListObjects alone.
     let mut presigned = Vec::new();
     if let Some(expiry) = info.presign_for(q.presign) {
+        let reads: Vec<Permission> = page
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Object(p, _) => Some(Permission::new(
+                    "fs:ReadObject",
+                    object_arn(repo.as_str(), p.as_str()),
+                )),
+                _ => None,
+            })
+            .collect();
+        super::auth::require(&req, &reads).await?;
         for item in &page.items {
             if let Item::Object(_, e) = item {
                 let url = engine.presign_address(&ns, &e.address, expiry).await?;

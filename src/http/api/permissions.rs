@@ -8,14 +8,20 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
+use tarn_model::auth::Permission;
 
-/// What an operation needs: an action on a resource (lakeFS's RBAC names).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Permission {
-    /// e.g. `fs:ReadObject`.
-    pub action: &'static str,
-    /// An ARN, e.g. `arn:lakefs:fs:::repository/demo/object/a.txt`.
-    pub resource: String,
+/// Who may call an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, without credentials.
+    Public,
+    /// Any authenticated user.
+    Authenticated,
+    /// An authenticated user allowed `action` on the resource template.
+    Requires(&'static str, &'static str),
+    /// An authenticated user; the handler checks permissions that depend on
+    /// the request body or on each listed item.
+    InHandler,
 }
 
 /// An operation of the API.
@@ -26,84 +32,118 @@ pub struct Operation {
     pub method: Method,
     /// Path under `/api/v1`, with `{param}` segments.
     pub path: &'static str,
-    /// The action, or `None` for operations that need no authentication.
-    pub action: Option<&'static str>,
-    /// The resource template: `{repository}`, `{branch}`, ... from the path,
-    /// `{path}` from the `path` query parameter.
-    pub resource: &'static str,
+    /// Who may call it. Resource templates take `{repository}`, `{branch}`,
+    /// ... from the path and `{path}` from the `path` query parameter.
+    pub access: Access,
 }
 
 const REPO: &str = "arn:lakefs:fs:::repository/{repository}";
 const BRANCH: &str = "arn:lakefs:fs:::repository/{repository}/branch/{branch}";
+const REF_BRANCH: &str = "arn:lakefs:fs:::repository/{repository}/branch/{ref}";
 const DEST_BRANCH: &str = "arn:lakefs:fs:::repository/{repository}/branch/{destinationBranch}";
 const TAG: &str = "arn:lakefs:fs:::repository/{repository}/tag/{tag}";
 const OBJECT: &str = "arn:lakefs:fs:::repository/{repository}/object/{path}";
+const USER: &str = "arn:lakefs:auth:::user/{userId}";
+const GROUP: &str = "arn:lakefs:auth:::group/{groupId}";
+const POLICY: &str = "arn:lakefs:auth:::policy/{policyId}";
 const ANY: &str = "*";
 
+use Access::{Authenticated, InHandler, Public, Requires};
+
 macro_rules! ops {
-    ($($id:literal $method:ident $path:literal $action:expr, $resource:expr;)*) => {
+    ($($id:literal $method:ident $path:literal => $access:expr;)*) => {
         /// Every operation Tarn serves.
         pub static OPERATIONS: std::sync::LazyLock<Vec<Operation>> = std::sync::LazyLock::new(|| vec![
-            $(Operation { id: $id, method: Method::$method, path: $path, action: $action, resource: $resource },)*
+            $(Operation { id: $id, method: Method::$method, path: $path, access: $access },)*
         ]);
     };
 }
 
 ops! {
-    "healthCheck" GET "/healthcheck" None, ANY;
-    "getSetupState" GET "/setup_lakefs" None, ANY;
-    "setup" POST "/setup_lakefs" None, ANY;
-    "setupCommPrefs" POST "/setup_comm_prefs" None, ANY;
-    "login" POST "/auth/login" None, ANY;
-    "getConfig" GET "/config" Some("fs:ReadConfig"), ANY;
-    "getLakeFSVersion" GET "/config/version" Some("fs:ReadConfig"), ANY;
-    "getStorageConfig" GET "/config/storage" Some("fs:ReadConfig"), ANY;
-    "getCurrentUser" GET "/user" Some("auth:ReadUser"), ANY;
-    "listRepositories" GET "/repositories" Some("fs:ListRepositories"), ANY;
-    "createRepository" POST "/repositories" Some("fs:CreateRepository"), ANY;
-    "getRepository" GET "/repositories/{repository}" Some("fs:ReadRepository"), REPO;
-    "deleteRepository" DELETE "/repositories/{repository}" Some("fs:DeleteRepository"), REPO;
-    "getBranchProtectionRules" GET "/repositories/{repository}/settings/branch_protection" Some("branches:GetBranchProtectionRules"), REPO;
-    "setBranchProtectionRules" PUT "/repositories/{repository}/settings/branch_protection" Some("branches:SetBranchProtectionRules"), REPO;
-    "getRepositoryMetadata" GET "/repositories/{repository}/metadata" Some("fs:ReadRepository"), REPO;
-    "listBranches" GET "/repositories/{repository}/branches" Some("fs:ListBranches"), REPO;
-    "createBranch" POST "/repositories/{repository}/branches" Some("fs:CreateBranch"), REPO;
-    "getBranch" GET "/repositories/{repository}/branches/{branch}" Some("fs:ReadBranch"), BRANCH;
-    "deleteBranch" DELETE "/repositories/{repository}/branches/{branch}" Some("fs:DeleteBranch"), BRANCH;
-    "resetBranch" PUT "/repositories/{repository}/branches/{branch}" Some("fs:RevertBranch"), BRANCH;
-    "hardResetBranch" PUT "/repositories/{repository}/branches/{branch}/hard_reset" Some("fs:RevertBranch"), BRANCH;
-    "revertBranch" POST "/repositories/{repository}/branches/{branch}/revert" Some("fs:RevertBranch"), BRANCH;
-    "cherryPick" POST "/repositories/{repository}/branches/{branch}/cherry-pick" Some("fs:CreateCommit"), BRANCH;
-    "diffBranch" GET "/repositories/{repository}/branches/{branch}/diff" Some("fs:ListObjects"), REPO;
-    "commit" POST "/repositories/{repository}/branches/{branch}/commits" Some("fs:CreateCommit"), BRANCH;
-    "getCommit" GET "/repositories/{repository}/commits/{commitId}" Some("fs:ReadCommit"), REPO;
-    "logCommits" GET "/repositories/{repository}/refs/{ref}/commits" Some("fs:ReadBranch"), REPO;
-    "mergeIntoBranch" POST "/repositories/{repository}/refs/{sourceRef}/merge/{destinationBranch}" Some("fs:CreateCommit"), DEST_BRANCH;
-    "findMergeBase" GET "/repositories/{repository}/refs/{sourceRef}/merge/{destinationBranch}" Some("fs:ListCommits"), REPO;
-    "diffRefs" GET "/repositories/{repository}/refs/{leftRef}/diff/{rightRef}" Some("fs:ListObjects"), REPO;
-    "listTags" GET "/repositories/{repository}/tags" Some("fs:ListTags"), REPO;
-    "createTag" POST "/repositories/{repository}/tags" Some("fs:CreateTag"), REPO;
-    "getTag" GET "/repositories/{repository}/tags/{tag}" Some("fs:ReadTag"), TAG;
-    "deleteTag" DELETE "/repositories/{repository}/tags/{tag}" Some("fs:DeleteTag"), TAG;
-    "getObject" GET "/repositories/{repository}/refs/{ref}/objects" Some("fs:ReadObject"), OBJECT;
-    "headObject" HEAD "/repositories/{repository}/refs/{ref}/objects" Some("fs:ReadObject"), OBJECT;
-    "statObject" GET "/repositories/{repository}/refs/{ref}/objects/stat" Some("fs:ReadObject"), OBJECT;
-    "listObjects" GET "/repositories/{repository}/refs/{ref}/objects/ls" Some("fs:ListObjects"), REPO;
-    "getUnderlyingProperties" GET "/repositories/{repository}/refs/{ref}/objects/underlyingProperties" Some("fs:ReadObject"), OBJECT;
-    "uploadObject" POST "/repositories/{repository}/branches/{branch}/objects" Some("fs:WriteObject"), OBJECT;
-    "deleteObject" DELETE "/repositories/{repository}/branches/{branch}/objects" Some("fs:DeleteObject"), OBJECT;
-    "deleteObjects" POST "/repositories/{repository}/branches/{branch}/objects/delete" Some("fs:DeleteObject"), REPO;
-    "copyObject" POST "/repositories/{repository}/branches/{branch}/objects/copy" Some("fs:WriteObject"), REPO;
-    "updateObjectUserMetadata" PUT "/repositories/{repository}/branches/{branch}/objects/stat/user_metadata" Some("fs:WriteObject"), OBJECT;
-    "getPhysicalAddress" GET "/repositories/{repository}/branches/{branch}/staging/backing" Some("fs:WriteObject"), OBJECT;
-    "linkPhysicalAddress" PUT "/repositories/{repository}/branches/{branch}/staging/backing" Some("fs:WriteObject"), OBJECT;
+    "healthCheck" GET "/healthcheck" => Public;
+    "getSetupState" GET "/setup_lakefs" => Public;
+    "setup" POST "/setup_lakefs" => Public;
+    "setupCommPrefs" POST "/setup_comm_prefs" => Public;
+    "login" POST "/auth/login" => Public;
+    "getAuthCapabilities" GET "/auth/capabilities" => Public;
+    "getConfig" GET "/config" => Authenticated;
+    "getLakeFSVersion" GET "/config/version" => Authenticated;
+    "getStorageConfig" GET "/config/storage" => Requires("fs:ReadConfig", ANY);
+    "getCurrentUser" GET "/user" => Authenticated;
+    "listRepositories" GET "/repositories" => Requires("fs:ListRepositories", ANY);
+    "createRepository" POST "/repositories" => InHandler;
+    "getRepository" GET "/repositories/{repository}" => Requires("fs:ReadRepository", REPO);
+    "deleteRepository" DELETE "/repositories/{repository}" => Requires("fs:DeleteRepository", REPO);
+    "getBranchProtectionRules" GET "/repositories/{repository}/settings/branch_protection" => Requires("branches:GetBranchProtectionRules", REPO);
+    "setBranchProtectionRules" PUT "/repositories/{repository}/settings/branch_protection" => Requires("branches:SetBranchProtectionRules", REPO);
+    "getRepositoryMetadata" GET "/repositories/{repository}/metadata" => Requires("fs:ReadRepository", REPO);
+    "listBranches" GET "/repositories/{repository}/branches" => Requires("fs:ListBranches", REPO);
+    "createBranch" POST "/repositories/{repository}/branches" => InHandler;
+    "getBranch" GET "/repositories/{repository}/branches/{branch}" => Requires("fs:ReadBranch", BRANCH);
+    "deleteBranch" DELETE "/repositories/{repository}/branches/{branch}" => Requires("fs:DeleteBranch", BRANCH);
+    "resetBranch" PUT "/repositories/{repository}/branches/{branch}" => Requires("fs:RevertBranch", BRANCH);
+    "hardResetBranch" PUT "/repositories/{repository}/branches/{branch}/hard_reset" => Requires("fs:RevertBranch", BRANCH);
+    "revertBranch" POST "/repositories/{repository}/branches/{branch}/revert" => Requires("fs:RevertBranch", BRANCH);
+    "cherryPick" POST "/repositories/{repository}/branches/{branch}/cherry-pick" => Requires("fs:CreateCommit", BRANCH);
+    "diffBranch" GET "/repositories/{repository}/branches/{branch}/diff" => Requires("fs:ListObjects", REPO);
+    "commit" POST "/repositories/{repository}/branches/{branch}/commits" => Requires("fs:CreateCommit", BRANCH);
+    "getCommit" GET "/repositories/{repository}/commits/{commitId}" => Requires("fs:ReadCommit", REPO);
+    "logCommits" GET "/repositories/{repository}/refs/{ref}/commits" => Requires("fs:ReadBranch", REF_BRANCH);
+    "mergeIntoBranch" POST "/repositories/{repository}/refs/{sourceRef}/merge/{destinationBranch}" => Requires("fs:CreateCommit", DEST_BRANCH);
+    "findMergeBase" GET "/repositories/{repository}/refs/{sourceRef}/merge/{destinationBranch}" => Requires("fs:ListCommits", REPO);
+    "diffRefs" GET "/repositories/{repository}/refs/{leftRef}/diff/{rightRef}" => Requires("fs:ListObjects", REPO);
+    "listTags" GET "/repositories/{repository}/tags" => Requires("fs:ListTags", REPO);
+    "createTag" POST "/repositories/{repository}/tags" => InHandler;
+    "getTag" GET "/repositories/{repository}/tags/{tag}" => Requires("fs:ReadTag", TAG);
+    "deleteTag" DELETE "/repositories/{repository}/tags/{tag}" => Requires("fs:DeleteTag", TAG);
+    "getObject" GET "/repositories/{repository}/refs/{ref}/objects" => Requires("fs:ReadObject", OBJECT);
+    "headObject" HEAD "/repositories/{repository}/refs/{ref}/objects" => Requires("fs:ReadObject", OBJECT);
+    "statObject" GET "/repositories/{repository}/refs/{ref}/objects/stat" => Requires("fs:ReadObject", OBJECT);
+    "listObjects" GET "/repositories/{repository}/refs/{ref}/objects/ls" => Requires("fs:ListObjects", REPO);
+    "getUnderlyingProperties" GET "/repositories/{repository}/refs/{ref}/objects/underlyingProperties" => Requires("fs:ReadObject", OBJECT);
+    "uploadObject" POST "/repositories/{repository}/branches/{branch}/objects" => Requires("fs:WriteObject", OBJECT);
+    "deleteObject" DELETE "/repositories/{repository}/branches/{branch}/objects" => Requires("fs:DeleteObject", OBJECT);
+    "deleteObjects" POST "/repositories/{repository}/branches/{branch}/objects/delete" => InHandler;
+    "copyObject" POST "/repositories/{repository}/branches/{branch}/objects/copy" => InHandler;
+    "updateObjectUserMetadata" PUT "/repositories/{repository}/branches/{branch}/objects/stat/user_metadata" => Requires("fs:WriteObject", OBJECT);
+    "getPhysicalAddress" GET "/repositories/{repository}/branches/{branch}/staging/backing" => Requires("fs:WriteObject", OBJECT);
+    "linkPhysicalAddress" PUT "/repositories/{repository}/branches/{branch}/staging/backing" => Requires("fs:WriteObject", OBJECT);
+    "listUsers" GET "/auth/users" => Requires("auth:ListUsers", ANY);
+    "createUser" POST "/auth/users" => InHandler;
+    "getUser" GET "/auth/users/{userId}" => Requires("auth:ReadUser", USER);
+    "deleteUser" DELETE "/auth/users/{userId}" => Requires("auth:DeleteUser", USER);
+    "listUserGroups" GET "/auth/users/{userId}/groups" => Requires("auth:ReadUser", USER);
+    "listUserPolicies" GET "/auth/users/{userId}/policies" => Requires("auth:ReadUser", USER);
+    "attachPolicyToUser" PUT "/auth/users/{userId}/policies/{policyId}" => Requires("auth:AttachPolicy", USER);
+    "detachPolicyFromUser" DELETE "/auth/users/{userId}/policies/{policyId}" => Requires("auth:DetachPolicy", USER);
+    "listUserCredentials" GET "/auth/users/{userId}/credentials" => Requires("auth:ListCredentials", USER);
+    "createCredentials" POST "/auth/users/{userId}/credentials" => Requires("auth:CreateCredentials", USER);
+    "getCredentials" GET "/auth/users/{userId}/credentials/{accessKeyId}" => Requires("auth:ReadCredentials", USER);
+    "deleteCredentials" DELETE "/auth/users/{userId}/credentials/{accessKeyId}" => Requires("auth:DeleteCredentials", USER);
+    "listGroups" GET "/auth/groups" => Requires("auth:ListGroups", ANY);
+    "createGroup" POST "/auth/groups" => InHandler;
+    "getGroup" GET "/auth/groups/{groupId}" => Requires("auth:ReadGroup", GROUP);
+    "deleteGroup" DELETE "/auth/groups/{groupId}" => Requires("auth:DeleteGroup", GROUP);
+    "listGroupMembers" GET "/auth/groups/{groupId}/members" => Requires("auth:ReadGroup", GROUP);
+    "addGroupMembership" PUT "/auth/groups/{groupId}/members/{userId}" => Requires("auth:AddGroupMember", GROUP);
+    "deleteGroupMembership" DELETE "/auth/groups/{groupId}/members/{userId}" => Requires("auth:RemoveGroupMember", GROUP);
+    "listGroupPolicies" GET "/auth/groups/{groupId}/policies" => Requires("auth:ReadGroup", GROUP);
+    "attachPolicyToGroup" PUT "/auth/groups/{groupId}/policies/{policyId}" => Requires("auth:AttachPolicy", GROUP);
+    "detachPolicyFromGroup" DELETE "/auth/groups/{groupId}/policies/{policyId}" => Requires("auth:DetachPolicy", GROUP);
+    "listPolicies" GET "/auth/policies" => Requires("auth:ListPolicies", ANY);
+    "createPolicy" POST "/auth/policies" => InHandler;
+    "getPolicy" GET "/auth/policies/{policyId}" => Requires("auth:ReadPolicy", POLICY);
+    "updatePolicy" PUT "/auth/policies/{policyId}" => Requires("auth:UpdatePolicy", POLICY);
+    "deletePolicy" DELETE "/auth/policies/{policyId}" => Requires("auth:DeletePolicy", POLICY);
 }
 
 impl Operation {
     /// The permission for a request to `path` (under `/api/v1`) with `query`.
     pub fn permission(&self, path: &str, query: &str) -> Option<Permission> {
-        let action = self.action?;
-        let mut resource = self.resource.to_owned();
+        let Access::Requires(action, template) = self.access else {
+            return None;
+        };
+        let mut resource = template.to_owned();
         for (name, value) in params(self.path, path) {
             resource = resource.replace(&format!("{{{name}}}"), &value);
         }
@@ -114,7 +154,7 @@ impl Operation {
                 .unwrap_or_default();
             resource = resource.replace("{path}", &p);
         }
-        Some(Permission { action, resource })
+        Some(Permission::new(action, resource))
     }
 }
 
@@ -150,29 +190,39 @@ pub async fn guard(
     let op = req
         .match_pattern()
         .and_then(|p| operation(req.method(), &p));
-    // Fail closed: only operations declared public skip authentication.
-    let public = op.is_some_and(|op| op.action.is_none());
-    if !public {
-        let state = req
-            .app_data::<web::Data<AuthState>>()
-            .cloned()
-            .ok_or_else(|| {
-                ApiError::new(
-                    actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
-                    "no auth state",
-                )
-            })?;
-        let principal = state
-            .authenticate(req.request())
-            .ok_or_else(ApiError::unauthenticated)?;
-        let relative = req.path().strip_prefix(super::PREFIX).unwrap_or(req.path());
-        let permission = op.and_then(|op| op.permission(relative, req.query_string()));
-        if let (Some(op), Some(permission)) = (op, permission) {
-            // The single admin may do everything; the RBAC issue brings policies.
-            tracing::debug!(user = %principal.username, operation = op.id, action = permission.action, resource = %permission.resource, "authorized");
-        }
-        req.extensions_mut().insert(principal);
+    // Fail closed: only operations declared public skip authentication, and
+    // unknown routes need an authenticated caller too.
+    if op.is_some_and(|op| op.access == Access::Public) {
+        return next.call(req).await;
     }
+    let state = req
+        .app_data::<web::Data<AuthState>>()
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::new(
+                actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "no auth state",
+            )
+        })?;
+    let principal = state
+        .authenticate(req.request())
+        .await?
+        .ok_or_else(ApiError::unauthenticated)?;
+    let relative = req.path().strip_prefix(super::PREFIX).unwrap_or(req.path());
+    if let Some((op, permission)) =
+        op.and_then(|op| Some((op, op.permission(relative, req.query_string())?)))
+    {
+        let decision = state
+            .auth
+            .authorize(&principal.id, std::slice::from_ref(&permission))
+            .await
+            .map_err(ApiError::from)?;
+        if !decision.is_allowed() {
+            tracing::info!(user = %principal.username, operation = op.id, action = %permission.action, resource = %permission.resource, ?decision, "refused");
+            return Err(ApiError::forbidden().into());
+        }
+    }
+    req.extensions_mut().insert(principal);
     next.call(req).await
 }
 

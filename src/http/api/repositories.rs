@@ -1,11 +1,14 @@
 //! Repositories: list, create, get, delete, metadata.
 
+use super::auth::AuthState;
 use super::error::{ApiError, ApiResult};
 use super::models::{amount, de_opt_bool, Listing, PageQuery};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use tarn_domain::Engine;
+use tarn_domain::auth::Auth;
+use tarn_domain::{Engine, Page};
+use tarn_model::auth::{Permission, UserId};
 use tarn_model::{BranchName, Repository, RepositoryId, StorageNamespace};
 use utoipa::ToSchema;
 
@@ -59,20 +62,67 @@ struct ListQuery {
 #[utoipa::path(get, path = "/api/v1/repositories", tag = "repositories", operation_id = "listRepositories",
     responses((status = 200, body = Listing<RepositoryBody>)))]
 async fn list(
+    req: HttpRequest,
     engine: web::Data<Engine>,
+    auth: web::Data<AuthState>,
     q: web::Query<ListQuery>,
 ) -> ApiResult<web::Json<Listing<RepositoryBody>>> {
-    let prefix = q.page.prefix.as_deref().unwrap_or("");
-    let after = q.page.after.as_deref().filter(|a| !a.is_empty());
-    let page = engine
-        .list_repositories(prefix, after, amount(q.page.amount))
-        .await?;
-    let mut listing = Listing::from_page(page, RepositoryBody::from);
-    if let Some(search) = q.search.as_deref().filter(|s| !s.is_empty()) {
-        listing.results.retain(|r| r.id.contains(search));
-        listing.pagination.results = listing.results.len();
+    let who = super::auth::principal(&req)?;
+    let search = q.search.as_deref().unwrap_or("");
+    let page = visible_repositories(
+        &engine,
+        &auth.auth,
+        &who.id,
+        q.page.prefix.as_deref().unwrap_or(""),
+        q.page.after.as_deref().filter(|a| !a.is_empty()),
+        amount(q.page.amount),
+        |r| r.id.as_str().contains(search),
+    )
+    .await?;
+    Ok(web::Json(Listing::from_page(page, RepositoryBody::from)))
+}
+
+/// The ARN of a repository.
+pub fn repository_arn(id: &str) -> String {
+    format!("arn:lakefs:fs:::repository/{id}")
+}
+
+/// A page of the repositories that `user` may read (`fs:ReadRepository`)
+/// and that pass `keep`: repositories hidden from the caller are skipped
+/// without shortening the page.
+pub async fn visible_repositories(
+    engine: &Engine,
+    auth: &Auth,
+    user: &UserId,
+    prefix: &str,
+    after: Option<&str>,
+    amount: usize,
+    keep: impl Fn(&Repository) -> bool,
+) -> Result<Page<Repository>, tarn_domain::Error> {
+    let mut cursor = after.map(str::to_owned);
+    let mut out = Vec::new();
+    loop {
+        let page = engine
+            .list_repositories(prefix, cursor.as_deref(), tarn_domain::MAX_AMOUNT)
+            .await?;
+        for repo in page.items {
+            cursor = Some(repo.id.as_str().to_owned());
+            let readable = Permission::new("fs:ReadRepository", repository_arn(repo.id.as_str()));
+            if keep(&repo) && auth.authorize(user, &[readable]).await?.is_allowed() {
+                out.push(repo);
+                if out.len() > amount {
+                    return Ok(Page::from_overfetch(out, amount, |r| {
+                        r.id.as_str().to_owned()
+                    }));
+                }
+            }
+        }
+        if !page.has_more {
+            return Ok(Page::from_overfetch(out, amount, |r| {
+                r.id.as_str().to_owned()
+            }));
+        }
     }
-    Ok(web::Json(listing))
 }
 
 /// `POST /repositories` body.
@@ -98,10 +148,23 @@ struct CreateQuery {
     request_body = RepositoryCreation,
     responses((status = 201, body = RepositoryBody), (status = 400, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody)))]
 async fn create(
+    req: HttpRequest,
     engine: web::Data<Engine>,
     q: web::Query<CreateQuery>,
     body: web::Json<RepositoryCreation>,
 ) -> ApiResult<HttpResponse> {
+    // As lakeFS: creating needs the repository and the namespace it claims.
+    super::auth::require(
+        &req,
+        &[
+            Permission::new("fs:CreateRepository", repository_arn(&body.name)),
+            Permission::new(
+                "fs:AttachStorageNamespace",
+                format!("arn:lakefs:fs:::namespace/{}", body.storage_namespace),
+            ),
+        ],
+    )
+    .await?;
     if q.bare == Some(true) {
         return Err(ApiError::not_implemented("createRepository with bare=true"));
     }

@@ -3,9 +3,10 @@
 use super::error::ApiResult;
 use super::models::{amount, Listing, PageQuery, Ref};
 use super::repositories::repo_id;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use tarn_domain::Engine;
+use tarn_model::auth::Permission;
 use tarn_model::TagName;
 use utoipa::ToSchema;
 
@@ -55,10 +56,13 @@ pub struct TagCreation {
 #[utoipa::path(post, path = "/api/v1/repositories/{repository}/tags", tag = "tags", operation_id = "createTag",
     params(("repository" = String, Path)), request_body = TagCreation, responses((status = 201, body = Ref), (status = 409, body = super::error::ErrorBody)))]
 async fn create(
+    req: HttpRequest,
     engine: web::Data<Engine>,
     path: web::Path<String>,
     body: web::Json<TagCreation>,
 ) -> ApiResult<HttpResponse> {
+    let tag_arn = format!("arn:lakefs:fs:::repository/{}/tag/{}", *path, body.id);
+    super::auth::require(&req, &[Permission::new("fs:CreateTag", tag_arn)]).await?;
     let tag = engine
         .create_tag(&repo_id(&path)?, TagName::new(&body.id)?, &body.reference)
         .await?;

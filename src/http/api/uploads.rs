@@ -4,6 +4,7 @@
 use super::branches::branch_name;
 use super::error::{ApiError, ApiResult};
 use super::models::{de_opt_bool, ObjectStats};
+use super::objects::object_arn;
 use super::objects::object_path;
 use super::repositories::repo_id;
 use crate::http::body::{payload_stream, request_stream};
@@ -13,6 +14,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tarn_domain::{Engine, Error, UploadRequest, WriteCondition};
+use tarn_model::auth::Permission;
 use tarn_ports::ByteStream;
 use utoipa::ToSchema;
 
@@ -202,6 +204,7 @@ pub struct ObjectErrorList {
 #[utoipa::path(post, path = "/api/v1/repositories/{repository}/branches/{branch}/objects/delete", tag = "objects", operation_id = "deleteObjects",
     params(("repository" = String, Path), ("branch" = String, Path)), request_body = PathList, responses((status = 200, body = ObjectErrorList)))]
 async fn delete_many(
+    req: HttpRequest,
     engine: web::Data<Engine>,
     path: web::Path<(String, String)>,
     body: web::Json<PathList>,
@@ -211,6 +214,13 @@ async fn delete_many(
             "at most {MAX_DELETE} paths per request"
         )));
     }
+    // As lakeFS: every path needs fs:DeleteObject; one refused refuses all.
+    let wanted: Vec<Permission> = body
+        .paths
+        .iter()
+        .map(|p| Permission::new("fs:DeleteObject", object_arn(&path.0, p)))
+        .collect();
+    super::auth::require(&req, &wanted).await?;
     let (repo, branch) = path.into_inner();
     let (repo, branch) = (repo_id(&repo)?, branch_name(&branch)?);
     let mut errors = Vec::new();
@@ -251,11 +261,20 @@ pub struct ObjectCopyCreation {
     params(("repository" = String, Path), ("branch" = String, Path), ("dest_path" = String, Query)),
     request_body = ObjectCopyCreation, responses((status = 201, body = ObjectStats)))]
 async fn copy(
+    req: HttpRequest,
     engine: web::Data<Engine>,
     path: web::Path<(String, String)>,
     q: web::Query<CopyQuery>,
     body: web::Json<ObjectCopyCreation>,
 ) -> ApiResult<HttpResponse> {
+    super::auth::require(
+        &req,
+        &[
+            Permission::new("fs:ReadObject", object_arn(&path.0, &body.src_path)),
+            Permission::new("fs:WriteObject", object_arn(&path.0, &q.dest_path)),
+        ],
+    )
+    .await?;
     let (repo, branch) = path.into_inner();
     let (repo, dest) = (repo_id(&repo)?, branch_name(&branch)?);
     let src_ref = body

@@ -13,6 +13,7 @@ use futures::StreamExt;
 use md5::{Digest, Md5};
 use std::io;
 use std::sync::{Arc, Mutex};
+use tarn_model::auth::UserId;
 use tarn_ports::ByteStream;
 use tarn_s3_protocol::checksum::ChecksumAlgorithm;
 use tarn_s3_protocol::chunked::{self, ChunkError, ChunkSigning, ChunkedOptions};
@@ -22,7 +23,7 @@ use tarn_s3_protocol::sigv4::{self, AuthError, PayloadMode, SignedRequest, Verif
 /// The verified caller and how to read the body.
 pub struct Caller {
     /// The user.
-    pub user: String,
+    pub user: UserId,
     /// SigV4's verification, for the body reader (`None` for SigV2).
     pub verified: Option<Verified>,
 }
@@ -52,7 +53,7 @@ pub fn header_pairs(req: &HttpRequest) -> Vec<(String, String)> {
 }
 
 /// Authenticates a gateway request; every request must be signed.
-pub fn authenticate(
+pub async fn authenticate(
     req: &HttpRequest,
     auth: &AuthState,
     vhost_bucket: Option<&str>,
@@ -67,9 +68,7 @@ pub fn authenticate(
     };
     let now = now_unix();
     if let Some(v4) = sigv4::parse(&signed).map_err(auth_error)? {
-        let (user, secret) = auth
-            .secret_of(&v4.access_key_id)
-            .ok_or_else(access_denied)?;
+        let (user, secret) = secret_of(auth, &v4.access_key_id).await?;
         let verified = sigv4::verify(&v4, &signed, &secret, now).map_err(auth_error)?;
         return Ok(Caller {
             user,
@@ -77,9 +76,7 @@ pub fn authenticate(
         });
     }
     if let Some(v2) = sigv2::parse(&signed).map_err(auth_error)? {
-        let (user, secret) = auth
-            .secret_of(&v2.access_key_id)
-            .ok_or_else(access_denied)?;
+        let (user, secret) = secret_of(auth, &v2.access_key_id).await?;
         sigv2::verify_with_host_bucket(&v2, &signed, vhost_bucket, &secret, now)
             .map_err(auth_error)?;
         return Ok(Caller {
@@ -88,6 +85,15 @@ pub fn authenticate(
         });
     }
     Err(access_denied())
+}
+
+/// The owner and secret of an access key; an unknown key is `AccessDenied`.
+async fn secret_of(auth: &AuthState, access_key_id: &str) -> S3Result<(UserId, String)> {
+    auth.auth
+        .secret_of(access_key_id)
+        .await
+        .map_err(|e| S3Error::from_domain(e, "", ""))?
+        .ok_or_else(access_denied)
 }
 
 fn access_denied() -> S3Error {

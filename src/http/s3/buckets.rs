@@ -5,6 +5,7 @@ use super::error::{S3Error, S3Result};
 use super::request::Ctx;
 use super::xml::{self, to_xml};
 use actix_web::HttpResponse;
+use tarn_model::auth::Permission;
 
 /// ListBuckets: every repository, paged internally.
 pub async fn list(ctx: &Ctx<'_>) -> S3Result<HttpResponse> {
@@ -18,6 +19,14 @@ pub async fn list(ctx: &Ctx<'_>) -> S3Result<HttpResponse> {
             .await
             .map_err(|e| S3Error::from_domain(e, "", ""))?;
         for r in page.items {
+            // Only the repositories the caller may read (as the API's listing).
+            let readable = Permission::new(
+                "fs:ReadRepository",
+                format!("arn:lakefs:fs:::repository/{}", r.id),
+            );
+            if !ctx.allowed(&[readable]).await? {
+                continue;
+            }
             buckets.push(xml::Bucket {
                 name: r.id.to_string(),
                 creation_date: xml::iso8601(r.creation_date.unix_micros()),

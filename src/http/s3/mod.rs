@@ -3,6 +3,7 @@
 //! family per file; failures are S3 XML errors.
 
 mod auth;
+mod authorize;
 mod buckets;
 mod error;
 mod list;
@@ -128,13 +129,24 @@ async fn serve(
         Op::NotSupported(what) => return Err(S3Error::not_supported(what)),
         _ => {}
     }
-    let caller = auth::authenticate(req, auth_state, vhost.as_deref())?;
+    let caller = auth::authenticate(req, auth_state, vhost.as_deref()).await?;
+    let source = has_copy_source
+        .then(|| objects::decoded_copy_source(req))
+        .transpose()?;
+    let needed = authorize::required(
+        &op,
+        &query,
+        source.as_ref().map(|(b, k)| (b.as_str(), k.as_str())),
+    )?;
     let ctx = Ctx {
         engine,
+        auth: &auth_state.auth,
         req,
         query: &query,
-        user: caller.user.clone(),
+        user: caller.user.as_str().to_owned(),
+        user_id: caller.user.clone(),
     };
+    ctx.require(&needed).await?;
     match op {
         Op::ListBuckets => buckets::list(&ctx).await,
         Op::HeadBucket(b) => buckets::head(&ctx, &b).await,

@@ -8,6 +8,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
 use std::collections::BTreeMap;
 use tarn_domain::{Error, UploadRequest, WriteCondition};
+use tarn_model::auth::Permission;
 use tarn_model::{Entry, RepositoryId};
 use tarn_ports::ByteStream;
 
@@ -199,7 +200,16 @@ pub async fn put(
 
 /// The source of a copy: `x-amz-copy-source: /<bucket>/<ref>/<path>` (URL-encoded).
 pub fn copy_source(ctx: &Ctx<'_>) -> S3Result<(String, String)> {
-    let raw = ctx.header("x-amz-copy-source").unwrap_or_default();
+    decoded_copy_source(ctx.req)
+}
+
+/// [`copy_source`] of a request.
+pub fn decoded_copy_source(req: &actix_web::HttpRequest) -> S3Result<(String, String)> {
+    let raw = req
+        .headers()
+        .get("x-amz-copy-source")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     let decoded = super::router::decode(raw.split('?').next().unwrap_or(raw));
     let trimmed = decoded.trim_start_matches('/');
     let (bucket, key) = trimmed.split_once('/').ok_or_else(|| {
@@ -300,7 +310,6 @@ pub async fn delete(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpResp
 
 /// DeleteObjects: keys may span branches; `Quiet` reports errors only.
 pub async fn delete_many(ctx: &Ctx<'_>, bucket: &str, body: &[u8]) -> S3Result<HttpResponse> {
-    let repo = ctx.repository(bucket).await?;
     let text =
         std::str::from_utf8(body).map_err(|_| S3Error::malformed_xml("body is not UTF-8"))?;
     let request: xml::DeleteRequest =
@@ -310,6 +319,15 @@ pub async fn delete_many(ctx: &Ctx<'_>, bucket: &str, body: &[u8]) -> S3Result<H
             "a Delete request names 1 to 1000 objects",
         ));
     }
+    // Every key needs fs:DeleteObject; one refused refuses the request,
+    // before the repository is looked up.
+    let needed: Vec<Permission> = request
+        .objects
+        .iter()
+        .map(|o| Permission::new("fs:DeleteObject", super::authorize::object(bucket, &o.key)))
+        .collect();
+    ctx.require(&needed).await?;
+    let repo = ctx.repository(bucket).await?;
     let mut result = xml::DeleteResult {
         xmlns: xml::NS,
         deleted: Vec::new(),

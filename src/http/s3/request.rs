@@ -4,7 +4,9 @@
 use super::error::{S3Error, S3Result};
 use actix_web::HttpRequest;
 use std::collections::BTreeMap;
+use tarn_domain::auth::Auth;
 use tarn_domain::{Engine, Error};
+use tarn_model::auth::{Permission, UserId};
 use tarn_model::{BranchName, ObjectPath, RepositoryId};
 
 /// A request after routing and authentication.
@@ -17,9 +19,32 @@ pub struct Ctx<'a> {
     pub query: &'a BTreeMap<String, String>,
     /// The authenticated user.
     pub user: String,
+    /// The same, validated.
+    pub user_id: UserId,
+    /// Authorization.
+    pub auth: &'a Auth,
 }
 
 impl Ctx<'_> {
+    /// Refuses with `AccessDenied` unless the caller may do all of `needed`.
+    pub async fn require(&self, needed: &[Permission]) -> S3Result<()> {
+        if needed.is_empty() || self.allowed(needed).await? {
+            Ok(())
+        } else {
+            Err(S3Error::new(403, "AccessDenied", "Access Denied"))
+        }
+    }
+
+    /// Whether the caller may do all of `needed`.
+    pub async fn allowed(&self, needed: &[Permission]) -> S3Result<bool> {
+        let decision = self
+            .auth
+            .authorize(&self.user_id, needed)
+            .await
+            .map_err(|e| S3Error::from_domain(e, "", ""))?;
+        Ok(decision.is_allowed())
+    }
+
     /// A header's value as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.req.headers().get(name).and_then(|v| v.to_str().ok())

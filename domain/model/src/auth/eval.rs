@@ -101,7 +101,7 @@ mod tests {
     fn nothing_is_allowed_without_a_matching_statement() {
         let read = Permission::new("fs:ReadRepository", REPO_A);
         assert_eq!(
-            authorize(&[], &user("u"), &[read.clone()]),
+            authorize(&[], &user("u"), std::slice::from_ref(&read)),
             Decision::NotAllowed
         );
         let p = policy(&[(Effect::Allow, &["fs:ListRepositories"], "*")]);
@@ -144,11 +144,11 @@ mod tests {
         let secret = Permission::new("fs:ReadRepository", "arn:lakefs:fs:::repository/secret");
         let open = Permission::new("fs:ReadRepository", REPO_A);
         assert_eq!(
-            authorize(&both, &user("u"), &[secret.clone()]),
+            authorize(&both, &user("u"), std::slice::from_ref(&secret)),
             Decision::Denied
         );
         assert_eq!(
-            authorize(&both, &user("u"), &[open.clone()]),
+            authorize(&both, &user("u"), std::slice::from_ref(&open)),
             Decision::Allowed
         );
         assert_eq!(
@@ -180,7 +180,11 @@ mod tests {
         )]);
         let mine = Permission::new("auth:ListCredentials", "arn:lakefs:auth:::user/alice");
         assert_eq!(
-            authorize(std::slice::from_ref(&p), &user("alice"), &[mine.clone()]),
+            authorize(
+                std::slice::from_ref(&p),
+                &user("alice"),
+                std::slice::from_ref(&mine)
+            ),
             Decision::Allowed
         );
         assert_eq!(authorize(&[p], &user("bob"), &[mine]), Decision::NotAllowed);

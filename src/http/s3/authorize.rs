@@ -1,0 +1,134 @@
+//! What each gateway operation needs (reference §3.3's permission column):
+//! checked after authentication and before anything about the repository is
+//! looked up, so a refused caller learns nothing, not even whether it exists.
+
+use super::error::{S3Error, S3Result};
+use super::router::Op;
+use std::collections::BTreeMap;
+use tarn_model::auth::Permission;
+
+fn repo(bucket: &str) -> String {
+    format!("arn:lakefs:fs:::repository/{bucket}")
+}
+
+/// The ARN of the object a gateway key `<ref>/<path>` names.
+pub fn object(bucket: &str, key: &str) -> String {
+    let path = key.split_once('/').map_or("", |(_, p)| p);
+    format!("arn:lakefs:fs:::repository/{bucket}/object/{path}")
+}
+
+/// The permissions `op` needs before it runs. `copy_source` is the decoded
+/// `(bucket, key)` of `x-amz-copy-source`, when the request has one.
+/// DeleteObjects is checked per key in its handler; ListBuckets filters.
+pub fn required(
+    op: &Op,
+    query: &BTreeMap<String, String>,
+    copy_source: Option<(&str, &str)>,
+) -> S3Result<Vec<Permission>> {
+    let p = Permission::new;
+    let read_source = || -> S3Result<Permission> {
+        let (b, k) = copy_source.ok_or_else(|| {
+            S3Error::invalid_argument("Copy Source must mention the source bucket and key")
+        })?;
+        Ok(p("fs:ReadObject", object(b, k)))
+    };
+    Ok(match op {
+        Op::ListBuckets => vec![p("fs:ListRepositories", "*".to_owned())],
+        Op::HeadBucket(b) | Op::GetBucketLocation(b) | Op::GetBucketVersioning(b) => {
+            vec![p("fs:ReadRepository", repo(b))]
+        }
+        Op::ListObjects { bucket, .. } => {
+            let prefix = query.get("prefix").map_or("", String::as_str);
+            let delimiter = query.get("delimiter").map_or("", String::as_str);
+            // Listing the top level with "/" lists branches (as lakeFS).
+            if delimiter == "/" && !prefix.contains('/') {
+                vec![p("fs:ListBranches", repo(bucket))]
+            } else {
+                vec![p("fs:ListObjects", repo(bucket))]
+            }
+        }
+        Op::ListMultipartUploads(b) => vec![p("fs:ListObjects", repo(b))],
+        Op::CreateBucket(b) => vec![p("fs:CreateRepository", repo(b))],
+        Op::DeleteObjects(_) | Op::NotSupported(_) | Op::NotFound => Vec::new(),
+        Op::GetObject { bucket, key }
+        | Op::HeadObject { bucket, key }
+        | Op::GetObjectTagging { bucket, key }
+        | Op::ListParts { bucket, key, .. } => vec![p("fs:ReadObject", object(bucket, key))],
+        Op::PutObject { bucket, key }
+        | Op::CreateMultipartUpload { bucket, key }
+        | Op::CompleteMultipartUpload { bucket, key, .. }
+        | Op::UploadPart {
+            bucket,
+            key,
+            copy: false,
+            ..
+        } => vec![p("fs:WriteObject", object(bucket, key))],
+        Op::CopyObject { bucket, key }
+        | Op::UploadPart {
+            bucket,
+            key,
+            copy: true,
+            ..
+        } => vec![p("fs:WriteObject", object(bucket, key)), read_source()?],
+        Op::DeleteObject { bucket, key } | Op::AbortMultipartUpload { bucket, key, .. } => {
+            vec![p("fs:DeleteObject", object(bucket, key))]
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op_key(bucket: &str, key: &str) -> (String, String) {
+        (bucket.to_owned(), key.to_owned())
+    }
+
+    #[test]
+    fn objects_are_named_by_path_without_the_ref() {
+        assert_eq!(
+            object("r", "main/a/b.csv"),
+            "arn:lakefs:fs:::repository/r/object/a/b.csv"
+        );
+        assert_eq!(object("r", "main"), "arn:lakefs:fs:::repository/r/object/");
+    }
+
+    #[test]
+    fn copies_also_read_their_source() {
+        let (bucket, key) = op_key("dst", "main/x");
+        let op = Op::CopyObject { bucket, key };
+        let perms = required(&op, &BTreeMap::new(), Some(("src", "dev/y"))).unwrap();
+        assert_eq!(
+            perms,
+            vec![
+                Permission::new("fs:WriteObject", "arn:lakefs:fs:::repository/dst/object/x"),
+                Permission::new("fs:ReadObject", "arn:lakefs:fs:::repository/src/object/y"),
+            ]
+        );
+        assert!(required(
+            &Op::CopyObject {
+                bucket: "d".into(),
+                key: "m/x".into()
+            },
+            &BTreeMap::new(),
+            None
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn top_level_listing_with_a_slash_lists_branches() {
+        let op = Op::ListObjects {
+            bucket: "r".into(),
+            v2: true,
+        };
+        let mut q = BTreeMap::new();
+        q.insert("delimiter".to_owned(), "/".to_owned());
+        assert_eq!(
+            required(&op, &q, None).unwrap()[0].action,
+            "fs:ListBranches"
+        );
+        q.insert("prefix".to_owned(), "main/".to_owned());
+        assert_eq!(required(&op, &q, None).unwrap()[0].action, "fs:ListObjects");
+    }
+}
