@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod api;
+pub mod rbac;
 
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
@@ -16,7 +17,12 @@ pub const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
 /// An AWS SDK S3 client for the gateway at `url` (path style, plain HTTP).
 pub fn s3_client(url: &str, secret: &str) -> aws_sdk_s3::Client {
-    let creds = aws_credential_types::Credentials::new(KEY, secret, None, None, "tests");
+    s3_client_as(url, KEY, secret)
+}
+
+/// [`s3_client`] with the access key `key`.
+pub fn s3_client_as(url: &str, key: &str, secret: &str) -> aws_sdk_s3::Client {
+    let creds = aws_credential_types::Credentials::new(key, secret, None, None, "tests");
     let conf = aws_sdk_s3::Config::builder()
         .http_client(aws_smithy_http_client::Builder::new().build_http())
         .credentials_provider(creds)

@@ -267,6 +267,37 @@ mod tests {
     }
 
     #[test]
+    fn every_documented_operation_declares_its_access() {
+        use utoipa::OpenApi;
+        let doc = serde_json::to_value(super::super::openapi::ApiDoc::openapi()).unwrap();
+        let mut documented = std::collections::BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let id = op["operationId"].as_str().unwrap();
+                let relative = path.strip_prefix(super::super::PREFIX).unwrap();
+                let declared = OPERATIONS
+                    .iter()
+                    .find(|o| o.id == id)
+                    .unwrap_or_else(|| panic!("{id} has no access rule"));
+                assert_eq!(declared.path, relative, "{id}");
+                assert_eq!(
+                    declared.method.as_str().to_ascii_lowercase(),
+                    *method,
+                    "{id}"
+                );
+                documented.insert(id);
+            }
+        }
+        for op in OPERATIONS.iter() {
+            assert!(
+                documented.contains(op.id),
+                "{} is not in the OpenAPI document",
+                op.id
+            );
+        }
+    }
+
+    #[test]
     fn operations_are_unique() {
         let mut seen = std::collections::HashSet::new();
         for op in OPERATIONS.iter() {

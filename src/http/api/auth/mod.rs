@@ -2,11 +2,11 @@
 //! Bearer JWT, or the `internal_auth_session` cookie set by `/auth/login`),
 //! authorization helpers, and the lakeFS auth API: one file per resource.
 
-mod credentials;
-mod groups;
+pub(super) mod credentials;
+pub(super) mod groups;
 mod models;
-mod policies;
-mod users;
+pub(super) mod policies;
+pub(super) mod users;
 
 pub use models::CredentialsWithSecret;
 
