@@ -29,10 +29,10 @@ unit: $(VENV)/.installed s3s-fs
 
 unit-suites:
 	$(CARGO) test --workspace --all-targets --no-fail-fast
-	TARN_TEST_DATABASE=postgres $(CARGO) test -p tarn --test api --test api_storage --test gateway --test gateway_sdk --test persistence --no-fail-fast
+	TARN_TEST_DATABASE=postgres $(CARGO) test -p tarn --test api --test api_storage --test gateway --test gateway_sdk --test persistence --test rbac_api --test rbac_gateway --no-fail-fast
 	TARN_TEST_CONFIG=config/production.example.toml TARN_TEST_DATABASE=postgres TARN_TEST_BLOCKSTORE=s3 \
-	  $(CARGO) test -p tarn --test api --test api_storage --test gateway --test gateway_sdk --no-fail-fast
-	TARN_TEST_DATABASE=sqlite $(CARGO) test -p tarn --test api --test api_storage --test gateway --test gateway_sdk --no-fail-fast
+	  $(CARGO) test -p tarn --test api --test api_storage --test gateway --test gateway_sdk --test rbac_api --test rbac_gateway --no-fail-fast
+	TARN_TEST_DATABASE=sqlite $(CARGO) test -p tarn --test api --test api_storage --test gateway --test gateway_sdk --test rbac_api --test rbac_gateway --no-fail-fast
 	$(CARGO) test --workspace --doc
 
 ## pytest: lakeFS's own Python clients (lakefs-sdk, lakefs, lakefs-spec) and the S3 tools against

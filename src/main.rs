@@ -162,8 +162,12 @@ async fn serve(settings: Settings, quickstart: bool) -> anyhow::Result<()> {
             "Tarn quickstart: data in {}",
             settings.blockstore.local.path.display()
         );
-        println!("  access key id:     {QUICKSTART_ACCESS_KEY_ID}");
-        println!("  secret access key: {QUICKSTART_SECRET_ACCESS_KEY}");
+        if app.admin_ready() {
+            println!("  access key id:     {QUICKSTART_ACCESS_KEY_ID}");
+            println!("  secret access key: {QUICKSTART_SECRET_ACCESS_KEY}");
+        } else {
+            println!("  this server was set up with its own users: log in with their keys");
+        }
         if settings.database.kind == settings::DatabaseKind::Sqlite {
             println!("  metadata in {}", settings.database.sqlite.path.display());
         }

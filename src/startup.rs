@@ -34,6 +34,7 @@ pub struct Application {
     address: SocketAddr,
     gateway: Option<(Server, SocketAddr)>,
     signals: ShutdownSignals,
+    admin_ready: bool,
 }
 
 impl Application {
@@ -50,10 +51,13 @@ impl Application {
             region: settings.gateways.s3.region.clone(),
         });
         let auth = auth_service(settings, auth_store, stores.clock.clone())?;
+        let mut admin_ready = false;
         if let Some((user, key, secret)) = admin {
             auth.ensure_setup(user, key, secret)
                 .await
                 .context("cannot set up the quickstart user")?;
+            // A server set up otherwise keeps its own users.
+            admin_ready = auth.authenticate_key(key, secret).await?.is_some();
         }
         let auth = web::Data::new(AuthState::new(
             auth,
@@ -81,7 +85,14 @@ impl Application {
             address,
             gateway,
             signals,
+            admin_ready,
         })
+    }
+
+    /// Whether the initial user given to `build` can log in with its key
+    /// (false when the server had been set up with other users).
+    pub fn admin_ready(&self) -> bool {
+        self.admin_ready
     }
 
     /// The address actually bound (useful with port 0).

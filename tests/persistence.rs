@@ -244,3 +244,152 @@ async fn migrate_applies_the_schema_once() {
     assert!(dir.path().join("tarn.db").is_file());
     assert!(run().await.contains("up to date"));
 }
+
+/// Runs `tarn <args> --data-dir DIR` with a secret key; exit status, stdout, stderr.
+async fn tarn_cli(
+    args: &[&str],
+    dir: &std::path::Path,
+    stdin: Option<&str>,
+) -> (bool, String, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tarn"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env("TARN_DATABASE__TYPE", "sqlite")
+        .env("TARN_AUTH__ENCRYPT__SECRET_KEY", "persistence-test-key")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input
+        .write_all(stdin.unwrap_or("").as_bytes())
+        .await
+        .unwrap();
+    drop(input);
+    let out = child.wait_with_output().await.unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn printed(out: &str, label: &str) -> String {
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix(label))
+        .unwrap_or_else(|| panic!("no {label} in {out}"))
+        .trim()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn setup_from_the_command_line_and_users_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = tarn_cli(&["setup", "--user-name", "root"], dir.path(), None).await;
+    assert!(ok, "{err}");
+    let key = printed(&out, "access key id:");
+    let secret = printed(&out, "secret access key:");
+    assert_eq!((key.len(), secret.len()), (20, 40));
+    let (ok, _, err) = tarn_cli(&["setup", "--user-name", "other"], dir.path(), None).await;
+    assert!(!ok && err.contains("already set up"), "{err}");
+    let db = std::fs::read(dir.path().join("tarn.db")).unwrap();
+    assert!(
+        !db.windows(secret.len()).any(|w| w == secret.as_bytes()),
+        "the secret is encrypted at rest"
+    );
+
+    let (ok, out, err) = tarn_cli(
+        &["set-password", "--user-name", "root"],
+        dir.path(),
+        Some("correct horse battery\n"),
+    )
+    .await;
+    assert!(ok && out.contains("password set"), "{err}");
+
+    let env = vec![(
+        "TARN_AUTH__ENCRYPT__SECRET_KEY".to_owned(),
+        "persistence-test-key".to_owned(),
+    )];
+    let sqlite = vec![(
+        "TARN_DATABASE__SQLITE__PATH".to_owned(),
+        dir.path().join("tarn.db").display().to_string(),
+    )];
+    let all: Vec<_> = env.iter().chain(&sqlite).cloned().collect();
+    let mut tarn = TarnProcess::start(tempfile::tempdir().unwrap(), &all).await;
+    assert!(tarn.banner.contains("set up with its own users"), "{}", tarn.banner);
+    assert!(!tarn.banner.contains(SECRET), "{}", tarn.banner);
+    let http = Client::new();
+    let me = |url: String, k: String, s: String| {
+        let http = http.clone();
+        async move {
+            let r = http
+                .get(format!("{url}/api/v1/user"))
+                .basic_auth(k, Some(s))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (s, v) = me(tarn.url.clone(), key.clone(), secret.clone()).await;
+    assert_eq!(
+        (s, v["user"]["id"].as_str()),
+        (StatusCode::OK, Some("root"))
+    );
+    let (s, _) = me(tarn.url.clone(), KEY.into(), SECRET.into()).await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "quickstart does not add its user to a set-up server"
+    );
+    // The password logs in.
+    let login = http
+        .post(format!("{}/api/v1/auth/login", tarn.url))
+        .json(&json!({"access_key_id": "root", "secret_access_key": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    // A user, a group membership and a key made now survive a restart.
+    let admin = |m: reqwest::Method, p: &str| {
+        http.request(m, format!("{}/api/v1{p}", tarn.url))
+            .basic_auth(&key, Some(&secret))
+    };
+    let r = admin(reqwest::Method::POST, "/auth/users")
+        .json(&json!({"id": "ann"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = admin(reqwest::Method::PUT, "/auth/groups/Viewers/members/ann")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let creds: Value = admin(reqwest::Method::POST, "/auth/users/ann/credentials")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (ann_key, ann_secret) = (
+        creds["access_key_id"].as_str().unwrap().to_owned(),
+        creds["secret_access_key"].as_str().unwrap().to_owned(),
+    );
+    assert!(tarn.terminate().await.success());
+    let tarn = TarnProcess::start(tempfile::tempdir().unwrap(), &all).await;
+    let (s, v) = me(tarn.url.clone(), ann_key.clone(), ann_secret.clone()).await;
+    assert_eq!((s, v["user"]["id"].as_str()), (StatusCode::OK, Some("ann")));
+    let r = http
+        .get(format!("{}/api/v1/auth/users", tarn.url))
+        .basic_auth(&ann_key, Some(&ann_secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "ann is a Viewer");
+}
