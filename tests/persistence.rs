@@ -319,7 +319,11 @@ async fn setup_from_the_command_line_and_users_survive_a_restart() {
     )];
     let all: Vec<_> = env.iter().chain(&sqlite).cloned().collect();
     let mut tarn = TarnProcess::start(tempfile::tempdir().unwrap(), &all).await;
-    assert!(tarn.banner.contains("set up with its own users"), "{}", tarn.banner);
+    assert!(
+        tarn.banner.contains("set up with its own users"),
+        "{}",
+        tarn.banner
+    );
     assert!(!tarn.banner.contains(SECRET), "{}", tarn.banner);
     let http = Client::new();
     let me = |url: String, k: String, s: String| {

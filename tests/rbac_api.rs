@@ -707,6 +707,68 @@ async fn listings_show_only_what_the_caller_may_read() {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED);
+    // Presigned listings hand out read URLs: they need fs:ReadObject too.
+    let admin = world.who("quickstart");
+    let list_only = json!({"id": "ListOnly", "statement": [{"effect": "allow",
+        "action": ["fs:ListObjects", "fs:ReadRepository"], "resource": "*"}]});
+    let (s, _) = world
+        .call(Some(admin), Method::POST, "/auth/policies", Some(list_only))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = world
+        .call(
+            Some(admin),
+            Method::PUT,
+            "/auth/users/spare/policies/ListOnly",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, creds) = world
+        .call(
+            Some(admin),
+            Method::POST,
+            "/auth/users/spare/credentials",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let lister = Who {
+        name: "lister",
+        key: creds["access_key_id"].as_str().unwrap().to_owned(),
+        secret: creds["secret_access_key"].as_str().unwrap().to_owned(),
+        spare_key: String::new(),
+    };
+    let (s, _) = world
+        .call(
+            Some(&lister),
+            Method::GET,
+            "/repositories/open/refs/main/objects/ls",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = world
+        .call(
+            Some(&lister),
+            Method::GET,
+            "/repositories/open/refs/main/objects/ls?presign=true",
+            None,
+        )
+        .await;
+    if support::test_s3().is_some() {
+        assert_eq!(
+            s,
+            StatusCode::FORBIDDEN,
+            "presigned URLs need fs:ReadObject: {v}"
+        );
+    } else {
+        assert_eq!(
+            s,
+            StatusCode::OK,
+            "no presigning on a local block store: {v}"
+        );
+    }
     // Effective policies include the groups'.
     let (_, v) = world
         .call(
