@@ -309,7 +309,7 @@ async fn setup_from_the_command_line_and_users_survive_a_restart() {
     .await;
     assert!(ok && out.contains("password set"), "{err}");
 
-    let env = vec![(
+    let env = [(
         "TARN_AUTH__ENCRYPT__SECRET_KEY".to_owned(),
         "persistence-test-key".to_owned(),
     )];

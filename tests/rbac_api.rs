@@ -4,6 +4,8 @@
 //! one repository cannot touch it; nobody gets in without credentials. The
 //! table must name every operation of the OpenAPI document.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use reqwest::{Method, StatusCode};
