@@ -27,7 +27,6 @@ pub const PREFIX: &str = "/api/v1";
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(PREFIX)
-            .wrap(actix_web::middleware::from_fn(permissions::guard))
             .configure(config::routes)
             .configure(repositories::routes)
             .configure(branches::routes)
@@ -43,9 +42,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// A resource whose unknown methods answer like unknown routes.
-pub(crate) fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(fallback))
+/// An API resource: every request to it is authenticated and authorized
+/// (`permissions::guard`); its unknown methods answer like unknown routes.
+pub(crate) fn resource(
+    path: &str,
+) -> actix_web::Resource<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    web::resource(path)
+        .default_service(web::to(fallback))
+        .wrap(actix_web::middleware::from_fn(permissions::guard))
 }
 
 /// 501 for a lakeFS operation Tarn lacks, 404 for anything else.

@@ -138,37 +138,65 @@ ops! {
 }
 
 impl Operation {
-    /// The permission for a request to `path` (under `/api/v1`) with `query`.
-    pub fn permission(&self, path: &str, query: &str) -> Option<Permission> {
+    /// The permission, its template filled in one pass by `param` (a path
+    /// parameter by name, or `path` for the query's object path); a value
+    /// is never re-read as a template.
+    pub fn permission_with(&self, param: impl Fn(&str) -> Option<String>) -> Option<Permission> {
         let Access::Requires(action, template) = self.access else {
             return None;
         };
-        let mut resource = template.to_owned();
-        for (name, value) in params(self.path, path) {
-            resource = resource.replace(&format!("{{{name}}}"), &value);
+        let mut resource = String::with_capacity(template.len() + 32);
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            resource.push_str(&rest[..open]);
+            let Some(close) = rest[open..].find('}') else {
+                break;
+            };
+            let name = &rest[open + 1..open + close];
+            resource.push_str(&param(name).unwrap_or_default());
+            rest = &rest[open + close + 1..];
         }
-        if resource.contains("{path}") {
-            let p = web::Query::<std::collections::HashMap<String, String>>::from_query(query)
-                .ok()
-                .and_then(|q| q.get("path").cloned())
-                .unwrap_or_default();
-            resource = resource.replace("{path}", &p);
-        }
+        resource.push_str(rest);
         Some(Permission::new(action, resource))
+    }
+
+    /// The permission for a request to `path` (under `/api/v1`) with `query`.
+    #[cfg(test)]
+    pub fn permission(&self, path: &str, query: &str) -> Option<Permission> {
+        let bound = params(self.path, path);
+        self.permission_with(|name| {
+            if name == "path" {
+                return query_path(query);
+            }
+            bound
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        })
     }
 }
 
+/// Decodes a path parameter as `web::Path` does: every escape, lossily.
+fn decode(raw: &str) -> String {
+    String::from_utf8_lossy(&urlencoding::decode_binary(raw.as_bytes())).into_owned()
+}
+
+/// The `path` query parameter, decoded as `web::Query` decodes it.
+fn query_path(query: &str) -> Option<String> {
+    web::Query::<std::collections::HashMap<String, String>>::from_query(query)
+        .ok()
+        .and_then(|q| q.get("path").cloned())
+}
+
 /// The `{name}` segments of `pattern` bound to the segments of `path`.
+#[cfg(test)]
 fn params(pattern: &str, path: &str) -> Vec<(String, String)> {
     pattern
         .split('/')
         .zip(path.split('/'))
         .filter_map(|(p, v)| {
             let name = p.strip_prefix('{')?.strip_suffix('}')?;
-            let value = urlencoding::decode(v)
-                .map(|c| c.into_owned())
-                .unwrap_or_else(|_| v.to_owned());
-            Some((name.to_owned(), value))
+            Some((name.to_owned(), decode(v)))
         })
         .collect()
 }
@@ -181,8 +209,13 @@ pub fn operation(method: &Method, pattern: &str) -> Option<&'static Operation> {
         .find(|op| op.method == *method && op.path == relative)
 }
 
-/// Authenticates every API request except the public operations, records the
-/// caller, and checks the operation's permission.
+/// Authenticates a request to an API resource (unless its operation is
+/// public), records the caller and checks the operation's permission.
+///
+/// It wraps each resource (see `api::resource`), not the scope: only there
+/// is the route known, as the router matched it, percent-encoding and all.
+/// An unknown method on a resource needs an authenticated caller and gets
+/// the resource's fallback answer (404 or 501).
 pub async fn guard(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -190,8 +223,6 @@ pub async fn guard(
     let op = req
         .match_pattern()
         .and_then(|p| operation(req.method(), &p));
-    // Fail closed: only operations declared public skip authentication, and
-    // unknown routes need an authenticated caller too.
     if op.is_some_and(|op| op.access == Access::Public) {
         return next.call(req).await;
     }
@@ -208,10 +239,16 @@ pub async fn guard(
         .authenticate(req.request())
         .await?
         .ok_or_else(ApiError::unauthenticated)?;
-    let relative = req.path().strip_prefix(super::PREFIX).unwrap_or(req.path());
-    if let Some((op, permission)) =
-        op.and_then(|op| Some((op, op.permission(relative, req.query_string())?)))
-    {
+    let permission = op.and_then(|op| {
+        op.permission_with(|name| {
+            if name == "path" {
+                query_path(req.query_string())
+            } else {
+                req.match_info().get(name).map(decode)
+            }
+        })
+    });
+    if let (Some(op), Some(permission)) = (op, permission) {
         let decision = state
             .auth
             .authorize(&principal.id, std::slice::from_ref(&permission))
@@ -258,6 +295,17 @@ mod tests {
             .permission("/repositories/r/refs/dev/merge/main", "")
             .unwrap();
         assert_eq!(perm.resource, "arn:lakefs:fs:::repository/r/branch/main");
+    }
+
+    #[test]
+    fn templates_fill_in_one_pass() {
+        let op = operation(&Method::POST, "/api/v1/auth/users/{userId}/credentials").unwrap();
+        let perm = op
+            .permission("/auth/users/%7Bpath%7D/credentials", "path=viewer")
+            .unwrap();
+        assert_eq!(perm.resource, "arn:lakefs:auth:::user/{path}");
+        let invalid = op.permission("/auth/users/a%FFb/credentials", "").unwrap();
+        assert_eq!(invalid.resource, "arn:lakefs:auth:::user/a\u{FFFD}b");
     }
 
     #[test]

@@ -19,6 +19,12 @@ fn validate_entity_id(s: &str) -> Result<(), &'static str> {
     if s.chars().any(char::is_control) {
         return Err("must not contain control characters");
     }
+    // Ids are substituted into policy resources (`${user}`) and named by
+    // ARNs that policies match with wildcards: a wildcard in an id would
+    // widen what a policy grants.
+    if s.contains(['*', '?']) {
+        return Err("must not contain '*' or '?'");
+    }
     Ok(())
 }
 
@@ -71,6 +77,12 @@ mod tests {
         assert!(GroupId::new("a/b").is_err());
         assert!(PolicyId::new("x\ny").is_err());
         assert!(PolicyId::new("p".repeat(257)).is_err());
+        assert!(
+            UserId::new("*").is_err(),
+            "a user named * would own every user's credentials"
+        );
+        assert!(UserId::new("dev?").is_err());
+        assert!(GroupId::new("all*").is_err());
     }
 
     #[test]
