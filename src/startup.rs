@@ -58,6 +58,16 @@ impl Application {
                 .context("cannot set up the quickstart user")?;
             // A server set up otherwise keeps its own users.
             admin_ready = auth.authenticate_key(key, secret).await?.is_some();
+            // Its tokens must not be signed with quickstart's public key.
+            if !admin_ready
+                && settings.auth.encrypt.secret_key.expose()
+                    == crate::settings::QUICKSTART_SECRET_KEY
+            {
+                bail!(
+                    "this data was set up with its own users: set its auth.encrypt.secret_key \
+                     (TARN_AUTH__ENCRYPT__SECRET_KEY) instead of quickstart's public default"
+                );
+            }
         }
         let auth = web::Data::new(AuthState::new(
             auth,

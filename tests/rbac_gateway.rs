@@ -279,8 +279,32 @@ async fn every_gateway_operation_checks_its_permission() {
         ["open", "secret"]
     );
     assert_eq!(names(client(&world, world.who("outsider"))).await, ["open"]);
-    // A denied bucket and a missing one look the same to the outsider.
+    // Copies out of the denied repository into an allowed one are refused.
     let outsider = client(&world, world.who("outsider"));
+    let steal = outcome(
+        outsider
+            .copy_object()
+            .bucket("open")
+            .key("main/stolen.txt")
+            .copy_source("secret/main/data/a.txt")
+            .send()
+            .await,
+    );
+    assert_eq!(steal, "AccessDenied");
+    let upload = admin_upload(&admin, "open", "main/stolen.bin").await;
+    let steal_part = outcome(
+        outsider
+            .upload_part_copy()
+            .bucket("open")
+            .key("main/stolen.bin")
+            .upload_id(&upload)
+            .part_number(1)
+            .copy_source("secret/main/data/a.txt")
+            .send()
+            .await,
+    );
+    assert_eq!(steal_part, "AccessDenied");
+    // A denied bucket and a missing one look the same to the outsider.
     let missing = outcome(
         outsider
             .get_object()

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod rbac;
+pub mod rbac_cases;
 
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;

@@ -3,7 +3,7 @@
 use super::auth::{AuthState, CredentialsWithSecret};
 use super::error::{ApiError, ApiResult};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -44,7 +44,7 @@ impl ServerInfo {
 }
 
 /// Storage configuration (lakeFS's `StorageConfig`).
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[allow(non_snake_case)]
 pub struct StorageConfig {
     blockstore_type: String,
@@ -78,7 +78,9 @@ pub struct UiConfig {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Config {
     version_config: VersionConfig,
-    storage_config: StorageConfig,
+    /// Only for callers allowed `fs:ReadConfig` (as lakeFS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    storage_config: Option<StorageConfig>,
     storage_config_list: Vec<StorageConfig>,
     ui_config: UiConfig,
     capabilities_config: serde_json::Value,
@@ -114,16 +116,20 @@ fn version_config() -> VersionConfig {
 }
 
 #[utoipa::path(get, path = "/api/v1/config", tag = "config", operation_id = "getConfig", responses((status = 200, body = Config)))]
-async fn config(info: web::Data<ServerInfo>) -> web::Json<Config> {
-    web::Json(Config {
+async fn config(req: HttpRequest, info: web::Data<ServerInfo>) -> ApiResult<web::Json<Config>> {
+    let read_config = tarn_model::auth::Permission::new("fs:ReadConfig", "*");
+    let storage = super::auth::allowed(&req, &[read_config])
+        .await?
+        .then(|| storage_config(&info));
+    Ok(web::Json(Config {
         version_config: version_config(),
-        storage_config: storage_config(&info),
-        storage_config_list: vec![storage_config(&info)],
+        storage_config_list: storage.iter().cloned().collect(),
+        storage_config: storage,
         ui_config: UiConfig {
             custom_viewers: Vec::new(),
         },
         capabilities_config: serde_json::json!({}),
-    })
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/config/version", tag = "internal", operation_id = "getLakeFSVersion", responses((status = 200, body = VersionConfig)))]
@@ -178,15 +184,15 @@ async fn setup_state(auth: web::Data<AuthState>) -> ApiResult<web::Json<SetupSta
     }))
 }
 
-/// An access key pair given at setup.
-#[derive(Debug, Deserialize, ToSchema)]
+/// An access key pair given at setup (no `Debug`: it holds a secret).
+#[derive(Deserialize, ToSchema)]
 pub struct AccessKeyCredentials {
     access_key_id: String,
     secret_access_key: String,
 }
 
 /// `POST /setup_lakefs` body.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct Setup {
     username: String,
     #[serde(default)]

@@ -60,8 +60,19 @@ pub(crate) fn resource(
         .wrap(actix_web::middleware::from_fn(permissions::guard))
 }
 
-/// 501 for a lakeFS operation Tarn lacks, 404 for anything else.
+/// 501 for a lakeFS operation Tarn lacks, 404 for anything else; both only
+/// for an authenticated caller (401 otherwise), so that the API's shape is
+/// not shown to strangers.
 async fn fallback(req: HttpRequest) -> HttpResponse {
+    let authenticated = match req.app_data::<web::Data<auth::AuthState>>() {
+        Some(state) => state.authenticate(&req).await.map(|p| p.is_some()),
+        None => Ok(false),
+    };
+    match authenticated {
+        Ok(true) => {}
+        Ok(false) => return ApiError::unauthenticated().error_response(),
+        Err(e) => return e.error_response(),
+    }
     let relative = req.path().strip_prefix(PREFIX).unwrap_or(req.path());
     let method = req.method().as_str();
     let known = unimplemented::UNIMPLEMENTED

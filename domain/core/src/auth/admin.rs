@@ -398,7 +398,10 @@ impl Auth {
         let credential = Credential {
             access_key_id: access_key_id.clone(),
             user: user_id(user)?,
-            sealed_secret: self.secrets.seal(&secret),
+            sealed_secret: self
+                .secrets
+                .seal(&secret, access_key_id.as_str())
+                .map_err(|e| Error::Internal(tarn_ports::PortError::internal(e.to_string())))?,
             created: self.clock.now(),
         };
         let r = self.store.create_credential(&credential).await;

@@ -5,7 +5,7 @@
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine as _;
-use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::Rng;
 
@@ -31,6 +31,9 @@ pub enum CryptError {
     /// Wrong key, or bytes changed since sealing.
     #[error("sealed secret cannot be opened: wrong auth.encrypt.secret_key or corrupt data")]
     Open,
+    /// Encryption failed (never for in-memory data of sane size).
+    #[error("cannot seal a secret")]
+    Seal,
     /// Key derivation failed (never with valid parameters).
     #[error("key derivation failed: {0}")]
     Kdf(String),
@@ -50,29 +53,38 @@ impl SecretBox {
         Ok(Self { cipher })
     }
 
-    /// `nonce || ciphertext+tag`, with a fresh random nonce.
-    pub fn seal(&self, secret: &str) -> Vec<u8> {
+    /// `nonce || ciphertext+tag`, with a fresh random nonce. `context` (the
+    /// access key id) is authenticated too: a sealed secret moved to another
+    /// key does not open.
+    pub fn seal(&self, secret: &str, context: &str) -> Result<Vec<u8>, CryptError> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill(&mut nonce);
-        let mut out = nonce.to_vec();
-        // Encryption with a valid key and nonce cannot fail for in-memory data.
+        let payload = Payload {
+            msg: secret.as_bytes(),
+            aad: context.as_bytes(),
+        };
         let sealed = self
             .cipher
-            .encrypt(XNonce::from_slice(&nonce), secret.as_bytes())
-            .unwrap_or_default();
+            .encrypt(XNonce::from_slice(&nonce), payload)
+            .map_err(|_| CryptError::Seal)?;
+        let mut out = nonce.to_vec();
         out.extend(sealed);
-        out
+        Ok(out)
     }
 
-    /// The secret that `seal` sealed.
-    pub fn open(&self, sealed: &[u8]) -> Result<String, CryptError> {
+    /// The secret that `seal` sealed with the same `context`.
+    pub fn open(&self, sealed: &[u8], context: &str) -> Result<String, CryptError> {
         if sealed.len() < NONCE_LEN {
             return Err(CryptError::Open);
         }
         let (nonce, body) = sealed.split_at(NONCE_LEN);
+        let payload = Payload {
+            msg: body,
+            aad: context.as_bytes(),
+        };
         let plain = self
             .cipher
-            .decrypt(XNonce::from_slice(nonce), body)
+            .decrypt(XNonce::from_slice(nonce), payload)
             .map_err(|_| CryptError::Open)?;
         String::from_utf8(plain).map_err(|_| CryptError::Open)
     }
@@ -133,28 +145,41 @@ mod tests {
     #[test]
     fn sealed_secrets_open_only_with_the_same_key() {
         let a = SecretBox::from_secret_key("one").unwrap();
-        let sealed = a.seal("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+        let sealed = a
+            .seal("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AKIAONE")
+            .unwrap();
         assert!(
             !sealed.windows(8).any(|w| w == b"wJalrXUt"),
             "no plaintext at rest"
         );
-        assert_ne!(a.seal("same"), a.seal("same"), "fresh nonces");
+        assert_ne!(
+            a.seal("same", "k").unwrap(),
+            a.seal("same", "k").unwrap(),
+            "fresh nonces"
+        );
         assert_eq!(
-            a.open(&sealed).unwrap(),
+            a.open(&sealed, "AKIAONE").unwrap(),
             "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+        );
+        assert!(
+            a.open(&sealed, "AKIATWO").is_err(),
+            "bound to its access key id"
         );
         let again = SecretBox::from_secret_key("one").unwrap();
         assert!(
-            again.open(&sealed).is_ok(),
+            again.open(&sealed, "AKIAONE").is_ok(),
             "the key is derived deterministically"
         );
         let b = SecretBox::from_secret_key("two").unwrap();
-        assert!(b.open(&sealed).is_err());
+        assert!(b.open(&sealed, "AKIAONE").is_err());
         let mut flipped = sealed.clone();
         let last = flipped.len() - 1;
         flipped[last] ^= 1;
-        assert!(a.open(&flipped).is_err(), "tampering is detected");
-        assert!(a.open(&sealed[..10]).is_err());
+        assert!(
+            a.open(&flipped, "AKIAONE").is_err(),
+            "tampering is detected"
+        );
+        assert!(a.open(&sealed[..10], "AKIAONE").is_err());
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub use admin::NewCredentials;
 use crate::error::{Error, Result};
 use crypt::{same_secret, SecretBox};
 use moka::sync::Cache;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tarn_model::auth::{authorize, AccessKeyId, Decision, Permission, Policy, User, UserId};
@@ -50,6 +51,30 @@ struct Caches {
     keys: Cache<String, Arc<KeyOwner>>,
     users: Cache<String, Arc<User>>,
     policies: Cache<String, Arc<Vec<Policy>>>,
+    /// Bumped by every change, so that a lookup racing a change never
+    /// caches what it read before the change.
+    generation: AtomicU64,
+}
+
+impl Caches {
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Caches `value`, read from the store after `seen` was the generation,
+    /// unless a change has happened since (then it may be stale).
+    fn put<V: Clone + Send + Sync + 'static>(
+        &self,
+        cache: &Cache<String, V>,
+        seen: u64,
+        key: &str,
+        value: V,
+    ) {
+        cache.insert(key.to_owned(), value);
+        if self.generation() != seen {
+            cache.invalidate(key);
+        }
+    }
 }
 
 fn cache<V: Clone + Send + Sync + 'static>(s: &AuthSettings) -> Cache<String, V> {
@@ -68,6 +93,7 @@ impl Caches {
             keys: cache(s),
             users: cache(s),
             policies: cache(s),
+            generation: AtomicU64::new(0),
         })
     }
 }
@@ -78,6 +104,18 @@ pub struct Auth {
     clock: Arc<dyn Clock>,
     secrets: SecretBox,
     caches: Option<Caches>,
+    password_checks: AtomicUsize,
+}
+
+/// Password checks running at once, at most.
+pub const MAX_PASSWORD_CHECKS: usize = 4;
+
+/// A hash to check passwords against when the user has none.
+fn decoy_hash() -> Option<String> {
+    static DECOY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    DECOY
+        .get_or_init(|| crypt::hash_password("no user has this password").ok())
+        .clone()
 }
 
 impl Auth {
@@ -101,12 +139,14 @@ impl Auth {
             clock,
             secrets,
             caches: Caches::new(settings),
+            password_checks: AtomicUsize::new(0),
         })
     }
 
     /// Forgets every cached lookup (after any change).
     fn invalidate(&self) {
         if let Some(c) = &self.caches {
+            c.generation.fetch_add(1, Ordering::SeqCst);
             c.keys.invalidate_all();
             c.users.invalidate_all();
             c.policies.invalidate_all();
@@ -117,6 +157,7 @@ impl Auth {
         if let Some(hit) = self.caches.as_ref().and_then(|c| c.keys.get(access_key_id)) {
             return Ok(Some(hit));
         }
+        let seen = self.caches.as_ref().map_or(0, Caches::generation);
         let Ok(id) = AccessKeyId::new(access_key_id) else {
             return Ok(None);
         };
@@ -125,16 +166,19 @@ impl Auth {
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        let secret = self.secrets.open(&credential.sealed_secret).map_err(|e| {
-            tracing::error!(access_key_id, error = %e, "cannot open a stored secret");
-            Error::Internal(tarn_ports::PortError::internal(e.to_string()))
-        })?;
+        let secret = self
+            .secrets
+            .open(&credential.sealed_secret, access_key_id)
+            .map_err(|e| {
+                tracing::error!(access_key_id, error = %e, "cannot open a stored secret");
+                Error::Internal(tarn_ports::PortError::internal(e.to_string()))
+            })?;
         let owner = Arc::new(KeyOwner {
             user: credential.user,
             secret,
         });
         if let Some(c) = &self.caches {
-            c.keys.insert(access_key_id.to_owned(), owner.clone());
+            c.put(&c.keys, seen, access_key_id, owner.clone());
         }
         Ok(Some(owner))
     }
@@ -161,19 +205,39 @@ impl Auth {
     }
 
     /// The user named `username` if its password is `password`.
+    ///
+    /// Hashing is deliberately slow, so it runs on a thread of its own (not
+    /// on the caller's async worker), at most [`MAX_PASSWORD_CHECKS`] at a
+    /// time; a user without a password, or no such user, costs the same as
+    /// a wrong password, so timing tells nothing about who exists.
     pub async fn authenticate_password(
         &self,
         username: &str,
         password: &str,
     ) -> Result<Option<UserId>> {
-        let Some(user) = self.active_user(username).await? else {
-            return Ok(None);
+        let user = self.active_user(username).await?;
+        let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+        let known = hash.is_some();
+        let hash = match hash {
+            Some(h) => h,
+            None => decoy_hash()
+                .ok_or_else(|| Error::Internal(tarn_ports::PortError::internal("cannot hash")))?,
         };
-        let ok = user
-            .password_hash
-            .as_deref()
-            .is_some_and(|h| crypt::verify_password(password, h));
-        Ok(ok.then(|| user.id.clone()))
+        if self.password_checks.fetch_add(1, Ordering::SeqCst) >= MAX_PASSWORD_CHECKS {
+            self.password_checks.fetch_sub(1, Ordering::SeqCst);
+            return Err(Error::Unavailable(tarn_ports::PortError::new(
+                ErrorKind::Unavailable,
+                "too many password logins at once",
+            )));
+        }
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let password = password.to_owned();
+        std::thread::spawn(move || {
+            let _ = tx.send(crypt::verify_password(&password, &hash));
+        });
+        let ok = rx.await.unwrap_or(false);
+        self.password_checks.fetch_sub(1, Ordering::SeqCst);
+        Ok(user.filter(|_| ok && known).map(|u| u.id.clone()))
     }
 
     /// The user `id`, if it exists (a login token's subject must).
@@ -181,6 +245,7 @@ impl Auth {
         if let Some(hit) = self.caches.as_ref().and_then(|c| c.users.get(id)) {
             return Ok(Some(hit));
         }
+        let seen = self.caches.as_ref().map_or(0, Caches::generation);
         let Ok(uid) = UserId::new(id) else {
             return Ok(None);
         };
@@ -190,7 +255,7 @@ impl Auth {
             Err(e) => return Err(e.into()),
         };
         if let Some(c) = &self.caches {
-            c.users.insert(id.to_owned(), user.clone());
+            c.put(&c.users, seen, id, user.clone());
         }
         Ok(Some(user))
     }
@@ -204,6 +269,7 @@ impl Auth {
         {
             return Ok(hit);
         }
+        let seen = self.caches.as_ref().map_or(0, Caches::generation);
         let policies = match self.store.effective_policies(user).await {
             Ok(p) => Arc::new(p),
             // A user deleted since it authenticated holds nothing.
@@ -211,8 +277,7 @@ impl Auth {
             Err(e) => return Err(e.into()),
         };
         if let Some(c) = &self.caches {
-            c.policies
-                .insert(user.as_str().to_owned(), policies.clone());
+            c.put(&c.policies, seen, user.as_str(), policies.clone());
         }
         Ok(policies)
     }

@@ -68,6 +68,11 @@ impl Auth {
         self.invalidate();
         let credentials = result?;
         if !self.store.mark_initialized(now).await? {
+            // Another setup won the race: take back the admin made here.
+            if let Err(e) = self.store.delete_user(&user).await {
+                tracing::warn!(user = %user, error = %e, "cannot remove the admin of a setup that lost a race");
+            }
+            self.invalidate();
             return Err(already_set_up());
         }
         tracing::info!(user = %user, "setup done: admin created");
@@ -112,9 +117,13 @@ impl Auth {
         {
             Ok(_) => Ok(true),
             Err(Error::AlreadyExists { .. }) => {
-                // Raced another instance: fine if it set this key up.
+                // Raced another instance, or an earlier run stopped before
+                // recording the setup: fine if this key is the user's.
                 match self.authenticate_key(access_key_id, secret).await? {
-                    Some(owner) if owner.as_str() == username => Ok(false),
+                    Some(owner) if owner.as_str() == username => {
+                        self.store.mark_initialized(self.clock.now()).await?;
+                        Ok(false)
+                    }
                     _ => Err(already_set_up()),
                 }
             }

@@ -266,3 +266,107 @@ async fn credentials_belong_to_their_user() {
     assert_eq!(listed.items.len(), 1);
     assert!(!listed.has_more);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_setups_leave_exactly_one_admin() {
+    let store = Arc::new(MemoryAuthStore::new());
+    let auth = Arc::new(service(&store, 0));
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let auth = auth.clone();
+            tokio::spawn(async move { auth.setup(&format!("admin{i}"), None).await.is_ok() })
+        })
+        .collect();
+    let mut won = 0;
+    for t in tasks {
+        won += usize::from(t.await.unwrap());
+    }
+    assert_eq!(won, 1);
+    let admins = auth.list_members("Admins", "", "", 100).await.unwrap();
+    assert_eq!(
+        admins.items.len(),
+        1,
+        "losers take back their admin: {:?}",
+        admins.items
+    );
+    assert_eq!(auth.list_users("", "", 100).await.unwrap().items.len(), 1);
+}
+
+#[tokio::test]
+async fn ensure_setup_finishes_a_setup_that_stopped_before_recording() {
+    let store = Arc::new(MemoryAuthStore::new());
+    let auth = service(&store, 0);
+    // As if a first run created the user and its key, then stopped.
+    auth.create_user("quick", None, None).await.unwrap();
+    auth.create_credentials(
+        "quick",
+        Some(("AKIAIOSFOLQUICKSTART".into(), "s3cret".into())),
+    )
+    .await
+    .unwrap();
+    assert!(!auth.is_initialized().await.unwrap());
+    assert!(!auth
+        .ensure_setup("quick", "AKIAIOSFOLQUICKSTART", "s3cret")
+        .await
+        .unwrap());
+    assert!(
+        auth.is_initialized().await.unwrap(),
+        "the setup is recorded: no second admin via the API"
+    );
+    // Someone else's key does not finish it.
+    let other = Arc::new(MemoryAuthStore::new());
+    let auth = service(&other, 0);
+    auth.create_user("quick", None, None).await.unwrap();
+    let r = auth
+        .ensure_setup("quick", "AKIAIOSFOLQUICKSTART", "s3cret")
+        .await;
+    assert!(
+        matches!(r, Err(Error::AlreadyExists { kind: "setup", .. })),
+        "{r:?}"
+    );
+    assert!(!auth.is_initialized().await.unwrap());
+}
+
+#[tokio::test]
+async fn password_checks_are_limited_and_unknown_users_cost_the_same() {
+    let store = Arc::new(MemoryAuthStore::new());
+    let auth = Arc::new(service(&store, 0));
+    auth.create_user("ann", None, None).await.unwrap();
+    auth.set_password("ann", "long enough").await.unwrap();
+    let start = std::time::Instant::now();
+    assert_eq!(
+        auth.authenticate_password("nobody", "long enough")
+            .await
+            .unwrap(),
+        None
+    );
+    let unknown = start.elapsed();
+    let start = std::time::Instant::now();
+    assert_eq!(
+        auth.authenticate_password("ann", "wrong one!")
+            .await
+            .unwrap(),
+        None
+    );
+    let wrong = start.elapsed();
+    // Both ran a full hash (a missing user is not answered at once).
+    assert!(
+        unknown * 4 > wrong,
+        "unknown {unknown:?} vs wrong {wrong:?}"
+    );
+    let many: Vec<_> = (0..12)
+        .map(|_| {
+            let auth = auth.clone();
+            tokio::spawn(async move { auth.authenticate_password("ann", "long enough").await })
+        })
+        .collect();
+    let mut refused = 0;
+    for t in many {
+        match t.await.unwrap() {
+            Ok(Some(_)) => {}
+            Err(Error::Unavailable(_)) => refused += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(refused < 12, "some checks ran");
+}

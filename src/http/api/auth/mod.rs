@@ -188,8 +188,8 @@ pub async fn require(req: &HttpRequest, required: &[Permission]) -> ApiResult<()
     }
 }
 
-/// `POST /auth/login` body.
-#[derive(Debug, Deserialize, ToSchema)]
+/// `POST /auth/login` body (no `Debug`: it holds a secret).
+#[derive(Deserialize, ToSchema)]
 pub struct LoginInformation {
     access_key_id: String,
     secret_access_key: String,

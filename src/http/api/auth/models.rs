@@ -142,8 +142,8 @@ impl From<Credential> for CredentialsBody {
     }
 }
 
-/// Credentials with their secret, shown once.
-#[derive(Debug, Serialize, ToSchema)]
+/// Credentials with their secret, shown once (no `Debug`: it holds a secret).
+#[derive(Serialize, ToSchema)]
 pub struct CredentialsWithSecret {
     access_key_id: String,
     secret_access_key: String,
