@@ -76,7 +76,14 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen_address)
             .with_context(|| format!("cannot listen on {}", settings.listen_address))?;
         let address = listener.local_addr()?;
-        let data = web::Data::new(Engine::new(stores, EngineSettings::default()));
+        // Addresses given out for direct writes must link on every instance.
+        let engine_settings = EngineSettings {
+            link_key: tarn_domain::LinkKey::derive(
+                settings.auth.encrypt.secret_key.expose().as_bytes(),
+            ),
+            ..EngineSettings::default()
+        };
+        let data = web::Data::new(Engine::new(stores, engine_settings));
         let shared = (data, info, auth, gateway);
         let server = serve(listener, shared.clone(), http::routes)?;
         let gateway = match settings.gateways.s3.listen_address.as_str() {

@@ -7,6 +7,7 @@ pub mod entry_headers;
 mod health;
 pub mod request_log;
 pub mod s3;
+mod ui;
 
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -27,7 +28,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     s3::routes(cfg);
     cfg.route("/openapi.json", web::get().to(api::openapi::serve))
         .route("/logout", web::get().to(api::auth::logout))
-        .default_service(web::to(not_found));
+        .default_service(web::to(fallback));
+}
+
+/// GET and HEAD outside the API are the UI's; anything else is not found.
+async fn fallback(req: actix_web::HttpRequest) -> HttpResponse {
+    let method = req.method();
+    if method == actix_web::http::Method::GET || method == actix_web::http::Method::HEAD {
+        return ui::serve(req).await;
+    }
+    not_found().await
 }
 
 async fn not_found() -> HttpResponse {

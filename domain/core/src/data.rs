@@ -73,11 +73,54 @@ impl Engine {
         ))?)
     }
 
-    /// A fresh physical address for a client to write to directly, with its
-    /// full URI.
-    pub async fn new_physical_address(&self, repo: &RepositoryId) -> Result<(BlockKey, String)> {
+    /// A fresh key for a client to write `path` of `repo` to directly:
+    /// `data/<hour>/<id>-<mac>`, the MAC binding it to the repository and
+    /// path, so that [`Self::link_object`] links only addresses given out
+    /// for that path (not other objects' data, which listings show).
+    fn new_link_key(&self, repo: &RepositoryId, path: &ObjectPath) -> Result<BlockKey> {
+        let base = self.new_data_key()?;
+        let mac = self.link_mac(repo, path, base.as_str());
+        Ok(BlockKey::new(format!("{}-{mac}", base.as_str()))?)
+    }
+
+    fn link_mac(&self, repo: &RepositoryId, path: &ObjectPath, base: &str) -> String {
+        use hmac::{Hmac, Mac};
+        // HMAC accepts keys of any length: this cannot fail.
+        let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(&self.settings.link_key.0) else {
+            return String::new();
+        };
+        for part in [repo.as_str(), path.as_str(), base] {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part.as_bytes());
+        }
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
+    /// Whether `key` was given out by [`Self::new_physical_address`] for
+    /// `path` of `repo`.
+    fn link_key_valid(&self, repo: &RepositoryId, path: &ObjectPath, key: &BlockKey) -> bool {
+        let Some((base, mac)) = key.as_str().rsplit_once('-') else {
+            return false;
+        };
+        let expected = self.link_mac(repo, path, base);
+        !expected.is_empty()
+            && expected.len() == mac.len()
+            && expected
+                .bytes()
+                .zip(mac.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+
+    /// A fresh physical address for a client to write `path` to directly,
+    /// with its full URI.
+    pub async fn new_physical_address(
+        &self,
+        repo: &RepositoryId,
+        path: &ObjectPath,
+    ) -> Result<(BlockKey, String)> {
         let ns = self.writable_repository(repo).await?.storage_namespace;
-        let key = self.new_data_key()?;
+        let key = self.new_link_key(repo, path)?;
         let uri = ns.uri_of(&key);
         Ok((key, uri))
     }
@@ -194,10 +237,10 @@ impl Engine {
     ) -> Result<Entry> {
         let (repository, b) = self.writable_branch(repo, branch).await?;
         let ns = repository.storage_namespace;
-        if !req.key.as_str().starts_with("data/") {
+        if !req.key.as_str().starts_with("data/") || !self.link_key_valid(repo, path, &req.key) {
             return Err(Error::invalid(
                 "physical_address",
-                "not an address this server gave out",
+                "not an address this server gave out for this path",
             ));
         }
         let meta = self
@@ -278,10 +321,11 @@ impl Engine {
     pub async fn presign_new_address(
         &self,
         repo: &RepositoryId,
+        path: &ObjectPath,
         expiry_secs: u64,
     ) -> Result<(String, String)> {
         let ns = self.writable_repository(repo).await?.storage_namespace;
-        let key = self.new_data_key()?;
+        let key = self.new_link_key(repo, path)?;
         let url = self
             .stores
             .blocks

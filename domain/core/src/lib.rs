@@ -69,6 +69,38 @@ pub struct EngineSettings {
     pub cache_bytes: u64,
     /// How often a commit or merge retries a lost compare-and-set.
     pub max_attempts: u32,
+    /// Signs the addresses given out for direct writes; every instance
+    /// serving one database must use the same key.
+    pub link_key: LinkKey,
+}
+
+/// The key that signs addresses given out for direct writes (never printed).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct LinkKey(pub [u8; 32]);
+
+impl LinkKey {
+    /// A key derived from secret material (e.g. `auth.encrypt.secret_key`).
+    pub fn derive(material: &[u8]) -> Self {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"tarn/link-address/v1\0");
+        h.update(material);
+        Self(h.finalize().into())
+    }
+
+    /// A random key (addresses then link only on this process).
+    pub fn random() -> Self {
+        use rand::Rng;
+        let mut k = [0u8; 32];
+        rand::rng().fill(&mut k);
+        Self(k)
+    }
+}
+
+impl std::fmt::Debug for LinkKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LinkKey(..)")
+    }
 }
 
 impl Default for EngineSettings {
@@ -77,6 +109,7 @@ impl Default for EngineSettings {
             split: SplitRule::default(),
             cache_bytes: 512 << 20,
             max_attempts: 10,
+            link_key: LinkKey::random(),
         }
     }
 }

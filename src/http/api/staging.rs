@@ -52,9 +52,9 @@ async fn get_address(
     let (repo, branch) = path.into_inner();
     let repo = repo_id(&repo)?;
     engine.get_branch(&repo, &branch_name(&branch)?).await?;
-    object_path(&q.path)?;
+    let object = object_path(&q.path)?;
     if let Some(expiry) = info.presign_for(q.presign) {
-        let (uri, url) = engine.presign_new_address(&repo, expiry).await?;
+        let (uri, url) = engine.presign_new_address(&repo, &object, expiry).await?;
         return Ok(web::Json(StagingLocation {
             physical_address: Some(uri),
             presigned_url: Some(url),
@@ -66,7 +66,7 @@ async fn get_address(
             "presigned staging on this block store",
         ));
     }
-    let (_, uri) = engine.new_physical_address(&repo).await?;
+    let (_, uri) = engine.new_physical_address(&repo, &object).await?;
     Ok(web::Json(StagingLocation {
         physical_address: Some(uri),
         presigned_url: None,

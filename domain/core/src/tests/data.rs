@@ -190,7 +190,11 @@ async fn copies_get_their_own_data_and_links_stage_written_data() {
         b"data"
     );
 
-    let (key, uri) = f.engine.new_physical_address(&f.repo).await.unwrap();
+    let (key, uri) = f
+        .engine
+        .new_physical_address(&f.repo, &p("linked"))
+        .await
+        .unwrap();
     assert!(uri.starts_with("mem://repo/data/"), "{uri}");
     let ns = StorageNamespace::new("mem://repo").unwrap();
     f.engine
@@ -221,13 +225,55 @@ async fn copies_get_their_own_data_and_links_stage_written_data() {
         .await,
         b"direct"
     );
+    // The address links only at the path it was given out for, and data
+    // written by other means (its address shows in listings) never links.
+    let elsewhere = f
+        .engine
+        .link_object(&f.repo, &b("dev"), &p("elsewhere"), link.clone())
+        .await;
+    assert!(
+        matches!(
+            elsewhere,
+            Err(Error::InvalidInput {
+                field: "physical_address",
+                ..
+            })
+        ),
+        "{elsewhere:?}"
+    );
+    let listed = f
+        .engine
+        .stat_object(&f.repo, "dev", &p("copy"))
+        .await
+        .unwrap();
+    let tarn_model::PhysicalAddress::Relative(listed_key) = listed.address else {
+        panic!("a relative address");
+    };
+    let stolen = LinkRequest {
+        key: listed_key,
+        ..link.clone()
+    };
+    let stolen = f
+        .engine
+        .link_object(&f.repo, &b("dev"), &p("copy"), stolen)
+        .await;
+    assert!(
+        matches!(
+            stolen,
+            Err(Error::InvalidInput {
+                field: "physical_address",
+                ..
+            })
+        ),
+        "{stolen:?}"
+    );
     let bad_checksum = LinkRequest {
         checksum: tarn_ports::md5_hex(b"other!"),
         ..link.clone()
     };
     assert!(matches!(
         f.engine
-            .link_object(&f.repo, &b("dev"), &p("l3"), bad_checksum)
+            .link_object(&f.repo, &b("dev"), &p("linked"), bad_checksum)
             .await,
         Err(Error::InvalidInput {
             field: "checksum",
@@ -237,7 +283,7 @@ async fn copies_get_their_own_data_and_links_stage_written_data() {
     let bad_size = LinkRequest { size: 7, ..link };
     assert!(matches!(
         f.engine
-            .link_object(&f.repo, &b("dev"), &p("l2"), bad_size)
+            .link_object(&f.repo, &b("dev"), &p("linked"), bad_size)
             .await,
         Err(Error::InvalidInput {
             field: "size_bytes",
@@ -268,7 +314,11 @@ async fn protected_branches_refuse_uploads_links_and_multipart_completion() {
         )
         .await
         .unwrap();
-    let (key, _) = f.engine.new_physical_address(&f.repo).await.unwrap();
+    let (key, _) = f
+        .engine
+        .new_physical_address(&f.repo, &p("linked"))
+        .await
+        .unwrap();
     let ns = StorageNamespace::new("mem://repo").unwrap();
     let blocks = &f.engine.stores().blocks;
     blocks

@@ -1,0 +1,253 @@
+// End-to-end test of the web UI: starts the real `tarn` binary (not in
+// quickstart: the setup page creates the admin), drives Debian's Chromium
+// with playwright-core through setup, login, repositories, uploads, commits,
+// branches, compare and merge, browsing an old commit, deletions and the
+// administration pages, at 1280×800 and at 390×844. Screenshots go to
+// frontend/test-output/ (not committed). Exits non-zero on the first failure.
+
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+const here = resolve(import.meta.dirname, "..");
+const bin = process.env.TARN_BIN ?? resolve(here, "../target/debug/tarn");
+const out = resolve(here, "test-output");
+mkdirSync(out, { recursive: true });
+const data = mkdtempSync(join(tmpdir(), "tarn-ui-"));
+
+function start() {
+  return new Promise((ok, fail) => {
+    const child = spawn(bin, ["run", "--listen", "127.0.0.1:0", "--data-dir", data], {
+      env: {
+        ...process.env,
+        RUST_LOG: "warn",
+        TARN_DATABASE__TYPE: "sqlite",
+        TARN_BLOCKSTORE__TYPE: "local",
+        TARN_AUTH__ENCRYPT__SECRET_KEY: "ui-test-secret-key",
+      },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let seen = "";
+    child.stdout.on("data", (chunk) => {
+      seen += chunk;
+      const m = seen.match(/Tarn listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) ok({ child, url: m[1] });
+    });
+    child.on("exit", (code) => fail(new Error(`tarn exited (${code}) before listening:\n${seen}`)));
+    setTimeout(() => fail(new Error("tarn did not start in 30 s")), 30000);
+  });
+}
+
+function check(cond, what) {
+  if (!cond) throw new Error(`check failed: ${what}`);
+  console.log(`  ✓ ${what}`);
+}
+
+const files = join(data, "upload");
+mkdirSync(files);
+writeFileSync(join(files, "data.csv"), 'city,population\nOslo,709037\n"Bergen, Vestland",291189\n');
+writeFileSync(join(files, "README.md"), "# Demo\n\nSome **bold** text.\n\n<script>window.pwned = true</script>\n");
+writeFileSync(join(files, "notes.txt"), "plain notes\n");
+writeFileSync(join(files, "extra.txt"), "added on a branch\n");
+
+const { child, url } = await start();
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+let failed = false;
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  const external = [];
+  page.on("request", (r) => !r.url().startsWith(url) && !r.url().startsWith("data:") && external.push(r.url()));
+  const shot = (name, p = page) => p.screenshot({ path: join(out, `${name}.png`), fullPage: true });
+
+  console.log("setup and login");
+  await page.goto(url + "/");
+  await page.waitForURL("**/setup");
+  await page.getByLabel("Admin user name").fill("admin");
+  await shot("01-setup");
+  await page.getByRole("button", { name: "Set up" }).click();
+  const key = await page.getByTestId("setup-key").innerText();
+  const secret = await page.getByTestId("setup-secret").innerText();
+  check(key.length === 20 && secret.length === 40, "setup shows a 20/40-character key pair once");
+  await shot("02-setup-done");
+  await page.getByRole("link", { name: "Go to login" }).click();
+  await page.getByLabel("Access key ID").fill(key);
+  await page.getByLabel("Secret access key").fill("wrong");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("alert").filter({ hasText: "Wrong access key or secret" }).waitFor();
+  check(true, "a wrong secret shows an error");
+  // Keyboard only: focus the secret field and submit with Enter.
+  await page.getByLabel("Secret access key").fill(secret);
+  await page.getByLabel("Secret access key").press("Enter");
+  await page.waitForURL("**/repositories");
+  await page.getByText("No repositories yet").waitFor();
+  check(true, "logged in: empty repository list");
+  await shot("03-repositories-empty");
+
+  console.log("create a repository");
+  await page.getByRole("button", { name: "Create repository" }).first().click();
+  await page.getByLabel("Repository ID").fill("demo");
+  check((await page.getByLabel("Storage namespace").inputValue()) === "local://demo", "the namespace is prefilled from the server's example");
+  await page.getByRole("dialog").getByRole("button", { name: "Create repository" }).click();
+  await page.getByRole("link", { name: "demo", exact: true }).click();
+  await page.getByText("No objects yet").waitFor();
+
+  console.log("upload, preview, commit");
+  await page.getByRole("button", { name: "Upload" }).click();
+  await page.locator('input[type="file"]').setInputFiles([join(files, "data.csv"), join(files, "README.md"), join(files, "notes.txt")]);
+  await page.getByLabel("Destination prefix").fill("");
+  await page.getByRole("button", { name: /Upload 3 files to main/ }).click();
+  await page.getByRole("button", { name: "Open data.csv" }).waitFor();
+  check(true, "three files uploaded with progress");
+  await page.getByRole("button", { name: "Open data.csv" }).click();
+  await page.getByRole("table", { name: "Table preview" }).getByRole("cell", { name: "Bergen, Vestland" }).waitFor();
+  check(true, "CSV preview is a table (quoted comma kept)");
+  await shot("04-objects-csv-preview");
+  await page.getByRole("button", { name: "Open README.md" }).click();
+  await page.locator(".markdown strong").filter({ hasText: "bold" }).waitFor();
+  check(!(await page.evaluate(() => window.pwned)), "Markdown preview renders and drops scripts");
+  await page.getByRole("link", { name: "Uncommitted changes", exact: true }).click();
+  await page.getByRole("list", { name: "Uncommitted changes" }).getByText("notes.txt").waitFor();
+  await shot("05-uncommitted");
+  await page.getByRole("button", { name: "Reset notes.txt" }).click();
+  await page.getByRole("list", { name: "Uncommitted changes" }).getByText("notes.txt").waitFor({ state: "detached" });
+  check(true, "per-path reset drops one change");
+  await page.getByRole("button", { name: "Commit changes" }).click();
+  await page.getByLabel("Message").fill("first data");
+  await page.getByRole("button", { name: "Add metadata" }).click();
+  await page.getByLabel("Metadata key").fill("source");
+  await page.getByLabel("Metadata value").fill("e2e");
+  await page.getByRole("dialog").getByRole("button", { name: "Commit changes" }).click();
+  await page.getByRole("status").filter({ hasText: "first data" }).waitFor();
+  check(true, "commit with message and metadata");
+
+  console.log("branch, change, compare, merge");
+  await page.getByRole("link", { name: "Branches" }).click();
+  await page.getByRole("button", { name: "Create branch" }).click();
+  await page.getByLabel("Branch name").fill("feature");
+  await page.getByRole("dialog").getByRole("button", { name: "Create branch" }).click();
+  await page.getByRole("link", { name: "feature", exact: true }).click();
+  await page.getByRole("button", { name: "Upload" }).click();
+  await page.locator('input[type="file"]').setInputFiles([join(files, "extra.txt")]);
+  await page.getByRole("button", { name: /Upload 1 file to feature/ }).click();
+  await page.getByRole("button", { name: "Open extra.txt" }).waitFor();
+  await page.getByRole("link", { name: "Uncommitted changes", exact: true }).click();
+  await page.getByRole("button", { name: "Commit changes" }).click();
+  await page.getByLabel("Message").fill("extra on feature");
+  await page.getByRole("dialog").getByRole("button", { name: "Commit changes" }).click();
+  await page.getByRole("status").filter({ hasText: "extra on feature" }).waitFor();
+  await page.goto(`${url}/repositories/demo/compare?ref=main&compare=feature`);
+  await page.getByRole("list", { name: "Differences" }).getByText("extra.txt").waitFor();
+  check(true, "compare shows the branch's change (three-dot, deep link)");
+  await shot("06-compare");
+  await page.getByRole("button", { name: "Merge feature into main" }).click();
+  await page.getByRole("status").filter({ hasText: "Merged" }).waitFor();
+  check(true, "merged feature into main");
+
+  console.log("a conflict is shown clearly");
+  for (const [branch, body] of [["feature", "feature side"], ["main", "main side"]]) {
+    await page.evaluate(async ([b, text]) => {
+      await fetch(`/api/v1/repositories/demo/branches/${b}/objects?path=notes.txt`, { method: "POST", body: text });
+      await fetch(`/api/v1/repositories/demo/branches/${b}/commits`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ message: `notes on ${b}` }) });
+    }, [branch, body]);
+  }
+  await page.goto(`${url}/repositories/demo/compare?ref=main&compare=feature`);
+  await page.getByRole("button", { name: "Merge feature into main" }).click();
+  await page.getByRole("alert").filter({ hasText: "Merge conflicts" }).getByText("notes.txt").waitFor();
+  check(true, "merge conflicts list the conflicting path");
+  await shot("07-merge-conflict");
+  await page.getByLabel("Merge strategy").selectOption("source-wins");
+  await page.getByRole("button", { name: "Merge feature into main" }).click();
+  await page.getByRole("status").filter({ hasText: "Merged" }).waitFor();
+  check(true, "source-wins resolves it");
+
+  console.log("log and an old commit");
+  await page.getByRole("link", { name: "Commits" }).click();
+  await page.getByRole("link", { name: "first data" }).click();
+  await page.getByText("source").first().waitFor();
+  await page.getByRole("list", { name: "Commit changes" }).getByText("data.csv").waitFor();
+  check(true, "commit details show metadata and changes against the parent");
+  await shot("08-commit");
+  await page.getByRole("link", { name: "Browse objects at this commit" }).click();
+  await page.getByRole("button", { name: "Open data.csv" }).waitFor();
+  check((await page.getByRole("button", { name: "Open extra.txt" }).count()) === 0, "the old commit does not have the later file");
+  check((await page.getByRole("button", { name: "Upload" }).count()) === 0, "no uploads on a commit");
+  await shot("09-old-commit");
+
+  console.log("deletions");
+  await page.goto(`${url}/repositories/demo/objects?ref=main`);
+  await page.getByRole("button", { name: "Open README.md" }).click();
+  await page.getByRole("complementary").getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("button", { name: "Open README.md" }).waitFor({ state: "detached" });
+  check(true, "deleted an object");
+  await page.getByRole("link", { name: "Branches" }).click();
+  page.once("dialog", (d) => d.accept());
+  await page.getByRole("button", { name: "Delete branch feature" }).click();
+  await page.getByRole("link", { name: "feature", exact: true }).waitFor({ state: "detached" });
+  check(true, "deleted a branch");
+
+  console.log("administration");
+  await page.getByRole("link", { name: "Administration" }).click();
+  await page.getByRole("button", { name: "Create user" }).click();
+  await page.getByLabel("User ID").fill("alice");
+  await page.getByRole("dialog").getByRole("button", { name: "Create" }).click();
+  await page.getByRole("link", { name: "alice" }).click();
+  await page.getByLabel("Group ID").fill("Viewers");
+  await page.getByRole("button", { name: "Add" }).first().click();
+  await page.getByRole("link", { name: "FSReadAll" }).waitFor();
+  check(true, "a user joins Viewers and gets its effective policies");
+  await shot("10-admin-user");
+  await page.getByRole("link", { name: "Policies" }).click();
+  await page.getByRole("link", { name: "FSReadWriteAll" }).waitFor();
+  await shot("11-admin-policies");
+
+  console.log("deep links, narrow screens, keyboard");
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  await phone.addCookies(await context.cookies());
+  const mobile = await phone.newPage();
+  await mobile.goto(`${url}/repositories/demo/objects?ref=main`);
+  await mobile.getByRole("button", { name: "Open data.csv" }).click();
+  await mobile.getByRole("table", { name: "Table preview" }).waitFor();
+  const overflow = await mobile.evaluate(() => document.scrollingElement.scrollWidth - window.innerWidth);
+  check(overflow <= 1, `no horizontal scrolling at 390 px (overflow ${overflow})`);
+  await shot("12-mobile-objects", mobile);
+  await mobile.goto(`${url}/repositories`);
+  await mobile.getByRole("link", { name: "demo", exact: true }).waitFor();
+  await shot("13-mobile-repositories", mobile);
+  await page.goto(`${url}/repositories`);
+  await page.getByRole("button", { name: "Create repository" }).focus();
+  await page.keyboard.press("Enter");
+  check(await page.getByLabel("Repository ID").evaluate((e) => e === document.activeElement), "a dialog opens from the keyboard with focus inside");
+  await page.keyboard.press("Escape");
+  await page.getByRole("dialog").waitFor({ state: "detached" });
+
+  console.log("delete the repository, log out");
+  await page.getByRole("button", { name: "Delete demo" }).click();
+  const confirm = page.getByRole("dialog").getByRole("button", { name: "Delete repository" });
+  check(await confirm.isDisabled(), "repository deletion waits for the typed name");
+  await page.getByLabel("Repository name").fill("demo");
+  await confirm.click();
+  await page.getByText("No repositories yet").waitFor();
+  await page.getByRole("link", { name: "Log out" }).click();
+  await page.waitForURL("**/auth/login**");
+  check(true, "logged out");
+  check(errors.length === 0, `no page errors (${errors.join("; ")})`);
+  check(external.length === 0, `no request left the server (${external.join(", ")})`);
+} catch (e) {
+  failed = true;
+  console.error(e);
+} finally {
+  await browser.close();
+  child.kill("SIGTERM");
+  rmSync(data, { recursive: true, force: true });
+}
+console.log(failed ? "UI end-to-end test FAILED" : `UI end-to-end test passed; screenshots in ${out}`);
+process.exit(failed ? 1 : 0);
