@@ -8,17 +8,39 @@ VENV := .venv
 PURE_CRATES := tarn-model tarn-ports tarn-domain
 FORBIDDEN_DEPS := actix|diesel|aws-|sqlx|reqwest|hyper
 
-.PHONY: run test lint fmt bench boundaries unit unit-suites ci build pytest s3s-fs
+.PHONY: run test lint fmt bench boundaries unit unit-suites ci build pytest s3s-fs ui ui-test chromium
 
-## run: start Tarn on the zero-setup default with quickstart credentials printed
-run:
+## run: build the web UI, then start Tarn on the zero-setup default with quickstart
+## credentials printed (UI at http://127.0.0.1:8000/)
+run: ui
 	$(CARGO) run --release --bin tarn -- run --quickstart --data-dir $(DATA_DIR)
+
+## ui: the web UI (frontend/, React + Vite) into frontend/dist, which the binary serves
+## (compiled in by release builds, read from disk by debug builds)
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+ui: frontend/node_modules/.installed
+	cd frontend && npm run build
+
+## chromium: Debian's Chromium for the UI's end-to-end test, installed when missing
+chromium:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+## ui-test: the UI end to end in headless Chromium against the debug binary; screenshots
+## of the main pages go to frontend/test-output/
+ui-test: ui chromium
+	$(CARGO) build --bin tarn
+	cd frontend && TARN_BIN=$${CARGO_TARGET_DIR:-$(CURDIR)/target}/debug/tarn node e2e/run.mjs
 
 build:
 	$(CARGO) build --workspace --all-targets
 
 ## test: lint, then every test of the workspace
-test: lint unit pytest
+test: lint unit pytest ui-test
 
 ## unit: every Rust test, with a throwaway PostgreSQL (scripts/with-postgres.sh) and
 ## S3 server (scripts/with-s3.sh: moto, from the virtualenv); the black-box suites run

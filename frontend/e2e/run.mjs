@@ -225,6 +225,7 @@ try {
   await page.goto(`${url}/repositories`);
   await page.getByRole("button", { name: "Create repository" }).focus();
   await page.keyboard.press("Enter");
+  await page.getByRole("dialog").waitFor();
   check(await page.getByLabel("Repository ID").evaluate((e) => e === document.activeElement), "a dialog opens from the keyboard with focus inside");
   await page.keyboard.press("Escape");
   await page.getByRole("dialog").waitFor({ state: "detached" });

@@ -168,6 +168,11 @@ export function objectUrl(repo: string, ref: string, path: string): string {
   return url(`/repositories/${enc(repo)}/refs/${enc(ref)}/objects`, { path });
 }
 
+/** A ref for display: commit ids shortened to 12 characters. */
+export function shortRef(r: string): string {
+  return /^[0-9a-f]{64}$/.test(r) ? r.slice(0, 12) : r;
+}
+
 export function formatDate(unixSeconds: number): string {
   return new Date(unixSeconds * 1000).toLocaleString();
 }

@@ -152,7 +152,23 @@ export const PoliciesPage = () => (
 );
 
 /** Items linked to an owner (a user's groups, a group's members, ...), with add and remove. */
-function Links({ title, list, add, remove, to, placeholder }: { title: string; list: () => Promise<Listing<{ id: string }>>; add: (id: string) => Promise<unknown>; remove: (id: string) => Promise<unknown>; to: (id: string) => string; placeholder: string }) {
+function Links({
+  title,
+  list,
+  add,
+  remove,
+  to,
+  placeholder,
+  onChange,
+}: {
+  title: string;
+  list: () => Promise<Listing<{ id: string }>>;
+  add: (id: string) => Promise<unknown>;
+  remove: (id: string) => Promise<unknown>;
+  to: (id: string) => string;
+  placeholder: string;
+  onChange?: () => void;
+}) {
   const items = useAsync(list, [title]);
   const [value, setValue] = useState("");
   const action = useAction();
@@ -165,7 +181,7 @@ function Links({ title, list, add, remove, to, placeholder }: { title: string; l
         {items.data?.results.map((i) => (
           <li key={i.id}>
             <Link to={to(i.id)}>{i.id}</Link>
-            <button type="button" className="plain" aria-label={`Remove ${i.id}`} onClick={() => action.run(async () => (await remove(i.id), items.reload()))}>
+            <button type="button" className="plain" aria-label={`Remove ${i.id}`} onClick={() => action.run(async () => (await remove(i.id), items.reload(), onChange?.()))}>
               ×
             </button>
           </li>
@@ -179,6 +195,7 @@ function Links({ title, list, add, remove, to, placeholder }: { title: string; l
             await add(value);
             setValue("");
             items.reload();
+            onChange?.();
           });
         }}
       >
@@ -256,14 +273,16 @@ export function UserPage() {
   const { userId = "" } = useParams();
   const user = useAsync(() => get<User>(`/auth/users/${enc(userId)}`), [userId]);
   const base = `/auth/users/${enc(userId)}`;
+  const [changes, setChanges] = useState(0);
+  const changed = () => setChanges((c) => c + 1);
   return (
     <Admin title={`User ${userId}`}>
       <ErrorBox error={user.error} />
       {user.data && <p className="muted">Created {formatDate(user.data.creation_date)}</p>}
       <div className="grid">
-        <Links title="Groups" placeholder="Group ID" list={() => get(`${base}/groups`, { amount: 100 })} add={(g) => put(`/auth/groups/${enc(g)}/members/${enc(userId)}`)} remove={(g) => del(`/auth/groups/${enc(g)}/members/${enc(userId)}`)} to={(g) => `/auth/groups/${enc(g)}`} />
-        <Links title="Policies attached" placeholder="Policy ID" list={() => get(`${base}/policies`, { amount: 100 })} add={(p) => put(`${base}/policies/${enc(p)}`)} remove={(p) => del(`${base}/policies/${enc(p)}`)} to={(p) => `/auth/policies/${enc(p)}`} />
-        <Effective user={userId} />
+        <Links title="Groups" placeholder="Group ID" list={() => get(`${base}/groups`, { amount: 100 })} add={(g) => put(`/auth/groups/${enc(g)}/members/${enc(userId)}`)} remove={(g) => del(`/auth/groups/${enc(g)}/members/${enc(userId)}`)} to={(g) => `/auth/groups/${enc(g)}`} onChange={changed} />
+        <Links title="Policies attached" placeholder="Policy ID" list={() => get(`${base}/policies`, { amount: 100 })} add={(p) => put(`${base}/policies/${enc(p)}`)} remove={(p) => del(`${base}/policies/${enc(p)}`)} to={(p) => `/auth/policies/${enc(p)}`} onChange={changed} />
+        <Effective key={changes} user={userId} />
         <CredentialList user={userId} />
       </div>
     </Admin>

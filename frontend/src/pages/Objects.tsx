@@ -1,8 +1,9 @@
 import { useEffect, useRef, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
-import { del, enc, formatDate, formatSize, get, Listing, objectUrl, ObjectStats, upload } from "../api";
+import { del, enc, formatDate, formatSize, get, Listing, objectUrl, ObjectStats, shortRef, upload } from "../api";
 import { Empty, ErrorBox, Loading, Modal, Pager, useAction, useAsync, usePager } from "../components/common";
 import { Preview } from "../components/Preview";
+import { FileIcon, FolderIcon } from "../components/Icons";
 import { RefSelector, useRepo } from "./RepoLayout";
 
 const PAGE = 100;
@@ -207,7 +208,7 @@ export function ObjectsPage() {
             Upload
           </button>
         )}
-        {isBranch.data === false && <span className="muted small">Read-only view of {reference}: pick a branch to change it.</span>}
+        {isBranch.data === false && <span className="muted small">Read-only view of {shortRef(reference)}: pick a branch to change it.</span>}
       </div>
       <div className={selected ? "split" : ""}>
         <div>
@@ -234,7 +235,7 @@ export function ObjectsPage() {
                     <tr key={o.path}>
                       <td>
                         <button type="button" className="plain link" onClick={() => go(o.path)}>
-                          📁 {name}
+                          <FolderIcon /> {name}
                         </button>
                       </td>
                       <td />
@@ -244,7 +245,7 @@ export function ObjectsPage() {
                     <tr key={o.path} className={selected?.path === o.path ? "selected" : ""}>
                       <td>
                         <button type="button" className="plain link" onClick={() => setSelected(o)} aria-label={`Open ${name}`}>
-                          📄 {name}
+                          <FileIcon /> {name}
                         </button>
                       </td>
                       <td className="num">{formatSize(o.size_bytes)}</td>
@@ -285,9 +286,11 @@ export function ObjectsPage() {
           }}
         />
       )}
-      <p className="muted small">
-        <Link to={`../changes?ref=${enc(reference)}`}>Uncommitted changes on {reference}</Link>
-      </p>
+      {isBranch.data && (
+        <p className="muted small">
+          <Link to={`../changes?ref=${enc(reference)}`}>Uncommitted changes on {reference}</Link>
+        </p>
+      )}
     </div>
   );
 }

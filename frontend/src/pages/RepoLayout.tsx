@@ -1,7 +1,8 @@
 import { useState } from "react";
 import { NavLink, Outlet, useOutletContext, useParams, useSearchParams } from "react-router-dom";
-import { enc, get, Listing, Ref, Repository } from "../api";
+import { enc, get, Listing, Ref, Repository, shortRef } from "../api";
 import { ErrorBox, Loading, useAsync } from "../components/common";
+import { TagIcon } from "../components/Icons";
 
 export interface RepoContext {
   repo: Repository;
@@ -34,7 +35,7 @@ export function RefSelector({ repo, value, onChange, label = "Ref" }: { repo: st
   return (
     <div className="refsel">
       <button type="button" aria-haspopup="listbox" aria-expanded={open} onClick={() => setOpen(!open)} aria-label={`${label}: ${value}`}>
-        {label}: <strong>{value}</strong> ▾
+        {label}: <strong title={value}>{shortRef(value)}</strong> ▾
       </button>
       {open && (
         <div className="dropdown" role="listbox" aria-label={`Choose ${label.toLowerCase()}`}>
@@ -52,7 +53,7 @@ export function RefSelector({ repo, value, onChange, label = "Ref" }: { repo: st
               {refs.data[1].results.length > 0 && <div className="group">Tags</div>}
               {refs.data[1].results.map((t) => (
                 <button type="button" role="option" aria-selected={t.id === value} key={`t-${t.id}`} onClick={() => pick(t.id)}>
-                  🏷 {t.id}
+                  <TagIcon /> {t.id}
                 </button>
               ))}
               {(refs.data[0].pagination.has_more || refs.data[1].pagination.has_more) && <div className="muted small">More refs: type to filter.</div>}
