@@ -26,14 +26,31 @@ async fn quickstart_serves_health_and_prints_credentials() {
 }
 
 #[tokio::test]
-async fn unknown_paths_answer_json_404() {
+async fn unknown_paths_are_the_uis_or_json_404() {
     let tarn = TarnProcess::quickstart().await;
-    let resp = reqwest::get(format!("{}/no/such/thing", tarn.url))
+    // A GET outside the API is a route of the web UI (deep links work).
+    let page = reqwest::get(format!("{}/no/such/thing", tarn.url))
         .await
         .unwrap();
-    assert_eq!(resp.status(), 404);
-    let body: serde_json::Value = resp.json().await.unwrap();
-    assert!(body["message"].is_string(), "{body}");
+    assert_eq!(page.status(), 200);
+    let content_type = page.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    // Anything else there, and missing UI assets, are JSON 404s.
+    let http = reqwest::Client::new();
+    for resp in [
+        http.post(format!("{}/no/such/thing", tarn.url))
+            .send()
+            .await
+            .unwrap(),
+        http.get(format!("{}/assets/missing.js", tarn.url))
+            .send()
+            .await
+            .unwrap(),
+    ] {
+        assert_eq!(resp.status(), 404);
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert!(body["message"].is_string(), "{body}");
+    }
 }
 
 #[tokio::test]

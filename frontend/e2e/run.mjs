@@ -14,6 +14,7 @@ import { chromium } from "playwright-core";
 const here = resolve(import.meta.dirname, "..");
 const bin = process.env.TARN_BIN ?? resolve(here, "../target/debug/tarn");
 const out = resolve(here, "test-output");
+rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 const data = mkdtempSync(join(tmpdir(), "tarn-ui-"));
 
@@ -48,7 +49,11 @@ function check(cond, what) {
 const files = join(data, "upload");
 mkdirSync(files);
 writeFileSync(join(files, "data.csv"), 'city,population\nOslo,709037\n"Bergen, Vestland",291189\n');
-writeFileSync(join(files, "README.md"), "# Demo\n\nSome **bold** text.\n\n<script>window.pwned = true</script>\n");
+writeFileSync(
+  join(files, "README.md"),
+  '# Demo\n\nSome **bold** text.\n\n<style>body { display: none }</style>\n\n<form method="post" action="/api/v1/repositories/demo/branches/main/objects?path=x"><button>Click</button></form>\n\n<img src="x" onerror="window.pwned = true">\n',
+);
+writeFileSync(join(files, "empty.txt"), "");
 writeFileSync(join(files, "notes.txt"), "plain notes\n");
 writeFileSync(join(files, "extra.txt"), "added on a branch\n");
 
@@ -62,7 +67,7 @@ try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("pageerror", (e) => (errors.push(e.message), console.error("page error:", e.message)));
   const external = [];
   page.on("request", (r) => !r.url().startsWith(url) && !r.url().startsWith("data:") && external.push(r.url()));
   const shot = (name, p = page) => p.screenshot({ path: join(out, `${name}.png`), fullPage: true });
@@ -101,18 +106,25 @@ try {
 
   console.log("upload, preview, commit");
   await page.getByRole("button", { name: "Upload" }).click();
-  await page.locator('input[type="file"]').setInputFiles([join(files, "data.csv"), join(files, "README.md"), join(files, "notes.txt")]);
+  await page.locator('input[type="file"]').setInputFiles([join(files, "data.csv"), join(files, "README.md"), join(files, "notes.txt"), join(files, "empty.txt")]);
   await page.getByLabel("Destination prefix").fill("");
-  await page.getByRole("button", { name: /Upload 3 files to main/ }).click();
+  await page.getByRole("button", { name: /Upload 4 files to main/ }).click();
   await page.getByRole("button", { name: "Open data.csv" }).waitFor();
-  check(true, "three files uploaded with progress");
+  check(true, "four files uploaded with progress");
+  await page.getByRole("button", { name: "Open empty.txt" }).click();
+  await page.getByRole("heading", { name: "Preview" }).waitFor();
+  await page.getByText("Loading preview…").waitFor({ state: "detached" });
+  check((await page.getByRole("complementary").getByRole("alert").count()) === 0, "an empty file previews without an error");
   await page.getByRole("button", { name: "Open data.csv" }).click();
   await page.getByRole("table", { name: "Table preview" }).getByRole("cell", { name: "Bergen, Vestland" }).waitFor();
   check(true, "CSV preview is a table (quoted comma kept)");
   await shot("04-objects-csv-preview");
   await page.getByRole("button", { name: "Open README.md" }).click();
   await page.locator(".markdown strong").filter({ hasText: "bold" }).waitFor();
-  check(!(await page.evaluate(() => window.pwned)), "Markdown preview renders and drops scripts");
+  await page.waitForTimeout(200);
+  check(!(await page.evaluate(() => window.pwned)), "Markdown preview renders and runs no script");
+  check((await page.locator(".markdown style, .markdown form, .markdown button, .markdown [style]").count()) === 0, "Markdown keeps no styles or forms");
+  check(await page.getByRole("heading", { name: "Preview" }).isVisible(), "the page is still visible (no injected style)");
   await page.getByRole("link", { name: "Uncommitted changes", exact: true }).click();
   await page.getByRole("list", { name: "Uncommitted changes" }).getByText("notes.txt").waitFor();
   await shot("05-uncommitted");
@@ -175,11 +187,43 @@ try {
   await page.getByRole("list", { name: "Commit changes" }).getByText("data.csv").waitFor();
   check(true, "commit details show metadata and changes against the parent");
   await shot("08-commit");
+  await page.getByRole("link", { name: /^[0-9a-f]{12}$/ }).first().click();
+  await page.getByText("The first commit has no parent.").waitFor();
+  check((await page.getByRole("list", { name: "Commit changes" }).count()) === 0, "following a parent shows that commit, not the old diff");
+  await page.goBack();
+  await page.getByRole("list", { name: "Commit changes" }).getByText("data.csv").waitFor();
   await page.getByRole("link", { name: "Browse objects at this commit" }).click();
   await page.getByRole("button", { name: "Open data.csv" }).waitFor();
   check((await page.getByRole("button", { name: "Open extra.txt" }).count()) === 0, "the old commit does not have the later file");
   check((await page.getByRole("button", { name: "Upload" }).count()) === 0, "no uploads on a commit");
   await shot("09-old-commit");
+
+  console.log("revert and paging");
+  await page.goto(`${url}/repositories/demo/commits?ref=main`);
+  await page.getByRole("link", { name: "extra on feature" }).click();
+  page.once("dialog", (d) => d.accept());
+  await page.getByRole("button", { name: "Revert on main" }).click();
+  await page.getByRole("status").filter({ hasText: "Reverted on main" }).waitFor();
+  await page.goto(`${url}/repositories/demo/objects?ref=main`);
+  await page.getByRole("button", { name: "Open data.csv" }).waitFor();
+  check((await page.getByRole("button", { name: "Open extra.txt" }).count()) === 0, "reverting a commit removes its file");
+  const long = "part-00000-" + "0123456789abcdef".repeat(6) + ".snappy.parquet";
+  await page.evaluate(async (longName) => {
+    const put = (p) => fetch(`/api/v1/repositories/demo/branches/main/objects?path=${encodeURIComponent(p)}`, { method: "POST", body: p });
+    for (let i = 0; i < 120; i += 10) await Promise.all(Array.from({ length: 10 }, (_, j) => put(`many/f${String(i + j).padStart(3, "0")}.txt`)));
+    await put(`long/${longName}`);
+  }, long);
+  await page.goto(`${url}/repositories/demo/objects?ref=main&path=many/`);
+  await page.getByRole("button", { name: "Open f000.txt" }).waitFor();
+  check((await page.getByRole("button", { name: /^Open f\d+\.txt$/ }).count()) === 100, "a page holds 100 entries");
+  await page.getByRole("button", { name: "Next →" }).click();
+  await page.getByRole("button", { name: "Open f119.txt" }).waitFor();
+  check((await page.getByRole("button", { name: "Open f000.txt" }).count()) === 0, "the second page continues after the first");
+  await shot("10-paged-listing");
+  await page.getByRole("button", { name: "Ref: main" }).click();
+  await page.getByRole("group", { name: "Choose ref" }).getByRole("button", { name: "feature" }).click();
+  await page.getByRole("button", { name: "Open data.csv" }).waitFor();
+  check((await page.getByText("Page 2").count()) === 0, "changing the ref starts again at page 1");
 
   console.log("deletions");
   await page.goto(`${url}/repositories/demo/objects?ref=main`);
@@ -204,10 +248,10 @@ try {
   await page.getByRole("button", { name: "Add" }).first().click();
   await page.getByRole("link", { name: "FSReadAll" }).waitFor();
   check(true, "a user joins Viewers and gets its effective policies");
-  await shot("10-admin-user");
+  await shot("11-admin-user");
   await page.getByRole("link", { name: "Policies" }).click();
   await page.getByRole("link", { name: "FSReadWriteAll" }).waitFor();
-  await shot("11-admin-policies");
+  await shot("12-admin-policies");
 
   console.log("deep links, narrow screens, keyboard");
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 } });
@@ -218,10 +262,19 @@ try {
   await mobile.getByRole("table", { name: "Table preview" }).waitFor();
   const overflow = await mobile.evaluate(() => document.scrollingElement.scrollWidth - window.innerWidth);
   check(overflow <= 1, `no horizontal scrolling at 390 px (overflow ${overflow})`);
-  await shot("12-mobile-objects", mobile);
+  await shot("13-mobile-objects", mobile);
+  await mobile.goto(`${url}/repositories/demo/objects?ref=main&path=long/`);
+  await mobile.getByRole("button", { name: /^Open part-00000-/ }).waitFor();
+  const overflowLong = await mobile.evaluate(() => document.scrollingElement.scrollWidth - window.innerWidth);
+  check(overflowLong <= 1, `long names wrap at 390 px (overflow ${overflowLong})`);
+  await mobile.goto(`${url}/repositories/demo/compare?ref=main&compare=main`);
+  await mobile.getByText("Pick two different refs").waitFor();
+  const overflowCompare = await mobile.evaluate(() => document.scrollingElement.scrollWidth - window.innerWidth);
+  check(overflowCompare <= 1, `the compare page fits at 390 px (overflow ${overflowCompare})`);
+  await shot("14-mobile-compare", mobile);
   await mobile.goto(`${url}/repositories`);
   await mobile.getByRole("link", { name: "demo", exact: true }).waitFor();
-  await shot("13-mobile-repositories", mobile);
+  await shot("15-mobile-repositories", mobile);
   await page.goto(`${url}/repositories`);
   await page.getByRole("button", { name: "Create repository" }).focus();
   await page.keyboard.press("Enter");
@@ -245,6 +298,9 @@ try {
 } catch (e) {
   failed = true;
   console.error(e);
+  for (const [i, p] of browser.contexts().flatMap((c) => c.pages()).entries()) {
+    await p.screenshot({ path: join(out, `failure-${i}.png`), fullPage: true }).catch(() => {});
+  }
 } finally {
   await browser.close();
   child.kill("SIGTERM");

@@ -1,4 +1,4 @@
-import { createContext, useContext, useEffect, useState } from "react";
+import { createContext, useContext, useEffect, useRef, useState } from "react";
 import { Link, Navigate, NavLink, Route, Routes, useLocation, useNavigate } from "react-router-dom";
 import { get, User } from "./api";
 import { Loading } from "./components/common";
@@ -62,11 +62,15 @@ function Header({ user }: { user: User }) {
 
 export function App() {
   const { user, setUser, setup, setSetup } = useSession();
+  const setupShown = useRef(false);
   const navigate = useNavigate();
   const location = useLocation();
   if (setup === undefined || user === undefined) return <Loading />;
   if (!setup && location.pathname !== "/setup") return <Navigate to="/setup" replace />;
   if (location.pathname === "/setup") {
+    // Setup happens once; afterwards the page only leads on.
+    if (setup && !setupShown.current) return <Navigate to="/" replace />;
+    setupShown.current = true;
     return <SetupPage onDone={() => setSetup(true)} />;
   }
   if (!user) {
@@ -78,7 +82,9 @@ export function App() {
         onLogin={(u) => {
           setUser(u);
           const next = new URLSearchParams(location.search).get("next");
-          navigate(next && next.startsWith("/") ? next : "/repositories", { replace: true });
+          // Only paths of this site: not "//host" or "/\\host".
+          const local = next && next.startsWith("/") && !/^[/\\]{2}/.test(next) && !next.startsWith("/\\");
+          navigate(local ? next : "/repositories", { replace: true });
         }}
       />
     );

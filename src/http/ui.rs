@@ -14,8 +14,8 @@ struct Assets;
 
 /// The UI's own resources only; objects are served by the API with their
 /// own sandboxing policy.
-const CSP: &str = "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; \
-                   script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+                   connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>Tarn</title>\
 <p>The web UI is not built into this binary. Run <code>make run</code> (or <code>make ui</code> and rebuild).\
@@ -37,6 +37,7 @@ fn asset(path: &str) -> Option<HttpResponse> {
             ))
             .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
             .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .insert_header((header::REFERRER_POLICY, "same-origin"))
             .body(file.data.into_owned()),
     )
 }

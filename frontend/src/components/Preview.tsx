@@ -7,6 +7,18 @@ import { ErrorBox, Loading } from "./common";
 /** At most this much of an object is fetched for a preview. */
 const PREVIEW_BYTES = 1 << 20;
 const MAX_ROWS = 500;
+/** Images larger than this are not previewed (they would be fetched whole). */
+const MAX_IMAGE_BYTES = 20 << 20;
+
+/**
+ * Markdown becomes HTML shown inside the app: besides scripts, no styles
+ * (they would restyle the page) and no forms (a click must not post to the
+ * API as the viewer).
+ */
+const SANITIZE = {
+  FORBID_TAGS: ["style", "form", "input", "button", "select", "textarea", "iframe", "object", "embed"],
+  FORBID_ATTR: ["style", "action", "formaction"],
+};
 
 type Kind = "image" | "markdown" | "json" | "csv" | "tsv" | "text" | "none";
 
@@ -96,8 +108,11 @@ export function Preview({ repo, reference, object }: { repo: string; reference: 
     setError(null);
     if (kind === "image" || kind === "none") return;
     const ctl = new AbortController();
-    fetch(src, { headers: { Range: `bytes=0-${PREVIEW_BYTES - 1}` }, signal: ctl.signal, credentials: "same-origin" })
+    // An empty object has no byte 0 to ask for: no range then.
+    const headers: Record<string, string> = object.size_bytes === 0 ? {} : { Range: `bytes=0-${PREVIEW_BYTES - 1}` };
+    fetch(src, { headers, signal: ctl.signal, credentials: "same-origin" })
       .then(async (r) => {
+        if (r.status === 416) return setText({ body: "", partial: false });
         if (!r.ok && r.status !== 206) throw new Error(`cannot read the object (${r.status})`);
         setText({ body: await r.text(), partial: r.status === 206 && (object.size_bytes ?? 0) > PREVIEW_BYTES });
       })
@@ -105,7 +120,10 @@ export function Preview({ repo, reference, object }: { repo: string; reference: 
     return () => ctl.abort();
   }, [src, kind, object.size_bytes]);
   if (kind === "none") return <p className="muted">No preview for this kind of file; download it instead.</p>;
-  if (kind === "image") return <img className="preview-image" src={src} alt={object.path} />;
+  if (kind === "image") {
+    if ((object.size_bytes ?? 0) > MAX_IMAGE_BYTES) return <p className="muted">This image is too large to preview; download it instead.</p>;
+    return <img className="preview-image" src={src} alt={object.path} />;
+  }
   if (error) return <ErrorBox error={error} />;
   if (!text) return <Loading what="Loading preview" />;
   const note = text.partial ? <p className="muted small">Preview of the first 1 MiB.</p> : null;
@@ -114,7 +132,7 @@ export function Preview({ repo, reference, object }: { repo: string; reference: 
       return (
         <>
           {note}
-          <div className="markdown" dangerouslySetInnerHTML={{ __html: DOMPurify.sanitize(marked.parse(text.body, { async: false }) as string) }} />
+          <div className="markdown" dangerouslySetInnerHTML={{ __html: DOMPurify.sanitize(marked.parse(text.body, { async: false }) as string, SANITIZE) }} />
         </>
       );
     case "json": {

@@ -1,23 +1,34 @@
 import { ReactNode, useCallback, useEffect, useRef, useState } from "react";
 
-/** Runs `load` when `deps` change; loading, error and data states. */
+/**
+ * Runs `load` when `deps` (primitives) change; loading, error and data
+ * states. Data loaded for other deps is never returned: while new inputs
+ * load, `data` is undefined rather than stale.
+ */
 export function useAsync<T>(load: () => Promise<T>, deps: unknown[]) {
-  const [state, setState] = useState<{ data?: T; error?: Error; loading: boolean }>({ loading: true });
+  const key = JSON.stringify(deps);
+  const [state, setState] = useState<{ key?: string; data?: T; error?: Error; loading: boolean }>({ loading: true });
   const [tick, setTick] = useState(0);
   useEffect(() => {
     let live = true;
-    setState((s) => ({ data: s.data, loading: true }));
+    setState((s) => ({ ...s, loading: true }));
     load().then(
-      (data) => live && setState({ data, loading: false }),
-      (error: Error) => live && setState({ error, loading: false }),
+      (data) => live && setState({ key, data, loading: false }),
+      (error: Error) => live && setState({ key, error, loading: false }),
     );
     return () => {
       live = false;
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [...deps, tick]);
+  }, [key, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { ...state, reload };
+  const current = state.key === key;
+  return {
+    data: current ? state.data : undefined,
+    error: current ? state.error : undefined,
+    loading: state.loading || !current,
+    reload,
+  };
 }
 
 export function Loading({ what = "Loading" }: { what?: string }) {
@@ -41,23 +52,51 @@ export function Empty({ children }: { children: ReactNode }) {
   return <div className="empty">{children}</div>;
 }
 
-/** A modal dialog: Escape or the close button dismisses it; focus moves inside. */
+let modalIds = 0;
+
+/**
+ * A modal dialog: focus moves inside and stays there (Tab cycles), Escape or
+ * the close button dismisses it, and focus returns where it was.
+ */
 export function Modal({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
   const ref = useRef<HTMLDivElement>(null);
+  const close = useRef(onClose);
+  close.current = onClose;
+  const [titleId] = useState(() => `modal-title-${++modalIds}`);
   useEffect(() => {
+    const before = document.activeElement as HTMLElement | null;
     const root = ref.current;
     const first = root?.querySelector<HTMLElement>("input, textarea, select") ?? root?.querySelector<HTMLElement>(".actions button, button");
     first?.focus();
-    const onKey = (e: KeyboardEvent) => e.key === "Escape" && onClose();
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Escape") {
+        close.current();
+        return;
+      }
+      if (e.key !== "Tab" || !root) return;
+      const focusable = Array.from(root.querySelectorAll<HTMLElement>("a[href], button:not([disabled]), input:not([disabled]), textarea, select"));
+      if (focusable.length === 0) return;
+      const [head, tail] = [focusable[0], focusable[focusable.length - 1]];
+      if (e.shiftKey && document.activeElement === head) {
+        e.preventDefault();
+        tail.focus();
+      } else if (!e.shiftKey && document.activeElement === tail) {
+        e.preventDefault();
+        head.focus();
+      }
+    };
     window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
-  }, [onClose]);
+    return () => {
+      window.removeEventListener("keydown", onKey);
+      before?.focus?.();
+    };
+  }, []);
   return (
-    <div className="backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
-      <div className="modal" role="dialog" aria-modal="true" aria-label={title} ref={ref}>
+    <div className="backdrop" onMouseDown={(e) => e.target === e.currentTarget && close.current()}>
+      <div className="modal" role="dialog" aria-modal="true" aria-labelledby={titleId} ref={ref}>
         <div className="modal-head">
-          <h2>{title}</h2>
-          <button type="button" className="plain" aria-label="Close" onClick={onClose}>
+          <h2 id={titleId}>{title}</h2>
+          <button type="button" className="plain" aria-label="Close" onClick={() => close.current()}>
             ×
           </button>
         </div>
@@ -67,16 +106,20 @@ export function Modal({ title, onClose, children }: { title: string; onClose: ()
   );
 }
 
-/** Pages through a listing by `after` cursors: previous pages are a stack. */
-export function usePager() {
-  const [stack, setStack] = useState<string[]>([""]);
-  const after = stack[stack.length - 1];
+/**
+ * Pages through a listing by `after` cursors (previous pages are a stack).
+ * A new `scope` (a filter, a ref, a prefix) starts again at page 1 at once,
+ * so no request ever pairs a cursor with another listing.
+ */
+export function usePager(scope = "") {
+  const [state, setState] = useState<{ scope: string; stack: string[] }>({ scope, stack: [""] });
+  const stack = state.scope === scope ? state.stack : [""];
   return {
-    after,
+    after: stack[stack.length - 1],
     page: stack.length,
-    next: (offset: string) => setStack((s) => [...s, offset]),
-    prev: () => setStack((s) => (s.length > 1 ? s.slice(0, -1) : s)),
-    reset: () => setStack([""]),
+    next: (offset: string) => setState({ scope, stack: [...stack, offset] }),
+    prev: () => setState({ scope, stack: stack.length > 1 ? stack.slice(0, -1) : stack }),
+    reset: () => setState({ scope, stack: [""] }),
   };
 }
 

@@ -66,8 +66,8 @@ function CreateOne({ title, field, extra, onClose, submit }: { title: string; fi
 
 /** A paged list of entities with links and a delete button each. */
 function EntityList<T extends { id: string; creation_date?: number }>({ path, to, noun }: { path: string; to: (t: T) => string; noun: string }) {
-  const pager = usePager();
   const [prefix, setPrefix] = useState("");
+  const pager = usePager(prefix);
   const list = useAsync(() => get<Listing<T>>(path, { after: pager.after, amount: PAGE, prefix }), [path, pager.after, prefix]);
   const [creating, setCreating] = useState(false);
   const action = useAction();
@@ -75,7 +75,7 @@ function EntityList<T extends { id: string; creation_date?: number }>({ path, to
   return (
     <>
       <div className="bar">
-        <input type="search" aria-label={`Filter ${noun}s`} placeholder="Filter by prefix" value={prefix} onChange={(e) => (setPrefix(e.target.value), pager.reset())} />
+        <input type="search" aria-label={`Filter ${noun}s`} placeholder="Filter by prefix" value={prefix} onChange={(e) => setPrefix(e.target.value)} />
         <span className="grow" />
         <button type="button" className="primary" onClick={() => setCreating(true)}>
           Create {noun}
@@ -160,7 +160,9 @@ function Links({
   to,
   placeholder,
   onChange,
+  owner,
 }: {
+  owner: string;
   title: string;
   list: () => Promise<Listing<{ id: string }>>;
   add: (id: string) => Promise<unknown>;
@@ -169,14 +171,16 @@ function Links({
   placeholder: string;
   onChange?: () => void;
 }) {
-  const items = useAsync(list, [title]);
+  const items = useAsync(list, [title, owner]);
   const [value, setValue] = useState("");
   const action = useAction();
   return (
     <div className="card">
       <h2>{title}</h2>
+      {items.loading && !items.data && <Loading />}
       <ErrorBox error={items.error || action.error} />
       {items.data?.results.length === 0 && <p className="muted">None.</p>}
+      {items.data?.pagination.has_more && <p className="muted small">Showing the first 100.</p>}
       <ul className="chips">
         {items.data?.results.map((i) => (
           <li key={i.id}>
@@ -221,8 +225,10 @@ function CredentialList({ user }: { user: string }) {
           Create access key
         </button>
       </div>
+      {list.loading && !list.data && <Loading />}
       <ErrorBox error={list.error || action.error} />
       {list.data?.results.length === 0 && <p className="muted">No access keys.</p>}
+      {list.data?.pagination.has_more && <p className="muted small">Showing the first 100 keys.</p>}
       <table className="listing" aria-label="Access keys">
         <tbody>
           {list.data?.results.map((c) => (
@@ -280,8 +286,8 @@ export function UserPage() {
       <ErrorBox error={user.error} />
       {user.data && <p className="muted">Created {formatDate(user.data.creation_date)}</p>}
       <div className="grid">
-        <Links title="Groups" placeholder="Group ID" list={() => get(`${base}/groups`, { amount: 100 })} add={(g) => put(`/auth/groups/${enc(g)}/members/${enc(userId)}`)} remove={(g) => del(`/auth/groups/${enc(g)}/members/${enc(userId)}`)} to={(g) => `/auth/groups/${enc(g)}`} onChange={changed} />
-        <Links title="Policies attached" placeholder="Policy ID" list={() => get(`${base}/policies`, { amount: 100 })} add={(p) => put(`${base}/policies/${enc(p)}`)} remove={(p) => del(`${base}/policies/${enc(p)}`)} to={(p) => `/auth/policies/${enc(p)}`} onChange={changed} />
+        <Links owner={base} title="Groups" placeholder="Group ID" list={() => get(`${base}/groups`, { amount: 100 })} add={(g) => put(`/auth/groups/${enc(g)}/members/${enc(userId)}`)} remove={(g) => del(`/auth/groups/${enc(g)}/members/${enc(userId)}`)} to={(g) => `/auth/groups/${enc(g)}`} onChange={changed} />
+        <Links owner={base} title="Policies attached" placeholder="Policy ID" list={() => get(`${base}/policies`, { amount: 100 })} add={(p) => put(`${base}/policies/${enc(p)}`)} remove={(p) => del(`${base}/policies/${enc(p)}`)} to={(p) => `/auth/policies/${enc(p)}`} onChange={changed} />
         <Effective key={changes} user={userId} />
         <CredentialList user={userId} />
       </div>
@@ -317,8 +323,8 @@ export function GroupPage() {
       <ErrorBox error={group.error} />
       {group.data?.description && <p>{group.data.description}</p>}
       <div className="grid">
-        <Links title="Members" placeholder="User ID" list={() => get(`${base}/members`, { amount: 100 })} add={(u) => put(`${base}/members/${enc(u)}`)} remove={(u) => del(`${base}/members/${enc(u)}`)} to={(u) => `/auth/users/${enc(u)}`} />
-        <Links title="Policies" placeholder="Policy ID" list={() => get(`${base}/policies`, { amount: 100 })} add={(p) => put(`${base}/policies/${enc(p)}`)} remove={(p) => del(`${base}/policies/${enc(p)}`)} to={(p) => `/auth/policies/${enc(p)}`} />
+        <Links owner={base} title="Members" placeholder="User ID" list={() => get(`${base}/members`, { amount: 100 })} add={(u) => put(`${base}/members/${enc(u)}`)} remove={(u) => del(`${base}/members/${enc(u)}`)} to={(u) => `/auth/users/${enc(u)}`} />
+        <Links owner={base} title="Policies" placeholder="Policy ID" list={() => get(`${base}/policies`, { amount: 100 })} add={(p) => put(`${base}/policies/${enc(p)}`)} remove={(p) => del(`${base}/policies/${enc(p)}`)} to={(p) => `/auth/policies/${enc(p)}`} />
       </div>
     </Admin>
   );

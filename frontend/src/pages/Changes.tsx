@@ -1,7 +1,7 @@
 import { FormEvent, useState } from "react";
 import { Link } from "react-router-dom";
 import { Commit, Diff, enc, get, Listing, post, put } from "../api";
-import { ErrorBox, Modal, useAction } from "../components/common";
+import { ErrorBox, Modal, useAction, useAsync } from "../components/common";
 import { DiffTree } from "../components/DiffTree";
 import { RefSelector, useRepo } from "./RepoLayout";
 
@@ -56,6 +56,7 @@ export function ChangesPage() {
   const [committing, setCommitting] = useState(false);
   const [done, setDone] = useState<Commit | null>(null);
   const action = useAction();
+  const isBranch = useAsync(() => get(`/repositories/${enc(repo.id)}/branches/${enc(reference)}`).then(() => true, () => false), [repo.id, reference]);
   const fetch = (prefix: string, after: string) =>
     get<Listing<Diff>>(`/repositories/${enc(repo.id)}/branches/${enc(reference)}/diff`, { prefix, after, amount: 100, delimiter: "/" });
   const reset = (body: object) =>
@@ -66,22 +67,27 @@ export function ChangesPage() {
   return (
     <div>
       <div className="bar">
-        <RefSelector repo={repo.id} value={reference} onChange={setReference} label="Branch" />
+        <RefSelector repo={repo.id} value={reference} onChange={setReference} label="Branch" branchesOnly />
         <span className="grow" />
-        <button type="button" onClick={() => window.confirm(`Discard every uncommitted change on ${reference}?`) && reset({ type: "reset" })} disabled={action.busy}>
-          Reset all
-        </button>
-        <button type="button" className="primary" onClick={() => setCommitting(true)}>
-          Commit changes
-        </button>
+        {isBranch.data && (
+          <>
+            <button type="button" onClick={() => window.confirm(`Discard every uncommitted change on ${reference}?`) && reset({ type: "reset" })} disabled={action.busy}>
+              Reset all
+            </button>
+            <button type="button" className="primary" onClick={() => setCommitting(true)}>
+              Commit changes
+            </button>
+          </>
+        )}
       </div>
+      {isBranch.data === false && <p className="empty">Only branches have uncommitted changes: pick a branch.</p>}
       <ErrorBox error={action.error} />
       {done && (
         <div className="notice" role="status">
           Committed <Link to={`../commits/${enc(done.id)}`}>{done.id.slice(0, 12)}</Link>: {done.message}
         </div>
       )}
-      <DiffTree
+      {isBranch.data && <DiffTree
         key={`${reference}-${tick}`}
         label="Uncommitted changes"
         fetch={fetch}
@@ -95,7 +101,7 @@ export function ChangesPage() {
             Reset
           </button>
         )}
-      />
+      />}
       {committing && (
         <CommitDialog
           repo={repo.id}

@@ -1,6 +1,7 @@
 import { Link, useParams } from "react-router-dom";
-import { Commit, Diff, enc, formatDate, get, Listing } from "../api";
-import { Empty, ErrorBox, Loading, Pager, useAsync, usePager } from "../components/common";
+import { useState } from "react";
+import { Commit, Diff, enc, formatDate, get, Listing, post } from "../api";
+import { Empty, ErrorBox, Loading, Pager, useAction, useAsync, usePager } from "../components/common";
 import { DiffTree } from "../components/DiffTree";
 import { RefSelector, useRepo } from "./RepoLayout";
 
@@ -8,7 +9,7 @@ const PAGE = 25;
 
 export function CommitsPage() {
   const { repo, reference, setReference } = useRepo();
-  const pager = usePager();
+  const pager = usePager(reference);
   const log = useAsync(() => get<Listing<Commit>>(`/repositories/${enc(repo.id)}/refs/${enc(reference)}/commits`, { after: pager.after, amount: PAGE }), [repo.id, reference, pager.after]);
   return (
     <div>
@@ -16,10 +17,7 @@ export function CommitsPage() {
         <RefSelector
           repo={repo.id}
           value={reference}
-          onChange={(r) => {
-            pager.reset();
-            setReference(r);
-          }}
+          onChange={setReference}
         />
       </div>
       <ErrorBox error={log.error} />
@@ -54,8 +52,40 @@ export function CommitsPage() {
   );
 }
 
+/** Reverts the commit on the branch it was reached from. */
+function RevertButton({ repo, branch, commit }: { repo: string; branch: string; commit: Commit }) {
+  const isBranch = useAsync(() => get(`/repositories/${enc(repo)}/branches/${enc(branch)}`).then(() => true, () => false), [repo, branch]);
+  const action = useAction();
+  const [done, setDone] = useState(false);
+  if (!isBranch.data) return null;
+  return (
+    <>
+      <button
+        type="button"
+        disabled={action.busy || done}
+        onClick={() =>
+          window.confirm(`Revert ${commit.id.slice(0, 12)} on ${branch} with a new commit?`) &&
+          action.run(async () => {
+            // A merge commit is reverted against its first parent.
+            await post(`/repositories/${enc(repo)}/branches/${enc(branch)}/revert`, { ref: commit.id, parent_number: commit.parents.length > 1 ? 1 : 0 });
+            setDone(true);
+          })
+        }
+      >
+        Revert on {branch}
+      </button>
+      {done && (
+        <span className="notice" role="status">
+          Reverted on {branch}.
+        </span>
+      )}
+      <ErrorBox error={action.error} />
+    </>
+  );
+}
+
 export function CommitPage() {
-  const { repo } = useRepo();
+  const { repo, reference } = useRepo();
   const { commitId = "" } = useParams();
   const commit = useAsync(() => get<Commit>(`/repositories/${enc(repo.id)}/commits/${enc(commitId)}`), [repo.id, commitId]);
   if (commit.error) return <ErrorBox error={commit.error} />;
@@ -86,18 +116,21 @@ export function CommitPage() {
                 ))}
           </dd>
           {Object.entries(c.metadata ?? {}).map(([k, v]) => (
-            <span key={k} className="contents">
+            <div key={k} className="contents">
               <dt>{k}</dt>
               <dd>{v}</dd>
-            </span>
+            </div>
           ))}
         </dl>
-        <Link className="button" to={`../objects?ref=${enc(c.id)}`}>
-          Browse objects at this commit
-        </Link>
+        <div className="row-actions wrap">
+          <Link className="button" to={`../objects?ref=${enc(c.id)}`}>
+            Browse objects at this commit
+          </Link>
+          {c.parents.length > 0 && <RevertButton repo={repo.id} branch={reference} commit={c} />}
+        </div>
       </div>
       <h3>Changes{parent ? ` against ${parent.slice(0, 12)}` : ""}</h3>
-      {parent ? <DiffTree label="Commit changes" fetch={fetch} /> : <Empty>The first commit has no parent.</Empty>}
+      {parent ? <DiffTree key={c.id} label="Commit changes" fetch={fetch} /> : <Empty>The first commit has no parent.</Empty>}
     </div>
   );
 }

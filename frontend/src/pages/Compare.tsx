@@ -1,6 +1,32 @@
 import { useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
-import { ApiError, Diff, enc, get, Listing, post } from "../api";
+import { ApiError, Diff, enc, get, Listing, post, shortRef } from "../api";
+
+/** The server lists up to 10 conflicting paths, then how many more. */
+export function parseConflicts(message: string): { paths: string[]; more: number } {
+  let body = message.replace(/^conflict found:\s*/, "");
+  let more = 0;
+  const tail = body.match(/ and (\d+) more$/);
+  if (tail) {
+    more = Number(tail[1]);
+    body = body.slice(0, tail.index);
+  }
+  return { paths: body ? body.split(", ") : [], more };
+}
+
+function ConflictList({ message }: { message: string }) {
+  const { paths, more } = parseConflicts(message);
+  return (
+    <ul className="conflicts">
+      {paths.map((p) => (
+        <li key={p} className="mono">
+          {p}
+        </li>
+      ))}
+      {more > 0 && <li>… and {more} more</li>}
+    </ul>
+  );
+}
 import { ErrorBox, useAction } from "../components/common";
 import { DiffTree } from "../components/DiffTree";
 import { RefSelector, useRepo } from "./RepoLayout";
@@ -29,7 +55,7 @@ export function ComparePage() {
         const r = await post<{ reference: string }>(`/repositories/${enc(repo.id)}/refs/${enc(compare)}/merge/${enc(reference)}`, strategy ? { strategy } : {});
         setResult(r.reference);
       } catch (e) {
-        if (e instanceof ApiError && e.status === 409) setConflicts(e.message);
+        if (e instanceof ApiError && e.status === 409 && e.message.startsWith("conflict found")) setConflicts(e.message);
         else throw e;
       }
     });
@@ -49,7 +75,7 @@ export function ComparePage() {
           </select>
         </label>
         <button type="button" className="primary" disabled={compare === reference || action.busy} onClick={merge}>
-          Merge {compare} into {reference}
+          Merge {shortRef(compare)} into {shortRef(reference)}
         </button>
       </div>
       <ErrorBox error={action.error} />
@@ -61,16 +87,7 @@ export function ComparePage() {
       {conflicts && (
         <div className="error" role="alert">
           <strong>Merge conflicts.</strong> Both sides changed these paths differently; pick a strategy or resolve them on a branch:
-          <ul className="conflicts">
-            {conflicts
-              .replace(/^conflict found:\s*/, "")
-              .split(", ")
-              .map((p) => (
-                <li key={p} className="mono">
-                  {p}
-                </li>
-              ))}
-          </ul>
+          <ConflictList message={conflicts} />
         </div>
       )}
       {compare === reference ? (

@@ -41,13 +41,16 @@ function UploadDialog({ repo, branch, prefix, onClose, onDone }: { repo: string;
   const start = async () => {
     setBusy(true);
     const base = dest && !dest.endsWith("/") ? `${dest}/` : dest;
-    setProgress(files.map((f) => ({ name: base + f.name, fraction: 0 })));
+    // A retry uploads only what has not arrived yet.
+    const done = new Set(progress.filter((p) => p.fraction >= 1 && !p.error).map((p) => p.name));
+    setProgress(files.map((f) => ({ name: base + f.name, fraction: done.has(base + f.name) ? 1 : 0 })));
     let failed = false;
     // Two at a time: steady progress without flooding the server.
     let next = 0;
     const worker = async () => {
       while (next < files.length) {
         const i = next++;
+        if (done.has(base + files[i].name)) continue;
         try {
           await upload(repo, branch, base + files[i].name, files[i], (fraction) => setProgress((p) => p.map((x, j) => (j === i ? { ...x, fraction } : x))));
         } catch (e) {
@@ -61,7 +64,7 @@ function UploadDialog({ repo, branch, prefix, onClose, onDone }: { repo: string;
     if (!failed) onDone();
   };
   return (
-    <Modal title="Upload objects" onClose={onClose}>
+    <Modal title="Upload objects" onClose={() => !busy && onClose()}>
       <label>
         Files
         <input type="file" multiple name="files" onChange={(e) => setFiles(Array.from(e.target.files ?? []))} disabled={busy} />
@@ -82,7 +85,7 @@ function UploadDialog({ repo, branch, prefix, onClose, onDone }: { repo: string;
         </ul>
       )}
       <div className="actions">
-        <button type="button" onClick={onClose}>
+        <button type="button" onClick={onClose} disabled={busy}>
           Close
         </button>
         <button type="button" className="primary" disabled={busy || files.length === 0} onClick={start}>
@@ -97,8 +100,15 @@ function Details({ repo, reference, object, isBranch, onDeleted }: { repo: strin
   const action = useAction();
   const [confirm, setConfirm] = useState(false);
   const name = object.path.split("/").pop() ?? object.path;
+  const ref = useRef<HTMLElement>(null);
+  // On a narrow screen the details are below the list: bring them into view.
+  useEffect(() => {
+    // (A block body: scrollIntoView may return a promise, which React would
+    // take for a cleanup function.)
+    ref.current?.scrollIntoView({ block: "nearest" });
+  }, [object.path]);
   return (
-    <aside className="details card" aria-label="Object details">
+    <aside className="details card" aria-label="Object details" ref={ref}>
       <div className="bar">
         <h2 className="mono">{name}</h2>
         <a className="button" href={objectUrl(repo, reference, object.path)} download={name}>
@@ -130,10 +140,10 @@ function Details({ repo, reference, object, isBranch, onDeleted }: { repo: strin
           </>
         )}
         {Object.entries(object.metadata ?? {}).map(([k, v]) => (
-          <span key={k} className="contents">
+          <div key={k} className="contents">
             <dt>{k}</dt>
             <dd>{v}</dd>
-          </span>
+          </div>
         ))}
       </dl>
       <h3>Preview</h3>
@@ -173,19 +183,13 @@ export function ObjectsPage() {
   const { repo, reference, setReference } = useRepo();
   const [params, setParams] = useSearchParams();
   const prefix = params.get("path") ?? "";
-  const pager = usePager();
-  const [selected, setSelected] = useState<ObjectStats | null>(null);
+  const scope = `${repo.id}|${reference}|${prefix}`;
+  const pager = usePager(scope);
+  // The selection belongs to the listing it was made in.
+  const [selection, setSelection] = useState<{ scope: string; object: ObjectStats } | null>(null);
+  const selected = selection?.scope === scope ? selection.object : null;
+  const setSelected = (object: ObjectStats | null) => setSelection(object && { scope, object });
   const [uploading, setUploading] = useState(false);
-  const first = useRef(true);
-  useEffect(() => {
-    if (first.current) {
-      first.current = false;
-      return;
-    }
-    pager.reset();
-    setSelected(null);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [prefix, reference]);
   const isBranch = useAsync(() => get(`/repositories/${enc(repo.id)}/branches/${enc(reference)}`).then(() => true, () => false), [repo.id, reference]);
   const list = useAsync(
     () => get<Listing<ObjectStats>>(`/repositories/${enc(repo.id)}/refs/${enc(reference)}/objects/ls`, { prefix, delimiter: "/", after: pager.after, amount: PAGE }),

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { NavLink, Outlet, useOutletContext, useParams, useSearchParams } from "react-router-dom";
 import { enc, get, Listing, Ref, Repository, shortRef } from "../api";
 import { ErrorBox, Loading, useAsync } from "../components/common";
@@ -14,45 +14,74 @@ export interface RepoContext {
 export const useRepo = () => useOutletContext<RepoContext>();
 
 /** Picks a branch, a tag or a commit id; branches and tags load 100 at a time, filtered by prefix. */
-export function RefSelector({ repo, value, onChange, label = "Ref" }: { repo: string; value: string; onChange: (r: string) => void; label?: string }) {
+export function RefSelector({ repo, value, onChange, label = "Ref", branchesOnly = false }: { repo: string; value: string; onChange: (r: string) => void; label?: string; branchesOnly?: boolean }) {
   const [open, setOpen] = useState(false);
   const [filter, setFilter] = useState("");
+  const box = useRef<HTMLDivElement>(null);
+  const toggle = useRef<HTMLButtonElement>(null);
+  // Escape or a click elsewhere closes it; focus goes back to the toggle.
+  useEffect(() => {
+    if (!open) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Escape") {
+        setOpen(false);
+        toggle.current?.focus();
+      }
+    };
+    const onClick = (e: MouseEvent) => box.current && !box.current.contains(e.target as Node) && setOpen(false);
+    window.addEventListener("keydown", onKey);
+    window.addEventListener("mousedown", onClick);
+    return () => {
+      window.removeEventListener("keydown", onKey);
+      window.removeEventListener("mousedown", onClick);
+    };
+  }, [open]);
   const refs = useAsync(
     async () =>
       open
         ? Promise.all([
             get<Listing<Ref>>(`/repositories/${enc(repo)}/branches`, { prefix: filter, amount: 100 }),
-            get<Listing<Ref>>(`/repositories/${enc(repo)}/tags`, { prefix: filter, amount: 100 }),
+            branchesOnly
+              ? Promise.resolve<Listing<Ref>>({ results: [], pagination: { has_more: false, next_offset: "", results: 0, max_per_page: 1000 } })
+              : get<Listing<Ref>>(`/repositories/${enc(repo)}/tags`, { prefix: filter, amount: 100 }),
           ])
         : null,
-    [open, filter, repo],
+    [open, filter, repo, branchesOnly],
   );
   const pick = (r: string) => {
     onChange(r);
     setOpen(false);
     setFilter("");
+    toggle.current?.focus();
   };
   return (
-    <div className="refsel">
-      <button type="button" aria-haspopup="listbox" aria-expanded={open} onClick={() => setOpen(!open)} aria-label={`${label}: ${value}`}>
+    <div className="refsel" ref={box}>
+      <button type="button" ref={toggle} aria-expanded={open} onClick={() => setOpen(!open)} aria-label={`${label}: ${value}`}>
         {label}: <strong title={value}>{shortRef(value)}</strong> ▾
       </button>
       {open && (
-        <div className="dropdown" role="listbox" aria-label={`Choose ${label.toLowerCase()}`}>
-          <input autoFocus placeholder="Filter, or a commit id + Enter" aria-label="Filter refs" value={filter} onChange={(e) => setFilter(e.target.value)} onKeyDown={(e) => e.key === "Enter" && filter && pick(filter)} />
+        <div className="dropdown" role="group" aria-label={`Choose ${label.toLowerCase()}`}>
+          <input
+            autoFocus
+            placeholder={branchesOnly ? "Filter branches" : "Filter, or a commit id + Enter"}
+            aria-label="Filter refs"
+            value={filter}
+            onChange={(e) => setFilter(e.target.value)}
+            onKeyDown={(e) => e.key === "Enter" && filter && !branchesOnly && pick(filter)}
+          />
           {refs.loading && <Loading />}
           <ErrorBox error={refs.error} />
           {refs.data && (
             <>
               <div className="group">Branches</div>
               {refs.data[0].results.map((b) => (
-                <button type="button" role="option" aria-selected={b.id === value} key={`b-${b.id}`} onClick={() => pick(b.id)}>
+                <button type="button" aria-current={b.id === value} key={`b-${b.id}`} onClick={() => pick(b.id)}>
                   {b.id}
                 </button>
               ))}
               {refs.data[1].results.length > 0 && <div className="group">Tags</div>}
               {refs.data[1].results.map((t) => (
-                <button type="button" role="option" aria-selected={t.id === value} key={`t-${t.id}`} onClick={() => pick(t.id)}>
+                <button type="button" aria-current={t.id === value} key={`t-${t.id}`} onClick={() => pick(t.id)}>
                   <TagIcon /> {t.id}
                 </button>
               ))}

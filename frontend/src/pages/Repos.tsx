@@ -83,8 +83,8 @@ export function DeleteRepo({ repo, onClose, onDeleted }: { repo: string; onClose
 }
 
 export function ReposPage() {
-  const pager = usePager();
   const [search, setSearch] = useState("");
+  const pager = usePager(search);
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<string | null>(null);
   const list = useAsync(() => get<Listing<Repository>>("/repositories", { after: pager.after, amount: PAGE, search }), [pager.after, search]);
@@ -97,10 +97,7 @@ export function ReposPage() {
           placeholder="Search repositories"
           aria-label="Search repositories"
           value={search}
-          onChange={(e) => {
-            setSearch(e.target.value);
-            pager.reset();
-          }}
+          onChange={(e) => setSearch(e.target.value.toLowerCase())}
         />
         <button type="button" className="primary" onClick={() => setCreating(true)}>
           Create repository

@@ -232,8 +232,18 @@ pub async fn login(
     }))
 }
 
-/// `GET /logout`: clears the session cookie.
-pub async fn logout() -> HttpResponse {
+/// `GET /logout`: clears the session cookie — when a person navigates there
+/// or the UI asks, not when a page embeds it (`<img src="/logout">` in a
+/// previewed document must not log the viewer out).
+pub async fn logout(req: HttpRequest) -> HttpResponse {
+    let dest = req
+        .headers()
+        .get("sec-fetch-dest")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("document");
+    if dest != "document" && dest != "empty" {
+        return HttpResponse::NoContent().finish();
+    }
     let mut cookie = Cookie::build(SESSION_COOKIE, "").path("/").finish();
     cookie.make_removal();
     HttpResponse::Found()
