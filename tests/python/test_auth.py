@@ -95,10 +95,13 @@ def test_a_viewer_reads_but_cannot_write_through_the_wrapper(api_client, base_ur
     theirs = lakefs.Repository(repo.id, client=as_viewer)
     assert theirs.branch("main").object("shared.txt").reader().read() == b"readable"
     assert [o.path for o in theirs.branch("main").objects()] == ["shared.txt"]
-    with pytest.raises(lakefs.exceptions.LakeFSException) as refused:
+    # On a presigning block store the wrapper lets lakefs-sdk's exception
+    # through; otherwise it wraps it. Either way the server said 403.
+    refusals = (lakefs.exceptions.LakeFSException, ApiException)
+    with pytest.raises(refusals) as refused:
         theirs.branch("main").object("new.txt").upload(b"nope")
-    assert refused.value.status_code == 403
-    with pytest.raises(lakefs.exceptions.LakeFSException):
+    assert getattr(refused.value, "status_code", None) == 403 or getattr(refused.value, "status", None) == 403
+    with pytest.raises(refusals):
         theirs.branch("feature").create(source_reference="main")
     # Nothing was written.
     assert [o.path for o in repo.branch("main").objects()] == ["shared.txt"]

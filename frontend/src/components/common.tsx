@@ -157,3 +157,20 @@ export function useAction() {
   }, []);
   return { busy, error, run, setError };
 }
+
+/** The end of a dialog's form: its error, Cancel, and the submit button. */
+export function FormEnd({ error, busy, onCancel, submit, danger = false, disabled = false }: { error: Error | null; busy: boolean; onCancel: () => void; submit: ReactNode; danger?: boolean; disabled?: boolean }) {
+  return (
+    <>
+      <ErrorBox error={error} />
+      <div className="actions">
+        <button type="button" onClick={onCancel}>
+          Cancel
+        </button>
+        <button type="submit" className={danger ? "danger" : "primary"} disabled={busy || disabled}>
+          {submit}
+        </button>
+      </div>
+    </>
+  );
+}

@@ -2,7 +2,7 @@ import { FormEvent, ReactNode, useState } from "react";
 import { Link, NavLink, useNavigate, useParams } from "react-router-dom";
 import { Credentials, CredentialsWithSecret, del, enc, formatDate, get, Group, Listing, Policy, post, put, User } from "../api";
 import { useUser } from "../App";
-import { Empty, ErrorBox, Loading, Modal, Pager, useAction, useAsync, usePager } from "../components/common";
+import { Empty, ErrorBox, Loading, Modal, Pager, useAction, useAsync, usePager, FormEnd } from "../components/common";
 
 const PAGE = 50;
 
@@ -50,15 +50,7 @@ function CreateOne({ title, field, extra, onClose, submit }: { title: string; fi
             <input name="extra" value={more} onChange={(e) => setMore(e.target.value)} />
           </label>
         )}
-        <ErrorBox error={action.error} />
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={action.busy}>
-            Create
-          </button>
-        </div>
+        <FormEnd error={action.error} busy={action.busy} onCancel={onClose} submit="Create" />
       </form>
     </Modal>
   );
@@ -360,15 +352,7 @@ function PolicyEditor({ policy, onClose, onSaved }: { policy?: Policy; onClose: 
           Statements (JSON)
           <textarea name="statement" className="mono" rows={12} value={text} onChange={(e) => setText(e.target.value)} spellCheck={false} />
         </label>
-        <ErrorBox error={action.error} />
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={action.busy}>
-            Save policy
-          </button>
-        </div>
+        <FormEnd error={action.error} busy={action.busy} onCancel={onClose} submit="Save policy" />
       </form>
     </Modal>
   );

@@ -1,7 +1,7 @@
 import { FormEvent, useState } from "react";
 import { Link } from "react-router-dom";
 import { Commit, Diff, enc, get, Listing, post, put } from "../api";
-import { ErrorBox, Modal, useAction, useAsync } from "../components/common";
+import { ErrorBox, Modal, useAction, useAsync, FormEnd } from "../components/common";
 import { DiffTree } from "../components/DiffTree";
 import { RefSelector, useRepo } from "./RepoLayout";
 
@@ -36,15 +36,7 @@ function CommitDialog({ repo, branch, onClose, onDone }: { repo: string; branch:
             Add metadata
           </button>
         </fieldset>
-        <ErrorBox error={action.error} />
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={action.busy}>
-            Commit changes
-          </button>
-        </div>
+        <FormEnd error={action.error} busy={action.busy} onCancel={onClose} submit="Commit changes" />
       </form>
     </Modal>
   );

@@ -1,7 +1,7 @@
 import { FormEvent, useState } from "react";
 import { Link } from "react-router-dom";
 import { del, enc, get, Listing, post, Ref } from "../api";
-import { Empty, ErrorBox, Loading, Modal, Pager, useAction, useAsync, usePager } from "../components/common";
+import { Empty, ErrorBox, Loading, Modal, Pager, useAction, useAsync, usePager, FormEnd } from "../components/common";
 import { useRepo } from "./RepoLayout";
 
 const PAGE = 50;
@@ -29,15 +29,7 @@ function CreateRef({ kind, repo, defaultSource, onClose, onDone }: { kind: "bran
           From (branch, tag or commit)
           <input name="source" value={source} onChange={(e) => setSource(e.target.value)} required />
         </label>
-        <ErrorBox error={action.error} />
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={action.busy}>
-            Create {kind}
-          </button>
-        </div>
+        <FormEnd error={action.error} busy={action.busy} onCancel={onClose} submit={`Create ${kind}`} />
       </form>
     </Modal>
   );
@@ -66,15 +58,7 @@ function Revert({ repo, branch, onClose, onDone }: { repo: string; branch: strin
           Parent number (merge commits only)
           <input name="parent_number" type="number" min={1} value={parent} onChange={(e) => setParent(e.target.value)} />
         </label>
-        <ErrorBox error={action.error} />
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={action.busy}>
-            Revert
-          </button>
-        </div>
+        <FormEnd error={action.error} busy={action.busy} onCancel={onClose} submit="Revert" />
       </form>
     </Modal>
   );

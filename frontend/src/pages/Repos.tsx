@@ -1,7 +1,7 @@
 import { FormEvent, useState } from "react";
 import { Link } from "react-router-dom";
 import { del, enc, formatDate, get, Listing, post, Repository, StorageConfig } from "../api";
-import { Empty, ErrorBox, Loading, Modal, Pager, useAction, useAsync, usePager } from "../components/common";
+import { Empty, ErrorBox, Loading, Modal, Pager, useAction, useAsync, usePager, FormEnd } from "../components/common";
 
 const PAGE = 25;
 
@@ -33,15 +33,7 @@ function CreateRepo({ onClose, onCreated }: { onClose: () => void; onCreated: (r
           Default branch
           <input name="default_branch" value={branch} onChange={(e) => setBranch(e.target.value)} required />
         </label>
-        <ErrorBox error={action.error} />
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={action.busy}>
-            Create repository
-          </button>
-        </div>
+        <FormEnd error={action.error} busy={action.busy} onCancel={onClose} submit="Create repository" />
       </form>
     </Modal>
   );
@@ -68,15 +60,7 @@ export function DeleteRepo({ repo, onClose, onDeleted }: { repo: string; onClose
           Repository name
           <input name="confirm" value={typed} onChange={(e) => setTyped(e.target.value)} />
         </label>
-        <ErrorBox error={action.error} />
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="danger" disabled={typed !== repo || action.busy}>
-            Delete repository
-          </button>
-        </div>
+        <FormEnd error={action.error} busy={action.busy} onCancel={onClose} submit="Delete repository" danger disabled={typed !== repo} />
       </form>
     </Modal>
   );
