@@ -43,9 +43,22 @@ pub async fn api_json(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> (reqwest::StatusCode, serde_json::Value) {
-    let mut r = http
-        .request(method, format!("{url}/api/v1{path}"))
-        .basic_auth(KEY, Some(SECRET));
+    api_json_as(http, url, Some((KEY, SECRET)), method, path, body).await
+}
+
+/// Like [`api_json`], with the key pair `key` (or anonymously).
+pub async fn api_json_as(
+    http: &reqwest::Client,
+    url: &str,
+    key: Option<(&str, &str)>,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let mut r = http.request(method, format!("{url}/api/v1{path}"));
+    if let Some((id, secret)) = key {
+        r = r.basic_auth(id, Some(secret));
+    }
     if let Some(b) = body {
         r = r.json(&b);
     }

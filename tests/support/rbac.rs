@@ -44,23 +44,9 @@ impl World {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut r = self
-            .api
-            .http
-            .request(method, format!("{}/api/v1{path}", self.api.tarn.url));
-        if let Some(w) = who {
-            r = r.basic_auth(&w.key, Some(&w.secret));
-        }
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let resp = r.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        let key = who.map(|w| (w.key.as_str(), w.secret.as_str()));
+        let url = &self.api.tarn.url;
+        super::api_json_as(&self.api.http, url, key, method, path, body).await
     }
 
     async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Value {

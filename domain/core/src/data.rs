@@ -103,13 +103,7 @@ impl Engine {
             return false;
         };
         let expected = self.link_mac(repo, path, base);
-        !expected.is_empty()
-            && expected.len() == mac.len()
-            && expected
-                .bytes()
-                .zip(mac.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        !expected.is_empty() && crate::auth::crypt::same_secret(&expected, mac)
     }
 
     /// A fresh physical address for a client to write `path` to directly,

@@ -174,3 +174,19 @@ export function FormEnd({ error, busy, onCancel, submit, danger = false, disable
     </>
   );
 }
+
+/** A new access key pair, shown once (`testId`-key and `testId`-secret for tests). */
+export function SecretPair({ credentials, testId }: { credentials: { access_key_id: string; secret_access_key: string }; testId: string }) {
+  return (
+    <dl className="secret">
+      <dt>Access key ID</dt>
+      <dd>
+        <code data-testid={`${testId}-key`}>{credentials.access_key_id}</code>
+      </dd>
+      <dt>Secret access key</dt>
+      <dd>
+        <code data-testid={`${testId}-secret`}>{credentials.secret_access_key}</code>
+      </dd>
+    </dl>
+  );
+}

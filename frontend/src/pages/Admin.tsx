@@ -2,7 +2,7 @@ import { FormEvent, ReactNode, useState } from "react";
 import { Link, NavLink, useNavigate, useParams } from "react-router-dom";
 import { Credentials, CredentialsWithSecret, del, enc, formatDate, get, Group, Listing, Policy, post, put, User } from "../api";
 import { useUser } from "../App";
-import { Empty, ErrorBox, Loading, Modal, Pager, useAction, useAsync, usePager, FormEnd } from "../components/common";
+import { Empty, ErrorBox, Loading, Modal, Pager, useAction, useAsync, usePager, FormEnd, SecretPair } from "../components/common";
 
 const PAGE = 50;
 
@@ -246,16 +246,7 @@ function CredentialList({ user }: { user: string }) {
           <p>
             <strong>Copy the secret now:</strong> it is not shown again.
           </p>
-          <dl className="secret">
-            <dt>Access key ID</dt>
-            <dd>
-              <code data-testid="new-key">{created.access_key_id}</code>
-            </dd>
-            <dt>Secret access key</dt>
-            <dd>
-              <code data-testid="new-secret">{created.secret_access_key}</code>
-            </dd>
-          </dl>
+          <SecretPair credentials={created} testId="new" />
           <div className="actions">
             <button type="button" className="primary" onClick={() => setCreated(null)}>
               Done

@@ -1,7 +1,7 @@
 import { FormEvent, useState } from "react";
 import { Link } from "react-router-dom";
 import { CredentialsWithSecret, get, post, User } from "../api";
-import { ErrorBox, useAction } from "../components/common";
+import { ErrorBox, useAction, SecretPair } from "../components/common";
 
 export function LoginPage({ onLogin }: { onLogin: (u: User) => void }) {
   const [key, setKey] = useState("");
@@ -52,16 +52,7 @@ export function SetupPage({ onDone }: { onDone: () => void }) {
           <p>
             The admin <strong>{username}</strong> can log in with this key pair. <strong>The secret is shown only now</strong>: copy it somewhere safe.
           </p>
-          <dl className="secret">
-            <dt>Access key ID</dt>
-            <dd>
-              <code data-testid="setup-key">{created.access_key_id}</code>
-            </dd>
-            <dt>Secret access key</dt>
-            <dd>
-              <code data-testid="setup-secret">{created.secret_access_key}</code>
-            </dd>
-          </dl>
+          <SecretPair credentials={created} testId="setup" />
           <Link className="button primary" to="/auth/login" onClick={onDone}>
             Go to login
           </Link>

@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use tarn_domain::{DiffRequest, Engine, PickRequest, ResetScope};
-use tarn_model::auth::Permission;
+use tarn_model::auth::{arn, Permission};
 use tarn_model::{BranchName, ObjectPath};
 use utoipa::ToSchema;
 
@@ -87,7 +87,7 @@ async fn create(
     path: web::Path<String>,
     body: web::Json<BranchCreation>,
 ) -> ApiResult<HttpResponse> {
-    let branch_arn = format!("arn:lakefs:fs:::repository/{}/branch/{}", *path, body.name);
+    let branch_arn = arn::branch(&path, &body.name);
     super::auth::require(&req, &[Permission::new("fs:CreateBranch", branch_arn)]).await?;
     let repo = repo_id(&path)?;
     let hidden = body.hidden.unwrap_or(false);
@@ -212,7 +212,7 @@ fn pick_request(req: &HttpRequest, body: &PickCreation) -> ApiResult<PickRequest
     {
         return Err(ApiError::not_implemented("commit_overrides"));
     }
-    let committer = super::auth::principal(req)?.username;
+    let committer = super::auth::principal(req)?.id.into_string();
     Ok(PickRequest {
         parent_number: body.parent_number,
         committer,

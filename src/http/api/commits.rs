@@ -60,7 +60,7 @@ async fn commit(
     let body = body.into_inner();
     let request = CommitRequest {
         message: body.message,
-        committer: principal(&req)?.username,
+        committer: principal(&req)?.id.into_string(),
         metadata: body.metadata.unwrap_or_default(),
         date: body.date.map(Timestamp::from_unix_seconds),
         allow_empty: body.allow_empty.unwrap_or(false),

@@ -10,7 +10,7 @@ mod objects;
 pub mod openapi;
 mod permissions;
 mod refs;
-mod repositories;
+pub mod repositories;
 mod settings;
 mod staging;
 mod tags;

@@ -10,7 +10,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use tarn_domain::{Engine, ListRequest, Listing as Item};
-use tarn_model::auth::Permission;
+use tarn_model::auth::{arn, Permission};
 use tarn_model::{Entry, ObjectPath};
 use utoipa::ToSchema;
 
@@ -37,11 +37,6 @@ pub struct PathQuery {
     presign: Option<bool>,
     #[serde(default, deserialize_with = "de_opt_bool")]
     user_metadata: Option<bool>,
-}
-
-/// The ARN of an object (its path, whatever the ref).
-pub fn object_arn(repository: &str, path: &str) -> String {
-    format!("arn:lakefs:fs:::repository/{repository}/object/{path}")
 }
 
 /// Parses the `path` query parameter.
@@ -213,7 +208,7 @@ async fn list(
             .filter_map(|item| match item {
                 Item::Object(p, _) => Some(Permission::new(
                     "fs:ReadObject",
-                    object_arn(repo.as_str(), p.as_str()),
+                    arn::object(repo.as_str(), p.as_str()),
                 )),
                 _ => None,
             })

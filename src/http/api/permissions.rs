@@ -255,7 +255,7 @@ pub async fn guard(
             .await
             .map_err(ApiError::from)?;
         if !decision.is_allowed() {
-            tracing::info!(user = %principal.username, operation = op.id, action = %permission.action, resource = %permission.resource, ?decision, "refused");
+            tracing::info!(user = %principal.id, operation = op.id, action = %permission.action, resource = %permission.resource, ?decision, "refused");
             return Err(ApiError::forbidden().into());
         }
     }

@@ -113,7 +113,7 @@ async fn merge(
         squash: body.squash_merge.unwrap_or(false),
         allow_empty: body.allow_empty.unwrap_or(false),
         message: body.message.filter(|m| !m.is_empty()),
-        committer: principal(&req)?.username,
+        committer: principal(&req)?.id.into_string(),
         metadata: body.metadata.unwrap_or_default(),
     };
     let commit = engine

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tarn_domain::auth::Auth;
 use tarn_domain::{Engine, Page};
-use tarn_model::auth::{Permission, UserId};
+use tarn_model::auth::{arn, authorize, Permission, UserId};
 use tarn_model::{BranchName, Repository, RepositoryId, StorageNamespace};
 use utoipa::ToSchema;
 
@@ -82,14 +82,11 @@ async fn list(
     Ok(web::Json(Listing::from_page(page, RepositoryBody::from)))
 }
 
-/// The ARN of a repository.
-pub fn repository_arn(id: &str) -> String {
-    format!("arn:lakefs:fs:::repository/{id}")
-}
-
 /// A page of the repositories that `user` may read (`fs:ReadRepository`)
 /// and that pass `keep`: repositories hidden from the caller are skipped
-/// without shortening the page.
+/// without shortening the page. The user's policies are looked up once and
+/// each repository is decided in memory. The API's listing and the
+/// gateway's ListBuckets both list through here.
 pub async fn visible_repositories(
     engine: &Engine,
     auth: &Auth,
@@ -99,6 +96,7 @@ pub async fn visible_repositories(
     amount: usize,
     keep: impl Fn(&Repository) -> bool,
 ) -> Result<Page<Repository>, tarn_domain::Error> {
+    let policies = auth.policies_of(user).await?;
     let mut cursor = after.map(str::to_owned);
     let mut out = Vec::new();
     loop {
@@ -107,8 +105,8 @@ pub async fn visible_repositories(
             .await?;
         for repo in page.items {
             cursor = Some(repo.id.as_str().to_owned());
-            let readable = Permission::new("fs:ReadRepository", repository_arn(repo.id.as_str()));
-            if keep(&repo) && auth.authorize(user, &[readable]).await?.is_allowed() {
+            let readable = Permission::new("fs:ReadRepository", arn::repository(repo.id.as_str()));
+            if keep(&repo) && authorize(&policies, user, &[readable]).is_allowed() {
                 out.push(repo);
                 if out.len() > amount {
                     return Ok(Page::from_overfetch(out, amount, |r| {
@@ -157,10 +155,10 @@ async fn create(
     super::auth::require(
         &req,
         &[
-            Permission::new("fs:CreateRepository", repository_arn(&body.name)),
+            Permission::new("fs:CreateRepository", arn::repository(&body.name)),
             Permission::new(
                 "fs:AttachStorageNamespace",
-                format!("arn:lakefs:fs:::namespace/{}", body.storage_namespace),
+                arn::namespace(&body.storage_namespace),
             ),
         ],
     )

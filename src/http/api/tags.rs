@@ -6,7 +6,7 @@ use super::repositories::repo_id;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use tarn_domain::Engine;
-use tarn_model::auth::Permission;
+use tarn_model::auth::{arn, Permission};
 use tarn_model::TagName;
 use utoipa::ToSchema;
 
@@ -61,7 +61,7 @@ async fn create(
     path: web::Path<String>,
     body: web::Json<TagCreation>,
 ) -> ApiResult<HttpResponse> {
-    let tag_arn = format!("arn:lakefs:fs:::repository/{}/tag/{}", *path, body.id);
+    let tag_arn = arn::tag(&path, &body.id);
     super::auth::require(&req, &[Permission::new("fs:CreateTag", tag_arn)]).await?;
     let tag = engine
         .create_tag(&repo_id(&path)?, TagName::new(&body.id)?, &body.reference)

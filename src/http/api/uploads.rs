@@ -4,7 +4,6 @@
 use super::branches::branch_name;
 use super::error::{ApiError, ApiResult};
 use super::models::{de_opt_bool, ObjectStats};
-use super::objects::object_arn;
 use super::objects::object_path;
 use super::repositories::repo_id;
 use crate::http::body::{payload_stream, request_stream};
@@ -14,7 +13,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tarn_domain::{Engine, Error, UploadRequest, WriteCondition};
-use tarn_model::auth::Permission;
+use tarn_model::auth::{arn, Permission};
 use tarn_ports::ByteStream;
 use utoipa::ToSchema;
 
@@ -218,7 +217,7 @@ async fn delete_many(
     let wanted: Vec<Permission> = body
         .paths
         .iter()
-        .map(|p| Permission::new("fs:DeleteObject", object_arn(&path.0, p)))
+        .map(|p| Permission::new("fs:DeleteObject", arn::object(&path.0, p)))
         .collect();
     super::auth::require(&req, &wanted).await?;
     let (repo, branch) = path.into_inner();
@@ -270,8 +269,8 @@ async fn copy(
     super::auth::require(
         &req,
         &[
-            Permission::new("fs:ReadObject", object_arn(&path.0, &body.src_path)),
-            Permission::new("fs:WriteObject", object_arn(&path.0, &q.dest_path)),
+            Permission::new("fs:ReadObject", arn::object(&path.0, &body.src_path)),
+            Permission::new("fs:WriteObject", arn::object(&path.0, &q.dest_path)),
         ],
     )
     .await?;

@@ -7,14 +7,12 @@ use super::router::Op;
 use std::collections::BTreeMap;
 use tarn_model::auth::Permission;
 
-fn repo(bucket: &str) -> String {
-    format!("arn:lakefs:fs:::repository/{bucket}")
-}
+use tarn_model::auth::arn::repository as repo;
 
 /// The ARN of the object a gateway key `<ref>/<path>` names.
 pub fn object(bucket: &str, key: &str) -> String {
     let path = key.split_once('/').map_or("", |(_, p)| p);
-    format!("arn:lakefs:fs:::repository/{bucket}/object/{path}")
+    tarn_model::auth::arn::object(bucket, path)
 }
 
 /// The permissions `op` needs before it runs. `copy_source` is the decoded

@@ -4,29 +4,28 @@
 use super::error::{S3Error, S3Result};
 use super::request::Ctx;
 use super::xml::{self, to_xml};
+use crate::http::api::repositories::visible_repositories;
 use actix_web::HttpResponse;
-use tarn_model::auth::Permission;
 
-/// ListBuckets: every repository, paged internally.
+/// ListBuckets: every repository the caller may read (as the API's
+/// listing), paged internally.
 pub async fn list(ctx: &Ctx<'_>) -> S3Result<HttpResponse> {
     let prefix = ctx.param("prefix").unwrap_or("");
     let mut buckets = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let page = ctx
-            .engine
-            .list_repositories(prefix, after.as_deref(), tarn_domain::MAX_AMOUNT)
-            .await
-            .map_err(|e| S3Error::from_domain(e, "", ""))?;
+        let page = visible_repositories(
+            ctx.engine,
+            ctx.auth,
+            &ctx.user,
+            prefix,
+            after.as_deref(),
+            tarn_domain::MAX_AMOUNT,
+            |_| true,
+        )
+        .await
+        .map_err(|e| S3Error::from_domain(e, "", ""))?;
         for r in page.items {
-            // Only the repositories the caller may read (as the API's listing).
-            let readable = Permission::new(
-                "fs:ReadRepository",
-                format!("arn:lakefs:fs:::repository/{}", r.id),
-            );
-            if !ctx.allowed(&[readable]).await? {
-                continue;
-            }
             buckets.push(xml::Bucket {
                 name: r.id.to_string(),
                 creation_date: xml::iso8601(r.creation_date.unix_micros()),
@@ -40,8 +39,8 @@ pub async fn list(ctx: &Ctx<'_>) -> S3Result<HttpResponse> {
     let doc = xml::ListAllMyBuckets {
         xmlns: xml::NS,
         owner: xml::Owner {
-            id: ctx.user.clone(),
-            display_name: ctx.user.clone(),
+            id: ctx.user.to_string(),
+            display_name: ctx.user.to_string(),
         },
         buckets: xml::Buckets { bucket: buckets },
     };

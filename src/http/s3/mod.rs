@@ -143,8 +143,7 @@ async fn serve(
         auth: &auth_state.auth,
         req,
         query: &query,
-        user: caller.user.as_str().to_owned(),
-        user_id: caller.user.clone(),
+        user: caller.user.clone(),
     };
     ctx.require(&needed).await?;
     match op {

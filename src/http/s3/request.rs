@@ -18,9 +18,7 @@ pub struct Ctx<'a> {
     /// Decoded query parameters.
     pub query: &'a BTreeMap<String, String>,
     /// The authenticated user.
-    pub user: String,
-    /// The same, validated.
-    pub user_id: UserId,
+    pub user: UserId,
     /// Authorization.
     pub auth: &'a Auth,
 }
@@ -39,7 +37,7 @@ impl Ctx<'_> {
     pub async fn allowed(&self, needed: &[Permission]) -> S3Result<bool> {
         let decision = self
             .auth
-            .authorize(&self.user_id, needed)
+            .authorize(&self.user, needed)
             .await
             .map_err(|e| S3Error::from_domain(e, "", ""))?;
         Ok(decision.is_allowed())

@@ -354,19 +354,28 @@ async fn password_checks_are_limited_and_unknown_users_cost_the_same() {
         unknown * 4 > wrong,
         "unknown {unknown:?} vs wrong {wrong:?}"
     );
-    let many: Vec<_> = (0..12)
-        .map(|_| {
-            let auth = auth.clone();
-            tokio::spawn(async move { auth.authenticate_password("ann", "long enough").await })
-        })
-        .collect();
-    let mut refused = 0;
-    for t in many {
-        match t.await.unwrap() {
-            Ok(Some(_)) => {}
-            Err(Error::Unavailable(_)) => refused += 1,
-            other => panic!("{other:?}"),
-        }
-    }
-    assert!(refused < 12, "some checks ran");
+    // With every slot taken, a check is refused at once (503), not queued.
+    auth.password_checks
+        .store(MAX_PASSWORD_CHECKS, std::sync::atomic::Ordering::SeqCst);
+    let busy = auth.authenticate_password("ann", "long enough").await;
+    assert!(matches!(busy, Err(Error::Unavailable(_))), "{busy:?}");
+    assert_eq!(
+        auth.password_checks
+            .load(std::sync::atomic::Ordering::SeqCst),
+        MAX_PASSWORD_CHECKS,
+        "a refused check holds no slot"
+    );
+    auth.password_checks
+        .store(MAX_PASSWORD_CHECKS - 1, std::sync::atomic::Ordering::SeqCst);
+    let last = auth
+        .authenticate_password("ann", "long enough")
+        .await
+        .unwrap();
+    assert_eq!(last, Some(uid("ann")), "the last free slot still checks");
+    assert_eq!(
+        auth.password_checks
+            .load(std::sync::atomic::Ordering::SeqCst),
+        MAX_PASSWORD_CHECKS - 1,
+        "and gives it back"
+    );
 }

@@ -1,6 +1,7 @@
 //! Users, groups, policies and credentials (lakeFS's RBAC model), and the
 //! pure evaluation of a request's permissions against policies.
 
+pub mod arn;
 mod builtin;
 mod eval;
 mod ids;

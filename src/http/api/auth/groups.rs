@@ -6,7 +6,7 @@ use crate::http::api::error::ApiResult;
 use crate::http::api::models::{amount, Listing, PageQuery};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use tarn_model::auth::Permission;
+use tarn_model::auth::{arn, Permission};
 use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -62,10 +62,7 @@ async fn create(
 ) -> ApiResult<HttpResponse> {
     super::require(
         &req,
-        &[Permission::new(
-            "auth:CreateGroup",
-            format!("arn:lakefs:auth:::group/{}", body.id),
-        )],
+        &[Permission::new("auth:CreateGroup", arn::group(&body.id))],
     )
     .await?;
     let body = body.into_inner();

@@ -45,8 +45,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Clone)]
 pub struct Principal {
     /// Who.
-    pub username: String,
-    /// The same, validated.
     pub id: UserId,
 }
 
@@ -151,10 +149,7 @@ impl AuthState {
         } else {
             None
         };
-        Ok(user.map(|id| Principal {
-            username: id.as_str().to_owned(),
-            id,
-        }))
+        Ok(user.map(|id| Principal { id }))
     }
 }
 
@@ -268,7 +263,7 @@ pub async fn current_user(
     let who = principal(&req)?;
     let user = state
         .auth
-        .active_user(&who.username)
+        .active_user(who.id.as_str())
         .await?
         .ok_or_else(ApiError::unauthenticated)?;
     Ok(web::Json(CurrentUser {

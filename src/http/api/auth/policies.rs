@@ -5,7 +5,7 @@ use super::AuthState;
 use crate::http::api::error::{ApiError, ApiResult};
 use crate::http::api::models::{amount, Listing, PageQuery};
 use actix_web::{web, HttpRequest, HttpResponse};
-use tarn_model::auth::Permission;
+use tarn_model::auth::{arn, Permission};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use crate::http::api::resource;
@@ -45,10 +45,7 @@ async fn create(
 ) -> ApiResult<HttpResponse> {
     super::require(
         &req,
-        &[Permission::new(
-            "auth:CreatePolicy",
-            format!("arn:lakefs:auth:::policy/{}", body.id),
-        )],
+        &[Permission::new("auth:CreatePolicy", arn::policy(&body.id))],
     )
     .await?;
     let body = body.into_inner();

@@ -5,7 +5,7 @@ use crate::http::api::error::{ApiError, ApiResult};
 use crate::http::api::models::{amount, de_opt_bool, Listing, PageQuery};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use tarn_model::auth::Permission;
+use tarn_model::auth::{arn, Permission};
 use utoipa::ToSchema;
 
 use super::AuthState;
@@ -59,10 +59,7 @@ async fn create(
 ) -> ApiResult<HttpResponse> {
     super::require(
         &req,
-        &[Permission::new(
-            "auth:CreateUser",
-            format!("arn:lakefs:auth:::user/{}", body.id),
-        )],
+        &[Permission::new("auth:CreateUser", arn::user(&body.id))],
     )
     .await?;
     if body.invite_user == Some(true) {
