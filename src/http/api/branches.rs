@@ -4,35 +4,78 @@
 use super::error::{ApiError, ApiResult};
 use super::models::{amount, CommitBody, Diff, Listing, PageQuery, Ref};
 use super::repositories::repo_id;
+use crate::http::api::error::ErrorBody;
+use crate::http::api::operation::operations;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use tarn_domain::{DiffRequest, Engine, PickRequest, ResetScope};
-use tarn_model::auth::{arn, Permission};
+use tarn_model::auth::{arn, Action, Permission};
 use tarn_model::{BranchName, ObjectPath};
 use utoipa::ToSchema;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        super::resource("/repositories/{repository}/branches")
-            .get(list)
-            .post(create),
-    )
-    .service(
-        super::resource("/repositories/{repository}/branches/{branch}")
-            .get(get)
-            .delete(delete)
-            .put(reset),
-    )
-    .service(
-        super::resource("/repositories/{repository}/branches/{branch}/hard_reset").put(hard_reset),
-    )
-    .service(super::resource("/repositories/{repository}/branches/{branch}/revert").post(revert))
-    .service(
-        super::resource("/repositories/{repository}/branches/{branch}/cherry-pick")
-            .post(cherry_pick),
-    )
-    .service(super::resource("/repositories/{repository}/branches/{branch}/diff").get(diff));
+operations! {
+    tag = "branches";
+    listBranches: get "/repositories/{repository}/branches" => list,
+        Requires(Action::ListBranches, REPO),
+        openapi(
+            params(("repository" = String, Path)),
+            responses((status = 200, body = Listing<Ref>)),
+        );
+    /// Creates a branch; answers 201 with the commit id as text (as lakeFS).
+    createBranch: post "/repositories/{repository}/branches" => create,
+        InHandler,
+        openapi(
+            params(("repository" = String, Path)),
+            request_body = BranchCreation,
+            responses((status = 201, body = String, content_type = "text/html"), (status = 409, body = ErrorBody)),
+        );
+    getBranch: get "/repositories/{repository}/branches/{branch}" => get,
+        Requires(Action::ReadBranch, BRANCH),
+        openapi(
+            params(("repository" = String, Path), ("branch" = String, Path)),
+            responses((status = 200, body = Ref)),
+        );
+    deleteBranch: delete "/repositories/{repository}/branches/{branch}" => delete,
+        Requires(Action::DeleteBranch, BRANCH),
+        openapi(
+            params(("repository" = String, Path), ("branch" = String, Path)),
+            responses((status = 204), (status = 403, body = ErrorBody)),
+        );
+    resetBranch: put "/repositories/{repository}/branches/{branch}" => reset,
+        Requires(Action::RevertBranch, BRANCH),
+        openapi(
+            params(("repository" = String, Path), ("branch" = String, Path)),
+            request_body = ResetCreation,
+            responses((status = 204)),
+        );
+    revertBranch: post "/repositories/{repository}/branches/{branch}/revert" => revert,
+        Requires(Action::RevertBranch, BRANCH),
+        openapi(
+            params(("repository" = String, Path), ("branch" = String, Path)),
+            request_body = PickCreation,
+            responses((status = 204), (status = 409, body = ErrorBody)),
+        );
+    cherryPick: post "/repositories/{repository}/branches/{branch}/cherry-pick" => cherry_pick,
+        Requires(Action::CreateCommit, BRANCH),
+        openapi(
+            params(("repository" = String, Path), ("branch" = String, Path)),
+            request_body = PickCreation,
+            responses((status = 201, body = CommitBody)),
+        );
+    diffBranch: get "/repositories/{repository}/branches/{branch}/diff" => diff,
+        Requires(Action::ListObjects, REPO),
+        openapi(
+            params(("repository" = String, Path), ("branch" = String, Path)),
+            responses((status = 200, body = Listing<Diff>)),
+        );
+    hardResetBranch: put "/repositories/{repository}/branches/{branch}/hard_reset" => hard_reset,
+        Requires(Action::RevertBranch, BRANCH),
+        openapi(
+            tag = "experimental",
+            params(("repository" = String, Path), ("branch" = String, Path), ("ref" = String, Query)),
+            responses((status = 204)),
+        );
 }
 
 /// Parses a branch name from the path.
@@ -48,8 +91,6 @@ struct BranchListQuery {
     show_hidden: Option<bool>,
 }
 
-#[utoipa::path(get, path = "/api/v1/repositories/{repository}/branches", tag = "branches", operation_id = "listBranches",
-    params(("repository" = String, Path)), responses((status = 200, body = Listing<Ref>)))]
 async fn list(
     engine: web::Data<Engine>,
     path: web::Path<String>,
@@ -77,10 +118,6 @@ pub struct BranchCreation {
     hidden: Option<bool>,
 }
 
-/// Creates a branch; answers 201 with the commit id as text (as lakeFS).
-#[utoipa::path(post, path = "/api/v1/repositories/{repository}/branches", tag = "branches", operation_id = "createBranch",
-    params(("repository" = String, Path)), request_body = BranchCreation,
-    responses((status = 201, body = String, content_type = "text/html"), (status = 409, body = super::error::ErrorBody)))]
 async fn create(
     req: HttpRequest,
     engine: web::Data<Engine>,
@@ -88,7 +125,7 @@ async fn create(
     body: web::Json<BranchCreation>,
 ) -> ApiResult<HttpResponse> {
     let branch_arn = arn::branch(&path, &body.name);
-    super::auth::require(&req, &[Permission::new("fs:CreateBranch", branch_arn)]).await?;
+    super::auth::require(&req, &[Permission::new(Action::CreateBranch, branch_arn)]).await?;
     let repo = repo_id(&path)?;
     let hidden = body.hidden.unwrap_or(false);
     let branch = engine
@@ -99,8 +136,6 @@ async fn create(
         .body(branch.commit_id.into_string()))
 }
 
-#[utoipa::path(get, path = "/api/v1/repositories/{repository}/branches/{branch}", tag = "branches", operation_id = "getBranch",
-    params(("repository" = String, Path), ("branch" = String, Path)), responses((status = 200, body = Ref)))]
 async fn get(
     engine: web::Data<Engine>,
     path: web::Path<(String, String)>,
@@ -115,8 +150,6 @@ async fn get(
     }))
 }
 
-#[utoipa::path(delete, path = "/api/v1/repositories/{repository}/branches/{branch}", tag = "branches", operation_id = "deleteBranch",
-    params(("repository" = String, Path), ("branch" = String, Path)), responses((status = 204), (status = 403, body = super::error::ErrorBody)))]
 async fn delete(
     engine: web::Data<Engine>,
     path: web::Path<(String, String)>,
@@ -137,8 +170,6 @@ pub struct ResetCreation {
     path: Option<String>,
 }
 
-#[utoipa::path(put, path = "/api/v1/repositories/{repository}/branches/{branch}", tag = "branches", operation_id = "resetBranch",
-    params(("repository" = String, Path), ("branch" = String, Path)), request_body = ResetCreation, responses((status = 204)))]
 async fn reset(
     engine: web::Data<Engine>,
     path: web::Path<(String, String)>,
@@ -170,8 +201,6 @@ struct HardResetQuery {
     reference: String,
 }
 
-#[utoipa::path(put, path = "/api/v1/repositories/{repository}/branches/{branch}/hard_reset", tag = "experimental", operation_id = "hardResetBranch",
-    params(("repository" = String, Path), ("branch" = String, Path), ("ref" = String, Query)), responses((status = 204)))]
 async fn hard_reset(
     engine: web::Data<Engine>,
     path: web::Path<(String, String)>,
@@ -219,8 +248,6 @@ fn pick_request(req: &HttpRequest, body: &PickCreation) -> ApiResult<PickRequest
     })
 }
 
-#[utoipa::path(post, path = "/api/v1/repositories/{repository}/branches/{branch}/revert", tag = "branches", operation_id = "revertBranch",
-    params(("repository" = String, Path), ("branch" = String, Path)), request_body = PickCreation, responses((status = 204), (status = 409, body = super::error::ErrorBody)))]
 async fn revert(
     engine: web::Data<Engine>,
     req: HttpRequest,
@@ -240,8 +267,6 @@ async fn revert(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(post, path = "/api/v1/repositories/{repository}/branches/{branch}/cherry-pick", tag = "branches", operation_id = "cherryPick",
-    params(("repository" = String, Path), ("branch" = String, Path)), request_body = PickCreation, responses((status = 201, body = CommitBody)))]
 async fn cherry_pick(
     engine: web::Data<Engine>,
     req: HttpRequest,
@@ -282,8 +307,6 @@ impl DiffQuery {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/repositories/{repository}/branches/{branch}/diff", tag = "branches", operation_id = "diffBranch",
-    params(("repository" = String, Path), ("branch" = String, Path)), responses((status = 200, body = Listing<Diff>)))]
 async fn diff(
     engine: web::Data<Engine>,
     path: web::Path<(String, String)>,

@@ -5,6 +5,8 @@ use super::branches::branch_name;
 use super::error::{ApiError, ApiResult};
 use super::models::{amount, parse_bool, CommitBody, Listing};
 use super::repositories::repo_id;
+use crate::http::api::error::ErrorBody;
+use crate::http::api::operation::operations;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -12,12 +14,28 @@ use tarn_domain::{CommitRequest, Engine, LogRequest};
 use tarn_model::{ObjectPath, Timestamp};
 use utoipa::ToSchema;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        super::resource("/repositories/{repository}/branches/{branch}/commits").post(commit),
-    )
-    .service(super::resource("/repositories/{repository}/commits/{commitId}").get(get))
-    .service(super::resource("/repositories/{repository}/refs/{ref}/commits").get(log));
+operations! {
+    tag = "commits";
+    commit: post "/repositories/{repository}/branches/{branch}/commits" => commit,
+        Requires(Action::CreateCommit, BRANCH),
+        openapi(
+            params(("repository" = String, Path), ("branch" = String, Path)),
+            request_body = CommitCreation,
+            responses((status = 201, body = CommitBody), (status = 400, body = ErrorBody)),
+        );
+    getCommit: get "/repositories/{repository}/commits/{commitId}" => get,
+        Requires(Action::ReadCommit, REPO),
+        openapi(
+            params(("repository" = String, Path), ("commitId" = String, Path)),
+            responses((status = 200, body = CommitBody)),
+        );
+    logCommits: get "/repositories/{repository}/refs/{ref}/commits" => log,
+        Requires(Action::ReadBranch, REF_BRANCH),
+        openapi(
+            tag = "refs",
+            params(("repository" = String, Path), ("ref" = String, Path)),
+            responses((status = 200, body = Listing<CommitBody>)),
+        );
 }
 
 /// `POST /commits` body.
@@ -40,9 +58,6 @@ struct CommitQuery {
     source_metarange: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/repositories/{repository}/branches/{branch}/commits", tag = "commits", operation_id = "commit",
-    params(("repository" = String, Path), ("branch" = String, Path)), request_body = CommitCreation,
-    responses((status = 201, body = CommitBody), (status = 400, body = super::error::ErrorBody)))]
 async fn commit(
     engine: web::Data<Engine>,
     req: HttpRequest,
@@ -71,8 +86,6 @@ async fn commit(
     Ok(HttpResponse::Created().json(CommitBody::from(c)))
 }
 
-#[utoipa::path(get, path = "/api/v1/repositories/{repository}/commits/{commitId}", tag = "commits", operation_id = "getCommit",
-    params(("repository" = String, Path), ("commitId" = String, Path)), responses((status = 200, body = CommitBody)))]
 async fn get(
     engine: web::Data<Engine>,
     path: web::Path<(String, String)>,
@@ -177,8 +190,6 @@ fn parse_rfc3339(s: &str) -> Option<Timestamp> {
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/repositories/{repository}/refs/{ref}/commits", tag = "refs", operation_id = "logCommits",
-    params(("repository" = String, Path), ("ref" = String, Path)), responses((status = 200, body = Listing<CommitBody>)))]
 async fn log(
     engine: web::Data<Engine>,
     req: HttpRequest,

@@ -2,22 +2,39 @@
 
 use super::auth::{AuthState, CredentialsWithSecret};
 use super::error::{ApiError, ApiResult};
+use crate::http::api::error::ErrorBody;
+use crate::http::api::operation::operations;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(super::resource("/config").get(config))
-        .service(super::resource("/config/version").get(version))
-        .service(super::resource("/config/storage").get(storage))
-        .service(super::resource("/healthcheck").get(health))
-        .service(
-            super::resource("/setup_lakefs")
-                .get(setup_state)
-                .post(setup),
-        )
-        .service(super::resource("/setup_comm_prefs").post(comm_prefs));
+operations! {
+    tag = "internal";
+    getConfig: get "/config" => config,
+        Authenticated,
+        openapi(tag = "config", responses((status = 200, body = Config)));
+    getLakeFSVersion: get "/config/version" => version,
+        Authenticated,
+        openapi(responses((status = 200, body = VersionConfig)));
+    getStorageConfig: get "/config/storage" => storage,
+        Requires(Action::ReadConfig, ANY),
+        openapi(responses((status = 200, body = StorageConfig)));
+    getSetupState: get "/setup_lakefs" => setup_state,
+        Public,
+        openapi(responses((status = 200, body = SetupState)));
+    setup: post "/setup_lakefs" => setup,
+        Public,
+        openapi(
+            request_body = Setup,
+            responses((status = 200, body = CredentialsWithSecret), (status = 409, body = ErrorBody)),
+        );
+    setupCommPrefs: post "/setup_comm_prefs" => comm_prefs,
+        Public,
+        openapi(responses((status = 200)));
+    healthCheck: get "/healthcheck" => health,
+        Public,
+        openapi(tag = "healthCheck", responses((status = 204)));
 }
 
 /// What the server tells clients about itself; built at startup.
@@ -115,9 +132,8 @@ fn version_config() -> VersionConfig {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/config", tag = "config", operation_id = "getConfig", responses((status = 200, body = Config)))]
 async fn config(req: HttpRequest, info: web::Data<ServerInfo>) -> ApiResult<web::Json<Config>> {
-    let read_config = tarn_model::auth::Permission::new("fs:ReadConfig", "*");
+    let read_config = tarn_model::auth::Permission::new(tarn_model::auth::Action::ReadConfig, "*");
     let storage = super::auth::allowed(&req, &[read_config])
         .await?
         .then(|| storage_config(&info));
@@ -132,17 +148,14 @@ async fn config(req: HttpRequest, info: web::Data<ServerInfo>) -> ApiResult<web:
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/config/version", tag = "internal", operation_id = "getLakeFSVersion", responses((status = 200, body = VersionConfig)))]
 async fn version() -> web::Json<VersionConfig> {
     web::Json(version_config())
 }
 
-#[utoipa::path(get, path = "/api/v1/config/storage", tag = "internal", operation_id = "getStorageConfig", responses((status = 200, body = StorageConfig)))]
 async fn storage(info: web::Data<ServerInfo>) -> web::Json<StorageConfig> {
     web::Json(storage_config(&info))
 }
 
-#[utoipa::path(get, path = "/api/v1/healthcheck", tag = "healthCheck", operation_id = "healthCheck", responses((status = 204)))]
 async fn health() -> HttpResponse {
     HttpResponse::NoContent().finish()
 }
@@ -165,7 +178,6 @@ pub struct LoginConfig {
     logout_url: &'static str,
 }
 
-#[utoipa::path(get, path = "/api/v1/setup_lakefs", tag = "internal", operation_id = "getSetupState", responses((status = 200, body = SetupState)))]
 async fn setup_state(auth: web::Data<AuthState>) -> ApiResult<web::Json<SetupState>> {
     let state = if auth.auth.is_initialized().await? {
         "initialized"
@@ -199,8 +211,6 @@ pub struct Setup {
     key: Option<AccessKeyCredentials>,
 }
 
-#[utoipa::path(post, path = "/api/v1/setup_lakefs", tag = "internal", operation_id = "setup", request_body = Setup,
-    responses((status = 200, body = CredentialsWithSecret), (status = 409, body = super::error::ErrorBody)))]
 async fn setup(
     auth: web::Data<AuthState>,
     body: web::Json<Setup>,
@@ -230,7 +240,6 @@ async fn setup(
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/setup_comm_prefs", tag = "internal", operation_id = "setupCommPrefs", responses((status = 200)))]
 async fn comm_prefs() -> HttpResponse {
     HttpResponse::Ok().finish()
 }

@@ -8,7 +8,7 @@ mod error;
 mod models;
 mod objects;
 pub mod openapi;
-mod permissions;
+pub(crate) mod operation;
 mod refs;
 pub mod repositories;
 mod settings;
@@ -23,27 +23,51 @@ use error::ApiError;
 /// Where the API lives.
 pub const PREFIX: &str = "/api/v1";
 
-/// Registers the API.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope(PREFIX)
-            .configure(config::routes)
-            .configure(repositories::routes)
-            .configure(branches::routes)
-            .configure(commits::routes)
-            .configure(refs::routes)
-            .configure(tags::routes)
-            .configure(objects::routes)
-            .configure(uploads::routes)
-            .configure(staging::routes)
-            .configure(settings::routes)
-            .configure(auth::routes)
-            .default_service(web::to(fallback)),
-    );
+/// Every resource file's declared operations.
+static RESOURCES: &[&[operation::Operation]] = &[
+    config::OPERATIONS,
+    repositories::OPERATIONS,
+    branches::OPERATIONS,
+    commits::OPERATIONS,
+    refs::OPERATIONS,
+    tags::OPERATIONS,
+    objects::OPERATIONS,
+    uploads::OPERATIONS,
+    staging::OPERATIONS,
+    settings::OPERATIONS,
+    auth::OPERATIONS,
+    auth::users::OPERATIONS,
+    auth::groups::OPERATIONS,
+    auth::policies::OPERATIONS,
+    auth::credentials::OPERATIONS,
+];
+
+/// Every operation the API serves, as declared.
+pub(crate) fn operations() -> impl Iterator<Item = &'static operation::Operation> {
+    RESOURCES.iter().flat_map(|ops| ops.iter())
 }
 
-/// An API resource: every request to it is authenticated and authorized
-/// (`permissions::guard`); its unknown methods answer like unknown routes.
+/// Registers the API: one resource per declared path, one route per
+/// declared operation.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let mut scope = web::scope(PREFIX);
+    let mut paths: Vec<&'static str> = Vec::new();
+    for op in operations() {
+        if !paths.contains(&op.path) {
+            paths.push(op.path);
+        }
+    }
+    for path in paths {
+        let resource = operations()
+            .filter(|op| op.path == path)
+            .fold(resource(path), |res, op| res.route((op.route)()));
+        scope = scope.service(resource);
+    }
+    cfg.service(scope.default_service(web::to(fallback)));
+}
+
+/// An API resource: every request to it goes through [`operation::guard`],
+/// which serves only declared operations, authenticated and authorized.
 pub(crate) fn resource(
     path: &str,
 ) -> actix_web::Resource<
@@ -57,21 +81,25 @@ pub(crate) fn resource(
 > {
     web::resource(path)
         .default_service(web::to(fallback))
-        .wrap(actix_web::middleware::from_fn(permissions::guard))
+        .wrap(actix_web::middleware::from_fn(operation::guard))
+}
+
+async fn fallback(req: HttpRequest) -> HttpResponse {
+    fallback_error(&req).await.error_response()
 }
 
 /// 501 for a lakeFS operation Tarn lacks, 404 for anything else; both only
 /// for an authenticated caller (401 otherwise), so that the API's shape is
 /// not shown to strangers.
-async fn fallback(req: HttpRequest) -> HttpResponse {
+pub(crate) async fn fallback_error(req: &HttpRequest) -> ApiError {
     let authenticated = match req.app_data::<web::Data<auth::AuthState>>() {
-        Some(state) => state.authenticate(&req).await.map(|p| p.is_some()),
+        Some(state) => state.authenticate(req).await.map(|p| p.is_some()),
         None => Ok(false),
     };
     match authenticated {
         Ok(true) => {}
-        Ok(false) => return ApiError::unauthenticated().error_response(),
-        Err(e) => return e.error_response(),
+        Ok(false) => return ApiError::unauthenticated(),
+        Err(e) => return e,
     }
     let relative = req.path().strip_prefix(PREFIX).unwrap_or(req.path());
     let method = req.method().as_str();
@@ -79,8 +107,8 @@ async fn fallback(req: HttpRequest) -> HttpResponse {
         .iter()
         .find(|(m, pattern, _)| *m == method && matches(pattern, relative));
     match known {
-        Some((_, _, op)) => ApiError::not_implemented(op).error_response(),
-        None => ApiError::invalid_endpoint().error_response(),
+        Some((_, _, op)) => ApiError::not_implemented(op),
+        None => ApiError::invalid_endpoint(),
     }
 }
 

@@ -4,28 +4,50 @@ use super::config::ServerInfo;
 use super::error::{ApiError, ApiResult};
 use super::models::{amount, de_opt_bool, Listing, ObjectStats, PageQuery};
 use super::repositories::repo_id;
+use crate::http::api::error::ErrorBody;
+use crate::http::api::operation::operations;
 use crate::http::entry_headers::{etag_of, get_response, head_response, http_date, parse_range};
 use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use tarn_domain::{Engine, ListRequest, Listing as Item};
-use tarn_model::auth::{arn, Permission};
+use tarn_model::auth::{arn, Action, Permission};
 use tarn_model::{Entry, ObjectPath};
 use utoipa::ToSchema;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        super::resource("/repositories/{repository}/refs/{ref}/objects")
-            .get(get)
-            .head(head),
-    )
-    .service(super::resource("/repositories/{repository}/refs/{ref}/objects/stat").get(stat))
-    .service(super::resource("/repositories/{repository}/refs/{ref}/objects/ls").get(list))
-    .service(
-        super::resource("/repositories/{repository}/refs/{ref}/objects/underlyingProperties")
-            .get(underlying),
-    );
+operations! {
+    tag = "objects";
+    getObject: get "/repositories/{repository}/refs/{ref}/objects" => get,
+        Requires(Action::ReadObject, OBJECT),
+        openapi(
+            params(("repository" = String, Path), ("ref" = String, Path), ("path" = String, Query)),
+            responses((status = 200, body = Vec<u8>), (status = 206, body = Vec<u8>), (status = 304), (status = 404, body = ErrorBody), (status = 416, body = ErrorBody)),
+        );
+    headObject: head "/repositories/{repository}/refs/{ref}/objects" => head,
+        Requires(Action::ReadObject, OBJECT),
+        openapi(
+            params(("repository" = String, Path), ("ref" = String, Path), ("path" = String, Query)),
+            responses((status = 200), (status = 206), (status = 404)),
+        );
+    statObject: get "/repositories/{repository}/refs/{ref}/objects/stat" => stat,
+        Requires(Action::ReadObject, OBJECT),
+        openapi(
+            params(("repository" = String, Path), ("ref" = String, Path), ("path" = String, Query)),
+            responses((status = 200, body = ObjectStats), (status = 404, body = ErrorBody)),
+        );
+    listObjects: get "/repositories/{repository}/refs/{ref}/objects/ls" => list,
+        Requires(Action::ListObjects, REPO),
+        openapi(
+            params(("repository" = String, Path), ("ref" = String, Path)),
+            responses((status = 200, body = Listing<ObjectStats>)),
+        );
+    getUnderlyingProperties: get "/repositories/{repository}/refs/{ref}/objects/underlyingProperties" => underlying,
+        Requires(Action::ReadObject, OBJECT),
+        openapi(
+            params(("repository" = String, Path), ("ref" = String, Path), ("path" = String, Query)),
+            responses((status = 200, body = UnderlyingObjectProperties)),
+        );
 }
 
 /// The `path` query parameter of object operations.
@@ -92,9 +114,6 @@ async fn read(
     Ok(get_response(resp, read.data))
 }
 
-#[utoipa::path(get, path = "/api/v1/repositories/{repository}/refs/{ref}/objects", tag = "objects", operation_id = "getObject",
-    params(("repository" = String, Path), ("ref" = String, Path), ("path" = String, Query)),
-    responses((status = 200, body = Vec<u8>), (status = 206, body = Vec<u8>), (status = 304), (status = 404, body = super::error::ErrorBody), (status = 416, body = super::error::ErrorBody)))]
 async fn get(
     engine: web::Data<Engine>,
     info: web::Data<ServerInfo>,
@@ -115,9 +134,6 @@ async fn get(
     read(&engine, &req, &repo, &reference, &q.path, true).await
 }
 
-#[utoipa::path(head, path = "/api/v1/repositories/{repository}/refs/{ref}/objects", tag = "objects", operation_id = "headObject",
-    params(("repository" = String, Path), ("ref" = String, Path), ("path" = String, Query)),
-    responses((status = 200), (status = 206), (status = 404)))]
 async fn head(
     engine: web::Data<Engine>,
     req: HttpRequest,
@@ -128,9 +144,6 @@ async fn head(
     read(&engine, &req, &repo, &reference, &q.path, false).await
 }
 
-#[utoipa::path(get, path = "/api/v1/repositories/{repository}/refs/{ref}/objects/stat", tag = "objects", operation_id = "statObject",
-    params(("repository" = String, Path), ("ref" = String, Path), ("path" = String, Query)),
-    responses((status = 200, body = ObjectStats), (status = 404, body = super::error::ErrorBody)))]
 async fn stat(
     engine: web::Data<Engine>,
     info: web::Data<ServerInfo>,
@@ -177,8 +190,6 @@ struct LsQuery {
     presign: Option<bool>,
 }
 
-#[utoipa::path(get, path = "/api/v1/repositories/{repository}/refs/{ref}/objects/ls", tag = "objects", operation_id = "listObjects",
-    params(("repository" = String, Path), ("ref" = String, Path)), responses((status = 200, body = Listing<ObjectStats>)))]
 async fn list(
     req: HttpRequest,
     engine: web::Data<Engine>,
@@ -207,7 +218,7 @@ async fn list(
             .iter()
             .filter_map(|item| match item {
                 Item::Object(p, _) => Some(Permission::new(
-                    "fs:ReadObject",
+                    Action::ReadObject,
                     arn::object(repo.as_str(), p.as_str()),
                 )),
                 _ => None,
@@ -240,8 +251,6 @@ pub struct UnderlyingObjectProperties {
     storage_class: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/repositories/{repository}/refs/{ref}/objects/underlyingProperties", tag = "objects", operation_id = "getUnderlyingProperties",
-    params(("repository" = String, Path), ("ref" = String, Path), ("path" = String, Query)), responses((status = 200, body = UnderlyingObjectProperties)))]
 async fn underlying(
     engine: web::Data<Engine>,
     path: web::Path<(String, String)>,

@@ -5,6 +5,8 @@ use super::branches::{branch_name, DiffQuery};
 use super::error::{ApiError, ApiResult};
 use super::models::{Diff, Listing};
 use super::repositories::repo_id;
+use crate::http::api::error::ErrorBody;
+use crate::http::api::operation::operations;
 use actix_web::{web, HttpRequest};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -12,15 +14,27 @@ use tarn_domain::{Engine, MergeRequest};
 use tarn_model::MergeStrategy;
 use utoipa::ToSchema;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        super::resource("/repositories/{repository}/refs/{leftRef}/diff/{rightRef}").get(diff),
-    )
-    .service(
-        super::resource("/repositories/{repository}/refs/{sourceRef}/merge/{destinationBranch}")
-            .post(merge)
-            .get(merge_base),
-    );
+operations! {
+    tag = "refs";
+    diffRefs: get "/repositories/{repository}/refs/{leftRef}/diff/{rightRef}" => diff,
+        Requires(Action::ListObjects, REPO),
+        openapi(
+            params(("repository" = String, Path), ("leftRef" = String, Path), ("rightRef" = String, Path)),
+            responses((status = 200, body = Listing<Diff>)),
+        );
+    mergeIntoBranch: post "/repositories/{repository}/refs/{sourceRef}/merge/{destinationBranch}" => merge,
+        Requires(Action::CreateCommit, DEST_BRANCH),
+        openapi(
+            params(("repository" = String, Path), ("sourceRef" = String, Path), ("destinationBranch" = String, Path)),
+            request_body = Merge,
+            responses((status = 200, body = MergeResult), (status = 409, body = ErrorBody)),
+        );
+    findMergeBase: get "/repositories/{repository}/refs/{sourceRef}/merge/{destinationBranch}" => merge_base,
+        Requires(Action::ListCommits, REPO),
+        openapi(
+            params(("repository" = String, Path), ("sourceRef" = String, Path), ("destinationBranch" = String, Path)),
+            responses((status = 200, body = FindMergeBaseResult)),
+        );
 }
 
 #[derive(Debug, Deserialize)]
@@ -31,9 +45,6 @@ struct DiffRefsQuery {
     kind: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/repositories/{repository}/refs/{leftRef}/diff/{rightRef}", tag = "refs", operation_id = "diffRefs",
-    params(("repository" = String, Path), ("leftRef" = String, Path), ("rightRef" = String, Path)),
-    responses((status = 200, body = Listing<Diff>)))]
 async fn diff(
     engine: web::Data<Engine>,
     path: web::Path<(String, String, String)>,
@@ -84,9 +95,6 @@ pub struct MergeResult {
     reference: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/repositories/{repository}/refs/{sourceRef}/merge/{destinationBranch}", tag = "refs", operation_id = "mergeIntoBranch",
-    params(("repository" = String, Path), ("sourceRef" = String, Path), ("destinationBranch" = String, Path)),
-    request_body = Merge, responses((status = 200, body = MergeResult), (status = 409, body = super::error::ErrorBody)))]
 async fn merge(
     engine: web::Data<Engine>,
     req: HttpRequest,
@@ -132,9 +140,6 @@ pub struct FindMergeBaseResult {
     base_commit_id: String,
 }
 
-#[utoipa::path(get, path = "/api/v1/repositories/{repository}/refs/{sourceRef}/merge/{destinationBranch}", tag = "refs", operation_id = "findMergeBase",
-    params(("repository" = String, Path), ("sourceRef" = String, Path), ("destinationBranch" = String, Path)),
-    responses((status = 200, body = FindMergeBaseResult)))]
 async fn merge_base(
     engine: web::Data<Engine>,
     path: web::Path<(String, String, String)>,

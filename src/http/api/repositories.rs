@@ -3,23 +3,46 @@
 use super::auth::AuthState;
 use super::error::{ApiError, ApiResult};
 use super::models::{amount, de_opt_bool, Listing, PageQuery};
+use crate::http::api::error::ErrorBody;
+use crate::http::api::operation::operations;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tarn_domain::auth::Auth;
 use tarn_domain::{Engine, Page};
-use tarn_model::auth::{arn, authorize, Permission, UserId};
+use tarn_model::auth::{arn, authorize, Action, Permission, UserId};
 use tarn_model::{BranchName, Repository, RepositoryId, StorageNamespace};
 use utoipa::ToSchema;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(super::resource("/repositories").get(list).post(create))
-        .service(
-            super::resource("/repositories/{repository}")
-                .get(get)
-                .delete(delete),
-        )
-        .service(super::resource("/repositories/{repository}/metadata").get(metadata));
+operations! {
+    tag = "repositories";
+    listRepositories: get "/repositories" => list,
+        Requires(Action::ListRepositories, ANY),
+        openapi(responses((status = 200, body = Listing<RepositoryBody>)));
+    createRepository: post "/repositories" => create,
+        InHandler,
+        openapi(
+            request_body = RepositoryCreation,
+            responses((status = 201, body = RepositoryBody), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
+        );
+    getRepository: get "/repositories/{repository}" => get,
+        Requires(Action::ReadRepository, REPO),
+        openapi(
+            params(("repository" = String, Path)),
+            responses((status = 200, body = RepositoryBody), (status = 404, body = ErrorBody)),
+        );
+    deleteRepository: delete "/repositories/{repository}" => delete,
+        Requires(Action::DeleteRepository, REPO),
+        openapi(
+            params(("repository" = String, Path)),
+            responses((status = 204), (status = 404, body = ErrorBody)),
+        );
+    getRepositoryMetadata: get "/repositories/{repository}/metadata" => metadata,
+        Requires(Action::ReadRepository, REPO),
+        openapi(
+            params(("repository" = String, Path)),
+            responses((status = 200, body = BTreeMap<String, String>)),
+        );
 }
 
 /// Parses a repository id from the path.
@@ -59,8 +82,6 @@ struct ListQuery {
     search: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/repositories", tag = "repositories", operation_id = "listRepositories",
-    responses((status = 200, body = Listing<RepositoryBody>)))]
 async fn list(
     req: HttpRequest,
     engine: web::Data<Engine>,
@@ -105,7 +126,8 @@ pub async fn visible_repositories(
             .await?;
         for repo in page.items {
             cursor = Some(repo.id.as_str().to_owned());
-            let readable = Permission::new("fs:ReadRepository", arn::repository(repo.id.as_str()));
+            let readable =
+                Permission::new(Action::ReadRepository, arn::repository(repo.id.as_str()));
             if keep(&repo) && authorize(&policies, user, &[readable]).is_allowed() {
                 out.push(repo);
                 if out.len() > amount {
@@ -142,9 +164,6 @@ struct CreateQuery {
     bare: Option<bool>,
 }
 
-#[utoipa::path(post, path = "/api/v1/repositories", tag = "repositories", operation_id = "createRepository",
-    request_body = RepositoryCreation,
-    responses((status = 201, body = RepositoryBody), (status = 400, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody)))]
 async fn create(
     req: HttpRequest,
     engine: web::Data<Engine>,
@@ -155,9 +174,9 @@ async fn create(
     super::auth::require(
         &req,
         &[
-            Permission::new("fs:CreateRepository", arn::repository(&body.name)),
+            Permission::new(Action::CreateRepository, arn::repository(&body.name)),
             Permission::new(
-                "fs:AttachStorageNamespace",
+                Action::AttachStorageNamespace,
                 arn::namespace(&body.storage_namespace),
             ),
         ],
@@ -186,8 +205,6 @@ async fn create(
     Ok(HttpResponse::Created().json(RepositoryBody::from(repo)))
 }
 
-#[utoipa::path(get, path = "/api/v1/repositories/{repository}", tag = "repositories", operation_id = "getRepository",
-    params(("repository" = String, Path)), responses((status = 200, body = RepositoryBody), (status = 404, body = super::error::ErrorBody)))]
 async fn get(
     engine: web::Data<Engine>,
     path: web::Path<String>,
@@ -196,15 +213,11 @@ async fn get(
     Ok(web::Json(repo.into()))
 }
 
-#[utoipa::path(delete, path = "/api/v1/repositories/{repository}", tag = "repositories", operation_id = "deleteRepository",
-    params(("repository" = String, Path)), responses((status = 204), (status = 404, body = super::error::ErrorBody)))]
 async fn delete(engine: web::Data<Engine>, path: web::Path<String>) -> ApiResult<HttpResponse> {
     engine.delete_repository(&repo_id(&path)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(get, path = "/api/v1/repositories/{repository}/metadata", tag = "repositories", operation_id = "getRepositoryMetadata",
-    params(("repository" = String, Path)), responses((status = 200, body = BTreeMap<String, String>)))]
 async fn metadata(
     engine: web::Data<Engine>,
     path: web::Path<String>,

@@ -2,18 +2,29 @@
 
 use super::error::ApiResult;
 use super::repositories::repo_id;
+use crate::http::api::error::ErrorBody;
+use crate::http::api::operation::operations;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use tarn_domain::Engine;
 use utoipa::ToSchema;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        super::resource("/repositories/{repository}/settings/branch_protection")
-            .get(get)
-            .put(set),
-    );
+operations! {
+    tag = "repositories";
+    getBranchProtectionRules: get "/repositories/{repository}/settings/branch_protection" => get,
+        Requires(Action::GetBranchProtectionRules, REPO),
+        openapi(
+            params(("repository" = String, Path)),
+            responses((status = 200, body = Vec<BranchProtectionRule>, headers(("ETag" = String)))),
+        );
+    setBranchProtectionRules: put "/repositories/{repository}/settings/branch_protection" => set,
+        Requires(Action::SetBranchProtectionRules, REPO),
+        openapi(
+            params(("repository" = String, Path)),
+            request_body = Vec<BranchProtectionRule>,
+            responses((status = 204), (status = 412, body = ErrorBody)),
+        );
 }
 
 /// A branch protection rule.
@@ -23,9 +34,6 @@ pub struct BranchProtectionRule {
     pattern: String,
 }
 
-#[utoipa::path(get, path = "/api/v1/repositories/{repository}/settings/branch_protection", tag = "repositories",
-    operation_id = "getBranchProtectionRules", params(("repository" = String, Path)),
-    responses((status = 200, body = Vec<BranchProtectionRule>, headers(("ETag" = String)))))]
 async fn get(engine: web::Data<Engine>, path: web::Path<String>) -> ApiResult<HttpResponse> {
     let rules = engine.branch_protection(&repo_id(&path)?).await?;
     let body: Vec<BranchProtectionRule> = rules
@@ -38,9 +46,6 @@ async fn get(engine: web::Data<Engine>, path: web::Path<String>) -> ApiResult<Ht
         .json(body))
 }
 
-#[utoipa::path(put, path = "/api/v1/repositories/{repository}/settings/branch_protection", tag = "repositories",
-    operation_id = "setBranchProtectionRules", params(("repository" = String, Path)),
-    request_body = Vec<BranchProtectionRule>, responses((status = 204), (status = 412, body = super::error::ErrorBody)))]
 async fn set(
     engine: web::Data<Engine>,
     req: HttpRequest,

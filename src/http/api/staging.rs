@@ -8,6 +8,7 @@ use super::models::{de_opt_bool, ObjectStats};
 use super::objects::{expires_at, object_path};
 use super::repositories::repo_id;
 use super::uploads::write_condition;
+use crate::http::api::operation::operations;
 use actix_web::{web, HttpRequest};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -15,12 +16,21 @@ use tarn_domain::{Engine, LinkRequest};
 use tarn_model::BlockKey;
 use utoipa::ToSchema;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        super::resource("/repositories/{repository}/branches/{branch}/staging/backing")
-            .get(get_address)
-            .put(link),
-    );
+operations! {
+    tag = "staging";
+    getPhysicalAddress: get "/repositories/{repository}/branches/{branch}/staging/backing" => get_address,
+        Requires(Action::WriteObject, OBJECT),
+        openapi(
+            params(("repository" = String, Path), ("branch" = String, Path), ("path" = String, Query)),
+            responses((status = 200, body = StagingLocation)),
+        );
+    linkPhysicalAddress: put "/repositories/{repository}/branches/{branch}/staging/backing" => link,
+        Requires(Action::WriteObject, OBJECT),
+        openapi(
+            params(("repository" = String, Path), ("branch" = String, Path), ("path" = String, Query)),
+            request_body = StagingMetadata,
+            responses((status = 200, body = ObjectStats)),
+        );
 }
 
 #[derive(Debug, Deserialize)]
@@ -41,8 +51,6 @@ pub struct StagingLocation {
     presigned_url_expiry: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/v1/repositories/{repository}/branches/{branch}/staging/backing", tag = "staging", operation_id = "getPhysicalAddress",
-    params(("repository" = String, Path), ("branch" = String, Path), ("path" = String, Query)), responses((status = 200, body = StagingLocation)))]
 async fn get_address(
     engine: web::Data<Engine>,
     info: web::Data<ServerInfo>,
@@ -91,9 +99,6 @@ struct LinkQuery {
     path: String,
 }
 
-#[utoipa::path(put, path = "/api/v1/repositories/{repository}/branches/{branch}/staging/backing", tag = "staging", operation_id = "linkPhysicalAddress",
-    params(("repository" = String, Path), ("branch" = String, Path), ("path" = String, Query)),
-    request_body = StagingMetadata, responses((status = 200, body = ObjectStats)))]
 async fn link(
     engine: web::Data<Engine>,
     req: HttpRequest,

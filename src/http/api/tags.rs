@@ -3,28 +3,44 @@
 use super::error::ApiResult;
 use super::models::{amount, Listing, PageQuery, Ref};
 use super::repositories::repo_id;
+use crate::http::api::error::ErrorBody;
+use crate::http::api::operation::operations;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use tarn_domain::Engine;
-use tarn_model::auth::{arn, Permission};
+use tarn_model::auth::{arn, Action, Permission};
 use tarn_model::TagName;
 use utoipa::ToSchema;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        super::resource("/repositories/{repository}/tags")
-            .get(list)
-            .post(create),
-    )
-    .service(
-        super::resource("/repositories/{repository}/tags/{tag}")
-            .get(get)
-            .delete(delete),
-    );
+operations! {
+    tag = "tags";
+    listTags: get "/repositories/{repository}/tags" => list,
+        Requires(Action::ListTags, REPO),
+        openapi(
+            params(("repository" = String, Path)),
+            responses((status = 200, body = Listing<Ref>)),
+        );
+    createTag: post "/repositories/{repository}/tags" => create,
+        InHandler,
+        openapi(
+            params(("repository" = String, Path)),
+            request_body = TagCreation,
+            responses((status = 201, body = Ref), (status = 409, body = ErrorBody)),
+        );
+    getTag: get "/repositories/{repository}/tags/{tag}" => get,
+        Requires(Action::ReadTag, TAG),
+        openapi(
+            params(("repository" = String, Path), ("tag" = String, Path)),
+            responses((status = 200, body = Ref)),
+        );
+    deleteTag: delete "/repositories/{repository}/tags/{tag}" => delete,
+        Requires(Action::DeleteTag, TAG),
+        openapi(
+            params(("repository" = String, Path), ("tag" = String, Path)),
+            responses((status = 204)),
+        );
 }
 
-#[utoipa::path(get, path = "/api/v1/repositories/{repository}/tags", tag = "tags", operation_id = "listTags",
-    params(("repository" = String, Path)), responses((status = 200, body = Listing<Ref>)))]
 async fn list(
     engine: web::Data<Engine>,
     path: web::Path<String>,
@@ -53,8 +69,6 @@ pub struct TagCreation {
     reference: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/repositories/{repository}/tags", tag = "tags", operation_id = "createTag",
-    params(("repository" = String, Path)), request_body = TagCreation, responses((status = 201, body = Ref), (status = 409, body = super::error::ErrorBody)))]
 async fn create(
     req: HttpRequest,
     engine: web::Data<Engine>,
@@ -62,7 +76,7 @@ async fn create(
     body: web::Json<TagCreation>,
 ) -> ApiResult<HttpResponse> {
     let tag_arn = arn::tag(&path, &body.id);
-    super::auth::require(&req, &[Permission::new("fs:CreateTag", tag_arn)]).await?;
+    super::auth::require(&req, &[Permission::new(Action::CreateTag, tag_arn)]).await?;
     let tag = engine
         .create_tag(&repo_id(&path)?, TagName::new(&body.id)?, &body.reference)
         .await?;
@@ -72,8 +86,6 @@ async fn create(
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/repositories/{repository}/tags/{tag}", tag = "tags", operation_id = "getTag",
-    params(("repository" = String, Path), ("tag" = String, Path)), responses((status = 200, body = Ref)))]
 async fn get(
     engine: web::Data<Engine>,
     path: web::Path<(String, String)>,
@@ -88,8 +100,6 @@ async fn get(
     }))
 }
 
-#[utoipa::path(delete, path = "/api/v1/repositories/{repository}/tags/{tag}", tag = "tags", operation_id = "deleteTag",
-    params(("repository" = String, Path), ("tag" = String, Path)), responses((status = 204)))]
 async fn delete(
     engine: web::Data<Engine>,
     path: web::Path<(String, String)>,

@@ -6,6 +6,8 @@ use super::error::{ApiError, ApiResult};
 use super::models::{de_opt_bool, ObjectStats};
 use super::objects::object_path;
 use super::repositories::repo_id;
+use crate::http::api::error::ErrorBody;
+use crate::http::api::operation::operations;
 use crate::http::body::{payload_stream, request_stream};
 use actix_web::http::header;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
@@ -13,7 +15,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tarn_domain::{Engine, Error, UploadRequest, WriteCondition};
-use tarn_model::auth::{arn, Permission};
+use tarn_model::auth::{arn, Action, Permission};
 use tarn_ports::ByteStream;
 use utoipa::ToSchema;
 
@@ -22,23 +24,42 @@ const META_PREFIX: &str = "x-lakefs-meta-";
 /// The most paths one `deleteObjects` call takes.
 const MAX_DELETE: usize = 1000;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        super::resource("/repositories/{repository}/branches/{branch}/objects")
-            .post(upload)
-            .delete(delete),
-    )
-    .service(
-        super::resource("/repositories/{repository}/branches/{branch}/objects/delete")
-            .post(delete_many),
-    )
-    .service(
-        super::resource("/repositories/{repository}/branches/{branch}/objects/copy").post(copy),
-    )
-    .service(
-        super::resource("/repositories/{repository}/branches/{branch}/objects/stat/user_metadata")
-            .put(update_metadata),
-    );
+operations! {
+    tag = "objects";
+    uploadObject: post "/repositories/{repository}/branches/{branch}/objects" => upload,
+        Requires(Action::WriteObject, OBJECT),
+        openapi(
+            params(("repository" = String, Path), ("branch" = String, Path), ("path" = String, Query)),
+            request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+            responses((status = 201, body = ObjectStats), (status = 412, body = ErrorBody)),
+        );
+    deleteObject: delete "/repositories/{repository}/branches/{branch}/objects" => delete,
+        Requires(Action::DeleteObject, OBJECT),
+        openapi(
+            params(("repository" = String, Path), ("branch" = String, Path), ("path" = String, Query)),
+            responses((status = 204)),
+        );
+    deleteObjects: post "/repositories/{repository}/branches/{branch}/objects/delete" => delete_many,
+        InHandler,
+        openapi(
+            params(("repository" = String, Path), ("branch" = String, Path)),
+            request_body = PathList,
+            responses((status = 200, body = ObjectErrorList)),
+        );
+    copyObject: post "/repositories/{repository}/branches/{branch}/objects/copy" => copy,
+        InHandler,
+        openapi(
+            params(("repository" = String, Path), ("branch" = String, Path), ("dest_path" = String, Query)),
+            request_body = ObjectCopyCreation,
+            responses((status = 201, body = ObjectStats)),
+        );
+    updateObjectUserMetadata: put "/repositories/{repository}/branches/{branch}/objects/stat/user_metadata" => update_metadata,
+        Requires(Action::WriteObject, OBJECT),
+        openapi(
+            params(("repository" = String, Path), ("branch" = String, Path), ("path" = String, Query)),
+            request_body = UpdateObjectUserMetadata,
+            responses((status = 201)),
+        );
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,10 +110,6 @@ fn declared_size(req: &HttpRequest) -> Option<u64> {
         .ok()
 }
 
-#[utoipa::path(post, path = "/api/v1/repositories/{repository}/branches/{branch}/objects", tag = "objects", operation_id = "uploadObject",
-    params(("repository" = String, Path), ("branch" = String, Path), ("path" = String, Query)),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 201, body = ObjectStats), (status = 412, body = super::error::ErrorBody)))]
 async fn upload(
     engine: web::Data<Engine>,
     req: HttpRequest,
@@ -156,8 +173,6 @@ async fn form_content(
     ))
 }
 
-#[utoipa::path(delete, path = "/api/v1/repositories/{repository}/branches/{branch}/objects", tag = "objects", operation_id = "deleteObject",
-    params(("repository" = String, Path), ("branch" = String, Path), ("path" = String, Query)), responses((status = 204)))]
 async fn delete(
     engine: web::Data<Engine>,
     path: web::Path<(String, String)>,
@@ -200,8 +215,6 @@ pub struct ObjectErrorList {
     errors: Vec<ObjectError>,
 }
 
-#[utoipa::path(post, path = "/api/v1/repositories/{repository}/branches/{branch}/objects/delete", tag = "objects", operation_id = "deleteObjects",
-    params(("repository" = String, Path), ("branch" = String, Path)), request_body = PathList, responses((status = 200, body = ObjectErrorList)))]
 async fn delete_many(
     req: HttpRequest,
     engine: web::Data<Engine>,
@@ -217,7 +230,7 @@ async fn delete_many(
     let wanted: Vec<Permission> = body
         .paths
         .iter()
-        .map(|p| Permission::new("fs:DeleteObject", arn::object(&path.0, p)))
+        .map(|p| Permission::new(Action::DeleteObject, arn::object(&path.0, p)))
         .collect();
     super::auth::require(&req, &wanted).await?;
     let (repo, branch) = path.into_inner();
@@ -256,9 +269,6 @@ pub struct ObjectCopyCreation {
     src_ref: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/repositories/{repository}/branches/{branch}/objects/copy", tag = "objects", operation_id = "copyObject",
-    params(("repository" = String, Path), ("branch" = String, Path), ("dest_path" = String, Query)),
-    request_body = ObjectCopyCreation, responses((status = 201, body = ObjectStats)))]
 async fn copy(
     req: HttpRequest,
     engine: web::Data<Engine>,
@@ -269,8 +279,8 @@ async fn copy(
     super::auth::require(
         &req,
         &[
-            Permission::new("fs:ReadObject", arn::object(&path.0, &body.src_path)),
-            Permission::new("fs:WriteObject", arn::object(&path.0, &q.dest_path)),
+            Permission::new(Action::ReadObject, arn::object(&path.0, &body.src_path)),
+            Permission::new(Action::WriteObject, arn::object(&path.0, &q.dest_path)),
         ],
     )
     .await?;
@@ -311,9 +321,6 @@ struct MetadataQuery {
     path: String,
 }
 
-#[utoipa::path(put, path = "/api/v1/repositories/{repository}/branches/{branch}/objects/stat/user_metadata", tag = "objects", operation_id = "updateObjectUserMetadata",
-    params(("repository" = String, Path), ("branch" = String, Path), ("path" = String, Query)),
-    request_body = UpdateObjectUserMetadata, responses((status = 201)))]
 async fn update_metadata(
     engine: web::Data<Engine>,
     path: web::Path<(String, String)>,

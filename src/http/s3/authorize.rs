@@ -5,7 +5,7 @@
 use super::error::{S3Error, S3Result};
 use super::router::Op;
 use std::collections::BTreeMap;
-use tarn_model::auth::Permission;
+use tarn_model::auth::{Action, Permission};
 
 use tarn_model::auth::arn::repository as repo;
 
@@ -28,30 +28,30 @@ pub fn required(
         let (b, k) = copy_source.ok_or_else(|| {
             S3Error::invalid_argument("Copy Source must mention the source bucket and key")
         })?;
-        Ok(p("fs:ReadObject", object(b, k)))
+        Ok(p(Action::ReadObject, object(b, k)))
     };
     Ok(match op {
-        Op::ListBuckets => vec![p("fs:ListRepositories", "*".to_owned())],
+        Op::ListBuckets => vec![p(Action::ListRepositories, "*".to_owned())],
         Op::HeadBucket(b) | Op::GetBucketLocation(b) | Op::GetBucketVersioning(b) => {
-            vec![p("fs:ReadRepository", repo(b))]
+            vec![p(Action::ReadRepository, repo(b))]
         }
         Op::ListObjects { bucket, .. } => {
             let prefix = query.get("prefix").map_or("", String::as_str);
             let delimiter = query.get("delimiter").map_or("", String::as_str);
             // Listing the top level with "/" lists branches (as lakeFS).
             if delimiter == "/" && !prefix.contains('/') {
-                vec![p("fs:ListBranches", repo(bucket))]
+                vec![p(Action::ListBranches, repo(bucket))]
             } else {
-                vec![p("fs:ListObjects", repo(bucket))]
+                vec![p(Action::ListObjects, repo(bucket))]
             }
         }
-        Op::ListMultipartUploads(b) => vec![p("fs:ListObjects", repo(b))],
-        Op::CreateBucket(b) => vec![p("fs:CreateRepository", repo(b))],
+        Op::ListMultipartUploads(b) => vec![p(Action::ListObjects, repo(b))],
+        Op::CreateBucket(b) => vec![p(Action::CreateRepository, repo(b))],
         Op::DeleteObjects(_) | Op::NotSupported(_) | Op::NotFound => Vec::new(),
         Op::GetObject { bucket, key }
         | Op::HeadObject { bucket, key }
         | Op::GetObjectTagging { bucket, key }
-        | Op::ListParts { bucket, key, .. } => vec![p("fs:ReadObject", object(bucket, key))],
+        | Op::ListParts { bucket, key, .. } => vec![p(Action::ReadObject, object(bucket, key))],
         Op::PutObject { bucket, key }
         | Op::CreateMultipartUpload { bucket, key }
         | Op::CompleteMultipartUpload { bucket, key, .. }
@@ -60,16 +60,16 @@ pub fn required(
             key,
             copy: false,
             ..
-        } => vec![p("fs:WriteObject", object(bucket, key))],
+        } => vec![p(Action::WriteObject, object(bucket, key))],
         Op::CopyObject { bucket, key }
         | Op::UploadPart {
             bucket,
             key,
             copy: true,
             ..
-        } => vec![p("fs:WriteObject", object(bucket, key)), read_source()?],
+        } => vec![p(Action::WriteObject, object(bucket, key)), read_source()?],
         Op::DeleteObject { bucket, key } | Op::AbortMultipartUpload { bucket, key, .. } => {
-            vec![p("fs:DeleteObject", object(bucket, key))]
+            vec![p(Action::DeleteObject, object(bucket, key))]
         }
     })
 }
@@ -99,8 +99,14 @@ mod tests {
         assert_eq!(
             perms,
             vec![
-                Permission::new("fs:WriteObject", "arn:lakefs:fs:::repository/dst/object/x"),
-                Permission::new("fs:ReadObject", "arn:lakefs:fs:::repository/src/object/y"),
+                Permission::new(
+                    Action::WriteObject,
+                    "arn:lakefs:fs:::repository/dst/object/x"
+                ),
+                Permission::new(
+                    Action::ReadObject,
+                    "arn:lakefs:fs:::repository/src/object/y"
+                ),
             ]
         );
         assert!(required(
@@ -124,9 +130,12 @@ mod tests {
         q.insert("delimiter".to_owned(), "/".to_owned());
         assert_eq!(
             required(&op, &q, None).unwrap()[0].action,
-            "fs:ListBranches"
+            Action::ListBranches
         );
         q.insert("prefix".to_owned(), "main/".to_owned());
-        assert_eq!(required(&op, &q, None).unwrap()[0].action, "fs:ListObjects");
+        assert_eq!(
+            required(&op, &q, None).unwrap()[0].action,
+            Action::ListObjects
+        );
     }
 }

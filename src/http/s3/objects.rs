@@ -8,7 +8,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
 use std::collections::BTreeMap;
 use tarn_domain::{Error, UploadRequest, WriteCondition};
-use tarn_model::auth::Permission;
+use tarn_model::auth::{Action, Permission};
 use tarn_model::{Entry, RepositoryId};
 use tarn_ports::ByteStream;
 
@@ -324,7 +324,12 @@ pub async fn delete_many(ctx: &Ctx<'_>, bucket: &str, body: &[u8]) -> S3Result<H
     let needed: Vec<Permission> = request
         .objects
         .iter()
-        .map(|o| Permission::new("fs:DeleteObject", super::authorize::object(bucket, &o.key)))
+        .map(|o| {
+            Permission::new(
+                Action::DeleteObject,
+                super::authorize::object(bucket, &o.key),
+            )
+        })
         .collect();
     ctx.require(&needed).await?;
     let repo = ctx.repository(bucket).await?;

@@ -1,7 +1,7 @@
 use super::*;
 use std::time::Duration;
 use tarn_adapter_memory::{MemoryAuthStore, SystemClock};
-use tarn_model::auth::{Effect, Statement};
+use tarn_model::auth::{Action, Effect, Statement};
 
 fn service(store: &Arc<MemoryAuthStore>, ttl_ms: u64) -> Auth {
     let settings = AuthSettings {
@@ -18,7 +18,7 @@ fn service(store: &Arc<MemoryAuthStore>, ttl_ms: u64) -> Auth {
 }
 
 fn perm(action: &str, resource: &str) -> Vec<Permission> {
-    vec![Permission::new(action, resource)]
+    vec![Permission::new(Action::parse(action).unwrap(), resource)]
 }
 
 fn uid(s: &str) -> UserId {

@@ -152,7 +152,7 @@ pub fn builtin_groups() -> Result<Vec<BuiltinGroup>, InvalidValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::{authorize, Decision, Permission, UserId};
+    use crate::auth::{authorize, Action, Decision, Permission, UserId};
 
     fn group_policies(group: &str) -> Vec<Policy> {
         let all = builtin_policies(Timestamp::EPOCH).unwrap();
@@ -171,7 +171,7 @@ mod tests {
         authorize(
             &group_policies(group),
             &u,
-            &[Permission::new(action, resource)],
+            &[Permission::new(Action::parse(action).unwrap(), resource)],
         ) == Decision::Allowed
     }
 

@@ -2,6 +2,7 @@
 //! required permission must be allowed by some statement and denied by none
 //! (deny overrides allow).
 
+use super::action::Action;
 use super::ids::UserId;
 use super::policy::{Effect, Policy};
 use crate::glob_match;
@@ -9,17 +10,17 @@ use crate::glob_match;
 /// One thing a request needs: an action on a resource ARN.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Permission {
-    /// An action name, e.g. `fs:ReadObject`.
-    pub action: String,
+    /// The action, e.g. `fs:ReadObject`.
+    pub action: Action,
     /// The resource's ARN, e.g. `arn:lakefs:fs:::repository/r/object/a.csv`.
     pub resource: String,
 }
 
 impl Permission {
     /// `action` on `resource`.
-    pub fn new(action: impl Into<String>, resource: impl Into<String>) -> Self {
+    pub fn new(action: Action, resource: impl Into<String>) -> Self {
         Self {
-            action: action.into(),
+            action,
             resource: resource.into(),
         }
     }
@@ -53,7 +54,7 @@ pub fn authorize(policies: &[Policy], user: &UserId, required: &[Permission]) ->
             let action_matches = statement
                 .actions()
                 .iter()
-                .any(|a| glob_match(a, &permission.action));
+                .any(|a| glob_match(a, permission.action.as_str()));
             if !action_matches {
                 continue;
             }
@@ -99,7 +100,7 @@ mod tests {
 
     #[test]
     fn nothing_is_allowed_without_a_matching_statement() {
-        let read = Permission::new("fs:ReadRepository", REPO_A);
+        let read = Permission::new(Action::ReadRepository, REPO_A);
         assert_eq!(
             authorize(&[], &user("u"), std::slice::from_ref(&read)),
             Decision::NotAllowed
@@ -115,20 +116,20 @@ mod tests {
             &["fs:Read*"],
             "arn:lakefs:fs:::repository/a*",
         )]);
-        let ok = Permission::new("fs:ReadObject", "arn:lakefs:fs:::repository/a/object/x");
+        let ok = Permission::new(Action::ReadObject, "arn:lakefs:fs:::repository/a/object/x");
         assert_eq!(
             authorize(std::slice::from_ref(&p), &user("u"), &[ok]),
             Decision::Allowed
         );
-        let other = Permission::new("fs:ReadObject", "arn:lakefs:fs:::repository/b/object/x");
+        let other = Permission::new(Action::ReadObject, "arn:lakefs:fs:::repository/b/object/x");
         assert_eq!(
             authorize(std::slice::from_ref(&p), &user("u"), &[other]),
             Decision::NotAllowed
         );
-        let write = Permission::new("fs:WriteObject", "arn:lakefs:fs:::repository/a/object/x");
+        let write = Permission::new(Action::WriteObject, "arn:lakefs:fs:::repository/a/object/x");
         assert_eq!(authorize(&[p], &user("u"), &[write]), Decision::NotAllowed);
         let q = policy(&[(Effect::Allow, &["fs:ReadTa?"], "*")]);
-        let tag = Permission::new("fs:ReadTag", "arn:lakefs:fs:::repository/a/tag/v1");
+        let tag = Permission::new(Action::ReadTag, "arn:lakefs:fs:::repository/a/tag/v1");
         assert_eq!(authorize(&[q], &user("u"), &[tag]), Decision::Allowed);
     }
 
@@ -141,8 +142,8 @@ mod tests {
             "arn:lakefs:fs:::repository/secret*",
         )]);
         let both = [allow, deny];
-        let secret = Permission::new("fs:ReadRepository", "arn:lakefs:fs:::repository/secret");
-        let open = Permission::new("fs:ReadRepository", REPO_A);
+        let secret = Permission::new(Action::ReadRepository, "arn:lakefs:fs:::repository/secret");
+        let open = Permission::new(Action::ReadRepository, REPO_A);
         assert_eq!(
             authorize(&both, &user("u"), std::slice::from_ref(&secret)),
             Decision::Denied
@@ -160,9 +161,9 @@ mod tests {
     #[test]
     fn every_required_permission_must_be_allowed() {
         let p = policy(&[(Effect::Allow, &["fs:CreateRepository"], "*")]);
-        let create = Permission::new("fs:CreateRepository", REPO_A);
+        let create = Permission::new(Action::CreateRepository, REPO_A);
         let attach = Permission::new(
-            "fs:AttachStorageNamespace",
+            Action::AttachStorageNamespace,
             "arn:lakefs:fs:::namespace/s3://b",
         );
         assert_eq!(
@@ -178,7 +179,7 @@ mod tests {
             &["auth:ListCredentials"],
             "arn:lakefs:auth:::user/${user}",
         )]);
-        let mine = Permission::new("auth:ListCredentials", "arn:lakefs:auth:::user/alice");
+        let mine = Permission::new(Action::ListCredentials, "arn:lakefs:auth:::user/alice");
         assert_eq!(
             authorize(
                 std::slice::from_ref(&p),
@@ -197,7 +198,7 @@ mod tests {
             &["fs:ReadObject"],
             "arn:lakefs:fs:::repository/a/object/x*",
         )]);
-        let starry = Permission::new("fs:ReadObject", "arn:lakefs:fs:::repository/a/object/*");
+        let starry = Permission::new(Action::ReadObject, "arn:lakefs:fs:::repository/a/object/*");
         assert_eq!(authorize(&[p], &user("u"), &[starry]), Decision::NotAllowed);
     }
 }

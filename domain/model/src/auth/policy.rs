@@ -1,91 +1,9 @@
 //! Policies: statements of effect, actions and resource (lakeFS's policy
 //! language, reference §5.4), validated when built.
 
+use super::action::ACTIONS;
 use super::ids::PolicyId;
 use crate::{glob_match, InvalidValue, Timestamp};
-
-/// Every action name Tarn knows (lakeFS's `pkg/permissions/actions.go`).
-pub const ACTIONS: &[&str] = &[
-    "fs:ReadRepository",
-    "fs:CreateRepository",
-    "fs:UpdateRepository",
-    "fs:AttachStorageNamespace",
-    "fs:ImportFromStorage",
-    "fs:ImportCancel",
-    "fs:DeleteRepository",
-    "fs:ListRepositories",
-    "fs:ReadObject",
-    "fs:WriteObject",
-    "fs:DeleteObject",
-    "fs:ListObjects",
-    "fs:CreateCommit",
-    "fs:ReadCommit",
-    "fs:ListCommits",
-    "fs:CreateBranch",
-    "fs:DeleteBranch",
-    "fs:ReadBranch",
-    "fs:RevertBranch",
-    "fs:ListBranches",
-    "fs:CreateTag",
-    "fs:DeleteTag",
-    "fs:ReadTag",
-    "fs:ListTags",
-    "fs:ReadConfig",
-    "auth:ReadUser",
-    "auth:CreateUser",
-    "auth:DeleteUser",
-    "auth:ListUsers",
-    "auth:ReadGroup",
-    "auth:CreateGroup",
-    "auth:DeleteGroup",
-    "auth:ListGroups",
-    "auth:AddGroupMember",
-    "auth:RemoveGroupMember",
-    "auth:ReadPolicy",
-    "auth:CreatePolicy",
-    "auth:UpdatePolicy",
-    "auth:DeletePolicy",
-    "auth:ListPolicies",
-    "auth:AttachPolicy",
-    "auth:DetachPolicy",
-    "auth:ReadCredentials",
-    "auth:CreateCredentials",
-    "auth:DeleteCredentials",
-    "auth:ListCredentials",
-    "auth:CreateUserExternalPrincipal",
-    "auth:DeleteUserExternalPrincipal",
-    "auth:ReadExternalPrincipal",
-    "ci:ReadAction",
-    "retention:PrepareGarbageCollectionCommits",
-    "retention:GetGarbageCollectionRules",
-    "retention:SetGarbageCollectionRules",
-    "retention:PrepareGarbageCollectionUncommitted",
-    "branches:GetBranchProtectionRules",
-    "branches:SetBranchProtectionRules",
-    "pr:ReadPullRequest",
-    "pr:WritePullRequest",
-    "pr:ListPullRequests",
-    "catalog:ListNamespaces",
-    "catalog:GetNamespace",
-    "catalog:CreateNamespace",
-    "catalog:UpdateNamespace",
-    "catalog:DeleteNamespace",
-    "catalog:ListTables",
-    "catalog:ReadTable",
-    "catalog:CreateTable",
-    "catalog:UpdateTable",
-    "catalog:DeleteTable",
-    "catalog:ListViews",
-    "catalog:ReadView",
-    "catalog:CreateView",
-    "catalog:UpdateView",
-    "catalog:DeleteView",
-];
-
-/// Whether `action` is a known action name (no wildcards).
-pub fn is_known_action(action: &str) -> bool {
-    ACTIONS.contains(&action)
-}
 
 /// What a statement does when it matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -4,25 +4,37 @@ use super::models::{CredentialsBody, CredentialsWithSecret};
 use super::AuthState;
 use crate::http::api::error::ApiResult;
 use crate::http::api::models::{amount, Listing, PageQuery};
+use crate::http::api::operation::operations;
 use actix_web::{web, HttpResponse};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    use crate::http::api::resource;
-    cfg.service(
-        resource("/auth/users/{userId}/credentials")
-            .get(list)
-            .post(create),
-    )
-    .service(
-        resource("/auth/users/{userId}/credentials/{accessKeyId}")
-            .get(get)
-            .delete(delete),
-    );
+operations! {
+    tag = "auth";
+    listUserCredentials: get "/auth/users/{userId}/credentials" => list,
+        Requires(Action::ListCredentials, USER),
+        openapi(
+            params(("userId" = String, Path), ("prefix" = Option<String>, Query), ("after" = Option<String>, Query), ("amount" = Option<i64>, Query)),
+            responses((status = 200, body = Listing<CredentialsBody>)),
+        );
+    createCredentials: post "/auth/users/{userId}/credentials" => create,
+        Requires(Action::CreateCredentials, USER),
+        openapi(
+            params(("userId" = String, Path)),
+            responses((status = 201, body = CredentialsWithSecret)),
+        );
+    getCredentials: get "/auth/users/{userId}/credentials/{accessKeyId}" => get,
+        Requires(Action::ReadCredentials, USER),
+        openapi(
+            params(("userId" = String, Path), ("accessKeyId" = String, Path)),
+            responses((status = 200, body = CredentialsBody)),
+        );
+    deleteCredentials: delete "/auth/users/{userId}/credentials/{accessKeyId}" => delete,
+        Requires(Action::DeleteCredentials, USER),
+        openapi(
+            params(("userId" = String, Path), ("accessKeyId" = String, Path)),
+            responses((status = 204)),
+        );
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/users/{userId}/credentials", tag = "auth", operation_id = "listUserCredentials",
-    params(("userId" = String, Path), ("prefix" = Option<String>, Query), ("after" = Option<String>, Query), ("amount" = Option<i64>, Query)),
-    responses((status = 200, body = Listing<CredentialsBody>)))]
 async fn list(
     state: web::Data<AuthState>,
     path: web::Path<String>,
@@ -40,15 +52,11 @@ async fn list(
     Ok(web::Json(Listing::from_page(page, CredentialsBody::from)))
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/users/{userId}/credentials", tag = "auth", operation_id = "createCredentials",
-    params(("userId" = String, Path)), responses((status = 201, body = CredentialsWithSecret)))]
 async fn create(state: web::Data<AuthState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
     let created = state.auth.create_credentials(&path, None).await?;
     Ok(HttpResponse::Created().json(CredentialsWithSecret::from(created)))
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/users/{userId}/credentials/{accessKeyId}", tag = "auth", operation_id = "getCredentials",
-    params(("userId" = String, Path), ("accessKeyId" = String, Path)), responses((status = 200, body = CredentialsBody)))]
 async fn get(
     state: web::Data<AuthState>,
     path: web::Path<(String, String)>,
@@ -58,8 +66,6 @@ async fn get(
     ))
 }
 
-#[utoipa::path(delete, path = "/api/v1/auth/users/{userId}/credentials/{accessKeyId}", tag = "auth", operation_id = "deleteCredentials",
-    params(("userId" = String, Path), ("accessKeyId" = String, Path)), responses((status = 204)))]
 async fn delete(
     state: web::Data<AuthState>,
     path: web::Path<(String, String)>,

@@ -3,27 +3,69 @@
 use super::models::{GroupBody, PolicyBody, UserBody};
 use super::AuthState;
 use crate::http::api::error::ApiResult;
+use crate::http::api::error::ErrorBody;
 use crate::http::api::models::{amount, Listing, PageQuery};
+use crate::http::api::operation::operations;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use tarn_model::auth::{arn, Permission};
+use tarn_model::auth::{arn, Action, Permission};
 use utoipa::ToSchema;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    use crate::http::api::resource;
-    cfg.service(resource("/auth/groups").get(list).post(create))
-        .service(resource("/auth/groups/{groupId}").get(get).delete(delete))
-        .service(resource("/auth/groups/{groupId}/members").get(members))
-        .service(
-            resource("/auth/groups/{groupId}/members/{userId}")
-                .put(add_member)
-                .delete(remove_member),
-        )
-        .service(resource("/auth/groups/{groupId}/policies").get(policies))
-        .service(
-            resource("/auth/groups/{groupId}/policies/{policyId}")
-                .put(attach)
-                .delete(detach),
+operations! {
+    tag = "auth";
+    listGroups: get "/auth/groups" => list,
+        Requires(Action::ListGroups, ANY),
+        openapi(
+            params(("prefix" = Option<String>, Query), ("after" = Option<String>, Query), ("amount" = Option<i64>, Query)),
+            responses((status = 200, body = Listing<GroupBody>)),
+        );
+    createGroup: post "/auth/groups" => create,
+        InHandler,
+        openapi(
+            request_body = GroupCreation,
+            responses((status = 201, body = GroupBody), (status = 409, body = ErrorBody)),
+        );
+    getGroup: get "/auth/groups/{groupId}" => get,
+        Requires(Action::ReadGroup, GROUP),
+        openapi(params(("groupId" = String, Path)), responses((status = 200, body = GroupBody)));
+    deleteGroup: delete "/auth/groups/{groupId}" => delete,
+        Requires(Action::DeleteGroup, GROUP),
+        openapi(params(("groupId" = String, Path)), responses((status = 204)));
+    listGroupMembers: get "/auth/groups/{groupId}/members" => members,
+        Requires(Action::ReadGroup, GROUP),
+        openapi(
+            params(("groupId" = String, Path), ("prefix" = Option<String>, Query), ("after" = Option<String>, Query), ("amount" = Option<i64>, Query)),
+            responses((status = 200, body = Listing<UserBody>)),
+        );
+    addGroupMembership: put "/auth/groups/{groupId}/members/{userId}" => add_member,
+        Requires(Action::AddGroupMember, GROUP),
+        openapi(
+            params(("groupId" = String, Path), ("userId" = String, Path)),
+            responses((status = 201)),
+        );
+    deleteGroupMembership: delete "/auth/groups/{groupId}/members/{userId}" => remove_member,
+        Requires(Action::RemoveGroupMember, GROUP),
+        openapi(
+            params(("groupId" = String, Path), ("userId" = String, Path)),
+            responses((status = 204)),
+        );
+    listGroupPolicies: get "/auth/groups/{groupId}/policies" => policies,
+        Requires(Action::ReadGroup, GROUP),
+        openapi(
+            params(("groupId" = String, Path), ("prefix" = Option<String>, Query), ("after" = Option<String>, Query), ("amount" = Option<i64>, Query)),
+            responses((status = 200, body = Listing<PolicyBody>)),
+        );
+    attachPolicyToGroup: put "/auth/groups/{groupId}/policies/{policyId}" => attach,
+        Requires(Action::AttachPolicy, GROUP),
+        openapi(
+            params(("groupId" = String, Path), ("policyId" = String, Path)),
+            responses((status = 201)),
+        );
+    detachPolicyFromGroup: delete "/auth/groups/{groupId}/policies/{policyId}" => detach,
+        Requires(Action::DetachPolicy, GROUP),
+        openapi(
+            params(("groupId" = String, Path), ("policyId" = String, Path)),
+            responses((status = 204)),
         );
 }
 
@@ -35,9 +77,6 @@ pub struct GroupCreation {
     description: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/groups", tag = "auth", operation_id = "listGroups",
-    params(("prefix" = Option<String>, Query), ("after" = Option<String>, Query), ("amount" = Option<i64>, Query)),
-    responses((status = 200, body = Listing<GroupBody>)))]
 async fn list(
     state: web::Data<AuthState>,
     q: web::Query<PageQuery>,
@@ -53,8 +92,6 @@ async fn list(
     Ok(web::Json(Listing::from_page(page, GroupBody::from)))
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/groups", tag = "auth", operation_id = "createGroup",
-    request_body = GroupCreation, responses((status = 201, body = GroupBody), (status = 409, body = crate::http::api::error::ErrorBody)))]
 async fn create(
     req: HttpRequest,
     state: web::Data<AuthState>,
@@ -62,7 +99,7 @@ async fn create(
 ) -> ApiResult<HttpResponse> {
     super::require(
         &req,
-        &[Permission::new("auth:CreateGroup", arn::group(&body.id))],
+        &[Permission::new(Action::CreateGroup, arn::group(&body.id))],
     )
     .await?;
     let body = body.into_inner();
@@ -70,8 +107,6 @@ async fn create(
     Ok(HttpResponse::Created().json(GroupBody::from(group)))
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/groups/{groupId}", tag = "auth", operation_id = "getGroup",
-    params(("groupId" = String, Path)), responses((status = 200, body = GroupBody)))]
 async fn get(
     state: web::Data<AuthState>,
     path: web::Path<String>,
@@ -79,16 +114,11 @@ async fn get(
     Ok(web::Json(state.auth.get_group(&path).await?.into()))
 }
 
-#[utoipa::path(delete, path = "/api/v1/auth/groups/{groupId}", tag = "auth", operation_id = "deleteGroup",
-    params(("groupId" = String, Path)), responses((status = 204)))]
 async fn delete(state: web::Data<AuthState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
     state.auth.delete_group(&path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/groups/{groupId}/members", tag = "auth", operation_id = "listGroupMembers",
-    params(("groupId" = String, Path), ("prefix" = Option<String>, Query), ("after" = Option<String>, Query), ("amount" = Option<i64>, Query)),
-    responses((status = 200, body = Listing<UserBody>)))]
 async fn members(
     state: web::Data<AuthState>,
     path: web::Path<String>,
@@ -106,8 +136,6 @@ async fn members(
     Ok(web::Json(Listing::from_page(page, UserBody::from)))
 }
 
-#[utoipa::path(put, path = "/api/v1/auth/groups/{groupId}/members/{userId}", tag = "auth", operation_id = "addGroupMembership",
-    params(("groupId" = String, Path), ("userId" = String, Path)), responses((status = 201)))]
 async fn add_member(
     state: web::Data<AuthState>,
     path: web::Path<(String, String)>,
@@ -116,8 +144,6 @@ async fn add_member(
     Ok(HttpResponse::Created().finish())
 }
 
-#[utoipa::path(delete, path = "/api/v1/auth/groups/{groupId}/members/{userId}", tag = "auth", operation_id = "deleteGroupMembership",
-    params(("groupId" = String, Path), ("userId" = String, Path)), responses((status = 204)))]
 async fn remove_member(
     state: web::Data<AuthState>,
     path: web::Path<(String, String)>,
@@ -126,9 +152,6 @@ async fn remove_member(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/groups/{groupId}/policies", tag = "auth", operation_id = "listGroupPolicies",
-    params(("groupId" = String, Path), ("prefix" = Option<String>, Query), ("after" = Option<String>, Query), ("amount" = Option<i64>, Query)),
-    responses((status = 200, body = Listing<PolicyBody>)))]
 async fn policies(
     state: web::Data<AuthState>,
     path: web::Path<String>,
@@ -146,8 +169,6 @@ async fn policies(
     Ok(web::Json(Listing::from_page(page, PolicyBody::from)))
 }
 
-#[utoipa::path(put, path = "/api/v1/auth/groups/{groupId}/policies/{policyId}", tag = "auth", operation_id = "attachPolicyToGroup",
-    params(("groupId" = String, Path), ("policyId" = String, Path)), responses((status = 201)))]
 async fn attach(
     state: web::Data<AuthState>,
     path: web::Path<(String, String)>,
@@ -156,8 +177,6 @@ async fn attach(
     Ok(HttpResponse::Created().finish())
 }
 
-#[utoipa::path(delete, path = "/api/v1/auth/groups/{groupId}/policies/{policyId}", tag = "auth", operation_id = "detachPolicyFromGroup",
-    params(("groupId" = String, Path), ("policyId" = String, Path)), responses((status = 204)))]
 async fn detach(
     state: web::Data<AuthState>,
     path: web::Path<(String, String)>,

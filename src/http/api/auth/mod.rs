@@ -11,6 +11,8 @@ pub(super) mod users;
 pub use models::CredentialsWithSecret;
 
 use super::error::{ApiError, ApiResult};
+use crate::http::api::error::ErrorBody;
+use crate::http::api::operation::operations;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
@@ -30,15 +32,23 @@ pub const SESSION_COOKIE: &str = "internal_auth_session";
 /// How long a login token lives (lakeFS's `auth.login_duration`).
 const LOGIN_SECS: u64 = 7 * 24 * 3600;
 
-/// Registers the auth API.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(super::resource("/auth/login").post(login))
-        .service(super::resource("/user").get(current_user))
-        .service(super::resource("/auth/capabilities").get(capabilities))
-        .configure(users::routes)
-        .configure(groups::routes)
-        .configure(policies::routes)
-        .configure(credentials::routes);
+operations! {
+    tag = "auth";
+    /// Logs in with an access key pair (or a user name and password): a JWT,
+    /// also set as the session cookie.
+    login: post "/auth/login" => login,
+        Public,
+        openapi(
+            request_body = LoginInformation,
+            responses((status = 200, body = AuthenticationToken), (status = 401, body = ErrorBody)),
+        );
+    /// The caller.
+    getCurrentUser: get "/user" => current_user,
+        Authenticated,
+        openapi(responses((status = 200, body = CurrentUser)));
+    getAuthCapabilities: get "/auth/capabilities" => capabilities,
+        Public,
+        openapi(tag = "internal", responses((status = 200, body = AuthCapabilities)));
 }
 
 /// The authenticated caller of a request (a request extension).
@@ -197,11 +207,6 @@ pub struct AuthenticationToken {
     token_expiration: u64,
 }
 
-/// Logs in with an access key pair (or a user name and password): a JWT,
-/// also set as the session cookie.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", operation_id = "login",
-    request_body = LoginInformation,
-    responses((status = 200, body = AuthenticationToken), (status = 401, body = super::error::ErrorBody)))]
 pub async fn login(
     state: web::Data<AuthState>,
     body: web::Json<LoginInformation>,
@@ -253,9 +258,6 @@ pub struct CurrentUser {
     user: UserBody,
 }
 
-/// The caller.
-#[utoipa::path(get, path = "/api/v1/user", tag = "auth", operation_id = "getCurrentUser",
-    responses((status = 200, body = CurrentUser)))]
 pub async fn current_user(
     req: HttpRequest,
     state: web::Data<AuthState>,
@@ -278,8 +280,6 @@ pub struct AuthCapabilities {
     forgot_password: bool,
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/capabilities", tag = "internal", operation_id = "getAuthCapabilities",
-    responses((status = 200, body = AuthCapabilities)))]
 async fn capabilities() -> web::Json<AuthCapabilities> {
     web::Json(AuthCapabilities {
         invite_user: false,

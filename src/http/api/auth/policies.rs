@@ -2,25 +2,42 @@
 
 use super::models::PolicyBody;
 use super::AuthState;
+use crate::http::api::error::ErrorBody;
 use crate::http::api::error::{ApiError, ApiResult};
 use crate::http::api::models::{amount, Listing, PageQuery};
+use crate::http::api::operation::operations;
 use actix_web::{web, HttpRequest, HttpResponse};
-use tarn_model::auth::{arn, Permission};
+use tarn_model::auth::{arn, Action, Permission};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    use crate::http::api::resource;
-    cfg.service(resource("/auth/policies").get(list).post(create))
-        .service(
-            resource("/auth/policies/{policyId}")
-                .get(get)
-                .put(update)
-                .delete(delete),
+operations! {
+    tag = "auth";
+    listPolicies: get "/auth/policies" => list,
+        Requires(Action::ListPolicies, ANY),
+        openapi(
+            params(("prefix" = Option<String>, Query), ("after" = Option<String>, Query), ("amount" = Option<i64>, Query)),
+            responses((status = 200, body = Listing<PolicyBody>)),
         );
+    createPolicy: post "/auth/policies" => create,
+        InHandler,
+        openapi(
+            request_body = PolicyBody,
+            responses((status = 201, body = PolicyBody), (status = 409, body = ErrorBody)),
+        );
+    getPolicy: get "/auth/policies/{policyId}" => get,
+        Requires(Action::ReadPolicy, POLICY),
+        openapi(params(("policyId" = String, Path)), responses((status = 200, body = PolicyBody)));
+    updatePolicy: put "/auth/policies/{policyId}" => update,
+        Requires(Action::UpdatePolicy, POLICY),
+        openapi(
+            params(("policyId" = String, Path)),
+            request_body = PolicyBody,
+            responses((status = 200, body = PolicyBody)),
+        );
+    deletePolicy: delete "/auth/policies/{policyId}" => delete,
+        Requires(Action::DeletePolicy, POLICY),
+        openapi(params(("policyId" = String, Path)), responses((status = 204)));
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/policies", tag = "auth", operation_id = "listPolicies",
-    params(("prefix" = Option<String>, Query), ("after" = Option<String>, Query), ("amount" = Option<i64>, Query)),
-    responses((status = 200, body = Listing<PolicyBody>)))]
 async fn list(
     state: web::Data<AuthState>,
     q: web::Query<PageQuery>,
@@ -36,8 +53,6 @@ async fn list(
     Ok(web::Json(Listing::from_page(page, PolicyBody::from)))
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/policies", tag = "auth", operation_id = "createPolicy",
-    request_body = PolicyBody, responses((status = 201, body = PolicyBody), (status = 409, body = crate::http::api::error::ErrorBody)))]
 async fn create(
     req: HttpRequest,
     state: web::Data<AuthState>,
@@ -45,7 +60,7 @@ async fn create(
 ) -> ApiResult<HttpResponse> {
     super::require(
         &req,
-        &[Permission::new("auth:CreatePolicy", arn::policy(&body.id))],
+        &[Permission::new(Action::CreatePolicy, arn::policy(&body.id))],
     )
     .await?;
     let body = body.into_inner();
@@ -54,8 +69,6 @@ async fn create(
     Ok(HttpResponse::Created().json(PolicyBody::from(policy)))
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/policies/{policyId}", tag = "auth", operation_id = "getPolicy",
-    params(("policyId" = String, Path)), responses((status = 200, body = PolicyBody)))]
 async fn get(
     state: web::Data<AuthState>,
     path: web::Path<String>,
@@ -63,8 +76,6 @@ async fn get(
     Ok(web::Json(state.auth.get_policy(&path).await?.into()))
 }
 
-#[utoipa::path(put, path = "/api/v1/auth/policies/{policyId}", tag = "auth", operation_id = "updatePolicy",
-    params(("policyId" = String, Path)), request_body = PolicyBody, responses((status = 200, body = PolicyBody)))]
 async fn update(
     state: web::Data<AuthState>,
     path: web::Path<String>,
@@ -81,8 +92,6 @@ async fn update(
     Ok(web::Json(policy.into()))
 }
 
-#[utoipa::path(delete, path = "/api/v1/auth/policies/{policyId}", tag = "auth", operation_id = "deletePolicy",
-    params(("policyId" = String, Path)), responses((status = 204)))]
 async fn delete(state: web::Data<AuthState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
     state.auth.delete_policy(&path).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -5,21 +5,54 @@ use crate::http::api::error::{ApiError, ApiResult};
 use crate::http::api::models::{amount, de_opt_bool, Listing, PageQuery};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use tarn_model::auth::{arn, Permission};
+use tarn_model::auth::{arn, Action, Permission};
 use utoipa::ToSchema;
 
 use super::AuthState;
+use crate::http::api::error::ErrorBody;
+use crate::http::api::operation::operations;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    use crate::http::api::resource;
-    cfg.service(resource("/auth/users").get(list).post(create))
-        .service(resource("/auth/users/{userId}").get(get).delete(delete))
-        .service(resource("/auth/users/{userId}/groups").get(groups))
-        .service(resource("/auth/users/{userId}/policies").get(policies))
-        .service(
-            resource("/auth/users/{userId}/policies/{policyId}")
-                .put(attach)
-                .delete(detach),
+operations! {
+    tag = "auth";
+    listUsers: get "/auth/users" => list,
+        Requires(Action::ListUsers, ANY),
+        openapi(
+            params(("prefix" = Option<String>, Query), ("after" = Option<String>, Query), ("amount" = Option<i64>, Query)),
+            responses((status = 200, body = Listing<UserBody>)),
+        );
+    createUser: post "/auth/users" => create,
+        InHandler,
+        openapi(
+            request_body = UserCreation,
+            responses((status = 201, body = UserBody), (status = 409, body = ErrorBody)),
+        );
+    getUser: get "/auth/users/{userId}" => get,
+        Requires(Action::ReadUser, USER),
+        openapi(params(("userId" = String, Path)), responses((status = 200, body = UserBody)));
+    deleteUser: delete "/auth/users/{userId}" => delete,
+        Requires(Action::DeleteUser, USER),
+        openapi(params(("userId" = String, Path)), responses((status = 204)));
+    listUserGroups: get "/auth/users/{userId}/groups" => groups,
+        Requires(Action::ReadUser, USER),
+        openapi(
+            params(("userId" = String, Path), ("prefix" = Option<String>, Query), ("after" = Option<String>, Query), ("amount" = Option<i64>, Query)),
+            responses((status = 200, body = Listing<GroupBody>)),
+        );
+    listUserPolicies: get "/auth/users/{userId}/policies" => policies,
+        Requires(Action::ReadUser, USER),
+        openapi(params(("userId" = String, Path), ("prefix" = Option<String>, Query), ("after" = Option<String>, Query), ("amount" = Option<i64>, Query),
+        ("effective" = Option<bool>, Query, description = "also the policies of the user's groups")), responses((status = 200, body = Listing<PolicyBody>)));
+    attachPolicyToUser: put "/auth/users/{userId}/policies/{policyId}" => attach,
+        Requires(Action::AttachPolicy, USER),
+        openapi(
+            params(("userId" = String, Path), ("policyId" = String, Path)),
+            responses((status = 201)),
+        );
+    detachPolicyFromUser: delete "/auth/users/{userId}/policies/{policyId}" => detach,
+        Requires(Action::DetachPolicy, USER),
+        openapi(
+            params(("userId" = String, Path), ("policyId" = String, Path)),
+            responses((status = 204)),
         );
 }
 
@@ -32,9 +65,6 @@ pub struct UserCreation {
     invite_user: Option<bool>,
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/users", tag = "auth", operation_id = "listUsers",
-    params(("prefix" = Option<String>, Query), ("after" = Option<String>, Query), ("amount" = Option<i64>, Query)),
-    responses((status = 200, body = Listing<UserBody>)))]
 async fn list(
     state: web::Data<AuthState>,
     q: web::Query<PageQuery>,
@@ -50,8 +80,6 @@ async fn list(
     Ok(web::Json(Listing::from_page(page, UserBody::from)))
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/users", tag = "auth", operation_id = "createUser",
-    request_body = UserCreation, responses((status = 201, body = UserBody), (status = 409, body = crate::http::api::error::ErrorBody)))]
 async fn create(
     req: HttpRequest,
     state: web::Data<AuthState>,
@@ -59,7 +87,7 @@ async fn create(
 ) -> ApiResult<HttpResponse> {
     super::require(
         &req,
-        &[Permission::new("auth:CreateUser", arn::user(&body.id))],
+        &[Permission::new(Action::CreateUser, arn::user(&body.id))],
     )
     .await?;
     if body.invite_user == Some(true) {
@@ -71,8 +99,6 @@ async fn create(
     Ok(HttpResponse::Created().json(UserBody::from(user)))
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/users/{userId}", tag = "auth", operation_id = "getUser",
-    params(("userId" = String, Path)), responses((status = 200, body = UserBody)))]
 async fn get(
     state: web::Data<AuthState>,
     path: web::Path<String>,
@@ -80,16 +106,11 @@ async fn get(
     Ok(web::Json(state.auth.get_user(&path).await?.into()))
 }
 
-#[utoipa::path(delete, path = "/api/v1/auth/users/{userId}", tag = "auth", operation_id = "deleteUser",
-    params(("userId" = String, Path)), responses((status = 204)))]
 async fn delete(state: web::Data<AuthState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
     state.auth.delete_user(&path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/users/{userId}/groups", tag = "auth", operation_id = "listUserGroups",
-    params(("userId" = String, Path), ("prefix" = Option<String>, Query), ("after" = Option<String>, Query), ("amount" = Option<i64>, Query)),
-    responses((status = 200, body = Listing<GroupBody>)))]
 async fn groups(
     state: web::Data<AuthState>,
     path: web::Path<String>,
@@ -116,10 +137,6 @@ struct PoliciesQuery {
     effective: Option<bool>,
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/users/{userId}/policies", tag = "auth", operation_id = "listUserPolicies",
-    params(("userId" = String, Path), ("prefix" = Option<String>, Query), ("after" = Option<String>, Query), ("amount" = Option<i64>, Query),
-        ("effective" = Option<bool>, Query, description = "also the policies of the user's groups")),
-    responses((status = 200, body = Listing<PolicyBody>)))]
 async fn policies(
     state: web::Data<AuthState>,
     path: web::Path<String>,
@@ -138,8 +155,6 @@ async fn policies(
     Ok(web::Json(Listing::from_page(page, PolicyBody::from)))
 }
 
-#[utoipa::path(put, path = "/api/v1/auth/users/{userId}/policies/{policyId}", tag = "auth", operation_id = "attachPolicyToUser",
-    params(("userId" = String, Path), ("policyId" = String, Path)), responses((status = 201)))]
 async fn attach(
     state: web::Data<AuthState>,
     path: web::Path<(String, String)>,
@@ -148,8 +163,6 @@ async fn attach(
     Ok(HttpResponse::Created().finish())
 }
 
-#[utoipa::path(delete, path = "/api/v1/auth/users/{userId}/policies/{policyId}", tag = "auth", operation_id = "detachPolicyFromUser",
-    params(("userId" = String, Path), ("policyId" = String, Path)), responses((status = 204)))]
 async fn detach(
     state: web::Data<AuthState>,
     path: web::Path<(String, String)>,
