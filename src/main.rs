@@ -5,6 +5,7 @@ mod settings;
 mod startup;
 mod telemetry;
 
+use tarn_domain::Entity;
 use clap::{Parser, Subcommand};
 use settings::{Overrides, Settings};
 use std::path::PathBuf;
@@ -215,7 +216,7 @@ async fn setup(
 ) -> anyhow::Result<()> {
     let auth = persistent_auth(&settings).await?;
     let created = auth.setup(user, key).await.map_err(|e| match e {
-        tarn_domain::Error::AlreadyExists { kind: "setup", .. } => {
+        tarn_domain::Error::AlreadyExists { entity: Entity::Setup, .. } => {
             anyhow::anyhow!("this server is already set up")
         }
         e => e.into(),

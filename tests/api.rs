@@ -430,6 +430,9 @@ async fn commit_log_diff_merge_and_tags() {
         )
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    // The conflicting paths come as data, besides lakeFS's message.
+    assert_eq!(v["conflicts"], json!(["a"]), "{v}");
+    assert!(v["message"].as_str().unwrap().starts_with("conflict found"));
     let (s, v) = api
         .json(
             Method::POST,

@@ -1,5 +1,6 @@
 //! Branches: create, get, list, delete, reset and hard reset.
 
+use crate::Entity;
 use crate::error::{Error, PortResultExt, Result};
 use crate::page::Page;
 use crate::settings::{ensure_unprotected, BRANCH_PROTECTION};
@@ -39,14 +40,14 @@ impl Engine {
             .refs
             .get_repository_branch(id, name, Some(BRANCH_PROTECTION))
             .await
-            .named("repository", id)?;
+            .named(Entity::Repository, id)?;
         if read.repository.read_only {
             return Err(Error::ReadOnlyRepository(id.to_string()));
         }
         ensure_unprotected(read.setting.as_deref(), name)?;
         let branch = read
             .branch
-            .ok_or_else(|| Error::not_found("branch", name))?;
+            .ok_or_else(|| Error::not_found(Entity::Branch, name))?;
         Ok((read.repository, branch))
     }
 
@@ -82,7 +83,7 @@ impl Engine {
             .refs
             .create_branch(repo, &branch)
             .await
-            .named("branch", &name)?;
+            .named(Entity::Branch, &name)?;
         Ok(branch)
     }
 
@@ -92,7 +93,7 @@ impl Engine {
             Ok(b) => Ok(b),
             Err(e) if e.kind() == tarn_ports::ErrorKind::NotFound => {
                 self.get_repository(repo).await?;
-                Err(Error::not_found("branch", name))
+                Err(Error::not_found(Entity::Branch, name))
             }
             Err(e) => Err(e.into()),
         }
@@ -148,7 +149,7 @@ impl Engine {
             .refs
             .delete_branch(repo, name)
             .await
-            .named("branch", name)?;
+            .named(Entity::Branch, name)?;
         self.drop_tokens(&branch).await
     }
 
@@ -185,7 +186,7 @@ impl Engine {
                     match self.stores.refs.update_branch(repo, &old, &new).await {
                         Ok(()) => return self.drop_tokens(&old).await,
                         Err(e) if e.kind() == tarn_ports::ErrorKind::PreconditionFailed => continue,
-                        Err(e) => return Err(Error::from_port(e, "branch", name)),
+                        Err(e) => return Err(Error::from_port(e, Entity::Branch, name)),
                     }
                 }
                 Err(Error::TooManyAttempts(name.to_string()))
@@ -259,7 +260,7 @@ impl Engine {
             Err(e) if e.kind() == tarn_ports::ErrorKind::PreconditionFailed => {
                 Err(Error::TooManyAttempts(old.name.to_string()))
             }
-            Err(e) => Err(Error::from_port(e, "branch", &old.name)),
+            Err(e) => Err(Error::from_port(e, Entity::Branch, &old.name)),
         }
     }
 }

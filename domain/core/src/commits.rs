@@ -1,6 +1,7 @@
 //! Commits: seal the staging token, apply the sealed changes to the head's
 //! tree, write the commit record, move the branch by compare-and-set.
 
+use crate::Entity;
 use crate::error::{Error, PortResultExt, Result};
 use crate::staging::{StagingCursor, ViewCursor};
 use crate::Engine;
@@ -131,7 +132,7 @@ impl Engine {
                 // A deleted branch is reported by the next read.
                 Ok(false)
             }
-            Err(e) => Err(Error::from_port(e, "branch", &old.name)),
+            Err(e) => Err(Error::from_port(e, Entity::Branch, &old.name)),
         }
     }
 
@@ -174,7 +175,7 @@ impl Engine {
             .refs
             .put_commit(repo, &commit)
             .await
-            .named("repository", repo)?;
+            .named(Entity::Repository, repo)?;
         Ok(commit)
     }
 

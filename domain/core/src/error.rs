@@ -1,7 +1,86 @@
 //! The engine's errors: what an API needs to answer a request well.
 
+use std::fmt;
 use tarn_model::{InvalidValue, ObjectPath};
 use tarn_ports::{ErrorKind, PortError};
+
+/// What a [`Error::NotFound`] or [`Error::AlreadyExists`] is about. Drivers
+/// match it exhaustively to choose their answer (a missing repository is an
+/// S3 `NoSuchBucket`, a missing object `NoSuchKey`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Entity {
+    /// A repository.
+    Repository,
+    /// A branch.
+    Branch,
+    /// A tag.
+    Tag,
+    /// A commit, by id.
+    Commit,
+    /// A ref expression that resolves to nothing.
+    Ref,
+    /// The merge base of two commits.
+    MergeBase,
+    /// An object (a path on a ref).
+    Object,
+    /// A multipart upload.
+    Upload,
+    /// A user.
+    User,
+    /// A group.
+    Group,
+    /// A policy.
+    Policy,
+    /// A user's credentials (access key and secret).
+    Credentials,
+    /// An access key id.
+    AccessKey,
+    /// A user's membership of a group.
+    Membership,
+    /// A policy's attachment to a user or group.
+    Attachment,
+    /// Either the group or the user named (the store cannot tell which).
+    GroupOrUser,
+    /// Either the user or the policy named.
+    UserOrPolicy,
+    /// Either the group or the policy named.
+    GroupOrPolicy,
+    /// The server's first-run setup.
+    Setup,
+}
+
+impl Entity {
+    /// Its name in messages, e.g. `merge base`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Repository => "repository",
+            Self::Branch => "branch",
+            Self::Tag => "tag",
+            Self::Commit => "commit",
+            Self::Ref => "ref",
+            Self::MergeBase => "merge base",
+            Self::Object => "object",
+            Self::Upload => "upload",
+            Self::User => "user",
+            Self::Group => "group",
+            Self::Policy => "policy",
+            Self::Credentials => "credentials",
+            Self::AccessKey => "access key",
+            Self::Membership => "membership",
+            Self::Attachment => "attachment",
+            Self::GroupOrUser => "group or user",
+            Self::UserOrPolicy => "user or policy",
+            Self::GroupOrPolicy => "group or policy",
+            Self::Setup => "setup",
+        }
+    }
+}
+
+impl fmt::Display for Entity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Every failure of an engine operation.
 ///
@@ -11,19 +90,19 @@ use tarn_ports::{ErrorKind, PortError};
 /// exhaustive `match`.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The thing named does not exist; `kind` says what it is.
-    #[error("{kind} not found: {name}")]
+    /// The thing named does not exist; `entity` says what it is.
+    #[error("{entity} not found: {name}")]
     NotFound {
-        /// "repository", "branch", "tag", "commit", "ref", "object", ...
-        kind: &'static str,
+        /// What kind of thing.
+        entity: Entity,
         /// What was asked for.
         name: String,
     },
     /// A create found the name taken.
-    #[error("{kind} already exists: {name}")]
+    #[error("{entity} already exists: {name}")]
     AlreadyExists {
         /// What kind of thing.
-        kind: &'static str,
+        entity: Entity,
         /// Its name.
         name: String,
     },
@@ -83,9 +162,9 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub(crate) fn not_found(kind: &'static str, name: impl ToString) -> Self {
+    pub(crate) fn not_found(entity: Entity, name: impl ToString) -> Self {
         Self::NotFound {
-            kind,
+            entity,
             name: name.to_string(),
         }
     }
@@ -98,11 +177,11 @@ impl Error {
     }
 
     /// Maps a port error, naming what a `NotFound`/`AlreadyExists` was about.
-    pub(crate) fn from_port(e: PortError, kind: &'static str, name: impl ToString) -> Self {
+    pub(crate) fn from_port(e: PortError, entity: Entity, name: impl ToString) -> Self {
         match e.kind() {
-            ErrorKind::NotFound => Self::not_found(kind, name),
+            ErrorKind::NotFound => Self::not_found(entity, name),
             ErrorKind::AlreadyExists => Self::AlreadyExists {
-                kind,
+                entity,
                 name: name.to_string(),
             },
             _ => Self::from(e),
@@ -146,11 +225,11 @@ pub(crate) fn body_write_error(e: PortError) -> Error {
 
 /// Attaches the kind and name of a missing thing to a port result.
 pub(crate) trait PortResultExt<T> {
-    fn named(self, kind: &'static str, name: impl ToString) -> Result<T>;
+    fn named(self, entity: Entity, name: impl ToString) -> Result<T>;
 }
 
 impl<T> PortResultExt<T> for tarn_ports::PortResult<T> {
-    fn named(self, kind: &'static str, name: impl ToString) -> Result<T> {
-        self.map_err(|e| Error::from_port(e, kind, name))
+    fn named(self, entity: Entity, name: impl ToString) -> Result<T> {
+        self.map_err(|e| Error::from_port(e, entity, name))
     }
 }

@@ -28,7 +28,7 @@ pub use branches::ResetScope;
 pub use commits::CommitRequest;
 pub use data::{LinkRequest, ObjectRead, UploadRequest, WriteCondition};
 pub use diff::{DiffItem, DiffKind, DiffRequest};
-pub use error::{Error, Result};
+pub use error::{Entity, Error, Result};
 pub use log::LogRequest;
 pub use merge::{MergeRequest, PickRequest};
 pub use multipart::Completed;

@@ -1,6 +1,7 @@
 //! Merge, revert and cherry-pick: three-way merges of committed trees by
 //! identity, and the merge-base search.
 
+use crate::Entity;
 use crate::commits::CommitRequest;
 use crate::error::{Error, Result};
 use crate::Engine;
@@ -98,7 +99,7 @@ impl Engine {
         let r = self.resolve_commit(repo, right).await?;
         self.merge_base(repo, &l.id, &r.id)
             .await?
-            .ok_or_else(|| Error::not_found("merge base", format!("{left}...{right}")))
+            .ok_or_else(|| Error::not_found(Entity::MergeBase, format!("{left}...{right}")))
     }
 
     /// Merges `source` (any ref) into branch `dest`, which must be clean.

@@ -2,6 +2,7 @@
 //! ListParts and ListMultipartUploads work on every block store; parts go
 //! straight to the block store's multipart API.
 
+use crate::Entity;
 use crate::data::{locate, WriteCondition};
 use crate::error::{body_write_error, Error, PortResultExt, Result};
 use crate::Engine;
@@ -55,15 +56,15 @@ impl Engine {
         repo: &RepositoryId,
         upload_id: &str,
     ) -> Result<MultipartUpload> {
-        let id = UploadId::new(upload_id).map_err(|_| Error::not_found("upload", upload_id))?;
+        let id = UploadId::new(upload_id).map_err(|_| Error::not_found(Entity::Upload, upload_id))?;
         let upload = self
             .stores
             .multipart
             .get_upload(&id)
             .await
-            .named("upload", upload_id)?;
+            .named(Entity::Upload, upload_id)?;
         if upload.repository != *repo {
-            return Err(Error::not_found("upload", upload_id));
+            return Err(Error::not_found(Entity::Upload, upload_id));
         }
         Ok(upload)
     }
@@ -160,7 +161,7 @@ impl Engine {
             .multipart
             .put_part(id, &part)
             .await
-            .named("upload", id)
+            .named(Entity::Upload, id)
     }
 
     /// Assembles the parts, stages the object, ends the upload.
@@ -195,7 +196,7 @@ impl Engine {
             .await
             .map_err(|e| match e.kind() {
                 ErrorKind::InvalidInput => Error::invalid("part", e.message()),
-                ErrorKind::NotFound => Error::not_found("upload", upload_id),
+                ErrorKind::NotFound => Error::not_found(Entity::Upload, upload_id),
                 _ => Error::from(e),
             })?;
         let etag = if put.etag.contains('-') {
@@ -229,7 +230,7 @@ impl Engine {
             .multipart
             .delete_upload(&upload.upload_id)
             .await
-            .named("upload", upload_id)?;
+            .named(Entity::Upload, upload_id)?;
         Ok(Completed { entry, etag })
     }
 
@@ -251,7 +252,7 @@ impl Engine {
             .multipart
             .delete_upload(&upload.upload_id)
             .await
-            .named("upload", upload_id)
+            .named(Entity::Upload, upload_id)
     }
 
     /// The recorded parts of an upload after part `after`, at most `limit`.
@@ -268,7 +269,7 @@ impl Engine {
             .multipart
             .list_parts(&upload.upload_id, after, limit)
             .await
-            .named("upload", upload_id)
+            .named(Entity::Upload, upload_id)
     }
 
     /// The uploads of a repository after (`gateway key`, upload id), at most `limit`.

@@ -1,6 +1,7 @@
 //! Objects on a ref: stage, stat, delete and list, with staging merged over
 //! the committed tree.
 
+use crate::Entity;
 use crate::error::{Error, Result};
 use crate::page::Page;
 use crate::refs::{RefView, ResolvedRef};
@@ -104,13 +105,13 @@ impl Engine {
             // as read. (A sealed token may be dropped under the read while an
             // older one is not yet: those hits are checked like the tree.)
             let found = match self.staged_value(&r, path).await? {
-                Some((0, staged)) => return staged.ok_or_else(|| Error::not_found("object", path)),
+                Some((0, staged)) => return staged.ok_or_else(|| Error::not_found(Entity::Object, path)),
                 Some((_, staged)) => staged,
                 None => self.committed_value(&ns, &r, path).await?,
             };
             attempts = attempts.saturating_sub(1);
             if attempts == 0 || self.still_current(repo, &r).await? {
-                return found.ok_or_else(|| Error::not_found("object", path));
+                return found.ok_or_else(|| Error::not_found(Entity::Object, path));
             }
             r = self.resolve_ref(repo, reference).await?;
         }
@@ -211,7 +212,7 @@ impl Engine {
             .await?
             .is_none()
         {
-            return Err(Error::not_found("object", path));
+            return Err(Error::not_found(Entity::Object, path));
         }
         self.safe_write(repo, name, path, &StagedValue::Tombstone, token)
             .await

@@ -1,6 +1,7 @@
 //! Resolving ref expressions: commit ids, branches, tags, unique commit-id
 //! prefixes, `~N` / `^N` chains, and the `@` / `$` views of a branch.
 
+use crate::Entity;
 use crate::error::{Error, PortResultExt, Result};
 use crate::Engine;
 use tarn_model::{
@@ -63,7 +64,7 @@ impl Engine {
             .refs
             .get_repository_branch(repo, &name, None)
             .await
-            .named("repository", repo)?;
+            .named(Entity::Repository, repo)?;
         let repository = read.repository;
         let resolved = match read.branch {
             Some(b) => {
@@ -120,14 +121,14 @@ impl Engine {
                 RefModifier::Parent(0) => commit,
                 RefModifier::Parent(n) => {
                     let Some(id) = commit.parents.get(n as usize - 1).cloned() else {
-                        return Err(Error::not_found("ref", expr));
+                        return Err(Error::not_found(Entity::Ref, expr));
                     };
                     self.get_commit_record(repo, &id).await?
                 }
                 RefModifier::Ancestor(n) => {
                     for _ in 0..n {
                         let Some(id) = commit.parents.first().cloned() else {
-                            return Err(Error::not_found("ref", expr));
+                            return Err(Error::not_found(Entity::Ref, expr));
                         };
                         commit = self.get_commit_record(repo, &id).await?;
                     }
@@ -179,7 +180,7 @@ impl Engine {
                     return Ok((c, Some(b)));
                 }
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::from_port(e, "repository", repo)),
+                Err(e) => return Err(Error::from_port(e, Entity::Repository, repo)),
             }
         }
         if let Ok(name) = TagName::new(base) {
@@ -202,7 +203,7 @@ impl Engine {
         }
         // Tell a missing repository from a missing ref.
         self.get_repository(repo).await?;
-        Err(Error::not_found("ref", base))
+        Err(Error::not_found(Entity::Ref, base))
     }
 
     pub(crate) async fn get_commit_record(
@@ -210,7 +211,7 @@ impl Engine {
         repo: &RepositoryId,
         id: &CommitId,
     ) -> Result<Commit> {
-        self.cached_commit(repo, id).await.named("commit", id)
+        self.cached_commit(repo, id).await.named(Entity::Commit, id)
     }
 
     /// A commit record, from memory when this process has seen it.
@@ -234,6 +235,6 @@ impl Engine {
             .refs
             .get_repository(id)
             .await
-            .named("repository", id)
+            .named(Entity::Repository, id)
     }
 }

@@ -1,5 +1,6 @@
 //! Repositories: create, get, list, delete.
 
+use crate::Entity;
 use crate::error::{Error, PortResultExt, Result};
 use crate::page::Page;
 use crate::Engine;
@@ -55,7 +56,7 @@ impl Engine {
         match self.stores.refs.get_repository(&id).await {
             Ok(_) => {
                 return Err(Error::AlreadyExists {
-                    kind: "repository",
+                    entity: Entity::Repository,
                     name: id.to_string(),
                 })
             }
@@ -116,7 +117,7 @@ impl Engine {
             .refs
             .create_repository(&repo, &commit, &branch)
             .await
-            .named("repository", &id)?;
+            .named(Entity::Repository, &id)?;
         Ok(repo)
     }
 
@@ -170,7 +171,7 @@ impl Engine {
             .refs
             .delete_repository(id)
             .await
-            .named("repository", id)?;
+            .named(Entity::Repository, id)?;
         // Its commits may be cached; deleting repositories is rare enough to
         // drop them all. (Another process keeps its copies, but serves them
         // only for ids reached through the live repository's refs, and ids

@@ -2,6 +2,7 @@
 //! branches whose names match its glob pattern from staged writes, commits
 //! and resets; merges and reverts into them stay allowed (as lakeFS).
 
+use crate::Entity;
 use crate::error::{Error, PortResultExt, Result};
 use crate::Engine;
 use tarn_model::{glob_match, BranchName, RepositoryId};
@@ -43,7 +44,7 @@ impl Engine {
             .refs
             .get_setting(repo, BRANCH_PROTECTION)
             .await
-            .named("repository", repo)?;
+            .named(Entity::Repository, repo)?;
         Ok(ProtectionRules {
             patterns: stored.as_deref().map(decode).unwrap_or_default(),
             etag: etag(stored.as_deref()),
@@ -71,7 +72,7 @@ impl Engine {
                 .refs
                 .get_setting(repo, BRANCH_PROTECTION)
                 .await
-                .named("repository", repo)?;
+                .named(Entity::Repository, repo)?;
             if let Some(want) = if_match {
                 if want.trim_matches('"') != etag(current.as_deref()) {
                     return Err(Error::PreconditionFailed);
@@ -88,7 +89,7 @@ impl Engine {
                     return Err(Error::PreconditionFailed)
                 }
                 Err(e) if e.kind() == ErrorKind::PreconditionFailed => continue,
-                Err(e) => return Err(Error::from_port(e, "repository", repo)),
+                Err(e) => return Err(Error::from_port(e, Entity::Repository, repo)),
             }
         }
         Err(Error::TooManyAttempts(format!("{repo} settings")))
@@ -105,7 +106,7 @@ impl Engine {
             .refs
             .get_setting(repo, BRANCH_PROTECTION)
             .await
-            .named("repository", repo)?;
+            .named(Entity::Repository, repo)?;
         ensure_unprotected(stored.as_deref(), branch)
     }
 }

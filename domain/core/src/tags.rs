@@ -1,5 +1,6 @@
 //! Tags: immutable names for commits.
 
+use crate::Entity;
 use crate::error::{Error, PortResultExt, Result};
 use crate::page::Page;
 use crate::Engine;
@@ -24,7 +25,7 @@ impl Engine {
             .refs
             .create_tag(repo, &tag)
             .await
-            .named("tag", &name)?;
+            .named(Entity::Tag, &name)?;
         Ok(tag)
     }
 
@@ -34,7 +35,7 @@ impl Engine {
             Ok(t) => Ok(t),
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 self.get_repository(repo).await?;
-                Err(Error::not_found("tag", name))
+                Err(Error::not_found(Entity::Tag, name))
             }
             Err(e) => Err(e.into()),
         }
@@ -73,6 +74,6 @@ impl Engine {
             .refs
             .delete_tag(repo, name)
             .await
-            .named("tag", name)
+            .named(Entity::Tag, name)
     }
 }

@@ -2,23 +2,21 @@ import { useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
 import { ApiError, Diff, enc, get, Listing, post, shortRef } from "../api";
 
-/** The server lists up to 10 conflicting paths, then how many more. */
-export function parseConflicts(message: string): { paths: string[]; more: number } {
-  let body = message.replace(/^conflict found:\s*/, "");
-  let more = 0;
-  const tail = body.match(/ and (\d+) more$/);
-  if (tail) {
-    more = Number(tail[1]);
-    body = body.slice(0, tail.index);
-  }
-  return { paths: body ? body.split(", ") : [], more };
+/** How many conflicting paths the page lists before summing up the rest. */
+const SHOWN = 100;
+
+/** The conflicting paths of a 409 answer (its `conflicts` field), if it is a conflict. */
+export function conflictPaths(e: unknown): string[] | null {
+  if (!(e instanceof ApiError) || e.status !== 409) return null;
+  const paths = (e.body as { conflicts?: unknown } | null)?.conflicts;
+  return Array.isArray(paths) ? paths.filter((p): p is string => typeof p === "string") : null;
 }
 
-function ConflictList({ message }: { message: string }) {
-  const { paths, more } = parseConflicts(message);
+function ConflictList({ paths }: { paths: string[] }) {
+  const more = paths.length - SHOWN;
   return (
     <ul className="conflicts">
-      {paths.map((p) => (
+      {paths.slice(0, SHOWN).map((p) => (
         <li key={p} className="mono">
           {p}
         </li>
@@ -37,7 +35,7 @@ export function ComparePage() {
   const compare = params.get("compare") || reference;
   const [strategy, setStrategy] = useState("");
   const [result, setResult] = useState<string | null>(null);
-  const [conflicts, setConflicts] = useState<string | null>(null);
+  const [conflicts, setConflicts] = useState<string[] | null>(null);
   const action = useAction();
   const set = (key: string, value: string) => {
     const next = new URLSearchParams(params);
@@ -55,7 +53,8 @@ export function ComparePage() {
         const r = await post<{ reference: string }>(`/repositories/${enc(repo.id)}/refs/${enc(compare)}/merge/${enc(reference)}`, strategy ? { strategy } : {});
         setResult(r.reference);
       } catch (e) {
-        if (e instanceof ApiError && e.status === 409 && e.message.startsWith("conflict found")) setConflicts(e.message);
+        const paths = conflictPaths(e);
+        if (paths) setConflicts(paths);
         else throw e;
       }
     });
@@ -87,7 +86,7 @@ export function ComparePage() {
       {conflicts && (
         <div className="error" role="alert">
           <strong>Merge conflicts.</strong> Both sides changed these paths differently; pick a strategy or resolve them on a branch:
-          <ConflictList message={conflicts} />
+          <ConflictList paths={conflicts} />
         </div>
       )}
       {compare === reference ? (

@@ -22,6 +22,7 @@
 //!   <name>:<value>\r\n ... x-amz-trailer-signature:<sig>\r\n\r\n
 //! ```
 
+use crate::ErrorCode;
 use std::collections::VecDeque;
 use std::io;
 use std::pin::Pin;
@@ -83,23 +84,20 @@ pub enum ChunkError {
 
 impl ChunkError {
     /// The S3 error code to answer with.
-    pub fn s3_code(&self) -> &'static str {
+    pub fn s3_code(&self) -> ErrorCode {
         match self {
-            ChunkError::Malformed(_) | ChunkError::ChunkTooLarge => "InvalidRequest",
-            ChunkError::MalformedTrailer(_) => "MalformedTrailerError",
-            ChunkError::SignatureDoesNotMatch => "SignatureDoesNotMatch",
-            ChunkError::BadDigest => "BadDigest",
-            ChunkError::IncompleteBody => "IncompleteBody",
-            ChunkError::XAmzContentSha256Mismatch => "XAmzContentSHA256Mismatch",
+            ChunkError::Malformed(_) | ChunkError::ChunkTooLarge => ErrorCode::InvalidRequest,
+            ChunkError::MalformedTrailer(_) => ErrorCode::MalformedTrailerError,
+            ChunkError::SignatureDoesNotMatch => ErrorCode::SignatureDoesNotMatch,
+            ChunkError::BadDigest => ErrorCode::BadDigest,
+            ChunkError::IncompleteBody => ErrorCode::IncompleteBody,
+            ChunkError::XAmzContentSha256Mismatch => ErrorCode::XAmzContentSha256Mismatch,
         }
     }
 
-    /// The HTTP status S3 answers with: 403 for a bad signature, else 400.
+    /// The HTTP status S3 answers with (the code's).
     pub fn http_status(&self) -> u16 {
-        match self {
-            ChunkError::SignatureDoesNotMatch => 403,
-            _ => 400,
-        }
+        self.s3_code().status()
     }
 
     /// The `ChunkError` inside an error yielded by one of this module's

@@ -238,7 +238,7 @@ fn flipped_data_byte_is_signature_mismatch() {
     bad[header_len + 100] ^= 1;
     let (out, err) = run_err(vec![Bytes::from(bad)], signed_opts(SEED));
     assert_eq!(err, ChunkError::SignatureDoesNotMatch);
-    assert_eq!(err.s3_code(), "SignatureDoesNotMatch");
+    assert_eq!(err.s3_code().as_str(), "SignatureDoesNotMatch");
     assert!(out.is_empty());
     // In the second chunk: only the first chunk comes out.
     let mut bad = body.clone();
@@ -404,7 +404,7 @@ fn unsigned_trailer_each_algorithm() {
         let body = unsigned_trailer_body(&data, alg.header_name(), &wrong);
         let (out, err) = run_err(vec![Bytes::from(body)], opts.clone());
         assert_eq!(err, ChunkError::BadDigest, "{alg}");
-        assert_eq!(err.s3_code(), "BadDigest");
+        assert_eq!(err.s3_code().as_str(), "BadDigest");
         // Unsigned data streams through before the trailer is seen.
         assert_eq!(out, data, "{alg}");
 
@@ -463,7 +463,7 @@ fn unsigned_trailer_variants() {
     // Declared but absent.
     let (_, err) = run_err(vec![Bytes::from(body)], opts);
     assert!(matches!(err, ChunkError::MalformedTrailer(_)));
-    assert_eq!(err.s3_code(), "MalformedTrailerError");
+    assert_eq!(err.s3_code().as_str(), "MalformedTrailerError");
 }
 
 #[test]
@@ -476,7 +476,7 @@ fn decoded_length_mismatch() {
         };
         let (_, err) = run_err(vec![Bytes::from(body.clone())], opts);
         assert_eq!(err, ChunkError::IncompleteBody, "{wrong}");
-        assert_eq!(err.s3_code(), "IncompleteBody");
+        assert_eq!(err.s3_code().as_str(), "IncompleteBody");
     }
     let opts = ChunkedOptions {
         decoded_length: Some(66560),
@@ -603,7 +603,7 @@ fn verify_sha256_plain_body() {
     assert_eq!(out, data);
     assert_eq!(err, Some(ChunkError::XAmzContentSha256Mismatch));
     assert_eq!(
-        ChunkError::XAmzContentSha256Mismatch.s3_code(),
+        ChunkError::XAmzContentSha256Mismatch.s3_code().as_str(),
         "XAmzContentSHA256Mismatch"
     );
     let (_, err) = collect_verified(verify_sha256(pieces(), "not hex".to_string()));

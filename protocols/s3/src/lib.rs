@@ -6,5 +6,8 @@
 pub mod checksum;
 pub mod chunked;
 mod dates;
+mod error_code;
 pub mod sigv2;
 pub mod sigv4;
+
+pub use error_code::ErrorCode;

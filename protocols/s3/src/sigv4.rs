@@ -15,6 +15,7 @@
 //!
 //! [`AuthError`] is shared with [`crate::sigv2`] and maps to S3 error codes.
 
+use crate::ErrorCode;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
@@ -80,45 +81,30 @@ pub enum AuthError {
 
 impl AuthError {
     /// The S3 error code (`<Code>` of the XML error body).
-    pub fn s3_code(&self) -> &'static str {
+    pub fn s3_code(&self) -> ErrorCode {
         match self {
             AuthError::AccessDenied(_)
             | AuthError::RequestNotReadyYet
             | AuthError::ExpiredPresignRequest
-            | AuthError::InvalidDate => "AccessDenied",
-            AuthError::InvalidAccessKeyId => "InvalidAccessKeyId",
-            AuthError::SignatureDoesNotMatch => "SignatureDoesNotMatch",
-            AuthError::RequestTimeTooSkewed => "RequestTimeTooSkewed",
+            | AuthError::InvalidDate => ErrorCode::AccessDenied,
+            AuthError::InvalidAccessKeyId => ErrorCode::InvalidAccessKeyId,
+            AuthError::SignatureDoesNotMatch => ErrorCode::SignatureDoesNotMatch,
+            AuthError::RequestTimeTooSkewed => ErrorCode::RequestTimeTooSkewed,
             AuthError::MalformedExpires
             | AuthError::NegativeExpires
             | AuthError::MaximumExpires
             | AuthError::AuthorizationQueryParametersError(_) => {
-                "AuthorizationQueryParametersError"
+                ErrorCode::AuthorizationQueryParametersError
             }
-            AuthError::MissingContentSha256 => "InvalidRequest",
-            AuthError::AuthorizationHeaderMalformed(_) => "AuthorizationHeaderMalformed",
-            AuthError::InvalidArgument(_) => "InvalidArgument",
+            AuthError::MissingContentSha256 => ErrorCode::InvalidRequest,
+            AuthError::AuthorizationHeaderMalformed(_) => ErrorCode::AuthorizationHeaderMalformed,
+            AuthError::InvalidArgument(_) => ErrorCode::InvalidArgument,
         }
     }
 
-    /// The HTTP status S3 answers with.
+    /// The HTTP status S3 answers with (the code's).
     pub fn http_status(&self) -> u16 {
-        match self {
-            AuthError::AccessDenied(_)
-            | AuthError::InvalidAccessKeyId
-            | AuthError::SignatureDoesNotMatch
-            | AuthError::RequestTimeTooSkewed
-            | AuthError::RequestNotReadyYet
-            | AuthError::ExpiredPresignRequest
-            | AuthError::InvalidDate => 403,
-            AuthError::MalformedExpires
-            | AuthError::NegativeExpires
-            | AuthError::MaximumExpires
-            | AuthError::MissingContentSha256
-            | AuthError::AuthorizationHeaderMalformed(_)
-            | AuthError::AuthorizationQueryParametersError(_)
-            | AuthError::InvalidArgument(_) => 400,
-        }
+        self.s3_code().status()
     }
 }
 

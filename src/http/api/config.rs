@@ -4,7 +4,6 @@ use super::auth::{AuthState, CredentialsWithSecret};
 use super::error::{ApiError, ApiResult};
 use crate::http::api::error::ErrorBody;
 use crate::http::api::operation::operations;
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -230,14 +229,8 @@ async fn setup(
         Some(k) => Some((k.access_key_id, k.secret_access_key)),
         None => None,
     };
-    match auth.auth.setup(&body.username, key).await {
-        Ok(created) => Ok(web::Json(created.into())),
-        Err(tarn_domain::Error::AlreadyExists { kind: "setup", .. }) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "lakeFS already initialized",
-        )),
-        Err(e) => Err(e.into()),
-    }
+    let created = auth.auth.setup(&body.username, key).await?;
+    Ok(web::Json(created.into()))
 }
 
 async fn comm_prefs() -> HttpResponse {

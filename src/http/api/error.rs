@@ -5,13 +5,17 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use std::fmt;
-use tarn_domain::Error;
+use tarn_domain::{Entity, Error};
 
 /// The error body of every API failure.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// What went wrong.
     pub message: String,
+    /// On a merge, revert or cherry-pick conflict (409): the conflicting
+    /// paths, in order (at most 1,000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflicts: Option<Vec<String>>,
 }
 
 /// An API failure: a status and a message.
@@ -21,6 +25,8 @@ pub struct ApiError {
     message: String,
     /// The object size, for 416 responses' `Content-Range: bytes */size`.
     range_size: Option<u64>,
+    /// The conflicting paths of a 409 conflict.
+    conflicts: Option<Vec<String>>,
 }
 
 /// Shorthand for handler results.
@@ -33,6 +39,7 @@ impl ApiError {
             status,
             message: message.into(),
             range_size: None,
+            conflicts: None,
         }
     }
 
@@ -84,6 +91,7 @@ impl ResponseError for ApiError {
         }
         resp.json(ErrorBody {
             message: self.message.clone(),
+            conflicts: self.conflicts.clone(),
         })
     }
 }
@@ -92,8 +100,38 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         use StatusCode as S;
         let status = match &e {
-            Error::NotFound { .. } => S::NOT_FOUND,
-            Error::AlreadyExists { .. } => S::CONFLICT,
+            Error::NotFound { entity, .. } | Error::AlreadyExists { entity, .. } => {
+                let missing = matches!(e, Error::NotFound { .. });
+                match entity {
+                    // Every entity has its own path or body field in the
+                    // API, so "not found" and "exists" answer alike for all.
+                    Entity::Repository
+                    | Entity::Branch
+                    | Entity::Tag
+                    | Entity::Commit
+                    | Entity::Ref
+                    | Entity::MergeBase
+                    | Entity::Object
+                    | Entity::Upload
+                    | Entity::User
+                    | Entity::Group
+                    | Entity::Policy
+                    | Entity::Credentials
+                    | Entity::AccessKey
+                    | Entity::Membership
+                    | Entity::Attachment
+                    | Entity::GroupOrUser
+                    | Entity::UserOrPolicy
+                    | Entity::GroupOrPolicy
+                    | Entity::Setup => {
+                        if missing {
+                            S::NOT_FOUND
+                        } else {
+                            S::CONFLICT
+                        }
+                    }
+                }
+            }
             Error::InvalidInput { .. } | Error::DirtyBranch | Error::NoChanges => S::BAD_REQUEST,
             Error::Conflict { .. } => S::CONFLICT,
             Error::ProtectedBranch(_) | Error::ReadOnlyRepository(_) | Error::DefaultBranch(_) => {
@@ -107,6 +145,10 @@ impl From<Error> for ApiError {
             Error::Internal(_) => S::INTERNAL_SERVER_ERROR,
         };
         let message = match &e {
+            Error::AlreadyExists {
+                entity: Entity::Setup,
+                ..
+            } => "lakeFS already initialized".to_owned(),
             Error::Internal(source) => {
                 tracing::error!(error = %source, "internal error");
                 "internal server error".to_owned()
@@ -127,14 +169,19 @@ impl From<Error> for ApiError {
             }
             other => other.to_string(),
         };
-        let range_size = match e {
-            Error::InvalidRange { size } => Some(size),
-            _ => None,
+        let (range_size, conflicts) = match e {
+            Error::InvalidRange { size } => (Some(size), None),
+            Error::Conflict { paths } => (
+                None,
+                Some(paths.into_iter().map(|p| p.into_string()).collect()),
+            ),
+            _ => (None, None),
         };
         Self {
             status,
             message,
             range_size,
+            conflicts,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Writing objects: upload (raw or multipart/form-data), delete, delete
 //! many, copy, and user metadata updates.
 
+use tarn_domain::Entity;
 use super::branches::branch_name;
 use super::error::{ApiError, ApiResult};
 use super::models::{de_opt_bool, ObjectStats};
@@ -188,7 +189,7 @@ async fn delete(
         .await
     {
         // Deleting what is not there is done already (as lakeFS).
-        Ok(()) | Err(Error::NotFound { kind: "object", .. }) => {
+        Ok(()) | Err(Error::NotFound { entity: Entity::Object, .. }) => {
             Ok(HttpResponse::NoContent().finish())
         }
         Err(e) => Err(e.into()),
@@ -239,7 +240,7 @@ async fn delete_many(
     for p in &body.paths {
         let result = match object_path(p) {
             Ok(object) => match engine.delete_object(&repo, &branch, &object).await {
-                Ok(()) | Err(Error::NotFound { kind: "object", .. }) => Ok(()),
+                Ok(()) | Err(Error::NotFound { entity: Entity::Object, .. }) => Ok(()),
                 Err(e) => Err(ApiError::from(e)),
             },
             Err(e) => Err(e),

@@ -3,6 +3,7 @@
 //! payload mode needs (SHA-256, aws-chunked signatures and trailers,
 //! `x-amz-checksum-*`, `Content-MD5`).
 
+use tarn_s3_protocol::ErrorCode;
 use super::error::{S3Error, S3Result};
 use crate::http::api::auth::AuthState;
 use crate::http::body::payload_stream;
@@ -29,7 +30,7 @@ pub struct Caller {
 }
 
 fn auth_error(e: AuthError) -> S3Error {
-    S3Error::new(e.http_status(), e.s3_code(), e.to_string())
+    S3Error::new(e.s3_code(), e.to_string())
 }
 
 fn now_unix() -> i64 {
@@ -97,7 +98,7 @@ async fn secret_of(auth: &AuthState, access_key_id: &str) -> S3Result<(UserId, S
 }
 
 fn access_denied() -> S3Error {
-    S3Error::new(403, "AccessDenied", "Access Denied")
+    S3Error::new(ErrorCode::AccessDenied, "Access Denied")
 }
 
 /// The first body-verification failure, kept for the response: the store
@@ -197,8 +198,7 @@ pub fn body(req: &HttpRequest, payload: web::Payload, caller: &Caller) -> S3Resu
             .filter(|d| d.len() == 16)
             .ok_or_else(|| {
                 S3Error::new(
-                    400,
-                    "InvalidDigest",
+                    ErrorCode::InvalidDigest,
                     "The Content-MD5 you specified was invalid.",
                 )
             })?;
@@ -220,17 +220,15 @@ pub fn body(req: &HttpRequest, payload: web::Payload, caller: &Caller) -> S3Resu
 /// The S3 error of a failed body stream.
 fn body_error(e: &io::Error) -> S3Error {
     match ChunkError::from_io(e) {
-        Some(c) => S3Error::new(c.http_status(), c.s3_code(), c.to_string()),
+        Some(c) => S3Error::new(c.s3_code(), c.to_string()),
         None if e.kind() == io::ErrorKind::InvalidData && e.to_string().contains("Content-MD5") => {
             S3Error::new(
-                400,
-                "BadDigest",
+                ErrorCode::BadDigest,
                 "The Content-MD5 you specified did not match what we received.",
             )
         }
         None => S3Error::new(
-            400,
-            "IncompleteBody",
+            ErrorCode::IncompleteBody,
             format!("the request body failed: {e}"),
         ),
     }

@@ -1,6 +1,7 @@
 //! Buckets are repositories: ListBuckets, HeadBucket, GetBucketLocation,
 //! GetBucketVersioning, and CreateBucket's refusal.
 
+use tarn_s3_protocol::ErrorCode;
 use super::error::{S3Error, S3Result};
 use super::request::Ctx;
 use super::xml::{self, to_xml};
@@ -85,14 +86,12 @@ pub async fn versioning(ctx: &Ctx<'_>, bucket: &str) -> S3Result<HttpResponse> {
 pub async fn create(ctx: &Ctx<'_>, bucket: &str) -> S3Result<HttpResponse> {
     match ctx.repository(bucket).await {
         Ok(_) => Err(S3Error::new(
-            409,
-            "BucketAlreadyExists",
+            ErrorCode::BucketAlreadyExists,
             "The requested bucket name is not available.",
         )
         .at(format!("/{bucket}"))),
         Err(_) => Err(S3Error::new(
-            501,
-            "NotImplemented",
+            ErrorCode::NotImplemented,
             "Buckets are repositories: create one through the API.",
         )
         .at(format!("/{bucket}"))),

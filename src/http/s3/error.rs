@@ -4,7 +4,8 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use std::fmt;
-use tarn_domain::Error;
+use tarn_domain::{Entity, Error};
+use tarn_s3_protocol::ErrorCode;
 
 /// An S3 error response.
 #[derive(Debug, Clone)]
@@ -12,7 +13,7 @@ pub struct S3Error {
     /// HTTP status.
     pub status: StatusCode,
     /// S3 error code, e.g. `NoSuchKey`.
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// Human-readable text.
     pub message: String,
     /// The resource the request named.
@@ -23,10 +24,11 @@ pub struct S3Error {
 pub type S3Result<T> = Result<T, S3Error>;
 
 impl S3Error {
-    /// An error with a status, code and message.
-    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error with a code (and its status) and a message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            status: StatusCode::from_u16(code.status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             code,
             message: message.into(),
             resource: String::new(),
@@ -42,26 +44,25 @@ impl S3Error {
     /// 405 for S3 features lakeFS does not offer.
     pub fn not_supported(what: &str) -> Self {
         Self::new(
-            405,
-            "ERRLakeFSNotSupported",
+            ErrorCode::LakeFsNotSupported,
             format!("This operation is not supported in LakeFS: {what}"),
         )
     }
 
     /// `NoSuchBucket`.
     pub fn no_such_bucket(bucket: &str) -> Self {
-        Self::new(404, "NoSuchBucket", "The specified bucket does not exist")
+        Self::new(ErrorCode::NoSuchBucket, "The specified bucket does not exist")
             .at(format!("/{bucket}"))
     }
 
     /// `InvalidArgument`.
     pub fn invalid_argument(message: impl Into<String>) -> Self {
-        Self::new(400, "InvalidArgument", message)
+        Self::new(ErrorCode::InvalidArgument, message)
     }
 
     /// `MalformedXML`.
     pub fn malformed_xml(message: impl Into<String>) -> Self {
-        Self::new(400, "MalformedXML", message)
+        Self::new(ErrorCode::MalformedXml, message)
     }
 
     /// Maps a domain error met while working on `key`.
@@ -72,49 +73,58 @@ impl S3Error {
             format!("/{bucket}/{key}")
         };
         let err = match &e {
-            Error::NotFound {
-                kind: "repository", ..
-            } => Self::no_such_bucket(bucket),
-            Error::NotFound { kind: "upload", .. } => Self::new(
-                404,
-                "NoSuchUpload",
-                "The specified multipart upload does not exist.",
-            ),
-            Error::NotFound { kind: "object", .. } => {
-                Self::new(404, "NoSuchKey", "The specified key does not exist.")
-            }
-            Error::NotFound {
-                kind: "branch" | "ref" | "commit" | "tag",
-                ..
-            } => Self::new(404, "NoSuchKey", format!("{e}")),
-            Error::NotFound { .. } => Self::new(404, "NoSuchKey", e.to_string()),
-            Error::AlreadyExists { .. } => Self::new(409, "BucketAlreadyExists", e.to_string()),
+            Error::NotFound { entity, .. } => match entity {
+                Entity::Repository => Self::no_such_bucket(bucket),
+                Entity::Upload => Self::new(
+                    ErrorCode::NoSuchUpload,
+                    "The specified multipart upload does not exist.",
+                ),
+                Entity::Object => {
+                    Self::new(ErrorCode::NoSuchKey, "The specified key does not exist.")
+                }
+                Entity::Branch
+                | Entity::Ref
+                | Entity::Commit
+                | Entity::Tag
+                | Entity::MergeBase => Self::new(ErrorCode::NoSuchKey, e.to_string()),
+                // Not reachable through the gateway's operations; a missing
+                // principal or policy reads as a denial, never as a key.
+                Entity::User
+                | Entity::Group
+                | Entity::Policy
+                | Entity::Credentials
+                | Entity::AccessKey
+                | Entity::Membership
+                | Entity::Attachment
+                | Entity::GroupOrUser
+                | Entity::UserOrPolicy
+                | Entity::GroupOrPolicy
+                | Entity::Setup => Self::new(ErrorCode::AccessDenied, "Access Denied"),
+            },
+            Error::AlreadyExists { .. } => Self::new(ErrorCode::BucketAlreadyExists, e.to_string()),
             Error::InvalidInput { .. } => Self::invalid_argument(e.to_string()),
             Error::DirtyBranch | Error::NoChanges | Error::Conflict { .. } => {
-                Self::new(409, "Conflict", e.to_string())
+                Self::new(ErrorCode::Conflict, e.to_string())
             }
-            Error::ProtectedBranch(_) => Self::new(403, "ErrWriteToProtectedBranch", e.to_string()),
-            Error::ReadOnlyRepository(_) => Self::new(403, "ErrReadOnlyRepository", e.to_string()),
-            Error::DefaultBranch(_) => Self::new(403, "AccessDenied", e.to_string()),
+            Error::ProtectedBranch(_) => Self::new(ErrorCode::WriteToProtectedBranch, e.to_string()),
+            Error::ReadOnlyRepository(_) => Self::new(ErrorCode::ReadOnlyRepository, e.to_string()),
+            Error::DefaultBranch(_) => Self::new(ErrorCode::AccessDenied, e.to_string()),
             Error::PreconditionFailed => Self::new(
-                412,
-                "PreconditionFailed",
+                ErrorCode::PreconditionFailed,
                 "At least one of the pre-conditions you specified did not hold",
             ),
             Error::InvalidRange { .. } => Self::new(
-                416,
-                "InvalidRange",
+                ErrorCode::InvalidRange,
                 "The requested range is not satisfiable",
             ),
-            Error::Gone(_) => Self::new(404, "NoSuchVersion", e.to_string()),
+            Error::Gone(_) => Self::new(ErrorCode::NoSuchVersion, e.to_string()),
             Error::TooManyAttempts(_) | Error::Unavailable(_) => {
-                Self::new(503, "SlowDown", "Please reduce your request rate.")
+                Self::new(ErrorCode::SlowDown, "Please reduce your request rate.")
             }
             Error::Internal(source) => {
                 tracing::error!(error = %source, "internal error");
                 Self::new(
-                    500,
-                    "InternalError",
+                    ErrorCode::InternalError,
                     "We encountered an internal error. Please try again.",
                 )
             }

@@ -13,6 +13,7 @@ mod request;
 mod router;
 mod xml;
 
+use tarn_s3_protocol::ErrorCode;
 use crate::http::api::auth::AuthState;
 use actix_web::guard::GuardContext;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -234,7 +235,7 @@ async fn read_whole(
         let chunk = chunk.map_err(|e| {
             body.failure
                 .take()
-                .unwrap_or_else(|| S3Error::new(400, "IncompleteBody", e.to_string()))
+                .unwrap_or_else(|| S3Error::new(ErrorCode::IncompleteBody, e.to_string()))
         })?;
         if out.len() + chunk.len() > MAX_XML_BODY {
             return Err(S3Error::malformed_xml("the request body is too large"));

@@ -1,6 +1,8 @@
 //! Multipart uploads through the gateway: Create, UploadPart(Copy),
 //! Complete, Abort, ListParts, ListMultipartUploads.
 
+use tarn_s3_protocol::ErrorCode;
+use tarn_domain::Entity;
 use super::error::{s3_err, S3Error, S3Result};
 use super::objects::{copy_source, user_metadata, write_condition};
 use super::request::{split_key, write_branch, Ctx};
@@ -40,7 +42,7 @@ async fn upload_at(
     if upload.gateway_key() != key {
         return Err(S3Error::from_domain(
             Error::NotFound {
-                kind: "upload",
+                entity: Entity::Upload,
                 name: upload_id.to_owned(),
             },
             bucket,
@@ -189,11 +191,11 @@ pub async fn complete(
             Error::InvalidInput {
                 field: "part",
                 reason,
-            } if reason.contains("order") => S3Error::new(400, "InvalidPartOrder", reason),
+            } if reason.contains("order") => S3Error::new(ErrorCode::InvalidPartOrder, reason),
             Error::InvalidInput {
                 field: "part",
                 reason,
-            } => S3Error::new(400, "InvalidPart", reason),
+            } => S3Error::new(ErrorCode::InvalidPart, reason),
             other => S3Error::from_domain(other, bucket, key),
         })?;
     let doc = xml::CompleteMultipartUploadResult {
@@ -284,8 +286,7 @@ pub async fn list_uploads(ctx: &Ctx<'_>, bucket: &str) -> S3Result<HttpResponse>
         .any(|k| ctx.param(k).is_some_and(|v| !v.is_empty()))
     {
         return Err(S3Error::new(
-            501,
-            "NotImplemented",
+            ErrorCode::NotImplemented,
             "ListMultipartUploads supports only key-marker, upload-id-marker and max-uploads",
         ));
     }

@@ -1,5 +1,7 @@
 //! Objects through the gateway: Get, Head, Put, Copy, Delete, DeleteObjects.
 
+use tarn_s3_protocol::ErrorCode;
+use tarn_domain::Entity;
 use super::error::{s3_err, S3Error, S3Result};
 use super::request::{split_key, write_branch, Ctx};
 use super::xml::{self, to_xml};
@@ -31,8 +33,7 @@ pub fn user_metadata(ctx: &Ctx<'_>) -> S3Result<BTreeMap<String, String>> {
     }
     if total > MAX_METADATA {
         return Err(S3Error::new(
-            400,
-            "MetadataTooLarge",
+            ErrorCode::MetadataTooLarge,
             "Your metadata headers exceed the maximum allowed metadata size",
         ));
     }
@@ -47,8 +48,7 @@ pub fn write_condition(ctx: &Ctx<'_>) -> S3Result<WriteCondition> {
     ) {
         (Some("*"), _) => Ok(WriteCondition::IfAbsent),
         (Some(_), _) => Err(S3Error::new(
-            501,
-            "NotImplemented",
+            ErrorCode::NotImplemented,
             "If-None-Match supports only '*' on writes",
         )),
         (None, Some(etag)) => Ok(WriteCondition::IfMatch(etag.to_owned())),
@@ -144,8 +144,7 @@ pub async fn get(
         }
         Some(_) => {
             return Err(S3Error::new(
-                412,
-                "PreconditionFailed",
+                ErrorCode::PreconditionFailed,
                 "At least one of the pre-conditions you specified did not hold",
             ))
         }
@@ -157,8 +156,7 @@ pub async fn get(
     if !with_body {
         return head_response(resp, entry.size, range).ok_or_else(|| {
             S3Error::new(
-                416,
-                "InvalidRange",
+                ErrorCode::InvalidRange,
                 "The requested range is not satisfiable",
             )
         });
@@ -301,7 +299,7 @@ pub async fn delete(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpResp
     let (reference, path) = split_key(bucket, key)?;
     let branch = write_branch(ctx.engine, &repo, bucket, &reference).await?;
     match ctx.engine.delete_object(&repo, &branch, &path).await {
-        Ok(()) | Err(Error::NotFound { kind: "object", .. }) => {
+        Ok(()) | Err(Error::NotFound { entity: Entity::Object, .. }) => {
             Ok(HttpResponse::NoContent().finish())
         }
         Err(e) => Err(S3Error::from_domain(e, bucket, key)),
@@ -343,7 +341,7 @@ pub async fn delete_many(ctx: &Ctx<'_>, bucket: &str, body: &[u8]) -> S3Result<H
             let (reference, path) = split_key(bucket, &object.key)?;
             let branch = write_branch(ctx.engine, &repo, bucket, &reference).await?;
             match ctx.engine.delete_object(&repo, &branch, &path).await {
-                Ok(()) | Err(Error::NotFound { kind: "object", .. }) => Ok(()),
+                Ok(()) | Err(Error::NotFound { entity: Entity::Object, .. }) => Ok(()),
                 Err(e) => Err(S3Error::from_domain(e, bucket, &object.key)),
             }
         }
@@ -353,7 +351,7 @@ pub async fn delete_many(ctx: &Ctx<'_>, bucket: &str, body: &[u8]) -> S3Result<H
             Ok(()) => result.deleted.push(xml::Deleted { key: object.key }),
             Err(e) => result.errors.push(xml::DeleteError {
                 key: object.key,
-                code: e.code.to_owned(),
+                code: e.code.as_str().to_owned(),
                 message: e.message,
             }),
         }

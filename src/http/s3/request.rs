@@ -1,6 +1,7 @@
 //! What every gateway handler gets: the routed operation's context, the
 //! resolved repository, the caller, and a way to split keys.
 
+use tarn_s3_protocol::ErrorCode;
 use super::error::{S3Error, S3Result};
 use actix_web::HttpRequest;
 use std::collections::BTreeMap;
@@ -29,7 +30,7 @@ impl Ctx<'_> {
         if needed.is_empty() || self.allowed(needed).await? {
             Ok(())
         } else {
-            Err(S3Error::new(403, "AccessDenied", "Access Denied"))
+            Err(S3Error::new(ErrorCode::AccessDenied, "Access Denied"))
         }
     }
 
@@ -67,11 +68,11 @@ impl Ctx<'_> {
 /// Splits a key `<ref>/<path>`.
 pub fn split_key(bucket: &str, key: &str) -> S3Result<(String, ObjectPath)> {
     let (reference, path) = key.split_once('/').ok_or_else(|| {
-        S3Error::new(404, "NoSuchKey", "The specified key does not exist.")
+        S3Error::new(ErrorCode::NoSuchKey, "The specified key does not exist.")
             .at(format!("/{bucket}/{key}"))
     })?;
     let path =
-        ObjectPath::new(path).map_err(|e| S3Error::new(400, "KeyTooLongError", e.to_string()))?;
+        ObjectPath::new(path).map_err(|e| S3Error::new(ErrorCode::KeyTooLongError, e.to_string()))?;
     Ok((reference.to_owned(), path))
 }
 

@@ -1,6 +1,7 @@
 //! Managing users, groups, policies, memberships, attachments and access
 //! keys. Every change clears this instance's caches.
 
+use crate::Entity;
 use super::crypt::{hash_password, new_key_pair};
 use super::Auth;
 use crate::error::{Error, Result};
@@ -48,7 +49,7 @@ async fn page<T>(
     amount: usize,
     key: impl Fn(&T) -> String,
     fetch: impl std::future::Future<Output = tarn_ports::PortResult<Vec<T>>>,
-    what: (&'static str, &str),
+    what: (Entity, &str),
 ) -> Result<Page<T>> {
     let items = fetch
         .await
@@ -81,7 +82,7 @@ impl Auth {
         };
         let r = self.store.create_user(&user).await;
         self.invalidate();
-        r.map_err(|e| Error::from_port(e, "user", id))?;
+        r.map_err(|e| Error::from_port(e, Entity::User, id))?;
         Ok(user)
     }
 
@@ -90,14 +91,14 @@ impl Auth {
         self.store
             .get_user(&user_id(id)?)
             .await
-            .map_err(|e| Error::from_port(e, "user", id))
+            .map_err(|e| Error::from_port(e, Entity::User, id))
     }
 
     /// Removes a user with its keys, memberships and attachments.
     pub async fn delete_user(&self, id: &str) -> Result<()> {
         let r = self.store.delete_user(&user_id(id)?).await;
         self.invalidate();
-        r.map_err(|e| Error::from_port(e, "user", id))
+        r.map_err(|e| Error::from_port(e, Entity::User, id))
     }
 
     /// Sets a user's password (stored as an argon2id hash).
@@ -111,7 +112,7 @@ impl Auth {
             .set_password_hash(&user_id(id)?, Some(&hash))
             .await;
         self.invalidate();
-        r.map_err(|e| Error::from_port(e, "user", id))
+        r.map_err(|e| Error::from_port(e, Entity::User, id))
     }
 
     /// Lists users.
@@ -121,7 +122,7 @@ impl Auth {
             amount,
             |u: &User| u.id.as_str().to_owned(),
             fetch,
-            ("user", ""),
+            (Entity::User, ""),
         )
         .await
     }
@@ -135,7 +136,7 @@ impl Auth {
         };
         let r = self.store.create_group(&group).await;
         self.invalidate();
-        r.map_err(|e| Error::from_port(e, "group", id))?;
+        r.map_err(|e| Error::from_port(e, Entity::Group, id))?;
         Ok(group)
     }
 
@@ -144,14 +145,14 @@ impl Auth {
         self.store
             .get_group(&group_id(id)?)
             .await
-            .map_err(|e| Error::from_port(e, "group", id))
+            .map_err(|e| Error::from_port(e, Entity::Group, id))
     }
 
     /// Removes a group.
     pub async fn delete_group(&self, id: &str) -> Result<()> {
         let r = self.store.delete_group(&group_id(id)?).await;
         self.invalidate();
-        r.map_err(|e| Error::from_port(e, "group", id))
+        r.map_err(|e| Error::from_port(e, Entity::Group, id))
     }
 
     /// Lists groups.
@@ -166,7 +167,7 @@ impl Auth {
             amount,
             |g: &Group| g.id.as_str().to_owned(),
             fetch,
-            ("group", ""),
+            (Entity::Group, ""),
         )
         .await
     }
@@ -177,7 +178,7 @@ impl Auth {
             .map_err(|e| Error::invalid("statement", e))?;
         let r = self.store.create_policy(&policy).await;
         self.invalidate();
-        r.map_err(|e| Error::from_port(e, "policy", id))?;
+        r.map_err(|e| Error::from_port(e, Entity::Policy, id))?;
         Ok(policy)
     }
 
@@ -187,7 +188,7 @@ impl Auth {
             .map_err(|e| Error::invalid("statement", e))?;
         let r = self.store.update_policy(&policy).await;
         self.invalidate();
-        r.map_err(|e| Error::from_port(e, "policy", id))?;
+        r.map_err(|e| Error::from_port(e, Entity::Policy, id))?;
         self.get_policy(id).await
     }
 
@@ -196,14 +197,14 @@ impl Auth {
         self.store
             .get_policy(&policy_id(id)?)
             .await
-            .map_err(|e| Error::from_port(e, "policy", id))
+            .map_err(|e| Error::from_port(e, Entity::Policy, id))
     }
 
     /// Removes a policy.
     pub async fn delete_policy(&self, id: &str) -> Result<()> {
         let r = self.store.delete_policy(&policy_id(id)?).await;
         self.invalidate();
-        r.map_err(|e| Error::from_port(e, "policy", id))
+        r.map_err(|e| Error::from_port(e, Entity::Policy, id))
     }
 
     /// Lists policies.
@@ -218,7 +219,7 @@ impl Auth {
             amount,
             |p: &Policy| p.id.as_str().to_owned(),
             fetch,
-            ("policy", ""),
+            (Entity::Policy, ""),
         )
         .await
     }
@@ -230,7 +231,7 @@ impl Auth {
             .add_member(&group_id(group)?, &user_id(user)?)
             .await;
         self.invalidate();
-        r.map_err(|e| Error::from_port(e, "group or user", format!("{group}, {user}")))
+        r.map_err(|e| Error::from_port(e, Entity::GroupOrUser, format!("{group}, {user}")))
     }
 
     /// Takes a user out of a group.
@@ -240,7 +241,7 @@ impl Auth {
             .remove_member(&group_id(group)?, &user_id(user)?)
             .await;
         self.invalidate();
-        r.map_err(|e| Error::from_port(e, "membership", format!("{user} in {group}")))
+        r.map_err(|e| Error::from_port(e, Entity::Membership, format!("{user} in {group}")))
     }
 
     /// A group's members.
@@ -257,7 +258,7 @@ impl Auth {
             amount,
             |u: &User| u.id.as_str().to_owned(),
             fetch,
-            ("group", group),
+            (Entity::Group, group),
         )
         .await
     }
@@ -278,7 +279,7 @@ impl Auth {
             amount,
             |g: &Group| g.id.as_str().to_owned(),
             fetch,
-            ("user", user),
+            (Entity::User, user),
         )
         .await
     }
@@ -290,7 +291,7 @@ impl Auth {
             .attach_user_policy(&user_id(user)?, &policy_id(policy)?)
             .await;
         self.invalidate();
-        r.map_err(|e| Error::from_port(e, "user or policy", format!("{user}, {policy}")))
+        r.map_err(|e| Error::from_port(e, Entity::UserOrPolicy, format!("{user}, {policy}")))
     }
 
     /// Detaches a policy from a user.
@@ -300,7 +301,7 @@ impl Auth {
             .detach_user_policy(&user_id(user)?, &policy_id(policy)?)
             .await;
         self.invalidate();
-        r.map_err(|e| Error::from_port(e, "attachment", format!("{policy} to {user}")))
+        r.map_err(|e| Error::from_port(e, Entity::Attachment, format!("{policy} to {user}")))
     }
 
     /// A user's policies: attached directly, or (`effective`) also through groups.
@@ -321,7 +322,7 @@ impl Auth {
                 amount,
                 |p: &Policy| p.id.as_str().to_owned(),
                 fetch,
-                ("user", user),
+                (Entity::User, user),
             )
             .await;
         }
@@ -329,7 +330,7 @@ impl Auth {
             .store
             .effective_policies(&id)
             .await
-            .map_err(|e| Error::from_port(e, "user", user))?;
+            .map_err(|e| Error::from_port(e, Entity::User, user))?;
         let items = all
             .into_iter()
             .filter(|p| p.id.as_str().starts_with(prefix) && p.id.as_str() > after)
@@ -347,7 +348,7 @@ impl Auth {
             .attach_group_policy(&group_id(group)?, &policy_id(policy)?)
             .await;
         self.invalidate();
-        r.map_err(|e| Error::from_port(e, "group or policy", format!("{group}, {policy}")))
+        r.map_err(|e| Error::from_port(e, Entity::GroupOrPolicy, format!("{group}, {policy}")))
     }
 
     /// Detaches a policy from a group.
@@ -357,7 +358,7 @@ impl Auth {
             .detach_group_policy(&group_id(group)?, &policy_id(policy)?)
             .await;
         self.invalidate();
-        r.map_err(|e| Error::from_port(e, "attachment", format!("{policy} to {group}")))
+        r.map_err(|e| Error::from_port(e, Entity::Attachment, format!("{policy} to {group}")))
     }
 
     /// A group's policies.
@@ -376,7 +377,7 @@ impl Auth {
             amount,
             |p: &Policy| p.id.as_str().to_owned(),
             fetch,
-            ("group", group),
+            (Entity::Group, group),
         )
         .await
     }
@@ -408,9 +409,9 @@ impl Auth {
         self.invalidate();
         r.map_err(|e| match e.kind() {
             tarn_ports::ErrorKind::AlreadyExists => {
-                Error::from_port(e, "access key", access_key_id.as_str())
+                Error::from_port(e, Entity::AccessKey, access_key_id.as_str())
             }
-            _ => Error::from_port(e, "user", user),
+            _ => Error::from_port(e, Entity::User, user),
         })?;
         Ok(NewCredentials {
             access_key_id,
@@ -422,13 +423,13 @@ impl Auth {
 
     /// A user's access key (`NotFound` when it is not that user's).
     pub async fn get_credentials(&self, user: &str, key: &str) -> Result<Credential> {
-        let missing = || Error::not_found("credentials", key);
+        let missing = || Error::not_found(Entity::Credentials, key);
         let id = AccessKeyId::new(key).map_err(|_| missing())?;
         let c = self
             .store
             .get_credential(&id)
             .await
-            .map_err(|e| Error::from_port(e, "credentials", key))?;
+            .map_err(|e| Error::from_port(e, Entity::Credentials, key))?;
         if c.user.as_str() != user {
             return Err(missing());
         }
@@ -451,16 +452,16 @@ impl Auth {
             amount,
             |c: &Credential| c.access_key_id.as_str().to_owned(),
             fetch,
-            ("user", user),
+            (Entity::User, user),
         )
         .await
     }
 
     /// Removes a user's access key; it stops working at once here.
     pub async fn delete_credentials(&self, user: &str, key: &str) -> Result<()> {
-        let id = AccessKeyId::new(key).map_err(|_| Error::not_found("credentials", key))?;
+        let id = AccessKeyId::new(key).map_err(|_| Error::not_found(Entity::Credentials, key))?;
         let r = self.store.delete_credential(&user_id(user)?, &id).await;
         self.invalidate();
-        r.map_err(|e| Error::from_port(e, "credentials", key))
+        r.map_err(|e| Error::from_port(e, Entity::Credentials, key))
     }
 }

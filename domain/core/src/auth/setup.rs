@@ -1,6 +1,7 @@
 //! First-run setup: the built-in groups and policies, then the admin with
 //! its first access key (lakeFS's `CreateInitialAdminUserWithKeys`).
 
+use crate::Entity;
 use super::{Auth, NewCredentials};
 use crate::error::{Error, Result};
 use tarn_model::auth::{builtin_groups, builtin_policies, GroupId, UserId, ADMINS_GROUP};
@@ -10,7 +11,7 @@ use tarn_ports::ErrorKind;
 /// What answers a second setup.
 fn already_set_up() -> Error {
     Error::AlreadyExists {
-        kind: "setup",
+        entity: Entity::Setup,
         name: "this server is already set up".to_owned(),
     }
 }
@@ -91,7 +92,7 @@ impl Auth {
         self.store
             .add_member(&admins, user)
             .await
-            .map_err(|e| Error::from_port(e, "group", ADMINS_GROUP))?;
+            .map_err(|e| Error::from_port(e, Entity::Group, ADMINS_GROUP))?;
         self.create_credentials(user.as_str(), key).await
     }
 

@@ -1,3 +1,4 @@
+use crate::Entity;
 use super::*;
 use std::time::Duration;
 use tarn_adapter_memory::{MemoryAuthStore, SystemClock};
@@ -70,7 +71,7 @@ async fn setup_creates_an_admin_with_builtin_groups_once() {
     assert_eq!(d, Decision::Allowed);
     let again = auth.setup("other", None).await;
     assert!(
-        matches!(again, Err(Error::AlreadyExists { kind: "setup", .. })),
+        matches!(again, Err(Error::AlreadyExists { entity: Entity::Setup, .. })),
         "{again:?}"
     );
     assert!(matches!(
@@ -321,7 +322,7 @@ async fn ensure_setup_finishes_a_setup_that_stopped_before_recording() {
         .ensure_setup("quick", "AKIAIOSFOLQUICKSTART", "s3cret")
         .await;
     assert!(
-        matches!(r, Err(Error::AlreadyExists { kind: "setup", .. })),
+        matches!(r, Err(Error::AlreadyExists { entity: Entity::Setup, .. })),
         "{r:?}"
     );
     assert!(!auth.is_initialized().await.unwrap());

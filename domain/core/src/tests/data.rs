@@ -1,5 +1,6 @@
 //! Engine tests: object data (upload, read, copy, link, conditions).
 
+use crate::Entity;
 use super::*;
 use tarn_ports::{ByteRange, ByteStream};
 
@@ -148,7 +149,7 @@ async fn write_conditions_guard_uploads() {
         )
         .await;
     assert!(
-        matches!(no_branch, Err(Error::NotFound { kind: "branch", .. })),
+        matches!(no_branch, Err(Error::NotFound { entity: Entity::Branch, .. })),
         "{no_branch:?}"
     );
 }

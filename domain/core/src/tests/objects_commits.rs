@@ -1,5 +1,6 @@
 //! Engine tests: objects, commits.
 
+use crate::Entity;
 use super::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -35,7 +36,7 @@ async fn staging_shadows_the_committed_tree_until_commit() {
     assert_eq!(f.list("main", "", None).await, ["a"]);
     let missing = f.engine.delete_object(&f.repo, &b("main"), &p("b")).await;
     assert!(
-        matches!(missing, Err(Error::NotFound { kind: "object", .. })),
+        matches!(missing, Err(Error::NotFound { entity: Entity::Object, .. })),
         "{missing:?}"
     );
     f.commit("main", "second").await;

@@ -1,5 +1,6 @@
 //! Engine tests: repos, branches.
 
+use crate::Entity;
 use super::*;
 use tarn_model::{RepositoryId, StorageNamespace, TagName};
 
@@ -30,7 +31,7 @@ async fn a_namespace_or_id_in_use_is_refused() {
         matches!(
             again,
             Err(Error::AlreadyExists {
-                kind: "repository",
+                entity: Entity::Repository,
                 ..
             })
         ),
@@ -86,7 +87,7 @@ async fn repositories_list_by_prefix_and_page_and_delete() {
     assert!(matches!(
         f.engine.get_repository(&f.repo).await,
         Err(Error::NotFound {
-            kind: "repository",
+            entity: Entity::Repository,
             ..
         })
     ));
@@ -144,13 +145,13 @@ async fn ref_expressions_walk_parents_and_resolve_tags() {
     ));
     assert!(matches!(
         f.engine.get_commit(&f.repo, "nope").await,
-        Err(Error::NotFound { kind: "ref", .. })
+        Err(Error::NotFound { entity: Entity::Ref, .. })
     ));
     let dup = f
         .engine
         .create_tag(&f.repo, TagName::new("v1").unwrap(), "main")
         .await;
-    assert!(matches!(dup, Err(Error::AlreadyExists { kind: "tag", .. })));
+    assert!(matches!(dup, Err(Error::AlreadyExists { entity: Entity::Tag, .. })));
     f.engine
         .delete_tag(&f.repo, &TagName::new("v1").unwrap())
         .await
@@ -182,7 +183,7 @@ async fn branches_are_created_listed_and_deleted_but_never_the_default() {
     let dup = f.engine.create_branch(&f.repo, b("dev"), "main").await;
     assert!(matches!(
         dup,
-        Err(Error::AlreadyExists { kind: "branch", .. })
+        Err(Error::AlreadyExists { entity: Entity::Branch, .. })
     ));
     let names: Vec<_> = f
         .engine
@@ -201,7 +202,7 @@ async fn branches_are_created_listed_and_deleted_but_never_the_default() {
     f.engine.delete_branch(&f.repo, &b("dev")).await.unwrap();
     assert!(matches!(
         f.engine.get_branch(&f.repo, &b("dev")).await,
-        Err(Error::NotFound { kind: "branch", .. })
+        Err(Error::NotFound { entity: Entity::Branch, .. })
     ));
 }
 
