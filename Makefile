@@ -76,13 +76,19 @@ lint: boundaries
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-## boundaries: fail if a domain crate depends on a driver (actix, diesel, an SDK)
+## boundaries: fail if a domain crate depends on a driver (actix, diesel, an SDK), or if
+## one HTTP driver (src/http/api, src/http/s3) imports the other
 boundaries:
 	@status=0; for crate in $(PURE_CRATES); do \
 	  bad=$$($(CARGO) tree -p $$crate -e normal,build --prefix none --format '{p}' | grep -E '^($(FORBIDDEN_DEPS))' | sort -u); \
 	  if [ -n "$$bad" ]; then echo "boundary violation: $$crate depends on:"; echo "$$bad"; status=1; fi; \
 	done; \
-	if [ $$status -eq 0 ]; then echo "boundaries: $(PURE_CRATES) are free of $(FORBIDDEN_DEPS)"; fi; \
+	for pair in "src/http/s3:api" "src/http/api:s3" "src/http/shared:api" "src/http/shared:s3"; do \
+	  dir=$${pair%%:*}; other=$${pair##*:}; \
+	  bad=$$(grep -rnE "(crate::http|super|super::super)::$$other\b" $$dir --include=*.rs); \
+	  if [ -n "$$bad" ]; then echo "boundary violation: $$dir imports the $$other driver (share through src/http/shared):"; echo "$$bad"; status=1; fi; \
+	done; \
+	if [ $$status -eq 0 ]; then echo "boundaries: $(PURE_CRATES) are free of $(FORBIDDEN_DEPS); the HTTP drivers import only src/http/shared, not each other"; fi; \
 	exit $$status
 
 fmt:

@@ -5,11 +5,11 @@ mod settings;
 mod startup;
 mod telemetry;
 
-use tarn_domain::Entity;
 use clap::{Parser, Subcommand};
 use settings::{Overrides, Settings};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tarn_domain::Entity;
 
 /// Fixed credentials of `--quickstart`; never use them beyond a laptop.
 const QUICKSTART_USER: &str = "quickstart";
@@ -216,7 +216,10 @@ async fn setup(
 ) -> anyhow::Result<()> {
     let auth = persistent_auth(&settings).await?;
     let created = auth.setup(user, key).await.map_err(|e| match e {
-        tarn_domain::Error::AlreadyExists { entity: Entity::Setup, .. } => {
+        tarn_domain::Error::AlreadyExists {
+            entity: Entity::Setup,
+            ..
+        } => {
             anyhow::anyhow!("this server is already set up")
         }
         e => e.into(),

@@ -2,10 +2,10 @@
 //! server together.
 
 use crate::http;
-use crate::http::api::auth::AuthState;
 use crate::http::api::config::ServerInfo;
 use crate::http::request_log::RedactedRootSpan;
 use crate::http::s3::GatewayConfig;
+use crate::http::shared::session::AuthState;
 use crate::settings::{BlockstoreKind, Database, DatabaseKind, Settings};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{web, App, HttpServer};

@@ -2,11 +2,10 @@
 //! and the UI. Each module registers its own routes.
 
 pub mod api;
-pub mod body;
-pub mod entry_headers;
 mod health;
 pub mod request_log;
 pub mod s3;
+pub mod shared;
 mod ui;
 
 use actix_web::{web, HttpResponse};

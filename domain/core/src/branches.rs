@@ -1,10 +1,10 @@
 //! Branches: create, get, list, delete, reset and hard reset.
 
-use crate::Entity;
 use crate::error::{Error, PortResultExt, Result};
 use crate::page::Page;
 use crate::settings::{ensure_unprotected, BRANCH_PROTECTION};
 use crate::Engine;
+use crate::Entity;
 use tarn_model::{Branch, BranchName, ObjectPath, Repository, RepositoryId};
 
 /// What a reset drops.

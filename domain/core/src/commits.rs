@@ -1,10 +1,10 @@
 //! Commits: seal the staging token, apply the sealed changes to the head's
 //! tree, write the commit record, move the branch by compare-and-set.
 
-use crate::Entity;
 use crate::error::{Error, PortResultExt, Result};
 use crate::staging::{StagingCursor, ViewCursor};
 use crate::Engine;
+use crate::Entity;
 use std::collections::BTreeMap;
 use tarn_model::{
     commit_id, Branch, BranchName, Commit, CommitId, MetaRangeId, RepositoryId, Timestamp,

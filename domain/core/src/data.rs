@@ -2,9 +2,9 @@
 //! reading them back (whole or by range), copying, and linking data written
 //! directly to the store.
 
-use crate::Entity;
 use crate::error::{body_write_error, Error, Result};
 use crate::Engine;
+use crate::Entity;
 use std::collections::BTreeMap;
 use tarn_model::{
     BlockKey, BranchName, Entry, ObjectPath, PhysicalAddress, RepositoryId, StagedValue,
@@ -132,7 +132,10 @@ impl Engine {
         }
         let current = match self.stat_object(repo, branch.as_str(), path).await {
             Ok(e) => Some(e),
-            Err(Error::NotFound { entity: Entity::Object, .. }) => None,
+            Err(Error::NotFound {
+                entity: Entity::Object,
+                ..
+            }) => None,
             Err(e) => return Err(e),
         };
         let ok = match (c, &current) {

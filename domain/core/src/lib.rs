@@ -131,6 +131,13 @@ pub struct Engine {
 const COMMIT_CACHE_ENTRIES: u64 = 100_000;
 
 impl Engine {
+    /// The current time, from the injected [`Clock`]: drivers that put
+    /// times on the wire (expiries, copy dates) read it here, never from the
+    /// system clock, so tests are deterministic.
+    pub fn now(&self) -> tarn_model::Timestamp {
+        self.stores.clock.now()
+    }
+
     /// An engine over `stores`.
     pub fn new(stores: Stores, settings: EngineSettings) -> Self {
         let trees = TreeStore::new(stores.blocks.clone(), settings.split, settings.cache_bytes);

@@ -1,10 +1,10 @@
 //! Merge, revert and cherry-pick: three-way merges of committed trees by
 //! identity, and the merge-base search.
 
-use crate::Entity;
 use crate::commits::CommitRequest;
 use crate::error::{Error, Result};
 use crate::Engine;
+use crate::Entity;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use tarn_model::{Branch, BranchName, Commit, CommitId, MergeStrategy, MetaRangeId, RepositoryId};
 

@@ -2,10 +2,10 @@
 //! ListParts and ListMultipartUploads work on every block store; parts go
 //! straight to the block store's multipart API.
 
-use crate::Entity;
 use crate::data::{locate, WriteCondition};
 use crate::error::{body_write_error, Error, PortResultExt, Result};
 use crate::Engine;
+use crate::Entity;
 use std::collections::BTreeMap;
 use tarn_model::{
     BranchName, Entry, MultipartUpload, ObjectPath, PartNumber, PartRecord, RepositoryId, UploadId,
@@ -31,8 +31,13 @@ impl Engine {
         content_type: Option<String>,
         metadata: BTreeMap<String, String>,
     ) -> Result<MultipartUpload> {
-        let ns = self.writable_repository(repo).await?.storage_namespace;
-        self.get_branch(repo, branch).await?;
+        // One read of the repository and branch (refusing read-only
+        // repositories and protected branches before any data arrives).
+        let ns = self
+            .writable_branch(repo, branch)
+            .await?
+            .0
+            .storage_namespace;
         let key = self.new_data_key()?;
         let block_upload_id = self.stores.blocks.create_multipart(&ns, &key).await?;
         let upload = MultipartUpload {
@@ -56,7 +61,8 @@ impl Engine {
         repo: &RepositoryId,
         upload_id: &str,
     ) -> Result<MultipartUpload> {
-        let id = UploadId::new(upload_id).map_err(|_| Error::not_found(Entity::Upload, upload_id))?;
+        let id =
+            UploadId::new(upload_id).map_err(|_| Error::not_found(Entity::Upload, upload_id))?;
         let upload = self
             .stores
             .multipart

@@ -1,13 +1,13 @@
 //! Objects on a ref: stage, stat, delete and list, with staging merged over
 //! the committed tree.
 
-use crate::Entity;
 use crate::error::{Error, Result};
 use crate::page::Page;
 use crate::refs::{RefView, ResolvedRef};
 use crate::staging::{StagingCursor, ViewCursor};
 use crate::trees::TreeCursor;
 use crate::Engine;
+use crate::Entity;
 use tarn_model::{
     BranchName, Entry, ObjectPath, RepositoryId, StagedValue, StagingToken, StorageNamespace,
 };
@@ -105,7 +105,9 @@ impl Engine {
             // as read. (A sealed token may be dropped under the read while an
             // older one is not yet: those hits are checked like the tree.)
             let found = match self.staged_value(&r, path).await? {
-                Some((0, staged)) => return staged.ok_or_else(|| Error::not_found(Entity::Object, path)),
+                Some((0, staged)) => {
+                    return staged.ok_or_else(|| Error::not_found(Entity::Object, path))
+                }
                 Some((_, staged)) => staged,
                 None => self.committed_value(&ns, &r, path).await?,
             };

@@ -1,9 +1,9 @@
 //! Resolving ref expressions: commit ids, branches, tags, unique commit-id
 //! prefixes, `~N` / `^N` chains, and the `@` / `$` views of a branch.
 
-use crate::Entity;
 use crate::error::{Error, PortResultExt, Result};
 use crate::Engine;
+use crate::Entity;
 use tarn_model::{
     Branch, BranchName, Commit, CommitId, RefExpr, RefModifier, Repository, RepositoryId, TagName,
     ViewModifier,

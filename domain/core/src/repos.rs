@@ -1,9 +1,9 @@
 //! Repositories: create, get, list, delete.
 
-use crate::Entity;
 use crate::error::{Error, PortResultExt, Result};
 use crate::page::Page;
 use crate::Engine;
+use crate::Entity;
 use std::collections::BTreeMap;
 use tarn_model::{
     commit_id, BlockKey, Branch, BranchName, Commit, Repository, RepositoryId, StagingToken,

@@ -2,9 +2,9 @@
 //! branches whose names match its glob pattern from staged writes, commits
 //! and resets; merges and reverts into them stay allowed (as lakeFS).
 
-use crate::Entity;
 use crate::error::{Error, PortResultExt, Result};
 use crate::Engine;
+use crate::Entity;
 use tarn_model::{glob_match, BranchName, RepositoryId};
 use tarn_ports::ErrorKind;
 

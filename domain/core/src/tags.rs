@@ -1,9 +1,9 @@
 //! Tags: immutable names for commits.
 
-use crate::Entity;
 use crate::error::{Error, PortResultExt, Result};
 use crate::page::Page;
 use crate::Engine;
+use crate::Entity;
 use tarn_model::{RepositoryId, Tag, TagName};
 use tarn_ports::ErrorKind;
 

@@ -290,7 +290,11 @@ fn malformed_query_authentication() {
         "AWSAccessKeyId=AK&Signature=s",
         "AWSAccessKeyId=AK&Signature=s&Signature=t&Expires=1",
     ] {
-        assert_eq!(parse_query(q).unwrap_err().s3_code().as_str(), "AccessDenied", "{q}");
+        assert_eq!(
+            parse_query(q).unwrap_err().s3_code().as_str(),
+            "AccessDenied",
+            "{q}"
+        );
     }
     assert_eq!(parse_query("Signature=s&Expires=1"), Ok(None));
     assert_eq!(parse_query(""), Ok(None));
@@ -356,7 +360,10 @@ fn header_form_rules() {
     for bad in ["AWS AKIAIOSFODNN7EXAMPLE", "AWS :sig", "AWS AK:"] {
         let h = headers(&[("date", date), ("authorization", bad)]);
         assert_eq!(
-            parse(&req("GET", "/b/k", "", &h)).unwrap_err().s3_code().as_str(),
+            parse(&req("GET", "/b/k", "", &h))
+                .unwrap_err()
+                .s3_code()
+                .as_str(),
             "AccessDenied",
             "{bad}"
         );

@@ -562,7 +562,10 @@ fn content_sha256_and_date_are_required() {
     ]);
     let err = parse(&req("GET", "/", "", &h)).unwrap_err();
     assert_eq!(err, AuthError::MissingContentSha256);
-    assert_eq!((err.s3_code().as_str(), err.http_status()), ("InvalidRequest", 400));
+    assert_eq!(
+        (err.s3_code().as_str(), err.http_status()),
+        ("InvalidRequest", 400)
+    );
 
     let h = headers(&[
         ("host", HOST),

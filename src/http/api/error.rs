@@ -191,3 +191,9 @@ impl From<tarn_model::InvalidValue> for ApiError {
         Self::bad_request(e.to_string())
     }
 }
+
+impl From<crate::http::shared::write_headers::HeaderError> for ApiError {
+    fn from(e: crate::http::shared::write_headers::HeaderError) -> Self {
+        Self::bad_request(e.to_string())
+    }
+}

@@ -99,7 +99,7 @@ pub(crate) async fn fallback_error(req: &HttpRequest) -> ApiError {
     match authenticated {
         Ok(true) => {}
         Ok(false) => return ApiError::unauthenticated(),
-        Err(e) => return e,
+        Err(e) => return e.into(),
     }
     let relative = req.path().strip_prefix(PREFIX).unwrap_or(req.path());
     let method = req.method().as_str();

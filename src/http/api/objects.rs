@@ -6,7 +6,9 @@ use super::models::{amount, de_opt_bool, Listing, ObjectStats, PageQuery};
 use super::repositories::repo_id;
 use crate::http::api::error::ErrorBody;
 use crate::http::api::operation::operations;
-use crate::http::entry_headers::{etag_of, get_response, head_response, http_date, parse_range};
+use crate::http::shared::entry_headers::{
+    etag_of, get_response, head_response, http_date, parse_range,
+};
 use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -158,7 +160,7 @@ async fn stat(
     let presigned = match info.presign_for(q.presign) {
         Some(expiry) => Some((
             engine.presign_address(&ns, &entry.address, expiry).await?,
-            expires_at(expiry),
+            expires_at(engine.now(), expiry),
         )),
         None => None,
     };
@@ -171,11 +173,9 @@ async fn stat(
 }
 
 /// The Unix time `secs` from now: when a presigned URL stops working.
-pub fn expires_at(secs: u64) -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    i64::try_from(now.saturating_add(secs)).unwrap_or(i64::MAX)
+pub fn expires_at(now: tarn_model::Timestamp, secs: u64) -> i64 {
+    let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+    now.unix_seconds().saturating_add(secs)
 }
 
 #[derive(Debug, Deserialize)]
@@ -228,7 +228,7 @@ async fn list(
         for item in &page.items {
             if let Item::Object(_, e) = item {
                 let url = engine.presign_address(&ns, &e.address, expiry).await?;
-                presigned.push((url, expires_at(expiry)));
+                presigned.push((url, expires_at(engine.now(), expiry)));
             }
         }
     }

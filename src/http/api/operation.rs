@@ -279,7 +279,8 @@ pub async fn guard(
         })?;
     let principal = state
         .authenticate(req.request())
-        .await?
+        .await
+        .map_err(ApiError::from)?
         .ok_or_else(ApiError::unauthenticated)?;
     let permission = op.permission_with(|name| {
         if name == "path" {

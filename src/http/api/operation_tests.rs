@@ -1,5 +1,5 @@
 use super::*;
-use crate::http::api::auth::AuthState;
+use crate::http::shared::session::AuthState;
 use actix_web::http::StatusCode;
 use actix_web::test as atest;
 use actix_web::{App, HttpResponse};

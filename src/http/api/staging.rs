@@ -66,7 +66,7 @@ async fn get_address(
         return Ok(web::Json(StagingLocation {
             physical_address: Some(uri),
             presigned_url: Some(url),
-            presigned_url_expiry: Some(expires_at(expiry)),
+            presigned_url_expiry: Some(expires_at(engine.now(), expiry)),
         }));
     }
     if q.presign == Some(true) {

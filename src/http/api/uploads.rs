@@ -1,7 +1,6 @@
 //! Writing objects: upload (raw or multipart/form-data), delete, delete
 //! many, copy, and user metadata updates.
 
-use tarn_domain::Entity;
 use super::branches::branch_name;
 use super::error::{ApiError, ApiResult};
 use super::models::{de_opt_bool, ObjectStats};
@@ -9,12 +8,14 @@ use super::objects::object_path;
 use super::repositories::repo_id;
 use crate::http::api::error::ErrorBody;
 use crate::http::api::operation::operations;
-use crate::http::body::{payload_stream, request_stream};
+use crate::http::shared::body::{payload_stream, request_stream};
+use crate::http::shared::write_headers;
 use actix_web::http::header;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use tarn_domain::Entity;
 use tarn_domain::{Engine, Error, UploadRequest, WriteCondition};
 use tarn_model::auth::{arn, Action, Permission};
 use tarn_ports::ByteStream;
@@ -76,30 +77,7 @@ struct UploadQuery {
 
 /// `If-None-Match: *` and `If-Match: <etag>` as a write condition.
 pub fn write_condition(req: &HttpRequest) -> ApiResult<WriteCondition> {
-    let value = |h| {
-        req.headers()
-            .get(h)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    match (value(header::IF_NONE_MATCH), value(header::IF_MATCH)) {
-        (Some("*"), None) => Ok(WriteCondition::IfAbsent),
-        (Some(other), _) => Err(ApiError::bad_request(format!(
-            "If-None-Match supports only '*', not {other:?}"
-        ))),
-        (None, Some(etag)) => Ok(WriteCondition::IfMatch(etag.to_owned())),
-        (None, None) => Ok(WriteCondition::Always),
-    }
-}
-
-fn user_metadata(req: &HttpRequest) -> BTreeMap<String, String> {
-    req.headers()
-        .iter()
-        .filter_map(|(name, value)| {
-            let key = name.as_str().strip_prefix(META_PREFIX)?;
-            Some((key.to_owned(), value.to_str().ok()?.to_owned()))
-        })
-        .collect()
+    Ok(write_headers::write_condition(req.headers())?)
 }
 
 fn declared_size(req: &HttpRequest) -> Option<u64> {
@@ -125,7 +103,7 @@ async fn upload(
         object_path(&q.path)?,
     );
     let condition = write_condition(&req)?;
-    let metadata = user_metadata(&req);
+    let metadata = write_headers::user_metadata(req.headers(), META_PREFIX)?;
     let is_form = req
         .content_type()
         .eq_ignore_ascii_case("multipart/form-data");
@@ -189,9 +167,11 @@ async fn delete(
         .await
     {
         // Deleting what is not there is done already (as lakeFS).
-        Ok(()) | Err(Error::NotFound { entity: Entity::Object, .. }) => {
-            Ok(HttpResponse::NoContent().finish())
-        }
+        Ok(())
+        | Err(Error::NotFound {
+            entity: Entity::Object,
+            ..
+        }) => Ok(HttpResponse::NoContent().finish()),
         Err(e) => Err(e.into()),
     }
 }
@@ -240,7 +220,11 @@ async fn delete_many(
     for p in &body.paths {
         let result = match object_path(p) {
             Ok(object) => match engine.delete_object(&repo, &branch, &object).await {
-                Ok(()) | Err(Error::NotFound { entity: Entity::Object, .. }) => Ok(()),
+                Ok(())
+                | Err(Error::NotFound {
+                    entity: Entity::Object,
+                    ..
+                }) => Ok(()),
                 Err(e) => Err(ApiError::from(e)),
             },
             Err(e) => Err(e),

@@ -3,10 +3,9 @@
 //! payload mode needs (SHA-256, aws-chunked signatures and trailers,
 //! `x-amz-checksum-*`, `Content-MD5`).
 
-use tarn_s3_protocol::ErrorCode;
 use super::error::{S3Error, S3Result};
-use crate::http::api::auth::AuthState;
-use crate::http::body::payload_stream;
+use crate::http::shared::body::payload_stream;
+use crate::http::shared::session::{AuthState, Principal};
 use actix_web::{web, HttpRequest};
 use base64::Engine as _;
 use bytes::Bytes;
@@ -20,24 +19,18 @@ use tarn_s3_protocol::checksum::ChecksumAlgorithm;
 use tarn_s3_protocol::chunked::{self, ChunkError, ChunkSigning, ChunkedOptions};
 use tarn_s3_protocol::sigv2;
 use tarn_s3_protocol::sigv4::{self, AuthError, PayloadMode, SignedRequest, Verified};
+use tarn_s3_protocol::ErrorCode;
 
 /// The verified caller and how to read the body.
 pub struct Caller {
-    /// The user.
-    pub user: UserId,
+    /// Who.
+    pub principal: Principal,
     /// SigV4's verification, for the body reader (`None` for SigV2).
     pub verified: Option<Verified>,
 }
 
 fn auth_error(e: AuthError) -> S3Error {
     S3Error::new(e.s3_code(), e.to_string())
-}
-
-fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 /// Lowercase header names with their values, as the signature code wants them.
@@ -67,12 +60,13 @@ pub async fn authenticate(
         raw_query: req.query_string(),
         headers: &headers,
     };
-    let now = now_unix();
+    // Signature dates are checked against the injected clock.
+    let now = auth.auth.now().unix_seconds();
     if let Some(v4) = sigv4::parse(&signed).map_err(auth_error)? {
         let (user, secret) = secret_of(auth, &v4.access_key_id).await?;
         let verified = sigv4::verify(&v4, &signed, &secret, now).map_err(auth_error)?;
         return Ok(Caller {
-            user,
+            principal: Principal { id: user },
             verified: Some(verified),
         });
     }
@@ -81,7 +75,7 @@ pub async fn authenticate(
         sigv2::verify_with_host_bucket(&v2, &signed, vhost_bucket, &secret, now)
             .map_err(auth_error)?;
         return Ok(Caller {
-            user,
+            principal: Principal { id: user },
             verified: None,
         });
     }

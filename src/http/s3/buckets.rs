@@ -1,12 +1,12 @@
 //! Buckets are repositories: ListBuckets, HeadBucket, GetBucketLocation,
 //! GetBucketVersioning, and CreateBucket's refusal.
 
-use tarn_s3_protocol::ErrorCode;
 use super::error::{S3Error, S3Result};
 use super::request::Ctx;
 use super::xml::{self, to_xml};
-use crate::http::api::repositories::visible_repositories;
+use crate::http::shared::visibility::visible_repositories;
 use actix_web::HttpResponse;
+use tarn_s3_protocol::ErrorCode;
 
 /// ListBuckets: every repository the caller may read (as the API's
 /// listing), paged internally.
@@ -18,7 +18,7 @@ pub async fn list(ctx: &Ctx<'_>) -> S3Result<HttpResponse> {
         let page = visible_repositories(
             ctx.engine,
             ctx.auth,
-            &ctx.user,
+            &ctx.caller.id,
             prefix,
             after.as_deref(),
             tarn_domain::MAX_AMOUNT,
@@ -40,8 +40,8 @@ pub async fn list(ctx: &Ctx<'_>) -> S3Result<HttpResponse> {
     let doc = xml::ListAllMyBuckets {
         xmlns: xml::NS,
         owner: xml::Owner {
-            id: ctx.user.to_string(),
-            display_name: ctx.user.to_string(),
+            id: ctx.caller.id.to_string(),
+            display_name: ctx.caller.id.to_string(),
         },
         buckets: xml::Buckets { bucket: buckets },
     };

@@ -1,6 +1,7 @@
 //! S3 errors as XML bodies with S3's codes and statuses; every domain error
 //! maps here in one exhaustive `match`.
 
+use crate::http::shared::write_headers::HeaderError;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use std::fmt;
@@ -51,8 +52,11 @@ impl S3Error {
 
     /// `NoSuchBucket`.
     pub fn no_such_bucket(bucket: &str) -> Self {
-        Self::new(ErrorCode::NoSuchBucket, "The specified bucket does not exist")
-            .at(format!("/{bucket}"))
+        Self::new(
+            ErrorCode::NoSuchBucket,
+            "The specified bucket does not exist",
+        )
+        .at(format!("/{bucket}"))
     }
 
     /// `InvalidArgument`.
@@ -82,11 +86,9 @@ impl S3Error {
                 Entity::Object => {
                     Self::new(ErrorCode::NoSuchKey, "The specified key does not exist.")
                 }
-                Entity::Branch
-                | Entity::Ref
-                | Entity::Commit
-                | Entity::Tag
-                | Entity::MergeBase => Self::new(ErrorCode::NoSuchKey, e.to_string()),
+                Entity::Branch | Entity::Ref | Entity::Commit | Entity::Tag | Entity::MergeBase => {
+                    Self::new(ErrorCode::NoSuchKey, e.to_string())
+                }
                 // Not reachable through the gateway's operations; a missing
                 // principal or policy reads as a denial, never as a key.
                 Entity::User
@@ -106,7 +108,9 @@ impl S3Error {
             Error::DirtyBranch | Error::NoChanges | Error::Conflict { .. } => {
                 Self::new(ErrorCode::Conflict, e.to_string())
             }
-            Error::ProtectedBranch(_) => Self::new(ErrorCode::WriteToProtectedBranch, e.to_string()),
+            Error::ProtectedBranch(_) => {
+                Self::new(ErrorCode::WriteToProtectedBranch, e.to_string())
+            }
             Error::ReadOnlyRepository(_) => Self::new(ErrorCode::ReadOnlyRepository, e.to_string()),
             Error::DefaultBranch(_) => Self::new(ErrorCode::AccessDenied, e.to_string()),
             Error::PreconditionFailed => Self::new(
@@ -174,5 +178,22 @@ impl ResponseError for S3Error {
         HttpResponse::build(self.status)
             .insert_header((header::CONTENT_TYPE, "application/xml"))
             .body(body)
+    }
+}
+
+impl From<HeaderError> for S3Error {
+    fn from(e: HeaderError) -> Self {
+        match e {
+            HeaderError::UnsupportedIfNoneMatch(_) => {
+                Self::new(ErrorCode::NotImplemented, e.to_string())
+            }
+            HeaderError::ConflictingConditions | HeaderError::MetadataNotText(_) => {
+                Self::invalid_argument(e.to_string())
+            }
+            HeaderError::MetadataTooLarge => Self::new(
+                ErrorCode::MetadataTooLarge,
+                "Your metadata headers exceed the maximum allowed metadata size",
+            ),
+        }
     }
 }

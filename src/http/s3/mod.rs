@@ -13,8 +13,7 @@ mod request;
 mod router;
 mod xml;
 
-use tarn_s3_protocol::ErrorCode;
-use crate::http::api::auth::AuthState;
+use crate::http::shared::session::AuthState;
 use actix_web::guard::GuardContext;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use error::{S3Error, S3Result};
@@ -22,6 +21,7 @@ use futures::StreamExt;
 use request::Ctx;
 use router::Op;
 use tarn_domain::Engine;
+use tarn_s3_protocol::ErrorCode;
 
 /// Gateway settings (`gateways.s3.*`).
 #[derive(Debug, Clone)]
@@ -144,7 +144,7 @@ async fn serve(
         auth: &auth_state.auth,
         req,
         query: &query,
-        user: caller.user.clone(),
+        caller: caller.principal.clone(),
     };
     ctx.require(&needed).await?;
     match op {
@@ -244,3 +244,6 @@ async fn read_whole(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod put_reads_tests;

@@ -1,17 +1,17 @@
 //! Multipart uploads through the gateway: Create, UploadPart(Copy),
 //! Complete, Abort, ListParts, ListMultipartUploads.
 
-use tarn_s3_protocol::ErrorCode;
-use tarn_domain::Entity;
 use super::error::{s3_err, S3Error, S3Result};
 use super::objects::{copy_source, user_metadata, write_condition};
-use super::request::{split_key, write_branch, Ctx};
+use super::request::{bucket_repository, split_key, write_err, write_target, Ctx};
 use super::xml::{self, to_xml};
 use actix_web::http::header;
 use actix_web::HttpResponse;
+use tarn_domain::Entity;
 use tarn_domain::Error;
 use tarn_model::PartNumber;
 use tarn_ports::{ByteRange, ByteStream, CompletedPart};
+use tarn_s3_protocol::ErrorCode;
 
 fn part_number(raw: &str) -> S3Result<PartNumber> {
     raw.parse::<u32>()
@@ -54,15 +54,13 @@ async fn upload_at(
 
 /// CreateMultipartUpload.
 pub async fn create(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpResponse> {
-    let repo = ctx.repository(bucket).await?;
-    let (reference, path) = split_key(bucket, key)?;
-    let branch = write_branch(ctx.engine, &repo, bucket, &reference).await?;
+    let (repo, branch, path) = write_target(bucket, key)?;
     let content_type = ctx.header("content-type").map(str::to_owned);
     let upload = ctx
         .engine
         .create_multipart_upload(&repo, &branch, &path, content_type, user_metadata(ctx)?)
         .await
-        .map_err(s3_err(bucket, key))?;
+        .map_err(write_err(bucket, key))?;
     let doc = xml::InitiateMultipartUpload {
         xmlns: xml::NS,
         bucket: bucket.to_owned(),
@@ -132,7 +130,7 @@ pub async fn upload_part_copy(
     let repo = upload_at(ctx, bucket, key, upload_id).await?;
     let number = part_number(part)?;
     let (src_bucket, src_key) = copy_source(ctx)?;
-    let src_repo = ctx.repository(&src_bucket).await?;
+    let src_repo = bucket_repository(&src_bucket)?;
     let (src_ref, src_path) = split_key(&src_bucket, &src_key)?;
     let range = copy_range(ctx)?;
     let etag = ctx
@@ -144,19 +142,12 @@ pub async fn upload_part_copy(
         .map_err(s3_err(&src_bucket, &src_key))?;
     let doc = xml::CopyResult {
         xmlns: xml::NS,
-        last_modified: xml::iso8601(now_micros()),
+        last_modified: xml::iso8601(ctx.engine.now().unix_micros()),
         etag: format!("\"{etag}\""),
     };
     Ok(HttpResponse::Ok()
         .content_type("application/xml")
         .body(to_xml("CopyPartResult", &doc)))
-}
-
-fn now_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
 }
 
 /// CompleteMultipartUpload.

@@ -1,59 +1,35 @@
 //! Objects through the gateway: Get, Head, Put, Copy, Delete, DeleteObjects.
 
-use tarn_s3_protocol::ErrorCode;
-use tarn_domain::Entity;
 use super::error::{s3_err, S3Error, S3Result};
-use super::request::{split_key, write_branch, Ctx};
+use super::request::{bucket_repository, split_key, write_err, write_target, Ctx};
 use super::xml::{self, to_xml};
-use crate::http::entry_headers::{etag_of, get_response, head_response, http_date, parse_range};
+use crate::http::shared::entry_headers::{
+    etag_of, get_response, head_response, http_date, parse_range,
+};
+use crate::http::shared::write_headers;
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
 use std::collections::BTreeMap;
+use tarn_domain::Entity;
 use tarn_domain::{Error, UploadRequest, WriteCondition};
 use tarn_model::auth::{Action, Permission};
 use tarn_model::{Entry, RepositoryId};
 use tarn_ports::ByteStream;
+use tarn_s3_protocol::ErrorCode;
 
-/// The most user metadata S3 accepts, in bytes of keys and values.
-const MAX_METADATA: usize = 2048;
 const META_PREFIX: &str = "x-amz-meta-";
 
-/// `x-amz-meta-*` headers, at most 2 KiB.
+/// `x-amz-meta-*` headers.
 pub fn user_metadata(ctx: &Ctx<'_>) -> S3Result<BTreeMap<String, String>> {
-    let mut total = 0;
-    let mut out = BTreeMap::new();
-    for (name, value) in ctx.req.headers() {
-        if let Some(key) = name.as_str().strip_prefix(META_PREFIX) {
-            let value = value
-                .to_str()
-                .map_err(|_| S3Error::invalid_argument("metadata must be text"))?;
-            total += key.len() + value.len();
-            out.insert(key.to_owned(), value.to_owned());
-        }
-    }
-    if total > MAX_METADATA {
-        return Err(S3Error::new(
-            ErrorCode::MetadataTooLarge,
-            "Your metadata headers exceed the maximum allowed metadata size",
-        ));
-    }
-    Ok(out)
+    Ok(write_headers::user_metadata(
+        ctx.req.headers(),
+        META_PREFIX,
+    )?)
 }
 
 /// `If-None-Match: *` / `If-Match` on writes.
 pub fn write_condition(ctx: &Ctx<'_>) -> S3Result<WriteCondition> {
-    match (
-        ctx.header("if-none-match").map(str::trim),
-        ctx.header("if-match").map(str::trim),
-    ) {
-        (Some("*"), _) => Ok(WriteCondition::IfAbsent),
-        (Some(_), _) => Err(S3Error::new(
-            ErrorCode::NotImplemented,
-            "If-None-Match supports only '*' on writes",
-        )),
-        (None, Some(etag)) => Ok(WriteCondition::IfMatch(etag.to_owned())),
-        (None, None) => Ok(WriteCondition::Always),
-    }
+    Ok(write_headers::write_condition(ctx.req.headers())?)
 }
 
 fn object_headers(resp: &mut actix_web::HttpResponseBuilder, e: &Entry, ctx: &Ctx<'_>) {
@@ -129,7 +105,7 @@ pub async fn get(
     key: &str,
     with_body: bool,
 ) -> S3Result<HttpResponse> {
-    let repo = ctx.repository(bucket).await?;
+    let repo = bucket_repository(bucket)?;
     let (reference, path) = split_key(bucket, key)?;
     let entry = ctx
         .engine
@@ -177,9 +153,7 @@ pub async fn put(
     body: ByteStream,
     size: Option<u64>,
 ) -> S3Result<HttpResponse> {
-    let repo = ctx.repository(bucket).await?;
-    let (reference, path) = split_key(bucket, key)?;
-    let branch = write_branch(ctx.engine, &repo, bucket, &reference).await?;
+    let (repo, branch, path) = write_target(bucket, key)?;
     let request = UploadRequest {
         size,
         content_type: ctx.header("content-type").map(str::to_owned),
@@ -190,7 +164,7 @@ pub async fn put(
         .engine
         .upload_object(&repo, &branch, &path, body, request)
         .await
-        .map_err(s3_err(bucket, key))?;
+        .map_err(write_err(bucket, key))?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag_of(&entry)))
         .finish())
@@ -221,11 +195,9 @@ pub fn decoded_copy_source(req: &actix_web::HttpRequest) -> S3Result<(String, St
 /// CopyObject: across branches and repositories; metadata is copied unless
 /// `x-amz-metadata-directive: REPLACE`.
 pub async fn copy(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpResponse> {
-    let repo = ctx.repository(bucket).await?;
-    let (reference, path) = split_key(bucket, key)?;
-    let branch = write_branch(ctx.engine, &repo, bucket, &reference).await?;
+    let (repo, branch, path) = write_target(bucket, key)?;
     let (src_bucket, src_key) = copy_source(ctx)?;
-    let src_repo = ctx.repository(&src_bucket).await?;
+    let src_repo = bucket_repository(&src_bucket)?;
     let (src_ref, src_path) = split_key(&src_bucket, &src_key)?;
     let replace = if ctx
         .header("x-amz-metadata-directive")
@@ -239,10 +211,12 @@ pub async fn copy(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpRespon
         None
     };
     let entry = if src_repo == repo {
+        // A missing branch is the destination's; anything else missing is
+        // the source's.
         ctx.engine
             .copy_object_with(&repo, &src_ref, &src_path, &branch, &path, replace)
             .await
-            .map_err(s3_err(&src_bucket, &src_key))?
+            .map_err(write_err(&src_bucket, &src_key))?
     } else {
         copy_across(
             ctx,
@@ -251,7 +225,10 @@ pub async fn copy(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpRespon
             replace,
         )
         .await
-        .map_err(s3_err(&src_bucket, &src_key))?
+        .map_err(|side| match side {
+            Side::Source(e) => S3Error::from_domain(e, &src_bucket, &src_key),
+            Side::Destination(e) => write_err(bucket, key)(e),
+        })?
     };
     let doc = xml::CopyResult {
         xmlns: xml::NS,
@@ -261,6 +238,12 @@ pub async fn copy(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpRespon
     Ok(HttpResponse::Ok()
         .content_type("application/xml")
         .body(to_xml("CopyObjectResult", &doc)))
+}
+
+/// Which side of a copy an error is about.
+enum Side {
+    Source(Error),
+    Destination(Error),
 }
 
 /// A copy between repositories streams the data through.
@@ -273,11 +256,12 @@ async fn copy_across(
         &tarn_model::ObjectPath,
     ),
     replace: Option<(Option<String>, BTreeMap<String, String>)>,
-) -> Result<Entry, Error> {
+) -> Result<Entry, Side> {
     let read = ctx
         .engine
         .read_object(src_repo, src_ref, src_path, None)
-        .await?;
+        .await
+        .map_err(Side::Source)?;
     let (content_type, metadata) = match replace {
         Some((ct, meta)) => (ct.or_else(|| read.entry.content_type.clone()), meta),
         None => (read.entry.content_type.clone(), read.entry.metadata.clone()),
@@ -291,18 +275,19 @@ async fn copy_across(
     ctx.engine
         .upload_object(repo, branch, path, read.data.body, request)
         .await
+        .map_err(Side::Destination)
 }
 
 /// DeleteObject: a missing key is deleted already.
 pub async fn delete(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpResponse> {
-    let repo = ctx.repository(bucket).await?;
-    let (reference, path) = split_key(bucket, key)?;
-    let branch = write_branch(ctx.engine, &repo, bucket, &reference).await?;
+    let (repo, branch, path) = write_target(bucket, key)?;
     match ctx.engine.delete_object(&repo, &branch, &path).await {
-        Ok(()) | Err(Error::NotFound { entity: Entity::Object, .. }) => {
-            Ok(HttpResponse::NoContent().finish())
-        }
-        Err(e) => Err(S3Error::from_domain(e, bucket, key)),
+        Ok(())
+        | Err(Error::NotFound {
+            entity: Entity::Object,
+            ..
+        }) => Ok(HttpResponse::NoContent().finish()),
+        Err(e) => Err(write_err(bucket, key)(e)),
     }
 }
 
@@ -330,7 +315,8 @@ pub async fn delete_many(ctx: &Ctx<'_>, bucket: &str, body: &[u8]) -> S3Result<H
         })
         .collect();
     ctx.require(&needed).await?;
-    let repo = ctx.repository(bucket).await?;
+    // One read answers NoSuchBucket for the whole request, as S3 does.
+    ctx.repository(bucket).await?;
     let mut result = xml::DeleteResult {
         xmlns: xml::NS,
         deleted: Vec::new(),
@@ -338,11 +324,14 @@ pub async fn delete_many(ctx: &Ctx<'_>, bucket: &str, body: &[u8]) -> S3Result<H
     };
     for object in request.objects {
         let outcome = async {
-            let (reference, path) = split_key(bucket, &object.key)?;
-            let branch = write_branch(ctx.engine, &repo, bucket, &reference).await?;
+            let (repo, branch, path) = write_target(bucket, &object.key)?;
             match ctx.engine.delete_object(&repo, &branch, &path).await {
-                Ok(()) | Err(Error::NotFound { entity: Entity::Object, .. }) => Ok(()),
-                Err(e) => Err(S3Error::from_domain(e, bucket, &object.key)),
+                Ok(())
+                | Err(Error::NotFound {
+                    entity: Entity::Object,
+                    ..
+                }) => Ok(()),
+                Err(e) => Err(write_err(bucket, &object.key)(e)),
             }
         }
         .await;
@@ -363,7 +352,7 @@ pub async fn delete_many(ctx: &Ctx<'_>, bucket: &str, body: &[u8]) -> S3Result<H
 
 /// GetObjectTagging: objects have no tags.
 pub async fn tagging(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpResponse> {
-    let repo = ctx.repository(bucket).await?;
+    let repo = bucket_repository(bucket)?;
     let (reference, path) = split_key(bucket, key)?;
     ctx.engine
         .stat_object(&repo, &reference, &path)

@@ -1,14 +1,15 @@
 //! What every gateway handler gets: the routed operation's context, the
 //! resolved repository, the caller, and a way to split keys.
 
-use tarn_s3_protocol::ErrorCode;
 use super::error::{S3Error, S3Result};
+use crate::http::shared::session::Principal;
 use actix_web::HttpRequest;
 use std::collections::BTreeMap;
 use tarn_domain::auth::Auth;
-use tarn_domain::{Engine, Error};
-use tarn_model::auth::{Permission, UserId};
+use tarn_domain::{Engine, Entity, Error};
+use tarn_model::auth::Permission;
 use tarn_model::{BranchName, ObjectPath, RepositoryId};
+use tarn_s3_protocol::ErrorCode;
 
 /// A request after routing and authentication.
 pub struct Ctx<'a> {
@@ -18,8 +19,8 @@ pub struct Ctx<'a> {
     pub req: &'a HttpRequest,
     /// Decoded query parameters.
     pub query: &'a BTreeMap<String, String>,
-    /// The authenticated user.
-    pub user: UserId,
+    /// The authenticated caller.
+    pub caller: Principal,
     /// Authorization.
     pub auth: &'a Auth,
 }
@@ -38,7 +39,7 @@ impl Ctx<'_> {
     pub async fn allowed(&self, needed: &[Permission]) -> S3Result<bool> {
         let decision = self
             .auth
-            .authorize(&self.user, needed)
+            .authorize(&self.caller.id, needed)
             .await
             .map_err(|e| S3Error::from_domain(e, "", ""))?;
         Ok(decision.is_allowed())
@@ -71,22 +72,35 @@ pub fn split_key(bucket: &str, key: &str) -> S3Result<(String, ObjectPath)> {
         S3Error::new(ErrorCode::NoSuchKey, "The specified key does not exist.")
             .at(format!("/{bucket}/{key}"))
     })?;
-    let path =
-        ObjectPath::new(path).map_err(|e| S3Error::new(ErrorCode::KeyTooLongError, e.to_string()))?;
+    let path = ObjectPath::new(path)
+        .map_err(|e| S3Error::new(ErrorCode::KeyTooLongError, e.to_string()))?;
     Ok((reference.to_owned(), path))
 }
 
-/// The branch a write goes to: any other ref is no bucket to write to (as lakeFS).
-pub async fn write_branch(
-    engine: &Engine,
-    repo: &RepositoryId,
-    bucket: &str,
-    reference: &str,
-) -> S3Result<BranchName> {
+/// The repository a bucket names, without reading it: the engine reads it
+/// anyway and reports a missing one, which maps to `NoSuchBucket`.
+pub fn bucket_repository(bucket: &str) -> S3Result<RepositoryId> {
+    RepositoryId::new(bucket).map_err(|_| S3Error::no_such_bucket(bucket))
+}
+
+/// Where a write to `bucket`/`key` goes: the repository and the branch the
+/// key's ref names, and the path. Nothing is read; the engine's own read of
+/// the repository and branch decides whether they exist (see [`write_err`]).
+pub fn write_target(bucket: &str, key: &str) -> S3Result<(RepositoryId, BranchName, ObjectPath)> {
+    let repo = bucket_repository(bucket)?;
+    let (reference, path) = split_key(bucket, key)?;
     let branch = BranchName::new(reference).map_err(|_| S3Error::no_such_bucket(bucket))?;
-    match engine.get_branch(repo, &branch).await {
-        Ok(_) => Ok(branch),
-        Err(Error::NotFound { .. }) => Err(S3Error::no_such_bucket(bucket)),
-        Err(e) => Err(S3Error::from_domain(e, bucket, reference)),
+    Ok((repo, branch, path))
+}
+
+/// Maps the domain errors of a write: a ref that is no branch is no bucket
+/// to write to (as lakeFS); the rest as any gateway error.
+pub fn write_err<'a>(bucket: &'a str, key: &'a str) -> impl Fn(Error) -> S3Error + 'a {
+    move |e| match e {
+        Error::NotFound {
+            entity: Entity::Branch,
+            ..
+        } => S3Error::no_such_bucket(bucket),
+        e => S3Error::from_domain(e, bucket, key),
     }
 }

@@ -1,11 +1,11 @@
 //! Managing users, groups, policies, memberships, attachments and access
 //! keys. Every change clears this instance's caches.
 
-use crate::Entity;
 use super::crypt::{hash_password, new_key_pair};
 use super::Auth;
 use crate::error::{Error, Result};
 use crate::page::Page;
+use crate::Entity;
 use tarn_model::auth::{
     AccessKeyId, Credential, Group, GroupId, Policy, PolicyId, Statement, User, UserId,
 };

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tarn_model::auth::{authorize, AccessKeyId, Decision, Permission, Policy, User, UserId};
+use tarn_model::Timestamp;
 use tarn_ports::{AuthStore, Clock, ErrorKind};
 
 /// Tuning of the auth service.
@@ -119,6 +120,12 @@ fn decoy_hash() -> Option<String> {
 }
 
 impl Auth {
+    /// The current time, from the injected clock (token lifetimes and
+    /// signature dates are checked against it).
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
     /// The service; secrets are sealed with a key derived from `secret_key`.
     pub fn new(
         store: Arc<dyn AuthStore>,

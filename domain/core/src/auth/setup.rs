@@ -1,9 +1,9 @@
 //! First-run setup: the built-in groups and policies, then the admin with
 //! its first access key (lakeFS's `CreateInitialAdminUserWithKeys`).
 
-use crate::Entity;
 use super::{Auth, NewCredentials};
 use crate::error::{Error, Result};
+use crate::Entity;
 use tarn_model::auth::{builtin_groups, builtin_policies, GroupId, UserId, ADMINS_GROUP};
 use tarn_model::Timestamp;
 use tarn_ports::ErrorKind;

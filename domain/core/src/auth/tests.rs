@@ -1,5 +1,5 @@
-use crate::Entity;
 use super::*;
+use crate::Entity;
 use std::time::Duration;
 use tarn_adapter_memory::{MemoryAuthStore, SystemClock};
 use tarn_model::auth::{Action, Effect, Statement};
@@ -71,7 +71,13 @@ async fn setup_creates_an_admin_with_builtin_groups_once() {
     assert_eq!(d, Decision::Allowed);
     let again = auth.setup("other", None).await;
     assert!(
-        matches!(again, Err(Error::AlreadyExists { entity: Entity::Setup, .. })),
+        matches!(
+            again,
+            Err(Error::AlreadyExists {
+                entity: Entity::Setup,
+                ..
+            })
+        ),
         "{again:?}"
     );
     assert!(matches!(
@@ -322,7 +328,13 @@ async fn ensure_setup_finishes_a_setup_that_stopped_before_recording() {
         .ensure_setup("quick", "AKIAIOSFOLQUICKSTART", "s3cret")
         .await;
     assert!(
-        matches!(r, Err(Error::AlreadyExists { entity: Entity::Setup, .. })),
+        matches!(
+            r,
+            Err(Error::AlreadyExists {
+                entity: Entity::Setup,
+                ..
+            })
+        ),
         "{r:?}"
     );
     assert!(!auth.is_initialized().await.unwrap());

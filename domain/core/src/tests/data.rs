@@ -1,7 +1,7 @@
 //! Engine tests: object data (upload, read, copy, link, conditions).
 
-use crate::Entity;
 use super::*;
+use crate::Entity;
 use tarn_ports::{ByteRange, ByteStream};
 
 async fn body(read: crate::ObjectRead) -> Vec<u8> {
@@ -149,7 +149,13 @@ async fn write_conditions_guard_uploads() {
         )
         .await;
     assert!(
-        matches!(no_branch, Err(Error::NotFound { entity: Entity::Branch, .. })),
+        matches!(
+            no_branch,
+            Err(Error::NotFound {
+                entity: Entity::Branch,
+                ..
+            })
+        ),
         "{no_branch:?}"
     );
 }

@@ -1,7 +1,7 @@
 //! Engine tests: objects, commits.
 
-use crate::Entity;
 use super::*;
+use crate::Entity;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tarn_model::tree::SplitRule;
@@ -36,7 +36,13 @@ async fn staging_shadows_the_committed_tree_until_commit() {
     assert_eq!(f.list("main", "", None).await, ["a"]);
     let missing = f.engine.delete_object(&f.repo, &b("main"), &p("b")).await;
     assert!(
-        matches!(missing, Err(Error::NotFound { entity: Entity::Object, .. })),
+        matches!(
+            missing,
+            Err(Error::NotFound {
+                entity: Entity::Object,
+                ..
+            })
+        ),
         "{missing:?}"
     );
     f.commit("main", "second").await;

@@ -1,7 +1,7 @@
 //! Engine tests: repos, branches.
 
-use crate::Entity;
 use super::*;
+use crate::Entity;
 use tarn_model::{RepositoryId, StorageNamespace, TagName};
 
 #[tokio::test]
@@ -145,13 +145,22 @@ async fn ref_expressions_walk_parents_and_resolve_tags() {
     ));
     assert!(matches!(
         f.engine.get_commit(&f.repo, "nope").await,
-        Err(Error::NotFound { entity: Entity::Ref, .. })
+        Err(Error::NotFound {
+            entity: Entity::Ref,
+            ..
+        })
     ));
     let dup = f
         .engine
         .create_tag(&f.repo, TagName::new("v1").unwrap(), "main")
         .await;
-    assert!(matches!(dup, Err(Error::AlreadyExists { entity: Entity::Tag, .. })));
+    assert!(matches!(
+        dup,
+        Err(Error::AlreadyExists {
+            entity: Entity::Tag,
+            ..
+        })
+    ));
     f.engine
         .delete_tag(&f.repo, &TagName::new("v1").unwrap())
         .await
@@ -183,7 +192,10 @@ async fn branches_are_created_listed_and_deleted_but_never_the_default() {
     let dup = f.engine.create_branch(&f.repo, b("dev"), "main").await;
     assert!(matches!(
         dup,
-        Err(Error::AlreadyExists { entity: Entity::Branch, .. })
+        Err(Error::AlreadyExists {
+            entity: Entity::Branch,
+            ..
+        })
     ));
     let names: Vec<_> = f
         .engine
@@ -202,7 +214,10 @@ async fn branches_are_created_listed_and_deleted_but_never_the_default() {
     f.engine.delete_branch(&f.repo, &b("dev")).await.unwrap();
     assert!(matches!(
         f.engine.get_branch(&f.repo, &b("dev")).await,
-        Err(Error::NotFound { entity: Entity::Branch, .. })
+        Err(Error::NotFound {
+            entity: Entity::Branch,
+            ..
+        })
     ));
 }
 

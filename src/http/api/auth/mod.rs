@@ -8,6 +8,7 @@ mod models;
 pub(super) mod policies;
 pub(super) mod users;
 
+pub use crate::http::shared::session::{AuthState, Principal, SESSION_COOKIE};
 pub use models::CredentialsWithSecret;
 
 use super::error::{ApiError, ApiResult};
@@ -16,21 +17,10 @@ use crate::http::api::operation::operations;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
-use base64::Engine as _;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use models::UserBody;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
-use tarn_domain::auth::Auth;
-use tarn_model::auth::{Decision, Permission, UserId};
+use tarn_model::auth::{Decision, Permission};
 use utoipa::ToSchema;
-
-/// The session cookie's name (as lakeFS).
-pub const SESSION_COOKIE: &str = "internal_auth_session";
-/// How long a login token lives (lakeFS's `auth.login_duration`).
-const LOGIN_SECS: u64 = 7 * 24 * 3600;
 
 operations! {
     tag = "auth";
@@ -49,118 +39,6 @@ operations! {
     getAuthCapabilities: get "/auth/capabilities" => capabilities,
         Public,
         openapi(tag = "internal", responses((status = 200, body = AuthCapabilities)));
-}
-
-/// The authenticated caller of a request (a request extension).
-#[derive(Debug, Clone)]
-pub struct Principal {
-    /// Who.
-    pub id: UserId,
-}
-
-/// The auth service and the login-token key, shared by every worker.
-pub struct AuthState {
-    /// The domain's auth use cases.
-    pub auth: Arc<Auth>,
-    jwt_secret: Vec<u8>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Claims {
-    sub: String,
-    iss: String,
-    aud: String,
-    iat: u64,
-    exp: u64,
-    jti: String,
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-impl AuthState {
-    /// Login tokens are signed with `secret_key` (as lakeFS's
-    /// `auth.encrypt.secret_key`), so every instance accepts every token.
-    pub fn new(auth: Arc<Auth>, secret_key: &str) -> Self {
-        Self {
-            auth,
-            jwt_secret: secret_key.as_bytes().to_vec(),
-        }
-    }
-
-    fn issue_token(&self, user: &UserId) -> ApiResult<(String, u64)> {
-        let iat = now_secs();
-        let exp = iat + LOGIN_SECS;
-        let mut jti = [0u8; 16];
-        rand::rng().fill(&mut jti);
-        let claims = Claims {
-            sub: user.as_str().to_owned(),
-            iss: "auth".into(),
-            aud: "login".into(),
-            iat,
-            exp,
-            jti: hex::encode(jti),
-        };
-        jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &EncodingKey::from_secret(&self.jwt_secret),
-        )
-        .map(|t| (t, exp))
-        .map_err(|e| {
-            tracing::error!(error = %e, "cannot sign a login token");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "cannot issue a token")
-        })
-    }
-
-    /// The subject of a valid token whose user still exists.
-    async fn verify_token(&self, token: &str) -> ApiResult<Option<UserId>> {
-        let mut v = Validation::new(Algorithm::HS256);
-        v.algorithms = vec![Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
-        v.set_audience(&["login"]);
-        v.set_required_spec_claims(&["exp", "sub"]);
-        let Ok(data) =
-            jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&self.jwt_secret), &v)
-        else {
-            return Ok(None);
-        };
-        let user = self.auth.active_user(&data.claims.sub).await?;
-        Ok(user.map(|u| u.id.clone()))
-    }
-
-    /// Who sent `req`, from its Basic credentials, Bearer token or session
-    /// cookie; `None` when it carries none that are valid.
-    pub async fn authenticate(&self, req: &HttpRequest) -> ApiResult<Option<Principal>> {
-        let user = if let Some(value) = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-        {
-            if let Some(encoded) = value.strip_prefix("Basic ") {
-                let decoded = base64::engine::general_purpose::STANDARD
-                    .decode(encoded.trim())
-                    .ok()
-                    .and_then(|d| String::from_utf8(d).ok());
-                match decoded.as_deref().and_then(|t| t.split_once(':')) {
-                    Some((key, secret)) => self.auth.authenticate_key(key, secret).await?,
-                    None => None,
-                }
-            } else if let Some(token) = value.strip_prefix("Bearer ") {
-                self.verify_token(token.trim()).await?
-            } else {
-                None
-            }
-        } else if let Some(cookie) = req.cookie(SESSION_COOKIE) {
-            self.verify_token(cookie.value()).await?
-        } else {
-            None
-        };
-        Ok(user.map(|id| Principal { id }))
-    }
 }
 
 /// The caller, as the authentication middleware recorded it.
@@ -220,7 +98,10 @@ pub async fn login(
             .await?
             .ok_or_else(ApiError::unauthenticated)?,
     };
-    let (token, exp) = state.issue_token(&user)?;
+    let (token, exp) = state.issue_token(&user).map_err(|e| {
+        tracing::error!(error = %e, "cannot sign a login token");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "cannot issue a token")
+    })?;
     let cookie = Cookie::build(SESSION_COOKIE, token.clone())
         .path("/")
         .http_only(true)
