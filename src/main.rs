@@ -1,6 +1,7 @@
 //! `tarn`: the command line. It only parses and bootstraps; `startup` wires.
 
 mod http;
+mod jobs;
 mod settings;
 mod startup;
 mod telemetry;
@@ -203,7 +204,7 @@ async fn persistent_auth(
     if settings.database.kind == settings::DatabaseKind::Memory {
         anyhow::bail!("database.type = \"memory\" keeps nothing: configure a database first");
     }
-    let (_, _, _, store) = startup::metadata_stores(settings).await?;
+    let store = startup::metadata_stores(settings).await?.auth;
     let clock = std::sync::Arc::new(tarn_adapter_memory::SystemClock::new());
     startup::auth_service(settings, store, clock)
 }

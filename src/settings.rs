@@ -28,6 +28,8 @@ pub struct Settings {
     pub gateways: Gateways,
     /// Authentication.
     pub auth: Auth,
+    /// The background job runner.
+    pub jobs: Jobs,
 }
 
 /// Log settings.
@@ -205,6 +207,18 @@ pub struct Encrypt {
     pub secret_key: Secret,
 }
 
+/// The background job runner of each instance.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Jobs {
+    /// How long to wait between looks for work when there was none, in ms.
+    pub poll_interval_ms: u64,
+    /// How long a runner holds a job between heartbeats (sent every third
+    /// of it), in ms: a dead instance's jobs are taken over this late.
+    pub lease_ms: u64,
+    /// Jobs one instance runs at once.
+    pub max_concurrent: usize,
+}
+
 /// A string that never shows in `Debug` or `Display` output.
 #[derive(Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
@@ -316,6 +330,14 @@ mod tests {
         assert_eq!(s.blockstore.kind, BlockstoreKind::Local);
         assert_eq!(s.logging.format, LogFormat::Text);
         assert_eq!(s.gateways.s3.domain_name, ["s3.local.lakefs.io"]);
+        assert_eq!(
+            (
+                s.jobs.poll_interval_ms,
+                s.jobs.lease_ms,
+                s.jobs.max_concurrent
+            ),
+            (1_000, 30_000, 2)
+        );
     }
 
     #[test]

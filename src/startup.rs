@@ -6,6 +6,7 @@ use crate::http::api::config::ServerInfo;
 use crate::http::request_log::RedactedRootSpan;
 use crate::http::s3::GatewayConfig;
 use crate::http::shared::session::AuthState;
+use crate::jobs::{JobRegistry, JobRunner, RunnerSettings};
 use crate::settings::{BlockstoreKind, Database, DatabaseKind, Settings};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{web, App, HttpServer};
@@ -15,14 +16,17 @@ use std::sync::Arc;
 use std::time::Duration;
 use tarn_adapter_local::LocalBlockStore;
 use tarn_adapter_memory::{
-    MemoryAuthStore, MemoryBlockStore, MemoryMultipartStore, MemoryRefStore, MemoryStagingStore,
-    SystemClock, UniqueIds,
+    MemoryAuthStore, MemoryBlockStore, MemoryJobStore, MemoryMultipartStore, MemoryRefStore,
+    MemoryStagingStore, SystemClock, UniqueIds,
 };
 use tarn_adapter_s3::S3BlockStore;
 use tarn_adapter_sql::{Backend, SqlStore};
 use tarn_domain::auth::{Auth, AuthSettings};
 use tarn_domain::{Engine, EngineSettings, Stores};
-use tarn_ports::{AuthStore, BlockStore, Clock, MultipartStore, RefStore, StagingStore};
+use tarn_model::jobs::JobOwner;
+use tarn_ports::{
+    AuthStore, BlockStore, Clock, IdGenerator, JobStore, MultipartStore, RefStore, StagingStore,
+};
 use tracing_actix_web::TracingLogger;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
@@ -35,6 +39,7 @@ pub struct Application {
     gateway: Option<(Server, SocketAddr)>,
     signals: ShutdownSignals,
     admin_ready: bool,
+    jobs: JobRunner,
 }
 
 impl Application {
@@ -44,7 +49,8 @@ impl Application {
         settings: &Settings,
         admin: Option<(&str, &str, &str)>,
     ) -> anyhow::Result<Self> {
-        let (stores, auth_store) = build_stores(settings).await?;
+        let (stores, auth_store, job_store) = build_stores(settings).await?;
+        let jobs = job_runner(settings, job_store, stores.clock.clone())?;
         let info = web::Data::new(server_info(settings, stores.blocks.supports_presign()));
         let gateway = web::Data::new(GatewayConfig {
             domains: settings.gateways.s3.domain_name.clone(),
@@ -103,6 +109,7 @@ impl Application {
             gateway,
             signals,
             admin_ready,
+            jobs,
         })
     }
 
@@ -122,20 +129,24 @@ impl Application {
         self.gateway.as_ref().map(|(_, a)| *a)
     }
 
-    /// Serves until SIGINT or SIGTERM, then stops gracefully: no new
-    /// connections, in-flight requests get time to finish.
+    /// Serves (and runs background jobs) until SIGINT or SIGTERM, then
+    /// stops gracefully: no new connections, in-flight requests get time to
+    /// finish; jobs in hand are left to be taken over (see `RunningJobs::stop`).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let jobs = self.jobs.start();
         let mut handles = vec![self.server.handle()];
         handles.extend(self.gateway.as_ref().map(|(s, _)| s.handle()));
         tokio::spawn(self.signals.stop_servers_on_signal(handles));
-        match self.gateway {
+        let served = match self.gateway {
             Some((gateway, _)) => {
                 let (main, gw) = futures::join!(self.server, gateway);
-                main.context("server failed")?;
-                gw.context("gateway server failed")
+                main.context("server failed")
+                    .and(gw.context("gateway server failed"))
             }
             None => self.server.await.context("server failed"),
-        }
+        };
+        jobs.stop().await;
+        served
     }
 }
 
@@ -271,7 +282,43 @@ pub fn auth_service(
     Ok(Arc::new(auth))
 }
 
-async fn build_stores(settings: &Settings) -> anyhow::Result<(Stores, Arc<dyn AuthStore>)> {
+/// The job runner of this instance over `store`, as `settings.jobs`
+/// configure it, not yet started.
+fn job_runner(
+    settings: &Settings,
+    store: Arc<dyn JobStore>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<JobRunner> {
+    let s = &settings.jobs;
+    if s.poll_interval_ms == 0 || s.lease_ms < 30 || s.max_concurrent == 0 {
+        bail!(
+            "jobs: poll_interval_ms must be positive, lease_ms at least 30 and \
+             max_concurrent positive (have {s:?})"
+        );
+    }
+    let runner_settings = RunnerSettings {
+        poll_interval: Duration::from_millis(s.poll_interval_ms),
+        lease: Duration::from_millis(s.lease_ms),
+        max_concurrent: s.max_concurrent,
+    };
+    // Unique per process: leases must tell instances (and restarts) apart.
+    let owner = JobOwner::new(format!("tarn-{}", UniqueIds::new().new_id()))?;
+    // No job kinds yet: garbage collection and import register theirs here.
+    let registry = JobRegistry::new();
+    Ok(JobRunner::new(
+        store,
+        clock,
+        registry,
+        owner,
+        runner_settings,
+    ))
+}
+
+/// The stores of `settings`, with the auth and job stores apart (only the
+/// auth service and the job runner use them).
+async fn build_stores(
+    settings: &Settings,
+) -> anyhow::Result<(Stores, Arc<dyn AuthStore>, Arc<dyn JobStore>)> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let blocks: Arc<dyn BlockStore> = match settings.blockstore.kind {
         BlockstoreKind::Local => {
@@ -288,24 +335,31 @@ async fn build_stores(settings: &Settings) -> anyhow::Result<(Stores, Arc<dyn Au
         }
         BlockstoreKind::S3 => Arc::new(s3_block_store(&settings.blockstore.s3).await?),
     };
-    let (refs, staging, multipart, auth) = metadata_stores(settings).await?;
+    let metadata = metadata_stores(settings).await?;
     let stores = Stores {
         blocks,
-        refs,
-        staging,
-        multipart,
+        refs: metadata.refs,
+        staging: metadata.staging,
+        multipart: metadata.multipart,
         clock,
         ids: Arc::new(UniqueIds::new()),
     };
-    Ok((stores, auth))
+    Ok((stores, metadata.auth, metadata.jobs))
 }
 
-type MetadataStores = (
-    Arc<dyn RefStore>,
-    Arc<dyn StagingStore>,
-    Arc<dyn MultipartStore>,
-    Arc<dyn AuthStore>,
-);
+/// Every store on the configured metadata database.
+pub struct MetadataStores {
+    /// Repositories, branches, tags and commits.
+    pub refs: Arc<dyn RefStore>,
+    /// Uncommitted changes.
+    pub staging: Arc<dyn StagingStore>,
+    /// Gateway multipart uploads.
+    pub multipart: Arc<dyn MultipartStore>,
+    /// Users, groups, policies and credentials.
+    pub auth: Arc<dyn AuthStore>,
+    /// Background jobs.
+    pub jobs: Arc<dyn JobStore>,
+}
 
 /// The backend that `database` names, migrated to this version.
 pub fn sql_backend(database: &Database) -> anyhow::Result<Option<Backend>> {
@@ -335,12 +389,13 @@ pub fn sql_backend(database: &Database) -> anyhow::Result<Option<Backend>> {
 pub async fn metadata_stores(settings: &Settings) -> anyhow::Result<MetadataStores> {
     let Some(backend) = sql_backend(&settings.database)? else {
         tracing::warn!("metadata is kept in memory and lost on exit (database.type = \"memory\")");
-        return Ok((
-            Arc::new(MemoryRefStore::new()),
-            Arc::new(MemoryStagingStore::new()),
-            Arc::new(MemoryMultipartStore::new()),
-            Arc::new(MemoryAuthStore::new()),
-        ));
+        return Ok(MetadataStores {
+            refs: Arc::new(MemoryRefStore::new()),
+            staging: Arc::new(MemoryStagingStore::new()),
+            multipart: Arc::new(MemoryMultipartStore::new()),
+            auth: Arc::new(MemoryAuthStore::new()),
+            jobs: Arc::new(MemoryJobStore::new()),
+        });
     };
     let store = Arc::new(
         SqlStore::open(&backend)
@@ -348,5 +403,11 @@ pub async fn metadata_stores(settings: &Settings) -> anyhow::Result<MetadataStor
             .with_context(|| format!("cannot open the metadata database ({backend:?})"))?,
     );
     tracing::info!(database = ?backend, "metadata in a database");
-    Ok((store.clone(), store.clone(), store.clone(), store))
+    Ok(MetadataStores {
+        refs: store.clone(),
+        staging: store.clone(),
+        multipart: store.clone(),
+        auth: store.clone(),
+        jobs: store,
+    })
 }

@@ -10,6 +10,7 @@ mod auth;
 mod block;
 mod clock;
 mod error;
+mod jobs;
 mod multipart;
 mod refs;
 mod staging;
@@ -26,6 +27,7 @@ pub use block::{
 };
 pub use clock::{Clock, IdGenerator};
 pub use error::{ErrorKind, PortError, PortResult};
+pub use jobs::{JobOutcome, JobQuery, JobStore, NewJob};
 pub use multipart::MultipartStore;
 pub use refs::{RefStore, RepositoryBranch};
 pub use staging::{StagingEntry, StagingStore};

@@ -8,6 +8,7 @@
 mod auth;
 mod block;
 mod clock;
+mod jobs;
 mod multipart;
 mod refs;
 mod staging;
@@ -15,6 +16,7 @@ mod staging;
 pub use auth::MemoryAuthStore;
 pub use block::MemoryBlockStore;
 pub use clock::{FixedClock, SequentialIds, SystemClock, UniqueIds};
+pub use jobs::MemoryJobStore;
 pub use multipart::MemoryMultipartStore;
 pub use refs::MemoryRefStore;
 pub use staging::MemoryStagingStore;

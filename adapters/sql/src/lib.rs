@@ -1,6 +1,6 @@
-//! Tarn's metadata ports (`RefStore`, `StagingStore`, `MultipartStore`) and
-//! its `AuthStore` (users, groups, policies, credentials) on PostgreSQL and
-//! on embedded SQLite.
+//! Tarn's metadata ports (`RefStore`, `StagingStore`, `MultipartStore`), its
+//! `AuthStore` (users, groups, policies, credentials) and its `JobStore` on
+//! PostgreSQL and on embedded SQLite.
 //!
 //! One query code serves both: every statement is written once, inside
 //! [`db::with_conn!`], which expands it for the connection type of each
@@ -10,6 +10,7 @@
 mod auth;
 mod auth_rows;
 mod db;
+mod jobs;
 mod migrate;
 mod multipart;
 mod pg_tls;
@@ -24,8 +25,8 @@ pub use migrate::migrate;
 
 use tarn_ports::PortResult;
 
-/// The metadata stores on one database: implements every metadata port and
-/// the `AuthStore`.
+/// The metadata stores on one database: implements every metadata port, the
+/// `AuthStore` and the `JobStore`.
 /// Holds no state but its connection pool, so many instances (and many
 /// processes) may share one database.
 pub struct SqlStore {

@@ -164,3 +164,24 @@ diesel::allow_tables_to_appear_in_same_query!(
     auth_group_policies,
     auth_credentials,
 );
+
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        kind -> Text,
+        parameters -> Text,
+        repository -> Nullable<Text>,
+        state -> Text,
+        progress_done -> BigInt,
+        progress_total -> Nullable<BigInt>,
+        progress_message -> Text,
+        result -> Nullable<Text>,
+        error -> Nullable<Text>,
+        lease_owner -> Nullable<Text>,
+        lease_expires -> Nullable<BigInt>,
+        cancel_requested -> Bool,
+        attempts -> Integer,
+        created -> BigInt,
+        updated -> BigInt,
+    }
+}

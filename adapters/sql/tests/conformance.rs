@@ -1,11 +1,11 @@
-//! Every metadata and auth conformance suite, on SQLite (a fresh file per
+//! Every metadata, auth and job conformance suite, on SQLite (a fresh file per
 //! case) and on PostgreSQL (a fresh database per case on the server that
 //! `TARN_TEST_POSTGRES_URL` names; `make test` starts one).
 
 use std::sync::Arc;
 use tarn_adapter_sql::testing::{fresh_postgres_database, postgres_url, POSTGRES_URL_VAR};
 use tarn_adapter_sql::{Backend, SqlStore};
-use tarn_ports::testkit::{AuthFixture, MultipartFixture, RefFixture, StagingFixture};
+use tarn_ports::testkit::{AuthFixture, JobFixture, MultipartFixture, RefFixture, StagingFixture};
 
 async fn sqlite() -> (Arc<SqlStore>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -63,11 +63,19 @@ mod on_sqlite {
             guard: Box::new(dir),
         }
     }
+    async fn jobs() -> JobFixture {
+        let (store, dir) = sqlite().await;
+        JobFixture {
+            store,
+            guard: Box::new(dir),
+        }
+    }
 
     tarn_ports::ref_store_conformance!(refs);
     tarn_ports::staging_store_conformance!(staging);
     tarn_ports::multipart_store_conformance!(multipart);
     tarn_ports::auth_store_conformance!(auth);
+    tarn_ports::job_store_conformance!(jobs);
 }
 
 mod on_postgres {
@@ -97,9 +105,16 @@ mod on_postgres {
             guard: Box::new(()),
         }
     }
+    async fn jobs() -> JobFixture {
+        JobFixture {
+            store: postgres().await,
+            guard: Box::new(()),
+        }
+    }
 
     tarn_ports::ref_store_conformance!(refs);
     tarn_ports::staging_store_conformance!(staging);
     tarn_ports::multipart_store_conformance!(multipart);
     tarn_ports::auth_store_conformance!(auth);
+    tarn_ports::job_store_conformance!(jobs);
 }

@@ -10,6 +10,7 @@ mod error;
 mod glob;
 mod ident;
 mod ids;
+pub mod jobs;
 mod namespace;
 mod path;
 mod records;

@@ -13,12 +13,14 @@
 pub mod auth;
 pub mod block;
 pub mod ids;
+pub mod jobs;
 pub mod multipart;
 pub mod refs;
 pub mod staging;
 
 pub use auth::AuthFixture;
 pub use block::BlockFixture;
+pub use jobs::JobFixture;
 pub use multipart::MultipartFixture;
 pub use refs::RefFixture;
 pub use staging::StagingFixture;
