@@ -1,8 +1,6 @@
 //! Black-box tests of `tarn run`: start the real binary, talk HTTP to it.
 
-#![allow(clippy::unwrap_used)]
-
-mod support;
+use crate::support;
 
 use support::TarnProcess;
 
