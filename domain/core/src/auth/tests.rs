@@ -379,3 +379,44 @@ async fn password_checks_are_limited_and_unknown_users_cost_the_same() {
         "and gives it back"
     );
 }
+
+#[tokio::test]
+async fn password_checks_dropped_mid_way_give_their_slots_back() {
+    use futures::FutureExt;
+    let store = Arc::new(MemoryAuthStore::new());
+    let auth = Arc::new(service(&store, 0));
+    auth.create_user("ann", None, None).await.unwrap();
+    auth.set_password("ann", "long enough").await.unwrap();
+    // Logins whose clients hang up while the hash runs: each is polled
+    // until it waits on its hash, then dropped. Twice as many as there
+    // are slots, one after the other.
+    let mut started = 0;
+    for _ in 0..2 * MAX_PASSWORD_CHECKS {
+        let check = auth.authenticate_password("ann", "long enough");
+        if check.now_or_never().is_none() {
+            started += 1;
+        }
+    }
+    assert!(started >= MAX_PASSWORD_CHECKS, "{started} checks started");
+    // Their hashes finish on their own threads and give the slots back:
+    // a login succeeds again (at once, or after a 503 while they run).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match auth.authenticate_password("ann", "long enough").await {
+            Ok(who) => {
+                assert_eq!(who, Some(uid("ann")));
+                break;
+            }
+            Err(Error::Unavailable(_)) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("a login after dropped checks: {e:?}"),
+        }
+    }
+    assert_eq!(
+        auth.password_checks
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no slot is held once every check is over"
+    );
+}
