@@ -4,6 +4,11 @@ CARGO ?= cargo
 DATA_DIR ?= tarn-data
 VENV := .venv
 
+# Under make, a test that needs a server (PostgreSQL, S3, s3s-fs) and finds none
+# fails (tarn_ports::testkit::skip_without_server); a bare `cargo test` skips it
+# with a printed message instead.
+export TARN_TEST_REQUIRE_SERVERS := 1
+
 # Crates that must stay free of drivers: the crate graph is the architecture.
 PURE_CRATES := tarn-model tarn-ports tarn-domain
 FORBIDDEN_DEPS := actix|diesel|aws-|sqlx|reqwest|hyper
