@@ -93,6 +93,12 @@ impl Run {
         s3: false,
     };
 
+    /// The SQLite run.
+    pub const SQLITE: Run = Run {
+        database: "sqlite",
+        s3: false,
+    };
+
     /// This process's run.
     pub fn current() -> Run {
         let database = match std::env::var("TARN_TEST_DATABASE").as_deref() {
