@@ -4,6 +4,11 @@ CARGO ?= cargo
 DATA_DIR ?= tarn-data
 VENV := .venv
 
+# Under make, a test that needs a server (PostgreSQL, S3, s3s-fs) and finds none
+# fails (tarn_ports::testkit::skip_without_server); a bare `cargo test` skips it
+# with a printed message instead.
+export TARN_TEST_REQUIRE_SERVERS := 1
+
 # Crates that must stay free of drivers: the crate graph is the architecture.
 PURE_CRATES := tarn-model tarn-ports tarn-domain
 FORBIDDEN_DEPS := actix|diesel|aws-|sqlx|reqwest|hyper
@@ -43,18 +48,18 @@ build:
 test: lint unit pytest ui-test
 
 ## unit: every Rust test, with a throwaway PostgreSQL (scripts/with-postgres.sh) and
-## S3 server (scripts/with-s3.sh: moto, from the virtualenv); the black-box suites run
-## again on PostgreSQL, on PostgreSQL + S3 (config/production.example.toml pointed at the
-## test servers), and on SQLite
+## S3 server (scripts/with-s3.sh: moto, from the virtualenv); the black-box binary
+## (tests/blackbox, every file in it) runs again on PostgreSQL, on PostgreSQL + S3
+## (config/production.example.toml pointed at the test servers), and on SQLite
 unit: $(VENV)/.installed s3s-fs
 	scripts/with-postgres.sh scripts/with-s3.sh $(MAKE) --no-print-directory unit-suites
 
 unit-suites:
 	$(CARGO) test --workspace --all-targets --no-fail-fast
-	TARN_TEST_DATABASE=postgres $(CARGO) test -p tarn --test api --test api_storage --test gateway --test gateway_sdk --test persistence --test rbac_api --test rbac_gateway --no-fail-fast
+	TARN_TEST_DATABASE=postgres $(CARGO) test -p tarn --test blackbox --no-fail-fast
 	TARN_TEST_CONFIG=config/production.example.toml TARN_TEST_DATABASE=postgres TARN_TEST_BLOCKSTORE=s3 \
-	  $(CARGO) test -p tarn --test api --test api_storage --test gateway --test gateway_sdk --test rbac_api --test rbac_gateway --no-fail-fast
-	TARN_TEST_DATABASE=sqlite $(CARGO) test -p tarn --test api --test api_storage --test gateway --test gateway_sdk --test rbac_api --test rbac_gateway --no-fail-fast
+	  $(CARGO) test -p tarn --test blackbox --no-fail-fast
+	TARN_TEST_DATABASE=sqlite $(CARGO) test -p tarn --test blackbox --no-fail-fast
 	$(CARGO) test --workspace --doc
 
 ## pytest: lakeFS's own Python clients (lakefs-sdk, lakefs, lakefs-spec) and the S3 tools against

@@ -1,10 +1,5 @@
 //! Configuration: built-in defaults (`config/default.toml`), then an optional
 //! file, then `TARN_…` environment variables, then command-line flags.
-//!
-//! Some sections (SQLite, PostgreSQL, the S3 gateway, auth) are parsed and
-//! validated already but read only by the drivers that arrive with their own
-//! issues; hence the `dead_code` allowance below.
-#![allow(dead_code)]
 
 use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;

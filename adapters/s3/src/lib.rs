@@ -25,6 +25,7 @@ mod errors;
 mod location;
 mod multipart;
 mod read;
+#[cfg(feature = "testing")]
 pub mod testing;
 mod write;
 

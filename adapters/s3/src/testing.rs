@@ -28,6 +28,19 @@ pub fn test_server() -> Option<(S3Settings, String)> {
     Some((settings, var(BUCKET_VAR)?))
 }
 
+/// The test server; without one, `None` after saying the calling test
+/// skips (or a panic under `make test`: see
+/// [`tarn_ports::testkit::skip_without_server`]).
+pub fn test_server_or_skip() -> Option<(S3Settings, String)> {
+    let server = test_server();
+    if server.is_none() {
+        tarn_ports::testkit::skip_without_server(&format!(
+            "{ENDPOINT_VAR} is not set; run `make test`, or scripts/with-s3.sh cargo test"
+        ));
+    }
+    server
+}
+
 /// The test server, or a panic that says how to start one.
 pub fn require_test_server() -> (S3Settings, String) {
     test_server().unwrap_or_else(|| {

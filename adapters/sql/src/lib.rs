@@ -18,6 +18,7 @@ mod refs;
 mod rows;
 mod schema;
 mod staging;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use db::{Backend, RoundTrips};

@@ -19,6 +19,19 @@ pub fn postgres_url() -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// The test server's connection string; without one, `None` after saying
+/// the calling test skips (or a panic under `make test`: see
+/// [`tarn_ports::testkit::skip_without_server`]).
+pub fn postgres_url_or_skip() -> Option<String> {
+    let url = postgres_url();
+    if url.is_none() {
+        tarn_ports::testkit::skip_without_server(&format!(
+            "{POSTGRES_URL_VAR} is not set; run `make test`, or scripts/with-postgres.sh cargo test"
+        ));
+    }
+    url
+}
+
 /// Replaces the database of a `postgres://…/db?params` connection string.
 pub fn with_database(url: &str, database: &str) -> String {
     let (base, query) = match url.split_once('?') {

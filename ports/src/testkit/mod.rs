@@ -8,7 +8,9 @@
 //! ```
 //!
 //! Each case is one `#[tokio::test]` (multi-threaded, so races are real) named
-//! after the property it checks. Cases panic with a message on failure.
+//! after the property it checks. Cases panic with a message on failure. A
+//! factory that needs a server may return `Option<Fixture>`: `None` (after
+//! [`skip_without_server`]) skips the case.
 
 pub mod auth;
 pub mod block;
@@ -68,6 +70,46 @@ pub fn awkward_names() -> Vec<String> {
     ]
 }
 
+/// The variable that turns a missing test server into a failure: `make test`
+/// sets it, so that a suite that cannot find its server fails there, while a
+/// developer's bare `cargo test` skips it.
+pub const REQUIRE_SERVERS_VAR: &str = "TARN_TEST_REQUIRE_SERVERS";
+
+/// For a test that cannot find a server it needs (`missing` says which, and
+/// how to get one): panics when [`REQUIRE_SERVERS_VAR`] is set (as under
+/// `make test`); otherwise prints that the calling test skips, past the test
+/// harness's output capture, and returns so that the test can end.
+#[track_caller]
+pub fn skip_without_server(missing: &str) {
+    let required = std::env::var(REQUIRE_SERVERS_VAR).is_ok_and(|v| !v.is_empty() && v != "0");
+    if required {
+        panic!("{missing} ({REQUIRE_SERVERS_VAR} is set: this run needs every test server)");
+    }
+    use std::io::Write;
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    let _ = writeln!(std::io::stderr(), "skipped {test}: {missing}");
+}
+
+/// What a conformance factory returns: a fixture, or `None` when the case
+/// skips (after [`skip_without_server`]).
+pub trait MaybeFixture<F> {
+    /// The fixture, if the case runs.
+    fn into_fixture(self) -> Option<F>;
+}
+
+impl<F> MaybeFixture<F> for F {
+    fn into_fixture(self) -> Option<F> {
+        Some(self)
+    }
+}
+
+impl<F> MaybeFixture<F> for Option<F> {
+    fn into_fixture(self) -> Option<F> {
+        self
+    }
+}
+
 /// Defines one `#[tokio::test]` per case in a module; shared by the suites.
 #[doc(hidden)]
 #[macro_export]
@@ -80,7 +122,10 @@ macro_rules! __conformance_cases {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    let fixture = ($factory)().await;
+                    let fixture = $crate::testkit::MaybeFixture::into_fixture(($factory)().await);
+                    let Some(fixture) = fixture else {
+                        return;
+                    };
                     $crate::testkit::$suite::$case(fixture).await;
                 }
             )+

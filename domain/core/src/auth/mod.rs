@@ -105,11 +105,34 @@ pub struct Auth {
     clock: Arc<dyn Clock>,
     secrets: SecretBox,
     caches: Option<Caches>,
-    password_checks: AtomicUsize,
+    password_checks: Arc<AtomicUsize>,
 }
 
 /// Password checks running at once, at most.
 pub const MAX_PASSWORD_CHECKS: usize = 4;
+
+/// One of the [`MAX_PASSWORD_CHECKS`] slots, given back when dropped. The
+/// hashing thread owns it, so the slot is held exactly as long as a hash
+/// runs: a login dropped while it waits (its client hung up) neither keeps
+/// the slot nor frees it while the thread still hashes.
+struct PasswordCheckSlot(Arc<AtomicUsize>);
+
+impl PasswordCheckSlot {
+    /// A free slot, or `None` when every slot is taken.
+    fn take(checks: &Arc<AtomicUsize>) -> Option<Self> {
+        if checks.fetch_add(1, Ordering::SeqCst) >= MAX_PASSWORD_CHECKS {
+            checks.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        Some(Self(checks.clone()))
+    }
+}
+
+impl Drop for PasswordCheckSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 /// A hash to check passwords against when the user has none.
 fn decoy_hash() -> Option<String> {
@@ -146,7 +169,7 @@ impl Auth {
             clock,
             secrets,
             caches: Caches::new(settings),
-            password_checks: AtomicUsize::new(0),
+            password_checks: Arc::new(AtomicUsize::new(0)),
         })
     }
 
@@ -215,8 +238,11 @@ impl Auth {
     ///
     /// Hashing is deliberately slow, so it runs on a thread of its own (not
     /// on the caller's async worker), at most [`MAX_PASSWORD_CHECKS`] at a
-    /// time; a user without a password, or no such user, costs the same as
-    /// a wrong password, so timing tells nothing about who exists.
+    /// time (more answer [`Error::Unavailable`] at once); a user without a
+    /// password, or no such user, costs the same as a wrong password, so
+    /// timing tells nothing about who exists. A caller that drops the
+    /// returned future mid-check leaves the hash to finish on its thread,
+    /// which then gives the slot back.
     pub async fn authenticate_password(
         &self,
         username: &str,
@@ -230,20 +256,29 @@ impl Auth {
             None => decoy_hash()
                 .ok_or_else(|| Error::Internal(tarn_ports::PortError::internal("cannot hash")))?,
         };
-        if self.password_checks.fetch_add(1, Ordering::SeqCst) >= MAX_PASSWORD_CHECKS {
-            self.password_checks.fetch_sub(1, Ordering::SeqCst);
+        let Some(slot) = PasswordCheckSlot::take(&self.password_checks) else {
             return Err(Error::Unavailable(tarn_ports::PortError::new(
                 ErrorKind::Unavailable,
                 "too many password logins at once",
             )));
-        }
+        };
         let (tx, rx) = futures::channel::oneshot::channel();
         let password = password.to_owned();
-        std::thread::spawn(move || {
-            let _ = tx.send(crypt::verify_password(&password, &hash));
-        });
+        std::thread::Builder::new()
+            .name("password-check".to_owned())
+            .spawn(move || {
+                let ok = crypt::verify_password(&password, &hash);
+                // Free before answering: whoever gets the answer finds the slot free.
+                drop(slot);
+                let _ = tx.send(ok);
+            })
+            .map_err(|e| {
+                Error::Unavailable(tarn_ports::PortError::new(
+                    ErrorKind::Unavailable,
+                    format!("cannot start a password check: {e}"),
+                ))
+            })?;
         let ok = rx.await.unwrap_or(false);
-        self.password_checks.fetch_sub(1, Ordering::SeqCst);
         Ok(user.filter(|_| ok && known).map(|u| u.id.clone()))
     }
 

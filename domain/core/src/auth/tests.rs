@@ -392,3 +392,41 @@ async fn password_checks_are_limited_and_unknown_users_cost_the_same() {
         "and gives it back"
     );
 }
+
+#[tokio::test]
+async fn password_checks_dropped_mid_way_give_their_slots_back() {
+    use futures::FutureExt;
+    let store = Arc::new(MemoryAuthStore::new());
+    let auth = Arc::new(service(&store, 0));
+    auth.create_user("ann", None, None).await.unwrap();
+    auth.set_password("ann", "long enough").await.unwrap();
+    // Logins whose clients hang up while the hash runs: each is polled
+    // until it waits on its hash, then dropped. Twice as many as there
+    // are slots, one after the other.
+    let mut started = 0;
+    for _ in 0..2 * MAX_PASSWORD_CHECKS {
+        let check = auth.authenticate_password("ann", "long enough");
+        if check.now_or_never().is_none() {
+            started += 1;
+        }
+    }
+    assert!(started >= MAX_PASSWORD_CHECKS, "{started} checks started");
+    // Their hashes finish on their own threads, which give the slots back.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let held = auth
+            .password_checks
+            .load(std::sync::atomic::Ordering::SeqCst);
+        if held == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{held} slots still held 20 s after their logins were dropped"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // And a password login works again.
+    let who = auth.authenticate_password("ann", "long enough").await;
+    assert_eq!(who.unwrap(), Some(uid("ann")));
+}

@@ -1,6 +1,8 @@
 //! Three `tarn` processes on one PostgreSQL database and one block store,
 //! driven concurrently: writes, commits and merges on the same branches
-//! through all three. Needs `TARN_TEST_POSTGRES_URL` (`make test` sets it).
+//! through all three. Runs on the PostgreSQL run only
+//! (`TARN_TEST_DATABASE=postgres` and `TARN_TEST_POSTGRES_URL`, which `make
+//! test` sets), and skips on the others.
 //!
 //! Checked afterwards:
 //! - every acknowledged write is in exactly one commit of its branch (or still
@@ -10,9 +12,7 @@
 //! - right after an instance moved a branch, the others serve that head or a
 //!   descendant of it (no stale reads).
 
-#![allow(clippy::unwrap_used)]
-
-mod support;
+use crate::support;
 
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
@@ -123,6 +123,12 @@ async fn check_not_stale(nodes: &[Node], mover: usize, branch: &str, commit: &st
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_instances_share_one_database_without_losing_anything() {
+    if support::Run::skip_unless(
+        &[support::Run::POSTGRES],
+        "three instances share one PostgreSQL; `make test` runs this on its PostgreSQL run",
+    ) {
+        return;
+    }
     let db = support::fresh_postgres().await;
     let blocks = tempfile::tempdir().unwrap();
     let env = vec![

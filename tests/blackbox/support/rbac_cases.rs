@@ -1,4 +1,4 @@
-//! The table of REST operations for the RBAC test (`tests/rbac_api.rs`):
+//! The table of REST operations for the RBAC test (`tests/blackbox/rbac_api.rs`):
 //! each with a request and what it needs in terms of the built-in groups.
 
 use reqwest::Method;

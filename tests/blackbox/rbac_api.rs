@@ -4,9 +4,7 @@
 //! one repository cannot touch it; nobody gets in without credentials. The
 //! table must name every operation of the OpenAPI document.
 
-#![allow(clippy::unwrap_used)]
-
-mod support;
+use crate::support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

@@ -2,9 +2,7 @@
 //! store the tests run (`TARN_TEST_BLOCKSTORE`): presigned access and
 //! namespaces the store refuses.
 
-#![allow(clippy::unwrap_used)]
-
-mod support;
+use crate::support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;

@@ -1,9 +1,7 @@
 //! The S3 gateway driven by the AWS Rust SDK (aws-sdk-s3), against the real
 //! binary: every operation the gateway offers and the errors S3 clients act on.
 
-#![allow(clippy::unwrap_used)]
-
-mod support;
+use crate::support;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;

@@ -2,9 +2,7 @@
 //! (see `support::rbac`), and the life of a deleted access key: refused at
 //! once by the instance that deleted it, by the others within the cache TTL.
 
-#![allow(clippy::unwrap_used)]
-
-mod support;
+use crate::support;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::operation::RequestId;

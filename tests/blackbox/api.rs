@@ -1,9 +1,7 @@
 //! Black-box tests of the REST API over HTTP: the real binary, quickstart
 //! credentials, lakeFS's paths, bodies and status codes.
 
-#![allow(clippy::unwrap_used)]
-
-mod support;
+use crate::support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

@@ -1,7 +1,5 @@
 //! Starting and stopping the real `tarn` binary for black-box tests.
 
-#![allow(dead_code, clippy::unwrap_used)]
-
 pub mod api;
 pub mod rbac;
 pub mod rbac_cases;
@@ -69,6 +67,70 @@ pub async fn api_json_as(
         status,
         serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
     )
+}
+
+/// The backend a run of the black-box binary is on, from `TARN_TEST_DATABASE`
+/// (`memory`, the default; `sqlite`; `postgres`) and `TARN_TEST_BLOCKSTORE`
+/// (`local`, the default; `s3`). `make test` runs the binary on memory, on
+/// PostgreSQL, on PostgreSQL + S3 and on SQLite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Run {
+    /// `memory`, `sqlite` or `postgres`.
+    pub database: &'static str,
+    /// Whether objects go to the test S3 server.
+    pub s3: bool,
+}
+
+impl Run {
+    /// The default run: memory and a local directory.
+    pub const DEFAULT: Run = Run {
+        database: "memory",
+        s3: false,
+    };
+    /// The PostgreSQL run (objects in a local directory).
+    pub const POSTGRES: Run = Run {
+        database: "postgres",
+        s3: false,
+    };
+
+    /// The SQLite run.
+    pub const SQLITE: Run = Run {
+        database: "sqlite",
+        s3: false,
+    };
+
+    /// This process's run.
+    pub fn current() -> Run {
+        let database = match std::env::var("TARN_TEST_DATABASE").as_deref() {
+            Ok("postgres") => "postgres",
+            Ok("sqlite") => "sqlite",
+            Ok("memory") | Err(_) => "memory",
+            Ok(other) => panic!("TARN_TEST_DATABASE={other}: expected memory, sqlite or postgres"),
+        };
+        let s3 = std::env::var("TARN_TEST_BLOCKSTORE").as_deref() == Ok("s3");
+        Run { database, s3 }
+    }
+
+    /// For a test that only makes sense on some runs: whether this run is
+    /// one of `runs`; if not, prints that the calling test skips and `why`.
+    /// The output bypasses the test harness's capture, so it shows.
+    pub fn skip_unless(runs: &[Run], why: &str) -> bool {
+        let run = Run::current();
+        if runs.contains(&run) {
+            return false;
+        }
+        use std::io::Write;
+        let test = std::thread::current().name().unwrap_or("a test").to_owned();
+        let _ = writeln!(std::io::stderr(), "skipped {test} on {run}: {why}");
+        true
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let blocks = if self.s3 { "s3" } else { "local" };
+        write!(f, "the {} + {blocks} run", self.database)
+    }
 }
 
 /// Which metadata backend black-box tests run on: `TARN_TEST_DATABASE` =

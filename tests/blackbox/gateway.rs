@@ -1,9 +1,7 @@
 //! Black-box tests of the S3 gateway's listeners: on the API's port it is
 //! chosen by AWS signature; on a dedicated port every request is S3.
 
-#![allow(clippy::unwrap_used)]
-
-mod support;
+use crate::support;
 
 use support::TarnProcess;
 use tarn_s3_protocol::sigv4;

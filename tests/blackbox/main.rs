@@ -1,0 +1,24 @@
+//! The black-box suites: the real `tarn` binary driven over HTTP by real
+//! clients, as one test binary (`cargo test --test blackbox`).
+//!
+//! `make test` runs this binary once per backend: on memory (the default),
+//! on PostgreSQL (`TARN_TEST_DATABASE=postgres`), on PostgreSQL + S3
+//! (`TARN_TEST_BLOCKSTORE=s3` with the production example configuration)
+//! and on SQLite (`TARN_TEST_DATABASE=sqlite`); see [`support::Run`]. A new
+//! module here runs on all of them. A suite that only makes sense on some
+//! runs says so at its start (`support::Run::skip_unless`) and prints why it
+//! skips on the others.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+mod api;
+mod api_storage;
+mod gateway;
+mod gateway_sdk;
+mod multi_instance;
+mod persistence;
+mod rbac_api;
+mod rbac_gateway;
+mod serve;
