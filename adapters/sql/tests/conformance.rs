@@ -107,11 +107,11 @@ mod on_postgres {
             guard: Box::new(()),
         })
     }
-    async fn jobs() -> JobFixture {
-        JobFixture {
-            store: postgres().await,
+    async fn jobs() -> Option<JobFixture> {
+        Some(JobFixture {
+            store: postgres().await?,
             guard: Box::new(()),
-        }
+        })
     }
 
     tarn_ports::ref_store_conformance!(refs);
