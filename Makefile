@@ -90,7 +90,7 @@ boundaries:
 	done; \
 	for pair in "src/http/s3:api" "src/http/api:s3" "src/http/shared:api" "src/http/shared:s3"; do \
 	  dir=$${pair%%:*}; other=$${pair##*:}; \
-	  bad=$$(grep -rnE "(crate::http|super|super::super)::$$other\b" $$dir --include=*.rs); \
+	  bad=$$(grep -rnE "(crate::http|super|super::super)::($$other\b|\{[^}]*\b$$other\b)" $$dir --include=*.rs); \
 	  if [ -n "$$bad" ]; then echo "boundary violation: $$dir imports the $$other driver (share through src/http/shared):"; echo "$$bad"; status=1; fi; \
 	done; \
 	if [ $$status -eq 0 ]; then echo "boundaries: $(PURE_CRATES) are free of $(FORBIDDEN_DEPS); the HTTP drivers import only src/http/shared, not each other"; fi; \

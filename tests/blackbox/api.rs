@@ -633,3 +633,31 @@ async fn uploads_without_a_content_length_stream_in_chunks() {
     let expected: Vec<u8> = (0..64u8).flat_map(|i| vec![i; 4096]).collect();
     assert_eq!(body.as_ref(), expected.as_slice());
 }
+
+#[tokio::test]
+async fn upload_metadata_has_no_size_limit_but_must_be_text() {
+    let api = Api::start().await;
+    api.repo("meta").await;
+    let upload = |value: reqwest::header::HeaderValue| {
+        api.req(Method::POST, "/repositories/meta/branches/main/objects")
+            .query(&[("path", "m.txt")])
+            .header("x-lakefs-meta-note", value)
+            .body("data")
+            .send()
+    };
+    // lakeFS's API takes more metadata than S3's 2 KiB.
+    let long = "n".repeat(3000);
+    let resp = upload(long.parse().unwrap()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let stats: Value = resp.json().await.unwrap();
+    assert_eq!(stats["metadata"]["note"], long.as_str());
+    // A value that is not text is refused, not dropped.
+    let binary = reqwest::header::HeaderValue::from_bytes(b"\xff\xfe").unwrap();
+    let resp = upload(binary).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("not text"),
+        "{body}"
+    );
+}

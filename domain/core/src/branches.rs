@@ -41,13 +41,14 @@ impl Engine {
             .get_repository_branch(id, name, Some(BRANCH_PROTECTION))
             .await
             .named(Entity::Repository, id)?;
+        // A missing branch is reported before the repository's rules.
+        let branch = read
+            .branch
+            .ok_or_else(|| Error::not_found(Entity::Branch, name))?;
         if read.repository.read_only {
             return Err(Error::ReadOnlyRepository(id.to_string()));
         }
         ensure_unprotected(read.setting.as_deref(), name)?;
-        let branch = read
-            .branch
-            .ok_or_else(|| Error::not_found(Entity::Branch, name))?;
         Ok((read.repository, branch))
     }
 

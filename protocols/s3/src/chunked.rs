@@ -95,11 +95,6 @@ impl ChunkError {
         }
     }
 
-    /// The HTTP status S3 answers with (the code's).
-    pub fn http_status(&self) -> u16 {
-        self.s3_code().status()
-    }
-
     /// The `ChunkError` inside an error yielded by one of this module's
     /// streams; `None` for an error of the input stream itself.
     pub fn from_io(err: &io::Error) -> Option<&ChunkError> {

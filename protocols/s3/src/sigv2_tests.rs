@@ -320,7 +320,7 @@ fn header_form_rules() {
     )
     .unwrap_err();
     assert_eq!(
-        (err.s3_code().as_str(), err.http_status()),
+        (err.s3_code().as_str(), err.s3_code().status()),
         ("SignatureDoesNotMatch", 403)
     );
     // Clock skew of 15 minutes either way.

@@ -101,11 +101,6 @@ impl AuthError {
             AuthError::InvalidArgument(_) => ErrorCode::InvalidArgument,
         }
     }
-
-    /// The HTTP status S3 answers with (the code's).
-    pub fn http_status(&self) -> u16 {
-        self.s3_code().status()
-    }
 }
 
 /// A request as received, with no framework types.

@@ -246,7 +246,7 @@ fn presigned_expires_is_checked() {
         parse(&req("GET", "/test.txt", &missing, &h)),
         Err(AuthError::AuthorizationQueryParametersError(_))
     ));
-    assert_eq!(AuthError::MaximumExpires.http_status(), 400);
+    assert_eq!(AuthError::MaximumExpires.s3_code().status(), 400);
     assert_eq!(
         AuthError::MaximumExpires.s3_code().as_str(),
         "AuthorizationQueryParametersError"
@@ -433,7 +433,7 @@ fn wrong_secret_does_not_match() {
     .unwrap_err();
     assert_eq!(err, AuthError::SignatureDoesNotMatch);
     assert_eq!(err.s3_code().as_str(), "SignatureDoesNotMatch");
-    assert_eq!(err.http_status(), 403);
+    assert_eq!(err.s3_code().status(), 403);
 }
 
 #[test]
@@ -540,7 +540,7 @@ fn malformed_authorization_is_an_error() {
             matches!(err, AuthError::AuthorizationHeaderMalformed(_)),
             "{bad}: {err:?}"
         );
-        assert_eq!(err.http_status(), 400);
+        assert_eq!(err.s3_code().status(), 400);
     }
     // Spaces after the commas are fine.
     let spaced =
@@ -563,7 +563,7 @@ fn content_sha256_and_date_are_required() {
     let err = parse(&req("GET", "/", "", &h)).unwrap_err();
     assert_eq!(err, AuthError::MissingContentSha256);
     assert_eq!(
-        (err.s3_code().as_str(), err.http_status()),
+        (err.s3_code().as_str(), err.s3_code().status()),
         ("InvalidRequest", 400)
     );
 
@@ -714,7 +714,7 @@ fn error_codes_and_statuses() {
         ),
     ] {
         assert_eq!(
-            (err.s3_code().as_str(), err.http_status()),
+            (err.s3_code().as_str(), err.s3_code().status()),
             (code, status),
             "{err:?}"
         );

@@ -234,3 +234,24 @@ async fn declared_routes_are_served_through_the_guard() {
     let body: serde_json::Value = atest::read_body_json(resp).await;
     assert_eq!(body["user"]["id"], "admin");
 }
+
+#[test]
+fn every_permission_template_is_bound_by_its_path() {
+    for op in crate::http::api::operations() {
+        let Access::Requires(_, template) = op.access else {
+            continue;
+        };
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            let close = rest[open..].find('}').unwrap() + open;
+            let name = &rest[open + 1..close];
+            assert!(
+                name == "path" || op.path.contains(&format!("{{{name}}}")),
+                "{}: {{{name}}} is not a parameter of {}",
+                op.id,
+                op.path
+            );
+            rest = &rest[close + 1..];
+        }
+    }
+}

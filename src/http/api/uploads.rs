@@ -103,7 +103,7 @@ async fn upload(
         object_path(&q.path)?,
     );
     let condition = write_condition(&req)?;
-    let metadata = write_headers::user_metadata(req.headers(), META_PREFIX)?;
+    let metadata = write_headers::user_metadata(req.headers(), META_PREFIX, None)?;
     let is_form = req
         .content_type()
         .eq_ignore_ascii_case("multipart/form-data");

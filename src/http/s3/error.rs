@@ -11,8 +11,6 @@ use tarn_s3_protocol::ErrorCode;
 /// An S3 error response.
 #[derive(Debug, Clone)]
 pub struct S3Error {
-    /// HTTP status.
-    pub status: StatusCode,
     /// S3 error code, e.g. `NoSuchKey`.
     pub code: ErrorCode,
     /// Human-readable text.
@@ -25,11 +23,9 @@ pub struct S3Error {
 pub type S3Result<T> = Result<T, S3Error>;
 
 impl S3Error {
-    /// An error with a code (and its status) and a message.
+    /// An error with a code (which gives its status) and a message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status: StatusCode::from_u16(code.status())
-                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             code,
             message: message.into(),
             resource: String::new(),
@@ -148,13 +144,7 @@ pub fn s3_err<'a>(bucket: &'a str, key: &'a str) -> impl Fn(Error) -> S3Error + 
 
 impl fmt::Display for S3Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {}: {}",
-            self.status.as_u16(),
-            self.code,
-            self.message
-        )
+        write!(f, "{} {}: {}", self.code.status(), self.code, self.message)
     }
 }
 
@@ -165,7 +155,7 @@ pub fn escape(s: &str) -> String {
 
 impl ResponseError for S3Error {
     fn status_code(&self) -> StatusCode {
-        self.status
+        StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -175,7 +165,7 @@ impl ResponseError for S3Error {
             escape(&self.message),
             escape(&self.resource)
         );
-        HttpResponse::build(self.status)
+        HttpResponse::build(self.status_code())
             .insert_header((header::CONTENT_TYPE, "application/xml"))
             .body(body)
     }
@@ -187,10 +177,8 @@ impl From<HeaderError> for S3Error {
             HeaderError::UnsupportedIfNoneMatch(_) => {
                 Self::new(ErrorCode::NotImplemented, e.to_string())
             }
-            HeaderError::ConflictingConditions | HeaderError::MetadataNotText(_) => {
-                Self::invalid_argument(e.to_string())
-            }
-            HeaderError::MetadataTooLarge => Self::new(
+            HeaderError::MetadataNotText(_) => Self::invalid_argument(e.to_string()),
+            HeaderError::MetadataTooLarge(_) => Self::new(
                 ErrorCode::MetadataTooLarge,
                 "Your metadata headers exceed the maximum allowed metadata size",
             ),

@@ -246,4 +246,4 @@ async fn read_whole(
 }
 
 #[cfg(test)]
-mod put_reads_tests;
+mod write_tests;

@@ -54,11 +54,12 @@ async fn upload_at(
 
 /// CreateMultipartUpload.
 pub async fn create(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpResponse> {
-    let (repo, branch, path) = write_target(bucket, key)?;
+    let target = write_target(bucket, key).and_then(|t| Ok((t, user_metadata(ctx)?)));
+    let ((repo, branch, path), metadata) = ctx.bucket_first(bucket, target).await?;
     let content_type = ctx.header("content-type").map(str::to_owned);
     let upload = ctx
         .engine
-        .create_multipart_upload(&repo, &branch, &path, content_type, user_metadata(ctx)?)
+        .create_multipart_upload(&repo, &branch, &path, content_type, metadata)
         .await
         .map_err(write_err(bucket, key))?;
     let doc = xml::InitiateMultipartUpload {
@@ -131,7 +132,9 @@ pub async fn upload_part_copy(
     let number = part_number(part)?;
     let (src_bucket, src_key) = copy_source(ctx)?;
     let src_repo = bucket_repository(&src_bucket)?;
-    let (src_ref, src_path) = split_key(&src_bucket, &src_key)?;
+    let (src_ref, src_path) = ctx
+        .bucket_first(&src_bucket, split_key(&src_bucket, &src_key))
+        .await?;
     let range = copy_range(ctx)?;
     let etag = ctx
         .engine

@@ -19,11 +19,13 @@ use tarn_s3_protocol::ErrorCode;
 
 const META_PREFIX: &str = "x-amz-meta-";
 
-/// `x-amz-meta-*` headers.
+/// `x-amz-meta-*` headers, at most 2 KiB (S3's limit).
 pub fn user_metadata(ctx: &Ctx<'_>) -> S3Result<BTreeMap<String, String>> {
+    let limit = Some(write_headers::S3_MAX_METADATA);
     Ok(write_headers::user_metadata(
         ctx.req.headers(),
         META_PREFIX,
+        limit,
     )?)
 }
 
@@ -106,7 +108,7 @@ pub async fn get(
     with_body: bool,
 ) -> S3Result<HttpResponse> {
     let repo = bucket_repository(bucket)?;
-    let (reference, path) = split_key(bucket, key)?;
+    let (reference, path) = ctx.bucket_first(bucket, split_key(bucket, key)).await?;
     let entry = ctx
         .engine
         .stat_object(&repo, &reference, &path)
@@ -153,13 +155,16 @@ pub async fn put(
     body: ByteStream,
     size: Option<u64>,
 ) -> S3Result<HttpResponse> {
-    let (repo, branch, path) = write_target(bucket, key)?;
-    let request = UploadRequest {
-        size,
-        content_type: ctx.header("content-type").map(str::to_owned),
-        metadata: user_metadata(ctx)?,
-        condition: write_condition(ctx)?,
-    };
+    let target = write_target(bucket, key).and_then(|target| {
+        let request = UploadRequest {
+            size,
+            content_type: ctx.header("content-type").map(str::to_owned),
+            metadata: user_metadata(ctx)?,
+            condition: write_condition(ctx)?,
+        };
+        Ok((target, request))
+    });
+    let ((repo, branch, path), request) = ctx.bucket_first(bucket, target).await?;
     let entry = ctx
         .engine
         .upload_object(&repo, &branch, &path, body, request)
@@ -195,10 +200,12 @@ pub fn decoded_copy_source(req: &actix_web::HttpRequest) -> S3Result<(String, St
 /// CopyObject: across branches and repositories; metadata is copied unless
 /// `x-amz-metadata-directive: REPLACE`.
 pub async fn copy(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpResponse> {
-    let (repo, branch, path) = write_target(bucket, key)?;
+    let (repo, branch, path) = ctx.bucket_first(bucket, write_target(bucket, key)).await?;
     let (src_bucket, src_key) = copy_source(ctx)?;
     let src_repo = bucket_repository(&src_bucket)?;
-    let (src_ref, src_path) = split_key(&src_bucket, &src_key)?;
+    let (src_ref, src_path) = ctx
+        .bucket_first(&src_bucket, split_key(&src_bucket, &src_key))
+        .await?;
     let replace = if ctx
         .header("x-amz-metadata-directive")
         .is_some_and(|d| d.eq_ignore_ascii_case("REPLACE"))
@@ -210,6 +217,14 @@ pub async fn copy(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpRespon
     } else {
         None
     };
+    if src_repo != repo {
+        // Across repositories the source is read first; a destination that
+        // does not exist is still reported before the source.
+        ctx.engine
+            .get_branch(&repo, &branch)
+            .await
+            .map_err(write_err(bucket, key))?;
+    }
     let entry = if src_repo == repo {
         // A missing branch is the destination's; anything else missing is
         // the source's.
@@ -280,7 +295,7 @@ async fn copy_across(
 
 /// DeleteObject: a missing key is deleted already.
 pub async fn delete(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpResponse> {
-    let (repo, branch, path) = write_target(bucket, key)?;
+    let (repo, branch, path) = ctx.bucket_first(bucket, write_target(bucket, key)).await?;
     match ctx.engine.delete_object(&repo, &branch, &path).await {
         Ok(())
         | Err(Error::NotFound {
@@ -353,7 +368,7 @@ pub async fn delete_many(ctx: &Ctx<'_>, bucket: &str, body: &[u8]) -> S3Result<H
 /// GetObjectTagging: objects have no tags.
 pub async fn tagging(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpResponse> {
     let repo = bucket_repository(bucket)?;
-    let (reference, path) = split_key(bucket, key)?;
+    let (reference, path) = ctx.bucket_first(bucket, split_key(bucket, key)).await?;
     ctx.engine
         .stat_object(&repo, &reference, &path)
         .await

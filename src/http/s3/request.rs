@@ -55,6 +55,17 @@ impl Ctx<'_> {
         self.query.get(name).map(String::as_str)
     }
 
+    /// `result`, unless it failed and the bucket does not exist: then
+    /// `NoSuchBucket`, as S3 answers first. The repository is read only on
+    /// this failure path; a request that goes on lets the engine's own read
+    /// decide.
+    pub async fn bucket_first<T>(&self, bucket: &str, result: S3Result<T>) -> S3Result<T> {
+        if result.is_err() {
+            self.repository(bucket).await?;
+        }
+        result
+    }
+
     /// The repository a bucket names; `NoSuchBucket` if none.
     pub async fn repository(&self, bucket: &str) -> S3Result<RepositoryId> {
         let id = RepositoryId::new(bucket).map_err(|_| S3Error::no_such_bucket(bucket))?;
