@@ -16,6 +16,9 @@ use tarn_model::{BranchName, RepositoryId, StorageNamespace};
 use tarn_ports::Clock;
 use tarn_s3_protocol::sigv4;
 
+/// A PUT's path and extra headers, and the status and code it gets.
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], u16, &'a str);
+
 #[actix_web::test]
 async fn a_put_reads_the_repository_and_branch_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -122,7 +125,7 @@ async fn a_put_reads_the_repository_and_branch_once() {
     // Errors, in the order S3 answers them: a missing bucket first, then a
     // missing branch (before the repository's rules), then the write's own.
     let big = "v".repeat(3000);
-    let cases: &[(&str, &[(&str, &str)], u16, &str)] = &[
+    let cases: &[Case] = &[
         ("/nope/main/x", &[], 404, "NoSuchBucket"),
         (
             "/nope/main/x",
