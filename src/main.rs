@@ -54,6 +54,10 @@ enum Command {
         /// Directory for all data (the SQLite file goes there).
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
+        /// The data directory of `tarn run --quickstart` (its SQLite file,
+        /// local store and key); --data-dir defaults to ./tarn-data.
+        #[arg(long)]
+        quickstart: bool,
         /// The admin's user name.
         #[arg(long, value_name = "NAME")]
         user_name: String,
@@ -73,6 +77,10 @@ enum Command {
         /// Directory for all data (the SQLite file goes there).
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
+        /// The data directory of `tarn run --quickstart` (its SQLite file,
+        /// local store and key); --data-dir defaults to ./tarn-data.
+        #[arg(long)]
+        quickstart: bool,
         /// The user.
         #[arg(long, value_name = "NAME")]
         user_name: String,
@@ -82,6 +90,10 @@ enum Command {
         /// A TOML configuration file, layered over the defaults.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// The data directory of `tarn run --quickstart` (its SQLite file,
+        /// local store and key); --data-dir defaults to ./tarn-data.
+        #[arg(long)]
+        quickstart: bool,
         /// Directory for all data (the SQLite file goes there).
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
@@ -91,16 +103,27 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let (overrides, quickstart) = match &cli.command {
-        Command::Migrate { config, data_dir }
+        Command::Migrate {
+            config,
+            data_dir,
+            quickstart,
+        }
         | Command::Setup {
-            config, data_dir, ..
+            config,
+            data_dir,
+            quickstart,
+            ..
         }
         | Command::SetPassword {
-            config, data_dir, ..
+            config,
+            data_dir,
+            quickstart,
+            ..
         } => (
             Overrides {
                 config_file: config.clone(),
                 data_dir: data_dir.clone(),
+                quickstart: *quickstart,
                 ..Overrides::default()
             },
             false,
@@ -203,6 +226,13 @@ async fn persistent_auth(
 ) -> anyhow::Result<std::sync::Arc<tarn_domain::auth::Auth>> {
     if settings.database.kind == settings::DatabaseKind::Memory {
         anyhow::bail!("database.type = \"memory\" keeps nothing: configure a database first");
+    }
+    if settings.auth.encrypt.secret_key.expose().is_empty() {
+        anyhow::bail!(
+            "auth.encrypt.secret_key is not set: give the server's key \
+             (TARN_AUTH__ENCRYPT__SECRET_KEY, or auth.encrypt.secret_key in --config), \
+             or pass --quickstart for a data directory made by `tarn run --quickstart`"
+        );
     }
     let store = startup::metadata_stores(settings).await?.auth;
     let clock = std::sync::Arc::new(tarn_adapter_memory::SystemClock::new());

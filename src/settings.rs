@@ -25,6 +25,10 @@ pub struct Settings {
     pub auth: Auth,
     /// The background job runner.
     pub jobs: Jobs,
+    /// In-memory caches of immutable data.
+    pub cache: CacheSettings,
+    /// Limits on what clients may hold open.
+    pub server: ServerLimits,
 }
 
 /// Log settings.
@@ -212,6 +216,27 @@ pub struct Jobs {
     pub lease_ms: u64,
     /// Jobs one instance runs at once.
     pub max_concurrent: usize,
+}
+
+/// Memory budgets of the caches of immutable data.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CacheSettings {
+    /// Memory for decoded committed-tree files, as the allocator counts it.
+    pub trees_bytes: u64,
+    /// Commit records kept.
+    pub commits_entries: u64,
+}
+
+/// Limits on requests that hold a connection without making progress.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerLimits {
+    /// A request body that sends nothing for this long is cut off (S3's
+    /// `RequestTimeout`), in seconds.
+    pub body_idle_timeout_secs: u64,
+    /// A request body slower than this on average, once
+    /// `body_idle_timeout_secs` have passed, is cut off (bytes per second;
+    /// 0: no minimum).
+    pub body_min_rate_bytes: u64,
 }
 
 /// A string that never shows in `Debug` or `Display` output.

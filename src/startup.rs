@@ -5,6 +5,7 @@ use crate::http;
 use crate::http::api::config::ServerInfo;
 use crate::http::request_log::RedactedRootSpan;
 use crate::http::s3::GatewayConfig;
+use crate::http::shared::deadline::{self, BodyLimits};
 use crate::http::shared::session::AuthState;
 use crate::jobs::{JobRegistry, JobRunner, RunnerSettings};
 use crate::settings::{BlockstoreKind, Database, DatabaseKind, Settings};
@@ -87,11 +88,17 @@ impl Application {
             link_key: tarn_domain::LinkKey::derive(
                 settings.auth.encrypt.secret_key.expose().as_bytes(),
             ),
+            cache_bytes: settings.cache.trees_bytes,
+            commit_cache_entries: settings.cache.commits_entries,
             ..EngineSettings::default()
         };
         let data = web::Data::new(Engine::new(stores, engine_settings));
         let shared = (data, info, auth, gateway);
-        let server = serve(listener, shared.clone(), http::routes)?;
+        let limits = BodyLimits {
+            idle: Duration::from_secs(settings.server.body_idle_timeout_secs.max(1)),
+            min_rate: settings.server.body_min_rate_bytes,
+        };
+        let server = serve(listener, shared.clone(), limits, http::routes)?;
         let gateway = match settings.gateways.s3.listen_address.as_str() {
             "" => None,
             addr => {
@@ -99,7 +106,10 @@ impl Application {
                     format!("cannot listen on {addr} (gateways.s3.listen_address)")
                 })?;
                 let bound = listener.local_addr()?;
-                Some((serve(listener, shared, http::s3::gateway_only)?, bound))
+                Some((
+                    serve(listener, shared, limits, http::s3::gateway_only)?,
+                    bound,
+                ))
             }
         };
         let signals = ShutdownSignals::install().context("cannot listen for signals")?;
@@ -163,6 +173,7 @@ type Shared = (
 fn serve(
     listener: TcpListener,
     shared: Shared,
+    limits: BodyLimits,
     configure: fn(&mut web::ServiceConfig),
 ) -> std::io::Result<Server> {
     Ok(HttpServer::new(move || {
@@ -172,9 +183,15 @@ fn serve(
             .app_data(info)
             .app_data(auth)
             .app_data(gateway)
+            .wrap(actix_web::middleware::from_fn(move |req, next| {
+                deadline::limit_bodies(limits, req, next)
+            }))
             .wrap(TracingLogger::<RedactedRootSpan>::new())
             .configure(configure)
     })
+    // Without it a response's head and a small body, written separately,
+    // wait out the client's delayed ACK (~40 ms) on a kept-alive connection.
+    .tcp_nodelay(true)
     .listen(listener)?
     .shutdown_timeout(SHUTDOWN_GRACE_SECS)
     .disable_signals()

@@ -20,6 +20,8 @@ pub enum ErrorKind {
     Unsupported,
     /// A transient backend failure; the caller may retry.
     Unavailable,
+    /// The backend is out of space (a full disk, an exceeded quota).
+    StorageFull,
     /// Anything else; the source says what.
     Internal,
 }
@@ -35,6 +37,7 @@ impl fmt::Display for ErrorKind {
             Self::Interrupted => "interrupted",
             Self::Unsupported => "unsupported",
             Self::Unavailable => "unavailable",
+            Self::StorageFull => "storage full",
             Self::Internal => "internal error",
         };
         f.write_str(s)

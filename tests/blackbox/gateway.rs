@@ -11,7 +11,7 @@ const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
 /// A SigV4-signed request (header form), as any SDK would send it: `extra`
 /// headers are sent and signed, `payload_hash` is the declared body hash.
-fn signed(
+pub(crate) fn signed(
     method: reqwest::Method,
     url: &str,
     extra: &[(&str, &str)],

@@ -13,6 +13,7 @@
 
 mod support;
 
+mod abuse;
 mod api;
 mod api_storage;
 mod gateway;

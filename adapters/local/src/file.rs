@@ -22,6 +22,7 @@ const WRITE_BUFFER: usize = 1 << 20;
 pub fn io_error(what: impl std::fmt::Display, e: io::Error) -> PortError {
     let kind = match e.kind() {
         io::ErrorKind::NotFound => ErrorKind::NotFound,
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => ErrorKind::StorageFull,
         _ => ErrorKind::Internal,
     };
     PortError::new(kind, format!("{what}: {e}")).with_source(e)

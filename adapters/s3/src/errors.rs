@@ -32,6 +32,8 @@ pub(crate) fn kind_of(code: Option<&str>, status: Option<u16>) -> ErrorKind {
     match code {
         Some("NoSuchKey" | "NotFound" | "NoSuchUpload" | "NoSuchBucket") => ErrorKind::NotFound,
         Some("InvalidRange") => ErrorKind::InvalidRange,
+        // MinIO's full drives; any S3-compatible store's 507.
+        Some("XMinioStorageFull") => ErrorKind::StorageFull,
         Some("PreconditionFailed" | "ConditionalRequestConflict") => ErrorKind::PreconditionFailed,
         Some(
             "InvalidPart" | "InvalidPartOrder" | "EntityTooSmall" | "EntityTooLarge"
@@ -64,6 +66,7 @@ pub(crate) fn kind_of(code: Option<&str>, status: Option<u16>) -> ErrorKind {
             Some(404) => ErrorKind::NotFound,
             Some(416) => ErrorKind::InvalidRange,
             Some(412) => ErrorKind::PreconditionFailed,
+            Some(507) => ErrorKind::StorageFull,
             Some(429 | 500..=599) => ErrorKind::Unavailable,
             // A 400 with no code named above says nothing about the client.
             _ => ErrorKind::Internal,

@@ -153,6 +153,9 @@ pub enum Error {
     /// A store is temporarily unavailable.
     #[error("temporarily unavailable: {0}")]
     Unavailable(PortError),
+    /// The object store is out of space: nothing was written.
+    #[error("insufficient storage: the object store is full ({0})")]
+    StorageFull(PortError),
     /// Anything else: a store failed or holds something unreadable.
     #[error("internal error: {0}")]
     Internal(PortError),
@@ -193,6 +196,7 @@ impl From<PortError> for Error {
     fn from(e: PortError) -> Self {
         match e.kind() {
             ErrorKind::Unavailable => Self::Unavailable(e),
+            ErrorKind::StorageFull => Self::StorageFull(e),
             ErrorKind::InvalidInput | ErrorKind::InvalidRange => Self::InvalidInput {
                 field: "request",
                 reason: e.message().to_owned(),

@@ -65,8 +65,12 @@ pub struct Stores {
 pub struct EngineSettings {
     /// Where committed trees are cut into ranges.
     pub split: SplitRule,
-    /// Bytes of decoded ranges and metaranges kept in memory.
+    /// Memory (as the allocator counts it) for decoded ranges and
+    /// metaranges (`cache.trees_bytes`).
     pub cache_bytes: u64,
+    /// Commit records kept in memory (`cache.commits_entries`; a record
+    /// takes a few hundred bytes, more with long messages or metadata).
+    pub commit_cache_entries: u64,
     /// How often a commit or merge retries a lost compare-and-set.
     pub max_attempts: u32,
     /// Signs the addresses given out for direct writes; every instance
@@ -107,7 +111,8 @@ impl Default for EngineSettings {
     fn default() -> Self {
         Self {
             split: SplitRule::default(),
-            cache_bytes: 512 << 20,
+            cache_bytes: DEFAULT_TREE_CACHE_BYTES,
+            commit_cache_entries: DEFAULT_COMMIT_CACHE_ENTRIES,
             max_attempts: 10,
             link_key: LinkKey::random(),
         }
@@ -127,8 +132,10 @@ pub struct Engine {
     settings: EngineSettings,
 }
 
-/// Commit records kept in memory (a record is a few hundred bytes).
-const COMMIT_CACHE_ENTRIES: u64 = 100_000;
+/// The default tree cache: fits, with everything else, in a 512 MiB container.
+pub const DEFAULT_TREE_CACHE_BYTES: u64 = 128 << 20;
+/// The default number of cached commit records (a few MiB).
+pub const DEFAULT_COMMIT_CACHE_ENTRIES: u64 = 10_000;
 
 impl Engine {
     /// The current time, from the injected [`Clock`]: drivers that put
@@ -144,7 +151,7 @@ impl Engine {
         Self {
             stores,
             trees,
-            commits: moka::sync::Cache::new(COMMIT_CACHE_ENTRIES),
+            commits: moka::sync::Cache::new(settings.commit_cache_entries),
             settings,
         }
     }

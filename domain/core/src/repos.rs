@@ -22,7 +22,7 @@ const SYSTEM_COMMITTER: &str = "";
 /// name) is the namespace's problem; a store that is down is not.
 fn unusable_namespace(ns: &StorageNamespace, e: tarn_ports::PortError) -> Error {
     match e.kind() {
-        ErrorKind::Unavailable => Error::from(e),
+        ErrorKind::Unavailable | ErrorKind::StorageFull => Error::from(e),
         _ => Error::invalid(
             "storage_namespace",
             format!("cannot use {ns}: {}", e.message()),

@@ -7,6 +7,7 @@
 
 pub mod auth;
 mod error;
+pub mod footprint;
 mod glob;
 mod ident;
 mod ids;

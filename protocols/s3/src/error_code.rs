@@ -41,6 +41,7 @@ codes! {
     BucketAlreadyExists => 409, "BucketAlreadyExists";
     Conflict => 409, "Conflict";
     IncompleteBody => 400, "IncompleteBody";
+    InsufficientStorage => 507, "InsufficientStorage";
     InternalError => 500, "InternalError";
     InvalidAccessKeyId => 403, "InvalidAccessKeyId";
     InvalidArgument => 400, "InvalidArgument";
@@ -59,6 +60,7 @@ codes! {
     NoSuchVersion => 404, "NoSuchVersion";
     NotImplemented => 501, "NotImplemented";
     PreconditionFailed => 412, "PreconditionFailed";
+    RequestTimeout => 400, "RequestTimeout";
     RequestTimeTooSkewed => 403, "RequestTimeTooSkewed";
     SignatureDoesNotMatch => 403, "SignatureDoesNotMatch";
     SlowDown => 503, "SlowDown";

@@ -142,6 +142,7 @@ impl From<Error> for ApiError {
             Error::Gone(_) => S::GONE,
             Error::TooManyAttempts(_) => S::TOO_MANY_REQUESTS,
             Error::Unavailable(_) => S::SERVICE_UNAVAILABLE,
+            Error::StorageFull(_) => S::INSUFFICIENT_STORAGE,
             Error::Internal(_) => S::INTERNAL_SERVER_ERROR,
         };
         let message = match &e {
@@ -152,6 +153,10 @@ impl From<Error> for ApiError {
             Error::Internal(source) => {
                 tracing::error!(error = %source, "internal error");
                 "internal server error".to_owned()
+            }
+            Error::StorageFull(source) => {
+                tracing::error!(error = %source, "object store full");
+                "insufficient storage: the object store is full; nothing was written".to_owned()
             }
             Error::Unavailable(source) => {
                 tracing::warn!(error = %source, "store unavailable");

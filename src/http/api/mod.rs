@@ -1,6 +1,7 @@
 //! The REST API: lakeFS API v1 under `/api/v1`, one file per resource.
 
 pub mod auth;
+mod bad_input;
 mod branches;
 mod commits;
 pub mod config;
@@ -50,7 +51,7 @@ pub(crate) fn operations() -> impl Iterator<Item = &'static operation::Operation
 /// Registers the API: one resource per declared path, one route per
 /// declared operation.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    let mut scope = web::scope(PREFIX);
+    let mut scope = web::scope(PREFIX).configure(bad_input::configure);
     let mut paths: Vec<&'static str> = Vec::new();
     for op in operations() {
         if !paths.contains(&op.path) {
@@ -63,7 +64,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .fold(resource(path), |res, op| res.route((op.route)()));
         scope = scope.service(resource);
     }
-    cfg.service(scope.default_service(web::to(fallback)));
+    cfg.service(
+        scope
+            .default_service(web::to(fallback))
+            .wrap(bad_input::json_errors()),
+    );
 }
 
 /// An API resource: every request to it goes through [`operation::guard`],

@@ -252,6 +252,13 @@ pub async fn guard(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    // Paths are UTF-8: an escape that decodes to anything else would be
+    // replaced, and two distinct paths would name one object.
+    let text = crate::http::shared::text::percent_decode(req.uri().path(), "the URL path")
+        .and_then(|_| crate::http::shared::text::check_form_query(req.query_string()));
+    if let Err(e) = text {
+        return Err(ApiError::bad_request(e.to_string()).into());
+    }
     let pattern = req.match_pattern().unwrap_or_default();
     let Some(op) = operation(req.method(), &pattern) else {
         let relative = pattern.strip_prefix(super::PREFIX).unwrap_or(&pattern);
@@ -266,7 +273,7 @@ pub async fn guard(
         .into());
     };
     if op.access == Access::Public {
-        return next.call(req).await;
+        return slow_body_is_a_timeout(next.call(req).await);
     }
     let state = req
         .app_data::<web::Data<AuthState>>()
@@ -301,7 +308,22 @@ pub async fn guard(
         }
     }
     req.extensions_mut().insert(principal);
-    next.call(req).await
+    slow_body_is_a_timeout(next.call(req).await)
+}
+
+/// A body cut off for crawling (see `shared::deadline`) answers 408,
+/// however the handler saw its failed body.
+fn slow_body_is_a_timeout<B>(
+    res: Result<ServiceResponse<B>, actix_web::Error>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
+    match res {
+        Ok(r) if crate::http::shared::deadline::body_timed_out(r.request()) => Err(ApiError::new(
+            actix_web::http::StatusCode::REQUEST_TIMEOUT,
+            crate::http::shared::deadline::TIMEOUT_MESSAGE,
+        )
+        .into()),
+        other => other,
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Comparing and merging refs: diffRefs, mergeIntoBranch, findMergeBase.
 
 use super::auth::principal;
+use super::bad_input::OptionalJson;
 use super::branches::{branch_name, DiffQuery};
 use super::error::{ApiError, ApiResult};
 use super::models::{Diff, Listing};
@@ -99,10 +100,10 @@ async fn merge(
     engine: web::Data<Engine>,
     req: HttpRequest,
     path: web::Path<(String, String, String)>,
-    body: Option<web::Json<Merge>>,
+    body: OptionalJson<Merge>,
 ) -> ApiResult<web::Json<MergeResult>> {
     let (repo, source, dest) = path.into_inner();
-    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    let body = body.0.unwrap_or_default();
     let strategy = match body.strategy.as_deref() {
         None | Some("") => MergeStrategy::None,
         Some("source-wins") => MergeStrategy::SourceWins,

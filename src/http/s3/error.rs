@@ -118,6 +118,13 @@ impl S3Error {
                 "The requested range is not satisfiable",
             ),
             Error::Gone(_) => Self::new(ErrorCode::NoSuchVersion, e.to_string()),
+            Error::StorageFull(source) => {
+                tracing::error!(error = %source, "object store full");
+                Self::new(
+                    ErrorCode::InsufficientStorage,
+                    "The object store is full; nothing was written.",
+                )
+            }
             Error::TooManyAttempts(_) | Error::Unavailable(_) => {
                 Self::new(ErrorCode::SlowDown, "Please reduce your request rate.")
             }

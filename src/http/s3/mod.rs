@@ -13,6 +13,7 @@ mod request;
 mod router;
 mod xml;
 
+use crate::http::shared::deadline;
 use crate::http::shared::session::AuthState;
 use actix_web::guard::GuardContext;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -89,7 +90,17 @@ async fn handle(
     auth_state: web::Data<AuthState>,
     config: web::Data<GatewayConfig>,
 ) -> HttpResponse {
-    match serve(&req, payload, &engine, &auth_state, &config).await {
+    let served = serve(&req, payload, &engine, &auth_state, &config).await;
+    // A body cut off for crawling fails the write however the handler saw
+    // it; the client is told why.
+    let served = match served {
+        _ if deadline::body_timed_out(&req) => Err(S3Error::new(
+            ErrorCode::RequestTimeout,
+            deadline::TIMEOUT_MESSAGE,
+        )),
+        other => other,
+    };
+    match served {
         Ok(resp) => resp,
         Err(e) => {
             let e = if e.resource.is_empty() {
@@ -100,6 +111,12 @@ async fn handle(
             e.error_response()
         }
     }
+}
+
+/// A URL that is not UTF-8: `InvalidArgument`, as S3 answers keys it
+/// cannot parse.
+fn not_utf8(e: crate::http::shared::text::NotUtf8) -> S3Error {
+    S3Error::invalid_argument(e.to_string())
 }
 
 async fn serve(
@@ -115,8 +132,8 @@ async fn serve(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let vhost = router::virtual_host_bucket(host, &config.domains);
-    let query = router::parse_query(req.query_string());
-    let path = router::decode(req.uri().path());
+    let query = router::parse_query(req.query_string()).map_err(not_utf8)?;
+    let path = router::decode(req.uri().path(), "the key").map_err(not_utf8)?;
     let has_copy_source = req.headers().contains_key("x-amz-copy-source");
     let op = router::route(
         req.method().as_str(),
@@ -126,7 +143,19 @@ async fn serve(
         vhost.as_deref(),
     );
     match op {
-        Op::NotFound => return Ok(HttpResponse::NotFound().finish()),
+        // A bucket and a bare ref (`/repo/main`, `/repo/main/`) name no
+        // object: reads find none, writes are told what a key must be.
+        Op::NotFound => {
+            return Err(match req.method().as_str() {
+                "GET" | "HEAD" => {
+                    S3Error::new(ErrorCode::NoSuchKey, "The specified key does not exist.")
+                }
+                _ => S3Error::invalid_argument(
+                    "an object key is <ref>/<path>, with a path after the ref",
+                ),
+            }
+            .at(req.uri().path()))
+        }
         Op::NotSupported(what) => return Err(S3Error::not_supported(what)),
         _ => {}
     }

@@ -187,7 +187,8 @@ pub fn decoded_copy_source(req: &actix_web::HttpRequest) -> S3Result<(String, St
         .get("x-amz-copy-source")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let decoded = super::router::decode(raw.split('?').next().unwrap_or(raw));
+    let decoded = super::router::decode(raw.split('?').next().unwrap_or(raw), "x-amz-copy-source")
+        .map_err(|e| S3Error::invalid_argument(e.to_string()))?;
     let trimmed = decoded.trim_start_matches('/');
     let (bucket, key) = trimmed.split_once('/').ok_or_else(|| {
         S3Error::invalid_argument(

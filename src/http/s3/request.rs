@@ -83,8 +83,14 @@ pub fn split_key(bucket: &str, key: &str) -> S3Result<(String, ObjectPath)> {
         S3Error::new(ErrorCode::NoSuchKey, "The specified key does not exist.")
             .at(format!("/{bucket}/{key}"))
     })?;
-    let path = ObjectPath::new(path)
-        .map_err(|e| S3Error::new(ErrorCode::KeyTooLongError, e.to_string()))?;
+    let path = ObjectPath::new(path).map_err(|e| {
+        let code = if path.len() > ObjectPath::MAX_LEN {
+            ErrorCode::KeyTooLongError
+        } else {
+            ErrorCode::InvalidArgument
+        };
+        S3Error::new(code, e.to_string())
+    })?;
     Ok((reference.to_owned(), path))
 }
 

@@ -1,6 +1,7 @@
 //! Routing of S3 requests, framework-free: method + path + query + headers →
 //! a typed operation (lakeFS's dispatch table), before any handler runs.
 
+use crate::http::shared::text::{percent_decode, NotUtf8};
 use std::collections::BTreeMap;
 
 /// An S3 operation the gateway serves, with its bucket and key.
@@ -235,22 +236,23 @@ pub fn route(
 }
 
 /// Parses a raw query string into decoded key/values (`?uploads` → `uploads=""`).
-pub fn parse_query(raw: &str) -> BTreeMap<String, String> {
+pub fn parse_query(raw: &str) -> Result<BTreeMap<String, String>, NotUtf8> {
     raw.split('&')
         .filter(|p| !p.is_empty())
         .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k), decode(v))
+            let k = decode(k, "a query parameter name")?;
+            let v = decode(v, &format!("query parameter {k:?}"))?;
+            Ok((k, v))
         })
         .collect()
 }
 
-/// Percent-decoding; `+` is a literal plus in S3 paths and a space in queries
-/// only when form-encoded, which S3 clients do not do.
-pub fn decode(s: &str) -> String {
-    urlencoding::decode(s)
-        .map(|c| c.into_owned())
-        .unwrap_or_else(|_| s.to_owned())
+/// Percent-decoding to UTF-8 (anything else is refused: see
+/// [`crate::http::shared::text`]); `+` is a literal plus in S3 paths and a
+/// space in queries only when form-encoded, which S3 clients do not do.
+pub fn decode(s: &str, what: &str) -> Result<String, NotUtf8> {
+    percent_decode(s, what)
 }
 
 #[cfg(test)]
@@ -258,7 +260,7 @@ mod tests {
     use super::*;
 
     fn q(s: &str) -> BTreeMap<String, String> {
-        parse_query(s)
+        parse_query(s).unwrap()
     }
 
     fn r(method: &str, path: &str, query: &str) -> Op {

@@ -7,21 +7,35 @@ use tarn_model::Entry;
 use tarn_ports::ByteRange;
 
 /// Parses a single `Range: bytes=...`; anything else reads the whole object.
+/// A position too large for 64 bits is past the end of any object (so a
+/// start there cannot be satisfied: 416), not a reason to ignore the header.
 pub fn parse_range(req: &HttpRequest) -> Option<ByteRange> {
     let value = req.headers().get(header::RANGE)?.to_str().ok()?;
+    range_spec(value)
+}
+
+fn range_spec(value: &str) -> Option<ByteRange> {
     let spec = value.trim().strip_prefix("bytes=")?;
     if spec.contains(',') {
         return None;
     }
     let (first, last) = spec.split_once('-')?;
     match (first.trim(), last.trim()) {
-        ("", n) => Some(ByteRange::Suffix(n.parse().ok()?)),
-        (f, "") => Some(ByteRange::From(f.parse().ok()?)),
+        ("", n) => Some(ByteRange::Suffix(position(n)?)),
+        (f, "") => Some(ByteRange::From(position(f)?)),
         (f, l) => Some(ByteRange::Inclusive {
-            first: f.parse().ok()?,
-            last: l.parse().ok()?,
+            first: position(f)?,
+            last: position(l)?,
         }),
     }
+}
+
+/// A byte position: decimal digits, saturating at `u64::MAX`.
+fn position(digits: &str) -> Option<u64> {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digits.parse().unwrap_or(u64::MAX))
 }
 
 /// The quoted ETag of an entry.
@@ -88,4 +102,29 @@ fn partial(resp: &mut actix_web::HttpResponseBuilder, first: u64, last: u64, siz
         format!("bytes {first}-{last}/{size}"),
     ));
     last - first + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_beyond_64_bits_saturate() {
+        assert_eq!(
+            range_spec("bytes=99999999999999999999-"),
+            Some(ByteRange::From(u64::MAX))
+        );
+        assert_eq!(ByteRange::From(u64::MAX).resolve(10), None);
+        assert_eq!(
+            range_spec("bytes=0-99999999999999999999"),
+            Some(ByteRange::Inclusive {
+                first: 0,
+                last: u64::MAX
+            })
+        );
+        assert_eq!(range_spec("bytes=-5"), Some(ByteRange::Suffix(5)));
+        assert_eq!(range_spec("bytes=a-"), None);
+        assert_eq!(range_spec("bytes=+1-"), None);
+        assert_eq!(range_spec("bytes=0-1,3-4"), None);
+    }
 }

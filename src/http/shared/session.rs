@@ -35,6 +35,8 @@ pub struct Principal {
 pub struct AuthState {
     /// The domain's auth use cases.
     pub auth: Arc<Auth>,
+    /// Password logins: queued fairly, limited per source.
+    pub logins: super::login_throttle::LoginThrottle,
     jwt_secret: Vec<u8>,
 }
 
@@ -54,6 +56,9 @@ impl AuthState {
     pub fn new(auth: Arc<Auth>, secret_key: &str) -> Self {
         Self {
             auth,
+            logins: super::login_throttle::LoginThrottle::new(
+                tarn_domain::auth::MAX_PASSWORD_CHECKS,
+            ),
             jwt_secret: secret_key.as_bytes().to_vec(),
         }
     }

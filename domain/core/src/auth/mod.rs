@@ -134,6 +134,16 @@ impl Drop for PasswordCheckSlot {
     }
 }
 
+/// Whether `name` has the shape of an access key id (`AKIA` and upper-case
+/// letters or digits, as lakeFS and AWS make them) rather than of a user.
+pub fn looks_like_access_key(name: &str) -> bool {
+    (16..=128).contains(&name.len())
+        && name.starts_with("AKIA")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
 /// A hash to check passwords against when the user has none.
 fn decoy_hash() -> Option<String> {
     static DECOY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
@@ -240,7 +250,9 @@ impl Auth {
     /// on the caller's async worker), at most [`MAX_PASSWORD_CHECKS`] at a
     /// time (more answer [`Error::Unavailable`] at once); a user without a
     /// password, or no such user, costs the same as a wrong password, so
-    /// timing tells nothing about who exists. A caller that drops the
+    /// timing tells nothing about who exists — except for names shaped like
+    /// access key ids ([`looks_like_access_key`]), which are refused at once
+    /// when no such user exists (an unknown key must not cost a hash). A caller that drops the
     /// returned future mid-check leaves the hash to finish on its thread,
     /// which then gives the slot back.
     pub async fn authenticate_password(
@@ -249,6 +261,11 @@ impl Auth {
         password: &str,
     ) -> Result<Option<UserId>> {
         let user = self.active_user(username).await?;
+        // A login that names an access key (a wrong or revoked one) is no
+        // password login: refused without a hash, so junk keys cost nothing.
+        if user.is_none() && looks_like_access_key(username) {
+            return Ok(None);
+        }
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let known = hash.is_some();
         let hash = match hash {

@@ -430,3 +430,22 @@ async fn password_checks_dropped_mid_way_give_their_slots_back() {
     let who = auth.authenticate_password("ann", "long enough").await;
     assert_eq!(who.unwrap(), Some(uid("ann")));
 }
+
+#[tokio::test]
+async fn an_unknown_access_key_as_a_login_costs_no_hash() {
+    let store = Arc::new(MemoryAuthStore::new());
+    let auth = Arc::new(service(&store, 0));
+    // Every slot taken: a login that needed a hash would be refused.
+    auth.password_checks
+        .store(MAX_PASSWORD_CHECKS, std::sync::atomic::Ordering::SeqCst);
+    let junk = auth
+        .authenticate_password("AKIAJUNKJUNKJUNKJUNK", "whatever")
+        .await;
+    assert_eq!(junk.unwrap(), None, "answered without a hash");
+    // A user name still goes through a hash (here: refused, no slot).
+    let user = auth.authenticate_password("ann", "whatever").await;
+    assert!(matches!(user, Err(Error::Unavailable(_))), "{user:?}");
+    assert!(looks_like_access_key("AKIAIOSFOLQUICKSTART"));
+    assert!(!looks_like_access_key("AKIAshort"));
+    assert!(!looks_like_access_key("admin"));
+}

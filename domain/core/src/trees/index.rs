@@ -3,6 +3,7 @@
 //! integer, order the keys (ties aside) without chasing a pointer per probe.
 
 use std::ops::Deref;
+use tarn_model::footprint::{heap_block, HeapSize};
 use tarn_model::tree::{RangeInfo, TreeRecord};
 use tarn_model::ObjectPath;
 
@@ -25,6 +26,10 @@ fn fingerprint(key: &[u8], from: usize) -> u64 {
 }
 
 impl Fingerprints {
+    fn heap_bytes(&self) -> usize {
+        heap_block(self.values.capacity() * std::mem::size_of::<u64>())
+    }
+
     fn new<'a>(keys: impl Iterator<Item = &'a str> + Clone) -> Self {
         let mut all = keys.clone();
         let common = match (all.next(), all.last()) {
@@ -66,6 +71,13 @@ impl RangeData {
         Self { records, index }
     }
 
+    /// The memory this range holds behind its `Arc` (allocation included).
+    pub(crate) fn footprint(&self) -> usize {
+        heap_block(std::mem::size_of::<Self>() + 16)
+            + self.records.heap_bytes()
+            + self.index.heap_bytes()
+    }
+
     /// The index of `path`, if present.
     pub(crate) fn find(&self, path: &ObjectPath) -> Option<usize> {
         let first = self.records.first()?.0.as_str();
@@ -97,6 +109,13 @@ impl MetaRangeData {
     pub(crate) fn new(ranges: Vec<RangeInfo>) -> Self {
         let index = Fingerprints::new(ranges.iter().map(|r| r.last.as_str()));
         Self { ranges, index }
+    }
+
+    /// The memory this metarange holds behind its `Arc` (allocation included).
+    pub(crate) fn footprint(&self) -> usize {
+        heap_block(std::mem::size_of::<Self>() + 16)
+            + self.ranges.heap_bytes()
+            + self.index.heap_bytes()
     }
 
     /// The first range whose last key is not below `path`: the only one that

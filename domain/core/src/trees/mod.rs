@@ -47,20 +47,22 @@ fn metarange_key(id: &MetaRangeId) -> Result<BlockKey> {
 const MAX_TREE_FILE: usize = 256 << 20;
 
 impl TreeStore {
-    /// A store caching up to `cache_bytes` of decoded files (by encoded size).
+    /// A store caching decoded files in up to `cache_bytes` of memory, as
+    /// the allocator counts it (a decoded range holds about twice its
+    /// encoded size).
     pub(crate) fn new(blocks: Arc<dyn BlockStore>, split: SplitRule, cache_bytes: u64) -> Self {
-        let weigh = |bytes: u64| u32::try_from(bytes).unwrap_or(u32::MAX);
+        // The cache's own bookkeeping per entry (key, node, timers).
+        const ENTRY_OVERHEAD: usize = 256;
+        let weigh = |bytes: usize| u32::try_from(bytes + ENTRY_OVERHEAD).unwrap_or(u32::MAX);
         Self {
             blocks,
             ranges: Cache::builder()
                 .max_capacity(cache_bytes / 10 * 9)
-                .weigher(move |_, r: &Range| {
-                    weigh(r.iter().map(|(p, e)| record_weight(p, e)).sum())
-                })
+                .weigher(move |_, r: &Range| weigh(r.footprint()))
                 .build(),
             metaranges: Cache::builder()
                 .max_capacity(cache_bytes / 10)
-                .weigher(move |_, m: &MetaRange| weigh(m.len() as u64 * 200))
+                .weigher(move |_, m: &MetaRange| weigh(m.footprint()))
                 .build(),
             split,
         }
@@ -191,11 +193,6 @@ impl TreeStore {
 }
 
 /// Roughly the memory a decoded record takes.
-fn record_weight(p: &ObjectPath, e: &Entry) -> u64 {
-    let meta: usize = e.metadata.iter().map(|(k, v)| k.len() + v.len() + 48).sum();
-    (p.as_str().len() + e.checksum.len() + meta + 160) as u64
-}
-
 fn corrupt(e: tarn_model::InvalidValue) -> Error {
     Error::Internal(tarn_ports::PortError::internal(format!(
         "corrupt tree file: {e}"

@@ -19,7 +19,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use models::UserBody;
 use serde::{Deserialize, Serialize};
-use tarn_model::auth::{Decision, Permission};
+use tarn_model::auth::{Decision, Permission, UserId};
 use utoipa::ToSchema;
 
 operations! {
@@ -86,17 +86,14 @@ pub struct AuthenticationToken {
 }
 
 pub async fn login(
+    req: HttpRequest,
     state: web::Data<AuthState>,
     body: web::Json<LoginInformation>,
 ) -> ApiResult<HttpResponse> {
     let (id, secret) = (&body.access_key_id, &body.secret_access_key);
     let user = match state.auth.authenticate_key(id, secret).await? {
         Some(user) => user,
-        None => state
-            .auth
-            .authenticate_password(id, secret)
-            .await?
-            .ok_or_else(ApiError::unauthenticated)?,
+        None => password_login(&req, &state, id, secret).await?,
     };
     let (token, exp) = state.issue_token(&user).map_err(|e| {
         tracing::error!(error = %e, "cannot sign a login token");
@@ -111,6 +108,43 @@ pub async fn login(
         token,
         token_expiration: exp,
     }))
+}
+
+/// A login with a user name and password, through the login throttle (see
+/// `shared::login_throttle`): a flood costs its sender, not other users.
+async fn password_login(
+    req: &HttpRequest,
+    state: &AuthState,
+    name: &str,
+    password: &str,
+) -> ApiResult<UserId> {
+    use crate::http::shared::login_throttle::Refusal;
+    let source = req
+        .peer_addr()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+    let mut turn = state.logins.turn(source).await.map_err(|r| match r {
+        Refusal::SourceBusy => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many logins at once from your address; retry in a moment",
+        ),
+        Refusal::QueueFull => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many password logins at once; retry in a moment",
+        ),
+    })?;
+    let user = state.auth.authenticate_password(name, password).await;
+    turn.hashed();
+    match user? {
+        Some(user) => {
+            state.logins.succeeded(source);
+            Ok(user)
+        }
+        None => {
+            // Answered late, holding this source's place but no slot.
+            tokio::time::sleep(state.logins.failed(source)).await;
+            Err(ApiError::unauthenticated())
+        }
+    }
 }
 
 /// `GET /logout`: clears the session cookie — when a person navigates there
