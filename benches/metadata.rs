@@ -195,6 +195,7 @@ async fn sql_backends() -> Vec<(&'static str, Backend, tempfile::TempDir)> {
             Backend::Sqlite {
                 path: dir.path().join("tarn.db"),
                 max_connections: 8,
+                cache_bytes: tarn_adapter_sql::DEFAULT_SQLITE_CACHE_BYTES,
             },
             tempfile::tempdir().unwrap(),
         ),

@@ -21,10 +21,12 @@ mod support;
 
 use support::{create_repository, rss_kib, signed, start_with, KEY, SECRET};
 
-/// What the server may hold beyond the tree cache: the runtime, the HTTP
-/// stacks, SQLite's page cache, the commit and auth caches and allocator
-/// slack.
-const OVERHEAD_MIB: u64 = 96;
+/// What the server may hold beyond its caches' budgets: the runtime and
+/// its threads, the HTTP stacks, buffers of requests in flight, the commit
+/// and auth caches (bounded by entries) and allocator slack.
+const OVERHEAD_MIB: u64 = 64;
+/// SQLite's page caches, all connections together (the default).
+const SQLITE_CACHE_MIB: u64 = 64;
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -56,7 +58,13 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, url) = start_with(
         &dir.path().join("tarn"),
-        &[("TARN_CACHE__TREES_BYTES", (trees_mib << 20).to_string())],
+        &[
+            ("TARN_CACHE__TREES_BYTES", (trees_mib << 20).to_string()),
+            (
+                "TARN_DATABASE__SQLITE__CACHE_BYTES",
+                (SQLITE_CACHE_MIB << 20).to_string(),
+            ),
+        ],
     );
     let pid = child.id();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -88,7 +96,8 @@ fn main() {
     let deadline = Instant::now() + Duration::from_secs(secs);
     println!(
         "Soak: {secs} s of 6 uploaders, 2 upload-10-and-commit loops and a reader \
-         (release binary, SQLite + local disk, cache.trees_bytes = {trees_mib} MiB)"
+         (release binary, SQLite + local disk, cache.trees_bytes = {trees_mib} MiB, \
+         database.sqlite.cache_bytes = {SQLITE_CACHE_MIB} MiB)"
     );
     println!("RSS at start {} MiB", start_rss >> 10);
     let samples = rt.block_on(async {
@@ -203,9 +212,10 @@ fn main() {
     let first_half_peak = samples[..half].iter().map(|s| s.2).max().unwrap_or(0);
     let commits_second_half =
         samples.last().map_or(0, |s| s.1) - samples.get(half).map_or(0, |s| s.1);
-    let limit_kib = (trees_mib + OVERHEAD_MIB) << 10;
+    let limit_kib = (trees_mib + SQLITE_CACHE_MIB + OVERHEAD_MIB) << 10;
     println!(
-        "peak RSS {} MiB (budget {trees_mib} MiB + overhead {OVERHEAD_MIB} MiB = {} MiB: {}); \
+        "peak RSS {} MiB (budgets: trees {trees_mib} MiB + SQLite {SQLITE_CACHE_MIB} MiB, \
+         + overhead {OVERHEAD_MIB} MiB = {} MiB: {}); \
          first half's peak {} MiB, second half's {} MiB over {commits_second_half} more commits \
          ({:+.1} KiB per commit; was ~150 KiB per commit before the cache counted real memory)",
         peak >> 10,

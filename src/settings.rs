@@ -81,6 +81,8 @@ pub struct SqliteSettings {
     pub path: PathBuf,
     /// Connections in the pool (readers run in parallel, writers take turns).
     pub max_open_connections: usize,
+    /// Memory for SQLite's page caches, all connections together.
+    pub cache_bytes: u64,
 }
 
 /// PostgreSQL settings.

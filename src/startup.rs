@@ -385,6 +385,7 @@ pub fn sql_backend(database: &Database) -> anyhow::Result<Option<Backend>> {
         DatabaseKind::Sqlite => Some(Backend::Sqlite {
             path: database.sqlite.path.clone(),
             max_connections: database.sqlite.max_open_connections,
+            cache_bytes: database.sqlite.cache_bytes,
         }),
         DatabaseKind::Postgres => {
             let url = database.postgres.connection_string.expose();

@@ -311,6 +311,7 @@ async fn sqlite() -> Option<Harness> {
     let backend = Backend::Sqlite {
         path: dir.path().join("tarn.db"),
         max_connections: 8,
+        cache_bytes: tarn_adapter_sql::DEFAULT_SQLITE_CACHE_BYTES,
     };
     let store = SqlStore::open(&backend).await.unwrap();
     Some(Harness::new(Arc::new(store), Box::new(dir)))

@@ -556,3 +556,229 @@ fn base64_basic() -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(format!("{KEY}:{SECRET}"))
 }
+
+/// Runs `tarn <args> --data-dir <dir>` with `stdin`; success, stdout, stderr.
+async fn tarn_command(args: &[&str], dir: &std::path::Path, stdin: &str) -> (bool, String, String) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tarn"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env_remove("TARN_AUTH__ENCRYPT__SECRET_KEY")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    let out = child.wait_with_output().await.unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A login as `name`/`password` from `client`: the status and how long it took.
+async fn login(
+    http: &reqwest::Client,
+    url: &str,
+    name: &str,
+    password: &str,
+) -> (StatusCode, Duration) {
+    let t = Instant::now();
+    let resp = http
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&json!({"access_key_id": name, "secret_access_key": password}))
+        .send()
+        .await
+        .unwrap();
+    (resp.status(), t.elapsed())
+}
+
+#[tokio::test]
+async fn a_login_flood_costs_its_senders_not_the_user() {
+    if skip() {
+        return;
+    }
+    // A quickstart data directory, then its user's password set from the
+    // command line (which reads quickstart's settings with --quickstart).
+    let mut tarn = TarnProcess::start(tempfile::tempdir().unwrap(), &[]).await;
+    tarn.terminate().await;
+    let TarnProcess { data_dir, .. } = tarn;
+    let args = ["set-password", "--user-name", "quickstart"];
+    let (ok, _, err) = tarn_command(&args, data_dir.path(), "a long password\n").await;
+    assert!(!ok, "without --quickstart the key is unknown");
+    assert!(
+        err.contains("--quickstart"),
+        "the message says what to do: {err}"
+    );
+    let args = ["set-password", "--quickstart", "--user-name", "quickstart"];
+    let (ok, out, err) = tarn_command(&args, data_dir.path(), "a long password\n").await;
+    assert!(ok && out.contains("password set"), "{out}{err}");
+    let tarn = TarnProcess::start(data_dir, &[]).await;
+
+    // 24 clients on 12 other loopback addresses post junk without pause:
+    // half of them access keys that exist nowhere, half user names.
+    let flooder = |i: u8| {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from([127, 0, 0, 2 + i / 2]))
+            .build()
+            .unwrap()
+    };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let counts = std::sync::Arc::new(std::sync::Mutex::new(
+        std::collections::BTreeMap::<u16, u32>::new(),
+    ));
+    let mut flood = Vec::new();
+    for i in 0..24u8 {
+        let (http, url, stop, counts) =
+            (flooder(i), tarn.url.clone(), stop.clone(), counts.clone());
+        flood.push(tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let name = if i % 2 == 0 {
+                    format!("AKIAJUNK{i:02}{n:010}")
+                } else {
+                    format!("someone-{i}")
+                };
+                let (status, _) = login(&http, &url, &name, "wrong password").await;
+                *counts.lock().unwrap().entry(status.as_u16()).or_default() += 1;
+                n += 1;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Meanwhile the user logs in, again and again, from their own address.
+    let user = reqwest::Client::new();
+    let mut worst = Duration::ZERO;
+    for _ in 0..5 {
+        let (status, took) = login(&user, &tarn.url, "quickstart", "a long password").await;
+        assert_eq!(status, StatusCode::OK, "the user's login during the flood");
+        worst = worst.max(took);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for f in flood {
+        f.await.unwrap();
+    }
+    let counts = counts.lock().unwrap().clone();
+    // The flood was refused (401), or told to slow down (429); never did
+    // it make the server refuse everyone (503).
+    assert!(counts.keys().all(|s| [401, 429].contains(s)), "{counts:?}");
+    println!(
+        "a correct login during a 24-client flood took at most {worst:?}; the flood got {counts:?}"
+    );
+}
+
+/// A 4 MiB tmpfs, unmounted on drop; `None` (the test says it skips) where
+/// this user may not mount.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount() -> Option<Self> {
+        let dir = tempfile::tempdir().ok()?;
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(Self { dir })
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_answers_insufficient_storage_and_blames_no_one() {
+    if skip() {
+        return;
+    }
+    let Some(disk) = SmallDisk::mount() else {
+        eprintln!("skipped a_full_disk_answers_insufficient_storage: cannot mount a tmpfs here (not root)");
+        return;
+    };
+    let block = disk.dir.path().display().to_string();
+    let tarn =
+        TarnProcess::quickstart_with(&[("TARN_BLOCKSTORE__LOCAL__PATH", block.as_str())]).await;
+    crate::support::create_repository(&tarn, "full").await;
+    let http = reqwest::Client::new();
+    let big = vec![7u8; 6 << 20];
+    // The API's upload: 507 with a message that names the condition.
+    let resp = http
+        .post(format!(
+            "{}/api/v1/repositories/full/branches/main/objects?path=big",
+            tarn.url
+        ))
+        .basic_auth(KEY, Some(SECRET))
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::INSUFFICIENT_STORAGE);
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("insufficient storage"),
+        "{body}"
+    );
+    // The gateway's PUT: InsufficientStorage.
+    let resp = signed(
+        Method::PUT,
+        &format!("{}/full/main/big", tarn.url),
+        &[],
+        sigv4::UNSIGNED_PAYLOAD,
+    )
+    .body(big.clone())
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), StatusCode::INSUFFICIENT_STORAGE);
+    assert_eq!(s3_code(&resp.text().await.unwrap()), "InsufficientStorage");
+    // Fill the disk to the last byte: creating a repository is then the
+    // disk's fault, not the namespace's (507, not 400).
+    let filler = disk.dir.path().join("filler");
+    let _ = std::fs::write(&filler, vec![0u8; 8 << 20]);
+    let (status, body) = crate::support::api_json(
+        &http,
+        &tarn.url,
+        Method::POST,
+        "/repositories",
+        Some(json!({"name": "another", "storage_namespace": "local://another"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE, "{body}");
+    // Space again: everything works, nothing half-written stayed behind.
+    std::fs::remove_file(&filler).unwrap();
+    let (status, body) = crate::support::api_json(
+        &http,
+        &tarn.url,
+        Method::POST,
+        "/repositories",
+        Some(json!({"name": "another", "storage_namespace": "local://another"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, _) = crate::support::api_json(
+        &http,
+        &tarn.url,
+        Method::GET,
+        "/repositories/full/refs/main/objects/stat?path=big",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -37,6 +37,8 @@ pub enum Backend {
         path: PathBuf,
         /// Pool size (readers run in parallel; writers take turns).
         max_connections: usize,
+        /// Memory for page caches, shared out among the connections.
+        cache_bytes: u64,
     },
 }
 
@@ -56,10 +58,12 @@ impl std::fmt::Debug for Backend {
             Self::Sqlite {
                 path,
                 max_connections,
+                cache_bytes,
             } => f
                 .debug_struct("Sqlite")
                 .field("path", path)
                 .field("max_connections", max_connections)
+                .field("cache_bytes", cache_bytes)
                 .finish(),
         }
     }
@@ -125,12 +129,21 @@ impl RoundTrips {
 /// connection writes.
 /// The timeout comes first: even switching the journal mode may wait.
 /// `synchronous = FULL`: an acknowledged write survives a power loss too.
-/// Reads go through a memory map and a 32 MiB page cache per connection
-/// (SQLite's default cache is 2 MiB: scans of a large staging token would
-/// otherwise read page by page through system calls).
-pub(crate) const SQLITE_SETUP: &str = "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; \
-     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-     PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -32768;";
+/// Reads go through a memory map (file pages, which the kernel reclaims)
+/// and a page cache per connection of `cache_bytes` / connections, at least
+/// SQLite's default 2 MiB: process memory that fills as the database grows,
+/// so it is budgeted (`database.sqlite.cache_bytes`).
+pub(crate) fn sqlite_setup(cache_bytes: u64, connections: usize) -> String {
+    let kib = (cache_bytes / connections.max(1) as u64 / 1024).max(2048);
+    format!(
+        "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; \
+         PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+         PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -{kib};"
+    )
+}
+
+/// The default page cache budget of all connections together.
+pub const DEFAULT_SQLITE_CACHE_BYTES: u64 = 64 << 20;
 
 /// How long a request waits for a connection, or for a new one to open.
 const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -178,16 +191,19 @@ pub(crate) fn build_pool(backend: &Backend, trips: &RoundTrips) -> Result<Pool, 
         Backend::Sqlite {
             path,
             max_connections,
+            cache_bytes,
         } => {
             let trips = trips.clone();
+            let setup = sqlite_setup(*cache_bytes, *max_connections);
             let mut config = ManagerConfig::<SqliteConn>::default();
             config.recycling_method = RecyclingMethod::Fast;
             config.custom_setup = Box::new(move |url| {
                 let trips = trips.clone();
                 let url = url.to_owned();
+                let setup = setup.clone();
                 async move {
                     let mut conn = SqliteConn::establish(&url).await?;
-                    conn.batch_execute(SQLITE_SETUP)
+                    conn.batch_execute(&setup)
                         .await
                         .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                     conn.set_instrumentation(trips.instrumentation());

@@ -21,7 +21,7 @@ mod staging;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use db::{Backend, RoundTrips};
+pub use db::{Backend, RoundTrips, DEFAULT_SQLITE_CACHE_BYTES};
 pub use migrate::migrate;
 
 use tarn_ports::PortResult;

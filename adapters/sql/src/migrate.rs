@@ -75,7 +75,7 @@ async fn run(backend: Backend) -> Result<Vec<String>, PortError> {
                 .await
                 .map_err(|e| unreachable_db(&e))?;
             // Waits for a running instance's writes instead of failing.
-            conn.batch_execute(crate::db::SQLITE_SETUP)
+            conn.batch_execute(&crate::db::sqlite_setup(0, 1))
                 .await
                 .map_err(crate::db::db_error)?;
             let mut harness = AsyncMigrationHarness::new(conn);

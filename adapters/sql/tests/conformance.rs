@@ -13,6 +13,7 @@ async fn sqlite() -> (Arc<SqlStore>, tempfile::TempDir) {
     let backend = Backend::Sqlite {
         path: dir.path().join("tarn.db"),
         max_connections: 8,
+        cache_bytes: tarn_adapter_sql::DEFAULT_SQLITE_CACHE_BYTES,
     };
     let store = SqlStore::open(&backend).await.expect("open SQLite");
     (Arc::new(store), dir)

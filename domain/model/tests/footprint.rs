@@ -35,7 +35,9 @@ fn record(i: usize, metadata: usize, full: bool) -> TreeRecord {
         size: i as u64 * 1000,
         checksum: format!("{i:032x}"),
         last_modified: Timestamp::EPOCH,
-        content_type: (i % 2 == 0).then(|| "application/octet-stream".to_owned()),
+        content_type: i
+            .is_multiple_of(2)
+            .then(|| "application/octet-stream".to_owned()),
         metadata: (0..metadata)
             .map(|m| (format!("key-{m}"), format!("value number {m} of {i}")))
             .collect::<BTreeMap<_, _>>(),

@@ -26,6 +26,7 @@ async fn a_put_reads_the_repository_and_branch_once() {
         SqlStore::open(&Backend::Sqlite {
             path: dir.path().join("meta.db"),
             max_connections: 2,
+            cache_bytes: tarn_adapter_sql::DEFAULT_SQLITE_CACHE_BYTES,
         })
         .await
         .unwrap(),
