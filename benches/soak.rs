@@ -7,7 +7,9 @@
 //! plateauing under that budget plus the server's own overhead, instead of
 //! growing with the number of commits.
 //!
-//! `TARN_BENCH_SOAK_SECS` sets the duration (default 600);
+//! `TARN_BENCH_SOAK_SECS` sets the duration (default 600 under `cargo
+//! bench`; 15 under `cargo test --all-targets`, which passes no `--bench`:
+//! a smoke run);
 //! `TARN_BENCH_SOAK_TREES_BYTES` the tree cache budget (default: the
 //! server's default, 128 MiB). Any other `TARN_*` variable reaches the server.
 
@@ -53,7 +55,8 @@ async fn api(http: &reqwest::Client, method: reqwest::Method, url: String) -> re
 }
 
 fn main() {
-    let secs = env_u64("TARN_BENCH_SOAK_SECS", 600);
+    let full = std::env::args().any(|a| a == "--bench");
+    let secs = env_u64("TARN_BENCH_SOAK_SECS", if full { 600 } else { 15 });
     let trees_mib = env_u64("TARN_BENCH_SOAK_TREES_BYTES", 128 << 20) >> 20;
     let dir = tempfile::tempdir().unwrap();
     let (mut child, url) = start_with(

@@ -66,7 +66,9 @@ pub async fn limit_bodies(
 pub struct Deadline<S> {
     inner: S,
     limits: BodyLimits,
-    started: Instant,
+    /// When the handler first asked for the body: time a handler spends
+    /// before reading (a database wait) is not the client's.
+    started: Option<Instant>,
     received: u64,
     timer: Option<Pin<Box<Sleep>>>,
     flag: Arc<AtomicBool>,
@@ -78,7 +80,7 @@ impl<S> Deadline<S> {
         Self {
             inner,
             limits,
-            started: Instant::now(),
+            started: None,
             received: 0,
             timer: None,
             flag,
@@ -94,7 +96,7 @@ impl<S> Deadline<S> {
             return idle;
         }
         let earned = Duration::from_secs_f64(self.received as f64 / self.limits.min_rate as f64);
-        idle.min(self.started + self.limits.idle + earned)
+        idle.min(self.started.unwrap_or(now) + self.limits.idle + earned)
     }
 }
 
@@ -107,6 +109,9 @@ where
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if self.done {
             return Poll::Ready(None);
+        }
+        if self.started.is_none() {
+            self.started = Some(Instant::now());
         }
         match Pin::new(&mut self.inner).poll_next(cx) {
             Poll::Ready(Some(Ok(chunk))) => {
@@ -138,7 +143,7 @@ where
                 self.flag.store(true, Ordering::SeqCst);
                 tracing::info!(
                     received = self.received,
-                    elapsed_ms = self.started.elapsed().as_millis() as u64,
+                    elapsed_ms = self.started.map_or(0, |s| s.elapsed().as_millis() as u64),
                     "request body cut off: too slow"
                 );
                 Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
@@ -208,6 +213,28 @@ mod tests {
         );
         assert!(got >= 4, "{got}");
         drop(body);
+        feeder.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_clock_starts_when_the_handler_reads() {
+        let flag = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Bytes, PayloadError>>();
+        let mut body = Deadline::new(rx, limits(1000, 100), flag.clone());
+        // The handler is busy for longer than the grace before it reads.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let feeder = tokio::spawn(async move {
+            for _ in 0..5 {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                tx.unbounded_send(Ok(Bytes::from(vec![0u8; 100]))).unwrap();
+            }
+        });
+        let mut got = 0;
+        while let Some(item) = body.next().await {
+            got += item.unwrap().len();
+        }
+        assert_eq!(got, 500);
+        assert!(!flag.load(Ordering::SeqCst));
         feeder.await.unwrap();
     }
 
