@@ -750,35 +750,19 @@ async fn a_full_disk_answers_insufficient_storage_and_blames_no_one() {
     assert_eq!(s3_code(&resp.text().await.unwrap()), "InsufficientStorage");
     // Fill the disk to the last byte: creating a repository is then the
     // disk's fault, not the namespace's (507, not 400).
+    let call = |method: Method, path: &'static str, body: Option<Value>| {
+        crate::support::api_json(&http, &tarn.url, method, path, body)
+    };
+    let another = || Some(json!({"name": "another", "storage_namespace": "local://another"}));
     let filler = disk.dir.path().join("filler");
     let _ = std::fs::write(&filler, vec![0u8; 8 << 20]);
-    let (status, body) = crate::support::api_json(
-        &http,
-        &tarn.url,
-        Method::POST,
-        "/repositories",
-        Some(json!({"name": "another", "storage_namespace": "local://another"})),
-    )
-    .await;
+    let (status, body) = call(Method::POST, "/repositories", another()).await;
     assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE, "{body}");
     // Space again: everything works, nothing half-written stayed behind.
     std::fs::remove_file(&filler).unwrap();
-    let (status, body) = crate::support::api_json(
-        &http,
-        &tarn.url,
-        Method::POST,
-        "/repositories",
-        Some(json!({"name": "another", "storage_namespace": "local://another"})),
-    )
-    .await;
+    let (status, body) = call(Method::POST, "/repositories", another()).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, _) = crate::support::api_json(
-        &http,
-        &tarn.url,
-        Method::GET,
-        "/repositories/full/refs/main/objects/stat?path=big",
-        None,
-    )
-    .await;
+    let stat = "/repositories/full/refs/main/objects/stat?path=big";
+    let (status, _) = call(Method::GET, stat, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
