@@ -557,29 +557,6 @@ fn base64_basic() -> String {
     base64::engine::general_purpose::STANDARD.encode(format!("{KEY}:{SECRET}"))
 }
 
-/// Runs `tarn <args> --data-dir <dir>` with `stdin`; success, stdout, stderr.
-async fn tarn_command(args: &[&str], dir: &std::path::Path, stdin: &str) -> (bool, String, String) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tarn"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .env_remove("TARN_AUTH__ENCRYPT__SECRET_KEY")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).await.unwrap();
-    drop(input);
-    let out = child.wait_with_output().await.unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// A login as `name`/`password` from `client`: the status and how long it took.
 async fn login(
     http: &reqwest::Client,
@@ -608,14 +585,16 @@ async fn a_login_flood_costs_its_senders_not_the_user() {
     tarn.terminate().await;
     let TarnProcess { data_dir, .. } = tarn;
     let args = ["set-password", "--user-name", "quickstart"];
-    let (ok, _, err) = tarn_command(&args, data_dir.path(), "a long password\n").await;
+    let (ok, _, err) =
+        crate::support::run_cli(&args, data_dir.path(), "a long password\n", &[]).await;
     assert!(!ok, "without --quickstart the key is unknown");
     assert!(
         err.contains("--quickstart"),
         "the message says what to do: {err}"
     );
     let args = ["set-password", "--quickstart", "--user-name", "quickstart"];
-    let (ok, out, err) = tarn_command(&args, data_dir.path(), "a long password\n").await;
+    let (ok, out, err) =
+        crate::support::run_cli(&args, data_dir.path(), "a long password\n", &[]).await;
     assert!(ok && out.contains("password set"), "{out}{err}");
     let tarn = TarnProcess::start(data_dir, &[]).await;
 

@@ -262,36 +262,22 @@ async fn migrate_applies_the_schema_once() {
     assert!(run().await.contains("up to date"));
 }
 
-/// Runs `tarn <args> --data-dir DIR` with a secret key; exit status, stdout, stderr.
+/// `tarn <args> --data-dir <dir>` on SQLite with this suite's key.
 async fn tarn_cli(
     args: &[&str],
     dir: &std::path::Path,
     stdin: Option<&str>,
 ) -> (bool, String, String) {
-    use tokio::io::AsyncWriteExt;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tarn"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .env("TARN_DATABASE__TYPE", "sqlite")
-        .env("TARN_AUTH__ENCRYPT__SECRET_KEY", "persistence-test-key")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input
-        .write_all(stdin.unwrap_or("").as_bytes())
-        .await
-        .unwrap();
-    drop(input);
-    let out = child.wait_with_output().await.unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    support::run_cli(
+        args,
+        dir,
+        stdin.unwrap_or(""),
+        &[
+            ("TARN_DATABASE__TYPE", "sqlite"),
+            ("TARN_AUTH__ENCRYPT__SECRET_KEY", "persistence-test-key"),
+        ],
     )
+    .await
 }
 
 fn printed(out: &str, label: &str) -> String {

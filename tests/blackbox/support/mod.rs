@@ -321,3 +321,35 @@ impl TarnProcess {
             .unwrap()
     }
 }
+
+/// Runs `tarn <args> --data-dir <dir>` with `stdin` and `env` added (and no
+/// secret key from the environment unless `env` gives one); whether it
+/// succeeded, its stdout and its stderr.
+pub async fn run_cli(
+    args: &[&str],
+    dir: &std::path::Path,
+    stdin: &str,
+    env: &[(&str, &str)],
+) -> (bool, String, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tarn"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env_remove("TARN_AUTH__ENCRYPT__SECRET_KEY")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    let out = child.wait_with_output().await.unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
