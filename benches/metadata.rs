@@ -43,6 +43,7 @@ fn entry(i: usize) -> Entry {
         last_modified: Timestamp::from_unix_seconds(1_700_000_000),
         content_type: Some("application/octet-stream".into()),
         metadata: BTreeMap::new(),
+        tags: Default::default(),
     }
 }
 

@@ -102,6 +102,11 @@ pub struct Blockstore {
     /// Which backend.
     #[serde(rename = "type")]
     pub kind: BlockstoreKind,
+    /// The namespace prefix clients suggest for new repositories (`/config`'s
+    /// `default_namespace_prefix`); empty: `local://` for the local store,
+    /// `mem://` in memory, none (`""`) for S3.
+    #[serde(default)]
+    pub default_namespace_prefix: String,
     /// Local directory settings.
     pub local: LocalSettings,
     /// S3 settings.

@@ -225,13 +225,19 @@ impl ShutdownSignals {
 }
 
 fn server_info(settings: &Settings, presign: bool) -> ServerInfo {
-    let (kind, example, regex) = match settings.blockstore.kind {
-        BlockstoreKind::Local => ("local", "local://my-repository", "^local://"),
-        BlockstoreKind::Mem => ("mem", "mem://my-repository", "^mem://"),
-        BlockstoreKind::S3 => ("s3", "s3://bucket/prefix", "^s3://"),
+    let (kind, example, regex, prefix) = match settings.blockstore.kind {
+        BlockstoreKind::Local => ("local", "local://my-repository", "^local://", "local://"),
+        BlockstoreKind::Mem => ("mem", "mem://my-repository", "^mem://", "mem://"),
+        BlockstoreKind::S3 => ("s3", "s3://bucket/prefix", "^s3://", ""),
     };
+    let configured = &settings.blockstore.default_namespace_prefix;
     ServerInfo {
         blockstore_type: kind.to_owned(),
+        default_namespace_prefix: if configured.is_empty() {
+            prefix.to_owned()
+        } else {
+            configured.clone()
+        },
         namespace_example: example.to_owned(),
         namespace_regex: regex.to_owned(),
         presign,

@@ -33,11 +33,14 @@ pub struct RepositoryBranch {
 ///   `Ok` and keeps the stored record.
 /// - **Listings** are in byte order of the name, strictly after `after`, at
 ///   most `limit` items (no more; fewer only at the end).
+/// - **Bare repositories**: `create_bare_repository` creates the repository
+///   alone, with no commit and no branch (a restore fills them in).
 /// - **Settings** (per-repository values such as branch protection rules):
 ///   `set_setting` replaces the value iff the stored one equals `expected`
 ///   (`None`: no value yet), else answers `PreconditionFailed`; of concurrent
 ///   updates from one expected value, exactly one succeeds. They go with the
-///   repository.
+///   repository. `list_settings` lists the keys starting with a prefix, in
+///   byte order, as listings do.
 /// - Reads observe every write that returned `Ok` before them (no stale
 ///   reads), across every instance sharing the store.
 #[async_trait]
@@ -49,6 +52,10 @@ pub trait RefStore: Send + Sync + 'static {
         initial_commit: &Commit,
         default_branch: &Branch,
     ) -> PortResult<()>;
+
+    /// Creates a repository with no commit and no branch (lakeFS's bare
+    /// repository, the target of a refs restore).
+    async fn create_bare_repository(&self, repo: &Repository) -> PortResult<()>;
 
     /// Reads a repository.
     async fn get_repository(&self, id: &RepositoryId) -> PortResult<Repository>;
@@ -149,6 +156,16 @@ pub trait RefStore: Send + Sync + 'static {
         expected: Option<&str>,
         value: &str,
     ) -> PortResult<()>;
+
+    /// Settings whose key starts with `prefix`, strictly after `after`, in
+    /// byte order of the key, at most `limit`, as `(key, value)`.
+    async fn list_settings(
+        &self,
+        repo: &RepositoryId,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PortResult<Vec<(String, String)>>;
 
     /// The ids of commits starting with `prefix` (lowercase hex), in order, at
     /// most `limit`: the engine asks for two to detect an ambiguous prefix.

@@ -80,6 +80,25 @@ impl RefStore for MemoryRefStore {
         Ok(())
     }
 
+    async fn create_bare_repository(&self, repo: &Repository) -> PortResult<()> {
+        let mut repos = lock(&self.repos)?;
+        if repos.contains_key(&repo.id) {
+            return Err(PortError::already_exists(format!(
+                "repository {} already exists",
+                repo.id
+            )));
+        }
+        let state = RepoState {
+            repo: repo.clone(),
+            branches: BTreeMap::new(),
+            tags: BTreeMap::new(),
+            commits: BTreeMap::new(),
+            settings: BTreeMap::new(),
+        };
+        repos.insert(repo.id.clone(), state);
+        Ok(())
+    }
+
     async fn get_repository(&self, id: &RepositoryId) -> PortResult<Repository> {
         self.with_repo(id, |s| Ok(s.repo.clone()))
     }
@@ -231,6 +250,27 @@ impl RefStore for MemoryRefStore {
 
     async fn get_setting(&self, repo: &RepositoryId, key: &str) -> PortResult<Option<String>> {
         self.with_repo(repo, |s| Ok(s.settings.get(key).cloned()))
+    }
+
+    async fn list_settings(
+        &self,
+        repo: &RepositoryId,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PortResult<Vec<(String, String)>> {
+        self.with_repo(repo, |s| {
+            Ok(s.settings
+                .range::<str, _>((
+                    std::ops::Bound::Included(prefix),
+                    std::ops::Bound::Unbounded,
+                ))
+                .take_while(|(k, _)| k.starts_with(prefix))
+                .filter(|(k, _)| after.is_none_or(|a| k.as_str() > a))
+                .take(limit)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect())
+        })
     }
 
     async fn set_setting(

@@ -120,6 +120,23 @@ impl RefStore for SqlStore {
         })
     }
 
+    async fn create_bare_repository(&self, repo: &Repository) -> PortResult<()> {
+        let repo_row = RepositoryRow::from_model(repo);
+        with_conn!(&self.pool, conn => {
+            diesel::insert_into(repositories::table)
+                .values(&repo_row)
+                .execute(conn)
+                .await
+                .map_err(|e| match db_error(e) {
+                    e if e.kind() == ErrorKind::AlreadyExists => {
+                        PortError::already_exists(format!("repository {} already exists", repo.id))
+                    }
+                    e => e,
+                })?;
+        });
+        Ok(())
+    }
+
     async fn get_repository(&self, id: &RepositoryId) -> PortResult<Repository> {
         let row: Option<RepositoryRow> = with_conn!(&self.pool, conn => {
             repositories::table
@@ -397,6 +414,38 @@ impl RefStore for SqlStore {
                 .map_err(db_error)?
         });
         found.ok_or_else(|| repo_missing(repo))
+    }
+
+    async fn list_settings(
+        &self,
+        repo: &RepositoryId,
+        prefix: &str,
+        after: Option<&str>,
+        limit_to: usize,
+    ) -> PortResult<Vec<(String, String)>> {
+        let upper = prefix_upper_bound(prefix);
+        let start = after.filter(|a| *a >= prefix);
+        let rows: Vec<(String, String)> = with_conn!(&self.pool, conn => {
+            let mut query = repository_settings::table
+                .filter(repository_settings::repository.eq(repo.as_str()))
+                .order(repository_settings::key)
+                .limit(limit(limit_to))
+                .select((repository_settings::key, repository_settings::value))
+                .into_boxed();
+            query = match start {
+                Some(a) => query.filter(repository_settings::key.gt(a)),
+                None => query.filter(repository_settings::key.ge(prefix)),
+            };
+            if let Some(upper) = &upper {
+                query = query.filter(repository_settings::key.lt(upper.as_str()));
+            }
+            let rows: Vec<(String, String)> = query.load(conn).await.map_err(db_error)?;
+            if rows.is_empty() && !repo_exists!(conn, repo) {
+                return Err(repo_missing(repo));
+            }
+            rows
+        });
+        Ok(rows)
     }
 
     async fn set_setting(

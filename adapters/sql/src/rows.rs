@@ -247,6 +247,7 @@ pub(crate) struct UploadRow {
     pub initiated: i64,
     pub content_type: Option<String>,
     pub metadata: String,
+    pub tags: String,
 }
 
 impl UploadRow {
@@ -262,6 +263,7 @@ impl UploadRow {
             initiated: u.initiated.unix_micros(),
             content_type: u.content_type.clone(),
             metadata: map_to_json(&u.metadata)?,
+            tags: map_to_json(&u.tags)?,
         })
     }
 
@@ -276,6 +278,7 @@ impl UploadRow {
             initiated: Timestamp::from_unix_micros(self.initiated),
             content_type: self.content_type,
             metadata: map_from_json(&self.metadata, "upload metadata")?,
+            tags: map_from_json(&self.tags, "upload tags")?,
         })
     }
 }

@@ -73,6 +73,7 @@ diesel::table! {
         initiated -> BigInt,
         content_type -> Nullable<Text>,
         metadata -> Text,
+        tags -> Text,
     }
 }
 

@@ -52,6 +52,7 @@ fn entry(i: usize, version: u32) -> Entry {
         last_modified: Timestamp::from_unix_seconds(1_700_000_000),
         content_type: Some("application/octet-stream".into()),
         metadata: BTreeMap::new(),
+        tags: Default::default(),
     }
 }
 

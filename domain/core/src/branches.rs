@@ -1,6 +1,6 @@
 //! Branches: create, get, list, delete, reset and hard reset.
 
-use crate::error::{Error, PortResultExt, Result};
+use crate::error::{Error, PortResultExt, Protected, Result};
 use crate::page::Page;
 use crate::settings::{ensure_unprotected, BRANCH_PROTECTION};
 use crate::Engine;
@@ -48,7 +48,7 @@ impl Engine {
         if read.repository.read_only {
             return Err(Error::ReadOnlyRepository(id.to_string()));
         }
-        ensure_unprotected(read.setting.as_deref(), name)?;
+        ensure_unprotected(read.setting.as_deref(), name, Protected::Write)?;
         Ok((read.repository, branch))
     }
 
@@ -174,7 +174,7 @@ impl Engine {
         scope: ResetScope,
     ) -> Result<()> {
         self.writable_repository(repo).await?;
-        self.check_unprotected(repo, name).await?;
+        self.check_unprotected(repo, name, Protected::Write).await?;
         match scope {
             ResetScope::All => {
                 for _ in 0..self.settings.max_attempts {
@@ -218,7 +218,8 @@ impl Engine {
         target: &str,
     ) -> Result<Branch> {
         self.writable_repository(repo).await?;
-        self.check_unprotected(repo, name).await?;
+        self.check_unprotected(repo, name, Protected::Commit)
+            .await?;
         let commit = self.resolve_commit(repo, target).await?;
         let old = self.get_branch(repo, name).await?;
         if self.is_dirty(&old).await? {

@@ -1,7 +1,7 @@
 //! Commits: seal the staging token, apply the sealed changes to the head's
 //! tree, write the commit record, move the branch by compare-and-set.
 
-use crate::error::{Error, PortResultExt, Result};
+use crate::error::{Error, PortResultExt, Protected, Result};
 use crate::staging::{StagingCursor, ViewCursor};
 use crate::Engine;
 use crate::Entity;
@@ -40,7 +40,8 @@ impl Engine {
         req: CommitRequest,
     ) -> Result<Commit> {
         let r = self.writable_repository(repo).await?;
-        self.check_unprotected(repo, name).await?;
+        self.check_unprotected(repo, name, Protected::Commit)
+            .await?;
         let ns = r.storage_namespace;
         for _ in 0..self.settings.max_attempts {
             let current = self.get_branch(repo, name).await?;

@@ -33,9 +33,29 @@ pub struct UploadRequest {
     pub content_type: Option<String>,
     /// User metadata.
     pub metadata: BTreeMap<String, String>,
+    /// Object tags.
+    pub tags: BTreeMap<String, String>,
     /// A precondition.
     pub condition: WriteCondition,
 }
+
+/// What a copy changes from its source; by default nothing (S3's `COPY`
+/// directives).
+#[derive(Debug, Clone, Default)]
+pub struct CopyChanges {
+    /// A new content type (kept when `None` or empty) and user metadata: S3's
+    /// `x-amz-metadata-directive: REPLACE`.
+    pub described: Option<(Option<String>, BTreeMap<String, String>)>,
+    /// New tags: S3's `x-amz-tagging-directive: REPLACE`.
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// What describes new data: content type, user metadata and tags.
+pub type Described = (
+    Option<String>,
+    BTreeMap<String, String>,
+    BTreeMap<String, String>,
+);
 
 /// Metadata of data written directly to the store, to link at a path.
 #[derive(Debug, Clone)]
@@ -174,7 +194,8 @@ impl Engine {
             .put(&ns, &key, body, req.size)
             .await
             .map_err(body_write_error)?;
-        let entry = self.fresh_entry(key, (put.size, put.etag), req.content_type, req.metadata);
+        let described = (req.content_type, req.metadata, req.tags);
+        let entry = self.fresh_entry(key, (put.size, put.etag), described);
         // Again, now that the data is in: a write that raced this one may
         // have taken the path meanwhile.
         self.stage_if(repo, (branch, path), entry, &req.condition, token)
@@ -186,8 +207,7 @@ impl Engine {
         &self,
         key: BlockKey,
         (size, checksum): (u64, String),
-        content_type: Option<String>,
-        metadata: BTreeMap<String, String>,
+        (content_type, metadata, tags): Described,
     ) -> Entry {
         Entry {
             address: PhysicalAddress::Relative(key),
@@ -196,6 +216,7 @@ impl Engine {
             last_modified: self.stores.clock.now(),
             content_type: content_type.filter(|c| !c.is_empty()),
             metadata,
+            tags,
         }
     }
 
@@ -271,8 +292,7 @@ impl Engine {
         let entry = self.fresh_entry(
             req.key,
             (req.size, checksum),
-            req.content_type,
-            req.metadata,
+            (req.content_type, req.metadata, BTreeMap::new()),
         );
         self.stage_if(repo, (branch, path), entry, &req.condition, b.staging_token)
             .await
@@ -366,7 +386,8 @@ impl Engine {
         dest: &BranchName,
         dest_path: &ObjectPath,
     ) -> Result<Entry> {
-        self.copy_object_with(repo, src_ref, src_path, dest, dest_path, None)
+        let keep = CopyChanges::default();
+        self.copy_object_with(repo, src_ref, src_path, dest, dest_path, keep)
             .await
     }
 
@@ -380,7 +401,7 @@ impl Engine {
         src_path: &ObjectPath,
         dest: &BranchName,
         dest_path: &ObjectPath,
-        replace: Option<(Option<String>, BTreeMap<String, String>)>,
+        changes: CopyChanges,
     ) -> Result<Entry> {
         let ns = self.writable_repository(repo).await?.storage_namespace;
         self.get_branch(repo, dest).await?;
@@ -400,14 +421,31 @@ impl Engine {
             last_modified: self.stores.clock.now(),
             ..src
         };
-        if let Some((content_type, metadata)) = replace {
+        if let Some((content_type, metadata)) = changes.described {
             entry.content_type = content_type
                 .filter(|c| !c.is_empty())
                 .or(entry.content_type);
             entry.metadata = metadata;
         }
+        if let Some(tags) = changes.tags {
+            entry.tags = tags;
+        }
         self.stage_object(repo, dest, dest_path, entry.clone())
             .await?;
+        Ok(entry)
+    }
+
+    /// Replaces the tags of `path` on branch `name` (S3 object tagging).
+    pub async fn set_object_tags(
+        &self,
+        repo: &RepositoryId,
+        name: &BranchName,
+        path: &ObjectPath,
+        tags: BTreeMap<String, String>,
+    ) -> Result<Entry> {
+        let current = self.stat_object(repo, name.as_str(), path).await?;
+        let entry = Entry { tags, ..current };
+        self.stage_object(repo, name, path, entry.clone()).await?;
         Ok(entry)
     }
 

@@ -21,6 +21,9 @@ pub enum DiffKind {
     Changed,
     /// Something under this common prefix changed.
     PrefixChanged,
+    /// Three-dot only: changed on both sides since the merge base, differently
+    /// (a merge would conflict here).
+    Conflict,
 }
 
 /// One diff result.
@@ -30,7 +33,8 @@ pub struct DiffItem {
     pub path: String,
     /// What happened.
     pub kind: DiffKind,
-    /// The right side's entry (the left's for removals); none for prefixes.
+    /// The right side's entry (the left's for removals, and for conflicts
+    /// where the right removed the path); none for prefixes.
     pub entry: Option<Entry>,
 }
 
@@ -50,6 +54,8 @@ pub struct DiffRequest {
 /// Where changes come from.
 enum Feed<'a> {
     Trees(&'a MetaRangeId, &'a MetaRangeId),
+    /// Left, right and their merge base's trees: lakeFS's three-dot compare.
+    Compare(&'a MetaRangeId, &'a MetaRangeId, &'a MetaRangeId),
     Uncommitted(&'a tarn_model::Branch, &'a MetaRangeId),
 }
 
@@ -93,16 +99,17 @@ impl Engine {
         let ns = self.get_repository(repo).await?.storage_namespace;
         let l = self.resolve_commit(repo, left).await?;
         let r = self.resolve_commit(repo, right).await?;
-        let base_tree = if three_dot {
-            match self.merge_base(repo, &l.id, &r.id).await? {
-                Some(base) => base.meta_range_id,
-                None => l.meta_range_id,
-            }
-        } else {
-            l.meta_range_id
+        if !three_dot {
+            return self
+                .diff_page(&ns, Feed::Trees(&l.meta_range_id, &r.meta_range_id), req)
+                .await;
+        }
+        let base_tree = match self.merge_base(repo, &l.id, &r.id).await? {
+            Some(base) => base.meta_range_id,
+            None => l.meta_range_id.clone(),
         };
-        self.diff_page(&ns, Feed::Trees(&base_tree, &r.meta_range_id), req)
-            .await
+        let feed = Feed::Compare(&l.meta_range_id, &r.meta_range_id, &base_tree);
+        self.diff_page(&ns, feed, req).await
     }
 
     async fn diff_page(
@@ -122,9 +129,8 @@ impl Engine {
                 prefix: &req.prefix,
                 after: cursor.as_deref(),
             };
-            let batch = self.changes(ns, &feed, scope, BATCH).await?;
-            let done = batch.len() < BATCH;
-            for c in batch {
+            let (batch, done) = self.changes(ns, &feed, scope, BATCH).await?;
+            for (c, conflict) in batch {
                 cursor = Some(c.path.as_str().to_owned());
                 if skipping
                     .as_deref()
@@ -146,7 +152,7 @@ impl Engine {
                             entry: None,
                         }
                     }
-                    None => item_of(c),
+                    None => item_of(c, conflict),
                 };
                 out.push(item);
                 if out.len() > amount {
@@ -160,16 +166,22 @@ impl Engine {
         Ok(Page::from_overfetch(out, amount, |d| d.path.clone()))
     }
 
-    /// Up to `limit` changes of `feed` in `scope`, in path order.
+    /// Up to `limit` changes of `feed` in `scope`, in path order, each with
+    /// whether it is a conflict; and whether the feed is exhausted.
     async fn changes(
         &self,
         ns: &StorageNamespace,
         feed: &Feed<'_>,
         scope: Scope<'_>,
         limit: usize,
-    ) -> Result<Vec<Change>> {
+    ) -> Result<(Vec<(Change, bool)>, bool)> {
         match feed {
-            Feed::Trees(l, r) => self.trees.diff(ns, l, r, scope, limit).await,
+            Feed::Trees(l, r) => {
+                let batch = self.trees.diff(ns, l, r, scope, limit).await?;
+                let done = batch.len() < limit;
+                Ok((batch.into_iter().map(|c| (c, false)).collect(), done))
+            }
+            Feed::Compare(l, r, base) => self.compare(ns, (l, r, base), scope, limit).await,
             Feed::Uncommitted(b, head) => {
                 let after = scope.after.and_then(|a| ObjectPath::new(a).ok());
                 let staging = std::iter::once(&b.staging_token)
@@ -197,21 +209,67 @@ impl Engine {
                         (Some(_), None) => ChangeKind::Removed,
                         (Some(_), Some(_)) => ChangeKind::Changed,
                     };
-                    out.push(Change {
-                        path,
-                        kind,
-                        left: committed,
-                        right: staged,
-                    });
+                    out.push((
+                        Change {
+                            path,
+                            kind,
+                            left: committed,
+                            right: staged,
+                        },
+                        false,
+                    ));
                 }
-                Ok(out)
+                let done = out.len() < limit;
+                Ok((out, done))
+            }
+        }
+    }
+
+    /// lakeFS's three-dot compare: of the paths that differ between `left`
+    /// and `right`, those the right changed since the merge base (the left
+    /// kept the base's value) are reported as the plain difference, those
+    /// only the left changed are skipped, and those both changed are
+    /// conflicts.
+    async fn compare(
+        &self,
+        ns: &StorageNamespace,
+        (left, right, base): (&MetaRangeId, &MetaRangeId, &MetaRangeId),
+        scope: Scope<'_>,
+        limit: usize,
+    ) -> Result<(Vec<(Change, bool)>, bool)> {
+        let mut out = Vec::new();
+        let mut after = scope.after.map(str::to_owned);
+        loop {
+            let step = Scope {
+                prefix: scope.prefix,
+                after: after.as_deref(),
+            };
+            let batch = self.trees.diff(ns, left, right, step, limit).await?;
+            let done = batch.len() < limit;
+            for c in batch {
+                after = Some(c.path.as_str().to_owned());
+                let was = self.trees.get(ns, base, &c.path).await?;
+                let same = |e: &Option<Entry>| match (e, &was) {
+                    (None, None) => true,
+                    (Some(a), Some(b)) => a.same_identity(b),
+                    _ => false,
+                };
+                if same(&c.right) {
+                    continue; // only the left changed it
+                }
+                let conflict = !same(&c.left);
+                out.push((c, conflict));
+            }
+            if done || out.len() >= limit {
+                return Ok((out, done));
             }
         }
     }
 }
 
-fn item_of(c: Change) -> DiffItem {
+fn item_of(c: Change, conflict: bool) -> DiffItem {
     let (kind, entry) = match c.kind {
+        _ if conflict => (DiffKind::Conflict, c.right.or(c.left)),
         ChangeKind::Added => (DiffKind::Added, c.right),
         ChangeKind::Removed => (DiffKind::Removed, c.left),
         ChangeKind::Changed => (DiffKind::Changed, c.right),

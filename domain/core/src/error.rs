@@ -82,6 +82,15 @@ impl fmt::Display for Entity {
     }
 }
 
+/// What a branch protection rule refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protected {
+    /// A change to the branch's staging area (upload, delete, reset).
+    Write,
+    /// A commit, or anything else that moves the branch's head.
+    Commit,
+}
+
 /// Every failure of an engine operation.
 ///
 /// One enum serves all operation families: nearly every operation can meet
@@ -91,7 +100,7 @@ impl fmt::Display for Entity {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The thing named does not exist; `entity` says what it is.
-    #[error("{entity} not found: {name}")]
+    #[error("{name}: {entity} not found")]
     NotFound {
         /// What kind of thing.
         entity: Entity,
@@ -126,9 +135,18 @@ pub enum Error {
         /// The conflicting paths, in order.
         paths: Vec<ObjectPath>,
     },
-    /// A protection rule of the branch forbids the operation.
-    #[error("branch {0} is protected")]
-    ProtectedBranch(String),
+    /// A protection rule of the branch forbids the operation. The message is
+    /// lakeFS's, word for word (clients match on it); `branch` is for logs.
+    #[error("{}", match action {
+        Protected::Write => "cannot write to protected branch",
+        Protected::Commit => "cannot commit to protected branch",
+    })]
+    ProtectedBranch {
+        /// The protected branch.
+        branch: String,
+        /// What was refused.
+        action: Protected,
+    },
     /// The repository refuses writes.
     #[error("repository {0} is read-only")]
     ReadOnlyRepository(String),

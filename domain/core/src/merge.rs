@@ -145,7 +145,7 @@ impl Engine {
             // Nothing to merge when the source's tree is the base's (lakeFS's
             // rule): the result may equal the destination and still records
             // the merge, so that the next merge base moves.
-            if base_tree == src.meta_range_id && !req.allow_empty {
+            if self.same_tree_as_base(&ns, base.as_ref(), &src).await? && !req.allow_empty {
                 return Err(Error::NoChanges);
             }
             let tree = if base.as_ref().is_some_and(|c| c.id == head.id) {
@@ -176,6 +176,28 @@ impl Engine {
         Err(Error::TooManyAttempts(dest.to_string()))
     }
 
+    /// Whether the source `src` brings nothing over `base`, by lakeFS's rule:
+    /// their metarange ids are equal. lakeFS's first commit of a repository
+    /// has no metarange id at all (Tarn's points at the empty tree), so no
+    /// other commit equals it, even one whose tree is empty too: merging a
+    /// source that emptied the tree into a branch still at the first commit
+    /// makes a merge commit, as on lakeFS. The first commit is recognised as
+    /// the parentless commit with the empty tree.
+    async fn same_tree_as_base(
+        &self,
+        ns: &tarn_model::StorageNamespace,
+        base: Option<&Commit>,
+        src: &Commit,
+    ) -> Result<bool> {
+        let Some(base) = base else {
+            return Ok(self.trees.empty_tree(ns).await? == src.meta_range_id);
+        };
+        if base.parents.is_empty() && base.meta_range_id == self.trees.empty_tree_id() {
+            return Ok(base.id == src.id);
+        }
+        Ok(base.meta_range_id == src.meta_range_id)
+    }
+
     /// Reverts commit `reference` on branch `name` with a new commit.
     pub async fn revert(
         &self,
@@ -186,7 +208,7 @@ impl Engine {
     ) -> Result<Commit> {
         let c = self.resolve_commit(repo, reference).await?;
         let parent = self.picked_parent(repo, &c, req.parent_number).await?;
-        let message = (format!("Revert {}", c.id), BTreeMap::new());
+        let message = (format!("Revert {reference}"), BTreeMap::new());
         // Undo: from the commit back to its parent.
         self.pick(repo, name, (&c.meta_range_id, &parent), message, &req)
             .await

@@ -6,7 +6,6 @@ use crate::data::{locate, WriteCondition};
 use crate::error::{body_write_error, Error, PortResultExt, Result};
 use crate::Engine;
 use crate::Entity;
-use std::collections::BTreeMap;
 use tarn_model::{
     BranchName, Entry, MultipartUpload, ObjectPath, PartNumber, PartRecord, RepositoryId, UploadId,
 };
@@ -28,8 +27,7 @@ impl Engine {
         repo: &RepositoryId,
         branch: &BranchName,
         path: &ObjectPath,
-        content_type: Option<String>,
-        metadata: BTreeMap<String, String>,
+        (content_type, metadata, tags): crate::data::Described,
     ) -> Result<MultipartUpload> {
         // One read of the repository and branch (refusing read-only
         // repositories and protected branches before any data arrives).
@@ -50,6 +48,7 @@ impl Engine {
             initiated: self.stores.clock.now(),
             content_type: content_type.filter(|c| !c.is_empty()),
             metadata,
+            tags,
         };
         self.stores.multipart.create_upload(&upload).await?;
         Ok(upload)
@@ -219,8 +218,11 @@ impl Engine {
         let entry = self.fresh_entry(
             upload.physical_key.clone(),
             (size, checksum),
-            upload.content_type.clone(),
-            upload.metadata.clone(),
+            (
+                upload.content_type.clone(),
+                upload.metadata.clone(),
+                upload.tags.clone(),
+            ),
         );
         // Again before staging: another write may have taken the path meanwhile.
         let entry = self

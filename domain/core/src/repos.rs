@@ -121,6 +121,32 @@ impl Engine {
         Ok(repo)
     }
 
+    /// Creates a bare repository: the record alone, with no commit and no
+    /// branch, and without claiming the namespace (a refs restore fills it,
+    /// often over a namespace copied from another repository).
+    #[tracing::instrument(skip(self), fields(repo = %id))]
+    pub async fn create_bare_repository(
+        &self,
+        id: RepositoryId,
+        storage_namespace: StorageNamespace,
+        default_branch: BranchName,
+        read_only: bool,
+    ) -> Result<Repository> {
+        let repo = Repository {
+            id: id.clone(),
+            storage_namespace,
+            default_branch,
+            creation_date: self.stores.clock.now(),
+            read_only,
+        };
+        self.stores
+            .refs
+            .create_bare_repository(&repo)
+            .await
+            .named(Entity::Repository, &id)?;
+        Ok(repo)
+    }
+
     /// Repositories whose id starts with `prefix`, after `after`, at most `amount`.
     pub async fn list_repositories(
         &self,

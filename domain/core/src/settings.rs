@@ -2,7 +2,7 @@
 //! branches whose names match its glob pattern from staged writes, commits
 //! and resets; merges and reverts into them stay allowed (as lakeFS).
 
-use crate::error::{Error, PortResultExt, Result};
+use crate::error::{Error, PortResultExt, Protected, Result};
 use crate::Engine;
 use crate::Entity;
 use tarn_model::{glob_match, BranchName, RepositoryId};
@@ -100,6 +100,7 @@ impl Engine {
         &self,
         repo: &RepositoryId,
         branch: &BranchName,
+        action: Protected,
     ) -> Result<()> {
         let stored = self
             .stores
@@ -107,19 +108,71 @@ impl Engine {
             .get_setting(repo, BRANCH_PROTECTION)
             .await
             .named(Entity::Repository, repo)?;
-        ensure_unprotected(stored.as_deref(), branch)
+        ensure_unprotected(stored.as_deref(), branch, action)
     }
 }
 
 /// Refuses a write to `branch` if the stored rules protect it.
-pub(crate) fn ensure_unprotected(stored: Option<&str>, branch: &BranchName) -> Result<()> {
+pub(crate) fn ensure_unprotected(
+    stored: Option<&str>,
+    branch: &BranchName,
+    action: Protected,
+) -> Result<()> {
     let protected = stored
         .map(decode)
         .unwrap_or_default()
         .iter()
         .any(|p| glob_match(p, branch.as_str()));
     if protected {
-        return Err(Error::ProtectedBranch(branch.to_string()));
+        return Err(Error::ProtectedBranch {
+            branch: branch.to_string(),
+            action,
+        });
     }
     Ok(())
+}
+
+impl Engine {
+    /// Reads setting `key` of `repo`, checking the repository exists.
+    pub(crate) async fn read_setting(
+        &self,
+        repo: &RepositoryId,
+        key: &str,
+    ) -> Result<Option<String>> {
+        self.stores
+            .refs
+            .get_setting(repo, key)
+            .await
+            .named(Entity::Repository, repo)
+    }
+
+    /// Updates setting `key` of `repo` by compare-and-set: `change` maps the
+    /// current value to the new one (`None`: leave it as it is), retried
+    /// when a concurrent update wins. Returns what `change` made of the value
+    /// that was stored.
+    pub(crate) async fn update_setting<T>(
+        &self,
+        repo: &RepositoryId,
+        key: &str,
+        mut change: impl FnMut(Option<&str>) -> Result<(Option<String>, T)>,
+    ) -> Result<T> {
+        for _ in 0..self.settings.max_attempts {
+            let current = self.read_setting(repo, key).await?;
+            let (next, out) = change(current.as_deref())?;
+            let Some(next) = next else {
+                return Ok(out);
+            };
+            match self
+                .stores
+                .refs
+                .set_setting(repo, key, current.as_deref(), &next)
+                .await
+            {
+                Ok(()) => return Ok(out),
+                Err(e) if e.kind() == ErrorKind::PreconditionFailed => continue,
+                Err(e) => return Err(Error::from_port(e, Entity::Repository, repo)),
+            }
+        }
+        Err(Error::TooManyAttempts(format!("{repo} setting {key}")))
+    }
 }

@@ -94,6 +94,7 @@ impl HeapSize for Entry {
             + self.checksum.heap_bytes()
             + self.content_type.heap_bytes()
             + self.metadata.heap_bytes()
+            + self.tags.heap_bytes()
     }
 }
 

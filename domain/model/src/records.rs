@@ -113,14 +113,18 @@ pub struct Entry {
     pub content_type: Option<String>,
     /// User metadata.
     pub metadata: BTreeMap<String, String>,
+    /// Object tags (S3 object tagging): versioned with the entry, but kept
+    /// apart from user metadata.
+    pub tags: BTreeMap<String, String>,
 }
 
 /// The identity of an entry: equal identities mean "no change".
 pub type Identity = [u8; 32];
 
 impl Entry {
-    /// Hash of size, checksum, metadata and (if any) content type; never of the
-    /// address or the time, so re-uploading identical bytes is no change.
+    /// Hash of size, checksum, metadata and (if any) content type and tags;
+    /// never of the address or the time, so re-uploading identical bytes is
+    /// no change.
     pub fn identity(&self) -> Identity {
         let mut h = IdentHasher::new();
         h.int64(i64::try_from(self.size).unwrap_or(i64::MAX))
@@ -128,6 +132,9 @@ impl Entry {
             .string_map(&self.metadata);
         if let Some(ct) = self.content_type.as_deref().filter(|c| !c.is_empty()) {
             h.string(ct);
+        }
+        if !self.tags.is_empty() {
+            h.string("tags").string_map(&self.tags);
         }
         h.finish()
     }
@@ -142,6 +149,7 @@ impl Entry {
             && self.checksum == other.checksum
             && ct(self) == ct(other)
             && self.metadata == other.metadata
+            && self.tags == other.tags
     }
 }
 
@@ -202,6 +210,8 @@ pub struct MultipartUpload {
     pub content_type: Option<String>,
     /// User metadata for the completed object.
     pub metadata: BTreeMap<String, String>,
+    /// Object tags for the completed object.
+    pub tags: BTreeMap<String, String>,
 }
 
 impl MultipartUpload {
@@ -236,6 +246,7 @@ mod tests {
             last_modified: Timestamp::from_unix_seconds(time),
             content_type: None,
             metadata: BTreeMap::new(),
+            tags: Default::default(),
         }
     }
 

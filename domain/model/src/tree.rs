@@ -178,11 +178,21 @@ fn encode_entry(w: &mut Writer, e: &Entry) {
     w.uint(e.size);
     w.str(&e.checksum);
     w.int(e.last_modified.unix_micros());
+    // The flag: bit 0, a content type follows; bit 1, tags follow it (files
+    // written before tags existed only hold 0 and 1).
+    let tagged = if e.tags.is_empty() { 0 } else { 2 };
     match &e.content_type {
-        None => w.uint(0),
+        None => w.uint(tagged),
         Some(ct) => {
-            w.uint(1);
+            w.uint(tagged | 1);
             w.str(ct);
+        }
+    }
+    if !e.tags.is_empty() {
+        w.uint(e.tags.len() as u64);
+        for (k, v) in &e.tags {
+            w.str(k);
+            w.str(v);
         }
     }
     w.uint(e.metadata.len() as u64);
@@ -204,11 +214,22 @@ fn decode_entry(r: &mut Reader<'_>) -> Result<Entry, InvalidValue> {
     let size = r.uint()?;
     let checksum = r.str()?.to_owned();
     let last_modified = Timestamp::from_unix_micros(r.int()?);
-    let content_type = match r.uint()? {
+    let flag = r.uint()?;
+    if flag > 3 {
+        return Err(corrupt("bad content type flag"));
+    }
+    let content_type = match flag & 1 {
         0 => None,
-        1 => Some(r.str()?.to_owned()),
-        _ => return Err(corrupt("bad content type flag")),
+        _ => Some(r.str()?.to_owned()),
     };
+    let mut tags = BTreeMap::new();
+    if flag & 2 != 0 {
+        for _ in 0..r.len()? {
+            let k = r.str()?.to_owned();
+            let v = r.str()?.to_owned();
+            tags.insert(k, v);
+        }
+    }
     let n = r.len()?;
     let mut metadata = BTreeMap::new();
     for _ in 0..n {
@@ -223,6 +244,7 @@ fn decode_entry(r: &mut Reader<'_>) -> Result<Entry, InvalidValue> {
         last_modified,
         content_type,
         metadata,
+        tags,
     })
 }
 
@@ -333,6 +355,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
+            tags: Default::default(),
         }
     }
 
@@ -370,6 +393,32 @@ mod tests {
         };
         let bytes = encode_metarange(std::slice::from_ref(&info));
         assert_eq!(decode_metarange(&bytes).unwrap(), vec![info]);
+    }
+
+    /// Tags ride in the content-type flag's second bit: tagged entries
+    /// round-trip with or without a content type, and an untagged entry is
+    /// encoded exactly as before tags existed (so older files still read).
+    #[test]
+    fn tags_round_trip_and_untagged_entries_keep_the_old_layout() {
+        for ct in [None, Some("text/csv")] {
+            let mut e = entry(4, ct, &[("m", "1")]);
+            let untagged = encode_entry_value(&e);
+            assert_eq!(decode_entry_value(&untagged).unwrap(), e);
+            e.tags.insert("tier".into(), "gold".into());
+            e.tags.insert("k é".into(), String::new());
+            let tagged = encode_entry_value(&e);
+            assert_ne!(tagged, untagged);
+            assert_eq!(decode_entry_value(&tagged).unwrap(), e);
+            let recs = vec![(ObjectPath::new("t").unwrap(), e.clone())];
+            assert_eq!(decode_range(&encode_range(&recs)).unwrap(), recs);
+        }
+        // The layout of an untagged entry: the flag is 0 or 1, metadata next.
+        let plain = encode_entry_value(&entry(5, None, &[]));
+        let mut flagged = plain.clone();
+        let at = plain.len() - 2; // flag, then the metadata count (0)
+        assert_eq!(&plain[at..], &[0, 0]);
+        flagged[at] = 7;
+        assert!(decode_entry_value(&flagged).is_err(), "unknown flag bits");
     }
 
     #[test]
@@ -439,6 +488,7 @@ mod tests {
                 last_modified: Timestamp::from_unix_micros(micros),
                 content_type: ct,
                 metadata: meta,
+                tags: Default::default(),
             };
             prop_assert_eq!(&decode_entry_value(&encode_entry_value(&e)).unwrap(), &e);
             prop_assert!(decode_entry_value(&encode_range(&[])).is_err());

@@ -176,6 +176,7 @@ mod tests {
             last_modified: Timestamp::from_unix_seconds(1),
             content_type: None,
             metadata: BTreeMap::new(),
+            tags: Default::default(),
         }
     }
 

@@ -41,6 +41,7 @@ fn record(i: usize, metadata: usize, full: bool) -> TreeRecord {
         metadata: (0..metadata)
             .map(|m| (format!("key-{m}"), format!("value number {m} of {i}")))
             .collect::<BTreeMap<_, _>>(),
+        tags: BTreeMap::new(),
     };
     (path, entry)
 }

@@ -43,6 +43,12 @@ pub fn sample_entry(n: u64) -> Entry {
         last_modified: Timestamp::from_unix_seconds(1_700_000_000 + n as i64),
         content_type: n.is_multiple_of(2).then(|| "text/plain".to_owned()),
         metadata,
+        // Every third entry is tagged, so suites round-trip tags too.
+        tags: if n.is_multiple_of(3) {
+            BTreeMap::from([("tier".to_owned(), format!("t{n}"))])
+        } else {
+            BTreeMap::new()
+        },
     }
 }
 

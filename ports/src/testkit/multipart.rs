@@ -44,6 +44,7 @@ fn upload(id: &str, repo: &str, branch: &str, path: &str) -> MultipartUpload {
         initiated: Timestamp::from_unix_seconds(1_700_000_000),
         content_type: Some("application/octet-stream".to_owned()),
         metadata,
+        tags: BTreeMap::from([("team".to_owned(), "data & ml".to_owned())]),
     }
 }
 

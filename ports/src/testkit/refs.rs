@@ -40,6 +40,8 @@ macro_rules! ref_store_conformance {
             repository_and_branch_read_together,
             settings_are_compare_and_set,
             concurrent_setting_updates_have_one_winner,
+            bare_repository_has_no_refs,
+            settings_list_by_prefix_in_byte_order,
         );
     };
 }
@@ -738,4 +740,110 @@ pub async fn concurrent_setting_updates_have_one_winner(f: RefFixture) {
         }
     }
     assert_eq!(wins, 1);
+}
+
+/// A bare repository exists with no commit and no branch; refs can be added
+/// to it afterwards; a taken id answers `AlreadyExists` either way.
+pub async fn bare_repository_has_no_refs(f: RefFixture) {
+    let repo = repository("bare");
+    f.store.create_bare_repository(&repo).await.unwrap();
+    assert_eq!(f.store.get_repository(&repo.id).await.unwrap(), repo);
+    assert!(f
+        .store
+        .list_branches(&repo.id, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_kind(
+        f.store.get_commit(&repo.id, &commit_id(1)).await,
+        ErrorKind::NotFound,
+        "no first commit",
+    );
+    assert_kind(
+        f.store.create_bare_repository(&repo).await,
+        ErrorKind::AlreadyExists,
+        "bare over bare",
+    );
+    assert_kind(
+        f.store
+            .create_repository(&repo, &commit(1, vec![]), &branch("main", 1))
+            .await,
+        ErrorKind::AlreadyExists,
+        "full over bare",
+    );
+    create(&*f.store, "full").await;
+    assert_kind(
+        f.store.create_bare_repository(&repository("full")).await,
+        ErrorKind::AlreadyExists,
+        "bare over full",
+    );
+    f.store
+        .put_commit(&repo.id, &commit(1, vec![]))
+        .await
+        .unwrap();
+    f.store
+        .create_branch(&repo.id, &branch("main", 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store
+            .get_branch(&repo.id, &branch_name("main"))
+            .await
+            .unwrap(),
+        branch("main", 1)
+    );
+}
+
+/// `list_settings` lists one prefix's keys, in byte order, after a cursor,
+/// at most `limit`, and only the repository's own.
+pub async fn settings_list_by_prefix_in_byte_order(f: RefFixture) {
+    let repo = create(&*f.store, "listed-settings").await;
+    let other = create(&*f.store, "other-listed").await;
+    for key in ["p/b", "p/a", "p/\u{e9}", "p/B", "q/a", "p", "o/z"] {
+        f.store
+            .set_setting(&repo.id, key, None, &format!("v-{key}"))
+            .await
+            .unwrap();
+    }
+    f.store
+        .set_setting(&other.id, "p/zz", None, "other")
+        .await
+        .unwrap();
+    let keys = |v: Vec<(String, String)>| v.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+    let all = f
+        .store
+        .list_settings(&repo.id, "p/", None, 100)
+        .await
+        .unwrap();
+    assert_eq!(all[0], ("p/B".to_owned(), "v-p/B".to_owned()));
+    assert_eq!(keys(all), ["p/B", "p/a", "p/b", "p/\u{e9}"]);
+    let page = f
+        .store
+        .list_settings(&repo.id, "p/", Some("p/a"), 2)
+        .await
+        .unwrap();
+    assert_eq!(keys(page), ["p/b", "p/\u{e9}"]);
+    let before = f
+        .store
+        .list_settings(&repo.id, "p/", Some("a"), 1)
+        .await
+        .unwrap();
+    assert_eq!(keys(before), ["p/B"], "a cursor before the prefix");
+    let past = f
+        .store
+        .list_settings(&repo.id, "p/", Some("p/\u{ff}"), 10)
+        .await
+        .unwrap();
+    assert!(past.is_empty());
+    assert_eq!(
+        keys(f.store.list_settings(&repo.id, "", None, 3).await.unwrap()),
+        ["o/z", "p", "p/B"]
+    );
+    assert_kind(
+        f.store
+            .list_settings(&repo_id("no-such-repo"), "p/", None, 10)
+            .await,
+        ErrorKind::NotFound,
+        "missing repo",
+    );
 }

@@ -50,6 +50,7 @@ codes! {
     InvalidPartOrder => 400, "InvalidPartOrder";
     InvalidRange => 416, "InvalidRange";
     InvalidRequest => 400, "InvalidRequest";
+    InvalidTag => 400, "InvalidTag";
     KeyTooLongError => 400, "KeyTooLongError";
     MalformedTrailerError => 400, "MalformedTrailerError";
     MalformedXml => 400, "MalformedXML";

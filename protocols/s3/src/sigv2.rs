@@ -197,12 +197,33 @@ pub fn verify_with_host_bucket(
             date_line
         }
     };
-    let to_sign = string_to_sign(req, host_bucket, &date_line);
-    let expected = sign(secret, &to_sign);
-    if !constant_time_eq(expected.as_bytes(), auth.signature.trim().as_bytes()) {
-        return Err(AuthError::SignatureDoesNotMatch);
+    let matches = |r: &SignedRequest| {
+        let expected = sign(secret, &string_to_sign(r, host_bucket, &date_line));
+        constant_time_eq(expected.as_bytes(), auth.signature.trim().as_bytes())
+    };
+    if matches(req) {
+        return Ok(());
     }
-    Ok(())
+    // botocore signs a path-style bucket request (`/<bucket>`) with the
+    // resource `/<bucket>/`; S3 accepts both, and so does Tarn.
+    if host_bucket.is_none() && is_bucket_only(req.raw_path) {
+        let slashed = format!("{}/", req.raw_path);
+        let alt = SignedRequest {
+            raw_path: &slashed,
+            ..*req
+        };
+        if matches(&alt) {
+            return Ok(());
+        }
+    }
+    Err(AuthError::SignatureDoesNotMatch)
+}
+
+/// A path-style path naming a bucket alone: `/<bucket>`, no trailing slash.
+fn is_bucket_only(raw_path: &str) -> bool {
+    raw_path
+        .strip_prefix('/')
+        .is_some_and(|b| !b.is_empty() && !b.contains('/'))
 }
 
 /// `METHOD\nContent-MD5\nContent-Type\n<date_line>\n<amz headers><resource>`,

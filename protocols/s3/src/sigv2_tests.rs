@@ -414,3 +414,51 @@ fn subresources_are_sorted_and_decoded() {
     );
     assert!(SIGNED_SUBRESOURCES.windows(2).all(|w| w[0] < w[1]));
 }
+
+/// botocore signs `/<bucket>/` for a path-style bucket request it sends as
+/// `/<bucket>`: both resources verify for a bucket-only path, and only there.
+#[test]
+fn bucket_only_path_accepts_the_trailing_slash_resource() {
+    let date = "Tue, 27 Mar 2007 19:36:42 +0000";
+    let now = unix(date);
+    let signed_for = |resource: &str| {
+        let to_sign = format!("GET\n\n\n{date}\n{resource}");
+        format!("AWS {AK}:{}", sign(SECRET, &to_sign))
+    };
+    for (sent, signed) in [
+        ("/awsexamplebucket1", "/awsexamplebucket1/"),
+        ("/awsexamplebucket1", "/awsexamplebucket1"),
+        ("/awsexamplebucket1/", "/awsexamplebucket1/"),
+    ] {
+        let h = headers(&[("date", date), ("authorization", &signed_for(signed))]);
+        check(&req("GET", sent, "", &h), None, SECRET, now)
+            .unwrap_or_else(|e| panic!("{sent} signed as {signed}: {e:?}"));
+    }
+    // Not for objects, and not with the wrong secret.
+    let h = headers(&[
+        ("date", date),
+        ("authorization", &signed_for("/awsexamplebucket1/key/")),
+    ]);
+    assert!(matches!(
+        check(
+            &req("GET", "/awsexamplebucket1/key", "", &h),
+            None,
+            SECRET,
+            now
+        ),
+        Err(AuthError::SignatureDoesNotMatch)
+    ));
+    let h = headers(&[
+        ("date", date),
+        ("authorization", &signed_for("/awsexamplebucket1/")),
+    ]);
+    assert!(matches!(
+        check(
+            &req("GET", "/awsexamplebucket1", "", &h),
+            None,
+            "wrong",
+            now
+        ),
+        Err(AuthError::SignatureDoesNotMatch)
+    ));
+}

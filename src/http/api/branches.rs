@@ -316,5 +316,5 @@ async fn diff(
     let page = engine
         .diff_branch(&repo_id(&repo)?, &branch_name(&branch)?, &q.request())
         .await?;
-    Ok(web::Json(Listing::from_page(page, Diff::from)))
+    Ok(web::Json(Listing::from_page(page, Diff::uncommitted)))
 }

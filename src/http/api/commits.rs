@@ -216,8 +216,12 @@ async fn log(
             .transpose()?,
         stop_at: q.stop_at.filter(|s| !s.is_empty()),
     };
-    let _ = q.limit;
-    let page = engine.log(&repo_id(&repo)?, &reference, &request).await?;
+    let mut page = engine.log(&repo_id(&repo)?, &reference, &request).await?;
+    if q.limit == Some(true) {
+        // As lakeFS: the log ends after `amount` commits.
+        page.has_more = false;
+        page.next_offset.clear();
+    }
     Ok(web::Json(Listing::from_page(page, CommitBody::from)))
 }
 

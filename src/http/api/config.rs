@@ -43,6 +43,8 @@ pub struct ServerInfo {
     pub blockstore_type: String,
     /// An example namespace for new repositories.
     pub namespace_example: String,
+    /// The prefix clients build new repositories' namespaces from.
+    pub default_namespace_prefix: String,
     /// The namespace schemes the block store accepts, as a regex.
     pub namespace_regex: String,
     /// Whether the block store presigns URLs.
@@ -66,7 +68,7 @@ pub struct StorageConfig {
     blockstore_type: String,
     blockstore_namespace_example: String,
     blockstore_namespace_ValidityRegex: String,
-    default_namespace_prefix: Option<String>,
+    default_namespace_prefix: String,
     pre_sign_support: bool,
     pre_sign_support_ui: bool,
     import_support: bool,
@@ -107,7 +109,7 @@ fn storage_config(info: &ServerInfo) -> StorageConfig {
         blockstore_type: info.blockstore_type.clone(),
         blockstore_namespace_example: info.namespace_example.clone(),
         blockstore_namespace_ValidityRegex: info.namespace_regex.clone(),
-        default_namespace_prefix: None,
+        default_namespace_prefix: info.default_namespace_prefix.clone(),
         pre_sign_support: info.presign,
         // As lakeFS's default: a browser would need CORS on the bucket.
         pre_sign_support_ui: false,
@@ -138,7 +140,8 @@ async fn config(req: HttpRequest, info: web::Data<ServerInfo>) -> ApiResult<web:
         .then(|| storage_config(&info));
     Ok(web::Json(Config {
         version_config: version_config(),
-        storage_config_list: storage.iter().cloned().collect(),
+        // As lakeFS with one block store: the list is for several.
+        storage_config_list: Vec::new(),
         storage_config: storage,
         ui_config: UiConfig {
             custom_viewers: Vec::new(),
@@ -167,12 +170,15 @@ pub struct SetupState {
     login_config: LoginConfig,
 }
 
-/// How the UI logs in.
+/// How the UI logs in: every field of lakeFS 1.84's `LoginConfig` (1.88 keeps
+/// only `login_failed_message`; 1.84's clients require the URLs and cookies).
 #[derive(Debug, Serialize, ToSchema)]
 #[allow(non_snake_case)]
 pub struct LoginConfig {
     RBAC: &'static str,
     login_url: &'static str,
+    login_url_method: &'static str,
+    login_failed_message: &'static str,
     login_cookie_names: Vec<&'static str>,
     logout_url: &'static str,
 }
@@ -189,6 +195,8 @@ async fn setup_state(auth: web::Data<AuthState>) -> ApiResult<web::Json<SetupSta
         login_config: LoginConfig {
             RBAC: "internal",
             login_url: "/auth/login",
+            login_url_method: "none",
+            login_failed_message: "The credentials don't match.",
             login_cookie_names: vec![super::auth::SESSION_COOKIE],
             logout_url: "/logout",
         },

@@ -134,9 +134,9 @@ impl From<Error> for ApiError {
             }
             Error::InvalidInput { .. } | Error::DirtyBranch | Error::NoChanges => S::BAD_REQUEST,
             Error::Conflict { .. } => S::CONFLICT,
-            Error::ProtectedBranch(_) | Error::ReadOnlyRepository(_) | Error::DefaultBranch(_) => {
-                S::FORBIDDEN
-            }
+            Error::ProtectedBranch { .. }
+            | Error::ReadOnlyRepository(_)
+            | Error::DefaultBranch(_) => S::FORBIDDEN,
             Error::PreconditionFailed => S::PRECONDITION_FAILED,
             Error::InvalidRange { .. } => S::RANGE_NOT_SATISFIABLE,
             Error::Gone(_) => S::GONE,

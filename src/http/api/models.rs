@@ -217,6 +217,7 @@ impl From<DiffItem> for Diff {
             DiffKind::Removed => "removed",
             DiffKind::Changed => "changed",
             DiffKind::PrefixChanged => "prefix_changed",
+            DiffKind::Conflict => "conflict",
         };
         let path_type = if d.kind == DiffKind::PrefixChanged {
             "common_prefix"
@@ -229,5 +230,18 @@ impl From<DiffItem> for Diff {
             path_type,
             size_bytes: d.entry.map(|e| e.size),
         }
+    }
+}
+
+impl Diff {
+    /// An uncommitted change (`diffBranch`): as lakeFS, a removal reports
+    /// size 0 (the staged tombstone has none), not the committed size.
+    pub fn uncommitted(d: DiffItem) -> Self {
+        let removed = d.kind == DiffKind::Removed;
+        let mut diff = Self::from(d);
+        if removed {
+            diff.size_bytes = Some(0);
+        }
+        diff
     }
 }

@@ -43,6 +43,20 @@ operations! {
             params(("repository" = String, Path)),
             responses((status = 200, body = BTreeMap<String, String>)),
         );
+    setRepositoryMetadata: post "/repositories/{repository}/metadata" => set_metadata,
+        Requires(Action::UpdateRepository, REPO),
+        openapi(
+            params(("repository" = String, Path)),
+            request_body = RepositoryMetadataSet,
+            responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+        );
+    deleteRepositoryMetadata: delete "/repositories/{repository}/metadata" => delete_metadata,
+        Requires(Action::UpdateRepository, REPO),
+        openapi(
+            params(("repository" = String, Path)),
+            request_body = RepositoryMetadataKeys,
+            responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+        );
 }
 
 /// Parses a repository id from the path.
@@ -114,6 +128,8 @@ pub struct RepositoryCreation {
     read_only: Option<bool>,
     #[serde(default)]
     sample_data: Option<bool>,
+    #[serde(default)]
+    storage_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,15 +156,27 @@ async fn create(
         ],
     )
     .await?;
-    if q.bare == Some(true) {
-        return Err(ApiError::not_implemented("createRepository with bare=true"));
-    }
-    if body.sample_data == Some(true) {
-        return Err(ApiError::not_implemented(
-            "createRepository with sample_data",
-        ));
-    }
     let id = repo_id(&body.name)?;
+    // As lakeFS: an existing repository answers 409 before anything else is
+    // looked at (a restore re-runs creation and must learn this first).
+    match engine.get_repository(&id).await {
+        Ok(_) => {
+            return Err(tarn_domain::Error::AlreadyExists {
+                entity: tarn_domain::Entity::Repository,
+                name: id.into_string(),
+            }
+            .into())
+        }
+        Err(tarn_domain::Error::NotFound { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    if let Some(storage) = body.storage_id.as_deref() {
+        if !storage.is_empty() && storage != "default" {
+            return Err(ApiError::bad_request(format!(
+                "storage id {storage:?}: invalid value: this server has one block store (\"\" or \"default\")"
+            )));
+        }
+    }
     let ns = StorageNamespace::new(&body.storage_namespace)?;
     let branch = BranchName::new(
         body.default_branch
@@ -157,6 +185,17 @@ async fn create(
             .unwrap_or("main"),
     )?;
     let read_only = body.read_only.unwrap_or(false);
+    if q.bare == Some(true) {
+        let repo = engine
+            .create_bare_repository(id, ns, branch, read_only)
+            .await?;
+        return Ok(HttpResponse::Created().json(RepositoryBody::from(repo)));
+    }
+    if body.sample_data == Some(true) {
+        return Err(ApiError::not_implemented(
+            "createRepository with sample_data",
+        ));
+    }
     let repo = engine
         .create_repository_with(id, ns, branch, read_only)
         .await?;
@@ -180,6 +219,42 @@ async fn metadata(
     engine: web::Data<Engine>,
     path: web::Path<String>,
 ) -> ApiResult<web::Json<BTreeMap<String, String>>> {
-    engine.get_repository(&repo_id(&path)?).await?;
-    Ok(web::Json(BTreeMap::new()))
+    Ok(web::Json(
+        engine.repository_metadata(&repo_id(&path)?).await?,
+    ))
+}
+
+/// `POST /repositories/{repository}/metadata` body: keys to set.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RepositoryMetadataSet {
+    metadata: BTreeMap<String, String>,
+}
+
+/// `DELETE /repositories/{repository}/metadata` body: keys to remove.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RepositoryMetadataKeys {
+    keys: Vec<String>,
+}
+
+async fn set_metadata(
+    engine: web::Data<Engine>,
+    path: web::Path<String>,
+    body: web::Json<RepositoryMetadataSet>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    engine
+        .set_repository_metadata(&repo_id(&path)?, body.metadata)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn delete_metadata(
+    engine: web::Data<Engine>,
+    path: web::Path<String>,
+    body: web::Json<RepositoryMetadataKeys>,
+) -> ApiResult<HttpResponse> {
+    engine
+        .delete_repository_metadata(&repo_id(&path)?, &body.keys)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

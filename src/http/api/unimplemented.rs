@@ -38,8 +38,6 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
     ("GET", "/auth/groups/{groupId}/acl", "getGroupACL"),
     ("GET", "/oidc/callback", "oauthCallback"),
     ("POST", "/auth/external/principal/login", "externalPrincipalLogin"),
-    ("POST", "/repositories/{repository}/metadata", "setRepositoryMetadata"),
-    ("DELETE", "/repositories/{repository}/metadata", "deleteRepositoryMetadata"),
     ("PUT", "/repositories/{repository}/refs/dump", "dumpRefs"),
     ("PUT", "/repositories/{repository}/refs/restore", "restoreRefs"),
     ("POST", "/repositories/{repository}/commits", "CreateCommitRecord"),

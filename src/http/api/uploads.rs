@@ -118,6 +118,7 @@ async fn upload(
         size,
         content_type,
         metadata,
+        tags: BTreeMap::new(),
         condition,
     };
     let entry = engine

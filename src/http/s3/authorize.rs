@@ -46,13 +46,19 @@ pub fn required(
             }
         }
         Op::ListMultipartUploads(b) => vec![p(Action::ListObjects, repo(b))],
+        Op::GetBucketAcl(b) => vec![p(Action::ReadRepository, repo(b))],
+        Op::PutBucketAcl(b) => vec![p(Action::UpdateRepository, repo(b))],
         Op::CreateBucket(b) => vec![p(Action::CreateRepository, repo(b))],
         Op::DeleteObjects(_) | Op::NotSupported(_) | Op::NotFound => Vec::new(),
         Op::GetObject { bucket, key }
         | Op::HeadObject { bucket, key }
         | Op::GetObjectTagging { bucket, key }
+        | Op::GetObjectAcl { bucket, key }
         | Op::ListParts { bucket, key, .. } => vec![p(Action::ReadObject, object(bucket, key))],
         Op::PutObject { bucket, key }
+        | Op::PutObjectTagging { bucket, key }
+        | Op::DeleteObjectTagging { bucket, key }
+        | Op::PutObjectAcl { bucket, key }
         | Op::CreateMultipartUpload { bucket, key }
         | Op::CompleteMultipartUpload { bucket, key, .. }
         | Op::UploadPart {

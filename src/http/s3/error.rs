@@ -104,9 +104,11 @@ impl S3Error {
             Error::DirtyBranch | Error::NoChanges | Error::Conflict { .. } => {
                 Self::new(ErrorCode::Conflict, e.to_string())
             }
-            Error::ProtectedBranch(_) => {
-                Self::new(ErrorCode::WriteToProtectedBranch, e.to_string())
-            }
+            // lakeFS's gateway wording (ErrWriteToProtectedBranch).
+            Error::ProtectedBranch { .. } => Self::new(
+                ErrorCode::WriteToProtectedBranch,
+                "Attempted to write to a protected branch",
+            ),
             Error::ReadOnlyRepository(_) => Self::new(ErrorCode::ReadOnlyRepository, e.to_string()),
             Error::DefaultBranch(_) => Self::new(ErrorCode::AccessDenied, e.to_string()),
             Error::PreconditionFailed => Self::new(

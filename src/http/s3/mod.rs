@@ -2,6 +2,7 @@
 //! routed (framework-free), authenticated, then handled by one operation
 //! family per file; failures are S3 XML errors.
 
+mod acl;
 mod auth;
 mod authorize;
 mod buckets;
@@ -11,6 +12,7 @@ mod multipart;
 mod objects;
 mod request;
 mod router;
+mod tagging;
 mod xml;
 
 use crate::http::shared::deadline;
@@ -190,7 +192,22 @@ async fn serve(
         }
         Op::GetObject { bucket, key } => objects::get(&ctx, &bucket, &key, true).await,
         Op::HeadObject { bucket, key } => objects::get(&ctx, &bucket, &key, false).await,
-        Op::GetObjectTagging { bucket, key } => objects::tagging(&ctx, &bucket, &key).await,
+        Op::GetObjectTagging { bucket, key } => tagging::get(&ctx, &bucket, &key).await,
+        Op::PutObjectTagging { bucket, key } => {
+            let body = read_whole(req, payload, &caller).await?;
+            tagging::put(&ctx, &bucket, &key, &body).await
+        }
+        Op::DeleteObjectTagging { bucket, key } => tagging::delete(&ctx, &bucket, &key).await,
+        Op::GetBucketAcl(b) => acl::get_bucket(&ctx, &b).await,
+        Op::PutBucketAcl(b) => {
+            let body = read_whole(req, payload, &caller).await?;
+            acl::put_bucket(&ctx, &b, &body).await
+        }
+        Op::GetObjectAcl { bucket, key } => acl::get_object(&ctx, &bucket, &key).await,
+        Op::PutObjectAcl { bucket, key } => {
+            let body = read_whole(req, payload, &caller).await?;
+            acl::put_object(&ctx, &bucket, &key, &body).await
+        }
         Op::PutObject { bucket, key } => {
             let body = auth::body(req, payload, &caller)?;
             let failure = body.failure.clone();

@@ -54,12 +54,15 @@ async fn upload_at(
 
 /// CreateMultipartUpload.
 pub async fn create(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpResponse> {
-    let target = write_target(bucket, key).and_then(|t| Ok((t, user_metadata(ctx)?)));
-    let ((repo, branch, path), metadata) = ctx.bucket_first(bucket, target).await?;
+    let target = write_target(bucket, key).and_then(|t| {
+        let tags = super::tagging::header_tags(ctx)?.unwrap_or_default();
+        Ok((t, (user_metadata(ctx)?, tags)))
+    });
+    let ((repo, branch, path), (metadata, tags)) = ctx.bucket_first(bucket, target).await?;
     let content_type = ctx.header("content-type").map(str::to_owned);
     let upload = ctx
         .engine
-        .create_multipart_upload(&repo, &branch, &path, content_type, metadata)
+        .create_multipart_upload(&repo, &branch, &path, (content_type, metadata, tags))
         .await
         .map_err(write_err(bucket, key))?;
     let doc = xml::InitiateMultipartUpload {

@@ -11,7 +11,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
 use std::collections::BTreeMap;
 use tarn_domain::Entity;
-use tarn_domain::{Error, UploadRequest, WriteCondition};
+use tarn_domain::{CopyChanges, Error, UploadRequest, WriteCondition};
 use tarn_model::auth::{Action, Permission};
 use tarn_model::{Entry, RepositoryId};
 use tarn_ports::ByteStream;
@@ -45,6 +45,9 @@ fn object_headers(resp: &mut actix_web::HttpResponseBuilder, e: &Entry, ctx: &Ct
         .insert_header((header::ACCEPT_RANGES, "bytes"))
         .insert_header((header::CONTENT_TYPE, content_type))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+    if let Some(count) = super::tagging::count_header(&e.tags) {
+        resp.insert_header(count);
+    }
     for (param, name) in [
         ("response-cache-control", header::CACHE_CONTROL),
         ("response-content-disposition", header::CONTENT_DISPOSITION),
@@ -160,6 +163,7 @@ pub async fn put(
             size,
             content_type: ctx.header("content-type").map(str::to_owned),
             metadata: user_metadata(ctx)?,
+            tags: super::tagging::header_tags(ctx)?.unwrap_or_default(),
             condition: write_condition(ctx)?,
         };
         Ok((target, request))
@@ -207,16 +211,24 @@ pub async fn copy(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpRespon
     let (src_ref, src_path) = ctx
         .bucket_first(&src_bucket, split_key(&src_bucket, &src_key))
         .await?;
-    let replace = if ctx
-        .header("x-amz-metadata-directive")
-        .is_some_and(|d| d.eq_ignore_ascii_case("REPLACE"))
-    {
-        Some((
-            ctx.header("content-type").map(str::to_owned),
-            user_metadata(ctx)?,
-        ))
-    } else {
-        None
+    let replacing = |name: &str| {
+        ctx.header(name)
+            .is_some_and(|d| d.eq_ignore_ascii_case("REPLACE"))
+    };
+    let changes = CopyChanges {
+        described: if replacing("x-amz-metadata-directive") {
+            Some((
+                ctx.header("content-type").map(str::to_owned),
+                user_metadata(ctx)?,
+            ))
+        } else {
+            None
+        },
+        tags: if replacing("x-amz-tagging-directive") {
+            Some(super::tagging::header_tags(ctx)?.unwrap_or_default())
+        } else {
+            None
+        },
     };
     if src_repo != repo {
         // Across repositories the source is read first; a destination that
@@ -230,7 +242,7 @@ pub async fn copy(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpRespon
         // A missing branch is the destination's; anything else missing is
         // the source's.
         ctx.engine
-            .copy_object_with(&repo, &src_ref, &src_path, &branch, &path, replace)
+            .copy_object_with(&repo, &src_ref, &src_path, &branch, &path, changes)
             .await
             .map_err(write_err(&src_bucket, &src_key))?
     } else {
@@ -238,7 +250,7 @@ pub async fn copy(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpRespon
             ctx,
             (&src_repo, &src_ref, &src_path),
             (&repo, &branch, &path),
-            replace,
+            changes,
         )
         .await
         .map_err(|side| match side {
@@ -271,14 +283,14 @@ async fn copy_across(
         &tarn_model::BranchName,
         &tarn_model::ObjectPath,
     ),
-    replace: Option<(Option<String>, BTreeMap<String, String>)>,
+    changes: CopyChanges,
 ) -> Result<Entry, Side> {
     let read = ctx
         .engine
         .read_object(src_repo, src_ref, src_path, None)
         .await
         .map_err(Side::Source)?;
-    let (content_type, metadata) = match replace {
+    let (content_type, metadata) = match changes.described {
         Some((ct, meta)) => (ct.or_else(|| read.entry.content_type.clone()), meta),
         None => (read.entry.content_type.clone(), read.entry.metadata.clone()),
     };
@@ -286,6 +298,7 @@ async fn copy_across(
         size: Some(read.entry.size),
         content_type,
         metadata,
+        tags: changes.tags.unwrap_or_else(|| read.entry.tags.clone()),
         condition: WriteCondition::Always,
     };
     ctx.engine
@@ -364,18 +377,4 @@ pub async fn delete_many(ctx: &Ctx<'_>, bucket: &str, body: &[u8]) -> S3Result<H
     Ok(HttpResponse::Ok()
         .content_type("application/xml")
         .body(to_xml("DeleteResult", &result)))
-}
-
-/// GetObjectTagging: objects have no tags.
-pub async fn tagging(ctx: &Ctx<'_>, bucket: &str, key: &str) -> S3Result<HttpResponse> {
-    let repo = bucket_repository(bucket)?;
-    let (reference, path) = ctx.bucket_first(bucket, split_key(bucket, key)).await?;
-    ctx.engine
-        .stat_object(&repo, &reference, &path)
-        .await
-        .map_err(s3_err(bucket, key))?;
-    let body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Tagging xmlns=\"{}\"><TagSet></TagSet></Tagging>", xml::NS);
-    Ok(HttpResponse::Ok()
-        .content_type("application/xml")
-        .body(body))
 }

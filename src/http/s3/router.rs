@@ -27,8 +27,20 @@ pub enum Op {
     GetObject { bucket: String, key: String },
     /// `HEAD /bucket/key`.
     HeadObject { bucket: String, key: String },
-    /// `GET /bucket/key?tagging`: always an empty tag set.
+    /// `GET /bucket?acl`: the canned owner-only ACL.
+    GetBucketAcl(String),
+    /// `PUT /bucket?acl`: only the canned private ACL (a no-op).
+    PutBucketAcl(String),
+    /// `GET /bucket/key?acl`: the canned owner-only ACL.
+    GetObjectAcl { bucket: String, key: String },
+    /// `PUT /bucket/key?acl`: only the canned private ACL (a no-op).
+    PutObjectAcl { bucket: String, key: String },
+    /// `GET /bucket/key?tagging`.
     GetObjectTagging { bucket: String, key: String },
+    /// `PUT /bucket/key?tagging`.
+    PutObjectTagging { bucket: String, key: String },
+    /// `DELETE /bucket/key?tagging`.
+    DeleteObjectTagging { bucket: String, key: String },
     /// `PUT /bucket/key`.
     PutObject { bucket: String, key: String },
     /// `PUT /bucket/key` with `x-amz-copy-source`.
@@ -84,7 +96,6 @@ const UNSUPPORTED_BUCKET_GET: &[&str] = &[
     "replication",
     "notification",
     "events",
-    "acl",
     "cors",
     "website",
     "accelerate",
@@ -94,10 +105,10 @@ const UNSUPPORTED_BUCKET_GET: &[&str] = &[
     "versions",
     "policyStatus",
 ];
-const UNSUPPORTED_OBJECT_GET: &[&str] = &["torrent", "acl", "retention", "legal-hold", "lambdaArn"];
-const UNSUPPORTED_OBJECT_PUT: &[&str] = &["torrent", "acl", "tagging", "retention", "legal-hold"];
+const UNSUPPORTED_OBJECT_GET: &[&str] = &["torrent", "retention", "legal-hold", "lambdaArn"];
+const UNSUPPORTED_OBJECT_PUT: &[&str] = &["torrent", "retention", "legal-hold"];
 const UNSUPPORTED_OBJECT_POST: &[&str] = &["select", "restore"];
-const UNSUPPORTED_OBJECT_DELETE: &[&str] = &["tagging", "acl", "torrent"];
+const UNSUPPORTED_OBJECT_DELETE: &[&str] = &["acl", "torrent"];
 
 /// The bucket of a virtual-host request: the Host (port stripped) is a
 /// subdomain of one of the gateway's domains.
@@ -150,6 +161,8 @@ pub fn route(
                     Op::GetBucketVersioning(bucket)
                 } else if has("uploads") {
                     Op::ListMultipartUploads(bucket)
+                } else if has("acl") {
+                    Op::GetBucketAcl(bucket)
                 } else if let Some(k) = refused(UNSUPPORTED_BUCKET_GET) {
                     Op::NotSupported(k)
                 } else {
@@ -159,6 +172,7 @@ pub fn route(
             }
             "HEAD" if has("acl") => Op::NotSupported("acl"),
             "HEAD" => Op::HeadBucket(bucket),
+            "PUT" if has("acl") => Op::PutBucketAcl(bucket),
             "PUT" => Op::CreateBucket(bucket),
             "POST" if has("delete") => Op::DeleteObjects(bucket),
             "POST" => Op::NotSupported("POST on a bucket"),
@@ -176,6 +190,8 @@ pub fn route(
             Op::NotSupported(refused(UNSUPPORTED_OBJECT_GET).unwrap_or(""))
         }
         "GET" if has("tagging") => Op::GetObjectTagging { bucket, key },
+        "GET" if has("acl") => Op::GetObjectAcl { bucket, key },
+        "HEAD" if has("acl") => Op::NotSupported("acl"),
         "GET" if has("versioning") => Op::GetBucketVersioning(bucket),
         "GET" => match upload_id {
             Some(upload_id) => Op::ListParts {
@@ -189,6 +205,12 @@ pub fn route(
         "PUT" => {
             if let Some(k) = refused(UNSUPPORTED_OBJECT_PUT) {
                 return Op::NotSupported(k);
+            }
+            if has("tagging") {
+                return Op::PutObjectTagging { bucket, key };
+            }
+            if has("acl") {
+                return Op::PutObjectAcl { bucket, key };
             }
             match (upload_id, query.get("partNumber")) {
                 (Some(upload_id), Some(part)) => Op::UploadPart {
@@ -221,6 +243,9 @@ pub fn route(
         "DELETE" => {
             if let Some(k) = refused(UNSUPPORTED_OBJECT_DELETE) {
                 return Op::NotSupported(k);
+            }
+            if has("tagging") {
+                return Op::DeleteObjectTagging { bucket, key };
             }
             match upload_id {
                 Some(upload_id) => Op::AbortMultipartUpload {
@@ -297,7 +322,9 @@ mod tests {
             r("GET", "/repo", "uploads"),
             Op::ListMultipartUploads("repo".into())
         );
-        assert_eq!(r("GET", "/repo", "acl"), Op::NotSupported("acl"));
+        assert_eq!(r("GET", "/repo", "acl"), Op::GetBucketAcl("repo".into()));
+        assert_eq!(r("PUT", "/repo", "acl"), Op::PutBucketAcl("repo".into()));
+        assert_eq!(r("HEAD", "/repo", "acl"), Op::NotSupported("acl"));
         assert_eq!(r("GET", "/repo", "versions"), Op::NotSupported("versions"));
         assert_eq!(r("HEAD", "/repo", ""), Op::HeadBucket("repo".into()));
         assert_eq!(r("PUT", "/repo", ""), Op::CreateBucket("repo".into()));
@@ -393,16 +420,41 @@ mod tests {
                 key: k.clone()
             }
         );
+        let bk = || (b.clone(), k.clone());
         assert_eq!(
             r("GET", "/repo/main/a/b.txt", "tagging"),
-            Op::GetObjectTagging { bucket: b, key: k }
+            Op::GetObjectTagging {
+                bucket: bk().0,
+                key: bk().1
+            }
         );
         assert_eq!(
             r("PUT", "/repo/main/a/b.txt", "tagging"),
-            Op::NotSupported("tagging")
+            Op::PutObjectTagging {
+                bucket: bk().0,
+                key: bk().1
+            }
+        );
+        assert_eq!(
+            r("DELETE", "/repo/main/a/b.txt", "tagging"),
+            Op::DeleteObjectTagging {
+                bucket: bk().0,
+                key: bk().1
+            }
         );
         assert_eq!(
             r("GET", "/repo/main/a/b.txt", "acl"),
+            Op::GetObjectAcl {
+                bucket: bk().0,
+                key: bk().1
+            }
+        );
+        assert_eq!(
+            r("PUT", "/repo/main/a/b.txt", "acl"),
+            Op::PutObjectAcl { bucket: b, key: k }
+        );
+        assert_eq!(
+            r("HEAD", "/repo/main/a/b.txt", "acl"),
             Op::NotSupported("acl")
         );
         assert_eq!(

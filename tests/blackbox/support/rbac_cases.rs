@@ -365,6 +365,13 @@ pub fn cases() -> Vec<Case> {
             Admin,
         ),
         case(
+            "setRepositoryMetadata",
+            M::POST,
+            "/repositories/{repo}/metadata",
+            Some(r#"{"metadata":{"team":"data"}}"#),
+            Write,
+        ),
+        case(
             "createRepository",
             M::POST,
             "/repositories",
@@ -500,6 +507,13 @@ pub fn cases() -> Vec<Case> {
             M::DELETE,
             "/repositories/{repo}/branches/doomed-branch",
             None,
+            Write,
+        ),
+        case(
+            "deleteRepositoryMetadata",
+            M::DELETE,
+            "/repositories/{repo}/metadata",
+            Some(r#"{"keys":["team"]}"#),
             Write,
         ),
         case(

@@ -306,7 +306,12 @@ async fn protected_branches_refuse_uploads_links_and_multipart_completion() {
     let f = fixture().await;
     let started = f
         .engine
-        .create_multipart_upload(&f.repo, &b("main"), &p("mp"), None, BTreeMap::new())
+        .create_multipart_upload(
+            &f.repo,
+            &b("main"),
+            &p("mp"),
+            (None, BTreeMap::new(), BTreeMap::new()),
+        )
         .await
         .unwrap();
     let number = tarn_model::PartNumber::new(1).unwrap();
@@ -347,7 +352,7 @@ async fn protected_branches_refuse_uploads_links_and_multipart_completion() {
             upload(WriteCondition::Always),
         )
         .await;
-    assert!(matches!(up, Err(Error::ProtectedBranch(_))), "{up:?}");
+    assert!(matches!(up, Err(Error::ProtectedBranch { .. })), "{up:?}");
     let link = LinkRequest {
         key,
         checksum: tarn_ports::md5_hex(b"direct"),
@@ -361,7 +366,7 @@ async fn protected_branches_refuse_uploads_links_and_multipart_completion() {
         .link_object(&f.repo, &b("main"), &p("linked"), link)
         .await;
     assert!(
-        matches!(linked, Err(Error::ProtectedBranch(_))),
+        matches!(linked, Err(Error::ProtectedBranch { .. })),
         "{linked:?}"
     );
     let parts = [tarn_ports::CompletedPart { number, etag }];
@@ -374,7 +379,10 @@ async fn protected_branches_refuse_uploads_links_and_multipart_completion() {
             WriteCondition::Always,
         )
         .await;
-    assert!(matches!(done, Err(Error::ProtectedBranch(_))), "{done:?}");
+    assert!(
+        matches!(done, Err(Error::ProtectedBranch { .. })),
+        "{done:?}"
+    );
     for path in ["up", "linked", "mp"] {
         let stat = f.engine.stat_object(&f.repo, "main", &p(path)).await;
         assert!(stat.is_err(), "{path} was staged on a protected branch");

@@ -38,6 +38,7 @@ pub(super) fn entry(content: &str) -> Entry {
         last_modified: Timestamp::from_unix_seconds(1),
         content_type: None,
         metadata: BTreeMap::new(),
+        tags: Default::default(),
     }
 }
 

@@ -337,12 +337,15 @@ async fn protected_branches_refuse_writes_commits_and_resets_but_take_merges() {
         .engine
         .stage_object(&f.repo, &b("main"), &p("x"), entry("1"))
         .await;
-    assert!(matches!(write, Err(Error::ProtectedBranch(_))), "{write:?}");
+    assert!(
+        matches!(write, Err(Error::ProtectedBranch { .. })),
+        "{write:?}"
+    );
     let delete = f
         .engine
         .delete_object(&f.repo, &b("main"), &p("before"))
         .await;
-    assert!(matches!(delete, Err(Error::ProtectedBranch(_))));
+    assert!(matches!(delete, Err(Error::ProtectedBranch { .. })));
     let commit = f
         .engine
         .commit(
@@ -354,12 +357,12 @@ async fn protected_branches_refuse_writes_commits_and_resets_but_take_merges() {
             },
         )
         .await;
-    assert!(matches!(commit, Err(Error::ProtectedBranch(_))));
+    assert!(matches!(commit, Err(Error::ProtectedBranch { .. })));
     let reset = f
         .engine
         .reset_branch(&f.repo, &b("main"), ResetScope::All)
         .await;
-    assert!(matches!(reset, Err(Error::ProtectedBranch(_))));
+    assert!(matches!(reset, Err(Error::ProtectedBranch { .. })));
     f.put("dev", "feature", "1").await;
     f.commit("dev", "feature").await;
     f.engine

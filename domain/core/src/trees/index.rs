@@ -155,6 +155,7 @@ mod tests {
                     last_modified: Timestamp::EPOCH,
                     content_type: None,
                     metadata: Default::default(),
+                    tags: Default::default(),
                 };
                 (ObjectPath::new(k.clone()).unwrap(), e)
             })

@@ -1,7 +1,7 @@
 //! Every read of the engine (stats, listings, diffs, merge bases, logs,
 //! branches, tags and old commits) against the model.
 
-use crate::naive::{branch_changes, entry_of, tree_changes, Diffed, Tree, Val};
+use crate::naive::{branch_changes, compare_changes, entry_of, tree_changes, Diffed, Tree, Val};
 use crate::ops::PATHS;
 use crate::{bn, fail, op_path, Harness};
 use proptest::prelude::*;
@@ -173,7 +173,7 @@ impl Harness {
                     .map_err(|e| fail(format!("merge base {l} {r}: {e}")))?;
                 prop_assert_eq!(&got.id, &m.commits[base].id, "merge base {} {}", l, r);
                 let two = tree_changes(m.head_tree(l), m.head_tree(r));
-                let three = tree_changes(&m.commits[base].tree, m.head_tree(r));
+                let three = compare_changes(m.head_tree(l), m.head_tree(r), &m.commits[base].tree);
                 for (three_dot, want_all) in [(false, &two), (true, &three)] {
                     for (prefix, delim, amount, start) in DIFFS {
                         let got = self

@@ -533,6 +533,30 @@ fn merging_changes_the_destination_already_has_still_commits() {
     ]);
 }
 
+/// A source whose tree is empty again, merged into a branch still at the
+/// repository's first commit, makes a merge commit (lakeFS's first commit has
+/// no metarange id, so no other commit's tree equals it); merging the first
+/// commit itself still has no changes.
+#[test]
+fn merging_an_emptied_source_into_the_first_commit_commits() {
+    scenario(vec![
+        stage("dev", "a", 1),
+        commit("dev"),
+        Op::Delete {
+            branch: "dev",
+            path: "a",
+        },
+        commit("dev"),
+        Op::Merge {
+            source: Target::Branch("dev", 0),
+            dest: "main",
+            strategy: MergeStrategy::None,
+            squash: false,
+            allow_empty: false,
+        },
+    ]);
+}
+
 /// lakeFS's cherry-pick keeps the picked commit's metadata and adds
 /// `cherry-pick-origin` and `cherry-pick-committer`.
 #[test]

@@ -36,6 +36,7 @@ pub(crate) fn entry_of(v: &Val) -> Entry {
         last_modified: Timestamp::from_unix_seconds(1_600_000_000),
         content_type: None,
         metadata: BTreeMap::new(),
+        tags: BTreeMap::new(),
     }
 }
 
@@ -415,7 +416,15 @@ impl Model {
                 let head_tree = &self.commits[head].tree;
                 if SEMANTICS.merge_commits_when_source_changed {
                     let (base_tree, src_tree) = (&self.commits[base].tree, &self.commits[src].tree);
-                    if src_tree == base_tree && !allow_empty {
+                    // lakeFS compares metarange ids, and its first commit has
+                    // none: only that commit itself equals it.
+                    let first = self.commits[base].parents.is_empty() && base_tree.is_empty();
+                    let unchanged = if first {
+                        src == base
+                    } else {
+                        src_tree == base_tree
+                    };
+                    if unchanged && !allow_empty {
                         return Err(Outcome::NoChanges);
                     }
                     let tree = if head_tree == base_tree {
@@ -538,6 +547,32 @@ pub(crate) fn tree_changes(l: &Tree, r: &Tree) -> Vec<Diffed> {
     paths
         .into_iter()
         .filter_map(|p| change(p, l.get(p), r.get(p)))
+        .collect()
+}
+
+/// lakeFS's three-dot compare of `l` and `r` with merge base `base`: of the
+/// paths that differ between them, those only `r` changed since the base are
+/// the plain change, those only `l` changed are left out, and those both
+/// changed are conflicts (with `r`'s value, or `l`'s where `r` removed it).
+pub(crate) fn compare_changes(l: &Tree, r: &Tree, base: &Tree) -> Vec<Diffed> {
+    let same = |a: Option<&Val>, b: Option<&Val>| match (a, b) {
+        (None, None) => true,
+        (Some(x), Some(y)) => x.content == y.content,
+        _ => false,
+    };
+    tree_changes(l, r)
+        .into_iter()
+        .filter_map(|(p, kind, e)| {
+            let was = base.get(&p);
+            if same(r.get(&p), was) {
+                return None;
+            }
+            if same(l.get(&p), was) {
+                return Some((p, kind, e));
+            }
+            let v = r.get(&p).or_else(|| l.get(&p)).map(entry_of);
+            Some((p, DiffKind::Conflict, v))
+        })
         .collect()
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE multipart_uploads DROP COLUMN tags;
