@@ -414,7 +414,7 @@ async fn presigned_requests_and_wrong_secrets() {
         .unwrap_err();
     assert_eq!(code(&err.into_service_error()), "SignatureDoesNotMatch");
     let err = s3
-        .get_bucket_acl()
+        .get_bucket_policy()
         .bucket("sdk-auth")
         .send()
         .await

@@ -3,7 +3,7 @@
 //! looked up, so a refused caller learns nothing, not even whether it exists.
 
 use super::error::{S3Error, S3Result};
-use super::router::Op;
+use super::router::{Op, RootMethod};
 use std::collections::BTreeMap;
 use tarn_model::auth::{Action, Permission};
 
@@ -47,6 +47,18 @@ pub fn required(
         }
         Op::ListMultipartUploads(b) => vec![p(Action::ListObjects, repo(b))],
         Op::GetBucketAcl(b) => vec![p(Action::ReadRepository, repo(b))],
+        Op::RefRoot {
+            method,
+            bucket,
+            reference,
+        } => {
+            let action = match method {
+                RootMethod::Get | RootMethod::Head => Action::ReadObject,
+                RootMethod::Put => Action::WriteObject,
+                RootMethod::Delete => Action::DeleteObject,
+            };
+            vec![p(action, object(bucket, &format!("{reference}/")))]
+        }
         Op::PutBucketAcl(b) => vec![p(Action::UpdateRepository, repo(b))],
         Op::CreateBucket(b) => vec![p(Action::CreateRepository, repo(b))],
         Op::DeleteObjects(_) | Op::NotSupported(_) | Op::NotFound => Vec::new(),

@@ -11,6 +11,7 @@ mod list;
 mod multipart;
 mod objects;
 mod request;
+mod root;
 mod router;
 mod tagging;
 mod xml;
@@ -198,6 +199,19 @@ async fn serve(
             tagging::put(&ctx, &bucket, &key, &body).await
         }
         Op::DeleteObjectTagging { bucket, key } => tagging::delete(&ctx, &bucket, &key).await,
+        Op::RefRoot {
+            method,
+            bucket,
+            reference,
+        } => {
+            let body = (method == router::RootMethod::Put)
+                .then(|| auth::body(req, payload, &caller))
+                .transpose()?;
+            let failure = body.as_ref().map(|b| b.failure.clone());
+            root::serve(&ctx, method, &bucket, &reference, body.map(|b| b.stream))
+                .await
+                .map_err(|e| failure.and_then(|f| f.take()).unwrap_or(e))
+        }
         Op::GetBucketAcl(b) => acl::get_bucket(&ctx, &b).await,
         Op::PutBucketAcl(b) => {
             let body = read_whole(req, payload, &caller).await?;

@@ -75,11 +75,47 @@ pub enum Op {
         key: String,
         upload_id: String,
     },
+    /// `<ref>/` with no path: the root "directory" of a ref, which tools
+    /// create a marker for (pyarrow's `create_dir`, S3A, s3fs `mkdir`). It
+    /// always exists on an existing ref: GET and HEAD answer an empty
+    /// marker, PUT of an empty body and DELETE succeed and store nothing.
+    RefRoot {
+        method: RootMethod,
+        bucket: String,
+        reference: String,
+    },
     /// An S3 feature lakeFS does not offer: 405 `ERRLakeFSNotSupported`.
     NotSupported(&'static str),
     /// No such S3 resource: a bare 404.
     NotFound,
 }
+
+/// What a request does to a ref's root marker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootMethod {
+    /// GET.
+    Get,
+    /// HEAD.
+    Head,
+    /// PUT.
+    Put,
+    /// DELETE.
+    Delete,
+}
+
+/// Sub-resources that make no sense on a ref's root marker.
+const ROOT_REFUSED: &[&str] = &[
+    "acl",
+    "tagging",
+    "uploads",
+    "uploadId",
+    "partNumber",
+    "torrent",
+    "retention",
+    "legal-hold",
+    "select",
+    "restore",
+];
 
 /// Query keys (sub-resources) the gateway refuses with 405, by method and target.
 const UNSUPPORTED_BUCKET_GET: &[&str] = &[
@@ -180,9 +216,25 @@ pub fn route(
             _ => Op::NotFound,
         };
     }
-    // A key is `<ref>/<path>`; a bare ref is no object.
-    if !key.contains('/') || key.ends_with('/') && key.matches('/').count() == 1 {
+    // A key is `<ref>/<path>`; a bare ref is no object, and `<ref>/` is
+    // the ref's root marker (plain object requests only).
+    if !key.contains('/') {
         return Op::NotFound;
+    }
+    if let Some(reference) = key.strip_suffix('/').filter(|r| !r.contains('/')) {
+        let method = match method {
+            _ if ROOT_REFUSED.iter().any(|k| has(k)) => return Op::NotFound,
+            "GET" => RootMethod::Get,
+            "HEAD" => RootMethod::Head,
+            "PUT" if !has_copy_source => RootMethod::Put,
+            "DELETE" => RootMethod::Delete,
+            _ => return Op::NotFound,
+        };
+        return Op::RefRoot {
+            method,
+            bucket,
+            reference: reference.to_owned(),
+        };
     }
     let upload_id = query.get("uploadId").cloned();
     match method {
@@ -466,7 +518,17 @@ mod tests {
             Op::NotSupported("browser POST uploads")
         );
         assert_eq!(r("GET", "/repo/main", ""), Op::NotFound);
-        assert_eq!(r("GET", "/repo/main/", ""), Op::NotFound);
+        let root = |method| Op::RefRoot {
+            method,
+            bucket: "repo".into(),
+            reference: "main".into(),
+        };
+        assert_eq!(r("GET", "/repo/main/", ""), root(RootMethod::Get));
+        assert_eq!(r("PUT", "/repo/main/", ""), root(RootMethod::Put));
+        assert_eq!(r("HEAD", "/repo/main/", ""), root(RootMethod::Head));
+        assert_eq!(r("DELETE", "/repo/main/", ""), root(RootMethod::Delete));
+        assert_eq!(r("PUT", "/repo/main/", "tagging"), Op::NotFound);
+        assert_eq!(r("POST", "/repo/main/", "uploads"), Op::NotFound);
     }
 
     #[test]
