@@ -145,6 +145,16 @@ pub trait RefStore: Send + Sync + 'static {
     /// Reads a commit record.
     async fn get_commit(&self, repo: &RepositoryId, id: &CommitId) -> PortResult<Commit>;
 
+    /// Commit records of a repository in id order, strictly after `after`,
+    /// at most `limit` (every commit, reachable or not: what a refs dump
+    /// holds).
+    async fn list_commits(
+        &self,
+        repo: &RepositoryId,
+        after: Option<&CommitId>,
+        limit: usize,
+    ) -> PortResult<Vec<Commit>>;
+
     /// A repository setting, `None` when unset.
     async fn get_setting(&self, repo: &RepositoryId, key: &str) -> PortResult<Option<String>>;
 

@@ -291,6 +291,23 @@ impl RefStore for MemoryRefStore {
         })
     }
 
+    async fn list_commits(
+        &self,
+        repo: &RepositoryId,
+        after: Option<&CommitId>,
+        limit: usize,
+    ) -> PortResult<Vec<Commit>> {
+        use std::ops::Bound;
+        self.with_repo(repo, |s| {
+            let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+            Ok(s.commits
+                .range::<CommitId, _>((start, Bound::Unbounded))
+                .take(limit)
+                .map(|(_, c)| c.clone())
+                .collect())
+        })
+    }
+
     async fn find_commits_by_prefix(
         &self,
         repo: &RepositoryId,

@@ -397,6 +397,31 @@ impl RefStore for SqlStore {
         )
     }
 
+    async fn list_commits(
+        &self,
+        repo: &RepositoryId,
+        after: Option<&CommitId>,
+        limit_to: usize,
+    ) -> PortResult<Vec<Commit>> {
+        let after = after.map_or("", CommitId::as_str);
+        let rows: Vec<CommitRow> = with_conn!(&self.pool, conn => {
+            let rows: Vec<CommitRow> = commits::table
+                .filter(commits::repository.eq(repo.as_str()))
+                .filter(commits::id.gt(after))
+                .order(commits::id)
+                .limit(limit(limit_to))
+                .select(CommitRow::as_select())
+                .load(conn)
+                .await
+                .map_err(db_error)?;
+            if rows.is_empty() && !repo_exists!(conn, repo) {
+                return Err(repo_missing(repo));
+            }
+            rows
+        });
+        rows.into_iter().map(CommitRow::into_model).collect()
+    }
+
     async fn get_setting(&self, repo: &RepositoryId, key: &str) -> PortResult<Option<String>> {
         // One round trip tells a missing repository from an unset value.
         let found: Option<Option<String>> = with_conn!(&self.pool, conn => {

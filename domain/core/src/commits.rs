@@ -185,3 +185,54 @@ impl Engine {
         self.resolve_commit(repo, reference).await
     }
 }
+
+impl Engine {
+    /// Adds a commit record as given (lakeFS's `CreateCommitRecord`, used to
+    /// rebuild history): its id must be the content address of its fields,
+    /// an existing id answers `AlreadyExists`, and no branch moves. Neither
+    /// its tree nor its parents are checked (a restore adds them in any
+    /// order). `force` lets it into a read-only repository.
+    pub async fn create_commit_record(
+        &self,
+        repo: &RepositoryId,
+        commit: Commit,
+        force: bool,
+    ) -> Result<()> {
+        let r = self.get_repository(repo).await?;
+        if r.read_only && !force {
+            return Err(Error::ReadOnlyRepository(repo.to_string()));
+        }
+        let expected = commit_id(
+            &commit.committer,
+            &commit.message,
+            &commit.meta_range_id,
+            commit.creation_date,
+            &commit.metadata,
+            &commit.parents,
+        );
+        if expected != commit.id {
+            return Err(Error::invalid(
+                "commit id",
+                format!(
+                    "{} is not the content address of the commit's fields ({expected})",
+                    commit.id
+                ),
+            ));
+        }
+        match self.stores.refs.get_commit(repo, &commit.id).await {
+            Ok(_) => {
+                return Err(Error::AlreadyExists {
+                    entity: Entity::Commit,
+                    name: commit.id.to_string(),
+                })
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::from_port(e, Entity::Repository, repo)),
+        }
+        self.stores
+            .refs
+            .put_commit(repo, &commit)
+            .await
+            .named(Entity::Repository, repo)
+    }
+}

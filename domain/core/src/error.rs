@@ -47,6 +47,10 @@ pub enum Entity {
     GroupOrPolicy,
     /// The server's first-run setup.
     Setup,
+    /// A branch protection rule, by pattern.
+    ProtectionRule,
+    /// A pull request.
+    PullRequest,
 }
 
 impl Entity {
@@ -72,6 +76,8 @@ impl Entity {
             Self::UserOrPolicy => "user or policy",
             Self::GroupOrPolicy => "group or policy",
             Self::Setup => "setup",
+            Self::ProtectionRule => "branch protection rule",
+            Self::PullRequest => "pull request",
         }
     }
 }

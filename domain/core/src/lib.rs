@@ -16,13 +16,16 @@ mod merge;
 mod multipart;
 mod objects;
 mod page;
+mod pulls;
 mod refs;
+mod refs_dump;
 mod repo_metadata;
 mod repos;
 mod resolve;
 mod settings;
 mod staging;
 mod tags;
+mod tree_files;
 mod trees;
 
 pub use branches::ResetScope;
@@ -35,8 +38,11 @@ pub use merge::{MergeRequest, PickRequest};
 pub use multipart::Completed;
 pub use objects::{ListRequest, Listing};
 pub use page::{amount, Page, DEFAULT_AMOUNT, MAX_AMOUNT};
+pub use pulls::{PullCreation, PullFilter, PullRequest, PullStatus, PullUpdate};
 pub use refs::{RefView, ResolvedRef};
+pub use refs_dump::RefsDump;
 pub use settings::ProtectionRules;
+pub use tree_files::TreeFile;
 
 use std::sync::Arc;
 use tarn_model::tree::SplitRule;

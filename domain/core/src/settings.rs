@@ -133,6 +133,42 @@ pub(crate) fn ensure_unprotected(
 }
 
 impl Engine {
+    /// Adds one protection rule for `pattern` (lakeFS's internal endpoint):
+    /// an existing one stays as it is. A read-only repository refuses.
+    pub async fn add_branch_protection(&self, repo: &RepositoryId, pattern: &str) -> Result<()> {
+        self.writable_repository(repo).await?;
+        if pattern.is_empty() || pattern.contains('\n') {
+            return Err(Error::invalid(
+                "pattern",
+                format!("{pattern:?}: patterns are non-empty, single-line globs"),
+            ));
+        }
+        self.update_setting(repo, BRANCH_PROTECTION, |stored| {
+            let mut patterns = stored.map(decode).unwrap_or_default();
+            if patterns.iter().any(|p| p == pattern) {
+                return Ok((None, ()));
+            }
+            patterns.push(pattern.to_owned());
+            Ok((Some(encode(&patterns)), ()))
+        })
+        .await
+    }
+
+    /// Removes the rule for exactly `pattern`; `NotFound` when there is none.
+    pub async fn remove_branch_protection(&self, repo: &RepositoryId, pattern: &str) -> Result<()> {
+        self.writable_repository(repo).await?;
+        self.update_setting(repo, BRANCH_PROTECTION, |stored| {
+            let mut patterns = stored.map(decode).unwrap_or_default();
+            let before = patterns.len();
+            patterns.retain(|p| p != pattern);
+            if patterns.len() == before {
+                return Err(Error::not_found(Entity::ProtectionRule, pattern));
+            }
+            Ok((Some(encode(&patterns)), ()))
+        })
+        .await
+    }
+
     /// Reads setting `key` of `repo`, checking the repository exists.
     pub(crate) async fn read_setting(
         &self,

@@ -42,6 +42,7 @@ macro_rules! ref_store_conformance {
             concurrent_setting_updates_have_one_winner,
             bare_repository_has_no_refs,
             settings_list_by_prefix_in_byte_order,
+            commits_list_in_id_order,
         );
     };
 }
@@ -842,6 +843,45 @@ pub async fn settings_list_by_prefix_in_byte_order(f: RefFixture) {
     assert_kind(
         f.store
             .list_settings(&repo_id("no-such-repo"), "p/", None, 10)
+            .await,
+        ErrorKind::NotFound,
+        "missing repo",
+    );
+}
+
+/// `list_commits` pages through every commit of one repository in id order.
+pub async fn commits_list_in_id_order(f: RefFixture) {
+    let repo = create(&*f.store, "listed-commits").await;
+    let other = create(&*f.store, "other-commits").await;
+    for n in (2..=7).rev() {
+        f.store
+            .put_commit(&repo.id, &commit(n, vec![commit_id(n - 1)]))
+            .await
+            .unwrap();
+    }
+    f.store
+        .put_commit(&other.id, &commit(99, vec![]))
+        .await
+        .unwrap();
+    let ids = |v: Vec<Commit>| v.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    let all = f.store.list_commits(&repo.id, None, 100).await.unwrap();
+    assert_eq!(all[1], commit(2, vec![commit_id(1)]), "whole records");
+    assert_eq!(ids(all), (1..=7).map(commit_id).collect::<Vec<_>>());
+    let page = f
+        .store
+        .list_commits(&repo.id, Some(&commit_id(3)), 2)
+        .await
+        .unwrap();
+    assert_eq!(ids(page), [commit_id(4), commit_id(5)]);
+    assert!(f
+        .store
+        .list_commits(&repo.id, Some(&commit_id(7)), 2)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_kind(
+        f.store
+            .list_commits(&repo_id("no-such-repo"), None, 1)
             .await,
         ErrorKind::NotFound,
         "missing repo",

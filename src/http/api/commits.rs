@@ -11,7 +11,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use tarn_domain::{CommitRequest, Engine, LogRequest};
-use tarn_model::{ObjectPath, Timestamp};
+use tarn_model::{Commit, CommitId, MetaRangeId, ObjectPath, Timestamp};
 use utoipa::ToSchema;
 
 operations! {
@@ -36,6 +36,68 @@ operations! {
             params(("repository" = String, Path), ("ref" = String, Path)),
             responses((status = 200, body = Listing<CommitBody>)),
         );
+    CreateCommitRecord: post "/repositories/{repository}/commits" => create_record,
+        Requires(Action::CreateCommit, REPO),
+        openapi(
+            tag = "internal",
+            params(("repository" = String, Path)),
+            request_body = CommitRecordCreation,
+            responses((status = 204), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
+        );
+}
+
+/// `POST /repositories/{repository}/commits` body: a whole commit record.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CommitRecordCreation {
+    commit_id: String,
+    version: u8,
+    committer: String,
+    message: String,
+    metarange_id: String,
+    creation_date: i64,
+    parents: Vec<String>,
+    #[serde(default)]
+    metadata: Option<BTreeMap<String, String>>,
+    generation: u64,
+    #[serde(default)]
+    force: Option<bool>,
+}
+
+async fn create_record(
+    engine: web::Data<Engine>,
+    path: web::Path<String>,
+    body: web::Json<CommitRecordCreation>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    if b.version > 1 {
+        return Err(ApiError::bad_request(format!(
+            "version {}: commit records are version 0 or 1",
+            b.version
+        )));
+    }
+    fn invalid(what: &'static str) -> impl Fn(tarn_model::InvalidValue) -> ApiError {
+        move |e| ApiError::bad_request(format!("{what}: {e}"))
+    }
+    let commit = Commit {
+        id: CommitId::new(&b.commit_id).map_err(invalid("commit_id"))?,
+        committer: b.committer,
+        message: b.message,
+        meta_range_id: MetaRangeId::new(&b.metarange_id).map_err(invalid("metarange_id"))?,
+        creation_date: Timestamp::from_unix_seconds(b.creation_date),
+        metadata: b.metadata.unwrap_or_default(),
+        parents: b
+            .parents
+            .iter()
+            .map(CommitId::new)
+            .collect::<Result<_, _>>()
+            .map_err(invalid("parents"))?,
+        generation: b.generation,
+        version: b.version,
+    };
+    engine
+        .create_commit_record(&repo_id(&path)?, commit, b.force == Some(true))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// `POST /commits` body.

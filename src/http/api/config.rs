@@ -34,6 +34,74 @@ operations! {
     healthCheck: get "/healthcheck" => health,
         Public,
         openapi(tag = "healthCheck", responses((status = 204)));
+    getGarbageCollectionConfig: get "/config/garbage-collection" => gc_config,
+        Authenticated,
+        openapi(responses((status = 200, body = GarbageCollectionConfig)));
+    postStatsEvents: post "/statistics" => stats_events,
+        Authenticated,
+        openapi(request_body = StatsEventsList, responses((status = 204), (status = 400, body = ErrorBody)));
+    getUsageReportSummary: get "/usage-report/summary" => usage_report,
+        Authenticated,
+        openapi(responses((status = 404, body = ErrorBody)));
+}
+
+/// How long, in seconds, an address handed out for a direct write may still
+/// be linked, and so how young data garbage collection never touches
+/// (lakeFS's `LinkAddressTime`, 24 hours).
+pub const GC_GRACE_PERIOD_SECS: u64 = 86_400;
+
+/// `GET /config/garbage-collection`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GarbageCollectionConfig {
+    grace_period: u64,
+}
+
+async fn gc_config() -> web::Json<GarbageCollectionConfig> {
+    web::Json(GarbageCollectionConfig {
+        grace_period: GC_GRACE_PERIOD_SECS,
+    })
+}
+
+/// One client usage event.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StatsEvent {
+    class: String,
+    name: String,
+    count: i64,
+}
+
+/// `POST /statistics` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StatsEventsList {
+    events: Vec<StatsEvent>,
+}
+
+/// Client usage events: checked as lakeFS checks them, then dropped (Tarn
+/// collects no telemetry).
+async fn stats_events(body: web::Json<StatsEventsList>) -> ApiResult<HttpResponse> {
+    for e in &body.events {
+        if e.class.is_empty() {
+            return Err(ApiError::bad_request("invalid value: class is required"));
+        }
+        if e.name.is_empty() {
+            return Err(ApiError::bad_request("invalid value: name is required"));
+        }
+        if e.count < 0 {
+            return Err(ApiError::bad_request(
+                "invalid value: count must be a non-negative integer",
+            ));
+        }
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The installation's usage report: Tarn reports no usage, so there is no
+/// installation to report on (lakeFS's answer without an installation id).
+async fn usage_report() -> ApiResult<HttpResponse> {
+    Err(ApiError::new(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "installation not found",
+    ))
 }
 
 /// What the server tells clients about itself; built at startup.

@@ -123,7 +123,9 @@ impl From<Error> for ApiError {
                     | Entity::GroupOrUser
                     | Entity::UserOrPolicy
                     | Entity::GroupOrPolicy
-                    | Entity::Setup => {
+                    | Entity::Setup
+                    | Entity::ProtectionRule
+                    | Entity::PullRequest => {
                         if missing {
                             S::NOT_FOUND
                         } else {

@@ -6,11 +6,14 @@ mod branches;
 mod commits;
 pub mod config;
 mod error;
+mod metadata_files;
 mod models;
 mod objects;
 pub mod openapi;
 pub(crate) mod operation;
+mod pulls;
 mod refs;
+mod refs_dump;
 pub mod repositories;
 mod settings;
 mod staging;
@@ -36,6 +39,9 @@ static RESOURCES: &[&[operation::Operation]] = &[
     uploads::OPERATIONS,
     staging::OPERATIONS,
     settings::OPERATIONS,
+    metadata_files::OPERATIONS,
+    pulls::OPERATIONS,
+    refs_dump::OPERATIONS,
     auth::OPERATIONS,
     auth::users::OPERATIONS,
     auth::groups::OPERATIONS,

@@ -96,6 +96,13 @@ pub struct MergeResult {
     reference: String,
 }
 
+impl MergeResult {
+    /// The outcome of a merge that made commit `reference`.
+    pub fn of(reference: String) -> Self {
+        Self { reference }
+    }
+}
+
 async fn merge(
     engine: web::Data<Engine>,
     req: HttpRequest,

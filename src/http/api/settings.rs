@@ -25,6 +25,66 @@ operations! {
             request_body = Vec<BranchProtectionRule>,
             responses((status = 204), (status = 412, body = ErrorBody)),
         );
+    internalGetBranchProtectionRules: get "/repositories/{repository}/branch_protection" => get,
+        Requires(Action::GetBranchProtectionRules, REPO),
+        openapi(
+            tag = "internal",
+            params(("repository" = String, Path)),
+            responses((status = 200, body = Vec<BranchProtectionRule>)),
+        );
+    internalCreateBranchProtectionRule: post "/repositories/{repository}/branch_protection" => add,
+        Requires(Action::SetBranchProtectionRules, REPO),
+        openapi(
+            tag = "internal",
+            params(("repository" = String, Path)),
+            request_body = BranchProtectionRule,
+            responses((status = 204), (status = 400, body = ErrorBody)),
+        );
+    internalDeleteBranchProtectionRule: delete "/repositories/{repository}/branch_protection" => remove,
+        Requires(Action::SetBranchProtectionRules, REPO),
+        openapi(
+            tag = "internal",
+            params(("repository" = String, Path)),
+            request_body = BranchProtectionRule,
+            responses((status = 204), (status = 404, body = ErrorBody)),
+        );
+    createBranchProtectionRulePreflight: get "/repositories/{repository}/branch_protection/set_allowed" => preflight,
+        Requires(Action::SetBranchProtectionRules, REPO),
+        openapi(
+            tag = "internal",
+            params(("repository" = String, Path)),
+            responses((status = 204)),
+        );
+}
+
+/// The internal API's single-rule create: adds `pattern` (kept if present).
+async fn add(
+    engine: web::Data<Engine>,
+    path: web::Path<String>,
+    body: web::Json<BranchProtectionRule>,
+) -> ApiResult<HttpResponse> {
+    engine
+        .add_branch_protection(&repo_id(&path)?, &body.pattern)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The internal API's single-rule delete: 404 when no rule has `pattern`.
+async fn remove(
+    engine: web::Data<Engine>,
+    path: web::Path<String>,
+    body: web::Json<BranchProtectionRule>,
+) -> ApiResult<HttpResponse> {
+    engine
+        .remove_branch_protection(&repo_id(&path)?, &body.pattern)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Whether the caller may set protection rules: the guard has said so (as
+/// lakeFS, nothing else is checked).
+async fn preflight() -> HttpResponse {
+    HttpResponse::NoContent().finish()
 }
 
 /// A branch protection rule.

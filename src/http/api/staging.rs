@@ -8,12 +8,13 @@ use super::models::{de_opt_bool, ObjectStats};
 use super::objects::{expires_at, object_path};
 use super::repositories::repo_id;
 use super::uploads::write_condition;
+use crate::http::api::error::ErrorBody;
 use crate::http::api::operation::operations;
-use actix_web::{web, HttpRequest};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tarn_domain::{Engine, LinkRequest};
-use tarn_model::BlockKey;
+use tarn_model::{BlockKey, Entry, PhysicalAddress, StorageNamespace, Timestamp};
 use utoipa::ToSchema;
 
 operations! {
@@ -31,6 +32,112 @@ operations! {
             request_body = StagingMetadata,
             responses((status = 200, body = ObjectStats)),
         );
+    stageObject: put "/repositories/{repository}/branches/{branch}/objects" => stage,
+        Requires(Action::WriteObject, OBJECT),
+        openapi(
+            tag = "internal",
+            params(("repository" = String, Path), ("branch" = String, Path), ("path" = String, Query)),
+            request_body = ObjectStageCreation,
+            responses((status = 201, body = ObjectStats), (status = 400, body = ErrorBody)),
+        );
+    uploadObjectPreflight: get "/repositories/{repository}/branches/{branch}/objects/stage_allowed" => preflight,
+        Requires(Action::WriteObject, OBJECT),
+        openapi(
+            tag = "internal",
+            params(("repository" = String, Path), ("branch" = String, Path), ("path" = String, Query)),
+            responses((status = 204)),
+        );
+}
+
+/// Whether the caller may upload to `path`: the guard has said so (as
+/// lakeFS, nothing about the branch is checked).
+async fn preflight() -> HttpResponse {
+    HttpResponse::NoContent().finish()
+}
+
+/// `PUT .../objects` body: an entry for data already in the object store.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ObjectStageCreation {
+    physical_address: String,
+    checksum: String,
+    size_bytes: i64,
+    #[serde(default)]
+    mtime: Option<i64>,
+    #[serde(default)]
+    metadata: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    content_type: Option<String>,
+    /// lakeFS lets it bypass a read-only repository; Tarn accepts the field
+    /// and refuses writes to read-only repositories all the same.
+    #[serde(default)]
+    #[allow(dead_code)]
+    force: Option<bool>,
+}
+
+/// The address of an entry for `uri`: relative when it is data in the
+/// repository's own namespace (`<namespace>/data/...`), else full.
+fn address_of(uri: &str, ns: &StorageNamespace, scheme: &str) -> ApiResult<PhysicalAddress> {
+    let own = format!("{}/", ns.as_str());
+    if let Some(key) = uri.strip_prefix(&own).filter(|k| k.starts_with("data/")) {
+        return Ok(PhysicalAddress::Relative(BlockKey::new(key)?));
+    }
+    if !uri.starts_with(&format!("{scheme}://")) {
+        return Err(ApiError::bad_request(format!(
+            "physical address is not valid for block adapter: {scheme}"
+        )));
+    }
+    let rest = &uri[scheme.len() + 3..];
+    let (location, key) = rest.split_once('/').ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "physical address {uri:?} names no object: {scheme}://<location>/<key>"
+        ))
+    })?;
+    Ok(PhysicalAddress::Full {
+        namespace: StorageNamespace::new(format!("{scheme}://{location}"))?,
+        key: BlockKey::new(key)?,
+    })
+}
+
+/// Stages an entry for data already written anywhere the block store reaches
+/// (lakeFS's deprecated `stageObject`): no data moves. Its address is kept as
+/// given: outside the repository's namespace it is a full address, which
+/// garbage collection never deletes.
+async fn stage(
+    engine: web::Data<Engine>,
+    info: web::Data<ServerInfo>,
+    path: web::Path<(String, String)>,
+    q: web::Query<LinkQuery>,
+    body: web::Json<ObjectStageCreation>,
+) -> ApiResult<HttpResponse> {
+    let (repo, branch) = path.into_inner();
+    let (repo, branch, object) = (
+        repo_id(&repo)?,
+        branch_name(&branch)?,
+        object_path(&q.path)?,
+    );
+    let ns = engine.get_repository(&repo).await?.storage_namespace;
+    let body = body.into_inner();
+    let address = address_of(&body.physical_address, &ns, &info.blockstore_type)?;
+    let size = u64::try_from(body.size_bytes)
+        .map_err(|_| ApiError::bad_request("size_bytes must not be negative"))?;
+    let entry = Entry {
+        address,
+        size,
+        checksum: body.checksum,
+        last_modified: match body.mtime {
+            Some(secs) => Timestamp::from_unix_seconds(secs),
+            None => engine.now(),
+        },
+        content_type: body.content_type.filter(|c| !c.is_empty()),
+        metadata: body.metadata.unwrap_or_default(),
+        tags: BTreeMap::new(),
+    };
+    engine
+        .stage_object(&repo, &branch, &object, entry.clone())
+        .await?;
+    // As lakeFS: the answer carries no user metadata.
+    let stats = ObjectStats::object(object.into_string(), entry, &ns, false);
+    Ok(HttpResponse::Created().json(stats))
 }
 
 #[derive(Debug, Deserialize)]

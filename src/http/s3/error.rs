@@ -97,7 +97,9 @@ impl S3Error {
                 | Entity::GroupOrUser
                 | Entity::UserOrPolicy
                 | Entity::GroupOrPolicy
-                | Entity::Setup => Self::new(ErrorCode::AccessDenied, "Access Denied"),
+                | Entity::Setup
+                | Entity::ProtectionRule
+                | Entity::PullRequest => Self::new(ErrorCode::AccessDenied, "Access Denied"),
             },
             Error::AlreadyExists { .. } => Self::new(ErrorCode::BucketAlreadyExists, e.to_string()),
             Error::InvalidInput { .. } => Self::invalid_argument(e.to_string()),

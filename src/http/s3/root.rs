@@ -29,9 +29,7 @@ pub async fn serve(
     body: Option<ByteStream>,
 ) -> S3Result<HttpResponse> {
     let key = format!("{reference}/");
-    let repo = ctx
-        .bucket_first(bucket, bucket_repository(bucket))
-        .await?;
+    let repo = ctx.bucket_first(bucket, bucket_repository(bucket)).await?;
     match method {
         RootMethod::Get | RootMethod::Head => {
             let commit = ctx
@@ -40,7 +38,8 @@ pub async fn serve(
                 .await
                 .map_err(|e| S3Error::from_domain(e, bucket, &key))?;
             let secs = u64::try_from(commit.creation_date.unix_seconds()).unwrap_or(0);
-            let modified = actix_web::http::header::HttpDate::from(UNIX_EPOCH + Duration::from_secs(secs));
+            let modified =
+                actix_web::http::header::HttpDate::from(UNIX_EPOCH + Duration::from_secs(secs));
             Ok(HttpResponse::Ok()
                 .insert_header((header::ETAG, EMPTY_ETAG))
                 .insert_header((header::CONTENT_TYPE, DIRECTORY_TYPE))
@@ -59,9 +58,8 @@ pub async fn serve(
             }
             if let Some(mut body) = body {
                 while let Some(chunk) = body.next().await {
-                    let chunk = chunk.map_err(|e| {
-                        S3Error::new(ErrorCode::IncompleteBody, e.to_string())
-                    })?;
+                    let chunk = chunk
+                        .map_err(|e| S3Error::new(ErrorCode::IncompleteBody, e.to_string()))?;
                     if !chunk.is_empty() {
                         return Err(S3Error::invalid_argument(
                             "the root of a ref is a directory and holds no data: an object key is <ref>/<path>, with a path after the ref",

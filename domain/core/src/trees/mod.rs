@@ -35,11 +35,11 @@ pub(crate) struct TreeStore {
     split: SplitRule,
 }
 
-fn range_key(id: &RangeId) -> Result<BlockKey> {
+pub(crate) fn range_key(id: &RangeId) -> Result<BlockKey> {
     Ok(BlockKey::new(format!("{TREE_PREFIX}range/{id}"))?)
 }
 
-fn metarange_key(id: &MetaRangeId) -> Result<BlockKey> {
+pub(crate) fn metarange_key(id: &MetaRangeId) -> Result<BlockKey> {
     Ok(BlockKey::new(format!("{TREE_PREFIX}metarange/{id}"))?)
 }
 

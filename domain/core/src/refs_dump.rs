@@ -1,0 +1,392 @@
+//! Refs dump and restore (lakeFS's `dumpRefs` / `restoreRefs`): a
+//! repository's commits, branches and tags written to its own namespace as
+//! three objects, and read back into a bare repository, which with the
+//! namespace's data and tree files rebuilds its whole history.
+//!
+//! Tarn's format (lakeFS's is protobuf in SSTables and cannot be read here):
+//! each object is JSON lines, one record per line, under `_tarn/refs/`; the
+//! dump's ids name them, and `_tarn/refs_manifest.json` holds the last dump's
+//! ids. Both directions stream, one page of records at a time, so memory
+//! stays flat at any history size.
+
+use crate::error::{Error, PortResultExt, Result};
+use crate::Engine;
+use crate::Entity;
+use bytes::Bytes;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tarn_model::{
+    commit_id, BlockKey, Branch, BranchName, Commit, CommitId, MetaRangeId, RepositoryId, Tag,
+    TagName, Timestamp,
+};
+use tarn_ports::{ByteStream, ErrorKind, RefStore};
+
+/// Records listed per store round trip.
+const PAGE: usize = 1000;
+/// The longest line a dump holds (a commit with large metadata).
+const MAX_LINE: usize = 8 << 20;
+
+/// The three objects of a dump, by id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefsDump {
+    /// The commits' object.
+    pub commits_meta_range_id: String,
+    /// The branches' object.
+    pub branches_meta_range_id: String,
+    /// The tags' object.
+    pub tags_meta_range_id: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CommitLine {
+    id: String,
+    committer: String,
+    message: String,
+    meta_range_id: String,
+    creation_date: i64,
+    metadata: BTreeMap<String, String>,
+    parents: Vec<String>,
+    generation: u64,
+    version: u8,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct RefLine {
+    name: String,
+    commit_id: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    hidden: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Commits,
+    Branches,
+    Tags,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Commits => "commits",
+            Self::Branches => "branches",
+            Self::Tags => "tags",
+        }
+    }
+}
+
+fn dump_key(id: &str) -> Result<BlockKey> {
+    let valid = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !valid {
+        return Err(Error::invalid(
+            "meta_range_id",
+            format!("{id:?} is not the id of a refs dump"),
+        ));
+    }
+    Ok(BlockKey::new(format!("_tarn/refs/{id}"))?)
+}
+
+fn line(value: &impl Serialize) -> tarn_ports::PortResult<Bytes> {
+    let mut out = serde_json::to_vec(value)
+        .map_err(|e| tarn_ports::PortError::internal(format!("refs dump: {e}")))?;
+    out.push(b'\n');
+    Ok(Bytes::from(out))
+}
+
+fn commit_line(c: Commit) -> CommitLine {
+    CommitLine {
+        id: c.id.into_string(),
+        committer: c.committer,
+        message: c.message,
+        meta_range_id: c.meta_range_id.into_string(),
+        creation_date: c.creation_date.unix_micros(),
+        metadata: c.metadata,
+        parents: c.parents.into_iter().map(CommitId::into_string).collect(),
+        generation: c.generation,
+        version: c.version,
+    }
+}
+
+/// Every record of `kind` as JSON lines, a page at a time.
+fn records(refs: Arc<dyn RefStore>, repo: RepositoryId, kind: Kind) -> ByteStream {
+    let pages = futures::stream::try_unfold(
+        (Some(String::new()), refs, repo),
+        move |(cursor, refs, repo)| async move {
+            let Some(cursor) = cursor else {
+                return Ok(None);
+            };
+            let after = Some(cursor.as_str()).filter(|c| !c.is_empty());
+            let (chunk, last, n) = page(&*refs, &repo, kind, after)
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            let next = (n == PAGE).then_some(last);
+            Ok::<_, std::io::Error>(Some((chunk, (next, refs, repo))))
+        },
+    );
+    ByteStream::new(pages.filter(|c| {
+        let keep = !matches!(c, Ok(b) if b.is_empty());
+        async move { keep }
+    }))
+}
+
+/// One page of `kind` after `after`: its lines, the last name, the count.
+async fn page(
+    refs: &dyn RefStore,
+    repo: &RepositoryId,
+    kind: Kind,
+    after: Option<&str>,
+) -> tarn_ports::PortResult<(Bytes, String, usize)> {
+    let mut out = Vec::new();
+    let (last, n) = match kind {
+        Kind::Commits => {
+            let after = after.map(CommitId::new).transpose().ok().flatten();
+            let page = refs.list_commits(repo, after.as_ref(), PAGE).await?;
+            let n = page.len();
+            let last = page.last().map(|c| c.id.to_string()).unwrap_or_default();
+            for c in page {
+                out.extend_from_slice(&line(&commit_line(c))?);
+            }
+            (last, n)
+        }
+        Kind::Branches => {
+            let after = after.map(BranchName::new).transpose().ok().flatten();
+            let page = refs.list_branches(repo, after.as_ref(), PAGE).await?;
+            let n = page.len();
+            let last = page.last().map(|b| b.name.to_string()).unwrap_or_default();
+            for b in page {
+                let record = RefLine {
+                    name: b.name.into_string(),
+                    commit_id: b.commit_id.into_string(),
+                    hidden: b.hidden,
+                };
+                out.extend_from_slice(&line(&record)?);
+            }
+            (last, n)
+        }
+        Kind::Tags => {
+            let after = after.map(TagName::new).transpose().ok().flatten();
+            let page = refs.list_tags(repo, after.as_ref(), PAGE).await?;
+            let n = page.len();
+            let last = page.last().map(|t| t.name.to_string()).unwrap_or_default();
+            for t in page {
+                let record = RefLine {
+                    name: t.name.into_string(),
+                    commit_id: t.commit_id.into_string(),
+                    hidden: false,
+                };
+                out.extend_from_slice(&line(&record)?);
+            }
+            (last, n)
+        }
+    };
+    Ok((Bytes::from(out), last, n))
+}
+
+fn bad_dump(what: impl std::fmt::Display) -> Error {
+    Error::invalid("refs dump", what)
+}
+
+impl Engine {
+    /// Writes the commits, branches and tags of `repo` to its namespace and
+    /// returns the dump's ids.
+    pub async fn dump_refs(&self, repo: &RepositoryId) -> Result<RefsDump> {
+        let ns = self.get_repository(repo).await?.storage_namespace;
+        let mut ids = Vec::new();
+        for kind in [Kind::Commits, Kind::Branches, Kind::Tags] {
+            let id = format!("{}-{}", kind.as_str(), self.stores.ids.new_id());
+            let body = records(self.stores.refs.clone(), repo.clone(), kind);
+            self.stores
+                .blocks
+                .put(&ns, &dump_key(&id)?, body, None)
+                .await?;
+            ids.push(id);
+        }
+        let [commits, branches, tags] = <[String; 3]>::try_from(ids)
+            .map_err(|_| Error::invalid("refs dump", "three objects"))?;
+        let dump = RefsDump {
+            commits_meta_range_id: commits,
+            branches_meta_range_id: branches,
+            tags_meta_range_id: tags,
+        };
+        let manifest = serde_json::to_vec_pretty(&dump).map_err(bad_dump)?;
+        let size = manifest.len() as u64;
+        self.stores
+            .blocks
+            .put(
+                &ns,
+                &BlockKey::new("_tarn/refs_manifest.json")?,
+                ByteStream::from_bytes(manifest),
+                Some(size),
+            )
+            .await?;
+        Ok(dump)
+    }
+
+    /// Loads a dump into `repo`, which must be bare (its default branch does
+    /// not exist): commits first (each checked against its content address),
+    /// then branches (with fresh staging areas), then tags. `force` lets it
+    /// into a read-only repository.
+    pub async fn restore_refs(
+        &self,
+        repo: &RepositoryId,
+        dump: &RefsDump,
+        force: bool,
+    ) -> Result<()> {
+        let r = self.get_repository(repo).await?;
+        if r.read_only && !force {
+            return Err(Error::ReadOnlyRepository(repo.to_string()));
+        }
+        match self.stores.refs.get_branch(repo, &r.default_branch).await {
+            Ok(_) => {
+                return Err(Error::invalid(
+                    "repository",
+                    "can only restore into a bare repository",
+                ))
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::from_port(e, Entity::Repository, repo)),
+        }
+        let keys = [
+            dump_key(&dump.commits_meta_range_id)?,
+            dump_key(&dump.branches_meta_range_id)?,
+            dump_key(&dump.tags_meta_range_id)?,
+        ];
+        // All three must be there before anything is loaded.
+        for key in &keys {
+            self.stores
+                .blocks
+                .head(&r.storage_namespace, key)
+                .await
+                .map_err(|e| match e.kind() {
+                    ErrorKind::NotFound => bad_dump(format!("no {key} in the namespace")),
+                    _ => Error::from(e),
+                })?;
+        }
+        let [commits, branches, tags] = keys;
+        self.load_lines(&r.storage_namespace, &commits, |l| {
+            self.load_commit(repo, l)
+        })
+        .await?;
+        self.load_lines(&r.storage_namespace, &branches, |l| {
+            self.load_branch(repo, l)
+        })
+        .await?;
+        self.load_lines(&r.storage_namespace, &tags, |l| self.load_tag(repo, l))
+            .await
+    }
+
+    /// Calls `load` on each line of object `key`, in order.
+    async fn load_lines<F, Fut>(
+        &self,
+        ns: &tarn_model::StorageNamespace,
+        key: &BlockKey,
+        mut load: F,
+    ) -> Result<()>
+    where
+        F: FnMut(Vec<u8>) -> Fut,
+        Fut: std::future::Future<Output = Result<()>>,
+    {
+        let mut body = self.stores.blocks.get(ns, key, None).await?.body;
+        let mut pending: Vec<u8> = Vec::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| {
+                Error::from(tarn_ports::PortError::internal(format!(
+                    "reading {key}: {e}"
+                )))
+            })?;
+            pending.extend_from_slice(&chunk);
+            while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+                let rest = pending.split_off(end + 1);
+                let mut line = std::mem::replace(&mut pending, rest);
+                line.pop();
+                if !line.is_empty() {
+                    load(line).await?;
+                }
+            }
+            if pending.len() > MAX_LINE {
+                return Err(bad_dump(format!(
+                    "{key}: a line longer than {MAX_LINE} bytes"
+                )));
+            }
+        }
+        if !pending.is_empty() {
+            load(pending).await?;
+        }
+        Ok(())
+    }
+
+    async fn load_commit(&self, repo: &RepositoryId, line: Vec<u8>) -> Result<()> {
+        let c: CommitLine = serde_json::from_slice(&line).map_err(bad_dump)?;
+        let commit = Commit {
+            id: CommitId::new(c.id)?,
+            committer: c.committer,
+            message: c.message,
+            meta_range_id: MetaRangeId::new(c.meta_range_id)?,
+            creation_date: Timestamp::from_unix_micros(c.creation_date),
+            metadata: c.metadata,
+            parents: c
+                .parents
+                .into_iter()
+                .map(CommitId::new)
+                .collect::<Result<_, _>>()?,
+            generation: c.generation,
+            version: c.version,
+        };
+        let expected = commit_id(
+            &commit.committer,
+            &commit.message,
+            &commit.meta_range_id,
+            commit.creation_date,
+            &commit.metadata,
+            &commit.parents,
+        );
+        if expected != commit.id {
+            return Err(bad_dump(format!(
+                "commit {} is not the content address of its fields",
+                commit.id
+            )));
+        }
+        self.stores
+            .refs
+            .put_commit(repo, &commit)
+            .await
+            .named(Entity::Repository, repo)
+    }
+
+    async fn load_branch(&self, repo: &RepositoryId, line: Vec<u8>) -> Result<()> {
+        let b: RefLine = serde_json::from_slice(&line).map_err(bad_dump)?;
+        let branch = Branch {
+            name: BranchName::new(b.name)?,
+            commit_id: CommitId::new(b.commit_id)?,
+            staging_token: self.new_token()?,
+            sealed_tokens: Vec::new(),
+            hidden: b.hidden,
+        };
+        self.get_commit_record(repo, &branch.commit_id).await?;
+        self.stores
+            .refs
+            .create_branch(repo, &branch)
+            .await
+            .map_err(|e| Error::from_port(e, Entity::Branch, &branch.name))
+    }
+
+    async fn load_tag(&self, repo: &RepositoryId, line: Vec<u8>) -> Result<()> {
+        let t: RefLine = serde_json::from_slice(&line).map_err(bad_dump)?;
+        let tag = Tag {
+            name: TagName::new(t.name)?,
+            commit_id: CommitId::new(t.commit_id)?,
+        };
+        self.get_commit_record(repo, &tag.commit_id).await?;
+        self.stores
+            .refs
+            .create_tag(repo, &tag)
+            .await
+            .map_err(|e| Error::from_port(e, Entity::Tag, &tag.name))
+    }
+}
