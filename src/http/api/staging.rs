@@ -50,9 +50,10 @@ operations! {
 }
 
 /// Whether the caller may upload to `path`: the guard has said so (as
-/// lakeFS, nothing about the branch is checked).
-async fn preflight() -> HttpResponse {
-    HttpResponse::NoContent().finish()
+/// lakeFS, nothing about the branch is checked; `path` is required).
+async fn preflight(q: web::Query<LinkQuery>) -> ApiResult<HttpResponse> {
+    object_path(&q.path)?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// `PUT .../objects` body: an entry for data already in the object store.
