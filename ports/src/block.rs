@@ -228,6 +228,24 @@ pub trait BlockStore: Send + Sync + 'static {
             "this block store cannot presign URLs",
         ))
     }
+
+    /// A URL that uploads part `number` of multipart upload `upload_id` of
+    /// `key` directly, for `expiry_secs`; the ETag the store answers it with
+    /// completes the upload. Backends without presigning answer `Unsupported`.
+    async fn presign_part(
+        &self,
+        ns: &StorageNamespace,
+        key: &BlockKey,
+        upload_id: &str,
+        number: PartNumber,
+        expiry_secs: u64,
+    ) -> PortResult<String> {
+        let _ = (ns, key, upload_id, number, expiry_secs);
+        Err(crate::PortError::new(
+            crate::ErrorKind::Unsupported,
+            "this block store cannot presign URLs",
+        ))
+    }
 }
 
 /// Checks a completion request against the uploaded parts (`etag_of`): at

@@ -377,3 +377,61 @@ def test_pull_requests(apis, repo_name):
     with pytest.raises(lakefs_sdk.ApiException) as excinfo:
         apis.pulls.get_pull_request(repo_name, "0" * 20)
     assert error_status(excinfo) == 404
+
+
+# --- presigned multipart uploads -----------------------------------------------------------------
+
+
+def test_presigned_multipart_upload(api_client, apis, repo_name):
+    exp = lakefs_sdk.ExperimentalApi(api_client)
+    supported = apis.config.get_config().storage_config.pre_sign_multipart_upload
+    assert supported is (BLOCKSTORE_TYPE == "s3")
+    if not supported:
+        with pytest.raises(lakefs_sdk.ApiException) as excinfo:
+            exp.create_presign_multipart_upload(repo_name, "main", "big.bin", parts=2)
+        assert error_status(excinfo) == 501
+        assert error_json(excinfo)["message"] == "presign multipart upload API is not supported"
+        return
+    first, second = b"a" * (5 * 1024 * 1024), b"tail"
+    upload = exp.create_presign_multipart_upload(repo_name, "main", "big.bin", parts=1)
+    assert len(upload.presigned_urls) == 1
+    etags = [requests.put(upload.presigned_urls[0], data=first, timeout=60).headers["ETag"]]
+    more = exp.upload_part(
+        repo_name, "main", upload.upload_id, "big.bin", 2,
+        lakefs_sdk.UploadPartFrom(physical_address=upload.physical_address),
+    )
+    etags.append(requests.put(more.presigned_url, data=second, timeout=60).headers["ETag"])
+    stats = exp.complete_presign_multipart_upload(
+        repo_name,
+        "main",
+        upload.upload_id,
+        "big.bin",
+        lakefs_sdk.CompletePresignMultipartUpload(
+            physical_address=upload.physical_address,
+            parts=[lakefs_sdk.UploadPart(part_number=i + 1, etag=e) for i, e in enumerate(etags)],
+            user_metadata={"via": "pmpu"},
+            content_type="application/x-test",
+        ),
+    )
+    assert stats.size_bytes == len(first) + len(second)
+    assert read(apis, repo_name, "main", "big.bin") == first + second
+    stat = apis.objects.stat_object(repo_name, "main", "big.bin", user_metadata=True)
+    assert (stat.content_type, stat.metadata) == ("application/x-test", {"via": "pmpu"})
+    # An address given out for another path does not complete this one.
+    other = exp.create_presign_multipart_upload(repo_name, "main", "other.bin")
+    with pytest.raises(lakefs_sdk.ApiException) as excinfo:
+        exp.complete_presign_multipart_upload(
+            repo_name,
+            "main",
+            other.upload_id,
+            "elsewhere.bin",
+            lakefs_sdk.CompletePresignMultipartUpload(
+                physical_address=other.physical_address,
+                parts=[lakefs_sdk.UploadPart(part_number=1, etag="x")],
+            ),
+        )
+    assert error_status(excinfo) == 400
+    exp.abort_presign_multipart_upload(
+        repo_name, "main", other.upload_id, "other.bin",
+        lakefs_sdk.AbortPresignMultipartUpload(physical_address=other.physical_address),
+    )

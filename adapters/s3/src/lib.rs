@@ -36,8 +36,8 @@ use aws_sdk_s3::Client;
 use std::time::Duration;
 use tarn_model::{BlockKey, PartNumber, StorageNamespace};
 use tarn_ports::{
-    BlockStore, ByteRange, ByteStream, CompletedPart, GetOutcome, ListedBlock, ObjectMeta,
-    PortError, PortResult, PutOutcome,
+    BlockStore, ByteRange, ByteStream, CompletedPart, ErrorKind, GetOutcome, ListedBlock,
+    ObjectMeta, PortError, PortResult, PutOutcome,
 };
 
 /// Largest object S3 stores with one `PutObject` or `CopyObject`.
@@ -209,6 +209,37 @@ impl BlockStore for S3BlockStore {
                 )))
             }
         };
+        Ok(request.uri().to_owned())
+    }
+
+    async fn presign_part(
+        &self,
+        ns: &StorageNamespace,
+        key: &BlockKey,
+        upload_id: &str,
+        number: PartNumber,
+        expiry_secs: u64,
+    ) -> PortResult<String> {
+        if !self.presign {
+            return Err(PortError::new(
+                ErrorKind::Unsupported,
+                "presigning is disabled for this block store",
+            ));
+        }
+        let at = location::object(ns, key)?;
+        let config =
+            aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(expiry_secs))
+                .map_err(|e| PortError::invalid_input(format!("presign expiry: {e}")))?;
+        let request = self
+            .client
+            .upload_part()
+            .bucket(&at.bucket)
+            .key(&at.key)
+            .upload_id(upload_id)
+            .part_number(i32::from(number.get()))
+            .presigned(config)
+            .await
+            .map_err(|e| errors::from_sdk(e, "presigning an UploadPart"))?;
         Ok(request.uri().to_owned())
     }
 }

@@ -98,7 +98,7 @@ impl Engine {
     /// `data/<hour>/<id>-<mac>`, the MAC binding it to the repository and
     /// path, so that [`Self::link_object`] links only addresses given out
     /// for that path (not other objects' data, which listings show).
-    fn new_link_key(&self, repo: &RepositoryId, path: &ObjectPath) -> Result<BlockKey> {
+    pub(crate) fn new_link_key(&self, repo: &RepositoryId, path: &ObjectPath) -> Result<BlockKey> {
         let base = self.new_data_key()?;
         let mac = self.link_mac(repo, path, base.as_str());
         Ok(BlockKey::new(format!("{}-{mac}", base.as_str()))?)
@@ -119,7 +119,12 @@ impl Engine {
 
     /// Whether `key` was given out by [`Self::new_physical_address`] for
     /// `path` of `repo`.
-    fn link_key_valid(&self, repo: &RepositoryId, path: &ObjectPath, key: &BlockKey) -> bool {
+    pub(crate) fn link_key_valid(
+        &self,
+        repo: &RepositoryId,
+        path: &ObjectPath,
+        key: &BlockKey,
+    ) -> bool {
         let Some((base, mac)) = key.as_str().rsplit_once('-') else {
             return false;
         };

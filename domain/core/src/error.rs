@@ -221,10 +221,14 @@ impl From<PortError> for Error {
         match e.kind() {
             ErrorKind::Unavailable => Self::Unavailable(e),
             ErrorKind::StorageFull => Self::StorageFull(e),
-            ErrorKind::InvalidInput | ErrorKind::InvalidRange => Self::InvalidInput {
-                field: "request",
-                reason: e.message().to_owned(),
-            },
+            // As lakeFS: an operation the block store cannot do is the
+            // request's problem ("operation not supported"), not a failure.
+            ErrorKind::InvalidInput | ErrorKind::InvalidRange | ErrorKind::Unsupported => {
+                Self::InvalidInput {
+                    field: "request",
+                    reason: e.message().to_owned(),
+                }
+            }
             _ => Self::Internal(e),
         }
     }

@@ -183,7 +183,8 @@ fn storage_config(info: &ServerInfo) -> StorageConfig {
         pre_sign_support_ui: false,
         import_support: false,
         import_validity_regex: info.namespace_regex.clone(),
-        pre_sign_multipart_upload: false,
+        // Presigned multipart uploads need presigned part URLs: S3 only.
+        pre_sign_multipart_upload: info.presign,
         blockstore_id: String::new(),
         blockstore_description: String::new(),
     }

@@ -11,6 +11,7 @@ mod models;
 mod objects;
 pub mod openapi;
 pub(crate) mod operation;
+mod presigned_multipart;
 mod pulls;
 mod refs;
 mod refs_dump;
@@ -41,6 +42,7 @@ static RESOURCES: &[&[operation::Operation]] = &[
     settings::OPERATIONS,
     metadata_files::OPERATIONS,
     pulls::OPERATIONS,
+    presigned_multipart::OPERATIONS,
     refs_dump::OPERATIONS,
     auth::OPERATIONS,
     auth::users::OPERATIONS,

@@ -14,7 +14,8 @@ pub fn parse_range(req: &HttpRequest) -> Option<ByteRange> {
     range_spec(value)
 }
 
-fn range_spec(value: &str) -> Option<ByteRange> {
+/// A `bytes=first-last` spec (one range), as `Range` headers carry it.
+pub fn range_spec(value: &str) -> Option<ByteRange> {
     let spec = value.trim().strip_prefix("bytes=")?;
     if spec.contains(',') {
         return None;

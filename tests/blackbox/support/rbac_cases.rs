@@ -511,6 +511,43 @@ pub fn cases() -> Vec<Case> {
             Write,
         ),
         case(
+            "createPresignMultipartUpload",
+            M::POST,
+            "/repositories/{repo}/branches/main/staging/pmpu",
+            None,
+            Write,
+        ),
+        case(
+            "completePresignMultipartUpload",
+            M::PUT,
+            "/repositories/{repo}/branches/main/staging/pmpu/upload-1",
+            Some(r#"{"physical_address":"bogus","parts":[{"part_number":1,"etag":"e"}]}"#),
+            Write,
+        ),
+        case(
+            "abortPresignMultipartUpload",
+            M::DELETE,
+            "/repositories/{repo}/branches/main/staging/pmpu/upload-1",
+            Some(r#"{"physical_address":"bogus"}"#),
+            Write,
+        ),
+        case(
+            "uploadPart",
+            M::PUT,
+            "/repositories/{repo}/branches/main/staging/pmpu/upload-1/parts/1",
+            Some(r#"{"physical_address":"bogus"}"#),
+            Write,
+        ),
+        case(
+            "uploadPartCopy",
+            M::PUT,
+            "/repositories/{repo}/branches/main/staging/pmpu/upload-1/parts/1/copy?path=x.bin",
+            Some(
+                r#"{"physical_address":"bogus","copy_source":{"repository":"{repo}","ref":"main","path":"x.bin"}}"#,
+            ),
+            Write,
+        ),
+        case(
             "createRepository",
             M::POST,
             "/repositories",

@@ -7,7 +7,7 @@ use futures::stream;
 use std::any::Any;
 use std::io;
 use std::sync::Arc;
-use tarn_model::{BlockKey, StorageNamespace};
+use tarn_model::{BlockKey, PartNumber, StorageNamespace};
 
 mod multipart;
 pub use multipart::*;
@@ -647,10 +647,24 @@ pub async fn presign_matches_capability(f: BlockFixture) {
     let k = key("presign/me");
     put_bytes(&*f.store, &f.ns, &k, b"x").await;
     let res = f.store.presign(&f.ns, &k, "GET", 60).await;
+    let upload = f.store.create_multipart(&f.ns, &k).await.unwrap();
+    let part = PartNumber::new(1).unwrap();
+    let part_url = f.store.presign_part(&f.ns, &k, &upload, part, 60).await;
     if f.store.supports_presign() {
         let url = res.unwrap();
         assert!(url.starts_with("http"), "presigned URL: {url}");
+        let url = part_url.unwrap();
+        assert!(
+            url.starts_with("http") && url.contains("partNumber=1"),
+            "presigned part URL: {url}"
+        );
     } else {
         assert_kind(res, ErrorKind::Unsupported, "presign without support");
+        assert_kind(
+            part_url,
+            ErrorKind::Unsupported,
+            "presign a part without support",
+        );
     }
+    f.store.abort_multipart(&f.ns, &k, &upload).await.unwrap();
 }
