@@ -2,6 +2,7 @@
 
 mod http;
 mod jobs;
+mod sample_data;
 mod settings;
 mod startup;
 mod telemetry;

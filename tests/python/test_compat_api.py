@@ -435,3 +435,57 @@ def test_presigned_multipart_upload(api_client, apis, repo_name):
         repo_name, "main", other.upload_id, "other.bin",
         lakefs_sdk.AbortPresignMultipartUpload(physical_address=other.physical_address),
     )
+
+
+# --- sample data ---------------------------------------------------------------------------------
+
+
+def test_sample_repository(apis, base_url, fs):
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+
+    from test_gateway_tools import host_port
+
+    name = unique("sample")
+    apis.repos.create_repository(
+        lakefs_sdk.RepositoryCreation(name=name, storage_namespace=namespace(name), sample_data=True)
+    )
+    try:
+        head = apis.refs.log_commits(name, "main", amount=1).results[0]
+        assert (head.message, head.committer) == ("Add sample data", "quickstart")
+        paths = sorted(o.path for o in apis.objects.list_objects(name, "main").results)
+        assert paths == [
+            "README.md",
+            "data/lakes-by-country.csv",
+            "data/lakes.source.md",
+            "images/deepest-lakes.png",
+            "images/lakes-by-country.png",
+            "lakes.parquet",
+        ]
+        parquet = apis.objects.stat_object(name, "main", "lakes.parquet")
+        assert parquet.size_bytes > 500 * 1024
+        # A real table, read where it lies through the S3 gateway.
+        s3fs = pafs.S3FileSystem(
+            access_key=ACCESS_KEY_ID,
+            secret_key=SECRET_ACCESS_KEY,
+            region="us-east-1",
+            endpoint_override=host_port(base_url),
+            scheme="http",
+        )
+        table = pq.read_table(f"{name}/main/lakes.parquet", filesystem=s3fs)
+        assert table.column_names == ["hylak_id", "name", "country", "max_depth_m"]
+        assert table.num_rows == 100_000
+        named = {r["name"]: r for r in table.to_pylist() if r["name"]}
+        assert named["Caspian Sea"]["max_depth_m"] > 1000
+        assert named["Superior"]["country"] == "United States of America"
+        # lakefs-spec reads the README, written for this repository.
+        with fs.open(f"lakefs://{name}/main/README.md", "rt") as f:
+            readme = f.read()
+        assert f"s3://{name}/main/lakes.parquet" in readme
+        # The default branch is protected.
+        with pytest.raises(lakefs_sdk.ApiException) as excinfo:
+            upload(apis, name, "main", "new.txt", b"x")
+        assert error_status(excinfo) == 403
+        assert [r.pattern for r in apis.repos.get_branch_protection_rules(name)] == ["main"]
+    finally:
+        apis.repos.delete_repository(name)

@@ -61,6 +61,15 @@ operations! {
         );
 }
 
+/// The `{partNumber}` of the path (read after the body, so that a bad body
+/// is reported as for any other operation).
+fn part_number(s: &str) -> ApiResult<PartNumber> {
+    let n: u32 = s
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("partNumber {s:?}: not a number")))?;
+    Ok(PartNumber::new(n)?)
+}
+
 fn unsupported() -> ApiError {
     ApiError::new(
         StatusCode::NOT_IMPLEMENTED,
@@ -232,7 +241,7 @@ pub struct UploadTo {
 async fn part(
     engine: web::Data<Engine>,
     info: web::Data<ServerInfo>,
-    path: web::Path<(String, String, String, u32)>,
+    path: web::Path<(String, String, String, String)>,
     q: web::Query<PathQuery>,
     body: web::Json<UploadPartFrom>,
 ) -> ApiResult<web::Json<UploadTo>> {
@@ -244,7 +253,7 @@ async fn part(
             &repo,
             &object_path(&q.path)?,
             (&upload_id, &body.physical_address),
-            PartNumber::new(number)?,
+            part_number(&number)?,
             info.presign_expiry_secs,
         )
         .await?;
@@ -272,7 +281,7 @@ pub struct UploadPartCopyFrom {
 async fn part_copy(
     req: HttpRequest,
     engine: web::Data<Engine>,
-    path: web::Path<(String, String, String, u32)>,
+    path: web::Path<(String, String, String, String)>,
     q: web::Query<PathQuery>,
     body: web::Json<UploadPartCopyFrom>,
 ) -> ApiResult<HttpResponse> {
@@ -299,7 +308,7 @@ async fn part_copy(
             &repo,
             &object_path(&q.path)?,
             (&upload_id, &body.physical_address),
-            PartNumber::new(number)?,
+            part_number(&number)?,
             (
                 &repo_id(&src.repository)?,
                 &src.reference,

@@ -191,14 +191,13 @@ async fn create(
             .await?;
         return Ok(HttpResponse::Created().json(RepositoryBody::from(repo)));
     }
-    if body.sample_data == Some(true) {
-        return Err(ApiError::not_implemented(
-            "createRepository with sample_data",
-        ));
-    }
     let repo = engine
         .create_repository_with(id, ns, branch, read_only)
         .await?;
+    if body.sample_data == Some(true) {
+        let committer = super::auth::principal(&req)?.id.into_string();
+        crate::sample_data::populate(&engine, &repo.id, &repo.default_branch, &committer).await?;
+    }
     Ok(HttpResponse::Created().json(RepositoryBody::from(repo)))
 }
 
