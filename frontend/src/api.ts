@@ -91,6 +91,7 @@ export interface CredentialsWithSecret extends Credentials {
 export interface StorageConfig {
   blockstore_type: string;
   blockstore_namespace_example: string;
+  default_namespace_prefix?: string | null;
   pre_sign_support: boolean;
 }
 

@@ -195,7 +195,7 @@ def test_wrong_secret_and_unknown_key_are_refused(base_url, repo_name):
 
 def test_unsupported_features_answer_errors(s3, repo_name):
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        s3.get_bucket_acl(Bucket=repo_name)
+        s3.get_bucket_policy(Bucket=repo_name)
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 405
     with pytest.raises(botocore.exceptions.ClientError) as e:
         s3.delete_bucket(Bucket=repo_name)

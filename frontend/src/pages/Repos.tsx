@@ -10,13 +10,30 @@ function CreateRepo({ onClose, onCreated }: { onClose: () => void; onCreated: (r
   const [name, setName] = useState("");
   const [ns, setNs] = useState<string | null>(null);
   const [branch, setBranch] = useState("main");
+  const [sample, setSample] = useState(false);
   const action = useAction();
   const example = config.data?.blockstore_namespace_example ?? "";
-  // Prefill from the server's example: its last segment becomes the name.
-  const suggested = example ? example.replace(/[^/]*$/, name || "my-repository") : "";
+  const prefix = config.data?.default_namespace_prefix ?? "";
+  // Prefill from the server's namespace prefix (or, without one, its
+  // example, whose last segment becomes the name).
+  const repoName = name || "my-repository";
+  const suggested = prefix
+    ? (prefix.endsWith("/") || prefix.endsWith("://") ? prefix : `${prefix}/`) + repoName
+    : example
+      ? example.replace(/[^/]*$/, repoName)
+      : "";
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    action.run(async () => onCreated(await post<Repository>("/repositories", { name, storage_namespace: ns ?? suggested, default_branch: branch })));
+    action.run(async () =>
+      onCreated(
+        await post<Repository>("/repositories", {
+          name,
+          storage_namespace: ns ?? suggested,
+          default_branch: branch,
+          sample_data: sample,
+        }),
+      ),
+    );
   };
   return (
     <Modal title="Create repository" onClose={onClose}>
@@ -32,6 +49,10 @@ function CreateRepo({ onClose, onCreated }: { onClose: () => void; onCreated: (r
         <label>
           Default branch
           <input name="default_branch" value={branch} onChange={(e) => setBranch(e.target.value)} required />
+        </label>
+        <label className="check">
+          <input type="checkbox" name="sample_data" checked={sample} onChange={(e) => setSample(e.target.checked)} />
+          Add sample data (real lakes as Parquet, a README and charts; the default branch is then protected)
         </label>
         <FormEnd error={action.error} busy={action.busy} onCancel={onClose} submit="Create repository" />
       </form>
