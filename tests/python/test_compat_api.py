@@ -246,14 +246,62 @@ def test_stage_object_and_preflight(apis, repo_name):
     assert read(apis, repo_name, "main", "linked.txt") == b"shared bytes"
     stat = apis.objects.stat_object(repo_name, "main", "linked.txt", user_metadata=True)
     assert stat.metadata == {"origin": "staged"}
-    with pytest.raises(lakefs_sdk.ApiException) as excinfo:
-        apis.internal.stage_object(
+    for bad in ("gopher://x/y", f"{apis.repos.get_repository(repo_name).storage_namespace}/_tarn/refs/x"):
+        with pytest.raises(lakefs_sdk.ApiException) as excinfo:
+            apis.internal.stage_object(
+                repo_name,
+                "main",
+                "bad.txt",
+                lakefs_sdk.ObjectStageCreation(physical_address=bad, checksum="c", size_bytes=1),
+            )
+        assert error_status(excinfo) == 400, bad
+
+
+def test_stage_object_needs_import_rights_for_addresses_not_given_out(api_client, apis, repo_name, base_url):
+    """A developer may stage what it wrote to an address Tarn gave out for that
+    path, but not another object's data (which it could then read)."""
+    auth = lakefs_sdk.AuthApi(api_client)
+    dev = unique("dev")
+    auth.create_user(lakefs_sdk.UserCreation(id=dev))
+    auth.add_group_membership("Developers", dev)
+    creds = auth.create_credentials(dev)
+    conf = lakefs_sdk.Configuration(
+        host=f"{base_url}/api/v1", username=creds.access_key_id, password=creds.secret_access_key
+    )
+    with lakefs_sdk.ApiClient(conf) as client:
+        internal = lakefs_sdk.InternalApi(client)
+        staging = lakefs_sdk.StagingApi(client)
+        secret = upload(apis, repo_name, "main", "secret.txt", b"not for dev")
+        with pytest.raises(lakefs_sdk.ApiException) as excinfo:
+            internal.stage_object(
+                repo_name,
+                "main",
+                "mine.txt",
+                lakefs_sdk.ObjectStageCreation(
+                    physical_address=secret.physical_address, checksum=secret.checksum, size_bytes=secret.size_bytes
+                ),
+            )
+        assert error_status(excinfo) == 403
+        given = staging.get_physical_address(repo_name, "main", "mine.txt")
+        written = upload(apis, repo_name, "main", "scratch.txt", b"mine")  # data to point at, written by admin
+        with pytest.raises(lakefs_sdk.ApiException) as excinfo:
+            internal.stage_object(
+                repo_name,
+                "main",
+                "mine.txt",
+                lakefs_sdk.ObjectStageCreation(
+                    physical_address=written.physical_address, checksum=written.checksum, size_bytes=4
+                ),
+            )
+        assert error_status(excinfo) == 403
+        # The address given out for this path is the developer's to stage.
+        staged = internal.stage_object(
             repo_name,
             "main",
-            "bad.txt",
-            lakefs_sdk.ObjectStageCreation(physical_address="gopher://x/y", checksum="c", size_bytes=1),
+            "mine.txt",
+            lakefs_sdk.ObjectStageCreation(physical_address=given.physical_address, checksum="0" * 32, size_bytes=0),
         )
-    assert error_status(excinfo) == 400
+        assert staged.path == "mine.txt"
 
 
 def test_commit_records_tree_files_and_refs_dump_restore(apis, repo_name):
@@ -417,8 +465,10 @@ def test_presigned_multipart_upload(api_client, apis, repo_name):
     assert read(apis, repo_name, "main", "big.bin") == first + second
     stat = apis.objects.stat_object(repo_name, "main", "big.bin", user_metadata=True)
     assert (stat.content_type, stat.metadata) == ("application/x-test", {"via": "pmpu"})
-    # An address given out for another path does not complete this one.
-    other = exp.create_presign_multipart_upload(repo_name, "main", "other.bin")
+    # An address given out for another path does not complete this one, even
+    # with a real part uploaded.
+    other = exp.create_presign_multipart_upload(repo_name, "main", "other.bin", parts=1)
+    etag = requests.put(other.presigned_urls[0], data=b"part", timeout=60).headers["ETag"]
     with pytest.raises(lakefs_sdk.ApiException) as excinfo:
         exp.complete_presign_multipart_upload(
             repo_name,
@@ -427,10 +477,11 @@ def test_presigned_multipart_upload(api_client, apis, repo_name):
             "elsewhere.bin",
             lakefs_sdk.CompletePresignMultipartUpload(
                 physical_address=other.physical_address,
-                parts=[lakefs_sdk.UploadPart(part_number=1, etag="x")],
+                parts=[lakefs_sdk.UploadPart(part_number=1, etag=etag)],
             ),
         )
     assert error_status(excinfo) == 400
+    assert "not an address this server gave out" in error_json(excinfo)["message"]
     exp.abort_presign_multipart_upload(
         repo_name, "main", other.upload_id, "other.bin",
         lakefs_sdk.AbortPresignMultipartUpload(physical_address=other.physical_address),

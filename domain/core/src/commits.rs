@@ -191,7 +191,8 @@ impl Engine {
     /// rebuild history): its id must be the content address of its fields,
     /// an existing id answers `AlreadyExists`, and no branch moves. Neither
     /// its tree nor its parents are checked (a restore adds them in any
-    /// order). `force` lets it into a read-only repository.
+    /// order; where they are all known, the generation must be one more than
+    /// the highest of theirs). `force` lets it into a read-only repository.
     pub async fn create_commit_record(
         &self,
         repo: &RepositoryId,
@@ -217,6 +218,22 @@ impl Engine {
                     "{} is not the content address of the commit's fields ({expected})",
                     commit.id
                 ),
+            ));
+        }
+        // The generation orders merge-base searches but is not part of the
+        // id: where the parents are known, it must follow from them.
+        let mut highest = Some(0);
+        for p in &commit.parents {
+            match self.stores.refs.get_commit(repo, p).await {
+                Ok(parent) => highest = highest.map(|h: u64| h.max(parent.generation)),
+                Err(e) if e.kind() == ErrorKind::NotFound => highest = None,
+                Err(e) => return Err(Error::from_port(e, Entity::Repository, repo)),
+            }
+        }
+        if let Some(h) = highest.filter(|h| commit.generation != h + 1) {
+            return Err(Error::invalid(
+                "generation",
+                format!("{}: its parents make it {}", commit.generation, h + 1),
             ));
         }
         match self.stores.refs.get_commit(repo, &commit.id).await {

@@ -132,6 +132,12 @@ impl Engine {
         !expected.is_empty() && crate::auth::crypt::same_secret(&expected, mac)
     }
 
+    /// Whether `key` is data this server gave out for `path` of `repo` to be
+    /// written directly (and so may be linked there by its writer).
+    pub fn is_link_address(&self, repo: &RepositoryId, path: &ObjectPath, key: &BlockKey) -> bool {
+        key.as_str().starts_with("data/") && self.link_key_valid(repo, path, key)
+    }
+
     /// A fresh physical address for a client to write `path` to directly,
     /// with its full URI.
     pub async fn new_physical_address(
@@ -440,6 +446,28 @@ impl Engine {
         Ok(entry)
     }
 
+    /// Stages `entry`, a changed copy of what `path` holds, unless the path
+    /// changed meanwhile (another write or a delete): then 412, rather than
+    /// putting back the bytes that were read.
+    async fn restage(
+        &self,
+        repo: &RepositoryId,
+        (name, path): (&BranchName, &ObjectPath),
+        entry: Entry,
+    ) -> Result<Entry> {
+        let token = self.writable_branch(repo, name).await?.1.staging_token;
+        let read = WriteCondition::IfMatch(entry.checksum.clone());
+        let staged = self
+            .stage_if(repo, (name, path), entry, &read, token)
+            .await?;
+        // Re-checked once written: a write that raced this one wins.
+        match self.stat_object(repo, name.as_str(), path).await {
+            Ok(now) if now.address == staged.address => Ok(staged),
+            Ok(_) | Err(Error::NotFound { .. }) => Err(Error::PreconditionFailed),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Replaces the tags of `path` on branch `name` (S3 object tagging).
     pub async fn set_object_tags(
         &self,
@@ -449,9 +477,8 @@ impl Engine {
         tags: BTreeMap<String, String>,
     ) -> Result<Entry> {
         let current = self.stat_object(repo, name.as_str(), path).await?;
-        let entry = Entry { tags, ..current };
-        self.stage_object(repo, name, path, entry.clone()).await?;
-        Ok(entry)
+        self.restage(repo, (name, path), Entry { tags, ..current })
+            .await
     }
 
     /// Replaces the user metadata of `path` on branch `name`.
@@ -467,8 +494,7 @@ impl Engine {
             metadata,
             ..current
         };
-        self.stage_object(repo, name, path, entry.clone()).await?;
-        Ok(entry)
+        self.restage(repo, (name, path), entry).await
     }
 }
 

@@ -92,6 +92,12 @@ fn dump_key(id: &str) -> Result<BlockKey> {
     Ok(BlockKey::new(format!("_tarn/refs/{id}"))?)
 }
 
+/// Where a repository's last dump is recorded: per repository, since
+/// repositories may share a namespace (a bare copy restored over another's).
+fn manifest_key(repo: &RepositoryId) -> Result<BlockKey> {
+    Ok(BlockKey::new(format!("_tarn/refs/{repo}.manifest.json"))?)
+}
+
 fn line(value: &impl Serialize) -> tarn_ports::PortResult<Bytes> {
     let mut out = serde_json::to_vec(value)
         .map_err(|e| tarn_ports::PortError::internal(format!("refs dump: {e}")))?;
@@ -197,8 +203,11 @@ impl Engine {
     /// returns the dump's ids.
     pub async fn dump_refs(&self, repo: &RepositoryId) -> Result<RefsDump> {
         let ns = self.get_repository(repo).await?.storage_namespace;
+        // Refs first, commits last: commits are never deleted, so every ref
+        // listed points at a commit the later listing holds, whatever lands
+        // meanwhile.
         let mut ids = Vec::new();
-        for kind in [Kind::Commits, Kind::Branches, Kind::Tags] {
+        for kind in [Kind::Branches, Kind::Tags, Kind::Commits] {
             let id = format!("{}-{}", kind.as_str(), self.stores.ids.new_id());
             let body = records(self.stores.refs.clone(), repo.clone(), kind);
             self.stores
@@ -207,7 +216,7 @@ impl Engine {
                 .await?;
             ids.push(id);
         }
-        let [commits, branches, tags] = <[String; 3]>::try_from(ids)
+        let [branches, tags, commits] = <[String; 3]>::try_from(ids)
             .map_err(|_| Error::invalid("refs dump", "three objects"))?;
         let dump = RefsDump {
             commits_meta_range_id: commits,
@@ -220,7 +229,7 @@ impl Engine {
             .blocks
             .put(
                 &ns,
-                &BlockKey::new("_tarn/refs_manifest.json")?,
+                &manifest_key(repo)?,
                 ByteStream::from_bytes(manifest),
                 Some(size),
             )
@@ -269,16 +278,51 @@ impl Engine {
                 })?;
         }
         let [commits, branches, tags] = keys;
-        self.load_lines(&r.storage_namespace, &commits, |l| {
-            self.load_commit(repo, l)
+        let ns = &r.storage_namespace;
+        // Commits first (idempotent), then their generations, then every
+        // ref checked before any is created; the default branch comes last,
+        // so that a failed restore leaves the repository bare, to retry.
+        self.load_lines(ns, &commits, |l| self.load_commit(repo, l))
+            .await?;
+        self.load_lines(ns, &commits, |l| self.check_generation(repo, l))
+            .await?;
+        let default_name = r.default_branch.as_str();
+        let default = std::sync::Mutex::new(None::<RefLine>);
+        self.load_lines(ns, &branches, |l| {
+            let checked = self.check_ref(repo, l);
+            let slot = &default;
+            async move {
+                let line = checked.await?;
+                if line.name == default_name {
+                    if let Ok(mut slot) = slot.lock() {
+                        *slot = Some(line);
+                    }
+                }
+                Ok(())
+            }
         })
         .await?;
-        self.load_lines(&r.storage_namespace, &branches, |l| {
-            self.load_branch(repo, l)
+        let default = default.into_inner().ok().flatten().ok_or_else(|| {
+            bad_dump(format!(
+                "it holds no branch {}, the default",
+                r.default_branch
+            ))
+        })?;
+        self.load_lines(ns, &tags, |l| async move {
+            self.check_ref(repo, l).await.map(|_| ())
         })
         .await?;
-        self.load_lines(&r.storage_namespace, &tags, |l| self.load_tag(repo, l))
-            .await
+        self.load_lines(ns, &tags, |l| self.load_tag(repo, l))
+            .await?;
+        self.load_lines(ns, &branches, |l| async move {
+            let line: RefLine = serde_json::from_slice(&l).map_err(bad_dump)?;
+            if line.name == default_name {
+                return Ok(());
+            }
+            self.load_branch(repo, line).await
+        })
+        .await?;
+        self.load_branch(repo, default).await
     }
 
     /// Calls `load` on each line of object `key`, in order.
@@ -301,14 +345,16 @@ impl Engine {
                 )))
             })?;
             pending.extend_from_slice(&chunk);
-            while let Some(end) = pending.iter().position(|b| *b == b'\n') {
-                let rest = pending.split_off(end + 1);
-                let mut line = std::mem::replace(&mut pending, rest);
-                line.pop();
+            // Hand out each whole line, then drop them all at once.
+            let mut start = 0;
+            while let Some(len) = pending[start..].iter().position(|b| *b == b'\n') {
+                let line = &pending[start..start + len];
                 if !line.is_empty() {
-                    load(line).await?;
+                    load(line.to_vec()).await?;
                 }
+                start += len + 1;
             }
+            pending.drain(..start);
             if pending.len() > MAX_LINE {
                 return Err(bad_dump(format!(
                     "{key}: a line longer than {MAX_LINE} bytes"
@@ -359,8 +405,49 @@ impl Engine {
             .named(Entity::Repository, repo)
     }
 
-    async fn load_branch(&self, repo: &RepositoryId, line: Vec<u8>) -> Result<()> {
-        let b: RefLine = serde_json::from_slice(&line).map_err(bad_dump)?;
+    /// Checks a commit's generation against its parents' (all loaded by
+    /// now): one more than the highest, 1 without parents. It is not part of
+    /// the content address, and merge bases are found by it.
+    async fn check_generation(&self, repo: &RepositoryId, line: Vec<u8>) -> Result<()> {
+        let c: CommitLine = serde_json::from_slice(&line).map_err(bad_dump)?;
+        let mut highest = 0;
+        for p in &c.parents {
+            let parent = self
+                .get_commit_record(repo, &CommitId::new(p.as_str())?)
+                .await
+                .map_err(|_| bad_dump(format!("commit {}: parent {p} is not in the dump", c.id)))?;
+            highest = highest.max(parent.generation);
+        }
+        if c.generation != highest + 1 {
+            return Err(bad_dump(format!(
+                "commit {} has generation {}, its parents make it {}",
+                c.id,
+                c.generation,
+                highest + 1
+            )));
+        }
+        Ok(())
+    }
+
+    /// Parses a branch or tag line and checks its name and commit.
+    async fn check_ref(&self, repo: &RepositoryId, line: Vec<u8>) -> Result<RefLine> {
+        let r: RefLine = serde_json::from_slice(&line).map_err(bad_dump)?;
+        BranchName::new(r.name.as_str())
+            .map(|_| ())
+            .or_else(|_| TagName::new(r.name.as_str()).map(|_| ()))?;
+        let id = CommitId::new(r.commit_id.as_str())?;
+        self.get_commit_record(repo, &id).await.map_err(|_| {
+            bad_dump(format!(
+                "{} points at {id}, which is not in the dump",
+                r.name
+            ))
+        })?;
+        Ok(r)
+    }
+
+    /// Creates a branch of the dump; one already there at the same commit
+    /// (an earlier, interrupted restore) is kept.
+    async fn load_branch(&self, repo: &RepositoryId, b: RefLine) -> Result<()> {
         let branch = Branch {
             name: BranchName::new(b.name)?,
             commit_id: CommitId::new(b.commit_id)?,
@@ -368,25 +455,43 @@ impl Engine {
             sealed_tokens: Vec::new(),
             hidden: b.hidden,
         };
-        self.get_commit_record(repo, &branch.commit_id).await?;
-        self.stores
-            .refs
-            .create_branch(repo, &branch)
-            .await
-            .map_err(|e| Error::from_port(e, Entity::Branch, &branch.name))
+        match self.stores.refs.create_branch(repo, &branch).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                let there = self.get_branch(repo, &branch.name).await?;
+                if there.commit_id == branch.commit_id {
+                    Ok(())
+                } else {
+                    Err(Error::from_port(e, Entity::Branch, &branch.name))
+                }
+            }
+            Err(e) => Err(Error::from_port(e, Entity::Branch, &branch.name)),
+        }
     }
 
+    /// Creates a tag of the dump; one already there at the same commit is kept.
     async fn load_tag(&self, repo: &RepositoryId, line: Vec<u8>) -> Result<()> {
         let t: RefLine = serde_json::from_slice(&line).map_err(bad_dump)?;
         let tag = Tag {
             name: TagName::new(t.name)?,
             commit_id: CommitId::new(t.commit_id)?,
         };
-        self.get_commit_record(repo, &tag.commit_id).await?;
-        self.stores
-            .refs
-            .create_tag(repo, &tag)
-            .await
-            .map_err(|e| Error::from_port(e, Entity::Tag, &tag.name))
+        match self.stores.refs.create_tag(repo, &tag).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                let there = self
+                    .stores
+                    .refs
+                    .get_tag(repo, &tag.name)
+                    .await
+                    .map_err(|e| Error::from_port(e, Entity::Tag, &tag.name))?;
+                if there.commit_id == tag.commit_id {
+                    Ok(())
+                } else {
+                    Err(Error::from_port(e, Entity::Tag, &tag.name))
+                }
+            }
+            Err(e) => Err(Error::from_port(e, Entity::Tag, &tag.name)),
+        }
     }
 }

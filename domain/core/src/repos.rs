@@ -122,8 +122,9 @@ impl Engine {
     }
 
     /// Creates a bare repository: the record alone, with no commit and no
-    /// branch, and without claiming the namespace (a refs restore fills it,
-    /// often over a namespace copied from another repository).
+    /// branch (a refs restore fills it, often over a namespace copied from
+    /// another repository, whose claim it keeps). An unclaimed namespace is
+    /// claimed, so that no other repository is created over it later.
     #[tracing::instrument(skip(self), fields(repo = %id))]
     pub async fn create_bare_repository(
         &self,
@@ -132,6 +133,23 @@ impl Engine {
         default_branch: BranchName,
         read_only: bool,
     ) -> Result<Repository> {
+        let marker = BlockKey::new(MARKER_KEY)?;
+        match self.stores.blocks.head(&storage_namespace, &marker).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                self.stores
+                    .blocks
+                    .put(
+                        &storage_namespace,
+                        &marker,
+                        ByteStream::from_bytes(MARKER_TEXT),
+                        Some(MARKER_TEXT.len() as u64),
+                    )
+                    .await
+                    .map_err(|e| unusable_namespace(&storage_namespace, e))?;
+            }
+            Err(e) => return Err(unusable_namespace(&storage_namespace, e)),
+        }
         let repo = Repository {
             id: id.clone(),
             storage_namespace,

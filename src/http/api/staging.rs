@@ -14,6 +14,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tarn_domain::{Engine, LinkRequest};
+use tarn_model::auth::{arn, Action, Permission};
 use tarn_model::{BlockKey, Entry, PhysicalAddress, StorageNamespace, Timestamp};
 use utoipa::ToSchema;
 
@@ -76,10 +77,17 @@ pub struct ObjectStageCreation {
 }
 
 /// The address of an entry for `uri`: relative when it is data in the
-/// repository's own namespace (`<namespace>/data/...`), else full.
+/// repository's own namespace (`<namespace>/data/...`), else full. The rest
+/// of the repository's own namespace (its tree files, refs dumps) is never
+/// an object's data.
 fn address_of(uri: &str, ns: &StorageNamespace, scheme: &str) -> ApiResult<PhysicalAddress> {
     let own = format!("{}/", ns.as_str());
-    if let Some(key) = uri.strip_prefix(&own).filter(|k| k.starts_with("data/")) {
+    if let Some(key) = uri.strip_prefix(&own) {
+        if !key.starts_with("data/") {
+            return Err(ApiError::bad_request(
+                "physical address is the repository's own metadata, not object data",
+            ));
+        }
         return Ok(PhysicalAddress::Relative(BlockKey::new(key)?));
     }
     if !uri.starts_with(&format!("{scheme}://")) {
@@ -103,7 +111,13 @@ fn address_of(uri: &str, ns: &StorageNamespace, scheme: &str) -> ApiResult<Physi
 /// (lakeFS's deprecated `stageObject`): no data moves. Its address is kept as
 /// given: outside the repository's namespace it is a full address, which
 /// garbage collection never deletes.
+///
+/// Unlike lakeFS, an address Tarn did not give out for this path (see
+/// `getPhysicalAddress`) also needs `fs:ImportFromStorage` on its namespace:
+/// otherwise a writer could stage, and then read, any object the server's
+/// own credentials reach (another repository's data, another path's).
 async fn stage(
+    req: HttpRequest,
     engine: web::Data<Engine>,
     info: web::Data<ServerInfo>,
     path: web::Path<(String, String)>,
@@ -119,6 +133,24 @@ async fn stage(
     let ns = engine.get_repository(&repo).await?.storage_namespace;
     let body = body.into_inner();
     let address = address_of(&body.physical_address, &ns, &info.blockstore_type)?;
+    let given_out = match &address {
+        PhysicalAddress::Relative(key) => engine.is_link_address(&repo, &object, key),
+        PhysicalAddress::Full { .. } => false,
+    };
+    if !given_out {
+        let namespace = match &address {
+            PhysicalAddress::Relative(_) => ns.as_str().to_owned(),
+            PhysicalAddress::Full { namespace, .. } => namespace.as_str().to_owned(),
+        };
+        super::auth::require(
+            &req,
+            &[Permission::new(
+                Action::ImportFromStorage,
+                arn::namespace(&namespace),
+            )],
+        )
+        .await?;
+    }
     let size = u64::try_from(body.size_bytes)
         .map_err(|_| ApiError::bad_request("size_bytes must not be negative"))?;
     let entry = Entry {

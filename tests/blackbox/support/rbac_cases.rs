@@ -462,7 +462,7 @@ pub fn cases() -> Vec<Case> {
             Some(
                 r#"{"physical_address":"local://elsewhere/staged.txt","checksum":"0cc175b9c0f1b6a831c399e269772661","size_bytes":1}"#,
             ),
-            Write,
+            Admin,
         ),
         case(
             "CreateCommitRecord",

@@ -149,4 +149,5 @@ mod data;
 mod diff_merge;
 mod history;
 mod objects_commits;
+mod refs_dump;
 mod repos_branches;
