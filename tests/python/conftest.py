@@ -226,3 +226,23 @@ def repo_name(api_client):
 def repo(repo_name, lakefs_client) -> lakefs.Repository:
     """The fresh repository as a high-level wrapper object."""
     return lakefs.Repository(repo_name, client=lakefs_client)
+
+
+@pytest.fixture
+def apis(api_client):
+    """lakefs-sdk's API classes on the session client."""
+
+    class Apis:
+        config = lakefs_sdk.ConfigApi(api_client)
+        repos = lakefs_sdk.RepositoriesApi(api_client)
+        branches = lakefs_sdk.BranchesApi(api_client)
+        commits = lakefs_sdk.CommitsApi(api_client)
+        refs = lakefs_sdk.RefsApi(api_client)
+        objects = lakefs_sdk.ObjectsApi(api_client)
+        tags = lakefs_sdk.TagsApi(api_client)
+        internal = lakefs_sdk.InternalApi(api_client)
+        metadata = lakefs_sdk.MetadataApi(api_client)
+        pulls = lakefs_sdk.PullsApi(api_client)
+        staging = lakefs_sdk.StagingApi(api_client)
+
+    return Apis

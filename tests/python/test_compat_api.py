@@ -17,24 +17,6 @@ from test_gateway_boto3 import error_code, s3_client
 from test_sdk import error_json, error_status, read, upload
 
 
-@pytest.fixture
-def apis(api_client):
-    class Apis:
-        config = lakefs_sdk.ConfigApi(api_client)
-        repos = lakefs_sdk.RepositoriesApi(api_client)
-        branches = lakefs_sdk.BranchesApi(api_client)
-        commits = lakefs_sdk.CommitsApi(api_client)
-        refs = lakefs_sdk.RefsApi(api_client)
-        objects = lakefs_sdk.ObjectsApi(api_client)
-        tags = lakefs_sdk.TagsApi(api_client)
-        internal = lakefs_sdk.InternalApi(api_client)
-        metadata = lakefs_sdk.MetadataApi(api_client)
-        pulls = lakefs_sdk.PullsApi(api_client)
-        staging = lakefs_sdk.StagingApi(api_client)
-
-    return Apis
-
-
 def commit(apis, repo, branch, message="c"):
     return apis.commits.commit(repo, branch, lakefs_sdk.CommitCreation(message=message))
 

@@ -23,20 +23,6 @@ from lakefs_sdk import (
 from conftest import BLOCKSTORE_TYPE, ON_S3, md5_hex, namespace, unique
 
 
-@pytest.fixture
-def apis(api_client):
-    class Apis:
-        config = lakefs_sdk.ConfigApi(api_client)
-        repos = lakefs_sdk.RepositoriesApi(api_client)
-        branches = lakefs_sdk.BranchesApi(api_client)
-        commits = lakefs_sdk.CommitsApi(api_client)
-        refs = lakefs_sdk.RefsApi(api_client)
-        objects = lakefs_sdk.ObjectsApi(api_client)
-        tags = lakefs_sdk.TagsApi(api_client)
-
-    return Apis
-
-
 def upload(apis, repo, branch, path, data: bytes, **kwargs):
     """SDK upload: multipart/form-data with a part named "content".
 

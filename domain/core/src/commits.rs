@@ -203,14 +203,7 @@ impl Engine {
         if r.read_only && !force {
             return Err(Error::ReadOnlyRepository(repo.to_string()));
         }
-        let expected = commit_id(
-            &commit.committer,
-            &commit.message,
-            &commit.meta_range_id,
-            commit.creation_date,
-            &commit.metadata,
-            &commit.parents,
-        );
+        let expected = content_address(&commit);
         if expected != commit.id {
             return Err(Error::invalid(
                 "commit id",
@@ -252,4 +245,17 @@ impl Engine {
             .await
             .named(Entity::Repository, repo)
     }
+}
+
+/// The id a commit's fields give it (its content address): what a record
+/// given from outside must carry.
+pub(crate) fn content_address(c: &Commit) -> CommitId {
+    commit_id(
+        &c.committer,
+        &c.message,
+        &c.meta_range_id,
+        c.creation_date,
+        &c.metadata,
+        &c.parents,
+    )
 }

@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tarn_model::{
-    commit_id, BlockKey, Branch, BranchName, Commit, CommitId, MetaRangeId, RepositoryId, Tag,
-    TagName, Timestamp,
+    BlockKey, Branch, BranchName, Commit, CommitId, MetaRangeId, RepositoryId, Tag, TagName,
+    Timestamp,
 };
 use tarn_ports::{ByteStream, ErrorKind, RefStore};
 
@@ -384,15 +384,7 @@ impl Engine {
             generation: c.generation,
             version: c.version,
         };
-        let expected = commit_id(
-            &commit.committer,
-            &commit.message,
-            &commit.meta_range_id,
-            commit.creation_date,
-            &commit.metadata,
-            &commit.parents,
-        );
-        if expected != commit.id {
+        if crate::commits::content_address(&commit) != commit.id {
             return Err(bad_dump(format!(
                 "commit {} is not the content address of its fields",
                 commit.id

@@ -63,27 +63,7 @@ impl Engine {
             Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => return Err(e.into()),
         }
-        let marker = BlockKey::new(MARKER_KEY)?;
-        match self.stores.blocks.head(&storage_namespace, &marker).await {
-            Ok(_) => {
-                return Err(Error::invalid(
-                    "storage_namespace",
-                    format!("{storage_namespace} is already in use by a repository"),
-                ))
-            }
-            Err(e) if e.kind() == ErrorKind::NotFound => {}
-            Err(e) => return Err(unusable_namespace(&storage_namespace, e)),
-        }
-        self.stores
-            .blocks
-            .put(
-                &storage_namespace,
-                &marker,
-                ByteStream::from_bytes(MARKER_TEXT),
-                Some(MARKER_TEXT.len() as u64),
-            )
-            .await
-            .map_err(|e| unusable_namespace(&storage_namespace, e))?;
+        self.claim_namespace(&storage_namespace, false).await?;
         let tree = self.trees.empty_tree(&storage_namespace).await?;
         let now = self.stores.clock.now();
         let metadata = BTreeMap::new();
@@ -133,23 +113,7 @@ impl Engine {
         default_branch: BranchName,
         read_only: bool,
     ) -> Result<Repository> {
-        let marker = BlockKey::new(MARKER_KEY)?;
-        match self.stores.blocks.head(&storage_namespace, &marker).await {
-            Ok(_) => {}
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                self.stores
-                    .blocks
-                    .put(
-                        &storage_namespace,
-                        &marker,
-                        ByteStream::from_bytes(MARKER_TEXT),
-                        Some(MARKER_TEXT.len() as u64),
-                    )
-                    .await
-                    .map_err(|e| unusable_namespace(&storage_namespace, e))?;
-            }
-            Err(e) => return Err(unusable_namespace(&storage_namespace, e)),
-        }
+        self.claim_namespace(&storage_namespace, true).await?;
         let repo = Repository {
             id: id.clone(),
             storage_namespace,
@@ -163,6 +127,34 @@ impl Engine {
             .await
             .named(Entity::Repository, &id)?;
         Ok(repo)
+    }
+
+    /// Marks `ns` as a repository's. A namespace marked already is refused,
+    /// unless `shared` (a bare repository restored over another's copy).
+    async fn claim_namespace(&self, ns: &StorageNamespace, shared: bool) -> Result<()> {
+        let marker = BlockKey::new(MARKER_KEY)?;
+        match self.stores.blocks.head(ns, &marker).await {
+            Ok(_) if shared => return Ok(()),
+            Ok(_) => {
+                return Err(Error::invalid(
+                    "storage_namespace",
+                    format!("{ns} is already in use by a repository"),
+                ))
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(unusable_namespace(ns, e)),
+        }
+        self.stores
+            .blocks
+            .put(
+                ns,
+                &marker,
+                ByteStream::from_bytes(MARKER_TEXT),
+                Some(MARKER_TEXT.len() as u64),
+            )
+            .await
+            .map_err(|e| unusable_namespace(ns, e))?;
+        Ok(())
     }
 
     /// Repositories whose id starts with `prefix`, after `after`, at most `amount`.
