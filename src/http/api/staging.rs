@@ -107,6 +107,17 @@ fn address_of(uri: &str, ns: &StorageNamespace, scheme: &str) -> ApiResult<Physi
     })
 }
 
+/// The `scheme://location` an address is in (all of it, if it has no key).
+fn namespace_of(uri: &str) -> &str {
+    match uri.find("://") {
+        Some(i) => match uri[i + 3..].find('/') {
+            Some(j) => &uri[..i + 3 + j],
+            None => uri,
+        },
+        None => uri,
+    }
+}
+
 /// Stages an entry for data already written anywhere the block store reaches
 /// (lakeFS's deprecated `stageObject`): no data moves. Its address is kept as
 /// given: outside the repository's namespace it is a full address, which
@@ -132,25 +143,23 @@ async fn stage(
     );
     let ns = engine.get_repository(&repo).await?.storage_namespace;
     let body = body.into_inner();
-    let address = address_of(&body.physical_address, &ns, &info.blockstore_type)?;
-    let given_out = match &address {
-        PhysicalAddress::Relative(key) => engine.is_link_address(&repo, &object, key),
-        PhysicalAddress::Full { .. } => false,
-    };
+    // Permission before validation: a caller without it learns nothing.
+    let uri = body.physical_address.as_str();
+    let given_out = uri
+        .strip_prefix(&format!("{}/", ns.as_str()))
+        .and_then(|key| BlockKey::new(key).ok())
+        .is_some_and(|key| engine.is_link_address(&repo, &object, &key));
     if !given_out {
-        let namespace = match &address {
-            PhysicalAddress::Relative(_) => ns.as_str().to_owned(),
-            PhysicalAddress::Full { namespace, .. } => namespace.as_str().to_owned(),
-        };
         super::auth::require(
             &req,
             &[Permission::new(
                 Action::ImportFromStorage,
-                arn::namespace(&namespace),
+                arn::namespace(namespace_of(uri)),
             )],
         )
         .await?;
     }
+    let address = address_of(uri, &ns, &info.blockstore_type)?;
     let size = u64::try_from(body.size_bytes)
         .map_err(|_| ApiError::bad_request("size_bytes must not be negative"))?;
     let entry = Entry {
@@ -274,4 +283,28 @@ async fn link(
         &ns,
         true,
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_name_their_namespace() {
+        assert_eq!(namespace_of("s3://bucket/a/b"), "s3://bucket");
+        assert_eq!(namespace_of("local://ns/x"), "local://ns");
+        assert_eq!(namespace_of("s3://bucket"), "s3://bucket");
+        assert_eq!(namespace_of("garbage"), "garbage");
+        let ns = StorageNamespace::new("s3://b/repo").unwrap();
+        assert!(address_of("s3://b/repo/_tarn/range/x", &ns, "s3").is_err());
+        assert!(matches!(
+            address_of("s3://b/repo/data/h1/x", &ns, "s3"),
+            Ok(PhysicalAddress::Relative(_))
+        ));
+        assert!(matches!(
+            address_of("s3://other/key", &ns, "s3"),
+            Ok(PhysicalAddress::Full { .. })
+        ));
+        assert!(address_of("local://other/key", &ns, "s3").is_err());
+    }
 }
