@@ -25,6 +25,8 @@ pub struct Settings {
     pub auth: Auth,
     /// The background job runner.
     pub jobs: Jobs,
+    /// Garbage collection.
+    pub gc: GcSettings,
     /// In-memory caches of immutable data.
     pub cache: CacheSettings,
     /// Limits on what clients may hold open.
@@ -223,6 +225,15 @@ pub struct Jobs {
     pub lease_ms: u64,
     /// Jobs one instance runs at once.
     pub max_concurrent: usize,
+}
+
+/// Garbage collection settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GcSettings {
+    /// Data younger than this is never collected (a write in flight
+    /// uploads before it stages), in seconds; reported by
+    /// `GET /config/garbage-collection`.
+    pub grace_period_secs: u64,
 }
 
 /// Memory budgets of the caches of immutable data.

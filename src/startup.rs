@@ -242,6 +242,7 @@ fn server_info(settings: &Settings, presign: bool) -> ServerInfo {
         namespace_regex: regex.to_owned(),
         presign,
         presign_expiry_secs: settings.blockstore.s3.pre_signed_expiry_secs,
+        gc_grace_period_secs: settings.gc.grace_period_secs,
     }
 }
 

@@ -660,3 +660,22 @@ async fn upload_metadata_has_no_size_limit_but_must_be_text() {
         "{body}"
     );
 }
+
+/// `gc.grace_period_secs` is what `GET /config/garbage-collection` reports
+/// (0 is allowed, for tests).
+#[tokio::test]
+async fn the_gc_grace_period_is_a_setting() {
+    let api = Api {
+        tarn: support::TarnProcess::quickstart_with(&[("TARN_GC__GRACE_PERIOD_SECS", "0")]).await,
+        http: reqwest::Client::new(),
+    };
+    let (s, v) = api
+        .json(Method::GET, "/config/garbage-collection", None)
+        .await;
+    assert_eq!((s, v["grace_period"].as_u64()), (StatusCode::OK, Some(0)));
+    let default = Api::start().await;
+    let (_, v) = default
+        .json(Method::GET, "/config/garbage-collection", None)
+        .await;
+    assert_eq!(v["grace_period"].as_u64(), Some(3600));
+}

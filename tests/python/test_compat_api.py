@@ -39,7 +39,7 @@ def test_config_default_namespace_prefix_and_lakefs_184_fields(apis, lakefs_clie
         assert field in login, field
     assert isinstance(login["login_cookie_names"], list)
     gc = apis.internal.get_garbage_collection_config()
-    assert gc.grace_period == 86400
+    assert gc.grace_period == 3600  # gc.grace_period_secs
 
 
 def test_statistics_and_usage_report_with_telemetry_off(apis):

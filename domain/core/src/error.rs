@@ -51,6 +51,8 @@ pub enum Entity {
     ProtectionRule,
     /// A pull request.
     PullRequest,
+    /// A repository's garbage collection rules.
+    GcRules,
 }
 
 impl Entity {
@@ -78,6 +80,7 @@ impl Entity {
             Self::Setup => "setup",
             Self::ProtectionRule => "branch protection rule",
             Self::PullRequest => "pull request",
+            Self::GcRules => "gc rules",
         }
     }
 }

@@ -45,20 +45,17 @@ operations! {
         openapi(responses((status = 404, body = ErrorBody)));
 }
 
-/// How long, in seconds, an address handed out for a direct write may still
-/// be linked, and so how young data garbage collection never touches
-/// (lakeFS's `LinkAddressTime`, 24 hours).
-pub const GC_GRACE_PERIOD_SECS: u64 = 86_400;
-
 /// `GET /config/garbage-collection`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct GarbageCollectionConfig {
     grace_period: u64,
 }
 
-async fn gc_config() -> web::Json<GarbageCollectionConfig> {
+/// The grace period: data younger than it is never collected
+/// (`gc.grace_period_secs`).
+async fn gc_config(info: web::Data<ServerInfo>) -> web::Json<GarbageCollectionConfig> {
     web::Json(GarbageCollectionConfig {
-        grace_period: GC_GRACE_PERIOD_SECS,
+        grace_period: info.gc_grace_period_secs,
     })
 }
 
@@ -119,6 +116,8 @@ pub struct ServerInfo {
     pub presign: bool,
     /// Lifetime of the presigned URLs handed out, in seconds.
     pub presign_expiry_secs: u64,
+    /// Data younger than this is never collected, in seconds.
+    pub gc_grace_period_secs: u64,
 }
 
 impl ServerInfo {

@@ -125,7 +125,8 @@ impl From<Error> for ApiError {
                     | Entity::GroupOrPolicy
                     | Entity::Setup
                     | Entity::ProtectionRule
-                    | Entity::PullRequest => {
+                    | Entity::PullRequest
+                    | Entity::GcRules => {
                         if missing {
                             S::NOT_FOUND
                         } else {

@@ -6,6 +6,7 @@ mod branches;
 mod commits;
 pub mod config;
 mod error;
+mod gc_rules;
 mod metadata_files;
 mod models;
 mod objects;
@@ -40,6 +41,7 @@ static RESOURCES: &[&[operation::Operation]] = &[
     uploads::OPERATIONS,
     staging::OPERATIONS,
     settings::OPERATIONS,
+    gc_rules::OPERATIONS,
     metadata_files::OPERATIONS,
     pulls::OPERATIONS,
     presigned_multipart::OPERATIONS,

@@ -3,21 +3,6 @@
 
 /// `(method, path under /api/v1, operationId)`.
 pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
-    (
-        "GET",
-        "/repositories/{repository}/settings/gc_rules",
-        "getGCRules",
-    ),
-    (
-        "PUT",
-        "/repositories/{repository}/settings/gc_rules",
-        "setGCRules",
-    ),
-    (
-        "DELETE",
-        "/repositories/{repository}/settings/gc_rules",
-        "deleteGCRules",
-    ),
     ("POST", "/repositories/{repository}/dump", "dumpSubmit"),
     ("GET", "/repositories/{repository}/dump", "dumpStatus"),
     (
@@ -90,26 +75,6 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
         "POST",
         "/repositories/{repository}/refs/{branch}/symlink",
         "createSymlinkFile",
-    ),
-    (
-        "GET",
-        "/repositories/{repository}/gc/rules/set_allowed",
-        "setGarbageCollectionRulesPreflight",
-    ),
-    (
-        "GET",
-        "/repositories/{repository}/gc/rules",
-        "internalGetGarbageCollectionRules",
-    ),
-    (
-        "POST",
-        "/repositories/{repository}/gc/rules",
-        "internalSetGarbageCollectionRules",
-    ),
-    (
-        "DELETE",
-        "/repositories/{repository}/gc/rules",
-        "internalDeleteGarbageCollectionRules",
     ),
     (
         "POST",

@@ -99,7 +99,8 @@ impl S3Error {
                 | Entity::GroupOrPolicy
                 | Entity::Setup
                 | Entity::ProtectionRule
-                | Entity::PullRequest => Self::new(ErrorCode::AccessDenied, "Access Denied"),
+                | Entity::PullRequest
+                | Entity::GcRules => Self::new(ErrorCode::AccessDenied, "Access Denied"),
             },
             Error::AlreadyExists { .. } => Self::new(ErrorCode::BucketAlreadyExists, e.to_string()),
             Error::InvalidInput { .. } => Self::invalid_argument(e.to_string()),

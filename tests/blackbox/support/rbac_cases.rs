@@ -138,6 +138,27 @@ pub fn cases() -> Vec<Case> {
             Admin,
         ),
         case(
+            "getGCRules",
+            M::GET,
+            "/repositories/{repo}/settings/gc_rules",
+            None,
+            Write,
+        ),
+        case(
+            "internalGetGarbageCollectionRules",
+            M::GET,
+            "/repositories/{repo}/gc/rules",
+            None,
+            Write,
+        ),
+        case(
+            "setGarbageCollectionRulesPreflight",
+            M::GET,
+            "/repositories/{repo}/gc/rules/set_allowed",
+            None,
+            Admin,
+        ),
+        case(
             "listBranches",
             M::GET,
             "/repositories/{repo}/branches",
@@ -548,6 +569,22 @@ pub fn cases() -> Vec<Case> {
             Write,
         ),
         case(
+            "setGCRules",
+            M::PUT,
+            "/repositories/{repo}/settings/gc_rules",
+            Some(
+                r#"{"default_retention_days":7,"branches":[{"branch_id":"main","retention_days":30}]}"#,
+            ),
+            Admin,
+        ),
+        case(
+            "internalSetGarbageCollectionRules",
+            M::POST,
+            "/repositories/{repo}/gc/rules",
+            Some(r#"{"default_retention_days":7,"branches":[]}"#),
+            Admin,
+        ),
+        case(
             "createRepository",
             M::POST,
             "/repositories",
@@ -697,6 +734,20 @@ pub fn cases() -> Vec<Case> {
             M::DELETE,
             "/repositories/{repo}/branch_protection",
             Some(r#"{"pattern":"protected-*"}"#),
+            Admin,
+        ),
+        case(
+            "deleteGCRules",
+            M::DELETE,
+            "/repositories/{repo}/settings/gc_rules",
+            None,
+            Admin,
+        ),
+        case(
+            "internalDeleteGarbageCollectionRules",
+            M::DELETE,
+            "/repositories/{repo}/gc/rules",
+            None,
             Admin,
         ),
         case(
