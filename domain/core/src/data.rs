@@ -117,6 +117,19 @@ impl Engine {
         hex::encode(&mac.finalize().into_bytes()[..16])
     }
 
+    /// Whether `key`, a data key (`data/h<hour>/…`), was written within the
+    /// link lifetime: given-out addresses link only then, so that garbage
+    /// collection can treat older ones as abandoned.
+    pub(crate) fn link_key_fresh(&self, key: &BlockKey) -> bool {
+        let hour = key
+            .as_str()
+            .strip_prefix("data/h")
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|h| h.parse::<i64>().ok());
+        let now = self.stores.clock.now().unix_seconds().div_euclid(3600);
+        hour.is_some_and(|h| now - h <= LINK_LIFETIME_HOURS)
+    }
+
     /// Whether `key` was given out by [`Self::new_physical_address`] for
     /// `path` of `repo`.
     pub(crate) fn link_key_valid(
@@ -135,7 +148,9 @@ impl Engine {
     /// Whether `key` is data this server gave out for `path` of `repo` to be
     /// written directly (and so may be linked there by its writer).
     pub fn is_link_address(&self, repo: &RepositoryId, path: &ObjectPath, key: &BlockKey) -> bool {
-        key.as_str().starts_with("data/") && self.link_key_valid(repo, path, key)
+        key.as_str().starts_with("data/")
+            && self.link_key_valid(repo, path, key)
+            && self.link_key_fresh(key)
     }
 
     /// A fresh physical address for a client to write `path` to directly,
@@ -272,6 +287,9 @@ impl Engine {
                 "physical_address",
                 "not an address this server gave out for this path",
             ));
+        }
+        if !self.link_key_fresh(&req.key) {
+            return Err(link_expired());
         }
         let meta = self
             .stores
@@ -496,6 +514,19 @@ impl Engine {
         };
         self.restage(repo, (name, path), entry).await
     }
+}
+
+/// How long an address given out for a direct write stays linkable, in
+/// hours (lakeFS's `LinkAddressTime`: 24 hours). Garbage collection treats
+/// older unlinked data as abandoned.
+pub const LINK_LIFETIME_HOURS: i64 = 24;
+
+/// The answer to linking an address given out too long ago.
+pub(crate) fn link_expired() -> Error {
+    Error::invalid(
+        "physical_address",
+        format!("link address expired: addresses given out for direct writes link within {LINK_LIFETIME_HOURS} hours"),
+    )
 }
 
 /// The namespace and key that hold an entry's bytes.

@@ -44,6 +44,9 @@ impl Engine {
         if !key.as_str().starts_with("data/") || !self.link_key_valid(repo, path, &key) {
             return Err(refused());
         }
+        if !self.link_key_fresh(&key) {
+            return Err(crate::data::link_expired());
+        }
         Ok((ns, key))
     }
 

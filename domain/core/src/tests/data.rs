@@ -287,6 +287,22 @@ async fn copies_get_their_own_data_and_links_stage_written_data() {
             ..
         })
     ));
+    // Linkable for the link lifetime (24 hours by the key's hour), not after.
+    f.clock.advance(24 * 3600 * 1_000_000);
+    f.engine
+        .link_object(&f.repo, &b("dev"), &p("linked"), link.clone())
+        .await
+        .unwrap();
+    f.clock.advance(3600 * 1_000_000);
+    let late = f
+        .engine
+        .link_object(&f.repo, &b("dev"), &p("linked"), link.clone())
+        .await;
+    assert!(
+        matches!(&late, Err(Error::InvalidInput { reason, .. }) if reason.contains("expired")),
+        "{late:?}"
+    );
+    f.clock.advance(-25 * 3600 * 1_000_000);
     let bad_size = LinkRequest { size: 7, ..link };
     assert!(matches!(
         f.engine
