@@ -38,13 +38,7 @@ fn etag(stored: Option<&str>) -> String {
 impl Engine {
     /// The branch protection rules of a repository.
     pub async fn branch_protection(&self, repo: &RepositoryId) -> Result<ProtectionRules> {
-        self.get_repository(repo).await?;
-        let stored = self
-            .stores
-            .refs
-            .get_setting(repo, BRANCH_PROTECTION)
-            .await
-            .named(Entity::Repository, repo)?;
+        let stored = self.read_setting(repo, BRANCH_PROTECTION).await?;
         Ok(ProtectionRules {
             patterns: stored.as_deref().map(decode).unwrap_or_default(),
             etag: etag(stored.as_deref()),
@@ -58,7 +52,6 @@ impl Engine {
         patterns: Vec<String>,
         if_match: Option<&str>,
     ) -> Result<()> {
-        self.get_repository(repo).await?;
         if let Some(bad) = patterns.iter().find(|p| p.is_empty() || p.contains('\n')) {
             return Err(Error::invalid(
                 "pattern",
@@ -66,33 +59,16 @@ impl Engine {
             ));
         }
         let value = encode(&patterns);
-        for _ in 0..self.settings.max_attempts {
-            let current = self
-                .stores
-                .refs
-                .get_setting(repo, BRANCH_PROTECTION)
-                .await
-                .named(Entity::Repository, repo)?;
+        // A lost race re-reads: with `if_match`, the new ETag then differs.
+        self.update_setting(repo, BRANCH_PROTECTION, |current| {
             if let Some(want) = if_match {
-                if want.trim_matches('"') != etag(current.as_deref()) {
+                if want.trim_matches('"') != etag(current) {
                     return Err(Error::PreconditionFailed);
                 }
             }
-            match self
-                .stores
-                .refs
-                .set_setting(repo, BRANCH_PROTECTION, current.as_deref(), &value)
-                .await
-            {
-                Ok(()) => return Ok(()),
-                Err(e) if e.kind() == ErrorKind::PreconditionFailed && if_match.is_some() => {
-                    return Err(Error::PreconditionFailed)
-                }
-                Err(e) if e.kind() == ErrorKind::PreconditionFailed => continue,
-                Err(e) => return Err(Error::from_port(e, Entity::Repository, repo)),
-            }
-        }
-        Err(Error::TooManyAttempts(format!("{repo} settings")))
+            Ok((Some(value.clone()), ()))
+        })
+        .await
     }
 
     /// Refuses the operation when a rule protects `branch`.
@@ -102,12 +78,7 @@ impl Engine {
         branch: &BranchName,
         action: Protected,
     ) -> Result<()> {
-        let stored = self
-            .stores
-            .refs
-            .get_setting(repo, BRANCH_PROTECTION)
-            .await
-            .named(Entity::Repository, repo)?;
+        let stored = self.read_setting(repo, BRANCH_PROTECTION).await?;
         ensure_unprotected(stored.as_deref(), branch, action)
     }
 }

@@ -46,7 +46,7 @@ operations! {
     internalDeleteGarbageCollectionRules: delete "/repositories/{repository}/gc/rules" => delete,
         Requires(Action::SetGarbageCollectionRules, REPO),
         openapi(tag = "internal", params(("repository" = String, Path)), responses((status = 204)));
-    setGarbageCollectionRulesPreflight: get "/repositories/{repository}/gc/rules/set_allowed" => preflight,
+    setGarbageCollectionRulesPreflight: get "/repositories/{repository}/gc/rules/set_allowed" => crate::http::api::operation::allowed_by_guard,
         Requires(Action::SetGarbageCollectionRules, REPO),
         openapi(tag = "internal", params(("repository" = String, Path)), responses((status = 204)));
 }
@@ -104,9 +104,4 @@ async fn set(
 async fn delete(engine: web::Data<Engine>, path: web::Path<String>) -> ApiResult<HttpResponse> {
     engine.delete_gc_rules(&repo_id(&path)?).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Whether the caller may set rules: the guard has said so (as lakeFS).
-async fn preflight() -> HttpResponse {
-    HttpResponse::NoContent().finish()
 }

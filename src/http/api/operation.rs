@@ -71,6 +71,12 @@ pub struct Operation {
     pub openapi: fn() -> OpenApiEntry,
 }
 
+/// The handler of a preflight operation (`…/set_allowed`): the guard has
+/// checked the permission, which is all lakeFS answers about.
+pub async fn allowed_by_guard() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::NoContent().finish()
+}
+
 /// ARN templates of the resources operations act on.
 pub mod arns {
     /// A repository.

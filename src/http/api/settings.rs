@@ -48,7 +48,7 @@ operations! {
             request_body = BranchProtectionRule,
             responses((status = 204), (status = 404, body = ErrorBody)),
         );
-    createBranchProtectionRulePreflight: get "/repositories/{repository}/branch_protection/set_allowed" => preflight,
+    createBranchProtectionRulePreflight: get "/repositories/{repository}/branch_protection/set_allowed" => crate::http::api::operation::allowed_by_guard,
         Requires(Action::SetBranchProtectionRules, REPO),
         openapi(
             tag = "internal",
@@ -79,12 +79,6 @@ async fn remove(
         .remove_branch_protection(&repo_id(&path)?, &body.pattern)
         .await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Whether the caller may set protection rules: the guard has said so (as
-/// lakeFS, nothing else is checked).
-async fn preflight() -> HttpResponse {
-    HttpResponse::NoContent().finish()
 }
 
 /// A branch protection rule.
