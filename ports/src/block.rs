@@ -89,6 +89,9 @@ pub struct CompletedPart {
     pub etag: String,
 }
 
+/// The most keys one [`BlockStore::delete_many`] takes (S3's limit).
+pub const DELETE_BATCH: usize = 1000;
+
 /// Object storage for data and committed trees.
 ///
 /// Objects are addressed by a [`StorageNamespace`] and a [`BlockKey`] relative
@@ -143,6 +146,23 @@ pub trait BlockStore: Send + Sync + 'static {
 
     /// Removes `key`; `Ok` if it did not exist.
     async fn delete(&self, ns: &StorageNamespace, key: &BlockKey) -> PortResult<()>;
+
+    /// Removes every key of `keys` (at most [`DELETE_BATCH`] of them), as one
+    /// request where the store has one (S3 `DeleteObjects`). Missing keys are
+    /// `Ok`, as for [`BlockStore::delete`]. On an error some keys may be
+    /// gone and others not; deleting them again is safe.
+    async fn delete_many(&self, ns: &StorageNamespace, keys: &[BlockKey]) -> PortResult<()> {
+        if keys.len() > DELETE_BATCH {
+            return Err(PortError::invalid_input(format!(
+                "at most {DELETE_BATCH} keys per batch delete, not {}",
+                keys.len()
+            )));
+        }
+        for key in keys {
+            self.delete(ns, key).await?;
+        }
+        Ok(())
+    }
 
     /// Copies an object, server-side where the backend can. The copy has the
     /// source's bytes and, for sources written in one piece, its ETag (S3

@@ -23,7 +23,7 @@ pub mod testkit;
 pub use auth::{AuthPage, AuthStore};
 pub use block::{
     check_completed_parts, BlockStore, ByteRange, CompletedPart, GetOutcome, ListedBlock,
-    ObjectMeta, PutOutcome,
+    ObjectMeta, PutOutcome, DELETE_BATCH,
 };
 pub use clock::{Clock, IdGenerator};
 pub use error::{ErrorKind, PortError, PortResult};

@@ -96,6 +96,22 @@ impl BlockStore for S3BlockStore {
         write::delete(&self.client, &location::object(ns, key)?).await
     }
 
+    async fn delete_many(&self, ns: &StorageNamespace, keys: &[BlockKey]) -> PortResult<()> {
+        if keys.len() > tarn_ports::DELETE_BATCH {
+            return Err(tarn_ports::PortError::invalid_input(format!(
+                "at most {} keys per batch delete, not {}",
+                tarn_ports::DELETE_BATCH,
+                keys.len()
+            )));
+        }
+        let base = location::namespace(ns)?;
+        let full = keys
+            .iter()
+            .map(|k| location::object(ns, k).map(|at| at.key))
+            .collect::<PortResult<Vec<_>>>()?;
+        write::delete_many(&self.client, &base.bucket, full).await
+    }
+
     async fn copy(
         &self,
         src_ns: &StorageNamespace,

@@ -232,3 +232,58 @@ async fn copy_in_parts(
         etag: copied?,
     })
 }
+
+/// Deletes up to 1,000 keys of one bucket with one `DeleteObjects` (quiet:
+/// S3 answers only the keys it failed to delete; missing keys are deleted).
+pub(crate) async fn delete_many(
+    client: &Client,
+    bucket: &str,
+    keys: Vec<String>,
+) -> PortResult<()> {
+    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let objects = keys
+        .into_iter()
+        .map(|k| ObjectIdentifier::builder().key(k).build())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| PortError::internal(format!("DeleteObjects request: {e}")))?;
+    let delete = Delete::builder()
+        .set_objects(Some(objects))
+        .quiet(true)
+        .build()
+        .map_err(|e| PortError::internal(format!("DeleteObjects request: {e}")))?;
+    let out = client
+        .delete_objects()
+        .bucket(bucket)
+        .delete(delete)
+        .send()
+        .await
+        .map_err(|e| from_sdk(e, "DeleteObjects"))?;
+    let failed: Vec<String> = out
+        .errors()
+        .iter()
+        .filter(|e| e.code() != Some("NoSuchKey"))
+        .map(|e| {
+            format!(
+                "{}: {} {}",
+                e.key().unwrap_or("?"),
+                e.code().unwrap_or("?"),
+                e.message().unwrap_or("")
+            )
+        })
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(PortError::new(
+            ErrorKind::Unavailable,
+            format!(
+                "DeleteObjects left {} keys: {}",
+                failed.len(),
+                failed.join("; ")
+            ),
+        ))
+    }
+}

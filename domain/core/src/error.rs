@@ -53,6 +53,8 @@ pub enum Entity {
     PullRequest,
     /// A repository's garbage collection rules.
     GcRules,
+    /// A garbage collection run.
+    GcRun,
 }
 
 impl Entity {
@@ -81,6 +83,7 @@ impl Entity {
             Self::ProtectionRule => "branch protection rule",
             Self::PullRequest => "pull request",
             Self::GcRules => "gc rules",
+            Self::GcRun => "gc run",
         }
     }
 }
@@ -177,6 +180,9 @@ pub enum Error {
     /// Concurrent updates kept winning the compare-and-set.
     #[error("too many attempts to update branch {0}; try again")]
     TooManyAttempts(String),
+    /// The operation stopped because someone asked it to.
+    #[error("{0} was canceled")]
+    Canceled(String),
     /// A store is temporarily unavailable.
     #[error("temporarily unavailable: {0}")]
     Unavailable(PortError),

@@ -126,7 +126,8 @@ impl From<Error> for ApiError {
                     | Entity::Setup
                     | Entity::ProtectionRule
                     | Entity::PullRequest
-                    | Entity::GcRules => {
+                    | Entity::GcRules
+                    | Entity::GcRun => {
                         if missing {
                             S::NOT_FOUND
                         } else {
@@ -136,7 +137,7 @@ impl From<Error> for ApiError {
                 }
             }
             Error::InvalidInput { .. } | Error::DirtyBranch | Error::NoChanges => S::BAD_REQUEST,
-            Error::Conflict { .. } => S::CONFLICT,
+            Error::Conflict { .. } | Error::Canceled(_) => S::CONFLICT,
             Error::ProtectedBranch { .. }
             | Error::ReadOnlyRepository(_)
             | Error::DefaultBranch(_) => S::FORBIDDEN,

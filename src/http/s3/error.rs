@@ -100,11 +100,12 @@ impl S3Error {
                 | Entity::Setup
                 | Entity::ProtectionRule
                 | Entity::PullRequest
-                | Entity::GcRules => Self::new(ErrorCode::AccessDenied, "Access Denied"),
+                | Entity::GcRules
+                | Entity::GcRun => Self::new(ErrorCode::AccessDenied, "Access Denied"),
             },
             Error::AlreadyExists { .. } => Self::new(ErrorCode::BucketAlreadyExists, e.to_string()),
             Error::InvalidInput { .. } => Self::invalid_argument(e.to_string()),
-            Error::DirtyBranch | Error::NoChanges | Error::Conflict { .. } => {
+            Error::DirtyBranch | Error::NoChanges | Error::Conflict { .. } | Error::Canceled(_) => {
                 Self::new(ErrorCode::Conflict, e.to_string())
             }
             // lakeFS's gateway wording (ErrWriteToProtectedBranch).

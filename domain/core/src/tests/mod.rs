@@ -147,6 +147,7 @@ impl Fixture {
 
 mod data;
 mod diff_merge;
+mod gc;
 mod history;
 mod objects_commits;
 mod refs_dump;

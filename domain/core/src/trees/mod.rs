@@ -123,6 +123,23 @@ impl TreeStore {
         Ok(r)
     }
 
+    /// The records of range `id`, read past the cache when it does not hold
+    /// them (a scan of every range, as garbage collection's, would evict
+    /// what serves requests).
+    pub(crate) async fn range_uncached(
+        &self,
+        ns: &StorageNamespace,
+        id: &RangeId,
+    ) -> Result<Range> {
+        if let Some(r) = self.ranges.get(id) {
+            return Ok(r);
+        }
+        let bytes = self.read_file(ns, &range_key(id)?).await?;
+        Ok(Arc::new(index::RangeData::new(
+            tree::decode_range(&bytes).map_err(corrupt)?,
+        )))
+    }
+
     /// Caches a range just written.
     pub(crate) fn remember_range(&self, id: RangeId, records: Vec<TreeRecord>) {
         self.ranges

@@ -30,6 +30,7 @@ macro_rules! block_store_conformance {
             ranges_are_served_and_clipped,
             unsatisfiable_ranges_are_invalid_range,
             delete_is_idempotent,
+            delete_many_removes_exactly_the_batch,
             awkward_keys_round_trip_and_list,
             key_and_its_prefix_coexist,
             dotdot_cannot_escape_namespace,
@@ -419,6 +420,48 @@ pub async fn delete_is_idempotent(f: BlockFixture) {
     f.store.delete(&f.ns, &k).await.unwrap();
     f.store.delete(&f.ns, &key("never/existed")).await.unwrap();
     assert!(list_all(&*f.store, &f.ns, "").await.is_empty());
+}
+
+pub async fn delete_many_removes_exactly_the_batch(f: BlockFixture) {
+    let names: Vec<String> = awkward_names()
+        .into_iter()
+        .filter(|n| n.len() < 200)
+        .collect();
+    for n in &names {
+        put_bytes(&*f.store, &f.ns, &key(&format!("doomed/{n}")), b"x").await;
+    }
+    put_bytes(&*f.store, &f.ns, &key("kept"), b"k").await;
+    put_bytes(&*f.store, &f.ns, &key("doomed-but-not-named"), b"k").await;
+    let mut batch: Vec<BlockKey> = names.iter().map(|n| key(&format!("doomed/{n}"))).collect();
+    // Missing keys are fine, as for `delete`.
+    batch.push(key("never/existed"));
+    f.store.delete_many(&f.ns, &batch).await.unwrap();
+    assert_eq!(
+        list_all(&*f.store, &f.ns, "").await,
+        vec!["doomed-but-not-named".to_owned(), "kept".to_owned()]
+    );
+    f.store.delete_many(&f.ns, &batch).await.unwrap();
+    f.store.delete_many(&f.ns, &[]).await.unwrap();
+    // A full batch is one call; one more key is refused before any is deleted.
+    let full: Vec<BlockKey> = (0..crate::DELETE_BATCH)
+        .map(|i| key(&format!("n/{i}")))
+        .collect();
+    f.store.delete_many(&f.ns, &full).await.unwrap();
+    let over: Vec<BlockKey> = (0..=crate::DELETE_BATCH)
+        .map(|i| {
+            if i == 0 {
+                key("kept")
+            } else {
+                key(&format!("n/{i}"))
+            }
+        })
+        .collect();
+    assert_kind(
+        f.store.delete_many(&f.ns, &over).await,
+        ErrorKind::InvalidInput,
+        "a batch over the limit",
+    );
+    assert_eq!(get_bytes(&*f.store, &f.ns, &key("kept")).await, b"k");
 }
 
 pub async fn awkward_keys_round_trip_and_list(f: BlockFixture) {

@@ -1,0 +1,374 @@
+//! Garbage collection over the memory adapters: what each rule keeps, what
+//! is collected, and that a collected object reads as gone.
+
+use super::*;
+use crate::{GcOptions, GcReport, Unobserved};
+use tarn_ports::ByteStream;
+
+const HOUR: i64 = 3_600_000_000;
+const DAY: i64 = 24 * HOUR;
+
+fn ns() -> StorageNamespace {
+    StorageNamespace::new("mem://repo").unwrap()
+}
+
+impl Fixture {
+    async fn upload(&self, branch: &str, path: &str, content: &str) -> String {
+        let e = self
+            .engine
+            .upload_object(
+                &self.repo,
+                &b(branch),
+                &p(path),
+                ByteStream::from_bytes(content.as_bytes().to_vec()),
+                UploadRequest::default(),
+            )
+            .await
+            .unwrap();
+        match e.address {
+            PhysicalAddress::Relative(k) => k.as_str().to_owned(),
+            other => panic!("uploads are relative: {other:?}"),
+        }
+    }
+
+    async fn body(&self, reference: &str, path: &str) -> Result<String> {
+        let read = self
+            .engine
+            .read_object(&self.repo, reference, &p(path), None)
+            .await?;
+        let bytes = read.data.body.collect_bounded(1 << 20).await.unwrap();
+        Ok(String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    async fn data_keys(&self) -> Vec<String> {
+        let listed = self
+            .engine
+            .stores
+            .blocks
+            .list(&ns(), "data/", None, 100_000)
+            .await
+            .unwrap();
+        listed
+            .into_iter()
+            .map(|b| b.key.as_str().to_owned())
+            .collect()
+    }
+
+    async fn gc_with(&self, run: &str, options: GcOptions) -> GcReport {
+        let marked = self
+            .engine
+            .gc_mark(&self.repo, run, &options, &Unobserved)
+            .await
+            .unwrap();
+        if options.dry_run {
+            return marked;
+        }
+        self.engine
+            .gc_sweep(&self.repo, run, &Unobserved)
+            .await
+            .unwrap()
+    }
+
+    /// Collects with no grace period.
+    async fn gc(&self, run: &str) -> GcReport {
+        self.gc_with(
+            run,
+            GcOptions {
+                grace_period_secs: 0,
+                ..GcOptions::default()
+            },
+        )
+        .await
+    }
+
+    async fn set_rules(&self, default_days: i64, branches: &[(&str, i64)]) {
+        let rules = GcRules::new(
+            default_days,
+            branches.iter().map(|(b, d)| (b.to_string(), *d)).collect(),
+        )
+        .unwrap();
+        self.engine.set_gc_rules(&self.repo, &rules).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn overwritten_and_deleted_uncommitted_data_is_collected_and_the_rest_reads_back() {
+    let f = fixture().await;
+    let first = f.upload("main", "a", "one").await;
+    let second = f.upload("main", "a", "two").await;
+    let gone = f.upload("main", "b", "bee").await;
+    f.engine
+        .delete_object(&f.repo, &b("main"), &p("b"))
+        .await
+        .unwrap();
+    f.clock.advance(1_000_000);
+    let report = f.gc("r1").await;
+    assert_eq!(report.garbage.objects, 2, "{report:?}");
+    assert_eq!(report.deleted.objects, 2);
+    assert_eq!(report.deleted.bytes, 6);
+    assert_eq!(report.live.objects, 1);
+    let keys = f.data_keys().await;
+    assert_eq!(keys, vec![second.clone()]);
+    assert!(!keys.contains(&first) && !keys.contains(&gone));
+    assert_eq!(f.body("main", "a").await.unwrap(), "two");
+}
+
+#[tokio::test]
+async fn the_grace_period_keeps_young_data() {
+    let f = fixture().await;
+    let first = f.upload("main", "a", "one").await;
+    f.upload("main", "a", "two").await;
+    let report = f
+        .gc_with(
+            "young",
+            GcOptions {
+                grace_period_secs: 3600,
+                ..GcOptions::default()
+            },
+        )
+        .await;
+    assert_eq!(report.garbage.objects, 0);
+    assert_eq!(report.skipped_grace.objects, 1);
+    assert!(f.data_keys().await.contains(&first));
+    // Strictly older than the grace period.
+    f.clock.advance(HOUR + 1);
+    let report = f
+        .gc_with(
+            "old",
+            GcOptions {
+                grace_period_secs: 3600,
+                ..GcOptions::default()
+            },
+        )
+        .await;
+    assert_eq!(report.deleted.objects, 1);
+    assert!(!f.data_keys().await.contains(&first));
+}
+
+#[tokio::test]
+async fn retention_keeps_the_window_and_the_first_older_commit() {
+    let f = fixture().await;
+    f.upload("main", "a", "v1").await;
+    let c1 = f.commit("main", "one").await;
+    f.clock.advance(2 * DAY);
+    f.upload("main", "a", "v2").await;
+    let c2 = f.commit("main", "two").await;
+    f.clock.advance(2 * DAY);
+    f.upload("main", "a", "v3").await;
+    let c3 = f.commit("main", "three").await;
+    f.clock.advance(5 * DAY);
+    // Without rules every commit is kept.
+    assert_eq!(f.gc("norules").await.garbage.objects, 0);
+    // Three days: the head c3 is kept; it was made five days ago, so it
+    // does not keep c2 (a parent is kept while its child is in the window).
+    f.set_rules(3, &[]).await;
+    let dry = f
+        .gc_with(
+            "dry",
+            GcOptions {
+                grace_period_secs: 0,
+                dry_run: true,
+                ..GcOptions::default()
+            },
+        )
+        .await;
+    assert_eq!(dry.garbage.objects, 2);
+    assert_eq!(dry.kept_commits, 1);
+    assert_eq!(dry.garbage_files, 0, "a dry run writes no list");
+    assert!(matches!(
+        f.engine.gc_sweep(&f.repo, "dry", &Unobserved).await,
+        Err(Error::InvalidInput { .. })
+    ));
+    assert_eq!(f.body(c1.id.as_str(), "a").await.unwrap(), "v1");
+    // An hour after c3 was made, c3 and c2 are both within three days:
+    // c3 keeps c2 and c2 keeps c1 (the repository's first commit, older
+    // than c1's window, is not kept).
+    let as_of = Timestamp::from_unix_micros(c3.creation_date.unix_micros() + HOUR);
+    let then = f
+        .gc_with(
+            "then",
+            GcOptions {
+                as_of: Some(as_of),
+                grace_period_secs: 0,
+                dry_run: true,
+                ..GcOptions::default()
+            },
+        )
+        .await;
+    assert_eq!(then.kept_commits, 3);
+    assert_eq!(then.garbage.objects, 0);
+    // Seven days for main: c3 (five days old) keeps c2; c2 (seven days
+    // and a second old) does not keep c1.
+    f.set_rules(3, &[("main", 7)]).await;
+    let main_rule = f.gc("mainrule").await;
+    assert_eq!(main_rule.kept_commits, 2);
+    assert_eq!(main_rule.deleted.objects, 1);
+    assert!(matches!(
+        f.body(c1.id.as_str(), "a").await,
+        Err(Error::Gone(_))
+    ));
+    assert_eq!(f.body(c2.id.as_str(), "a").await.unwrap(), "v2");
+    f.set_rules(3, &[]).await;
+    let report = f.gc("real").await;
+    assert_eq!(report.deleted.objects, 1);
+    assert_eq!(f.body("main", "a").await.unwrap(), "v3");
+    assert_eq!(f.body(c3.id.as_str(), "a").await.unwrap(), "v3");
+    for old in [&c1, &c2] {
+        assert!(
+            matches!(f.body(old.id.as_str(), "a").await, Err(Error::Gone(_))),
+            "an expired commit's data reads as gone"
+        );
+    }
+}
+
+#[tokio::test]
+async fn data_of_deleted_branches_goes_and_their_commits_follow_the_default_rule() {
+    let f = fixture().await;
+    f.engine
+        .create_branch(&f.repo, b("feat"), "main")
+        .await
+        .unwrap();
+    let staged = f.upload("feat", "x", "staged").await;
+    f.engine
+        .create_branch(&f.repo, b("done"), "main")
+        .await
+        .unwrap();
+    let committed = f.upload("done", "y", "committed").await;
+    f.commit("done", "work").await;
+    f.engine.delete_branch(&f.repo, &b("feat")).await.unwrap();
+    f.engine.delete_branch(&f.repo, &b("done")).await.unwrap();
+    f.clock.advance(DAY);
+    f.set_rules(2, &[]).await;
+    f.gc("r1").await;
+    let keys = f.data_keys().await;
+    assert!(
+        !keys.contains(&staged),
+        "uncommitted data of a deleted branch"
+    );
+    assert!(
+        keys.contains(&committed),
+        "a dangling commit within retention"
+    );
+    f.clock.advance(2 * DAY);
+    f.gc("r2").await;
+    assert!(!f.data_keys().await.contains(&committed));
+}
+
+#[tokio::test]
+async fn given_out_addresses_wait_for_the_link_lifetime_and_other_data_is_untouched() {
+    let f = fixture().await;
+    let (given, _) = f
+        .engine
+        .new_physical_address(&f.repo, &p("direct"))
+        .await
+        .unwrap();
+    let blocks = f.engine.stores.blocks.clone();
+    let foreign = BlockKey::new("data/not-tarns/file").unwrap();
+    for key in [&given, &foreign] {
+        blocks
+            .put(&ns(), key, ByteStream::from_bytes(b"x".to_vec()), Some(1))
+            .await
+            .unwrap();
+    }
+    f.clock.advance(2 * HOUR);
+    assert_eq!(f.gc("early").await.skipped_grace.objects, 1);
+    assert!(f.data_keys().await.contains(&given.as_str().to_owned()));
+    f.clock.advance(25 * HOUR);
+    assert_eq!(f.gc("late").await.deleted.objects, 1);
+    assert_eq!(f.data_keys().await, vec!["data/not-tarns/file".to_owned()]);
+}
+
+#[tokio::test]
+async fn many_small_sort_runs_merge_to_the_same_answer() {
+    let f = fixture().await;
+    let mut kept = Vec::new();
+    let mut dropped = Vec::new();
+    for i in 0..150 {
+        dropped.push(f.upload("main", &format!("f{i:03}"), "old").await);
+        kept.push(
+            f.upload("main", &format!("f{i:03}"), &format!("new{i}"))
+                .await,
+        );
+    }
+    f.commit("main", "all").await;
+    f.clock.advance(1_000_000);
+    let report = f
+        .gc_with(
+            "tiny",
+            GcOptions {
+                grace_period_secs: 0,
+                // One record per run: 150 runs, merged in rounds of 64.
+                sort_budget_bytes: 1,
+                ..GcOptions::default()
+            },
+        )
+        .await;
+    assert_eq!(report.live.objects, 150);
+    assert_eq!(report.deleted.objects, 150);
+    kept.sort();
+    assert_eq!(f.data_keys().await, kept);
+    let scratch = f
+        .engine
+        .stores
+        .blocks
+        .list(&ns(), "_tarn/gc/tiny/live/", None, 10)
+        .await
+        .unwrap();
+    assert!(scratch.is_empty(), "sort runs are removed");
+}
+
+#[tokio::test]
+async fn the_report_names_what_only_each_branch_keeps() {
+    let f = fixture().await;
+    f.upload("main", "shared", "12345").await;
+    f.commit("main", "base").await;
+    f.engine
+        .create_branch(&f.repo, b("feat"), "main")
+        .await
+        .unwrap();
+    f.upload("feat", "mine", "abcdefg").await;
+    f.upload("main", "main-only", "xyz").await;
+    let report = f.gc("report").await;
+    let of = |name: &str| {
+        report
+            .branches
+            .iter()
+            .find(|b| b.branch == name)
+            .map(|b| b.exclusive)
+            .unwrap()
+    };
+    assert_eq!(of("feat").bytes, 7);
+    assert_eq!(of("main").bytes, 3);
+    assert_eq!(report.live.bytes, 15);
+    let stored = f.engine.gc_report(&f.repo, "report").await.unwrap();
+    assert_eq!(stored, report);
+}
+
+#[tokio::test]
+async fn abandoned_uploads_are_aborted_and_young_ones_kept() {
+    let f = fixture().await;
+    let old = f
+        .engine
+        .create_multipart_upload(&f.repo, &b("main"), &p("old"), Default::default())
+        .await
+        .unwrap();
+    f.clock.advance(8 * DAY);
+    let young = f
+        .engine
+        .create_multipart_upload(&f.repo, &b("main"), &p("young"), Default::default())
+        .await
+        .unwrap();
+    let report = f.gc("uploads").await;
+    assert_eq!(report.abandoned_uploads, vec![old.upload_id.to_string()]);
+    assert_eq!(report.uploads_aborted, 1);
+    assert!(f
+        .engine
+        .get_multipart_upload(&f.repo, old.upload_id.as_str())
+        .await
+        .is_err());
+    assert!(f
+        .engine
+        .get_multipart_upload(&f.repo, young.upload_id.as_str())
+        .await
+        .is_ok());
+}
