@@ -1,5 +1,6 @@
 //! `tarn`: the command line. It only parses and bootstraps; `startup` wires.
 
+mod gc_cli;
 mod http;
 mod jobs;
 mod sample_data;
@@ -92,6 +93,9 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         user_name: String,
     },
+    /// Garbage collection.
+    #[command(subcommand)]
+    Gc(GcCommand),
     /// Apply pending database migrations and exit (`tarn run` also does this at startup).
     Migrate {
         /// A TOML configuration file, layered over the defaults.
@@ -104,6 +108,38 @@ enum Command {
         /// Directory for all data (the SQLite file goes there).
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GcCommand {
+    /// Collect a repository's garbage (mark, then sweep) as a job, beside
+    /// any servers on the same data; prints what it found and deleted.
+    Run {
+        /// A TOML configuration file, layered over the defaults.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Directory for all data (the SQLite file and local store go there).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// The data directory of `tarn run --quickstart`.
+        #[arg(long)]
+        quickstart: bool,
+        /// The repository.
+        #[arg(long, value_name = "NAME")]
+        repository: String,
+        /// Report what would be collected; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write the list of garbage to `_tarn/gc/<run>/`; delete nothing.
+        #[arg(long)]
+        mark_only: bool,
+        /// Delete exactly the list of an earlier --mark-only run.
+        #[arg(long, value_name = "RUN")]
+        sweep: Option<String>,
+        /// Evaluate retention at this instant (RFC 3339) instead of now.
+        #[arg(long, value_name = "TIME")]
+        as_of: Option<String>,
     },
 }
 
@@ -126,7 +162,13 @@ fn main() -> ExitCode {
             data_dir,
             quickstart,
             ..
-        } => (
+        }
+        | Command::Gc(GcCommand::Run {
+            config,
+            data_dir,
+            quickstart,
+            ..
+        }) => (
             Overrides {
                 config_file: config.clone(),
                 data_dir: data_dir.clone(),
@@ -168,6 +210,23 @@ fn main() -> ExitCode {
         } => setup(settings, &user_name, access_key_id.zip(secret_access_key)),
         Command::SetPassword { user_name, .. } => set_password(settings, &user_name),
         Command::Run { .. } => serve(settings, quickstart),
+        Command::Gc(GcCommand::Run {
+            repository,
+            dry_run,
+            mark_only,
+            sweep,
+            as_of,
+            ..
+        }) => gc_cli::run(
+            settings,
+            gc_cli::GcRunArgs {
+                repository,
+                dry_run,
+                mark_only,
+                sweep,
+                as_of,
+            },
+        ),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -234,6 +234,11 @@ pub struct GcSettings {
     /// uploads before it stages), in seconds; reported by
     /// `GET /config/garbage-collection`.
     pub grace_period_secs: u64,
+    /// Multipart uploads started longer ago than this are abandoned, in
+    /// seconds: a collection aborts them.
+    pub abandoned_upload_secs: u64,
+    /// Memory for sorting addresses before a sorted run is spilled, in bytes.
+    pub sort_budget_bytes: u64,
 }
 
 /// Memory budgets of the caches of immutable data.

@@ -7,7 +7,8 @@ use crate::http::request_log::RedactedRootSpan;
 use crate::http::s3::GatewayConfig;
 use crate::http::shared::deadline::{self, BodyLimits};
 use crate::http::shared::session::AuthState;
-use crate::jobs::{JobRegistry, JobRunner, RunnerSettings};
+use crate::jobs::gc::{GcHandler, GcTuning, GC_KIND};
+use crate::jobs::{JobRegistry, JobRunner, Jobs, RunnerSettings};
 use crate::settings::{BlockstoreKind, Database, DatabaseKind, Settings};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{web, App, HttpServer};
@@ -24,7 +25,7 @@ use tarn_adapter_s3::S3BlockStore;
 use tarn_adapter_sql::{Backend, SqlStore};
 use tarn_domain::auth::{Auth, AuthSettings};
 use tarn_domain::{Engine, EngineSettings, Stores};
-use tarn_model::jobs::JobOwner;
+use tarn_model::jobs::{JobKind, JobOwner};
 use tarn_ports::{
     AuthStore, BlockStore, Clock, IdGenerator, JobStore, MultipartStore, RefStore, StagingStore,
 };
@@ -51,7 +52,11 @@ impl Application {
         admin: Option<(&str, &str, &str)>,
     ) -> anyhow::Result<Self> {
         let (stores, auth_store, job_store) = build_stores(settings).await?;
-        let jobs = job_runner(settings, job_store, stores.clock.clone())?;
+        let jobs_service = web::Data::new(Jobs::new(
+            job_store.clone(),
+            stores.clock.clone(),
+            stores.ids.clone(),
+        ));
         let info = web::Data::new(server_info(settings, stores.blocks.supports_presign()));
         let gateway = web::Data::new(GatewayConfig {
             domains: settings.gateways.s3.domain_name.clone(),
@@ -83,17 +88,10 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen_address)
             .with_context(|| format!("cannot listen on {}", settings.listen_address))?;
         let address = listener.local_addr()?;
-        // Addresses given out for direct writes must link on every instance.
-        let engine_settings = EngineSettings {
-            link_key: tarn_domain::LinkKey::derive(
-                settings.auth.encrypt.secret_key.expose().as_bytes(),
-            ),
-            cache_bytes: settings.cache.trees_bytes,
-            commit_cache_entries: settings.cache.commits_entries,
-            ..EngineSettings::default()
-        };
-        let data = web::Data::new(Engine::new(stores, engine_settings));
-        let shared = (data, info, auth, gateway);
+        let engine = Engine::new(stores, engine_settings(settings));
+        let jobs = job_runner(settings, job_store, engine.clone())?;
+        let data = web::Data::new(engine);
+        let shared = (data, info, auth, gateway, jobs_service);
         let limits = BodyLimits {
             idle: Duration::from_secs(settings.server.body_idle_timeout_secs.max(1)),
             min_rate: settings.server.body_min_rate_bytes,
@@ -167,6 +165,7 @@ type Shared = (
     web::Data<ServerInfo>,
     web::Data<AuthState>,
     web::Data<GatewayConfig>,
+    web::Data<Jobs>,
 );
 
 /// A server on `listener` with the routes `configure` adds, not yet running.
@@ -177,9 +176,10 @@ fn serve(
     configure: fn(&mut web::ServiceConfig),
 ) -> std::io::Result<Server> {
     Ok(HttpServer::new(move || {
-        let (data, info, auth, gateway) = shared.clone();
+        let (data, info, auth, gateway, jobs) = shared.clone();
         App::new()
             .app_data(data)
+            .app_data(jobs)
             .app_data(info)
             .app_data(auth)
             .app_data(gateway)
@@ -306,13 +306,27 @@ pub fn auth_service(
     Ok(Arc::new(auth))
 }
 
+/// The engine's settings from the configuration.
+pub(crate) fn engine_settings(settings: &Settings) -> EngineSettings {
+    // Addresses given out for direct writes must link on every instance.
+    EngineSettings {
+        link_key: tarn_domain::LinkKey::derive(
+            settings.auth.encrypt.secret_key.expose().as_bytes(),
+        ),
+        cache_bytes: settings.cache.trees_bytes,
+        commit_cache_entries: settings.cache.commits_entries,
+        ..EngineSettings::default()
+    }
+}
+
 /// The job runner of this instance over `store`, as `settings.jobs`
 /// configure it, not yet started.
-fn job_runner(
+pub(crate) fn job_runner(
     settings: &Settings,
     store: Arc<dyn JobStore>,
-    clock: Arc<dyn Clock>,
+    engine: Engine,
 ) -> anyhow::Result<JobRunner> {
+    let clock = engine.stores().clock.clone();
     let s = &settings.jobs;
     if s.poll_interval_ms == 0 || s.lease_ms < 30 || s.max_concurrent == 0 {
         bail!(
@@ -327,8 +341,16 @@ fn job_runner(
     };
     // Unique per process: leases must tell instances (and restarts) apart.
     let owner = JobOwner::new(format!("tarn-{}", UniqueIds::new().new_id()))?;
-    // No job kinds yet: garbage collection and import register theirs here.
-    let registry = JobRegistry::new();
+    let mut registry = JobRegistry::new();
+    let tuning = GcTuning {
+        grace_period_secs: settings.gc.grace_period_secs,
+        abandoned_upload_secs: settings.gc.abandoned_upload_secs,
+        sort_budget_bytes: usize::try_from(settings.gc.sort_budget_bytes).unwrap_or(usize::MAX),
+    };
+    registry.register(
+        JobKind::new(GC_KIND)?,
+        Arc::new(GcHandler::new(engine, store.clone(), clock.clone(), tuning)),
+    );
     Ok(JobRunner::new(
         store,
         clock,
@@ -340,7 +362,7 @@ fn job_runner(
 
 /// The stores of `settings`, with the auth and job stores apart (only the
 /// auth service and the job runner use them).
-async fn build_stores(
+pub(crate) async fn build_stores(
     settings: &Settings,
 ) -> anyhow::Result<(Stores, Arc<dyn AuthStore>, Arc<dyn JobStore>)> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());

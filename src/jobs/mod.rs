@@ -3,6 +3,7 @@
 //! and records how they ended. Every instance runs one; the store's atomic
 //! claim makes sure a job runs in one place at a time.
 
+pub mod gc;
 mod runner;
 #[cfg(test)]
 mod testing;
@@ -12,7 +13,9 @@ pub use runner::{JobRunner, RunnerSettings};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use tarn_model::jobs::{Job, JobKind, JobProgress};
+use tarn_model::jobs::{Job, JobId, JobKind, JobProgress};
+use tarn_model::RepositoryId;
+use tarn_ports::{Clock, IdGenerator, JobStore, NewJob, PortError, PortResult};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -31,16 +34,12 @@ pub trait JobHandler: Send + Sync + 'static {
 
 /// What a handler gets: the job, a progress reporter and the cancellation
 /// signal.
-// Until garbage collection and import bring the first handlers, only the
-// tests' job kinds use the handlers' side of the API.
-#[cfg_attr(not(test), allow(dead_code))]
 pub struct JobContext {
     job: Job,
     progress: watch::Sender<JobProgress>,
     cancel: CancellationToken,
 }
 
-#[cfg_attr(not(test), allow(dead_code))]
 impl JobContext {
     /// The job as it was claimed (progress from an earlier attempt included).
     pub fn job(&self) -> &Job {
@@ -68,6 +67,7 @@ impl JobContext {
     }
 
     /// Resolves once someone asked the job to stop.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub async fn cancelled(&self) {
         self.cancel.cancelled().await;
     }
@@ -86,7 +86,6 @@ impl JobRegistry {
     }
 
     /// Runs jobs of `kind` with `handler` (replacing an earlier one).
-    #[cfg_attr(not(test), allow(dead_code))]
     pub fn register(&mut self, kind: JobKind, handler: Arc<dyn JobHandler>) -> &mut Self {
         self.handlers.insert(kind, handler);
         self
@@ -99,5 +98,49 @@ impl JobRegistry {
 
     fn handler(&self, kind: &JobKind) -> Option<Arc<dyn JobHandler>> {
         self.handlers.get(kind).cloned()
+    }
+}
+
+/// Creating, reading and canceling jobs, for the drivers (API, command line).
+#[derive(Clone)]
+pub struct Jobs {
+    store: Arc<dyn JobStore>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+}
+
+impl Jobs {
+    pub fn new(store: Arc<dyn JobStore>, clock: Arc<dyn Clock>, ids: Arc<dyn IdGenerator>) -> Self {
+        Self { store, clock, ids }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn JobStore> {
+        &self.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Adds a pending job of `kind`.
+    pub async fn create(
+        &self,
+        kind: &JobKind,
+        parameters: String,
+        repository: Option<RepositoryId>,
+    ) -> PortResult<Job> {
+        let id = JobId::new(self.ids.new_id())
+            .map_err(|e| PortError::internal(format!("a generated job id: {e}")))?;
+        self.store
+            .create(&NewJob {
+                id,
+                kind: kind.clone(),
+                parameters,
+                repository,
+                created: self.clock.now(),
+            })
+            .await
     }
 }

@@ -208,48 +208,8 @@ fn parse_since(s: &str) -> ApiResult<Timestamp> {
     if let Ok(secs) = s.parse::<i64>() {
         return Ok(Timestamp::from_unix_seconds(secs));
     }
-    parse_rfc3339(s)
+    crate::http::shared::dates::parse_rfc3339(s)
         .ok_or_else(|| ApiError::bad_request(format!("invalid since {s:?}: expected RFC 3339")))
-}
-
-fn parse_rfc3339(s: &str) -> Option<Timestamp> {
-    let (date, rest) = s.split_once(['T', 't', ' '])?;
-    let mut d = date.split('-');
-    let (y, m, day): (i64, i64, i64) = (
-        d.next()?.parse().ok()?,
-        d.next()?.parse().ok()?,
-        d.next()?.parse().ok()?,
-    );
-    let (time, offset_secs) = if let Some(t) = rest.strip_suffix(['Z', 'z']) {
-        (t, 0)
-    } else {
-        let at = rest.rfind(['+', '-'])?;
-        let (t, off) = rest.split_at(at);
-        let sign = if off.starts_with('-') { -1 } else { 1 };
-        let (oh, om) = off[1..].split_once(':')?;
-        (
-            t,
-            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60),
-        )
-    };
-    let time = time.split('.').next()?;
-    let mut t = time.split(':');
-    let (hh, mm, ss): (i64, i64, i64) = (
-        t.next()?.parse().ok()?,
-        t.next()?.parse().ok()?,
-        t.next()?.parse().ok()?,
-    );
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(Timestamp::from_unix_seconds(
-        days * 86_400 + hh * 3600 + mm * 60 + ss - offset_secs,
-    ))
 }
 
 async fn log(

@@ -7,6 +7,7 @@ mod commits;
 pub mod config;
 mod error;
 mod gc_rules;
+mod gc_runs;
 mod metadata_files;
 mod models;
 mod objects;
@@ -42,6 +43,7 @@ static RESOURCES: &[&[operation::Operation]] = &[
     staging::OPERATIONS,
     settings::OPERATIONS,
     gc_rules::OPERATIONS,
+    gc_runs::OPERATIONS,
     metadata_files::OPERATIONS,
     pulls::OPERATIONS,
     presigned_multipart::OPERATIONS,

@@ -85,6 +85,7 @@ actions! {
     GetGarbageCollectionRules => "retention:GetGarbageCollectionRules",
     SetGarbageCollectionRules => "retention:SetGarbageCollectionRules",
     PrepareGarbageCollectionUncommitted => "retention:PrepareGarbageCollectionUncommitted",
+    RunGarbageCollection => "retention:RunGarbageCollection",
     GetBranchProtectionRules => "branches:GetBranchProtectionRules",
     SetBranchProtectionRules => "branches:SetBranchProtectionRules",
     ReadPullRequest => "pr:ReadPullRequest",

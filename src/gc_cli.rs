@@ -1,0 +1,188 @@
+//! `tarn gc run`: starts a garbage collection run as a job in the
+//! configured database, runs a job runner of its own beside any live
+//! servers (whichever instance claims the job runs it), shows its progress
+//! and prints the report. Ctrl-C asks the run to stop.
+
+use crate::http::shared::dates::parse_rfc3339;
+use crate::jobs::gc::{GcMode, GcParameters, GC_KIND};
+use crate::jobs::Jobs;
+use crate::settings::{DatabaseKind, Settings};
+use crate::startup;
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::time::Duration;
+use tarn_domain::{Engine, GcReport};
+use tarn_model::jobs::{JobKind, JobState};
+use tarn_model::RepositoryId;
+
+/// What `tarn gc run` was asked.
+pub struct GcRunArgs {
+    pub repository: String,
+    pub dry_run: bool,
+    pub mark_only: bool,
+    pub sweep: Option<String>,
+    pub as_of: Option<String>,
+}
+
+fn mode(args: &GcRunArgs) -> anyhow::Result<GcMode> {
+    Ok(match (args.dry_run, args.mark_only, &args.sweep) {
+        (false, false, None) => GcMode::Full,
+        (true, false, None) => GcMode::DryRun,
+        (false, true, None) => GcMode::MarkOnly,
+        (false, false, Some(_)) => GcMode::Sweep,
+        _ => bail!("--dry-run, --mark-only and --sweep exclude each other"),
+    })
+}
+
+#[tokio::main]
+pub async fn run(settings: Settings, args: GcRunArgs) -> anyhow::Result<()> {
+    if settings.database.kind == DatabaseKind::Memory {
+        bail!("database.type = \"memory\" holds no repositories: configure the server's database");
+    }
+    let repo = RepositoryId::new(&args.repository).context("--repository")?;
+    let mode = mode(&args)?;
+    let as_of_micros = match &args.as_of {
+        None => None,
+        Some(t) => Some(
+            parse_rfc3339(t)
+                .with_context(|| {
+                    format!("--as-of {t:?}: expected RFC 3339, e.g. 2026-01-31T00:00:00Z")
+                })?
+                .unix_micros(),
+        ),
+    };
+    let (stores, _auth, job_store) = startup::build_stores(&settings).await?;
+    let jobs = Jobs::new(job_store.clone(), stores.clock.clone(), stores.ids.clone());
+    let engine = Engine::new(stores, startup::engine_settings(&settings));
+    engine
+        .get_repository(&repo)
+        .await
+        .with_context(|| format!("repository {repo}"))?;
+    if let Some(run) = &args.sweep {
+        let report = engine
+            .gc_report(&repo, run)
+            .await
+            .with_context(|| format!("run {run}"))?;
+        if !report.marked || report.dry_run {
+            bail!("run {run} has no garbage list to sweep: it was a dry run or did not finish marking");
+        }
+    }
+    let params = GcParameters {
+        repository: repo.to_string(),
+        mode,
+        sweep_run: args.sweep.clone(),
+        as_of_micros,
+    };
+    let job = jobs
+        .create(
+            &JobKind::new(GC_KIND)?,
+            serde_json::to_string(&params)?,
+            Some(repo.clone()),
+        )
+        .await?;
+    println!("gc run {} of {repo} ({mode:?}) started", job.id);
+    let runner = startup::job_runner(&settings, job_store.clone(), engine.clone())?.start();
+
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let mut cancel_sent = false;
+    let finished = loop {
+        let current = job_store.get(&job.id).await?;
+        if current.state.is_final() {
+            break current;
+        }
+        let total = current
+            .progress
+            .total
+            .map_or(String::new(), |t| format!(" of {t}"));
+        bar.set_message(format!(
+            "{} {}: {}{total}",
+            current.state, current.progress.message, current.progress.done
+        ));
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = tokio::signal::ctrl_c(), if !cancel_sent => {
+                bar.println("stopping: asked the run to cancel");
+                job_store.request_cancel(&job.id, engine.now()).await?;
+                cancel_sent = true;
+            }
+        }
+    };
+    bar.finish_and_clear();
+    runner.stop().await;
+    match finished.state {
+        JobState::Succeeded => {
+            let report: GcReport = serde_json::from_str(finished.result.as_deref().unwrap_or(""))
+                .context("the run's report")?;
+            print_report(&report, mode);
+            Ok(())
+        }
+        JobState::Canceled => bail!("gc run {} was canceled", finished.id),
+        _ => bail!(
+            "gc run {} failed: {}",
+            finished.id,
+            finished.error.unwrap_or_default()
+        ),
+    }
+}
+
+fn human(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+fn print_report(r: &GcReport, mode: GcMode) {
+    let line = |name: &str, t: tarn_domain::Tally| {
+        println!(
+            "  {name:<14} {:>12} objects {:>12}",
+            t.objects,
+            human(t.bytes)
+        );
+    };
+    println!("gc run {} of {}:", r.run_id, r.repository);
+    if mode != GcMode::Sweep {
+        println!(
+            "  commits        {:>12} ({} kept by retention)",
+            r.commits, r.kept_commits
+        );
+        line("scanned", r.scanned);
+        line("live", r.live);
+        line("too young", r.skipped_grace);
+        line("garbage", r.garbage);
+    }
+    if r.swept {
+        line("deleted", r.deleted);
+        println!("  uploads aborted {:>11}", r.uploads_aborted);
+    } else if mode == GcMode::MarkOnly {
+        println!(
+            "  the list is in _tarn/gc/{}/; delete it with: tarn gc run --repository {} --sweep {}",
+            r.run_id, r.repository, r.run_id
+        );
+    } else {
+        println!("  dry run: nothing was deleted");
+    }
+    for b in &r.branches {
+        if b.exclusive.objects > 0 {
+            println!(
+                "  only {} keeps {} objects, {}",
+                b.branch,
+                b.exclusive.objects,
+                human(b.exclusive.bytes)
+            );
+        }
+    }
+}
