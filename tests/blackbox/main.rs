@@ -18,6 +18,7 @@ mod api;
 mod api_storage;
 mod gateway;
 mod gateway_sdk;
+mod gc;
 mod multi_instance;
 mod persistence;
 mod rbac_api;

@@ -138,6 +138,20 @@ pub fn cases() -> Vec<Case> {
             Admin,
         ),
         case(
+            "listGarbageCollectionRuns",
+            M::GET,
+            "/repositories/{repo}/gc/runs",
+            None,
+            Write,
+        ),
+        case(
+            "getGarbageCollectionRun",
+            M::GET,
+            "/repositories/{repo}/gc/runs/001nosuchrun",
+            None,
+            Write,
+        ),
+        case(
             "getGCRules",
             M::GET,
             "/repositories/{repo}/settings/gc_rules",
@@ -567,6 +581,20 @@ pub fn cases() -> Vec<Case> {
                 r#"{"physical_address":"bogus","copy_source":{"repository":"{repo}","ref":"main","path":"x.bin"}}"#,
             ),
             Write,
+        ),
+        case(
+            "startGarbageCollection",
+            M::POST,
+            "/repositories/{repo}/gc/runs",
+            Some(r#"{"mode":"dry_run"}"#),
+            Admin,
+        ),
+        case(
+            "cancelGarbageCollectionRun",
+            M::DELETE,
+            "/repositories/{repo}/gc/runs/001nosuchrun",
+            None,
+            Admin,
         ),
         case(
             "setGCRules",
