@@ -19,6 +19,7 @@ mod api_storage;
 mod gateway;
 mod gateway_sdk;
 mod gc;
+mod gc_race;
 mod multi_instance;
 mod persistence;
 mod rbac_api;
