@@ -151,6 +151,27 @@ pub fn decode_components(names: &[&str]) -> Option<String> {
     Some(key)
 }
 
+/// The text every key below the directory `names` (relative to a
+/// listing's start directory) begins with: its segments joined by `/`,
+/// continuation chunks joined to their segment. `None` for names we did
+/// not write.
+pub fn decode_dir_prefix(names: &[&str]) -> Option<String> {
+    let mut text = String::new();
+    for (i, name) in names.iter().enumerate() {
+        match name.strip_prefix(CONTINUATION) {
+            Some(rest) if i > 0 => text.push_str(&percent_decode(rest)?),
+            Some(_) => return None,
+            None => {
+                if i > 0 {
+                    text.push('/');
+                }
+                text.push_str(&percent_decode(name)?);
+            }
+        }
+    }
+    Some(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -221,24 +221,14 @@ impl BlockStore for LocalBlockStore {
         start.extend(dirs);
         let (prefix, dir_text) = (prefix.to_owned(), dir_text.to_owned());
         let after = after.map(|a| a.as_str().to_owned());
-        let mut keys = tokio::task::spawn_blocking(move || {
-            let mut found = Vec::new();
-            walk(&start, &mut Vec::new(), &mut found)?;
-            Ok::<_, io::Error>(found)
+        let keys = tokio::task::spawn_blocking(move || {
+            sorted_walk(&start, &dir_text, &prefix, after.as_deref(), limit)
         })
         .await
         .map_err(|e| PortError::internal(format!("listing task failed: {e}")))?
-        .map_err(|e| io_error("listing", e))?
-        .into_iter()
-        .map(|(suffix, path)| (format!("{dir_text}{suffix}"), path))
-        .filter(|(k, _)| k.starts_with(&prefix) && after.as_ref().is_none_or(|a| k > a))
-        .collect::<Vec<_>>();
-        keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let mut out = Vec::with_capacity(limit.min(keys.len()));
+        .map_err(|e| io_error("listing", e))?;
+        let mut out = Vec::with_capacity(keys.len());
         for (k, path) in keys {
-            if out.len() >= limit {
-                break;
-            }
             let key = BlockKey::new(k)?;
             match self.meta(&path, &key).await {
                 Ok((_, meta)) => out.push(ListedBlock { key, meta }),
@@ -314,30 +304,119 @@ impl BlockStore for LocalBlockStore {
 
 /// Collects (key suffix, file path) for every stored file below `dir`;
 /// `names` holds the components from the walk's start to `dir`.
-fn walk(dir: &Path, names: &mut Vec<String>, out: &mut Vec<(String, PathBuf)>) -> io::Result<()> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    for entry in entries {
-        let entry = entry?;
-        let Ok(name) = entry.file_name().into_string() else {
-            continue;
-        };
-        let file_type = entry.file_type()?;
-        names.push(name);
-        if file_type.is_dir() {
-            walk(&entry.path(), names, out)?;
-        } else if file_type.is_file() {
-            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-            if let Some(key) = encoding::decode_components(&refs) {
-                out.push((key, entry.path()));
+/// One step of a sorted walk: a file (its key) or a directory (the text
+/// every key below it starts with, a lower bound of them).
+enum Node {
+    File(String, PathBuf),
+    Dir(String, PathBuf, Vec<String>),
+}
+
+impl Node {
+    /// Order of the walk: by key or lower bound; a file before a directory
+    /// with the same text (no key below a directory equals its text).
+    fn order(&self) -> (&str, u8) {
+        match self {
+            Self::File(k, _) => (k, 0),
+            Self::Dir(t, ..) => (t, 1),
+        }
+    }
+}
+
+struct ByOrder(Node);
+
+impl PartialEq for ByOrder {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.order() == other.0.order()
+    }
+}
+impl Eq for ByOrder {}
+impl PartialOrd for ByOrder {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ByOrder {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // Reversed: the heap pops the smallest.
+        other.0.order().cmp(&self.0.order())
+    }
+}
+
+/// The first `limit` keys (with their files) under `start` that begin with
+/// `prefix` and sort after `after`, in byte order, reading only the
+/// directories that can hold them: a best-first walk by each directory's
+/// lower bound, skipping directories whose keys all sort before `after` or
+/// outside `prefix`. Memory is the directories read, not the tree.
+fn sorted_walk(
+    start: &Path,
+    dir_text: &str,
+    prefix: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> io::Result<Vec<(String, PathBuf)>> {
+    use std::collections::BinaryHeap;
+    let mut out = Vec::new();
+    let mut heap = BinaryHeap::new();
+    heap.push(ByOrder(Node::Dir(
+        dir_text.to_owned(),
+        start.to_path_buf(),
+        Vec::new(),
+    )));
+    // Every extension of `text` sorts before `after` (so nothing below it
+    // is wanted) when `text` is smaller and not a prefix of it.
+    let before_after = |text: &str| after.is_some_and(|a| text < a && !a.starts_with(text));
+    while let Some(ByOrder(node)) = heap.pop() {
+        if out.len() >= limit {
+            break;
+        }
+        match node {
+            Node::File(key, path) => {
+                if key.starts_with(prefix) && after.is_none_or(|a| key.as_str() > a) {
+                    out.push((key, path));
+                } else if key.as_str() > prefix && !key.starts_with(prefix) {
+                    // Past the prefix: every later key is too.
+                    break;
+                }
+            }
+            Node::Dir(text, path, names) => {
+                if before_after(&text) || !(text.starts_with(prefix) || prefix.starts_with(&text)) {
+                    if text.as_str() > prefix && !text.starts_with(prefix) {
+                        break;
+                    }
+                    continue;
+                }
+                let entries = match std::fs::read_dir(&path) {
+                    Ok(e) => e,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                };
+                for entry in entries {
+                    let entry = entry?;
+                    let Ok(name) = entry.file_name().into_string() else {
+                        continue;
+                    };
+                    let file_type = entry.file_type()?;
+                    let mut child: Vec<String> = names.clone();
+                    child.push(name);
+                    let refs: Vec<&str> = child.iter().map(String::as_str).collect();
+                    if file_type.is_dir() {
+                        if let Some(t) = encoding::decode_dir_prefix(&refs) {
+                            heap.push(ByOrder(Node::Dir(
+                                format!("{dir_text}{t}"),
+                                entry.path(),
+                                child,
+                            )));
+                        }
+                    } else if file_type.is_file() {
+                        if let Some(k) = encoding::decode_components(&refs) {
+                            heap.push(ByOrder(Node::File(format!("{dir_text}{k}"), entry.path())));
+                        }
+                    }
+                }
             }
         }
-        names.pop();
     }
-    Ok(())
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -408,6 +487,65 @@ mod tests {
         for id in ["../../x", "", "ABCDEF0123456789ABCDEF0123456789", "0123"] {
             let res = store.abort_multipart(&ns, &key, id).await;
             assert_eq!(res.unwrap_err().kind(), ErrorKind::NotFound, "{id:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod listing_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn key_strategy() -> impl Strategy<Value = String> {
+        let seg = prop_oneof![
+            4 => "[ab.%-]{1,3}",
+            1 => Just(String::new()),
+            1 => "[ab]{1,2}".prop_map(|s| format!("{}{s}", "L".repeat(240))),
+        ];
+        prop::collection::vec(seg, 1..4)
+            .prop_map(|segs| segs.join("/"))
+            .prop_filter("a valid key", |k| BlockKey::new(k.clone()).is_ok())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// The sorted walk answers what sorting every key would.
+        #[test]
+        fn listing_matches_a_sort_of_every_key(
+            keys in prop::collection::btree_set(key_strategy(), 1..30),
+            prefix in prop_oneof![Just(String::new()), "[ab.%L/-]{1,3}"],
+            after_pick in 0usize..40,
+            limit in 1usize..8,
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let dir = tempfile::tempdir().unwrap();
+                let store = LocalBlockStore::open(dir.path()).await.unwrap();
+                let ns = StorageNamespace::new("local://walk").unwrap();
+                for k in &keys {
+                    let key = BlockKey::new(k.clone()).unwrap();
+                    store.put(&ns, &key, ByteStream::from_bytes(b"x".to_vec()), Some(1)).await.unwrap();
+                }
+                let all: Vec<&String> = keys.iter().collect();
+                let after = all.get(after_pick).map(|k| BlockKey::new((*k).clone()).unwrap());
+                let want: Vec<String> = keys
+                    .iter()
+                    .filter(|k| k.starts_with(&prefix))
+                    .filter(|k| after.as_ref().is_none_or(|a| k.as_str() > a.as_str()))
+                    .take(limit)
+                    .cloned()
+                    .collect();
+                let got: Vec<String> = store
+                    .list(&ns, &prefix, after.as_ref(), limit)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|b| b.key.as_str().to_owned())
+                    .collect();
+                prop_assert_eq!(got, want);
+                Ok(())
+            })?;
         }
     }
 }
