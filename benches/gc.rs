@@ -1,0 +1,301 @@
+//! Garbage collection (`make bench`): a repository of N committed objects
+//! plus N/10 garbage objects on the local store, data spread over 1,000
+//! hour directories, at N = 100,000 and N = 1,000,000
+//! (`TARN_BENCH_GC_OBJECTS` sets the larger). Reported, with baselines from
+//! the same run:
+//! - mark speed (objects listed and classified per second) against a bare
+//!   listing of the same `data/` through the same store;
+//! - the process's peak RSS during the mark above what it held before, at
+//!   both sizes (it must not grow with the object count);
+//! - sweep deletes per second on the local store, and on an S3 server
+//!   (s3s-fs) with batched `DeleteObjects` against one `DeleteObject` per
+//!   key.
+//!
+//! Setup writes the data files directly (empty files, in the local store's
+//! layout) and stages the entries into the metadata; neither is measured.
+//! Without `--bench` (under `cargo test --all-targets`) it runs once at
+//! N = 2,000 and skips S3 unless a server is at hand.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+use support::S3sFs;
+use tarn_adapter_local::LocalBlockStore;
+use tarn_adapter_memory::{
+    MemoryMultipartStore, MemoryRefStore, MemoryStagingStore, SystemClock, UniqueIds,
+};
+use tarn_domain::{CommitRequest, Engine, EngineSettings, GcOptions, Stores, Unobserved};
+use tarn_model::{
+    BlockKey, BranchName, Entry, ObjectPath, PhysicalAddress, RepositoryId, StagedValue,
+    StorageNamespace, Timestamp,
+};
+use tarn_ports::{BlockStore, ByteStream, StagingEntry, DELETE_BATCH};
+
+const HOURS: u64 = 1_000;
+
+fn status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Resets the peak RSS (VmHWM) to the current RSS (Linux `clear_refs`).
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn data_key(i: u64, base_hour: u64) -> String {
+    format!("data/h{}/{i:026}", base_hour - HOURS + i % HOURS)
+}
+
+struct Outcome {
+    n: u64,
+    list_secs: f64,
+    mark_secs: f64,
+    sweep_secs: f64,
+    scanned: u64,
+    deleted: u64,
+    rss_before_mib: f64,
+    peak_above_mib: f64,
+}
+
+async fn run(n: u64) -> Outcome {
+    let garbage = n / 10;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_owned();
+    let stores = Stores {
+        blocks: Arc::new(LocalBlockStore::open(&root).await.unwrap()),
+        refs: Arc::new(MemoryRefStore::new()),
+        staging: Arc::new(MemoryStagingStore::new()),
+        multipart: Arc::new(MemoryMultipartStore::new()),
+        clock: Arc::new(SystemClock::new()),
+        ids: Arc::new(UniqueIds::new()),
+    };
+    let engine = Engine::new(stores, EngineSettings::default());
+    let repo = RepositoryId::new("gcbench").unwrap();
+    let ns = StorageNamespace::new("local://gcbench").unwrap();
+    let main = BranchName::new("main").unwrap();
+    engine
+        .create_repository(repo.clone(), ns.clone(), main.clone())
+        .await
+        .unwrap();
+    let base_hour = (engine.now().unix_seconds() / 3600) as u64 - 2;
+
+    // The files: n live, then `garbage` more; the local layout is
+    // `<ns>/data/h<hour>/<id>%`.
+    let ns_dir = root.join("gcbench");
+    // One empty object written through the store gives the file format.
+    let template_key = BlockKey::new("template").unwrap();
+    engine
+        .stores()
+        .blocks
+        .put(&ns, &template_key, ByteStream::from_bytes(Vec::new()), Some(0))
+        .await
+        .unwrap();
+    let template = std::fs::read(ns_dir.join("template%")).unwrap();
+    engine.stores().blocks.delete(&ns, &template_key).await.unwrap();
+    for h in 0..HOURS {
+        std::fs::create_dir_all(ns_dir.join(format!("data/h{}", base_hour - HOURS + h))).unwrap();
+    }
+    for i in 0..n + garbage {
+        std::fs::write(ns_dir.join(format!("{}%", data_key(i, base_hour))), &template).unwrap();
+    }
+    // The live ones committed on main.
+    let token = engine.get_branch(&repo, &main).await.unwrap().staging_token;
+    let mut batch: Vec<StagingEntry> = Vec::with_capacity(10_000);
+    for i in 0..n {
+        let entry = Entry {
+            address: PhysicalAddress::Relative(BlockKey::new(data_key(i, base_hour)).unwrap()),
+            size: 0,
+            checksum: format!("{i:032x}"),
+            last_modified: Timestamp::from_unix_seconds(1_700_000_000),
+            content_type: None,
+            metadata: BTreeMap::new(),
+            tags: BTreeMap::new(),
+        };
+        let path = format!("tables/t{:03}/part-{i:08}.parquet", i % 100);
+        batch.push((ObjectPath::new(path).unwrap(), StagedValue::Entry(entry)));
+        if batch.len() == 10_000 {
+            engine.stores().staging.put_many(&token, &batch).await.unwrap();
+            batch.clear();
+        }
+    }
+    engine.stores().staging.put_many(&token, &batch).await.unwrap();
+    drop(batch);
+    let req = CommitRequest {
+        message: "all".into(),
+        committer: "bench".into(),
+        ..Default::default()
+    };
+    engine.commit(&repo, &main, req).await.unwrap();
+
+    // Baseline: a bare listing of data/ through the same store.
+    let blocks = engine.stores().blocks.clone();
+    let t = Instant::now();
+    let mut listed = 0u64;
+    let mut after: Option<BlockKey> = None;
+    loop {
+        let page = blocks.list(&ns, "data/", after.as_ref(), 1000).await.unwrap();
+        listed += page.len() as u64;
+        after = page.last().map(|b| b.key.clone());
+        if page.len() < 1000 {
+            break;
+        }
+    }
+    let list_secs = t.elapsed().as_secs_f64();
+    assert_eq!(listed, n + garbage);
+
+    let rss_before = status_kib("VmRSS:");
+    reset_peak();
+    let options = GcOptions {
+        grace_period_secs: 0,
+        ..GcOptions::default()
+    };
+    let t = Instant::now();
+    let marked = engine
+        .gc_mark(&repo, "bench", &options, &Unobserved)
+        .await
+        .unwrap();
+    let mark_secs = t.elapsed().as_secs_f64();
+    let peak = status_kib("VmHWM:");
+    assert_eq!(marked.scanned.objects, n + garbage);
+    assert_eq!(marked.live.objects, n);
+    assert_eq!(marked.garbage.objects, garbage);
+    let t = Instant::now();
+    let swept = engine.gc_sweep(&repo, "bench", &Unobserved).await.unwrap();
+    let sweep_secs = t.elapsed().as_secs_f64();
+    assert_eq!(swept.deleted.objects, garbage);
+    Outcome {
+        n,
+        list_secs,
+        mark_secs,
+        sweep_secs,
+        scanned: marked.scanned.objects,
+        deleted: garbage,
+        rss_before_mib: rss_before as f64 / 1024.0,
+        peak_above_mib: peak.saturating_sub(rss_before) as f64 / 1024.0,
+    }
+}
+
+/// Deletes `count` objects from an S3 server: one `DeleteObject` each, then
+/// (for as many again) `delete_many` batches; keys per second of each.
+async fn s3_deletes(store: &dyn BlockStore, ns: &StorageNamespace, count: usize) -> (f64, f64) {
+    let put_all = |prefix: &'static str| async move {
+        let keys: Vec<BlockKey> = (0..count)
+            .map(|i| BlockKey::new(format!("{prefix}/{i:08}")).unwrap())
+            .collect();
+        for chunk in keys.chunks(64) {
+            let puts = chunk.iter().map(|k| {
+                store.put(ns, k, ByteStream::from_bytes(b"x".to_vec()), Some(1))
+            });
+            for r in futures::future::join_all(puts).await {
+                r.unwrap();
+            }
+        }
+        keys
+    };
+    let one = put_all("one").await;
+    let t = Instant::now();
+    for k in &one {
+        store.delete(ns, k).await.unwrap();
+    }
+    let single = count as f64 / t.elapsed().as_secs_f64();
+    let many = put_all("many").await;
+    let t = Instant::now();
+    for chunk in many.chunks(DELETE_BATCH) {
+        store.delete_many(ns, chunk).await.unwrap();
+    }
+    let batched = count as f64 / t.elapsed().as_secs_f64();
+    let left = store.list(ns, "", None, 10).await.unwrap();
+    assert!(left.is_empty(), "every key deleted");
+    (single, batched)
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let large: u64 = std::env::var("TARN_BENCH_GC_OBJECTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let sizes: Vec<u64> = if full { vec![100_000, large] } else { vec![2_000] };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    println!(
+        "garbage collection on the local store (N committed objects + N/10 garbage, {HOURS} hour directories, 2 workers)"
+    );
+    let mut peaks = Vec::new();
+    for n in sizes {
+        let o = rt.block_on(run(n));
+        let mark_rate = o.scanned as f64 / o.mark_secs;
+        let list_rate = o.scanned as f64 / o.list_secs;
+        println!(
+            "N = {:>9}: mark {:>9.0} objects/s ({:.2}x a bare listing at {:.0}/s; goal >= 100,000/s), \
+             peak RSS {:.1} MiB above the {:.1} MiB held before (goal < 256 MiB), \
+             sweep {:>7.0} deletes/s on local",
+            o.n,
+            mark_rate,
+            mark_rate / list_rate,
+            list_rate,
+            o.peak_above_mib,
+            o.rss_before_mib,
+            o.deleted as f64 / o.sweep_secs,
+        );
+        peaks.push((o.n, o.peak_above_mib));
+    }
+    if let [(n1, p1), (n2, p2)] = peaks[..] {
+        println!(
+            "peak RSS at N = {n2} is {:.2}x that at N = {n1} ({}x the objects)",
+            p2 / p1.max(0.1),
+            n2 / n1
+        );
+    }
+
+    // Sweeps on S3: batched DeleteObjects against one DeleteObject per key.
+    let dir = tempfile::tempdir().unwrap();
+    let s3s = S3sFs::start(&dir.path().join("s3s"));
+    let http = reqwest::Client::new();
+    let (settings, bucket, server) = match &s3s {
+        Some(s) => {
+            rt.block_on(s.create_bucket(&http, "gcbench"));
+            let settings = tarn_adapter_s3::S3Settings {
+                endpoint: Some(s.url.clone()),
+                region: "us-east-1".into(),
+                force_path_style: true,
+                access_key_id: Some(support::KEY.into()),
+                secret_access_key: Some(support::SECRET.into()),
+                ..Default::default()
+            };
+            (settings, "gcbench".to_owned(), "s3s-fs")
+        }
+        None if !full => match tarn_adapter_s3::testing::test_server() {
+            Some((settings, bucket)) => (settings, bucket, "the test S3 server"),
+            None => {
+                println!("S3 sweep: skipped (no S3 server here; `make bench` installs s3s-fs)");
+                return;
+            }
+        },
+        None => panic!("s3s-fs is not installed: `make bench` installs it"),
+    };
+    let count = if full { 5_000 } else { 200 };
+    let (single, batched) = rt.block_on(async {
+        let store = tarn_adapter_s3::S3BlockStore::connect(&settings).await.unwrap();
+        let ns = StorageNamespace::new(format!("s3://{bucket}/gc-bench-{}", std::process::id()))
+            .unwrap();
+        s3_deletes(&store, &ns, count).await
+    });
+    println!(
+        "S3 sweep on {server} ({count} keys): {batched:.0} deletes/s in DeleteObjects batches vs \
+         {single:.0}/s one DeleteObject each ({:.1}x)",
+        batched / single
+    );
+}
