@@ -96,16 +96,30 @@ async fn run(n: u64) -> Outcome {
     engine
         .stores()
         .blocks
-        .put(&ns, &template_key, ByteStream::from_bytes(Vec::new()), Some(0))
+        .put(
+            &ns,
+            &template_key,
+            ByteStream::from_bytes(Vec::new()),
+            Some(0),
+        )
         .await
         .unwrap();
     let template = std::fs::read(ns_dir.join("template%")).unwrap();
-    engine.stores().blocks.delete(&ns, &template_key).await.unwrap();
+    engine
+        .stores()
+        .blocks
+        .delete(&ns, &template_key)
+        .await
+        .unwrap();
     for h in 0..HOURS {
         std::fs::create_dir_all(ns_dir.join(format!("data/h{}", base_hour - HOURS + h))).unwrap();
     }
     for i in 0..n + garbage {
-        std::fs::write(ns_dir.join(format!("{}%", data_key(i, base_hour))), &template).unwrap();
+        std::fs::write(
+            ns_dir.join(format!("{}%", data_key(i, base_hour))),
+            &template,
+        )
+        .unwrap();
     }
     // The live ones committed on main.
     let token = engine.get_branch(&repo, &main).await.unwrap().staging_token;
@@ -123,11 +137,21 @@ async fn run(n: u64) -> Outcome {
         let path = format!("tables/t{:03}/part-{i:08}.parquet", i % 100);
         batch.push((ObjectPath::new(path).unwrap(), StagedValue::Entry(entry)));
         if batch.len() == 10_000 {
-            engine.stores().staging.put_many(&token, &batch).await.unwrap();
+            engine
+                .stores()
+                .staging
+                .put_many(&token, &batch)
+                .await
+                .unwrap();
             batch.clear();
         }
     }
-    engine.stores().staging.put_many(&token, &batch).await.unwrap();
+    engine
+        .stores()
+        .staging
+        .put_many(&token, &batch)
+        .await
+        .unwrap();
     drop(batch);
     let req = CommitRequest {
         message: "all".into(),
@@ -142,7 +166,10 @@ async fn run(n: u64) -> Outcome {
     let mut listed = 0u64;
     let mut after: Option<BlockKey> = None;
     loop {
-        let page = blocks.list(&ns, "data/", after.as_ref(), 1000).await.unwrap();
+        let page = blocks
+            .list(&ns, "data/", after.as_ref(), 1000)
+            .await
+            .unwrap();
         listed += page.len() as u64;
         after = page.last().map(|b| b.key.clone());
         if page.len() < 1000 {
@@ -192,9 +219,9 @@ async fn s3_deletes(store: &dyn BlockStore, ns: &StorageNamespace, count: usize)
             .map(|i| BlockKey::new(format!("{prefix}/{i:08}")).unwrap())
             .collect();
         for chunk in keys.chunks(64) {
-            let puts = chunk.iter().map(|k| {
-                store.put(ns, k, ByteStream::from_bytes(b"x".to_vec()), Some(1))
-            });
+            let puts = chunk
+                .iter()
+                .map(|k| store.put(ns, k, ByteStream::from_bytes(b"x".to_vec()), Some(1)));
             for r in futures::future::join_all(puts).await {
                 r.unwrap();
             }
@@ -224,7 +251,11 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let sizes: Vec<u64> = if full { vec![100_000, large] } else { vec![2_000] };
+    let sizes: Vec<u64> = if full {
+        vec![100_000, large]
+    } else {
+        vec![2_000]
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -288,7 +319,9 @@ fn main() {
     };
     let count = if full { 5_000 } else { 200 };
     let (single, batched) = rt.block_on(async {
-        let store = tarn_adapter_s3::S3BlockStore::connect(&settings).await.unwrap();
+        let store = tarn_adapter_s3::S3BlockStore::connect(&settings)
+            .await
+            .unwrap();
         let ns = StorageNamespace::new(format!("s3://{bucket}/gc-bench-{}", std::process::id()))
             .unwrap();
         s3_deletes(&store, &ns, count).await

@@ -1,8 +1,8 @@
 // End-to-end test of the web UI: starts the real `tarn` binary (not in
 // quickstart: the setup page creates the admin), drives Debian's Chromium
 // with playwright-core through setup, login, repositories, uploads, commits,
-// branches, compare and merge, browsing an old commit, deletions and the
-// administration pages, at 1280×800 and at 390×844. Screenshots go to
+// branches, compare and merge, browsing an old commit, deletions, garbage
+// collection (rules, a dry run) and the administration pages, at 1280×800 and at 390×844. Screenshots go to
 // frontend/test-output/ (not committed). Exits non-zero on the first failure.
 
 import { spawn } from "node:child_process";
@@ -237,6 +237,28 @@ try {
   await page.getByRole("button", { name: "Delete branch feature" }).click();
   await page.getByRole("link", { name: "feature", exact: true }).waitFor({ state: "detached" });
   check(true, "deleted a branch");
+
+  console.log("garbage collection");
+  await page.getByRole("link", { name: "Repositories" }).click();
+  await page.getByRole("link", { name: "demo", exact: true }).click();
+  await page.getByRole("link", { name: "Garbage collection" }).click();
+  await page.getByText("No rules: every commit is kept").waitFor();
+  await page.getByLabel("Default retention (days)").fill("7");
+  await page.getByRole("button", { name: "Add branch rule" }).click();
+  await page.getByLabel("Branch 1").fill("main");
+  await page.getByLabel("Days for branch 1").fill("30");
+  await page.getByRole("button", { name: "Save rules" }).click();
+  await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+  const rules = await page.evaluate(async () => (await fetch("/api/v1/repositories/demo/settings/gc_rules")).json());
+  check(rules.default_retention_days === 7 && rules.branches[0].branch_id === "main" && rules.branches[0].retention_days === 30, "retention rules saved through the editor");
+  await page.getByRole("button", { name: "Start dry run" }).click();
+  const runs = page.getByRole("table", { name: "gc runs" });
+  await runs.getByText("succeeded").waitFor({ timeout: 30000 });
+  await runs.getByRole("button", { name: "Dry run" }).click();
+  await page.getByText("Commits kept").waitFor();
+  const scanned = await runs.locator("tbody tr").first().locator("td").nth(2).innerText();
+  check(/^\d[\d,]* \(/.test(scanned), `a dry run's report shows what it scanned (${scanned})`);
+  await shot("10b-gc");
 
   console.log("administration");
   await page.getByRole("link", { name: "Administration" }).click();

@@ -10,6 +10,7 @@ import { ChangesPage } from "./pages/Changes";
 import { CommitPage, CommitsPage } from "./pages/Commits";
 import { BranchesPage, TagsPage } from "./pages/Refs";
 import { ComparePage } from "./pages/Compare";
+import { GcPage } from "./pages/Gc";
 import { CredentialsPage, GroupPage, GroupsPage, PoliciesPage, PolicyPage, UserPage, UsersPage } from "./pages/Admin";
 
 const UserContext = createContext<User | null>(null);
@@ -106,6 +107,7 @@ export function App() {
             <Route path="branches" element={<BranchesPage />} />
             <Route path="tags" element={<TagsPage />} />
             <Route path="compare" element={<ComparePage />} />
+            <Route path="gc" element={<GcPage />} />
           </Route>
           <Route path="/auth/users" element={<UsersPage />} />
           <Route path="/auth/users/:userId" element={<UserPage />} />

@@ -83,7 +83,7 @@ def namespace(name: str) -> str:
 
 
 class TarnServer:
-    def __init__(self, binary: Path):
+    def __init__(self, binary: Path, extra_env: dict[str, str] | None = None):
         self.binary = binary
         self.data_dir = Path(tempfile.mkdtemp(prefix="tarn-pytest-"))
         self.log: deque[str] = deque(maxlen=2000)
@@ -108,7 +108,7 @@ class TarnServer:
             stderr=subprocess.STDOUT,
             text=True,
             errors="replace",
-            env={**os.environ, "NO_COLOR": "1", **database_env(), **blockstore_env()},
+            env={**os.environ, "NO_COLOR": "1", **database_env(), **blockstore_env(), **(extra_env or {})},
         )
         # Drain the output for the whole life of the process so the pipe never fills.
         self._reader = threading.Thread(target=self._drain, daemon=True)
@@ -148,14 +148,18 @@ class TarnServer:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def tarn_server():
+def tarn_binary() -> Path:
     binary = Path(os.environ.get("TARN_BIN", "target/debug/tarn"))
     if not binary.is_absolute():
         binary = REPO_ROOT / binary
     if not binary.is_file():
         pytest.fail(f"Tarn binary not found at {binary} (set TARN_BIN or build it first)")
-    server = TarnServer(binary)
+    return binary
+
+
+@pytest.fixture(scope="session")
+def tarn_server():
+    server = TarnServer(tarn_binary())
     try:
         server.wait_ready(STARTUP_TIMEOUT)
         yield server

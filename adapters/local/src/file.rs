@@ -61,6 +61,30 @@ pub async fn open_stored(path: &Path) -> io::Result<(File, String, u64)> {
     Ok((file, etag, size))
 }
 
+/// The ETag, size and modification time of a stored file, read without
+/// the async runtime (for listings, which read many in one blocking task).
+pub fn stored_meta_sync(path: &Path) -> io::Result<(String, u64, std::time::SystemTime)> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut h = [0u8; HEADER_LEN as usize];
+    file.read_exact(&mut h)?;
+    let len = h[8] as usize;
+    if &h[..8] != MAGIC || len > HEADER_LEN as usize - 9 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} is not a Tarn block file", path.display()),
+        ));
+    }
+    let etag = String::from_utf8(h[9..9 + len].to_vec())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let meta = file.metadata()?;
+    Ok((
+        etag,
+        meta.len().saturating_sub(HEADER_LEN),
+        meta.modified()?,
+    ))
+}
+
 /// A file being written in the temporary directory; removed on drop unless
 /// published.
 pub struct TempFile {

@@ -221,23 +221,30 @@ impl BlockStore for LocalBlockStore {
         start.extend(dirs);
         let (prefix, dir_text) = (prefix.to_owned(), dir_text.to_owned());
         let after = after.map(|a| a.as_str().to_owned());
-        let keys = tokio::task::spawn_blocking(move || {
+        // One blocking task walks and reads every listed file's header.
+        let found = tokio::task::spawn_blocking(move || {
             sorted_walk(&start, &dir_text, &prefix, after.as_deref(), limit)
         })
         .await
         .map_err(|e| PortError::internal(format!("listing task failed: {e}")))?
         .map_err(|e| io_error("listing", e))?;
-        let mut out = Vec::with_capacity(keys.len());
-        for (k, path) in keys {
-            let key = BlockKey::new(k)?;
-            match self.meta(&path, &key).await {
-                Ok((_, meta)) => out.push(ListedBlock { key, meta }),
-                // Deleted while we listed.
-                Err(e) if e.kind() == ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
+        found
+            .into_iter()
+            .map(|(k, (etag, size, modified))| {
+                let micros = modified
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_micros() as i64)
+                    .unwrap_or(0);
+                Ok(ListedBlock {
+                    key: BlockKey::new(k)?,
+                    meta: ObjectMeta {
+                        size,
+                        etag,
+                        last_modified: Timestamp::from_unix_micros(micros),
+                    },
+                })
+            })
+            .collect()
     }
 
     async fn create_multipart(&self, ns: &StorageNamespace, key: &BlockKey) -> PortResult<String> {
@@ -342,7 +349,10 @@ impl Ord for ByOrder {
     }
 }
 
-/// The first `limit` keys (with their files) under `start` that begin with
+/// A listed file's ETag, size and modification time.
+type Listed = (String, u64, std::time::SystemTime);
+
+/// The first `limit` keys (with their metadata) under `start` that begin with
 /// `prefix` and sort after `after`, in byte order, reading only the
 /// directories that can hold them: a best-first walk by each directory's
 /// lower bound, skipping directories whose keys all sort before `after` or
@@ -353,7 +363,7 @@ fn sorted_walk(
     prefix: &str,
     after: Option<&str>,
     limit: usize,
-) -> io::Result<Vec<(String, PathBuf)>> {
+) -> io::Result<Vec<(String, Listed)>> {
     use std::collections::BinaryHeap;
     let mut out = Vec::new();
     let mut heap = BinaryHeap::new();
@@ -372,7 +382,12 @@ fn sorted_walk(
         match node {
             Node::File(key, path) => {
                 if key.starts_with(prefix) && after.is_none_or(|a| key.as_str() > a) {
-                    out.push((key, path));
+                    match file::stored_meta_sync(&path) {
+                        Ok(meta) => out.push((key, meta)),
+                        // Deleted while we listed: the page goes on.
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(e),
+                    }
                 } else if key.as_str() > prefix && !key.starts_with(prefix) {
                     // Past the prefix: every later key is too.
                     break;

@@ -318,6 +318,8 @@ pub(super) async fn mark(
         m.add_staging(b).await?;
     }
     let mut stable = false;
+    // Trees of heads that moved during the mark (new commits).
+    let mut moved_trees: Vec<MetaRangeId> = Vec::new();
     for _ in 0..MAX_ROUNDS {
         let now_branches = all_branches(engine, repo).await?;
         let moved: Vec<Branch> = now_branches
@@ -335,6 +337,7 @@ pub(super) async fn mark(
             let commit = engine.cached_commit(repo, &b.commit_id).await?;
             m.tree_ranges(&commit.meta_range_id, owner, &mut ranges)
                 .await?;
+            moved_trees.push(commit.meta_range_id);
         }
         m.add_ranges(ranges).await?;
         for b in &moved {
@@ -365,6 +368,23 @@ pub(super) async fn mark(
         ..GcReport::default()
     };
     tracing::debug!(%repo, run, pushed, "gc: live addresses collected");
+    // Tree files: every commit's tree is referenced.
+    observer.progress("mark: reading tree files", 0, None);
+    let all_trees: Vec<MetaRangeId> = commits
+        .values()
+        .map(|c| c.meta_range.clone())
+        .chain(moved_trees)
+        .collect();
+    let referenced = super::trees::referenced(engine, ns, all_trees).await?;
+    let found = super::trees::classify(engine, ns, &referenced, cutoff).await?;
+    report.tree_files = found.unreferenced;
+    if !options.dry_run {
+        for chunk in found.actions.chunks(10_000) {
+            let key = super::tree_list_key(run, report.tree_list_files)?;
+            super::spill::write_records(&engine.stores.blocks, ns, &key, chunk).await?;
+            report.tree_list_files += 1;
+        }
+    }
     let classified = super::sweep::classify(
         engine,
         ns,

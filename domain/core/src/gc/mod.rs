@@ -11,12 +11,15 @@
 //! What is kept is lakeFS's rule (see `active`); what is a candidate is only
 //! data Tarn wrote (`data/h<hour>/<id>`) in the repository's own namespace,
 //! older than the grace period, and (for addresses given out for direct
-//! writes) past the link lifetime. `docs/gc-plan.md` has the reasoning.
+//! writes) past the link lifetime. `docs/gc.md` has the reasoning.
 
 mod active;
 mod mark;
 mod spill;
 mod sweep;
+mod trees;
+
+pub(crate) use trees::TRASH;
 
 use crate::error::{Error, Result};
 use crate::Engine;
@@ -97,6 +100,7 @@ pub struct BranchFootprint {
 
 /// What a run found and did; stored with the run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct GcReport {
     /// The run.
     pub run_id: String,
@@ -135,6 +139,18 @@ pub struct GcReport {
     pub uploads_aborted: u64,
     /// How many garbage list files the mark wrote.
     pub garbage_files: u64,
+    /// Tree files (ranges, metaranges) no commit references, older than
+    /// the grace period: a sweep moves them to the trash.
+    pub tree_files: Tally,
+    /// How many tree list files the mark wrote.
+    pub tree_list_files: u64,
+    /// Tree files a sweep moved to the trash.
+    pub trees_trashed: u64,
+    /// Trashed tree files a sweep deleted (trashed before the grace period
+    /// and still unreferenced).
+    pub trash_purged: u64,
+    /// Trashed tree files a sweep put back (a commit references them again).
+    pub trash_restored: u64,
     /// Per branch, what only it keeps alive.
     pub branches: Vec<BranchFootprint>,
     /// The mark finished.
@@ -170,6 +186,10 @@ fn report_key(run: &str) -> Result<BlockKey> {
 
 fn garbage_key(run: &str, n: u64) -> Result<BlockKey> {
     Ok(BlockKey::new(format!("{}garbage/{n:06}", run_dir(run)))?)
+}
+
+fn tree_list_key(run: &str, n: u64) -> Result<BlockKey> {
+    Ok(BlockKey::new(format!("{}trees/{n:06}", run_dir(run)))?)
 }
 
 fn canceled() -> Error {

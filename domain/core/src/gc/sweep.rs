@@ -177,6 +177,22 @@ pub(super) async fn sweep(
         }
     }
     report.deleted = deleted;
+    for n in 0..report.tree_list_files {
+        let key = super::tree_list_key(&report.run_id, n)?;
+        let mut reader = RecordReader::open(&engine.stores.blocks, ns, &key).await?;
+        while let Some(r) = reader.next().await? {
+            if observer.cancelled() {
+                return Err(canceled());
+            }
+            if super::trees::act(engine, ns, &r).await? {
+                match r.owner {
+                    super::trees::TO_TRASH => report.trees_trashed += 1,
+                    super::trees::PURGE => report.trash_purged += 1,
+                    _ => report.trash_restored += 1,
+                }
+            }
+        }
+    }
     for upload in report.abandoned_uploads.clone() {
         match engine.abort_multipart_upload(repo, &upload).await {
             Ok(()) => report.uploads_aborted += 1,

@@ -372,3 +372,85 @@ async fn abandoned_uploads_are_aborted_and_young_ones_kept() {
         .await
         .is_ok());
 }
+
+async fn tree_keys(f: &Fixture, prefix: &str) -> Vec<String> {
+    f.engine
+        .stores
+        .blocks
+        .list(&ns(), prefix, None, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.key.as_str().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn unreferenced_tree_files_go_to_the_trash_and_later_away() {
+    let f = fixture().await;
+    f.upload("main", "a", "kept").await;
+    f.commit("main", "one").await;
+    let referenced = tree_keys(&f, "_tarn/range/").await;
+    // Files a failed commit left behind.
+    let orphan_range = format!("_tarn/range/{}", "a".repeat(64));
+    let orphan_meta = format!("_tarn/metarange/{}", "b".repeat(64));
+    let blocks = f.engine.stores.blocks.clone();
+    for k in [&orphan_range, &orphan_meta] {
+        let key = BlockKey::new(k.clone()).unwrap();
+        blocks
+            .put(
+                &ns(),
+                &key,
+                ByteStream::from_bytes(b"old".to_vec()),
+                Some(3),
+            )
+            .await
+            .unwrap();
+    }
+    // Young: untouched.
+    let report = f.gc_with("young", GcOptions::default()).await;
+    assert_eq!(report.tree_files.objects, 0);
+    f.clock.advance(2 * HOUR);
+    let report = f.gc_with("first", GcOptions::default()).await;
+    assert_eq!(report.tree_files.objects, 2, "{report:?}");
+    assert_eq!(report.trees_trashed, 2);
+    assert_eq!(tree_keys(&f, "_tarn/range/").await, referenced);
+    assert_eq!(tree_keys(&f, "_tarn/trash/").await.len(), 2);
+    // Still within the grace period in the trash: kept there.
+    let report = f.gc_with("second", GcOptions::default()).await;
+    assert_eq!(report.trash_purged, 0);
+    f.clock.advance(2 * HOUR);
+    let report = f.gc_with("third", GcOptions::default()).await;
+    assert_eq!(report.trash_purged, 2);
+    assert!(tree_keys(&f, "_tarn/trash/").await.is_empty());
+    assert_eq!(f.body("main", "a").await.unwrap(), "kept");
+}
+
+#[tokio::test]
+async fn a_trashed_tree_file_a_commit_uses_comes_back() {
+    let f = fixture().await;
+    f.upload("main", "a", "content").await;
+    f.commit("main", "one").await;
+    // As if a run trashed a range a commit in flight had just written.
+    let range = tree_keys(&f, "_tarn/range/").await.remove(0);
+    let main = BlockKey::new(range.clone()).unwrap();
+    let trash = BlockKey::new(range.replace("_tarn/", "_tarn/trash/")).unwrap();
+    let blocks = f.engine.stores.blocks.clone();
+    blocks.copy(&ns(), &main, &ns(), &trash).await.unwrap();
+    blocks.delete(&ns(), &main).await.unwrap();
+    // A fresh engine (no cached ranges) reads through the trash.
+    let engine = Engine::new(f.engine.stores.clone(), EngineSettings::default());
+    let read = engine
+        .read_object(&f.repo, "main", &p("a"), None)
+        .await
+        .unwrap();
+    let bytes = read.data.body.collect_bounded(1 << 20).await.unwrap();
+    assert_eq!(&bytes[..], b"content");
+    assert!(blocks.head(&ns(), &main).await.is_ok(), "restored in place");
+    // A run finds it referenced in the trash and tidies up.
+    blocks.copy(&ns(), &main, &ns(), &trash).await.unwrap();
+    let report = f.gc("tidy").await;
+    assert_eq!(report.trash_restored, 1);
+    assert!(tree_keys(&f, "_tarn/trash/").await.is_empty());
+    assert!(blocks.head(&ns(), &main).await.is_ok());
+}

@@ -73,16 +73,44 @@ impl TreeStore {
     }
 
     async fn read_file(&self, ns: &StorageNamespace, key: &BlockKey) -> Result<Vec<u8>> {
-        let got = self.blocks.get(ns, key, None).await.map_err(|e| {
-            let message = format!("reading tree file {key} in {ns}: {e}");
-            Error::Internal(tarn_ports::PortError::internal(message).with_source(e))
-        })?;
+        let got = match self.blocks.get(ns, key, None).await {
+            Ok(got) => got,
+            Err(e) if e.kind() == tarn_ports::ErrorKind::NotFound => {
+                self.restore_from_trash(ns, key).await.map_err(|_| {
+                    let message = format!("reading tree file {key} in {ns}: {e}");
+                    Error::Internal(tarn_ports::PortError::internal(message).with_source(e))
+                })?
+            }
+            Err(e) => {
+                let message = format!("reading tree file {key} in {ns}: {e}");
+                return Err(Error::Internal(
+                    tarn_ports::PortError::internal(message).with_source(e),
+                ));
+            }
+        };
         let bytes = got
             .body
             .collect_bounded(MAX_TREE_FILE)
             .await
             .map_err(|e| Error::Internal(tarn_ports::PortError::internal(e.to_string())))?;
         Ok(bytes.to_vec())
+    }
+
+    /// A tree file garbage collection moved to the trash while a commit
+    /// came to use it again (see `gc::trees`): put back, then read.
+    async fn restore_from_trash(
+        &self,
+        ns: &StorageNamespace,
+        key: &BlockKey,
+    ) -> Result<tarn_ports::GetOutcome> {
+        let rest = key
+            .as_str()
+            .strip_prefix(TREE_PREFIX)
+            .ok_or_else(|| Error::Internal(tarn_ports::PortError::internal("not a tree file")))?;
+        let trash = BlockKey::new(format!("{}{rest}", crate::gc::TRASH))?;
+        self.blocks.copy(ns, &trash, ns, key).await?;
+        tracing::warn!(%key, %ns, "restored a tree file from the garbage collection trash");
+        Ok(self.blocks.get(ns, key, None).await?)
     }
 
     async fn write_file(&self, ns: &StorageNamespace, key: BlockKey, bytes: Vec<u8>) -> Result<()> {
@@ -137,6 +165,22 @@ impl TreeStore {
         let bytes = self.read_file(ns, &range_key(id)?).await?;
         Ok(Arc::new(index::RangeData::new(
             tree::decode_range(&bytes).map_err(corrupt)?,
+        )))
+    }
+
+    /// The ranges of tree `id`, read past the cache when it does not hold
+    /// them (garbage collection reads every commit's).
+    pub(crate) async fn metarange_uncached(
+        &self,
+        ns: &StorageNamespace,
+        id: &MetaRangeId,
+    ) -> Result<MetaRange> {
+        if let Some(m) = self.metaranges.get(id) {
+            return Ok(m);
+        }
+        let bytes = self.read_file(ns, &metarange_key(id)?).await?;
+        Ok(Arc::new(index::MetaRangeData::new(
+            tree::decode_metarange(&bytes).map_err(corrupt)?,
         )))
     }
 
