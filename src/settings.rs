@@ -239,6 +239,9 @@ pub struct GcSettings {
     pub abandoned_upload_secs: u64,
     /// Memory for sorting addresses before a sorted run is spilled, in bytes.
     pub sort_budget_bytes: u64,
+    /// How often every repository is collected: empty (off) or e.g. `24h`.
+    #[serde(default)]
+    pub schedule: String,
 }
 
 /// Memory budgets of the caches of immutable data.

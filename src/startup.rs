@@ -42,6 +42,8 @@ pub struct Application {
     signals: ShutdownSignals,
     admin_ready: bool,
     jobs: JobRunner,
+    /// `gc.schedule`: the engine and jobs to start scheduled runs with.
+    schedule: Option<(Engine, Jobs, Duration)>,
 }
 
 impl Application {
@@ -90,6 +92,9 @@ impl Application {
         let address = listener.local_addr()?;
         let engine = Engine::new(stores, engine_settings(settings));
         let jobs = job_runner(settings, job_store, engine.clone())?;
+        let schedule = crate::jobs::gc_schedule::parse_interval(&settings.gc.schedule)
+            .map_err(anyhow::Error::msg)?
+            .map(|every| (engine.clone(), jobs_service.get_ref().clone(), every));
         let data = web::Data::new(engine);
         let shared = (data, info, auth, gateway, jobs_service);
         let limits = BodyLimits {
@@ -118,6 +123,7 @@ impl Application {
             signals,
             admin_ready,
             jobs,
+            schedule,
         })
     }
 
@@ -142,6 +148,9 @@ impl Application {
     /// finish; jobs in hand are left to be taken over (see `RunningJobs::stop`).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let jobs = self.jobs.start();
+        let schedule = self
+            .schedule
+            .map(|(engine, jobs, every)| crate::jobs::gc_schedule::start(engine, jobs, every));
         let mut handles = vec![self.server.handle()];
         handles.extend(self.gateway.as_ref().map(|(s, _)| s.handle()));
         tokio::spawn(self.signals.stop_servers_on_signal(handles));
@@ -153,6 +162,9 @@ impl Application {
             }
             None => self.server.await.context("server failed"),
         };
+        if let Some(s) = schedule {
+            s.stop().await;
+        }
         jobs.stop().await;
         served
     }

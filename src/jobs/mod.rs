@@ -4,6 +4,7 @@
 //! claim makes sure a job runs in one place at a time.
 
 pub mod gc;
+pub mod gc_schedule;
 mod runner;
 #[cfg(test)]
 mod testing;

@@ -320,3 +320,38 @@ async fn the_command_line_collects_beside_a_running_server() {
     .await;
     assert!(!ok && err.contains("RFC 3339"), "{err}");
 }
+
+/// `gc.schedule`: runs start by themselves and collect.
+#[tokio::test]
+async fn a_schedule_starts_runs_by_itself() {
+    let mut env: Vec<(&str, &str)> = ENV.to_vec();
+    env.push(("TARN_GC__SCHEDULE", "1s"));
+    let api = Api {
+        tarn: TarnProcess::quickstart_with(&env).await,
+        http: reqwest::Client::new(),
+    };
+    api.repo("gcsched").await;
+    api.upload("gcsched", "main", "x", "first").await;
+    let first = stat_address(&api, "gcsched", "main", "x").await;
+    api.upload("gcsched", "main", "x", "second").await;
+    let store = store_of(&api.tarn).await;
+    for _ in 0..300 {
+        if !exists(&store, &first).await {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !exists(&store, &first).await,
+        "a scheduled run collected it"
+    );
+    let (s, runs) = api
+        .json(Method::GET, "/repositories/gcsched/gc/runs", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let runs = runs["results"].as_array().unwrap();
+    assert!(
+        !runs.is_empty() && runs.iter().all(|r| r["mode"] == "full"),
+        "{runs:?}"
+    );
+}

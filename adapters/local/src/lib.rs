@@ -349,6 +349,52 @@ impl Ord for ByOrder {
     }
 }
 
+/// Reads the headers of `pending` files (on up to four threads: a listing
+/// is one open, read and stat per file) into `out`, in order, leaving out
+/// files deleted meanwhile.
+fn read_metas(
+    pending: &mut Vec<(String, PathBuf)>,
+    out: &mut Vec<(String, Listed)>,
+) -> io::Result<()> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    let files = std::mem::take(pending);
+    let chunk = files.len().div_ceil(threads).max(64);
+    let read = |part: &[(String, PathBuf)]| -> Vec<io::Result<Listed>> {
+        part.iter()
+            .map(|(_, p)| file::stored_meta_sync(p))
+            .collect()
+    };
+    let metas: Vec<io::Result<Listed>> = if files.len() <= chunk {
+        read(&files)
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = files
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || read(part)))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        vec![Err(io::Error::other("a listing thread panicked"))]
+                    })
+                })
+                .collect()
+        })
+    };
+    for ((key, _), meta) in files.into_iter().zip(metas) {
+        match meta {
+            Ok(meta) => out.push((key, meta)),
+            // Deleted while we listed: the page goes on.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// A listed file's ETag, size and modification time.
 type Listed = (String, u64, std::time::SystemTime);
 
@@ -366,6 +412,8 @@ fn sorted_walk(
 ) -> io::Result<Vec<(String, Listed)>> {
     use std::collections::BinaryHeap;
     let mut out = Vec::new();
+    // Files of the page whose headers are not read yet.
+    let mut pending: Vec<(String, PathBuf)> = Vec::new();
     let mut heap = BinaryHeap::new();
     heap.push(ByOrder(Node::Dir(
         dir_text.to_owned(),
@@ -382,11 +430,9 @@ fn sorted_walk(
         match node {
             Node::File(key, path) => {
                 if key.starts_with(prefix) && after.is_none_or(|a| key.as_str() > a) {
-                    match file::stored_meta_sync(&path) {
-                        Ok(meta) => out.push((key, meta)),
-                        // Deleted while we listed: the page goes on.
-                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                        Err(e) => return Err(e),
+                    pending.push((key, path));
+                    if out.len() + pending.len() >= limit {
+                        read_metas(&mut pending, &mut out)?;
                     }
                 } else if key.as_str() > prefix && !key.starts_with(prefix) {
                     // Past the prefix: every later key is too.
@@ -431,6 +477,7 @@ fn sorted_walk(
             }
         }
     }
+    read_metas(&mut pending, &mut out)?;
     Ok(out)
 }
 

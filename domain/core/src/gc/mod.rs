@@ -192,6 +192,10 @@ fn tree_list_key(run: &str, n: u64) -> Result<BlockKey> {
     Ok(BlockKey::new(format!("{}trees/{n:06}", run_dir(run)))?)
 }
 
+/// The repository setting holding when a scheduled run was last started
+/// (Unix seconds).
+const SCHEDULED: &str = "gc/last_scheduled";
+
 fn canceled() -> Error {
     Error::Canceled("garbage collection".to_owned())
 }
@@ -235,6 +239,27 @@ impl Engine {
         report.swept = true;
         self.write_gc_report(&ns, &report).await?;
         Ok(report)
+    }
+
+    /// Whether a scheduled run of `repo` is due (none started by a schedule
+    /// in the last `interval_secs`); if so, records that one starts now.
+    /// A compare-and-set: of several instances asking at once, one gets
+    /// `true`.
+    pub async fn claim_scheduled_gc(
+        &self,
+        repo: &RepositoryId,
+        interval_secs: u64,
+    ) -> Result<bool> {
+        let now = self.now().unix_seconds();
+        let interval = i64::try_from(interval_secs).unwrap_or(i64::MAX);
+        self.update_setting(repo, SCHEDULED, |current| {
+            let last = current.and_then(|c| c.parse::<i64>().ok());
+            Ok(match last {
+                Some(last) if now.saturating_sub(last) < interval => (None, false),
+                _ => (Some(now.to_string()), true),
+            })
+        })
+        .await
     }
 
     /// The report of run `run`.

@@ -454,3 +454,15 @@ async fn a_trashed_tree_file_a_commit_uses_comes_back() {
     assert!(tree_keys(&f, "_tarn/trash/").await.is_empty());
     assert!(blocks.head(&ns(), &main).await.is_ok());
 }
+
+#[tokio::test]
+async fn one_of_many_concurrent_schedule_claims_wins_each_interval() {
+    let f = fixture().await;
+    let claims =
+        futures::future::join_all((0..8).map(|_| f.engine.claim_scheduled_gc(&f.repo, 3600))).await;
+    let won = claims.into_iter().filter(|c| *c.as_ref().unwrap()).count();
+    assert_eq!(won, 1);
+    assert!(!f.engine.claim_scheduled_gc(&f.repo, 3600).await.unwrap());
+    f.clock.advance(HOUR);
+    assert!(f.engine.claim_scheduled_gc(&f.repo, 3600).await.unwrap());
+}
