@@ -4,7 +4,7 @@
 //! and prints the report. Ctrl-C asks the run to stop.
 
 use crate::http::shared::dates::parse_rfc3339;
-use crate::jobs::gc::{GcMode, GcParameters, GC_KIND};
+use crate::jobs::gc::{GcMode, GcParameters, GC_CLI_KIND};
 use crate::jobs::Jobs;
 use crate::settings::{DatabaseKind, Settings};
 use crate::startup;
@@ -52,7 +52,16 @@ pub async fn run(settings: Settings, args: GcRunArgs) -> anyhow::Result<()> {
         ),
     };
     let (stores, _auth, job_store) = startup::build_stores(&settings).await?;
-    let jobs = Jobs::new(job_store.clone(), stores.clock.clone(), stores.ids.clone());
+    if as_of_micros.is_some_and(|t| t > stores.clock.now().unix_micros()) && mode != GcMode::DryRun
+    {
+        bail!("--as-of in the future goes with --dry-run only: a collection never deletes what today's rules keep");
+    }
+    let jobs = Jobs::new(
+        job_store.clone(),
+        stores.clock.clone(),
+        stores.ids.clone(),
+        startup::gc_tuning(&settings),
+    );
     let engine = Engine::new(stores, startup::engine_settings(&settings));
     engine
         .get_repository(&repo)
@@ -67,21 +76,24 @@ pub async fn run(settings: Settings, args: GcRunArgs) -> anyhow::Result<()> {
             bail!("run {run} has no garbage list to sweep: it was a dry run or did not finish marking");
         }
     }
-    let params = GcParameters {
-        repository: repo.to_string(),
-        mode,
-        sweep_run: args.sweep.clone(),
-        as_of_micros,
-    };
+    let mut params = GcParameters::new(repo.to_string(), mode, jobs.gc_tuning());
+    params.sweep_run = args.sweep.clone();
+    params.as_of_micros = as_of_micros;
     let job = jobs
         .create(
-            &JobKind::new(GC_KIND)?,
+            &JobKind::new(GC_CLI_KIND)?,
             serde_json::to_string(&params)?,
             Some(repo.clone()),
         )
         .await?;
     println!("gc run {} of {repo} ({mode:?}) started", job.id);
-    let runner = startup::job_runner(&settings, job_store.clone(), engine.clone())?.start();
+    let runner = startup::job_runner(
+        &settings,
+        job_store.clone(),
+        engine.clone(),
+        startup::RunnerKinds::GcCommand,
+    )?
+    .start();
 
     let bar = ProgressBar::new_spinner();
     bar.set_style(

@@ -7,7 +7,7 @@ use crate::http::request_log::RedactedRootSpan;
 use crate::http::s3::GatewayConfig;
 use crate::http::shared::deadline::{self, BodyLimits};
 use crate::http::shared::session::AuthState;
-use crate::jobs::gc::{GcHandler, GcTuning, GC_KIND};
+use crate::jobs::gc::{GcHandler, GcTuning, GC_CLI_KIND, GC_KIND};
 use crate::jobs::{JobRegistry, JobRunner, Jobs, RunnerSettings};
 use crate::settings::{BlockstoreKind, Database, DatabaseKind, Settings};
 use actix_web::dev::{Server, ServerHandle};
@@ -58,6 +58,7 @@ impl Application {
             job_store.clone(),
             stores.clock.clone(),
             stores.ids.clone(),
+            gc_tuning(settings),
         ));
         let info = web::Data::new(server_info(settings, stores.blocks.supports_presign()));
         let gateway = web::Data::new(GatewayConfig {
@@ -91,7 +92,7 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", settings.listen_address))?;
         let address = listener.local_addr()?;
         let engine = Engine::new(stores, engine_settings(settings));
-        let jobs = job_runner(settings, job_store, engine.clone())?;
+        let jobs = job_runner(settings, job_store, engine.clone(), RunnerKinds::Server)?;
         let schedule = crate::jobs::gc_schedule::parse_interval(&settings.gc.schedule)
             .map_err(anyhow::Error::msg)?
             .map(|every| (engine.clone(), jobs_service.get_ref().clone(), every));
@@ -333,10 +334,28 @@ pub(crate) fn engine_settings(settings: &Settings) -> EngineSettings {
 
 /// The job runner of this instance over `store`, as `settings.jobs`
 /// configure it, not yet started.
+/// This instance's garbage collection settings.
+pub(crate) fn gc_tuning(settings: &Settings) -> GcTuning {
+    GcTuning {
+        grace_period_secs: settings.gc.grace_period_secs,
+        abandoned_upload_secs: settings.gc.abandoned_upload_secs,
+        sort_budget_bytes: usize::try_from(settings.gc.sort_budget_bytes).unwrap_or(usize::MAX),
+    }
+}
+
+/// Which job kinds a runner runs: a server every kind, `tarn gc run` only
+/// the runs it starts itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RunnerKinds {
+    Server,
+    GcCommand,
+}
+
 pub(crate) fn job_runner(
     settings: &Settings,
     store: Arc<dyn JobStore>,
     engine: Engine,
+    kinds: RunnerKinds,
 ) -> anyhow::Result<JobRunner> {
     let clock = engine.stores().clock.clone();
     let s = &settings.jobs;
@@ -354,15 +373,16 @@ pub(crate) fn job_runner(
     // Unique per process: leases must tell instances (and restarts) apart.
     let owner = JobOwner::new(format!("tarn-{}", UniqueIds::new().new_id()))?;
     let mut registry = JobRegistry::new();
-    let tuning = GcTuning {
-        grace_period_secs: settings.gc.grace_period_secs,
-        abandoned_upload_secs: settings.gc.abandoned_upload_secs,
-        sort_budget_bytes: usize::try_from(settings.gc.sort_budget_bytes).unwrap_or(usize::MAX),
-    };
-    registry.register(
-        JobKind::new(GC_KIND)?,
-        Arc::new(GcHandler::new(engine, store.clone(), clock.clone(), tuning)),
-    );
+    let gc = Arc::new(GcHandler::new(
+        engine,
+        store.clone(),
+        clock.clone(),
+        gc_tuning(settings),
+    ));
+    registry.register(JobKind::new(GC_CLI_KIND)?, gc.clone());
+    if kinds == RunnerKinds::Server {
+        registry.register(JobKind::new(GC_KIND)?, gc);
+    }
     Ok(JobRunner::new(
         store,
         clock,

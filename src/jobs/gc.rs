@@ -14,6 +14,14 @@ use tarn_ports::{Clock, JobQuery, JobStore};
 
 /// The job kind.
 pub const GC_KIND: &str = "gc";
+/// The kind of runs `tarn gc run` starts: servers run them too, but the
+/// command's own runner claims only these, never a server's runs.
+pub const GC_CLI_KIND: &str = "gc.cli";
+
+/// Whether `kind` is a garbage collection run.
+pub fn is_gc_kind(kind: &str) -> bool {
+    kind == GC_KIND || kind == GC_CLI_KIND
+}
 
 /// What a run does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +50,27 @@ pub struct GcParameters {
     /// Retention evaluated at this instant (Unix microseconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub as_of_micros: Option<i64>,
+    /// The grace period of the instance that started the run (so that the
+    /// instance that runs it cannot shorten it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_period_secs: Option<u64>,
+    /// Likewise, the abandonment age of multipart uploads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abandoned_upload_secs: Option<u64>,
+}
+
+impl GcParameters {
+    /// A run of `repository` started with `tuning`.
+    pub fn new(repository: String, mode: GcMode, tuning: &GcTuning) -> Self {
+        Self {
+            repository,
+            mode,
+            sweep_run: None,
+            as_of_micros: None,
+            grace_period_secs: Some(tuning.grace_period_secs),
+            abandoned_upload_secs: Some(tuning.abandoned_upload_secs),
+        }
+    }
 }
 
 /// Settings every run takes from the configuration.
@@ -84,14 +113,28 @@ impl GcHandler {
         ctx: &JobContext,
         repo: &RepositoryId,
     ) -> Result<Option<String>, String> {
-        let kind = JobKind::new(GC_KIND).map_err(|e| e.to_string())?;
+        for kind in [GC_KIND, GC_CLI_KIND] {
+            let kind = JobKind::new(kind).map_err(|e| e.to_string())?;
+            if let Some(other) = self.other_run_of(ctx, repo, &kind).await? {
+                return Ok(Some(other));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn other_run_of(
+        &self,
+        ctx: &JobContext,
+        repo: &RepositoryId,
+        kind: &JobKind,
+    ) -> Result<Option<String>, String> {
         let now = self.clock.now();
         let mut after = String::new();
         loop {
             let page = self
                 .jobs
                 .list(JobQuery {
-                    kind: Some(&kind),
+                    kind: Some(kind),
                     state: Some(JobState::Running),
                     after: &after,
                     limit: 1000,
@@ -155,8 +198,12 @@ impl JobHandler for GcHandler {
             mode => {
                 let options = GcOptions {
                     as_of: params.as_of_micros.map(Timestamp::from_unix_micros),
-                    grace_period_secs: self.tuning.grace_period_secs,
-                    abandoned_upload_secs: self.tuning.abandoned_upload_secs,
+                    grace_period_secs: params
+                        .grace_period_secs
+                        .unwrap_or(self.tuning.grace_period_secs),
+                    abandoned_upload_secs: params
+                        .abandoned_upload_secs
+                        .unwrap_or(self.tuning.abandoned_upload_secs),
                     dry_run: mode == GcMode::DryRun,
                     sort_budget_bytes: self.tuning.sort_budget_bytes,
                 };

@@ -84,24 +84,10 @@ async fn due_runs(engine: &Engine, jobs: &Jobs, interval: Duration) -> anyhow::R
             .list_repositories("", after.as_deref(), tarn_domain::MAX_AMOUNT)
             .await?;
         for repo in &page.items {
-            if engine
-                .claim_scheduled_gc(&repo.id, interval.as_secs())
-                .await?
-            {
-                let params = GcParameters {
-                    repository: repo.id.to_string(),
-                    mode: GcMode::Full,
-                    sweep_run: None,
-                    as_of_micros: None,
-                };
-                let job = jobs
-                    .create(
-                        &kind,
-                        serde_json::to_string(&params)?,
-                        Some(repo.id.clone()),
-                    )
-                    .await?;
-                tracing::info!(repository = %repo.id, run = %job.id, "gc schedule: started a run");
+            // One repository's trouble (deleted meanwhile, a store down)
+            // does not hold up the others.
+            if let Err(e) = start_if_due(engine, jobs, &kind, &repo.id, interval).await {
+                tracing::warn!(repository = %repo.id, error = %e, "gc schedule: no run started");
             }
         }
         if !page.has_more {
@@ -109,6 +95,23 @@ async fn due_runs(engine: &Engine, jobs: &Jobs, interval: Duration) -> anyhow::R
         }
         after = Some(page.next_offset.clone());
     }
+}
+
+async fn start_if_due(
+    engine: &Engine,
+    jobs: &Jobs,
+    kind: &JobKind,
+    repo: &tarn_model::RepositoryId,
+    interval: Duration,
+) -> anyhow::Result<()> {
+    if engine.claim_scheduled_gc(repo, interval.as_secs()).await? {
+        let params = GcParameters::new(repo.to_string(), GcMode::Full, jobs.gc_tuning());
+        let job = jobs
+            .create(kind, serde_json::to_string(&params)?, Some(repo.clone()))
+            .await?;
+        tracing::info!(repository = %repo, run = %job.id, "gc schedule: started a run");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

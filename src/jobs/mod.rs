@@ -108,11 +108,28 @@ pub struct Jobs {
     store: Arc<dyn JobStore>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
+    gc: gc::GcTuning,
 }
 
 impl Jobs {
-    pub fn new(store: Arc<dyn JobStore>, clock: Arc<dyn Clock>, ids: Arc<dyn IdGenerator>) -> Self {
-        Self { store, clock, ids }
+    pub fn new(
+        store: Arc<dyn JobStore>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
+        gc: gc::GcTuning,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            ids,
+            gc,
+        }
+    }
+
+    /// This instance's garbage collection settings, which runs it starts
+    /// carry.
+    pub fn gc_tuning(&self) -> &gc::GcTuning {
+        &self.gc
     }
 
     /// The store.

@@ -1,11 +1,11 @@
 //! Garbage collection racing live writers and commits on three instances
 //! over one PostgreSQL database and one store: writers on two instances
-//! upload, overwrite, delete and commit on their own branches while runs
-//! (with a one-second grace period and zero-day retention, so that
-//! overwritten and expired data is collected during the race) run on
-//! whichever instance claims them. Afterwards every acknowledged write that
-//! is still its path's value reads back byte-exact, and the runs did
-//! delete things while the writers wrote.
+//! upload, overwrite, delete and commit on their own branches, committing
+//! data staged longer ago than the one-second grace period, while runs go
+//! on back to back on whichever instance claims them. Retention is a day,
+//! so every commit is kept: afterwards every commit reads back as it was
+//! made, and the runs did delete (the data of paths deleted before a
+//! commit) while the writers wrote.
 
 use crate::support::{self, TarnProcess};
 use reqwest::{Client, Method, StatusCode};
@@ -15,9 +15,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Writes per writer, a few milliseconds apart: the race lasts a few
-/// seconds, longer than the grace period, so runs meet collectable data.
-const WRITES: usize = 150;
+/// Rounds per writer: each stages ten writes, lets them age past the
+/// one-second grace period, then commits them while runs go on, so that
+/// only the mark's order (heads, uploads, staging, heads again, later
+/// commits) keeps them, not the grace period.
+const ROUNDS: usize = 8;
 
 #[derive(Clone)]
 struct Node {
@@ -70,42 +72,43 @@ impl Node {
 }
 
 /// One writer: its own branch, ten paths, overwrites, deletes and commits.
-/// Returns what each path should hold at the end.
-async fn writer(node: Node, branch: String) -> BTreeMap<String, String> {
+/// Returns every commit it made with what each path holds in it.
+async fn writer(node: Node, branch: String) -> Vec<(String, BTreeMap<String, String>)> {
     let mut expected = BTreeMap::new();
-    for i in 0..WRITES {
-        let path = format!("p{}", i % 10);
-        let content = format!("{branch}-{i}-{}", "x".repeat(i * 37 % 500));
-        node.upload(&branch, &path, content.clone()).await;
-        expected.insert(path, content);
-        tokio::time::sleep(Duration::from_millis(15)).await;
-        if i % 11 == 10 {
-            let gone = format!("p{}", (i + 3) % 10);
-            let (s, v) = node
-                .call(
-                    Method::DELETE,
-                    &format!("/branches/{branch}/objects?path={gone}"),
-                    None,
-                )
-                .await;
-            assert!(
-                s == StatusCode::NO_CONTENT || s == StatusCode::NOT_FOUND,
-                "{v}"
+    let mut commits = Vec::new();
+    for round in 0..ROUNDS {
+        for i in 0..10 {
+            let path = format!("p{i}");
+            let content = format!(
+                "{branch}-{round}-{i}-{}",
+                "x".repeat((round * 10 + i) * 37 % 500)
             );
-            expected.remove(&gone);
+            node.upload(&branch, &path, content.clone()).await;
+            expected.insert(path, content);
         }
-        if i % 7 == 6 {
-            let (s, v) = node
-                .call(
-                    Method::POST,
-                    &format!("/branches/{branch}/commits"),
-                    Some(json!({"message": format!("{i}")})),
-                )
-                .await;
-            assert_eq!(s, StatusCode::CREATED, "{v}");
-        }
+        let gone = format!("p{}", round % 10);
+        let (s, v) = node
+            .call(
+                Method::DELETE,
+                &format!("/branches/{branch}/objects?path={gone}"),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+        expected.remove(&gone);
+        // Older than the grace period before the commit moves them.
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let (s, v) = node
+            .call(
+                Method::POST,
+                &format!("/branches/{branch}/commits"),
+                Some(json!({"message": format!("{round}")})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        commits.push((v["id"].as_str().unwrap().to_owned(), expected.clone()));
     }
-    expected
+    commits
 }
 
 #[tokio::test]
@@ -152,7 +155,7 @@ async fn gc_racing_writers_on_three_instances_loses_no_acknowledged_write() {
         .call(
             Method::PUT,
             "/settings/gc_rules",
-            Some(json!({"default_retention_days": 0, "branches": []})),
+            Some(json!({"default_retention_days": 1, "branches": []})),
         )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
@@ -192,8 +195,6 @@ async fn gc_racing_writers_on_three_instances_loses_no_acknowledged_write() {
                 };
                 assert_eq!(run["state"], "succeeded", "{run}");
                 runs.push(run);
-                // Let data age past the grace period between runs.
-                tokio::time::sleep(Duration::from_millis(300)).await;
             }
             runs
         })
@@ -236,16 +237,20 @@ async fn gc_racing_writers_on_three_instances_loses_no_acknowledged_write() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    for (branch, want) in ["w0", "w1"].iter().zip(&expected) {
-        for i in 0..10 {
-            let path = format!("p{i}");
-            let (s, body) = nodes[i % 3].read(branch, &path).await;
-            match want.get(&path) {
-                Some(content) => {
-                    assert_eq!(s, StatusCode::OK, "{branch}/{path}: {body}");
-                    assert_eq!(&body, content, "{branch}/{path}");
+    // Every commit is a day old at most: all are kept, and each reads back
+    // as it was made.
+    for (n, commits) in expected.iter().enumerate() {
+        for (commit, want) in commits {
+            for i in 0..10 {
+                let path = format!("p{i}");
+                let (s, body) = nodes[(n + i) % 3].read(commit, &path).await;
+                match want.get(&path) {
+                    Some(content) => {
+                        assert_eq!(s, StatusCode::OK, "{commit}/{path}: {body}");
+                        assert_eq!(&body, content, "{commit}/{path}");
+                    }
+                    None => assert_eq!(s, StatusCode::NOT_FOUND, "{commit}/{path} was deleted"),
                 }
-                None => assert_eq!(s, StatusCode::NOT_FOUND, "{branch}/{path} was deleted"),
             }
         }
     }

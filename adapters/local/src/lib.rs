@@ -6,10 +6,12 @@
 //! place (atomic and durable); multipart parts live in
 //! `.tarn-multipart/<upload id>/` until the upload is completed or aborted.
 //!
-//! Listing walks the directory tree under the prefix's deepest complete
-//! directory on every call, so a page costs time in proportion to the
-//! objects below that directory: fine for Tarn's own layout (data objects
-//! are fetched by key, never listed in bulk), slow for huge flat listings.
+//! Listing walks directories best-first by the key prefix each stands for,
+//! reading only those a page can come from; of each directory it reads, it
+//! keeps only as many files as the page can take. A page thus holds memory
+//! for one page, but costs time in proportion to the entries of the
+//! directories it reads: huge flat directories list slowly (data is spread
+//! over one directory per hour).
 
 mod encoding;
 mod file;
@@ -315,7 +317,10 @@ impl BlockStore for LocalBlockStore {
 /// every key below it starts with, a lower bound of them).
 enum Node {
     File(String, PathBuf),
-    Dir(String, PathBuf, Vec<String>),
+    /// A directory to read: its lower bound, path and names; with a resume
+    /// key, a second reading for its files after that key only (the first
+    /// kept only as many files as a page can take).
+    Dir(String, PathBuf, Vec<String>, Option<String>),
 }
 
 impl Node {
@@ -419,6 +424,7 @@ fn sorted_walk(
         dir_text.to_owned(),
         start.to_path_buf(),
         Vec::new(),
+        None,
     )));
     // Every extension of `text` sorts before `after` (so nothing below it
     // is wanted) when `text` is smaller and not a prefix of it.
@@ -439,8 +445,10 @@ fn sorted_walk(
                     break;
                 }
             }
-            Node::Dir(text, path, names) => {
-                if before_after(&text) || !(text.starts_with(prefix) || prefix.starts_with(&text)) {
+            Node::Dir(text, path, names, resume) => {
+                if resume.is_none() && before_after(&text)
+                    || !(text.starts_with(prefix) || prefix.starts_with(&text))
+                {
                     if text.as_str() > prefix && !text.starts_with(prefix) {
                         break;
                     }
@@ -451,6 +459,12 @@ fn sorted_walk(
                     Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                     Err(e) => return Err(e),
                 };
+                // Of this directory's files only the smallest `room` that
+                // can be listed matter: memory is the page, not the
+                // directory.
+                let room = limit.saturating_sub(out.len() + pending.len()).max(1);
+                let mut files: BinaryHeap<(String, PathBuf)> = BinaryHeap::new();
+                let mut truncated = false;
                 for entry in entries {
                     let entry = entry?;
                     let Ok(name) = entry.file_name().into_string() else {
@@ -461,18 +475,51 @@ fn sorted_walk(
                     child.push(name);
                     let refs: Vec<&str> = child.iter().map(String::as_str).collect();
                     if file_type.is_dir() {
+                        if resume.is_some() {
+                            continue;
+                        }
                         if let Some(t) = encoding::decode_dir_prefix(&refs) {
-                            heap.push(ByOrder(Node::Dir(
-                                format!("{dir_text}{t}"),
-                                entry.path(),
-                                child,
-                            )));
+                            let text = format!("{dir_text}{t}");
+                            let wanted = !before_after(&text)
+                                && (text.starts_with(prefix) || prefix.starts_with(&text));
+                            if wanted {
+                                heap.push(ByOrder(Node::Dir(text, entry.path(), child, None)));
+                            }
                         }
                     } else if file_type.is_file() {
                         if let Some(k) = encoding::decode_components(&refs) {
-                            heap.push(ByOrder(Node::File(format!("{dir_text}{k}"), entry.path())));
+                            let key = format!("{dir_text}{k}");
+                            let wanted = key.starts_with(prefix)
+                                && after.is_none_or(|a| key.as_str() > a)
+                                && resume.as_ref().is_none_or(|r| key > *r);
+                            if wanted
+                                && (files.len() < room
+                                    || files.peek().is_some_and(|(largest, _)| key < *largest))
+                            {
+                                files.push((key, entry.path()));
+                                if files.len() > room {
+                                    files.pop();
+                                    truncated = true;
+                                }
+                            }
                         }
                     }
+                }
+                // Files past the kept ones are read again, if the page gets
+                // there (a file of the kept ones may be gone by then).
+                if truncated {
+                    if let Some((largest, _)) = files.peek() {
+                        let largest = largest.clone();
+                        heap.push(ByOrder(Node::Dir(
+                            largest.clone(),
+                            path.clone(),
+                            names.clone(),
+                            Some(largest),
+                        )));
+                    }
+                }
+                for (key, path) in files {
+                    heap.push(ByOrder(Node::File(key, path)));
                 }
             }
         }

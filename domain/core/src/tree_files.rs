@@ -35,14 +35,16 @@ impl Engine {
     ) -> Result<GetOutcome> {
         let ns = self.get_repository(repo).await?.storage_namespace;
         let key = self.tree_file_key(kind, id)?;
-        self.stores
-            .blocks
-            .get(&ns, &key, None)
-            .await
-            .map_err(|e| match e.kind() {
-                ErrorKind::NotFound => Error::Gone(format!("{} {id}", kind.as_str())),
-                _ => Error::from(e),
-            })
+        match self.stores.blocks.get(&ns, &key, None).await {
+            Ok(got) => Ok(got),
+            // Garbage collection may have moved it to its trash.
+            Err(e) if e.kind() == ErrorKind::NotFound => self
+                .trees
+                .restore_from_trash(&ns, &key)
+                .await
+                .map_err(|_| Error::Gone(format!("{} {id}", kind.as_str()))),
+            Err(e) => Err(Error::from(e)),
+        }
     }
 
     /// A URL that reads tree file `id` of `repo` straight from the block

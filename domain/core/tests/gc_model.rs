@@ -89,8 +89,9 @@ fn fail(msg: impl Into<String>) -> TestCaseError {
     TestCaseError::fail(msg.into())
 }
 
-/// What a ref shows: path → (bytes, data key).
-type View = BTreeMap<String, (String, String)>;
+/// What a ref shows: path → (its bytes, `None` when an earlier run
+/// collected them; its data key).
+type View = BTreeMap<String, (Option<String>, String)>;
 
 struct Harness {
     engine: Engine,
@@ -271,20 +272,27 @@ impl Harness {
                 .list_objects(&self.repo, reference, &req)
                 .await?;
             for item in &page.items {
-                if let Listing::Object(p, _) = item {
-                    let read = self
-                        .engine
-                        .read_object(&self.repo, reference, p, None)
-                        .await?;
-                    let key = match &read.entry.address {
+                if let Listing::Object(p, entry) = item {
+                    // The address from the listing (the tree), the bytes
+                    // from the store: a kept commit may have lost data to an
+                    // earlier run whose `as_of` was later.
+                    let key = match &entry.address {
                         PhysicalAddress::Relative(k) => k.as_str().to_owned(),
                         other => panic!("uploads are relative: {other:?}"),
                     };
-                    let bytes = read.data.body.collect_bounded(1 << 20).await.unwrap();
-                    out.insert(
-                        p.as_str().to_owned(),
-                        (String::from_utf8(bytes.to_vec()).unwrap(), key),
-                    );
+                    let body = match self
+                        .engine
+                        .read_object(&self.repo, reference, p, None)
+                        .await
+                    {
+                        Ok(read) => {
+                            let bytes = read.data.body.collect_bounded(1 << 20).await.unwrap();
+                            Some(String::from_utf8(bytes.to_vec()).unwrap())
+                        }
+                        Err(Error::Gone(_)) => None,
+                        Err(e) => return Err(e),
+                    };
+                    out.insert(p.as_str().to_owned(), (body, key));
                 }
             }
             if !page.has_more {
@@ -371,13 +379,11 @@ impl Harness {
         }
         let kept = self.kept(&heads, as_of);
         for id in &kept {
-            match self.view(id.as_str()).await {
-                Ok(v) => views.push((id.to_string(), v)),
-                // Kept now, but an earlier run (whose as_of was later) may
-                // have collected it; only commits readable now are checked.
-                Err(Error::Gone(_)) => {}
-                Err(e) => return Err(fail(format!("reading {id}: {e}"))),
-            }
+            let v = self
+                .view(id.as_str())
+                .await
+                .map_err(|e| fail(format!("reading {id}: {e}")))?;
+            views.push((id.to_string(), v));
         }
         let live: BTreeSet<String> = views
             .iter()

@@ -8,7 +8,7 @@ use super::repositories::repo_id;
 use crate::http::api::error::ErrorBody;
 use crate::http::api::operation::operations;
 use crate::http::shared::dates::{iso8601, parse_rfc3339};
-use crate::jobs::gc::{GcMode, GcParameters, GC_KIND};
+use crate::jobs::gc::{is_gc_kind, GcMode, GcParameters, GC_KIND};
 use crate::jobs::Jobs;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -226,7 +226,9 @@ async fn find(jobs: &Jobs, repo: &RepositoryId, id: &str) -> ApiResult<Job> {
     let not_found = || ApiError::new(StatusCode::NOT_FOUND, format!("{id}: gc run not found"));
     let job_id = JobId::new(id).map_err(|_| not_found())?;
     match jobs.store().get(&job_id).await {
-        Ok(job) if job.kind.as_str() == GC_KIND && job.repository.as_ref() == Some(repo) => Ok(job),
+        Ok(job) if is_gc_kind(job.kind.as_str()) && job.repository.as_ref() == Some(repo) => {
+            Ok(job)
+        }
         Ok(_) => Err(not_found()),
         Err(e) if e.kind() == ErrorKind::NotFound => Err(not_found()),
         Err(e) => Err(tarn_domain::Error::from(e).into()),
@@ -284,12 +286,14 @@ async fn start(
                 .unix_micros(),
         ),
     };
-    let params = GcParameters {
-        repository: repo.to_string(),
-        mode,
-        sweep_run,
-        as_of_micros,
-    };
+    if as_of_micros.is_some_and(|t| t > engine.now().unix_micros()) && mode != GcMode::DryRun {
+        return Err(ApiError::bad_request(
+            "as_of in the future goes with mode dry_run only: a collection never deletes what today's rules keep",
+        ));
+    }
+    let mut params = GcParameters::new(repo.to_string(), mode, jobs.gc_tuning());
+    params.sweep_run = sweep_run;
+    params.as_of_micros = as_of_micros;
     let text = serde_json::to_string(&params)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     let job = jobs
@@ -308,7 +312,6 @@ async fn list(
     let repo = repo_id(&path)?;
     engine.get_repository(&repo).await?;
     let want = amount(q.amount);
-    let kind = gc_kind()?;
     let mut after = q.after.clone().unwrap_or_default();
     let mut found: Vec<Job> = Vec::new();
     let mut has_more = false;
@@ -317,7 +320,7 @@ async fn list(
         let page = jobs
             .store()
             .list(JobQuery {
-                kind: Some(&kind),
+                kind: None,
                 state: None,
                 after: &after,
                 limit: 1000,
@@ -327,7 +330,7 @@ async fn list(
         let last_page = page.len() < 1000;
         for job in page {
             after = job.id.to_string();
-            if job.repository.as_ref() == Some(&repo) {
+            if is_gc_kind(job.kind.as_str()) && job.repository.as_ref() == Some(&repo) {
                 if found.len() == want {
                     has_more = true;
                     break 'pages;

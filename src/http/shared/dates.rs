@@ -48,7 +48,7 @@ pub fn parse_rfc3339(s: &str) -> Option<tarn_model::Timestamp> {
         )
     };
     let time = time.split('.').next()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || !(1970..=9999).contains(&y) {
         return None;
     }
     let mut t = time.split(':');

@@ -23,6 +23,8 @@ use tarn_model::{
 /// How often the heads are re-read before giving up on a busy repository.
 const MAX_ROUNDS: usize = 20;
 const PAGE: usize = 1000;
+/// The most abandoned uploads one run aborts (their ids are in the report).
+const MAX_ABANDONED: usize = 10_000;
 
 /// The mark's state while it collects live addresses.
 struct Marker<'a> {
@@ -194,6 +196,25 @@ fn days_before(t: Timestamp, days: u32) -> Timestamp {
     Timestamp::from_unix_micros(t.unix_micros() - i64::from(days) * 86_400_000_000)
 }
 
+/// Removes sort runs that attempts of `run` which died left behind.
+async fn remove_stale_scratch(engine: &Engine, ns: &StorageNamespace, run: &str) {
+    let prefix = format!("{}live-", run_dir(run));
+    loop {
+        let Ok(page) = engine.stores.blocks.list(ns, &prefix, None, PAGE).await else {
+            return;
+        };
+        if page.is_empty() {
+            return;
+        }
+        let keys: Vec<_> = page.into_iter().map(|b| b.key).collect();
+        for chunk in keys.chunks(tarn_ports::DELETE_BATCH) {
+            if engine.stores.blocks.delete_many(ns, chunk).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
 /// Computes the live set into sorted runs, then merges it with the
 /// namespace's data (see `sweep::classify`).
 pub(super) async fn mark(
@@ -225,7 +246,9 @@ pub(super) async fn mark(
         live: RunWriter::new(
             engine.stores.blocks.clone(),
             ns.clone(),
-            format!("{}live/", run_dir(run)),
+            // Each attempt its own: a run taken over may overlap the attempt
+            // it replaced for a moment.
+            format!("{}live-{}/", run_dir(run), engine.stores.ids.new_id()),
             options.sort_budget_bytes,
         ),
         ranges_seen: HashSet::new(),
@@ -235,7 +258,22 @@ pub(super) async fn mark(
     // 1. Heads, then every commit, then what retention keeps.
     observer.progress("mark: reading commits", 0, None);
     let mut branches = all_branches(engine, repo).await?;
-    let commits = all_commits(engine, repo).await?;
+    if branches.is_empty() {
+        return Err(Error::invalid(
+            "repository",
+            format!("{repo} has no branches (a bare repository, or one being restored): nothing can be told live, so nothing is collected"),
+        ));
+    }
+    let mut commits = all_commits(engine, repo).await?;
+    if let Some(b) = branches
+        .iter()
+        .find(|b| !commits.contains_key(&b.commit_id))
+    {
+        return Err(Error::Internal(tarn_ports::PortError::internal(format!(
+            "branch {} of {repo} points at commit {}, which the commit listing lacks; nothing is collected",
+            b.name, b.commit_id
+        ))));
+    }
     let threshold = |branch: Option<&BranchName>| {
         rules.as_ref().map(|r| {
             let days = branch
@@ -296,17 +334,22 @@ pub(super) async fn mark(
         after = page.last().map(|u| (u.gateway_key(), u.upload_id.clone()));
         for u in page {
             if u.initiated.unix_seconds() < abandoned_before {
-                abandoned.push(u.upload_id.to_string());
-            } else {
-                let owner = m.owner_of(&u.branch);
-                m.live
-                    .push(Record {
-                        key: u.physical_key.as_str().to_owned(),
-                        owner,
-                        size: 0,
-                    })
-                    .await?;
+                // A bounded list per run; the next run takes the rest.
+                if abandoned.len() < MAX_ABANDONED {
+                    abandoned.push(u.upload_id.to_string());
+                }
             }
+            // Live even when abandoned: an upload completed after this
+            // listing is staged by the time staging is scanned, and S3
+            // dates a completed upload from its start.
+            let owner = m.owner_of(&u.branch);
+            m.live
+                .push(Record {
+                    key: u.physical_key.as_str().to_owned(),
+                    owner,
+                    size: 0,
+                })
+                .await?;
         }
         if done {
             break;
@@ -350,6 +393,19 @@ pub(super) async fn mark(
             "(garbage collection of {repo}: branches kept moving while it read them)"
         )));
     }
+    // Commits made while the mark ran (kept whatever the rules say: they
+    // are new), including ones no head shows any more.
+    let later = all_commits(engine, repo).await?;
+    let mut ranges = BTreeMap::new();
+    for (id, node) in later {
+        if commits.contains_key(&id) {
+            continue;
+        }
+        m.tree_ranges(&node.meta_range, NOBODY, &mut ranges).await?;
+        moved_trees.push(node.meta_range.clone());
+        commits.insert(id, node);
+    }
+    m.add_ranges(ranges).await?;
 
     let pushed = m.live.pushed;
     let owners = std::mem::take(&mut m.owners);
@@ -390,7 +446,7 @@ pub(super) async fn mark(
         ns,
         run,
         live,
-        cutoff,
+        (cutoff, now),
         &owners,
         options,
         observer,
@@ -402,5 +458,6 @@ pub(super) async fn mark(
         let _ = engine.stores.blocks.delete(ns, &key).await;
     }
     classified?;
+    remove_stale_scratch(engine, ns, run).await;
     Ok(report)
 }

@@ -212,6 +212,7 @@ impl Engine {
     ) -> Result<GcReport> {
         check_run_id(run)?;
         let ns = self.get_repository(repo).await?.storage_namespace;
+        self.check_namespace_alone(repo, &ns).await?;
         let mut report = mark::mark(self, repo, &ns, run, options, observer).await?;
         report.marked = true;
         self.write_gc_report(&ns, &report).await?;
@@ -267,6 +268,42 @@ impl Engine {
         check_run_id(run)?;
         let ns = self.get_repository(repo).await?.storage_namespace;
         self.read_gc_report(&ns, run).await
+    }
+
+    /// Refuses a namespace that another repository shares (the same one, or
+    /// one inside the other): a run could not tell their data apart.
+    async fn check_namespace_alone(
+        &self,
+        repo: &RepositoryId,
+        ns: &StorageNamespace,
+    ) -> Result<()> {
+        let within = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/"));
+        let mut after: Option<RepositoryId> = None;
+        loop {
+            let page = self
+                .stores
+                .refs
+                .list_repositories(after.as_ref(), 1000)
+                .await?;
+            let done = page.len() < 1000;
+            after = page.last().map(|r| r.id.clone());
+            for other in page {
+                let theirs = other.storage_namespace.as_str();
+                if other.id != *repo && (within(theirs, ns.as_str()) || within(ns.as_str(), theirs))
+                {
+                    return Err(Error::invalid(
+                        "repository",
+                        format!(
+                            "{repo} shares its storage namespace with repository {} ({theirs}): garbage collection cannot tell their data apart",
+                            other.id
+                        ),
+                    ));
+                }
+            }
+            if done {
+                return Ok(());
+            }
+        }
     }
 
     async fn read_gc_report(&self, ns: &StorageNamespace, run: &str) -> Result<GcReport> {

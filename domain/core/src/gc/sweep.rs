@@ -20,20 +20,21 @@ const GARBAGE_FILE_RECORDS: usize = 10_000;
 pub(super) fn tarn_data_key(key: &str) -> Option<(i64, bool)> {
     let rest = key.strip_prefix("data/h")?;
     let (hour, id) = rest.split_once('/')?;
-    let hour: i64 = hour.parse().ok()?;
-    if hour < 0 || !hour.to_string().eq(rest.split('/').next()?) {
+    let hour_value: i64 = hour.parse().ok()?;
+    if hour_value < 0 || hour_value.to_string() != hour {
         return None;
     }
     let (base, mac) = match id.split_once('-') {
         Some((base, mac)) => (base, Some(mac)),
         None => (id, None),
     };
-    let id_ok = !base.is_empty()
-        && base
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase());
+    // Ids of `IdGenerator`s: 26 characters of Crockford base32 (lowercase),
+    // or 20 digits (the sequential ids of tests).
+    let base32 = |b: u8| b.is_ascii_digit() || (b.is_ascii_lowercase() && !b"ilou".contains(&b));
+    let id_ok = (base.len() == 26 && base.bytes().all(base32))
+        || (base.len() == 20 && base.bytes().all(|b| b.is_ascii_digit()));
     let mac_ok = mac.is_none_or(|m| m.len() == 32 && m.bytes().all(|b| b.is_ascii_hexdigit()));
-    (id_ok && mac_ok).then_some((hour, mac.is_some()))
+    (id_ok && mac_ok).then_some((hour_value, mac.is_some()))
 }
 
 /// Walks the sorted listing of `data/` beside the sorted live set: each
@@ -44,13 +45,16 @@ pub(super) async fn classify(
     ns: &StorageNamespace,
     run: &str,
     mut live: Merger,
-    cutoff: Timestamp,
+    (cutoff, started): (Timestamp, Timestamp),
     owners: &[BranchName],
     options: &GcOptions,
     observer: &dyn GcObserver,
     report: &mut GcReport,
 ) -> Result<()> {
-    let now_hour = engine.now().unix_seconds().div_euclid(3600);
+    // Given-out addresses are held while they could still be linked when
+    // the mark started (staging was scanned after that), plus an hour for
+    // clocks of other instances running behind.
+    let start_hour = started.unix_seconds().div_euclid(3600);
     let mut exclusive = vec![Tally::default(); owners.len()];
     let mut next_live: Option<Record> = live.next().await?;
     let mut garbage: Vec<Record> = Vec::new();
@@ -85,7 +89,7 @@ pub(super) async fn classify(
                 }
                 continue;
             }
-            let linkable = given_out && now_hour - hour <= crate::data::LINK_LIFETIME_HOURS;
+            let linkable = given_out && start_hour - hour <= crate::data::LINK_LIFETIME_HOURS + 1;
             if block.meta.last_modified >= cutoff || linkable {
                 report.skipped_grace.add(size);
                 continue;
@@ -184,7 +188,8 @@ pub(super) async fn sweep(
             if observer.cancelled() {
                 return Err(canceled());
             }
-            if super::trees::act(engine, ns, &r).await? {
+            let cutoff = Timestamp::from_unix_seconds(report.cutoff);
+            if super::trees::act(engine, ns, &r, cutoff).await? {
                 match r.owner {
                     super::trees::TO_TRASH => report.trees_trashed += 1,
                     super::trees::PURGE => report.trash_purged += 1,
@@ -209,11 +214,19 @@ mod tests {
 
     #[test]
     fn only_keys_tarn_wrote_are_candidates() {
-        assert_eq!(tarn_data_key("data/h490000/0abcxyz"), Some((490000, false)));
+        let id = "001k1q4m8btqj3ed3dv2wn72yg";
+        assert_eq!(
+            tarn_data_key(&format!("data/h490000/{id}")),
+            Some((490000, false))
+        );
         let mac = "0123456789abcdef0123456789abcdef";
         assert_eq!(
-            tarn_data_key(&format!("data/h7/00001-{mac}")),
+            tarn_data_key(&format!("data/h7/{id}-{mac}")),
             Some((7, true))
+        );
+        assert_eq!(
+            tarn_data_key("data/h7/00000000000000000042"),
+            Some((7, false))
         );
         for other in [
             "data/x",
@@ -226,6 +239,9 @@ mod tests {
             "data/h12/nested/_tarn/namespace",
             "data/h12/ABC",
             "data/h12/abc-short",
+            "data/h12/readme",
+            "data/h12/001k1q4m8btqj3ed3dv2wn72yi",
+            "data/h12/001k1q4m8btqj3ed3dv2wn72y",
             "_tarn/range/abc",
             "elsewhere/data/h12/abc",
         ] {

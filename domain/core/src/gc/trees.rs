@@ -126,8 +126,29 @@ pub(super) async fn classify(
     Ok(found)
 }
 
-/// Carries out one action of a tree list.
-pub(super) async fn act(engine: &Engine, ns: &StorageNamespace, r: &Record) -> Result<bool> {
+/// Whether `key` is still as old as the mark saw it (written before
+/// `cutoff`): a file written since (a commit re-put it, a later run trashed
+/// it again) is left alone.
+async fn still_old(
+    engine: &Engine,
+    ns: &StorageNamespace,
+    key: &BlockKey,
+    cutoff: Timestamp,
+) -> Result<bool> {
+    match engine.stores.blocks.head(ns, key).await {
+        Ok(meta) => Ok(meta.last_modified < cutoff),
+        Err(e) if e.kind() == tarn_ports::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Carries out one action of a tree list, marked with grace cutoff `cutoff`.
+pub(super) async fn act(
+    engine: &Engine,
+    ns: &StorageNamespace,
+    r: &Record,
+    cutoff: Timestamp,
+) -> Result<bool> {
     let blocks = &engine.stores.blocks;
     let ignore_missing = |res: tarn_ports::PortResult<tarn_ports::PutOutcome>| match res {
         Ok(_) => Ok(true),
@@ -141,6 +162,9 @@ pub(super) async fn act(engine: &Engine, ns: &StorageNamespace, r: &Record) -> R
             };
             let main = BlockKey::new(r.key.clone())?;
             let trash = BlockKey::new(format!("{TRASH}{kind}/{id}"))?;
+            if !still_old(engine, ns, &main, cutoff).await? {
+                return Ok(false);
+            }
             // Copied first: a read that misses the file finds it there.
             if !ignore_missing(blocks.copy(ns, &main, ns, &trash).await)? {
                 return Ok(false);
@@ -149,7 +173,11 @@ pub(super) async fn act(engine: &Engine, ns: &StorageNamespace, r: &Record) -> R
             Ok(true)
         }
         PURGE if tree_file(&r.key, true).is_some() => {
-            blocks.delete(ns, &BlockKey::new(r.key.clone())?).await?;
+            let trash = BlockKey::new(r.key.clone())?;
+            if !still_old(engine, ns, &trash, cutoff).await? {
+                return Ok(false);
+            }
+            blocks.delete(ns, &trash).await?;
             Ok(true)
         }
         RESTORE => {

@@ -311,7 +311,7 @@ async fn many_small_sort_runs_merge_to_the_same_answer() {
         .engine
         .stores
         .blocks
-        .list(&ns(), "_tarn/gc/tiny/live/", None, 10)
+        .list(&ns(), "_tarn/gc/tiny/live", None, 10)
         .await
         .unwrap();
     assert!(scratch.is_empty(), "sort runs are removed");
@@ -465,4 +465,160 @@ async fn one_of_many_concurrent_schedule_claims_wins_each_interval() {
     assert!(!f.engine.claim_scheduled_gc(&f.repo, 3600).await.unwrap());
     f.clock.advance(HOUR);
     assert!(f.engine.claim_scheduled_gc(&f.repo, 3600).await.unwrap());
+}
+
+/// Stops the run once it has reported `after` progress events.
+struct CancelAfter {
+    after: usize,
+    seen: std::sync::atomic::AtomicUsize,
+}
+
+impl crate::GcObserver for CancelAfter {
+    fn progress(&self, _: &str, _: u64, _: Option<u64>) {
+        self.seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn cancelled(&self) -> bool {
+        self.seen.load(std::sync::atomic::Ordering::SeqCst) >= self.after
+    }
+}
+
+#[tokio::test]
+async fn a_canceled_run_deletes_nothing_and_a_later_one_finishes() {
+    let f = fixture().await;
+    let old = f.upload("main", "a", "one").await;
+    f.upload("main", "a", "two").await;
+    f.commit("main", "c").await;
+    f.clock.advance(1_000_000);
+    let options = GcOptions {
+        grace_period_secs: 0,
+        ..GcOptions::default()
+    };
+    for after in 0..3 {
+        let stop = CancelAfter {
+            after,
+            seen: Default::default(),
+        };
+        let res = f.engine.gc_mark(&f.repo, "stopped", &options, &stop).await;
+        assert!(matches!(res, Err(Error::Canceled(_))), "{after}: {res:?}");
+        assert!(matches!(
+            f.engine.gc_report(&f.repo, "stopped").await,
+            Err(Error::NotFound { .. })
+        ));
+    }
+    assert!(f.data_keys().await.contains(&old));
+    // A mark that finished, then a sweep stopped half way, then resumed.
+    f.engine
+        .gc_mark(&f.repo, "resumed", &options, &Unobserved)
+        .await
+        .unwrap();
+    let stop = CancelAfter {
+        after: 0,
+        seen: Default::default(),
+    };
+    assert!(matches!(
+        f.engine.gc_sweep(&f.repo, "resumed", &stop).await,
+        Err(Error::Canceled(_))
+    ));
+    let swept = f
+        .engine
+        .gc_sweep(&f.repo, "resumed", &Unobserved)
+        .await
+        .unwrap();
+    assert_eq!(swept.deleted.objects, 1);
+    assert!(!f.data_keys().await.contains(&old));
+}
+
+#[tokio::test]
+async fn bare_and_shared_namespaces_are_refused() {
+    let f = fixture().await;
+    f.upload("main", "a", "data").await;
+    f.clock.advance(2 * HOUR);
+    // A bare repository over the same namespace (as a restore starts).
+    let twin = RepositoryId::new("twin").unwrap();
+    f.engine
+        .create_bare_repository(twin.clone(), ns(), b("main"), false)
+        .await
+        .unwrap();
+    for repo in [&f.repo, &twin] {
+        let res = f
+            .engine
+            .gc_mark(repo, "refused", &GcOptions::default(), &Unobserved)
+            .await;
+        assert!(matches!(res, Err(Error::InvalidInput { .. })), "{res:?}");
+    }
+    assert_eq!(f.data_keys().await.len(), 1);
+    f.engine.delete_repository(&twin).await.unwrap();
+    // Alone again: the run goes ahead.
+    f.gc("alone").await;
+}
+
+/// Pauses the mark at its first progress report while reading trees, until
+/// the test lets it go.
+struct PauseOnce {
+    reached: std::sync::Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    resume: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl crate::GcObserver for PauseOnce {
+    fn progress(&self, phase: &str, _: u64, _: Option<u64>) {
+        if phase != "mark: reading trees" {
+            return;
+        }
+        let reached = self.reached.lock().unwrap().take();
+        if let Some(tx) = reached {
+            tx.send(()).unwrap();
+            self.resume.lock().unwrap().recv().unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commits_made_while_the_mark_runs_keep_their_data() {
+    let f = Arc::new(fixture().await);
+    f.upload("main", "base", "base").await;
+    f.commit("main", "base").await;
+    // Staged long ago: the grace period does not protect it.
+    let staged = f
+        .upload("main", "d", "in a commit made during the mark")
+        .await;
+    f.clock.advance(2 * HOUR);
+    let (reached_tx, reached_rx) = std::sync::mpsc::channel();
+    let (resume_tx, resume_rx) = std::sync::mpsc::channel();
+    let observer = Arc::new(PauseOnce {
+        reached: std::sync::Mutex::new(Some(reached_tx)),
+        resume: std::sync::Mutex::new(resume_rx),
+    });
+    let marking = {
+        let (f, observer) = (f.clone(), observer.clone());
+        tokio::spawn(async move {
+            f.engine
+                .gc_mark(&f.repo, "during", &GcOptions::default(), &*observer)
+                .await
+        })
+    };
+    tokio::task::spawn_blocking(move || reached_rx.recv().unwrap())
+        .await
+        .unwrap();
+    // While the mark is paused: commit the staged data, then move on so
+    // that no head shows that commit.
+    let with_d = f.commit("main", "with d").await;
+    f.engine
+        .delete_object(&f.repo, &b("main"), &p("d"))
+        .await
+        .unwrap();
+    f.commit("main", "without d").await;
+    resume_tx.send(()).unwrap();
+    marking.await.unwrap().unwrap();
+    f.engine
+        .gc_sweep(&f.repo, "during", &Unobserved)
+        .await
+        .unwrap();
+    assert!(
+        f.data_keys().await.contains(&staged),
+        "no rules: every commit is kept"
+    );
+    assert_eq!(
+        f.body(with_d.id.as_str(), "d").await.unwrap(),
+        "in a commit made during the mark"
+    );
 }

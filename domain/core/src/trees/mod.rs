@@ -98,7 +98,7 @@ impl TreeStore {
 
     /// A tree file garbage collection moved to the trash while a commit
     /// came to use it again (see `gc::trees`): put back, then read.
-    async fn restore_from_trash(
+    pub(crate) async fn restore_from_trash(
         &self,
         ns: &StorageNamespace,
         key: &BlockKey,
