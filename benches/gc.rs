@@ -5,15 +5,18 @@
 //! the same run:
 //! - mark speed (objects listed and classified per second) against a bare
 //!   listing of the same `data/` through the same store;
-//! - the process's peak RSS during the mark above what it held before, at
-//!   both sizes, with an 8 MiB sort budget that both sizes exceed (it must
-//!   not grow with the object count);
+//! - the peak RSS of the `tarn gc run` process doing the mark (and of the
+//!   one doing the sweep) at both sizes, with an 8 MiB sort budget that both
+//!   sizes exceed (it must not grow with the object count);
 //! - sweep deletes per second on the local store, and on an S3 server
 //!   (s3s-fs) with batched `DeleteObjects` against one `DeleteObject` per
 //!   key.
 //!
-//! Setup writes the data files directly (empty files, in the local store's
-//! layout) and stages the entries into the metadata; neither is measured.
+//! Setup writes the data files directly (empty objects, in the local
+//! store's layout) and commits the entries into a SQLite database; neither
+//! is measured. The mark and the sweep are `tarn gc run --mark-only` and
+//! `--sweep` on that data, timed from outside, so the figures are those of
+//! the real binary with its whole runtime.
 //! Without `--bench` (under `cargo test --all-targets`) it runs once at
 //! N = 2,000 and skips S3 unless a server is at hand.
 
@@ -26,10 +29,8 @@ use std::sync::Arc;
 use std::time::Instant;
 use support::S3sFs;
 use tarn_adapter_local::LocalBlockStore;
-use tarn_adapter_memory::{
-    MemoryMultipartStore, MemoryRefStore, MemoryStagingStore, SystemClock, UniqueIds,
-};
-use tarn_domain::{CommitRequest, Engine, EngineSettings, GcOptions, Stores, Unobserved};
+use tarn_adapter_memory::{SystemClock, UniqueIds};
+use tarn_domain::{CommitRequest, Engine, EngineSettings, Stores};
 use tarn_model::{
     BlockKey, BranchName, Entry, ObjectPath, PhysicalAddress, RepositoryId, StagedValue,
     StorageNamespace, Timestamp,
@@ -40,20 +41,6 @@ const HOURS: u64 = 1_000;
 /// The sort budget: smaller than the live set at both sizes, so that both
 /// spill sorted runs and the peak shows what bounds it.
 const SORT_BUDGET: usize = 8 << 20;
-
-fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// Resets the peak RSS (VmHWM) to the current RSS (Linux `clear_refs`).
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
 
 fn data_key(i: u64, base_hour: u64) -> String {
     format!("data/h{}/{i:026}", base_hour - HOURS + i % HOURS)
@@ -66,19 +53,63 @@ struct Outcome {
     sweep_secs: f64,
     scanned: u64,
     deleted: u64,
-    rss_before_mib: f64,
-    peak_above_mib: f64,
+    mark_peak_mib: f64,
+    sweep_peak_mib: f64,
+}
+
+/// Runs `tarn gc run <args>` on the bench's data; its stdout, wall time and
+/// peak RSS (MiB).
+fn gc_command(dir: &std::path::Path, args: &[&str]) -> (String, f64, f64) {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let t = Instant::now();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tarn"))
+        .args(["gc", "run", "--repository", "gcbench"])
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env("TARN_DATABASE__TYPE", "sqlite")
+        .env("TARN_DATABASE__SQLITE__PATH", dir.join("tarn.db"))
+        .env("TARN_BLOCKSTORE__TYPE", "local")
+        .env("TARN_BLOCKSTORE__LOCAL__PATH", dir.join("block"))
+        .env("TARN_GC__GRACE_PERIOD_SECS", "0")
+        .env("TARN_GC__SORT_BUDGET_BYTES", SORT_BUDGET.to_string())
+        .env("TARN_JOBS__POLL_INTERVAL_MS", "50")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampling = support::sampler(child.id(), stop.clone(), peak.clone());
+    let out = child.wait_with_output().unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    stop.store(true, Ordering::SeqCst);
+    sampling.join().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "tarn gc run {args:?} failed:\n{stdout}"
+    );
+    (stdout, secs, peak.load(Ordering::SeqCst) as f64 / 1024.0)
 }
 
 async fn run(n: u64) -> Outcome {
     let garbage = n / 10;
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().to_owned();
+    let root = dir.path().join("block");
+    let sql = Arc::new(
+        tarn_adapter_sql::SqlStore::open(&tarn_adapter_sql::Backend::Sqlite {
+            path: dir.path().join("tarn.db"),
+            max_connections: 4,
+            cache_bytes: 64 << 20,
+        })
+        .await
+        .unwrap(),
+    );
     let stores = Stores {
         blocks: Arc::new(LocalBlockStore::open(&root).await.unwrap()),
-        refs: Arc::new(MemoryRefStore::new()),
-        staging: Arc::new(MemoryStagingStore::new()),
-        multipart: Arc::new(MemoryMultipartStore::new()),
+        refs: sql.clone(),
+        staging: sql.clone(),
+        multipart: sql,
         clock: Arc::new(SystemClock::new()),
         ids: Arc::new(UniqueIds::new()),
     };
@@ -183,36 +214,33 @@ async fn run(n: u64) -> Outcome {
     let list_secs = t.elapsed().as_secs_f64();
     assert_eq!(listed, n + garbage);
 
-    let rss_before = status_kib("VmRSS:");
-    reset_peak();
-    let options = GcOptions {
-        grace_period_secs: 0,
-        sort_budget_bytes: SORT_BUDGET,
-        ..GcOptions::default()
+    drop(engine);
+    let (marked, mark_secs, mark_peak) = gc_command(dir.path(), &["--mark-only"]);
+    let run_id = marked
+        .lines()
+        .find_map(|l| l.strip_prefix("gc run ")?.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let count = |out: &str, what: &str| -> u64 {
+        out.lines()
+            .find_map(|l| l.trim_start().strip_prefix(what))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {what} in:\n{out}"))
     };
-    let t = Instant::now();
-    let marked = engine
-        .gc_mark(&repo, "bench", &options, &Unobserved)
-        .await
-        .unwrap();
-    let mark_secs = t.elapsed().as_secs_f64();
-    let peak = status_kib("VmHWM:");
-    assert_eq!(marked.scanned.objects, n + garbage);
-    assert_eq!(marked.live.objects, n);
-    assert_eq!(marked.garbage.objects, garbage);
-    let t = Instant::now();
-    let swept = engine.gc_sweep(&repo, "bench", &Unobserved).await.unwrap();
-    let sweep_secs = t.elapsed().as_secs_f64();
-    assert_eq!(swept.deleted.objects, garbage);
+    assert_eq!(count(&marked, "scanned"), n + garbage, "{marked}");
+    assert_eq!(count(&marked, "garbage"), garbage, "{marked}");
+    let (swept, sweep_secs, sweep_peak) = gc_command(dir.path(), &["--sweep", &run_id]);
+    assert_eq!(count(&swept, "deleted"), garbage, "{swept}");
     Outcome {
         n,
         list_secs,
         mark_secs,
         sweep_secs,
-        scanned: marked.scanned.objects,
+        scanned: n + garbage,
         deleted: garbage,
-        rss_before_mib: rss_before as f64 / 1024.0,
-        peak_above_mib: peak.saturating_sub(rss_before) as f64 / 1024.0,
+        mark_peak_mib: mark_peak,
+        sweep_peak_mib: sweep_peak,
     }
 }
 
@@ -275,19 +303,18 @@ fn main() {
         let mark_rate = o.scanned as f64 / o.mark_secs;
         let list_rate = o.scanned as f64 / o.list_secs;
         println!(
-            "N = {:>9}: mark {:>9.0} objects/s ({:.2}x a bare listing at {:.0}/s; goal >= 100,000/s), \
-             peak RSS {:.1} MiB above the {:.1} MiB held before (sort budget {} MiB; goal < 256 MiB), \
-             sweep {:>7.0} deletes/s on local",
+            "N = {:>9}: tarn gc run --mark-only {:>9.0} objects/s ({:.2}x a bare listing at {:.0}/s; goal >= 100,000/s), \
+             peak RSS {:.1} MiB (sort budget {} MiB; goal < 256 MiB); --sweep {:>7.0} deletes/s on local, peak RSS {:.1} MiB",
             o.n,
             mark_rate,
             mark_rate / list_rate,
             list_rate,
-            o.peak_above_mib,
-            o.rss_before_mib,
+            o.mark_peak_mib,
             SORT_BUDGET >> 20,
             o.deleted as f64 / o.sweep_secs,
+            o.sweep_peak_mib,
         );
-        peaks.push((o.n, o.peak_above_mib));
+        peaks.push((o.n, o.mark_peak_mib));
     }
     if let [(n1, p1), (n2, p2)] = peaks[..] {
         println!(
