@@ -3,6 +3,7 @@
 pub mod api;
 pub mod rbac;
 pub mod rbac_cases;
+mod rbac_cases_writes;
 
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
