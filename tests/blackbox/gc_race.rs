@@ -7,7 +7,7 @@
 //! made, and the runs did delete (the data of paths deleted before a
 //! commit) while the writers wrote.
 
-use crate::support::{self, TarnProcess};
+use crate::support;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -119,22 +119,14 @@ async fn gc_racing_writers_on_three_instances_loses_no_acknowledged_write() {
     ) {
         return;
     }
-    let db = support::fresh_postgres().await;
-    let blocks = tempfile::tempdir().unwrap();
-    let env = vec![
-        ("TARN_DATABASE__TYPE".to_owned(), "postgres".to_owned()),
-        ("TARN_DATABASE__POSTGRES__CONNECTION_STRING".to_owned(), db),
-        (
-            "TARN_BLOCKSTORE__LOCAL__PATH".to_owned(),
-            blocks.path().display().to_string(),
-        ),
-        ("TARN_GC__GRACE_PERIOD_SECS".to_owned(), "1".to_owned()),
-        ("TARN_JOBS__POLL_INTERVAL_MS".to_owned(), "50".to_owned()),
-    ];
-    let mut processes = Vec::new();
-    for _ in 0..3 {
-        processes.push(TarnProcess::start(tempfile::tempdir().unwrap(), &env).await);
-    }
+    let (processes, _blocks) = support::instances_sharing_postgres(
+        3,
+        &[
+            ("TARN_GC__GRACE_PERIOD_SECS", "1"),
+            ("TARN_JOBS__POLL_INTERVAL_MS", "50"),
+        ],
+    )
+    .await;
     let nodes: Vec<Node> = processes
         .iter()
         .map(|p| Node {

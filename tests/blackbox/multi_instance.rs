@@ -18,7 +18,6 @@ use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use support::TarnProcess;
 use tokio::sync::Mutex;
 
 use support::{KEY, SECRET};
@@ -129,20 +128,7 @@ async fn three_instances_share_one_database_without_losing_anything() {
     ) {
         return;
     }
-    let db = support::fresh_postgres().await;
-    let blocks = tempfile::tempdir().unwrap();
-    let env = vec![
-        ("TARN_DATABASE__TYPE".to_owned(), "postgres".to_owned()),
-        ("TARN_DATABASE__POSTGRES__CONNECTION_STRING".to_owned(), db),
-        (
-            "TARN_BLOCKSTORE__LOCAL__PATH".to_owned(),
-            blocks.path().display().to_string(),
-        ),
-    ];
-    let mut processes = Vec::new();
-    for _ in 0..3 {
-        processes.push(TarnProcess::start(tempfile::tempdir().unwrap(), &env).await);
-    }
+    let (processes, _blocks) = support::instances_sharing_postgres(3, &[]).await;
     let nodes: Vec<Node> = processes
         .iter()
         .map(|p| Node {

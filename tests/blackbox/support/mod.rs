@@ -354,3 +354,32 @@ pub async fn run_cli(
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// `n` instances of `tarn` on one fresh PostgreSQL database and one local
+/// block store directory, with `extra` environment besides; the processes
+/// and the store directory (both removed on drop).
+pub async fn instances_sharing_postgres(
+    n: usize,
+    extra: &[(&str, &str)],
+) -> (Vec<TarnProcess>, tempfile::TempDir) {
+    let db = fresh_postgres().await;
+    let blocks = tempfile::tempdir().unwrap();
+    let mut env = vec![
+        ("TARN_DATABASE__TYPE".to_owned(), "postgres".to_owned()),
+        ("TARN_DATABASE__POSTGRES__CONNECTION_STRING".to_owned(), db),
+        (
+            "TARN_BLOCKSTORE__LOCAL__PATH".to_owned(),
+            blocks.path().display().to_string(),
+        ),
+    ];
+    env.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let mut processes = Vec::new();
+    for _ in 0..n {
+        processes.push(TarnProcess::start(tempfile::tempdir().unwrap(), &env).await);
+    }
+    (processes, blocks)
+}

@@ -130,10 +130,7 @@ impl TreeStore {
         if let Some(m) = self.metaranges.get(id) {
             return Ok(m);
         }
-        let bytes = self.read_file(ns, &metarange_key(id)?).await?;
-        let m: MetaRange = Arc::new(index::MetaRangeData::new(
-            tree::decode_metarange(&bytes).map_err(corrupt)?,
-        ));
+        let m = self.metarange_uncached(ns, id).await?;
         self.metaranges.insert(id.clone(), m.clone());
         Ok(m)
     }
@@ -143,10 +140,7 @@ impl TreeStore {
         if let Some(r) = self.ranges.get(id) {
             return Ok(r);
         }
-        let bytes = self.read_file(ns, &range_key(id)?).await?;
-        let r: Range = Arc::new(index::RangeData::new(
-            tree::decode_range(&bytes).map_err(corrupt)?,
-        ));
+        let r = self.range_uncached(ns, id).await?;
         self.ranges.insert(id.clone(), r.clone());
         Ok(r)
     }
