@@ -239,13 +239,12 @@ try {
   check(true, "deleted a branch");
 
   console.log("garbage collection");
-  await page.getByRole("link", { name: "Repositories" }).click();
-  await page.getByRole("link", { name: "demo", exact: true }).click();
+  await page.goto(`${url}/repositories/demo/objects?ref=main`);
   await page.getByRole("link", { name: "Garbage collection" }).click();
   await page.getByText("No rules: every commit is kept").waitFor();
   await page.getByLabel("Default retention (days)").fill("7");
   await page.getByRole("button", { name: "Add branch rule" }).click();
-  await page.getByLabel("Branch 1").fill("main");
+  await page.getByLabel("Branch 1", { exact: true }).fill("main");
   await page.getByLabel("Days for branch 1").fill("30");
   await page.getByRole("button", { name: "Save rules" }).click();
   await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
