@@ -374,7 +374,7 @@ pub(crate) fn job_runner(
     let owner = JobOwner::new(format!("tarn-{}", UniqueIds::new().new_id()))?;
     let mut registry = JobRegistry::new();
     let gc = Arc::new(GcHandler::new(
-        engine,
+        engine.clone(),
         store.clone(),
         clock.clone(),
         gc_tuning(settings),
@@ -382,6 +382,14 @@ pub(crate) fn job_runner(
     registry.register(JobKind::new(GC_CLI_KIND)?, gc.clone());
     if kinds == RunnerKinds::Server {
         registry.register(JobKind::new(GC_KIND)?, gc);
+        registry.register(
+            JobKind::new(crate::jobs::refs::DUMP_KIND)?,
+            Arc::new(crate::jobs::refs::DumpHandler(engine.clone())),
+        );
+        registry.register(
+            JobKind::new(crate::jobs::refs::RESTORE_KIND)?,
+            Arc::new(crate::jobs::refs::RestoreHandler(engine.clone())),
+        );
     }
     Ok(JobRunner::new(
         store,

@@ -6,6 +6,7 @@ before: 501s, null fields, other wordings."""
 from __future__ import annotations
 
 import json
+import time
 
 import lakefs
 import lakefs_sdk
@@ -522,3 +523,57 @@ def test_sample_repository(apis, base_url, fs):
         assert [r.pattern for r in apis.repos.get_branch_protection_rules(name)] == ["main"]
     finally:
         apis.repos.delete_repository(name)
+
+
+def _wait_task(status, repo: str, task_id: str):
+    for _ in range(300):
+        s = status(repo, task_id)
+        if s.done:
+            return s
+        time.sleep(0.1)
+    raise AssertionError(f"task {task_id} did not finish")
+
+
+def test_dump_and_restore_tasks_rebuild_a_deleted_repository(apis, repo_name):
+    """dumpSubmit/dumpStatus, delete the repository, a bare one over the same
+    namespace, restoreSubmit/restoreStatus: every commit, branch and tag reads
+    back as it was."""
+    upload(apis, repo_name, "main", "data/a.csv", b"a,b\n1,2\n")
+    commit(apis, repo_name, "main", "first")
+    apis.branches.create_branch(repo_name, lakefs_sdk.BranchCreation(name="dev", source="main"))
+    upload(apis, repo_name, "dev", "data/b.csv", b"b\n")
+    commit(apis, repo_name, "dev", "on dev")
+    apis.tags.create_tag(repo_name, lakefs_sdk.TagCreation(id="v1", ref="main"))
+    before = {
+        b: [c.id for c in apis.refs.log_commits(repo_name, b).results] for b in ("main", "dev", "v1")
+    }
+    task = apis.repos.dump_submit(repo_name)
+    dumped = _wait_task(apis.repos.dump_status, repo_name, task.id)
+    assert dumped.error is None and dumped.refs is not None
+    with pytest.raises(lakefs_sdk.ApiException) as excinfo:
+        apis.repos.dump_status(repo_name, "no-such-task")
+    assert error_status(excinfo) == 404
+    ns = apis.repos.get_repository(repo_name).storage_namespace
+    restore = lakefs_sdk.RefsRestore(
+        commits_meta_range_id=dumped.refs.commits_meta_range_id,
+        tags_meta_range_id=dumped.refs.tags_meta_range_id,
+        branches_meta_range_id=dumped.refs.branches_meta_range_id,
+    )
+    # Not into a repository that has branches.
+    with pytest.raises(lakefs_sdk.ApiException) as excinfo:
+        apis.repos.restore_submit(repo_name, restore)
+    assert error_status(excinfo) == 400
+    assert "bare" in error_json(excinfo)["message"]
+    apis.repos.delete_repository(repo_name)
+    apis.repos.create_repository(lakefs_sdk.RepositoryCreation(name=repo_name, storage_namespace=ns), bare=True)
+    task = apis.repos.restore_submit(repo_name, restore)
+    restored = _wait_task(apis.repos.restore_status, repo_name, task.id)
+    assert restored.error is None, restored.error
+    assert sorted(b.id for b in apis.branches.list_branches(repo_name).results) == ["dev", "main"]
+    assert [t.id for t in apis.tags.list_tags(repo_name).results] == ["v1"]
+    after = {
+        b: [c.id for c in apis.refs.log_commits(repo_name, b).results] for b in ("main", "dev", "v1")
+    }
+    assert after == before
+    assert read(apis, repo_name, "dev", "data/b.csv") == b"b\n"
+    assert read(apis, repo_name, "v1", "data/a.csv") == b"a,b\n1,2\n"

@@ -237,16 +237,15 @@ impl Engine {
         Ok(dump)
     }
 
-    /// Loads a dump into `repo`, which must be bare (its default branch does
-    /// not exist): commits first (each checked against its content address),
-    /// then branches (with fresh staging areas), then tags. `force` lets it
-    /// into a read-only repository.
-    pub async fn restore_refs(
+    /// What a restore checks before it loads anything: the repository is
+    /// bare (and writable, unless `force`), and the dump's three objects
+    /// are in its namespace. Returns the repository and their keys.
+    pub async fn check_restore(
         &self,
         repo: &RepositoryId,
         dump: &RefsDump,
         force: bool,
-    ) -> Result<()> {
+    ) -> Result<(tarn_model::Repository, [BlockKey; 3])> {
         let r = self.get_repository(repo).await?;
         if r.read_only && !force {
             return Err(Error::ReadOnlyRepository(repo.to_string()));
@@ -277,6 +276,20 @@ impl Engine {
                     _ => Error::from(e),
                 })?;
         }
+        Ok((r, keys))
+    }
+
+    /// Loads a dump into `repo`, which must be bare (its default branch does
+    /// not exist): commits first (each checked against its content address),
+    /// then branches (with fresh staging areas), then tags. `force` lets it
+    /// into a read-only repository.
+    pub async fn restore_refs(
+        &self,
+        repo: &RepositoryId,
+        dump: &RefsDump,
+        force: bool,
+    ) -> Result<()> {
+        let (r, keys) = self.check_restore(repo, dump, force).await?;
         let [commits, branches, tags] = keys;
         let ns = &r.storage_namespace;
         // Commits first (idempotent), then their generations, then every

@@ -17,6 +17,7 @@ mod presigned_multipart;
 mod pulls;
 mod refs;
 mod refs_dump;
+mod refs_tasks;
 pub mod repositories;
 mod settings;
 mod staging;
@@ -48,6 +49,7 @@ static RESOURCES: &[&[operation::Operation]] = &[
     pulls::OPERATIONS,
     presigned_multipart::OPERATIONS,
     refs_dump::OPERATIONS,
+    refs_tasks::OPERATIONS,
     auth::OPERATIONS,
     auth::users::OPERATIONS,
     auth::groups::OPERATIONS,

@@ -47,7 +47,33 @@ pub struct RefsRestore {
     force: Option<bool>,
 }
 
-fn all_on(repo: &str, actions: &[Action]) -> Vec<Permission> {
+impl RefsRestore {
+    /// Whether to restore into a read-only repository too.
+    pub(super) fn force(&self) -> bool {
+        self.force == Some(true)
+    }
+
+    /// The dump named.
+    pub(super) fn into_dump(self) -> RefsDump {
+        RefsDump {
+            commits_meta_range_id: self.commits_meta_range_id,
+            branches_meta_range_id: self.branches_meta_range_id,
+            tags_meta_range_id: self.tags_meta_range_id,
+        }
+    }
+}
+
+impl From<RefsDump> for RefsDumpBody {
+    fn from(d: RefsDump) -> Self {
+        Self {
+            commits_meta_range_id: d.commits_meta_range_id,
+            branches_meta_range_id: d.branches_meta_range_id,
+            tags_meta_range_id: d.tags_meta_range_id,
+        }
+    }
+}
+
+pub(super) fn all_on(repo: &str, actions: &[Action]) -> Vec<Permission> {
     actions
         .iter()
         .map(|a| Permission::new(*a, arn::repository(repo)))
@@ -62,11 +88,7 @@ async fn dump(
     let actions = [Action::ListTags, Action::ListBranches, Action::ListCommits];
     require(&req, &all_on(&path, &actions)).await?;
     let d = engine.dump_refs(&repo_id(&path)?).await?;
-    Ok(HttpResponse::Created().json(RefsDumpBody {
-        commits_meta_range_id: d.commits_meta_range_id,
-        branches_meta_range_id: d.branches_meta_range_id,
-        tags_meta_range_id: d.tags_meta_range_id,
-    }))
+    Ok(HttpResponse::Created().json(RefsDumpBody::from(d)))
 }
 
 async fn restore(
@@ -82,13 +104,9 @@ async fn restore(
     ];
     require(&req, &all_on(&path, &actions)).await?;
     let b = body.into_inner();
-    let dump = RefsDump {
-        commits_meta_range_id: b.commits_meta_range_id,
-        branches_meta_range_id: b.branches_meta_range_id,
-        tags_meta_range_id: b.tags_meta_range_id,
-    };
+    let force = b.force();
     engine
-        .restore_refs(&repo_id(&path)?, &dump, b.force == Some(true))
+        .restore_refs(&repo_id(&path)?, &b.into_dump(), force)
         .await?;
     Ok(HttpResponse::Ok().finish())
 }

@@ -3,14 +3,6 @@
 
 /// `(method, path under /api/v1, operationId)`.
 pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
-    ("POST", "/repositories/{repository}/dump", "dumpSubmit"),
-    ("GET", "/repositories/{repository}/dump", "dumpStatus"),
-    (
-        "POST",
-        "/repositories/{repository}/restore",
-        "restoreSubmit",
-    ),
-    ("GET", "/repositories/{repository}/restore", "restoreStatus"),
     (
         "GET",
         "/repositories/{repository}/branches/{branch}/import",

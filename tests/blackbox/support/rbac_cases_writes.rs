@@ -170,6 +170,36 @@ pub(super) fn writes_then_deletions() -> Vec<Case> {
             Read,
         ),
         case(
+            "dumpSubmit",
+            M::POST,
+            "/repositories/{repo}/dump",
+            None,
+            Read,
+        ),
+        case(
+            "dumpStatus",
+            M::GET,
+            "/repositories/{repo}/dump?task_id=nosuchtask",
+            None,
+            Read,
+        ),
+        case(
+            "restoreSubmit",
+            M::POST,
+            "/repositories/{repo}/restore",
+            Some(
+                r#"{"commits_meta_range_id":"c","branches_meta_range_id":"b","tags_meta_range_id":"t"}"#,
+            ),
+            Write,
+        ),
+        case(
+            "restoreStatus",
+            M::GET,
+            "/repositories/{repo}/restore?task_id=nosuchtask",
+            None,
+            Write,
+        ),
+        case(
             "restoreRefs",
             M::PUT,
             "/repositories/{repo}/refs/restore",
