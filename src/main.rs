@@ -3,6 +3,7 @@
 mod gc_cli;
 mod http;
 mod jobs;
+mod refs_cli;
 mod sample_data;
 mod settings;
 mod startup;
@@ -96,6 +97,43 @@ enum Command {
     /// Garbage collection.
     #[command(subcommand)]
     Gc(GcCommand),
+    /// Dump a repository's commits, branches and tags to objects in its
+    /// namespace; prints the manifest (lakectl refs-dump).
+    RefsDump {
+        /// A TOML configuration file, layered over the defaults.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Directory for all data.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// The data directory of `tarn run --quickstart`.
+        #[arg(long)]
+        quickstart: bool,
+        /// The repository.
+        #[arg(long, value_name = "NAME")]
+        repository: String,
+    },
+    /// Restore a dump's manifest into a bare repository (lakectl refs-restore).
+    RefsRestore {
+        /// A TOML configuration file, layered over the defaults.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Directory for all data.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// The data directory of `tarn run --quickstart`.
+        #[arg(long)]
+        quickstart: bool,
+        /// The bare repository to restore into.
+        #[arg(long, value_name = "NAME")]
+        repository: String,
+        /// The manifest `tarn refs-dump` printed (`-`: standard input).
+        #[arg(long, value_name = "FILE")]
+        manifest: PathBuf,
+        /// Restore into a read-only repository too.
+        #[arg(long)]
+        force: bool,
+    },
     /// Apply pending database migrations and exit (`tarn run` also does this at startup).
     Migrate {
         /// A TOML configuration file, layered over the defaults.
@@ -168,7 +206,19 @@ fn main() -> ExitCode {
             data_dir,
             quickstart,
             ..
-        }) => (
+        })
+        | Command::RefsDump {
+            config,
+            data_dir,
+            quickstart,
+            ..
+        }
+        | Command::RefsRestore {
+            config,
+            data_dir,
+            quickstart,
+            ..
+        } => (
             Overrides {
                 config_file: config.clone(),
                 data_dir: data_dir.clone(),
@@ -210,6 +260,13 @@ fn main() -> ExitCode {
         } => setup(settings, &user_name, access_key_id.zip(secret_access_key)),
         Command::SetPassword { user_name, .. } => set_password(settings, &user_name),
         Command::Run { .. } => serve(settings, quickstart),
+        Command::RefsDump { repository, .. } => refs_cli::dump(settings, &repository),
+        Command::RefsRestore {
+            repository,
+            manifest,
+            force,
+            ..
+        } => refs_cli::restore(settings, &repository, &manifest, force),
         Command::Gc(GcCommand::Run {
             repository,
             dry_run,

@@ -24,4 +24,5 @@ mod multi_instance;
 mod persistence;
 mod rbac_api;
 mod rbac_gateway;
+mod refs_cli;
 mod serve;
