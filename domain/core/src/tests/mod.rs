@@ -149,6 +149,7 @@ mod data;
 mod diff_merge;
 mod gc;
 mod history;
+mod import;
 mod objects_commits;
 mod refs_dump;
 mod repos_branches;
