@@ -390,6 +390,10 @@ pub(crate) fn job_runner(
             JobKind::new(crate::jobs::refs::RESTORE_KIND)?,
             Arc::new(crate::jobs::refs::RestoreHandler(engine.clone())),
         );
+        registry.register(
+            JobKind::new(crate::jobs::import::IMPORT_KIND)?,
+            Arc::new(crate::jobs::import::ImportHandler(engine.clone())),
+        );
     }
     Ok(JobRunner::new(
         store,

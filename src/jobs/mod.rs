@@ -5,6 +5,7 @@
 
 pub mod gc;
 pub mod gc_schedule;
+pub mod import;
 pub mod refs;
 mod runner;
 #[cfg(test)]

@@ -248,5 +248,6 @@ def apis(api_client):
         metadata = lakefs_sdk.MetadataApi(api_client)
         pulls = lakefs_sdk.PullsApi(api_client)
         staging = lakefs_sdk.StagingApi(api_client)
+        imports = lakefs_sdk.ImportApi(api_client)
 
     return Apis

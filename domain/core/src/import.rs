@@ -274,6 +274,21 @@ impl ChangeSource for ImportChanges<'_> {
 }
 
 impl Engine {
+    /// What an import checks before it starts: the repository takes
+    /// writes, the branch exists and takes commits, the paths are sound.
+    pub async fn check_import(
+        &self,
+        repo: &RepositoryId,
+        name: &BranchName,
+        paths: &[ImportPath],
+    ) -> Result<()> {
+        let r = self.writable_repository(repo).await?;
+        self.get_branch(repo, name).await?;
+        self.check_unprotected(repo, name, Protected::Commit)
+            .await?;
+        resolve(paths, &r.storage_namespace).map(|_| ())
+    }
+
     /// Imports `paths` into branch `name` as one commit; returns it and how
     /// many objects were ingested.
     pub async fn import(

@@ -180,7 +180,10 @@ fn storage_config(info: &ServerInfo) -> StorageConfig {
         pre_sign_support: info.presign,
         // As lakeFS's default: a browser would need CORS on the bucket.
         pre_sign_support_ui: false,
-        import_support: false,
+        // Imports read the source through the block store: S3 buckets its
+        // credentials can list (the local store's import of outside
+        // directories is not built yet).
+        import_support: info.blockstore_type == "s3",
         import_validity_regex: info.namespace_regex.clone(),
         // Presigned multipart uploads need presigned part URLs: S3 only.
         pre_sign_multipart_upload: info.presign,

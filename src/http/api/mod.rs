@@ -8,6 +8,7 @@ pub mod config;
 mod error;
 mod gc_rules;
 mod gc_runs;
+mod imports;
 mod metadata_files;
 mod models;
 mod objects;
@@ -45,6 +46,7 @@ static RESOURCES: &[&[operation::Operation]] = &[
     settings::OPERATIONS,
     gc_rules::OPERATIONS,
     gc_runs::OPERATIONS,
+    imports::OPERATIONS,
     metadata_files::OPERATIONS,
     pulls::OPERATIONS,
     presigned_multipart::OPERATIONS,

@@ -5,21 +5,6 @@
 pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
     (
         "GET",
-        "/repositories/{repository}/branches/{branch}/import",
-        "importStatus",
-    ),
-    (
-        "POST",
-        "/repositories/{repository}/branches/{branch}/import",
-        "importStart",
-    ),
-    (
-        "DELETE",
-        "/repositories/{repository}/branches/{branch}/import",
-        "importCancel",
-    ),
-    (
-        "GET",
         "/repositories/{repository}/actions/runs",
         "listRepositoryRuns",
     ),

@@ -170,6 +170,29 @@ pub(super) fn writes_then_deletions() -> Vec<Case> {
             Read,
         ),
         case(
+            "importStart",
+            M::POST,
+            "/repositories/{repo}/branches/main/import",
+            Some(
+                r#"{"paths":[{"type":"common_prefix","path":"s3://no-such-bucket/x/","destination":"imported/"}],"commit":{"message":"import"}}"#,
+            ),
+            Admin,
+        ),
+        case(
+            "importStatus",
+            M::GET,
+            "/repositories/{repo}/branches/main/import?id=nosuchimport",
+            None,
+            Read,
+        ),
+        case(
+            "importCancel",
+            M::DELETE,
+            "/repositories/{repo}/branches/main/import?id=nosuchimport",
+            None,
+            Admin,
+        ),
+        case(
             "dumpSubmit",
             M::POST,
             "/repositories/{repo}/dump",
