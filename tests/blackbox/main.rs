@@ -20,6 +20,7 @@ mod gateway;
 mod gateway_sdk;
 mod gc;
 mod gc_race;
+mod import;
 mod multi_instance;
 mod persistence;
 mod rbac_api;

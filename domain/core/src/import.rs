@@ -122,6 +122,15 @@ fn resolve(paths: &[ImportPath], own: &StorageNamespace) -> Result<Vec<Source>> 
     Ok(out)
 }
 
+/// An empty source would only empty the destination: refused (a missing
+/// bucket lists as empty on S3).
+fn no_objects(src: &Source) -> Error {
+    invalid(format!(
+        "no objects under {}/{} (a missing bucket or prefix?)",
+        src.ns, src.key
+    ))
+}
+
 fn entry_of(ns: &StorageNamespace, block: &ListedBlock) -> Entry {
     Entry {
         address: PhysicalAddress::Full {
@@ -152,6 +161,8 @@ struct ImportChanges<'a> {
     after: Option<BlockKey>,
     exhausted: bool,
     started: bool,
+    /// Whether the current prefix source listed anything.
+    listed_any: bool,
     ingested: u64,
 }
 
@@ -231,14 +242,19 @@ impl ImportChanges<'_> {
                 self.pending = None;
                 self.after = None;
                 self.exhausted = false;
+                self.listed_any = false;
                 self.started = true;
             }
             if self.pending.is_none() {
                 self.pending = self.next_listed(&src).await?;
+                self.listed_any |= self.pending.is_some();
             }
             let next_base = self.next_base(&src.destination).await?;
             let source_first = match (&self.pending, &next_base) {
                 (None, None) => {
+                    if !self.listed_any {
+                        return Err(no_objects(&src));
+                    }
                     self.sources.pop_front();
                     self.started = false;
                     continue;
@@ -286,7 +302,30 @@ impl Engine {
         self.get_branch(repo, name).await?;
         self.check_unprotected(repo, name, Protected::Commit)
             .await?;
-        resolve(paths, &r.storage_namespace).map(|_| ())
+        // Each source must be readable with the store's credentials and
+        // hold something: a foreign scheme, a refusal, a missing bucket or
+        // prefix (which lists as empty) is the caller's mistake, said now
+        // rather than as a failed job; an empty source would only empty
+        // the destination.
+        for src in resolve(paths, &r.storage_namespace)? {
+            let probe = match src.kind {
+                ImportKind::Prefix => {
+                    match self.stores.blocks.list(&src.ns, &src.key, None, 1).await {
+                        Ok(found) if found.is_empty() => return Err(no_objects(&src)),
+                        other => other.map(|_| ()),
+                    }
+                }
+                ImportKind::Object => {
+                    let key = BlockKey::new(src.key.clone())?;
+                    self.stores.blocks.head(&src.ns, &key).await.map(|_| ())
+                }
+            };
+            probe.map_err(|e| match e.kind() {
+                ErrorKind::Unavailable => Error::from(e),
+                _ => invalid(format!("cannot read {}/{}: {e}", src.ns, src.key)),
+            })?;
+        }
+        Ok(())
     }
 
     /// Imports `paths` into branch `name` as one commit; returns it and how
@@ -317,6 +356,7 @@ impl Engine {
                 after: None,
                 exhausted: false,
                 started: false,
+                listed_any: false,
                 ingested: 0,
             };
             let applied = self

@@ -165,6 +165,30 @@ async fn objects_import_one_by_one_and_bad_paths_are_refused() {
             .await,
         Err(Error::InvalidInput { .. })
     ));
+    // An empty source would only empty the destination: refused.
+    assert!(matches!(
+        f.engine
+            .import(
+                &f.repo,
+                &b("main"),
+                &[prefix("mem://source/nothing/", "here/")],
+                commit_req(),
+                &Quiet
+            )
+            .await,
+        Err(Error::InvalidInput { .. })
+    ));
+    assert!(matches!(
+        f.engine
+            .check_import(
+                &f.repo,
+                &b("main"),
+                &[prefix("mem://source/nothing/", "here/")]
+            )
+            .await,
+        Err(Error::InvalidInput { .. })
+    ));
+    assert_eq!(body(&f, "main", "here/file.bin").await, "X");
     // A canceled import leaves the branch as it was.
     put_source(&f, "more/x", "x").await;
     assert!(matches!(

@@ -1,0 +1,186 @@
+//! Zero-copy import through the real binary on the S3 run: prefixes and
+//! single objects from the test bucket, destination replacement, refused
+//! sources, and a collection afterwards that leaves imported data alone.
+
+use crate::support::api::Api;
+use crate::support::{self, TarnProcess};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::time::Duration;
+use tarn_model::{BlockKey, StorageNamespace};
+use tarn_ports::{BlockStore, ByteStream};
+
+async fn wait_import(api: &Api, repo: &str, id: &str) -> Value {
+    for _ in 0..300 {
+        let (s, v) = api
+            .json(
+                Method::GET,
+                &format!("/repositories/{repo}/branches/main/import?id={id}"),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        if v["completed"] == true || v.get("error").is_some() {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("import {id} did not end");
+}
+
+#[tokio::test]
+async fn imports_from_s3_replace_the_destination_and_survive_collection() {
+    let Some((settings, bucket)) = support::test_s3() else {
+        support::Run::skip_unless(&[], "imports read S3 sources: the S3 run only");
+        return;
+    };
+    let store = tarn_adapter_s3::S3BlockStore::connect(&settings)
+        .await
+        .unwrap();
+    let prefix = tarn_adapter_s3::testing::unique_prefix("import-src");
+    let src_ns = StorageNamespace::new(format!("s3://{bucket}")).unwrap();
+    let files = [("a.csv", "A"), ("dir/b.csv", "BB"), ("dir/c.csv", "CCC")];
+    for (k, v) in files {
+        store
+            .put(
+                &src_ns,
+                &BlockKey::new(format!("{prefix}/{k}")).unwrap(),
+                ByteStream::from_bytes(v.as_bytes().to_vec()),
+                Some(v.len() as u64),
+            )
+            .await
+            .unwrap();
+    }
+    let api = Api {
+        tarn: TarnProcess::quickstart_with(&[
+            ("TARN_GC__GRACE_PERIOD_SECS", "0"),
+            ("TARN_JOBS__POLL_INTERVAL_MS", "100"),
+        ])
+        .await,
+        http: reqwest::Client::new(),
+    };
+    api.repo("imports").await;
+    api.upload("imports", "main", "lake/old.csv", "gone after the import")
+        .await;
+    api.upload("imports", "main", "other.txt", "stays").await;
+    api.commit("imports", "main", "before").await;
+    let uri = format!("s3://{bucket}/{prefix}/");
+    let (s, started) = api
+        .json(
+            Method::POST,
+            "/repositories/imports/branches/main/import",
+            Some(json!({
+                "paths": [
+                    {"type": "common_prefix", "path": uri, "destination": "lake/"},
+                    {"type": "object", "path": format!("{uri}a.csv"), "destination": "one.csv"}
+                ],
+                "commit": {"message": "import", "metadata": {"source": "test"}}
+            })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{started}");
+    let status = wait_import(&api, "imports", started["id"].as_str().unwrap()).await;
+    assert_eq!(status["completed"], true, "{status}");
+    assert_eq!(status["ingested_objects"], 4);
+    assert_eq!(status["commit"]["message"], "import");
+    let (_, listing) = api
+        .json(
+            Method::GET,
+            "/repositories/imports/refs/main/objects/ls?amount=100",
+            None,
+        )
+        .await;
+    let paths: Vec<&str> = listing["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        vec![
+            "lake/a.csv",
+            "lake/dir/b.csv",
+            "lake/dir/c.csv",
+            "one.csv",
+            "other.txt"
+        ]
+    );
+
+    // Collect with no grace period and zero-day retention (the commit
+    // before the import expires): imported data is never a candidate.
+    let (s, v) = api
+        .json(
+            Method::PUT,
+            "/repositories/imports/settings/gc_rules",
+            Some(json!({"default_retention_days": 0, "branches": []})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let (s, run) = api
+        .json(
+            Method::POST,
+            "/repositories/imports/gc/runs",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{run}");
+    let id = run["id"].as_str().unwrap().to_owned();
+    loop {
+        let (_, r) = api
+            .json(
+                Method::GET,
+                &format!("/repositories/imports/gc/runs/{id}"),
+                None,
+            )
+            .await;
+        if !matches!(r["state"].as_str(), Some("pending" | "running")) {
+            assert_eq!(r["state"], "succeeded", "{r}");
+            assert_eq!(
+                r["report"]["deleted"]["objects"], 1,
+                "only lake/old.csv's data: {r}"
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for (k, v) in files {
+        let got = api
+            .req(
+                Method::GET,
+                &format!("/repositories/imports/refs/main/objects?path=lake/{k}"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.text().await.unwrap(), v);
+        assert!(store
+            .head(&src_ns, &BlockKey::new(format!("{prefix}/{k}")).unwrap())
+            .await
+            .is_ok());
+    }
+
+    // Sources that cannot be read are refused when submitted.
+    for path in [
+        format!("s3://no-such-bucket-{}/x/", std::process::id()),
+        "local://somewhere/x/".to_owned(),
+        format!("{uri}missing.csv"),
+    ] {
+        let kind = if path.ends_with('/') {
+            "common_prefix"
+        } else {
+            "object"
+        };
+        let (s, v) = api
+            .json(
+                Method::POST,
+                "/repositories/imports/branches/main/import",
+                Some(json!({
+                    "paths": [{"type": kind, "path": path, "destination": "x/y"}],
+                    "commit": {"message": "bad"}
+                })),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{path}: {v}");
+    }
+}
