@@ -9,8 +9,6 @@ use crate::jobs::Jobs;
 use crate::settings::{DatabaseKind, Settings};
 use crate::startup;
 use anyhow::{bail, Context};
-use indicatif::{ProgressBar, ProgressStyle};
-use std::time::Duration;
 use tarn_domain::{Engine, GcReport};
 use tarn_model::jobs::{JobKind, JobState};
 use tarn_model::RepositoryId;
@@ -87,45 +85,8 @@ pub async fn run(settings: Settings, args: GcRunArgs) -> anyhow::Result<()> {
         )
         .await?;
     println!("gc run {} of {repo} ({mode:?}) started", job.id);
-    let runner = startup::job_runner(
-        &settings,
-        job_store.clone(),
-        engine.clone(),
-        startup::RunnerKinds::GcCommand,
-    )?
-    .start();
-
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(200));
-    let mut cancel_sent = false;
-    let finished = loop {
-        let current = job_store.get(&job.id).await?;
-        if current.state.is_final() {
-            break current;
-        }
-        let total = current
-            .progress
-            .total
-            .map_or(String::new(), |t| format!(" of {t}"));
-        bar.set_message(format!(
-            "{} {}: {}{total}",
-            current.state, current.progress.message, current.progress.done
-        ));
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_millis(250)) => {}
-            _ = tokio::signal::ctrl_c(), if !cancel_sent => {
-                bar.println("stopping: asked the run to cancel");
-                job_store.request_cancel(&job.id, engine.now()).await?;
-                cancel_sent = true;
-            }
-        }
-    };
-    bar.finish_and_clear();
-    runner.stop().await;
+    let finished =
+        crate::cli_jobs::follow(&settings, job_store.clone(), engine.clone(), &job.id).await?;
     match finished.state {
         JobState::Succeeded => {
             let report: GcReport = serde_json::from_str(finished.result.as_deref().unwrap_or(""))

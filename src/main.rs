@@ -1,7 +1,9 @@
 //! `tarn`: the command line. It only parses and bootstraps; `startup` wires.
 
+mod cli_jobs;
 mod gc_cli;
 mod http;
+mod import_cli;
 mod jobs;
 mod refs_cli;
 mod sample_data;
@@ -97,6 +99,28 @@ enum Command {
     /// Garbage collection.
     #[command(subcommand)]
     Gc(GcCommand),
+    /// Import objects from the object store into a branch without copying
+    /// them (lakectl import): one commit, as a job beside any servers.
+    Import {
+        /// A TOML configuration file, layered over the defaults.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Directory for all data.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// The data directory of `tarn run --quickstart`.
+        #[arg(long)]
+        quickstart: bool,
+        /// The source: a prefix ending in '/' (s3://bucket/path/) or one object.
+        #[arg(long, value_name = "URI")]
+        from: String,
+        /// Where: lakefs://<repository>/<branch>/<path>.
+        #[arg(long, value_name = "URI")]
+        to: String,
+        /// The commit message.
+        #[arg(long, short = 'm', value_name = "TEXT")]
+        message: Option<String>,
+    },
     /// Dump a repository's commits, branches and tags to objects in its
     /// namespace; prints the manifest (lakectl refs-dump).
     RefsDump {
@@ -213,6 +237,12 @@ fn main() -> ExitCode {
             quickstart,
             ..
         }
+        | Command::Import {
+            config,
+            data_dir,
+            quickstart,
+            ..
+        }
         | Command::RefsRestore {
             config,
             data_dir,
@@ -261,6 +291,9 @@ fn main() -> ExitCode {
         Command::SetPassword { user_name, .. } => set_password(settings, &user_name),
         Command::Run { .. } => serve(settings, quickstart),
         Command::RefsDump { repository, .. } => refs_cli::dump(settings, &repository),
+        Command::Import {
+            from, to, message, ..
+        } => import_cli::run(settings, &from, &to, message),
         Command::RefsRestore {
             repository,
             manifest,

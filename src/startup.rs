@@ -343,12 +343,13 @@ pub(crate) fn gc_tuning(settings: &Settings) -> GcTuning {
     }
 }
 
-/// Which job kinds a runner runs: a server every kind, `tarn gc run` only
-/// the runs it starts itself.
+/// Which job kinds a runner runs: a server every kind, a command (`tarn gc
+/// run`, `tarn import`) only the kinds commands start, so that it never
+/// takes a server's jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RunnerKinds {
     Server,
-    GcCommand,
+    Command,
 }
 
 pub(crate) fn job_runner(
@@ -380,6 +381,11 @@ pub(crate) fn job_runner(
         gc_tuning(settings),
     ));
     registry.register(JobKind::new(GC_CLI_KIND)?, gc.clone());
+    let import = Arc::new(crate::jobs::import::ImportHandler(engine.clone()));
+    registry.register(
+        JobKind::new(crate::jobs::import::IMPORT_CLI_KIND)?,
+        import.clone(),
+    );
     if kinds == RunnerKinds::Server {
         registry.register(JobKind::new(GC_KIND)?, gc);
         registry.register(
@@ -390,10 +396,7 @@ pub(crate) fn job_runner(
             JobKind::new(crate::jobs::refs::RESTORE_KIND)?,
             Arc::new(crate::jobs::refs::RestoreHandler(engine.clone())),
         );
-        registry.register(
-            JobKind::new(crate::jobs::import::IMPORT_KIND)?,
-            Arc::new(crate::jobs::import::ImportHandler(engine.clone())),
-        );
+        registry.register(JobKind::new(crate::jobs::import::IMPORT_KIND)?, import);
     }
     Ok(JobRunner::new(
         store,

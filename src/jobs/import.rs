@@ -11,6 +11,8 @@ use tarn_model::{BranchName, RepositoryId};
 
 /// The job kind.
 pub const IMPORT_KIND: &str = "import";
+/// The kind of imports `tarn import` starts (see `gc::GC_CLI_KIND`).
+pub const IMPORT_CLI_KIND: &str = "import.cli";
 
 /// One source of an import (JSON).
 #[derive(Debug, Clone, Serialize, Deserialize)]

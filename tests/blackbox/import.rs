@@ -184,3 +184,91 @@ async fn imports_from_s3_replace_the_destination_and_survive_collection() {
         assert_eq!(s, StatusCode::BAD_REQUEST, "{path}: {v}");
     }
 }
+
+/// `tarn import` beside the live server (the S3 run, on PostgreSQL).
+#[tokio::test]
+async fn the_command_line_imports_beside_a_running_server() {
+    let Some((settings, bucket)) = support::test_s3() else {
+        support::Run::skip_unless(&[], "imports read S3 sources: the S3 run only");
+        return;
+    };
+    let store = tarn_adapter_s3::S3BlockStore::connect(&settings)
+        .await
+        .unwrap();
+    let prefix = tarn_adapter_s3::testing::unique_prefix("import-cli");
+    let src_ns = StorageNamespace::new(format!("s3://{bucket}")).unwrap();
+    for k in ["x.parquet", "y/z.parquet"] {
+        store
+            .put(
+                &src_ns,
+                &BlockKey::new(format!("{prefix}/{k}")).unwrap(),
+                ByteStream::from_bytes(k.as_bytes().to_vec()),
+                Some(k.len() as u64),
+            )
+            .await
+            .unwrap();
+    }
+    let mut env = support::database_env().await;
+    env.extend(support::blockstore_env());
+    let api = Api {
+        tarn: TarnProcess::start(tempfile::tempdir().unwrap(), &env).await,
+        http: reqwest::Client::new(),
+    };
+    api.repo("cliimport").await;
+    let cli_env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let dir = api.tarn.data_dir.path().to_owned();
+    let from = format!("s3://{bucket}/{prefix}/");
+    let (ok, out, err) = support::run_cli(
+        &[
+            "import",
+            "--quickstart",
+            "--from",
+            &from,
+            "--to",
+            "lakefs://cliimport/main/in/",
+            "-m",
+            "from the cli",
+        ],
+        &dir,
+        "",
+        &cli_env,
+    )
+    .await;
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("imported 2 objects"), "{out}");
+    for k in ["x.parquet", "y/z.parquet"] {
+        let got = api
+            .req(
+                Method::GET,
+                &format!("/repositories/cliimport/refs/main/objects?path=in/{k}"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.status(), StatusCode::OK);
+        assert_eq!(got.text().await.unwrap(), k);
+    }
+    let (_, log) = api
+        .json(
+            Method::GET,
+            "/repositories/cliimport/refs/main/commits?amount=1",
+            None,
+        )
+        .await;
+    assert_eq!(log["results"][0]["message"], "from the cli");
+    let (ok, _, err) = support::run_cli(
+        &[
+            "import",
+            "--quickstart",
+            "--from",
+            &format!("{from}nothing/"),
+            "--to",
+            "lakefs://cliimport/main/in/",
+        ],
+        &dir,
+        "",
+        &cli_env,
+    )
+    .await;
+    assert!(!ok && err.contains("no objects"), "{err}");
+}
