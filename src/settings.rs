@@ -132,6 +132,13 @@ pub enum BlockstoreKind {
 pub struct LocalSettings {
     /// Root directory of `local://` namespaces.
     pub path: PathBuf,
+    /// Whether imports may read local directories (`local:///abs/path/`).
+    #[serde(default)]
+    pub import_enabled: bool,
+    /// The directories imports may read (with `import_enabled`); nothing
+    /// outside them is ever read.
+    #[serde(default)]
+    pub allowed_external_prefixes: Vec<PathBuf>,
 }
 
 /// S3 block store settings (the names of lakeFS's `blockstore.s3` keys).
@@ -342,6 +349,7 @@ impl Settings {
                 .separator("__")
                 .list_separator(",")
                 .with_list_parse_key("gateways.s3.domain_name")
+                .with_list_parse_key("blockstore.local.allowed_external_prefixes")
                 .try_parsing(true),
         );
         if let Some(listen) = &o.listen {

@@ -256,6 +256,11 @@ fn server_info(settings: &Settings, presign: bool) -> ServerInfo {
         presign,
         presign_expiry_secs: settings.blockstore.s3.pre_signed_expiry_secs,
         gc_grace_period_secs: settings.gc.grace_period_secs,
+        import_support: match settings.blockstore.kind {
+            BlockstoreKind::S3 => true,
+            BlockstoreKind::Local => settings.blockstore.local.import_enabled,
+            BlockstoreKind::Mem => false,
+        },
     }
 }
 
@@ -416,9 +421,21 @@ pub(crate) async fn build_stores(
     let blocks: Arc<dyn BlockStore> = match settings.blockstore.kind {
         BlockstoreKind::Local => {
             let path = &settings.blockstore.local.path;
-            let store = LocalBlockStore::open(path).await.with_context(|| {
+            let mut store = LocalBlockStore::open(path).await.with_context(|| {
                 format!("cannot open the local block store at {}", path.display())
             })?;
+            let local = &settings.blockstore.local;
+            if local.import_enabled {
+                if local.allowed_external_prefixes.is_empty() {
+                    bail!(
+                        "blockstore.local.import_enabled needs blockstore.local.allowed_external_prefixes \
+                         (TARN_BLOCKSTORE__LOCAL__ALLOWED_EXTERNAL_PREFIXES=/data/a,/data/b)"
+                    );
+                }
+                store = store
+                    .with_import_prefixes(&local.allowed_external_prefixes)
+                    .context("blockstore.local.allowed_external_prefixes: each must exist")?;
+            }
             tracing::info!(path = %path.display(), "object data in a local directory");
             Arc::new(store)
         }

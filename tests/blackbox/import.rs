@@ -272,3 +272,88 @@ async fn the_command_line_imports_beside_a_running_server() {
     .await;
     assert!(!ok && err.contains("no objects"), "{err}");
 }
+
+/// Importing local directories: only under the allowed prefixes, never
+/// through `..` or a symbolic link out of them.
+#[tokio::test]
+async fn local_directories_import_only_under_the_allowed_prefixes() {
+    if support::test_s3().is_some() {
+        support::Run::skip_unless(&[], "local directories import on the local store's runs");
+        return;
+    }
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "never read").unwrap();
+    let allowed = tempfile::tempdir().unwrap();
+    let src = allowed.path().join("src");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    std::fs::write(src.join("a.csv"), "a,1").unwrap();
+    std::fs::write(src.join("sub/b.csv"), "b,2").unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret.txt"), src.join("link.txt")).unwrap();
+    let allowed_path = allowed.path().display().to_string();
+    let api = Api {
+        tarn: TarnProcess::quickstart_with(&[
+            ("TARN_BLOCKSTORE__LOCAL__IMPORT_ENABLED", "true"),
+            (
+                "TARN_BLOCKSTORE__LOCAL__ALLOWED_EXTERNAL_PREFIXES",
+                &allowed_path,
+            ),
+            ("TARN_JOBS__POLL_INTERVAL_MS", "100"),
+        ])
+        .await,
+        http: reqwest::Client::new(),
+    };
+    let (_, config) = api.json(Method::GET, "/config", None).await;
+    assert_eq!(config["storage_config"]["import_support"], true, "{config}");
+    api.repo("localimport").await;
+    let start = |path: String, kind: &'static str, destination: &'static str| {
+        let api = &api;
+        async move {
+            api.json(
+                Method::POST,
+                "/repositories/localimport/branches/main/import",
+                Some(json!({
+                    "paths": [{"type": kind, "path": path, "destination": destination}],
+                    "commit": {"message": "local import"}
+                })),
+            )
+            .await
+        }
+    };
+    let (s, started) = start(
+        format!("local://{}/", src.display()),
+        "common_prefix",
+        "in/",
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{started}");
+    let status = wait_import(&api, "localimport", started["id"].as_str().unwrap()).await;
+    assert_eq!(status["completed"], true, "{status}");
+    assert_eq!(
+        status["ingested_objects"], 2,
+        "the symbolic link is skipped: {status}"
+    );
+    for (path, body) in [("in/a.csv", "a,1"), ("in/sub/b.csv", "b,2")] {
+        let got = api
+            .req(
+                Method::GET,
+                &format!("/repositories/localimport/refs/main/objects?path={path}"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.status(), StatusCode::OK, "{path}");
+        assert_eq!(got.text().await.unwrap(), body);
+    }
+    // Refused when submitted, and nothing outside is read.
+    for (path, kind) in [
+        (
+            format!("local://{}/", outside.path().display()),
+            "common_prefix",
+        ),
+        (format!("local://{}/../", src.display()), "common_prefix"),
+        (format!("local://{}/link.txt", src.display()), "object"),
+    ] {
+        let (s, v) = start(path.clone(), kind, "bad/x").await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{path}: {v}");
+    }
+}

@@ -14,6 +14,7 @@
 //! over one directory per hour).
 
 mod encoding;
+mod external;
 mod file;
 mod multipart;
 
@@ -38,6 +39,7 @@ const MULTIPART_DIR: &str = ".tarn-multipart";
 #[derive(Debug, Clone)]
 pub struct LocalBlockStore {
     root: PathBuf,
+    external: external::External,
 }
 
 impl LocalBlockStore {
@@ -54,7 +56,17 @@ impl LocalBlockStore {
         }
         tokio::fs::create_dir_all(&tmp).await?;
         tokio::fs::create_dir_all(root.join(MULTIPART_DIR)).await?;
-        Ok(Self { root })
+        Ok(Self {
+            root,
+            external: external::External::default(),
+        })
+    }
+
+    /// Lets imports read `local:///…` directories under `prefixes` (which
+    /// must exist), read-only.
+    pub fn with_import_prefixes(mut self, prefixes: &[PathBuf]) -> io::Result<Self> {
+        self.external = external::External::new(prefixes)?;
+        Ok(self)
     }
 
     /// The root directory.
@@ -70,6 +82,11 @@ impl LocalBlockStore {
         if ns.scheme() != Self::SCHEME {
             return Err(PortError::invalid_input(format!(
                 "the local block store serves local:// namespaces, not {ns}"
+            )));
+        }
+        if external::is_external(ns) {
+            return Err(PortError::invalid_input(format!(
+                "{ns} is a directory imports read: it takes no writes"
             )));
         }
         let mut dir = self.root.clone();
@@ -144,8 +161,18 @@ impl BlockStore for LocalBlockStore {
         key: &BlockKey,
         range: Option<ByteRange>,
     ) -> PortResult<GetOutcome> {
-        let path = self.object_path(ns, key)?;
-        let (mut file, meta) = self.meta(&path, key).await?;
+        let (mut file, meta, offset) = if ns.scheme() == Self::SCHEME && external::is_external(ns) {
+            let path = self.external.resolve(ns, key.as_str())?;
+            let meta = external::object_meta(&path).map_err(|e| io_error(key, e))?;
+            let file = tokio::fs::File::open(&path)
+                .await
+                .map_err(|e| io_error(key, e))?;
+            (file, meta, 0)
+        } else {
+            let path = self.object_path(ns, key)?;
+            let (file, meta) = self.meta(&path, key).await?;
+            (file, meta, HEADER_LEN)
+        };
         let (first, len, range) = match range {
             None => (0, meta.size, None),
             Some(r) => {
@@ -155,7 +182,7 @@ impl BlockStore for LocalBlockStore {
                 (first, last - first + 1, Some((first, last)))
             }
         };
-        file.seek(io::SeekFrom::Start(HEADER_LEN + first))
+        file.seek(io::SeekFrom::Start(offset + first))
             .await
             .map_err(|e| io_error(key, e))?;
         let body = ReaderStream::with_capacity(file.take(len), READ_CHUNK);
@@ -167,6 +194,10 @@ impl BlockStore for LocalBlockStore {
     }
 
     async fn head(&self, ns: &StorageNamespace, key: &BlockKey) -> PortResult<ObjectMeta> {
+        if ns.scheme() == Self::SCHEME && external::is_external(ns) {
+            let path = self.external.resolve(ns, key.as_str())?;
+            return external::object_meta(&path).map_err(|e| io_error(key, e));
+        }
         let path = self.object_path(ns, key)?;
         Ok(self.meta(&path, key).await?.1)
     }
@@ -190,6 +221,12 @@ impl BlockStore for LocalBlockStore {
         dst_ns: &StorageNamespace,
         dst: &BlockKey,
     ) -> PortResult<PutOutcome> {
+        if src_ns.scheme() == Self::SCHEME && external::is_external(src_ns) {
+            // An imported file: its bytes, stored as a new object.
+            let got = self.get(src_ns, src, None).await?;
+            let size = got.meta.size;
+            return self.put(dst_ns, dst, got.body, Some(size)).await;
+        }
         let src_path = self.object_path(src_ns, src)?;
         let dst_path = self.object_path(dst_ns, dst)?;
         let (mut from, meta) = self.meta(&src_path, src).await?;
@@ -218,14 +255,23 @@ impl BlockStore for LocalBlockStore {
         after: Option<&BlockKey>,
         limit: usize,
     ) -> PortResult<Vec<ListedBlock>> {
-        let (dirs, dir_text) = encoding::prefix_components(prefix);
-        let mut start = self.ns_dir(ns)?;
-        start.extend(dirs);
-        let (prefix, dir_text) = (prefix.to_owned(), dir_text.to_owned());
+        let (start, dir_text, naming) = if ns.scheme() == Self::SCHEME && external::is_external(ns)
+        {
+            match self.external.list_start(ns, prefix)? {
+                Some((dir, text)) => (dir, text, Naming::Raw),
+                None => return Ok(Vec::new()),
+            }
+        } else {
+            let (dirs, dir_text) = encoding::prefix_components(prefix);
+            let mut start = self.ns_dir(ns)?;
+            start.extend(dirs);
+            (start, dir_text.to_owned(), Naming::Stored)
+        };
+        let prefix = prefix.to_owned();
         let after = after.map(|a| a.as_str().to_owned());
         // One blocking task walks and reads every listed file's header.
         let found = tokio::task::spawn_blocking(move || {
-            sorted_walk(&start, &dir_text, &prefix, after.as_deref(), limit)
+            sorted_walk(&start, &dir_text, &prefix, after.as_deref(), limit, naming)
         })
         .await
         .map_err(|e| PortError::internal(format!("listing task failed: {e}")))?
@@ -360,6 +406,7 @@ impl Ord for ByOrder {
 fn read_metas(
     pending: &mut Vec<(String, PathBuf)>,
     out: &mut Vec<(String, Listed)>,
+    names: Naming,
 ) -> io::Result<()> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -368,7 +415,10 @@ fn read_metas(
     let chunk = files.len().div_ceil(threads).max(64);
     let read = |part: &[(String, PathBuf)]| -> Vec<io::Result<Listed>> {
         part.iter()
-            .map(|(_, p)| file::stored_meta_sync(p))
+            .map(|(_, p)| match names {
+                Naming::Stored => file::stored_meta_sync(p),
+                Naming::Raw => external::raw_meta_sync(p),
+            })
             .collect()
     };
     let metas: Vec<io::Result<Listed>> = if files.len() <= chunk {
@@ -400,6 +450,30 @@ fn read_metas(
     Ok(())
 }
 
+/// How file names map to keys: this store's encoded layout, or plain
+/// names (directories imports read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Naming {
+    Stored,
+    Raw,
+}
+
+impl Naming {
+    fn dir_text(self, names: &[&str]) -> Option<String> {
+        match self {
+            Self::Stored => encoding::decode_dir_prefix(names),
+            Self::Raw => Some(names.join("/")),
+        }
+    }
+
+    fn file_key(self, names: &[&str]) -> Option<String> {
+        match self {
+            Self::Stored => encoding::decode_components(names),
+            Self::Raw => Some(names.join("/")),
+        }
+    }
+}
+
 /// A listed file's ETag, size and modification time.
 type Listed = (String, u64, std::time::SystemTime);
 
@@ -414,6 +488,7 @@ fn sorted_walk(
     prefix: &str,
     after: Option<&str>,
     limit: usize,
+    naming: Naming,
 ) -> io::Result<Vec<(String, Listed)>> {
     use std::collections::BinaryHeap;
     let mut out = Vec::new();
@@ -438,7 +513,7 @@ fn sorted_walk(
                 if key.starts_with(prefix) && after.is_none_or(|a| key.as_str() > a) {
                     pending.push((key, path));
                     if out.len() + pending.len() >= limit {
-                        read_metas(&mut pending, &mut out)?;
+                        read_metas(&mut pending, &mut out, naming)?;
                     }
                 } else if key.as_str() > prefix && !key.starts_with(prefix) {
                     // Past the prefix: every later key is too.
@@ -478,7 +553,7 @@ fn sorted_walk(
                         if resume.is_some() {
                             continue;
                         }
-                        if let Some(t) = encoding::decode_dir_prefix(&refs) {
+                        if let Some(t) = naming.dir_text(&refs) {
                             let text = format!("{dir_text}{t}");
                             let wanted = !before_after(&text)
                                 && (text.starts_with(prefix) || prefix.starts_with(&text));
@@ -487,7 +562,7 @@ fn sorted_walk(
                             }
                         }
                     } else if file_type.is_file() {
-                        if let Some(k) = encoding::decode_components(&refs) {
+                        if let Some(k) = naming.file_key(&refs) {
                             let key = format!("{dir_text}{k}");
                             let wanted = key.starts_with(prefix)
                                 && after.is_none_or(|a| key.as_str() > a)
@@ -524,7 +599,7 @@ fn sorted_walk(
             }
         }
     }
-    read_metas(&mut pending, &mut out)?;
+    read_metas(&mut pending, &mut out, naming)?;
     Ok(out)
 }
 

@@ -61,11 +61,18 @@ struct Source {
 fn split_uri(uri: &str) -> Option<(StorageNamespace, String)> {
     let scheme_end = uri.find("://")?;
     let rest = &uri[scheme_end + 3..];
+    // `local:///abs/path/...`: an absolute directory, whose first segment
+    // is the namespace's location (`/abs`).
+    let (absolute, rest) = match rest.strip_prefix('/') {
+        Some(r) => (true, r),
+        None => (false, rest),
+    };
     let (location, key) = rest.split_once('/').unwrap_or((rest, ""));
     if location.is_empty() {
         return None;
     }
-    let ns = StorageNamespace::new(format!("{}://{location}", &uri[..scheme_end])).ok()?;
+    let slash = if absolute { "/" } else { "" };
+    let ns = StorageNamespace::new(format!("{}://{slash}{location}", &uri[..scheme_end])).ok()?;
     Some((ns, key.to_owned()))
 }
 

@@ -118,6 +118,9 @@ pub struct ServerInfo {
     pub presign_expiry_secs: u64,
     /// Data younger than this is never collected, in seconds.
     pub gc_grace_period_secs: u64,
+    /// Whether imports can read sources here (S3; local directories when
+    /// allowed).
+    pub import_support: bool,
 }
 
 impl ServerInfo {
@@ -183,7 +186,7 @@ fn storage_config(info: &ServerInfo) -> StorageConfig {
         // Imports read the source through the block store: S3 buckets its
         // credentials can list (the local store's import of outside
         // directories is not built yet).
-        import_support: info.blockstore_type == "s3",
+        import_support: info.import_support,
         import_validity_regex: info.namespace_regex.clone(),
         // Presigned multipart uploads need presigned part URLs: S3 only.
         pre_sign_multipart_upload: info.presign,
