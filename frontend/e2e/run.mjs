@@ -2,7 +2,8 @@
 // quickstart: the setup page creates the admin), drives Debian's Chromium
 // with playwright-core through setup, login, repositories, uploads, commits,
 // branches, compare and merge, browsing an old commit, deletions, garbage
-// collection (rules, a dry run) and the administration pages, at 1280×800 and at 390×844. Screenshots go to
+// collection (rules, a dry run), an import from a local directory and the
+// administration pages, at 1280×800 and at 390×844. Screenshots go to
 // frontend/test-output/ (not committed). Exits non-zero on the first failure.
 
 import { spawn } from "node:child_process";
@@ -27,6 +28,8 @@ function start() {
         TARN_DATABASE__TYPE: "sqlite",
         TARN_BLOCKSTORE__TYPE: "local",
         TARN_AUTH__ENCRYPT__SECRET_KEY: "ui-test-secret-key",
+        TARN_BLOCKSTORE__LOCAL__IMPORT_ENABLED: "true",
+        TARN_BLOCKSTORE__LOCAL__ALLOWED_EXTERNAL_PREFIXES: importDir,
       },
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -45,6 +48,11 @@ function check(cond, what) {
   if (!cond) throw new Error(`check failed: ${what}`);
   console.log(`  ✓ ${what}`);
 }
+
+const importDir = join(data, "import-src");
+mkdirSync(join(importDir, "daily"), { recursive: true });
+writeFileSync(join(importDir, "daily", "2026-01-01.csv"), "day,n\n1,10\n");
+writeFileSync(join(importDir, "daily", "2026-01-02.csv"), "day,n\n2,20\n");
 
 const files = join(data, "upload");
 mkdirSync(files);
@@ -258,6 +266,24 @@ try {
   const scanned = await runs.locator("tbody tr").first().locator("td").nth(2).innerText();
   check(/^\d[\d,]* \(/.test(scanned), `a dry run's report shows what it scanned (${scanned})`);
   await shot("10b-gc");
+
+  console.log("zero-copy import");
+  await page.goto(`${url}/repositories/demo/objects?ref=main`);
+  await page.getByRole("button", { name: "Open data.csv" }).waitFor();
+  const storageConfig = await page.evaluate(async () => (await (await fetch("/api/v1/config")).json()).storage_config);
+  check(storageConfig.import_support === true, `the server offers imports (${JSON.stringify(storageConfig)})`);
+  await page.getByRole("button", { name: "Import", exact: true }).click();
+  await page.getByLabel("Source (a prefix ending in /, or one object)").fill(`local://${importDir}/daily/`);
+  await page.getByLabel("Destination on main").fill("imported/");
+  await page.getByLabel("Commit message").fill("import daily files");
+  await page.getByRole("dialog").getByRole("button", { name: "Import" }).click();
+  await page.getByText(/Imported 2 objects in commit/).waitFor({ timeout: 30000 });
+  check(true, "an import from a local directory finishes with its count");
+  await shot("10c-import");
+  await page.getByRole("dialog").getByText("Close", { exact: true }).click();
+  await page.getByRole("button", { name: "imported/" }).click();
+  await page.getByRole("button", { name: "Open 2026-01-02.csv" }).waitFor();
+  check(true, "the imported objects are listed on the branch");
 
   console.log("administration");
   await page.getByRole("link", { name: "Administration" }).click();

@@ -3,6 +3,7 @@ import { Link, useSearchParams } from "react-router-dom";
 import { del, enc, formatDate, formatSize, get, Listing, objectUrl, ObjectStats, shortRef, upload } from "../api";
 import { Empty, ErrorBox, Loading, Modal, Pager, useAction, useAsync, usePager } from "../components/common";
 import { Preview } from "../components/Preview";
+import { ImportDialog } from "../components/ImportDialog";
 import { FileIcon, FolderIcon } from "../components/Icons";
 import { RefSelector, useRepo } from "./RepoLayout";
 
@@ -190,6 +191,11 @@ export function ObjectsPage() {
   const selected = selection?.scope === scope ? selection.object : null;
   const setSelected = (object: ObjectStats | null) => setSelection(object && { scope, object });
   const [uploading, setUploading] = useState(false);
+  const [importing, setImporting] = useState(false);
+  const importSupport = useAsync(
+    () => get<{ storage_config: { import_support: boolean } }>("/config").then((c) => c.storage_config.import_support, () => false),
+    [],
+  );
   const isBranch = useAsync(() => get(`/repositories/${enc(repo.id)}/branches/${enc(reference)}`).then(() => true, () => false), [repo.id, reference]);
   const list = useAsync(
     () => get<Listing<ObjectStats>>(`/repositories/${enc(repo.id)}/refs/${enc(reference)}/objects/ls`, { prefix, delimiter: "/", after: pager.after, amount: PAGE }),
@@ -207,6 +213,11 @@ export function ObjectsPage() {
         <RefSelector repo={repo.id} value={reference} onChange={setReference} />
         <Breadcrumbs path={prefix} go={go} />
         <span className="grow" />
+        {isBranch.data && importSupport.data && (
+          <button type="button" onClick={() => setImporting(true)}>
+            Import
+          </button>
+        )}
         {isBranch.data && (
           <button type="button" className="primary" onClick={() => setUploading(true)}>
             Upload
@@ -288,6 +299,18 @@ export function ObjectsPage() {
             setUploading(false);
             list.reload();
           }}
+        />
+      )}
+      {importing && (
+        <ImportDialog
+          repo={repo.id}
+          branch={reference}
+          prefix={prefix}
+          onClose={() => {
+            setImporting(false);
+            list.reload();
+          }}
+          onDone={list.reload}
         />
       )}
       {isBranch.data && (
