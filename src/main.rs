@@ -11,7 +11,7 @@ mod settings;
 mod startup;
 mod telemetry;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use settings::{Overrides, Settings};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,16 +59,8 @@ enum Command {
     /// Set the server up: the built-in groups and policies and an admin user,
     /// whose access key is printed once (as `POST /api/v1/setup_lakefs`).
     Setup {
-        /// A TOML configuration file, layered over the defaults.
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        /// Directory for all data (the SQLite file goes there).
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
-        /// The data directory of `tarn run --quickstart` (its SQLite file,
-        /// local store and key); --data-dir defaults to ./tarn-data.
-        #[arg(long)]
-        quickstart: bool,
+        #[command(flatten)]
+        data: DataArgs,
         /// The admin's user name.
         #[arg(long, value_name = "NAME")]
         user_name: String,
@@ -82,16 +74,8 @@ enum Command {
     /// Set a user's password (read from the first line of standard input);
     /// the user may then log in with its name and password.
     SetPassword {
-        /// A TOML configuration file, layered over the defaults.
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        /// Directory for all data (the SQLite file goes there).
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
-        /// The data directory of `tarn run --quickstart` (its SQLite file,
-        /// local store and key); --data-dir defaults to ./tarn-data.
-        #[arg(long)]
-        quickstart: bool,
+        #[command(flatten)]
+        data: DataArgs,
         /// The user.
         #[arg(long, value_name = "NAME")]
         user_name: String,
@@ -102,15 +86,8 @@ enum Command {
     /// Import objects from the object store into a branch without copying
     /// them (lakectl import): one commit, as a job beside any servers.
     Import {
-        /// A TOML configuration file, layered over the defaults.
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        /// Directory for all data.
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
-        /// The data directory of `tarn run --quickstart`.
-        #[arg(long)]
-        quickstart: bool,
+        #[command(flatten)]
+        data: DataArgs,
         /// The source: a prefix ending in '/' (s3://bucket/path/) or one object.
         #[arg(long, value_name = "URI")]
         from: String,
@@ -124,30 +101,16 @@ enum Command {
     /// Dump a repository's commits, branches and tags to objects in its
     /// namespace; prints the manifest (lakectl refs-dump).
     RefsDump {
-        /// A TOML configuration file, layered over the defaults.
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        /// Directory for all data.
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
-        /// The data directory of `tarn run --quickstart`.
-        #[arg(long)]
-        quickstart: bool,
+        #[command(flatten)]
+        data: DataArgs,
         /// The repository.
         #[arg(long, value_name = "NAME")]
         repository: String,
     },
     /// Restore a dump's manifest into a bare repository (lakectl refs-restore).
     RefsRestore {
-        /// A TOML configuration file, layered over the defaults.
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        /// Directory for all data.
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
-        /// The data directory of `tarn run --quickstart`.
-        #[arg(long)]
-        quickstart: bool,
+        #[command(flatten)]
+        data: DataArgs,
         /// The bare repository to restore into.
         #[arg(long, value_name = "NAME")]
         repository: String,
@@ -160,17 +123,24 @@ enum Command {
     },
     /// Apply pending database migrations and exit (`tarn run` also does this at startup).
     Migrate {
-        /// A TOML configuration file, layered over the defaults.
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        /// The data directory of `tarn run --quickstart` (its SQLite file,
-        /// local store and key); --data-dir defaults to ./tarn-data.
-        #[arg(long)]
-        quickstart: bool,
-        /// Directory for all data (the SQLite file goes there).
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
     },
+}
+
+/// Where a command finds the server's data: what `tarn run` is given.
+#[derive(Debug, Args)]
+struct DataArgs {
+    /// A TOML configuration file, layered over the defaults.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Directory for all data (the SQLite file and local store go there).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// The data directory of `tarn run --quickstart` (its SQLite file,
+    /// local store and key); --data-dir defaults to ./tarn-data.
+    #[arg(long)]
+    quickstart: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,15 +148,8 @@ enum GcCommand {
     /// Collect a repository's garbage (mark, then sweep) as a job, beside
     /// any servers on the same data; prints what it found and deleted.
     Run {
-        /// A TOML configuration file, layered over the defaults.
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        /// Directory for all data (the SQLite file and local store go there).
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
-        /// The data directory of `tarn run --quickstart`.
-        #[arg(long)]
-        quickstart: bool,
+        #[command(flatten)]
+        data: DataArgs,
         /// The repository.
         #[arg(long, value_name = "NAME")]
         repository: String,
@@ -208,51 +171,17 @@ enum GcCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let (overrides, quickstart) = match &cli.command {
-        Command::Migrate {
-            config,
-            data_dir,
-            quickstart,
-        }
-        | Command::Setup {
-            config,
-            data_dir,
-            quickstart,
-            ..
-        }
-        | Command::SetPassword {
-            config,
-            data_dir,
-            quickstart,
-            ..
-        }
-        | Command::Gc(GcCommand::Run {
-            config,
-            data_dir,
-            quickstart,
-            ..
-        })
-        | Command::RefsDump {
-            config,
-            data_dir,
-            quickstart,
-            ..
-        }
-        | Command::Import {
-            config,
-            data_dir,
-            quickstart,
-            ..
-        }
-        | Command::RefsRestore {
-            config,
-            data_dir,
-            quickstart,
-            ..
-        } => (
+        Command::Migrate { data }
+        | Command::Setup { data, .. }
+        | Command::SetPassword { data, .. }
+        | Command::Gc(GcCommand::Run { data, .. })
+        | Command::RefsDump { data, .. }
+        | Command::Import { data, .. }
+        | Command::RefsRestore { data, .. } => (
             Overrides {
-                config_file: config.clone(),
-                data_dir: data_dir.clone(),
-                quickstart: *quickstart,
+                config_file: data.config.clone(),
+                data_dir: data.data_dir.clone(),
+                quickstart: data.quickstart,
                 ..Overrides::default()
             },
             false,
