@@ -6,6 +6,8 @@
 pub mod gc;
 pub mod gc_schedule;
 pub mod import;
+#[cfg(test)]
+mod import_tests;
 pub mod refs;
 mod runner;
 #[cfg(test)]

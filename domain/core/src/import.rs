@@ -170,6 +170,8 @@ struct ImportChanges<'a> {
     started: bool,
     /// Whether the current prefix source listed anything.
     listed_any: bool,
+    /// The current prefix source's last listed key.
+    last_listed: Option<BlockKey>,
     ingested: u64,
 }
 
@@ -177,6 +179,7 @@ impl ImportChanges<'_> {
     async fn next_listed(&mut self, src: &Source) -> Result<Option<(ObjectPath, Entry)>> {
         loop {
             if let Some(block) = self.listed.pop_front() {
+                self.last_listed = Some(block.key.clone());
                 let rest = block
                     .key
                     .as_str()
@@ -207,6 +210,24 @@ impl ImportChanges<'_> {
             self.exhausted = page.len() < PAGE;
             self.after = page.last().map(|b| b.key.clone());
             self.listed.extend(page);
+        }
+    }
+
+    /// A listing that ends looks the same whether the source ended or
+    /// vanished (a deleted directory lists as empty, a deleted prefix too):
+    /// its last listed object must still be there, or the import fails
+    /// rather than commit part of a source.
+    async fn check_still_there(&self, src: &Source) -> Result<()> {
+        let Some(last) = &self.last_listed else {
+            return Ok(());
+        };
+        match self.engine.stores.blocks.head(&src.ns, last).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Err(invalid(format!(
+                "the source {}/{} vanished while it was listed ({} is gone); nothing was imported",
+                src.ns, src.key, last
+            ))),
+            Err(e) => Err(Error::from(e)),
         }
     }
 
@@ -250,6 +271,7 @@ impl ImportChanges<'_> {
                 self.after = None;
                 self.exhausted = false;
                 self.listed_any = false;
+                self.last_listed = None;
                 self.started = true;
             }
             if self.pending.is_none() {
@@ -262,6 +284,7 @@ impl ImportChanges<'_> {
                     if !self.listed_any {
                         return Err(no_objects(&src));
                     }
+                    self.check_still_there(&src).await?;
                     self.sources.pop_front();
                     self.started = false;
                     continue;
@@ -364,6 +387,7 @@ impl Engine {
                 exhausted: false,
                 started: false,
                 listed_any: false,
+                last_listed: None,
                 ingested: 0,
             };
             let applied = self
