@@ -109,6 +109,7 @@ bench: s3s-fs
 	$(CARGO) bench -p tarn --bench api_streaming
 	$(CARGO) bench -p tarn --bench gateway
 	$(CARGO) bench -p tarn --bench gc
+	$(CARGO) bench -p tarn --bench import
 	$(CARGO) bench -p tarn --bench small_reads
 	$(CARGO) bench -p tarn --bench soak
 	$(CARGO) bench -p tarn --bench s3_backend

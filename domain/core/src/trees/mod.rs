@@ -33,6 +33,9 @@ pub(crate) struct TreeStore {
     ranges: Cache<RangeId, Range>,
     metaranges: Cache<MetaRangeId, MetaRange>,
     split: SplitRule,
+    /// How much of what one write produces the cache keeps (bytes): a
+    /// bulk write (an import, a huge commit) must not fill it alone.
+    remember_per_write: u64,
 }
 
 pub(crate) fn range_key(id: &RangeId) -> Result<BlockKey> {
@@ -65,6 +68,7 @@ impl TreeStore {
                 .weigher(move |_, m: &MetaRange| weigh(m.footprint()))
                 .build(),
             split,
+            remember_per_write: cache_bytes / 16,
         }
     }
 
@@ -179,9 +183,17 @@ impl TreeStore {
     }
 
     /// Caches a range just written.
-    pub(crate) fn remember_range(&self, id: RangeId, records: Vec<TreeRecord>) {
-        self.ranges
-            .insert(id, Arc::new(index::RangeData::new(records)));
+    /// Caches a range just written; the memory it takes.
+    pub(crate) fn remember_range(&self, id: RangeId, records: Vec<TreeRecord>) -> u64 {
+        let range = Arc::new(index::RangeData::new(records));
+        let bytes = range.footprint() as u64;
+        self.ranges.insert(id, range);
+        bytes
+    }
+
+    /// How many bytes of ranges one write may leave in the cache.
+    pub(crate) fn remember_per_write(&self) -> u64 {
+        self.remember_per_write
     }
 
     /// Writes a metarange file; returns its id.

@@ -18,6 +18,8 @@ pub(crate) struct TreeWriter {
     pending: Vec<TreeRecord>,
     pending_bytes: u64,
     done: Vec<RangeInfo>,
+    /// The bytes of written ranges this writer left in the cache.
+    remembered: u64,
     uploads: FuturesUnordered<BoxFuture<'static, Result<()>>>,
 }
 
@@ -29,6 +31,7 @@ impl TreeWriter {
             pending: Vec::new(),
             pending_bytes: 0,
             done: Vec::new(),
+            remembered: 0,
             uploads: FuturesUnordered::new(),
         }
     }
@@ -74,8 +77,11 @@ impl TreeWriter {
             count: records.len() as u64,
             bytes: bytes.len() as u64,
         });
-        // The next commit or diff most likely reads what this one wrote.
-        self.store.remember_range(id.clone(), records);
+        // The next commit or diff most likely reads what this one wrote;
+        // of a bulk write, only the first part stays.
+        if self.remembered < self.store.remember_per_write() {
+            self.remembered += self.store.remember_range(id.clone(), records);
+        }
         let blocks = self.store.blocks().clone();
         let ns = self.ns.clone();
         let key = range_key(&id)?;
