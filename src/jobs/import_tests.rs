@@ -523,6 +523,47 @@ async fn a_source_vanishing_mid_listing_fails_the_import_cleanly(on_s3: bool) {
     runner.stop().await;
 }
 
+async fn a_cancel_mid_import_stops_it_and_leaves_the_branch(on_s3: bool) {
+    let Some(h) = Harness::new(on_s3).await else {
+        return;
+    };
+    let before = h.branch().await;
+    h.hold_after_first_page();
+    let id = h.submit().await;
+    let runner = h.runner("r");
+    h.gate.until_stalled().await;
+    // What `DELETE …/import?id=` does.
+    let flagged = h.jobs.request_cancel(&id, h.clock.now()).await.unwrap();
+    assert!(flagged.cancel_requested);
+    let asked = tokio::time::Instant::now();
+    // The listing stays held: the cancel must stop an import stuck in a
+    // slow store too (the runner aborts a handler that does not return).
+    let done = h.wait_final(&id).await;
+    h.gate.open();
+    assert_eq!(done.state, JobState::Canceled, "{done:?}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "stopped within seconds: {:?}",
+        asked.elapsed()
+    );
+    assert_eq!(
+        h.branch().await,
+        before,
+        "a canceled import changed the branch"
+    );
+    runner.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_mid_import_from_a_directory() {
+    a_cancel_mid_import_stops_it_and_leaves_the_branch(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_mid_import_from_s3() {
+    a_cancel_mid_import_stops_it_and_leaves_the_branch(true).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_mid_import_from_a_directory() {
     a_crash_mid_import_shows_nothing_and_the_heir_imports_once(false).await;

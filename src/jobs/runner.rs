@@ -18,8 +18,10 @@ pub struct RunnerSettings {
     /// How long to wait between claims when there was nothing to claim.
     pub poll_interval: Duration,
     /// How long a claim or heartbeat holds a job. Heartbeats go every third
-    /// of it, so a job outlives two missed heartbeats; a job whose runner
-    /// died is taken over at most this long after its last heartbeat.
+    /// of it (at most every [`MAX_HEARTBEAT`], which is also how soon a
+    /// cancellation is seen), so a job outlives two missed heartbeats; a
+    /// job whose runner died is taken over at most this long after its last
+    /// heartbeat.
     pub lease: Duration,
     /// How many jobs this runner runs at once.
     pub max_concurrent: usize,
@@ -35,9 +37,13 @@ impl Default for RunnerSettings {
     }
 }
 
+/// The longest time between heartbeats: a cancellation request is seen
+/// within it, and a handler that ignores it is aborted as long again later.
+pub const MAX_HEARTBEAT: Duration = Duration::from_secs(2);
+
 impl RunnerSettings {
     fn heartbeat_interval(&self) -> Duration {
-        (self.lease / 3).max(Duration::from_millis(1))
+        (self.lease / 3).clamp(Duration::from_millis(1), MAX_HEARTBEAT)
     }
 }
 

@@ -332,6 +332,28 @@ async fn local_directories_import_only_under_the_allowed_prefixes() {
         status["ingested_objects"], 2,
         "the symbolic link is skipped: {status}"
     );
+    // An import that ended cannot be canceled; an unknown one is 404.
+    let id = started["id"].as_str().unwrap();
+    let (s, v) = api
+        .json(
+            Method::DELETE,
+            &format!("/repositories/localimport/branches/main/import?id={id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("already ended"),
+        "{v}"
+    );
+    let (s, v) = api
+        .json(
+            Method::DELETE,
+            "/repositories/localimport/branches/main/import?id=nosuchimport",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
     for (path, body) in [("in/a.csv", "a,1"), ("in/sub/b.csv", "b,2")] {
         let got = api
             .req(
