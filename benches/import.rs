@@ -202,22 +202,25 @@ impl Drop for Server {
     }
 }
 
-async fn run(source: &Source, n: u64) -> Figures {
-    let dir = tempfile::tempdir().unwrap();
-    let http = reqwest::Client::new();
-    // The sources: (URI, destination) per group, and the same as
-    // (namespace, prefix) for the baseline listing.
-    let (env, uris, store, listed): (
-        Vec<(&str, String)>,
-        Vec<String>,
-        Arc<dyn BlockStore>,
-        Vec<_>,
-    ) = match source {
+/// A source's objects, written, and how to reach them.
+struct Prepared {
+    /// The server's environment.
+    env: Vec<(&'static str, String)>,
+    /// The import's source URIs.
+    uris: Vec<String>,
+    /// The store adapter the baseline lists through.
+    store: Arc<dyn BlockStore>,
+    /// The same sources as (namespace, prefix).
+    listed: Vec<(StorageNamespace, String)>,
+}
+
+async fn prepare(source: &Source, n: u64, dir: &Path, http: &reqwest::Client) -> Prepared {
+    match source {
         Source::Local => {
-            let root = dir.path().join("source");
+            let root = dir.join("source");
             let groups = write_files(&root, n, |g| format!("d{g:04}"));
             let root = std::fs::canonicalize(&root).unwrap();
-            let store = tarn_adapter_local::LocalBlockStore::open(&dir.path().join("list"))
+            let store = tarn_adapter_local::LocalBlockStore::open(&dir.join("list"))
                 .await
                 .unwrap()
                 .with_import_prefixes(std::slice::from_ref(&root))
@@ -234,11 +237,16 @@ async fn run(source: &Source, n: u64) -> Figures {
             ];
             drop(groups);
             let uri = format!("local://{}/", root.display());
-            (env, vec![uri], Arc::new(store), vec![(ns, prefix)])
+            Prepared {
+                env,
+                uris: vec![uri],
+                store: Arc::new(store),
+                listed: vec![(ns, prefix)],
+            }
         }
         Source::S3(s3s, s3root) => {
             let groups = write_files(s3root, n, |g| format!("imp{n}-{g:04}"));
-            s3s.create_bucket(&http, &format!("bench{n}")).await;
+            s3s.create_bucket(http, &format!("bench{n}")).await;
             let settings = s3_settings(s3s);
             let store = tarn_adapter_s3::S3BlockStore::connect(&settings)
                 .await
@@ -267,9 +275,25 @@ async fn run(source: &Source, n: u64) -> Figures {
                     )
                 })
                 .collect();
-            (env, uris, Arc::new(store), listed)
+            Prepared {
+                env,
+                uris,
+                store: Arc::new(store),
+                listed,
+            }
         }
-    };
+    }
+}
+
+async fn run(source: &Source, n: u64) -> Figures {
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let Prepared {
+        env,
+        uris,
+        store,
+        listed,
+    } = prepare(source, n, dir.path(), &http).await;
 
     // Baseline: the bare listing.
     let t = Instant::now();
