@@ -1,5 +1,6 @@
 //! `tarn`: the command line. It only parses and bootstraps; `startup` wires.
 
+mod actions_cli;
 mod cli_jobs;
 mod gc_cli;
 mod http;
@@ -121,6 +122,9 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Action files and their runs (lakectl actions).
+    #[command(subcommand)]
+    Actions(ActionsCommand),
     /// Apply pending database migrations and exit (`tarn run` also does this at startup).
     Migrate {
         #[command(flatten)]
@@ -168,8 +172,22 @@ enum GcCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum ActionsCommand {
+    /// Check an action file (`-`: standard input) as the server would read
+    /// it from `_lakefs_actions/`; exits 1 with the problem if it is invalid.
+    Validate {
+        /// The action file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Actions(ActionsCommand::Validate { file }) = &cli.command {
+        return actions_cli::validate(file);
+    }
     let (overrides, quickstart) = match &cli.command {
         Command::Migrate { data }
         | Command::Setup { data, .. }
@@ -186,6 +204,7 @@ fn main() -> ExitCode {
             },
             false,
         ),
+        Command::Actions(ActionsCommand::Validate { .. }) => (Overrides::default(), false),
         Command::Run {
             config,
             quickstart,
@@ -210,6 +229,7 @@ fn main() -> ExitCode {
     };
     telemetry::init(&settings.logging);
     let outcome = match cli.command {
+        Command::Actions(ActionsCommand::Validate { file }) => return actions_cli::validate(&file),
         Command::Migrate { .. } => migrate(settings),
         Command::Setup {
             user_name,

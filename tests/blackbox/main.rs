@@ -14,6 +14,7 @@
 mod support;
 
 mod abuse;
+mod actions;
 mod api;
 mod api_storage;
 mod gateway;

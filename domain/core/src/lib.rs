@@ -5,6 +5,7 @@
 //! the composition root chooses at startup. Nothing here knows about HTTP,
 //! SQL or any SDK.
 
+pub mod actions;
 pub mod auth;
 mod branches;
 mod commits;

@@ -1,0 +1,12 @@
+//! Actions and hooks (lakeFS's `pkg/actions`): action files read from the
+//! reference an event concerns, matched by event and branch, whose hooks
+//! run before (and may stop) or after the change.
+
+mod event;
+mod file;
+mod glob;
+#[cfg(test)]
+mod tests;
+
+pub use event::{HookCommit, HookEvent, HookRecord};
+pub use file::{parse_all, Action, ActionError, HookKind, HookSpec, ACTIONS_PREFIX};
