@@ -13,6 +13,7 @@ mod error;
 mod jobs;
 mod multipart;
 mod refs;
+mod runs;
 mod staging;
 mod stream;
 
@@ -30,5 +31,6 @@ pub use error::{ErrorKind, PortError, PortResult};
 pub use jobs::{JobOutcome, JobQuery, JobStore, NewJob};
 pub use multipart::MultipartStore;
 pub use refs::{RefStore, RepositoryBranch};
+pub use runs::{ActionRunStore, RunFilter};
 pub use staging::{StagingEntry, StagingStore};
 pub use stream::{md5_hex, multipart_etag, ByteStream};

@@ -11,6 +11,7 @@ mod clock;
 mod jobs;
 mod multipart;
 mod refs;
+mod runs;
 mod staging;
 
 pub use auth::MemoryAuthStore;
@@ -19,6 +20,7 @@ pub use clock::{FixedClock, SequentialIds, SystemClock, UniqueIds};
 pub use jobs::MemoryJobStore;
 pub use multipart::MemoryMultipartStore;
 pub use refs::MemoryRefStore;
+pub use runs::MemoryRunStore;
 pub use staging::MemoryStagingStore;
 
 use std::sync::{Mutex, MutexGuard};

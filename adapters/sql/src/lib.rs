@@ -16,6 +16,7 @@ mod multipart;
 mod pg_tls;
 mod refs;
 mod rows;
+mod runs;
 mod schema;
 mod staging;
 #[cfg(feature = "testing")]

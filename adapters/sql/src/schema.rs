@@ -186,3 +186,30 @@ diesel::table! {
         updated -> BigInt,
     }
 }
+
+diesel::table! {
+    action_runs (repository, run_id) {
+        repository -> Text,
+        run_id -> Text,
+        event_type -> Text,
+        branch -> Text,
+        source_ref -> Text,
+        commit_id -> Text,
+        start_time -> BigInt,
+        end_time -> BigInt,
+        passed -> Bool,
+    }
+}
+
+diesel::table! {
+    action_hook_runs (repository, run_id, hook_run_id) {
+        repository -> Text,
+        run_id -> Text,
+        hook_run_id -> Text,
+        hook_id -> Text,
+        action_name -> Text,
+        start_time -> Nullable<BigInt>,
+        end_time -> Nullable<BigInt>,
+        passed -> Bool,
+    }
+}

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use tarn_adapter_sql::testing::{fresh_postgres_database, postgres_url_or_skip};
 use tarn_adapter_sql::{Backend, SqlStore};
-use tarn_ports::testkit::{AuthFixture, JobFixture, MultipartFixture, RefFixture, StagingFixture};
+use tarn_ports::testkit::{
+    AuthFixture, JobFixture, MultipartFixture, RefFixture, RunFixture, StagingFixture,
+};
 
 async fn sqlite() -> (Arc<SqlStore>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -73,12 +75,20 @@ mod on_sqlite {
             guard: Box::new(dir),
         }
     }
+    async fn runs() -> RunFixture {
+        let (store, dir) = sqlite().await;
+        RunFixture {
+            store,
+            guard: Box::new(dir),
+        }
+    }
 
     tarn_ports::ref_store_conformance!(refs);
     tarn_ports::staging_store_conformance!(staging);
     tarn_ports::multipart_store_conformance!(multipart);
     tarn_ports::auth_store_conformance!(auth);
     tarn_ports::job_store_conformance!(jobs);
+    tarn_ports::run_store_conformance!(runs);
 }
 
 mod on_postgres {
@@ -114,10 +124,17 @@ mod on_postgres {
             guard: Box::new(()),
         })
     }
+    async fn runs() -> Option<RunFixture> {
+        Some(RunFixture {
+            store: postgres().await?,
+            guard: Box::new(()),
+        })
+    }
 
     tarn_ports::ref_store_conformance!(refs);
     tarn_ports::staging_store_conformance!(staging);
     tarn_ports::multipart_store_conformance!(multipart);
     tarn_ports::auth_store_conformance!(auth);
     tarn_ports::job_store_conformance!(jobs);
+    tarn_ports::run_store_conformance!(runs);
 }

@@ -16,6 +16,7 @@ mod namespace;
 mod path;
 mod records;
 mod refexpr;
+pub mod runs;
 mod time;
 pub mod tree;
 mod versioning;

@@ -18,6 +18,7 @@ pub mod ids;
 pub mod jobs;
 pub mod multipart;
 pub mod refs;
+pub mod runs;
 pub mod staging;
 
 pub use auth::AuthFixture;
@@ -25,6 +26,7 @@ pub use block::BlockFixture;
 pub use jobs::JobFixture;
 pub use multipart::MultipartFixture;
 pub use refs::RefFixture;
+pub use runs::RunFixture;
 pub use staging::StagingFixture;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,2 @@
+DROP TABLE action_hook_runs;
+DROP TABLE action_runs;
