@@ -49,7 +49,8 @@ pub async fn run(settings: Settings, args: GcRunArgs) -> anyhow::Result<()> {
                 .unix_micros(),
         ),
     };
-    let (stores, _auth, job_store) = startup::build_stores(&settings).await?;
+    let (stores, services) = startup::build_stores(&settings).await?;
+    let job_store = services.jobs;
     if as_of_micros.is_some_and(|t| t > stores.clock.now().unix_micros()) && mode != GcMode::DryRun
     {
         bail!("--as-of in the future goes with --dry-run only: a collection never deletes what today's rules keep");

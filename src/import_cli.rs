@@ -44,7 +44,8 @@ pub async fn run(
     if kind == "common_prefix" && !(destination.is_empty() || destination.ends_with('/')) {
         bail!("--to: a prefix imports under a path ending in '/' (or the branch's root)");
     }
-    let (stores, _auth, job_store) = startup::build_stores(&settings).await?;
+    let (stores, services) = startup::build_stores(&settings).await?;
+    let job_store = services.jobs;
     let jobs = Jobs::new(
         job_store.clone(),
         stores.clock.clone(),

@@ -1,5 +1,6 @@
 //! `tarn`: the command line. It only parses and bootstraps; `startup` wires.
 
+mod actions;
 mod actions_cli;
 mod cli_jobs;
 mod gc_cli;

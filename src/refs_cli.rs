@@ -15,7 +15,7 @@ async fn engine(settings: &Settings) -> anyhow::Result<Engine> {
     if settings.database.kind == DatabaseKind::Memory {
         bail!("database.type = \"memory\" holds no repositories: configure the server's database");
     }
-    let (stores, _auth, _jobs) = startup::build_stores(settings).await?;
+    let (stores, _services) = startup::build_stores(settings).await?;
     Ok(Engine::new(stores, startup::engine_settings(settings)))
 }
 

@@ -25,6 +25,8 @@ pub struct Settings {
     pub auth: Auth,
     /// The background job runner.
     pub jobs: Jobs,
+    /// Actions and hooks.
+    pub actions: ActionsSettings,
     /// Garbage collection.
     pub gc: GcSettings,
     /// In-memory caches of immutable data.
@@ -232,6 +234,24 @@ pub struct Jobs {
     pub lease_ms: u64,
     /// Jobs one instance runs at once.
     pub max_concurrent: usize,
+}
+
+/// Actions and hooks (lakeFS's `actions.*`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ActionsSettings {
+    /// Whether hooks run at all.
+    pub enabled: bool,
+    /// What hooks may read from the environment.
+    pub env: ActionsEnv,
+}
+
+/// Environment variables hooks may read (`{{ ENV.NAME }}`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ActionsEnv {
+    /// Whether any may be read.
+    pub enabled: bool,
+    /// Only names starting with this (empty: any).
+    pub prefix: String,
 }
 
 /// Garbage collection settings.

@@ -19,7 +19,7 @@ use std::time::Duration;
 use tarn_adapter_local::LocalBlockStore;
 use tarn_adapter_memory::{
     MemoryAuthStore, MemoryBlockStore, MemoryJobStore, MemoryMultipartStore, MemoryRefStore,
-    MemoryStagingStore, SystemClock, UniqueIds,
+    MemoryRunStore, MemoryStagingStore, SystemClock, UniqueIds,
 };
 use tarn_adapter_s3::S3BlockStore;
 use tarn_adapter_sql::{Backend, SqlStore};
@@ -27,7 +27,8 @@ use tarn_domain::auth::{Auth, AuthSettings};
 use tarn_domain::{Engine, EngineSettings, Stores};
 use tarn_model::jobs::{JobKind, JobOwner};
 use tarn_ports::{
-    AuthStore, BlockStore, Clock, IdGenerator, JobStore, MultipartStore, RefStore, StagingStore,
+    ActionRunStore, AuthStore, BlockStore, Clock, IdGenerator, JobStore, MultipartStore, RefStore,
+    StagingStore,
 };
 use tracing_actix_web::TracingLogger;
 
@@ -53,7 +54,12 @@ impl Application {
         settings: &Settings,
         admin: Option<(&str, &str, &str)>,
     ) -> anyhow::Result<Self> {
-        let (stores, auth_store, job_store) = build_stores(settings).await?;
+        let (stores, services) = build_stores(settings).await?;
+        let Services {
+            auth: auth_store,
+            jobs: job_store,
+            runs: run_store,
+        } = services;
         let jobs_service = web::Data::new(Jobs::new(
             job_store.clone(),
             stores.clock.clone(),
@@ -91,13 +97,16 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen_address)
             .with_context(|| format!("cannot listen on {}", settings.listen_address))?;
         let address = listener.local_addr()?;
-        let engine = Engine::new(stores, engine_settings(settings));
+        let actions =
+            crate::actions::ActionsService::new(run_store.clone(), settings.actions.clone())?;
+        let engine = Engine::new(stores, engine_settings(settings)).with_hooks(Arc::new(actions));
         let jobs = job_runner(settings, job_store, engine.clone(), RunnerKinds::Server)?;
         let schedule = crate::jobs::gc_schedule::parse_interval(&settings.gc.schedule)
             .map_err(anyhow::Error::msg)?
             .map(|every| (engine.clone(), jobs_service.get_ref().clone(), every));
         let data = web::Data::new(engine);
-        let shared = (data, info, auth, gateway, jobs_service);
+        let runs = web::Data::new(crate::actions::ActionRuns(run_store));
+        let shared = (data, info, auth, gateway, jobs_service, runs);
         let limits = BodyLimits {
             idle: Duration::from_secs(settings.server.body_idle_timeout_secs.max(1)),
             min_rate: settings.server.body_min_rate_bytes,
@@ -179,6 +188,7 @@ type Shared = (
     web::Data<AuthState>,
     web::Data<GatewayConfig>,
     web::Data<Jobs>,
+    web::Data<crate::actions::ActionRuns>,
 );
 
 /// A server on `listener` with the routes `configure` adds, not yet running.
@@ -189,9 +199,10 @@ fn serve(
     configure: fn(&mut web::ServiceConfig),
 ) -> std::io::Result<Server> {
     Ok(HttpServer::new(move || {
-        let (data, info, auth, gateway, jobs) = shared.clone();
+        let (data, info, auth, gateway, jobs, runs) = shared.clone();
         App::new()
             .app_data(data)
+            .app_data(runs)
             .app_data(jobs)
             .app_data(info)
             .app_data(auth)
@@ -414,9 +425,7 @@ pub(crate) fn job_runner(
 
 /// The stores of `settings`, with the auth and job stores apart (only the
 /// auth service and the job runner use them).
-pub(crate) async fn build_stores(
-    settings: &Settings,
-) -> anyhow::Result<(Stores, Arc<dyn AuthStore>, Arc<dyn JobStore>)> {
+pub(crate) async fn build_stores(settings: &Settings) -> anyhow::Result<(Stores, Services)> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let blocks: Arc<dyn BlockStore> = match settings.blockstore.kind {
         BlockstoreKind::Local => {
@@ -454,7 +463,22 @@ pub(crate) async fn build_stores(
         clock,
         ids: Arc::new(UniqueIds::new()),
     };
-    Ok((stores, metadata.auth, metadata.jobs))
+    let services = Services {
+        auth: metadata.auth,
+        jobs: metadata.jobs,
+        runs: metadata.runs,
+    };
+    Ok((stores, services))
+}
+
+/// The stores beside the engine's, on the configured metadata database.
+pub struct Services {
+    /// Users, groups, policies and credentials.
+    pub auth: Arc<dyn AuthStore>,
+    /// Background jobs.
+    pub jobs: Arc<dyn JobStore>,
+    /// Action runs.
+    pub runs: Arc<dyn ActionRunStore>,
 }
 
 /// Every store on the configured metadata database.
@@ -469,6 +493,8 @@ pub struct MetadataStores {
     pub auth: Arc<dyn AuthStore>,
     /// Background jobs.
     pub jobs: Arc<dyn JobStore>,
+    /// Action runs.
+    pub runs: Arc<dyn ActionRunStore>,
 }
 
 /// The backend that `database` names, migrated to this version.
@@ -506,6 +532,7 @@ pub async fn metadata_stores(settings: &Settings) -> anyhow::Result<MetadataStor
             multipart: Arc::new(MemoryMultipartStore::new()),
             auth: Arc::new(MemoryAuthStore::new()),
             jobs: Arc::new(MemoryJobStore::new()),
+            runs: Arc::new(MemoryRunStore::new()),
         });
     };
     let store = Arc::new(
@@ -519,6 +546,7 @@ pub async fn metadata_stores(settings: &Settings) -> anyhow::Result<MetadataStor
         staging: store.clone(),
         multipart: store.clone(),
         auth: store.clone(),
-        jobs: store,
+        jobs: store.clone(),
+        runs: store,
     })
 }

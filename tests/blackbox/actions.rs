@@ -1,5 +1,8 @@
 //! Actions and hooks, through the binary.
 
+use crate::support::api::Api;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -53,4 +56,292 @@ fn the_command_line_validates_action_files() {
     let (ok, _, err) = validate(&[dir.path().join("missing.yaml").to_str().unwrap()], "");
     assert!(!ok);
     assert!(err.contains("cannot read"), "{err}");
+}
+
+/// One request a receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    /// Path and query.
+    target: String,
+    headers: Vec<(String, String)>,
+    body: serde_json::Value,
+}
+
+/// A real HTTP server on loopback that records what hooks send: `/fail`
+/// answers 500, `/slow` answers after 3 s, anything else 200.
+struct Receiver {
+    url: String,
+    got: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    async fn start() -> Self {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = got.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut reader = BufReader::new(stream);
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let target = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+                    let mut headers = Vec::new();
+                    let mut length = 0usize;
+                    loop {
+                        let mut h = String::new();
+                        reader.read_line(&mut h).await.unwrap();
+                        let h = h.trim_end();
+                        if h.is_empty() {
+                            break;
+                        }
+                        if let Some((k, v)) = h.split_once(':') {
+                            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_owned());
+                            if k == "content-length" {
+                                length = v.parse().unwrap();
+                            }
+                            headers.push((k, v));
+                        }
+                    }
+                    let mut body = vec![0u8; length];
+                    reader.read_exact(&mut body).await.unwrap();
+                    let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                    seen.lock().unwrap().push(Received {
+                        target: target.clone(),
+                        headers,
+                        body,
+                    });
+                    let status = if target.starts_with("/fail") {
+                        "500 Internal Server Error"
+                    } else {
+                        if target.starts_with("/slow") {
+                            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+                        }
+                        "200 OK"
+                    };
+                    let answer = format!(
+                        "HTTP/1.1 {status}\r\ncontent-length: 7\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nhandled"
+                    );
+                    let _ = reader.get_mut().write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+        Self { url, got }
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+async fn put_action(api: &Api, repo: &str, name: &str, yaml: String) {
+    let resp = api
+        .req(
+            Method::POST,
+            &format!("/repositories/{repo}/branches/main/objects"),
+        )
+        .query(&[("path", format!("_lakefs_actions/{name}"))])
+        .body(yaml)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn webhooks_see_the_event_and_a_failing_pre_commit_hook_blocks_the_commit() {
+    let receiver = Receiver::start().await;
+    let api = Api::start().await;
+    api.repo("hooks").await;
+    let url = &receiver.url;
+    put_action(
+        &api,
+        "hooks",
+        "check.yaml",
+        format!(
+            "name: Check commits\non:\n  pre-commit:\n    branches: [main]\nhooks:\n  - id: notify\n    type: webhook\n    properties:\n      url: {url}/ok\n      query_params:\n        tables: [a, b]\n      headers:\n        x-team: data\n"
+        ),
+    )
+    .await;
+    api.upload("hooks", "main", "data/a.csv", "a,1").await;
+    let (s, commit) = api
+        .json(
+            Method::POST,
+            "/repositories/hooks/branches/main/commits",
+            Some(json!({"message": "first", "metadata": {"owner": "qa"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{commit}");
+    let got = receiver.received();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let hook = &got[0];
+    assert_eq!(hook.target, "/ok?tables=a&tables=b");
+    assert!(
+        hook.headers.contains(&("x-team".into(), "data".into())),
+        "{:?}",
+        hook.headers
+    );
+    assert!(hook
+        .headers
+        .contains(&("content-type".into(), "application/json".into())));
+    let body = hook.body.as_object().unwrap();
+    let event_time = body["event_time"].as_str().unwrap();
+    assert!(
+        event_time.ends_with('Z') && event_time.len() == 20,
+        "{event_time}"
+    );
+    let expected = json!({
+        "event_type": "pre-commit",
+        "event_time": event_time,
+        "action_name": "Check commits",
+        "hook_id": "notify",
+        "repository_id": "hooks",
+        "branch_id": "main",
+        "source_ref": "main",
+        "commit_message": "first",
+        "committer": "quickstart",
+        "commit_metadata": {"owner": "qa"},
+    });
+    assert_eq!(hook.body, expected, "the exact body lakeFS sends");
+
+    // The run, through the API.
+    let (s, runs) = api
+        .json(Method::GET, "/repositories/hooks/actions/runs", None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{runs}");
+    let run = &runs["results"][0];
+    assert_eq!(run["event_type"], "pre-commit");
+    assert_eq!(run["status"], "completed");
+    assert_eq!(run["branch"], "main");
+    let run_id = run["run_id"].as_str().unwrap().to_owned();
+    assert_eq!(run_id.len(), 20);
+    // The pre-commit run learns its commit once the commit lands.
+    let mut commit_id = String::new();
+    for _ in 0..100 {
+        let (_, r) = api
+            .json(
+                Method::GET,
+                &format!("/repositories/hooks/actions/runs/{run_id}"),
+                None,
+            )
+            .await;
+        commit_id = r["commit_id"].as_str().unwrap_or("").to_owned();
+        if !commit_id.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(commit_id, commit["id"].as_str().unwrap());
+    let (_, hooks) = api
+        .json(
+            Method::GET,
+            &format!("/repositories/hooks/actions/runs/{run_id}/hooks"),
+            None,
+        )
+        .await;
+    assert_eq!(hooks["results"][0]["hook_run_id"], "0000_0000");
+    assert_eq!(hooks["results"][0]["status"], "completed");
+    assert_eq!(hooks["results"][0]["action"], "Check commits");
+    let log = api
+        .req(
+            Method::GET,
+            &format!("/repositories/hooks/actions/runs/{run_id}/hooks/0000_0000/output"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(log.status(), StatusCode::OK);
+    let log = log.text().await.unwrap();
+    assert!(log.contains(&format!("POST {url}/ok")), "{log}");
+    assert!(log.contains("200 OK") && log.contains("handled"), "{log}");
+
+    // A failing hook: 412 naming the action and hook, and nothing changes.
+    put_action(
+        &api,
+        "hooks",
+        "gate.yaml",
+        format!(
+            "name: Gate\non:\n  pre-commit:\nhooks:\n  - id: refuse\n    type: webhook\n    properties:\n      url: {url}/fail\n  - id: cleanup\n    type: webhook\n    if: failure()\n    properties:\n      url: {url}/ok/cleanup\n  - id: never\n    type: webhook\n    properties:\n      url: {url}/ok/never\n"
+        ),
+    )
+    .await;
+    let (s, v) = api
+        .json(
+            Method::POST,
+            "/repositories/hooks/branches/main/commits",
+            Some(json!({"message": "second"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::PRECONDITION_FAILED, "{v}");
+    let message = v["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("pre-commit hook aborted, run id '"),
+        "{message}"
+    );
+    assert!(
+        message.contains("failed on action 'Gate' hook 'refuse': action failed: webhook request failed (status code: 500)"),
+        "{message}"
+    );
+    let (_, branch) = api
+        .json(Method::GET, "/repositories/hooks/branches/main", None)
+        .await;
+    assert_eq!(branch["commit_id"], commit["id"], "the branch did not move");
+    let targets: Vec<String> = receiver
+        .received()
+        .iter()
+        .map(|r| r.target.clone())
+        .collect();
+    assert!(
+        targets.contains(&"/ok/cleanup".to_owned()),
+        "if: failure() ran: {targets:?}"
+    );
+    assert!(
+        !targets.contains(&"/ok/never".to_owned()),
+        "a hook after a failure is skipped: {targets:?}"
+    );
+    let (_, runs) = api
+        .json(
+            Method::GET,
+            "/repositories/hooks/actions/runs?branch=main",
+            None,
+        )
+        .await;
+    let failed = runs["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["status"] == "failed")
+        .expect("the failed run is listed");
+    let (_, hooks) = api
+        .json(
+            Method::GET,
+            &format!(
+                "/repositories/hooks/actions/runs/{}/hooks",
+                failed["run_id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    let statuses: Vec<(&str, &str)> = hooks["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["hook_id"].as_str().unwrap(),
+                h["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(statuses.contains(&("refuse", "failed")), "{statuses:?}");
+    assert!(statuses.contains(&("cleanup", "completed")), "{statuses:?}");
+    assert!(statuses.contains(&("never", "skipped")), "{statuses:?}");
 }

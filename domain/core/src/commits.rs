@@ -1,6 +1,7 @@
 //! Commits: seal the staging token, apply the sealed changes to the head's
 //! tree, write the commit record, move the branch by compare-and-set.
 
+use crate::actions::{HookCommit, HookEvent, HookRecord};
 use crate::error::{Error, PortResultExt, Protected, Result};
 use crate::staging::{StagingCursor, ViewCursor};
 use crate::Engine;
@@ -43,6 +44,21 @@ impl Engine {
         self.check_unprotected(repo, name, Protected::Commit)
             .await?;
         let ns = r.storage_namespace;
+        let record = |event: HookEvent, source_ref: &str| {
+            let mut rec = HookRecord::new(event, repo.as_str(), ns.as_str(), source_ref);
+            rec.branch = name.to_string();
+            rec.user = req.committer.clone();
+            rec.commit = Some(HookCommit {
+                message: req.message.clone(),
+                committer: req.committer.clone(),
+                metadata: req.metadata.clone(),
+                creation_date: req.date.unwrap_or_else(|| self.now()).unix_seconds(),
+                ..HookCommit::default()
+            });
+            rec
+        };
+        self.pre_hook(record(HookEvent::PrepareCommit, name.as_str()))
+            .await?;
         for _ in 0..self.settings.max_attempts {
             let current = self.get_branch(repo, name).await?;
             let Some(sealed) = self.seal(repo, &current).await? else {
@@ -74,6 +90,12 @@ impl Engine {
                 }
                 continue;
             }
+            let mut pre = record(HookEvent::PreCommit, name.as_str());
+            if let Some(c) = pre.commit.as_mut() {
+                c.parents = vec![head.id.to_string()];
+                c.meta_range_id = applied.tree.to_string();
+            }
+            let pre_run_id = self.pre_hook(pre).await?;
             let commit = self
                 .new_commit(
                     repo,
@@ -91,6 +113,15 @@ impl Engine {
             if self.try_update(repo, &sealed, &moved).await? {
                 self.drop_sealed(&sealed).await?;
                 tracing::info!(commit = %commit.id, changes = applied.changed, "committed");
+                let mut post = record(HookEvent::PostCommit, commit.id.as_str());
+                post.commit_id = commit.id.to_string();
+                post.pre_run_id = pre_run_id;
+                if let Some(c) = post.commit.as_mut() {
+                    c.parents = vec![head.id.to_string()];
+                    c.meta_range_id = commit.meta_range_id.to_string();
+                    c.creation_date = commit.creation_date.unix_seconds();
+                }
+                self.post_hook(post);
                 return Ok(commit);
             }
         }

@@ -180,6 +180,10 @@ pub enum Error {
     /// Concurrent updates kept winning the compare-and-set.
     #[error("too many attempts to update branch {0}; try again")]
     TooManyAttempts(String),
+    /// A `pre-*` hook failed (or its action file is invalid): the
+    /// operation changed nothing.
+    #[error("{0}")]
+    HookAborted(String),
     /// The operation stopped because someone asked it to.
     #[error("{0} was canceled")]
     Canceled(String),

@@ -146,6 +146,8 @@ pub struct Engine {
     /// of a ref.
     commits: moka::sync::Cache<(RepositoryId, CommitId), Commit>,
     settings: EngineSettings,
+    /// Runs the hooks of events (none: no hooks run).
+    hooks: Option<std::sync::Arc<dyn actions::Hooks>>,
 }
 
 /// The default tree cache: fits, with everything else, in a 512 MiB container.
@@ -169,6 +171,7 @@ impl Engine {
             trees,
             commits: moka::sync::Cache::new(settings.commit_cache_entries),
             settings,
+            hooks: None,
         }
     }
 

@@ -141,7 +141,8 @@ impl From<Error> for ApiError {
             Error::ProtectedBranch { .. }
             | Error::ReadOnlyRepository(_)
             | Error::DefaultBranch(_) => S::FORBIDDEN,
-            Error::PreconditionFailed => S::PRECONDITION_FAILED,
+            // lakeFS answers a failed pre-* hook with 412.
+            Error::PreconditionFailed | Error::HookAborted(_) => S::PRECONDITION_FAILED,
             Error::InvalidRange { .. } => S::RANGE_NOT_SATISFIABLE,
             Error::Gone(_) => S::GONE,
             Error::TooManyAttempts(_) => S::TOO_MANY_REQUESTS,

@@ -1,5 +1,6 @@
 //! The REST API: lakeFS API v1 under `/api/v1`, one file per resource.
 
+mod action_runs;
 pub mod auth;
 mod bad_input;
 mod branches;
@@ -35,6 +36,7 @@ pub const PREFIX: &str = "/api/v1";
 /// Every resource file's declared operations.
 static RESOURCES: &[&[operation::Operation]] = &[
     config::OPERATIONS,
+    action_runs::OPERATIONS,
     repositories::OPERATIONS,
     branches::OPERATIONS,
     commits::OPERATIONS,

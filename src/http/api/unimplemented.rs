@@ -3,26 +3,6 @@
 
 /// `(method, path under /api/v1, operationId)`.
 pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
-    (
-        "GET",
-        "/repositories/{repository}/actions/runs",
-        "listRepositoryRuns",
-    ),
-    (
-        "GET",
-        "/repositories/{repository}/actions/runs/{run_id}",
-        "getRun",
-    ),
-    (
-        "GET",
-        "/repositories/{repository}/actions/runs/{run_id}/hooks",
-        "listRunHooks",
-    ),
-    (
-        "GET",
-        "/repositories/{repository}/actions/runs/{run_id}/hooks/{hook_run_id}/output",
-        "getRunHookOutput",
-    ),
     ("POST", "/sts/login", "stsLogin"),
     (
         "POST",

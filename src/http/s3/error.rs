@@ -119,6 +119,7 @@ impl S3Error {
                 ErrorCode::PreconditionFailed,
                 "At least one of the pre-conditions you specified did not hold",
             ),
+            Error::HookAborted(_) => Self::new(ErrorCode::PreconditionFailed, e.to_string()),
             Error::InvalidRange { .. } => Self::new(
                 ErrorCode::InvalidRange,
                 "The requested range is not satisfiable",

@@ -5,8 +5,10 @@
 mod event;
 mod file;
 mod glob;
+mod hooks;
 #[cfg(test)]
 mod tests;
 
 pub use event::{HookCommit, HookEvent, HookRecord};
 pub use file::{parse_all, Action, ActionError, HookKind, HookSpec, ACTIONS_PREFIX};
+pub use hooks::{aborted, Hooks};

@@ -1,0 +1,147 @@
+//! `{{ ENV.NAME }}` in hook properties (lakeFS's secure strings): replaced
+//! by the environment variable, only when `actions.env.enabled` and only
+//! for names starting with `actions.env.prefix` (anything else reads as
+//! ""); a value that used one is a secret and is logged as `*******`.
+
+use crate::settings::ActionsEnv;
+
+/// A property value with its variables replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub value: String,
+    /// Whether it came from the environment (and must not be logged).
+    pub secret: bool,
+}
+
+impl Resolved {
+    /// What logs show of it.
+    pub fn shown(&self) -> &str {
+        if self.secret {
+            "*******"
+        } else {
+            &self.value
+        }
+    }
+}
+
+/// Replaces every `{{ ENV.NAME }}` of `text` (one optional space inside
+/// each brace pair); a variable that passes the checks but is not set is
+/// an error.
+pub fn resolve(text: &str, env: &ActionsEnv) -> Result<Resolved, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut secret = false;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let inner_start = usize::from(after.starts_with(' '));
+        let Some(end) = after.find("}}") else {
+            out.push_str(&rest[start..]);
+            rest = "";
+            break;
+        };
+        let inner = after[inner_start..end].trim_end_matches(' ');
+        match inner.strip_prefix("ENV.") {
+            Some(name) if !name.is_empty() => {
+                secret = true;
+                out.push_str(&lookup(name, env)?);
+            }
+            _ => out.push_str(&rest[start..start + 2 + end + 2]),
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(Resolved { value: out, secret })
+}
+
+fn lookup(name: &str, env: &ActionsEnv) -> Result<String, String> {
+    if !env.enabled || !name.starts_with(&env.prefix) {
+        return Ok(String::new());
+    }
+    std::env::var(name).map_err(|_| format!("{name} not found: missing env var"))
+}
+
+/// A Go duration (`1m30s`, `500ms`, `10s`, `1.5h`).
+pub fn go_duration(text: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("time: invalid duration {text:?}");
+    let mut secs = 0f64;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    if rest == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let n: f64 = rest[..num_len].parse().map_err(|_| bad())?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        secs += n * scale;
+        rest = &rest[unit_len..];
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(prefix: &str) -> ActionsEnv {
+        ActionsEnv {
+            enabled: true,
+            prefix: prefix.into(),
+        }
+    }
+
+    #[test]
+    fn variables_are_replaced_only_under_the_prefix() {
+        // PATH is set wherever tests run; "PAT" lets it through.
+        let path = std::env::var("PATH").unwrap();
+        let got = resolve("Bearer {{ ENV.PATH }}", &env("PAT")).unwrap();
+        assert_eq!(got.value, format!("Bearer {path}"));
+        assert!(got.secret);
+        assert_eq!(got.shown(), "*******");
+        let compact = resolve("{{ENV.PATH}}", &env("PAT")).unwrap();
+        assert_eq!(compact.value, path);
+        let blocked = resolve("x{{ ENV.PATH }}y", &env("LAKEFSACTION_")).unwrap();
+        assert_eq!(blocked.value, "xy", "outside the prefix reads as empty");
+        let off = ActionsEnv {
+            enabled: false,
+            prefix: String::new(),
+        };
+        assert_eq!(resolve("{{ ENV.PATH }}", &off).unwrap().value, "");
+        assert_eq!(
+            resolve("{{ ENV.LAKEFSACTION_TARN_UNSET }}", &env("LAKEFSACTION_")).unwrap_err(),
+            "LAKEFSACTION_TARN_UNSET not found: missing env var"
+        );
+        let plain = resolve("no {{ vars }} here", &env("")).unwrap();
+        assert_eq!(plain.value, "no {{ vars }} here");
+        assert!(!plain.secret);
+    }
+
+    #[test]
+    fn go_durations_parse() {
+        use std::time::Duration;
+        assert_eq!(go_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(go_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(go_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(go_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        assert!(go_duration("10").is_err());
+        assert!(go_duration("abc").is_err());
+        assert!(go_duration("").is_err());
+    }
+}

@@ -1,0 +1,368 @@
+//! The actions service: on each event the engine reports, reads the action
+//! files of the event's reference (`_lakefs_actions/`), runs the hooks of
+//! those that match (the actions side by side, each one's hooks in order),
+//! writes each hook's log and the run's manifest under
+//! `_lakefs/actions/log/<run>/` in the namespace, and records the run.
+//! A failed `pre-*` hook, or an invalid action file, stops the operation.
+
+mod condition;
+mod env;
+mod event_info;
+mod run_id;
+mod webhook;
+
+use crate::settings::ActionsSettings;
+use event_info::EventInfo;
+use futures::future::BoxFuture;
+use std::sync::Arc;
+use tarn_domain::actions::{
+    aborted, parse_all, Action, HookEvent, HookKind, HookRecord, Hooks, ACTIONS_PREFIX,
+};
+use tarn_domain::{Engine, ListRequest, Listing};
+use tarn_model::runs::{ActionRun, HookRun};
+use tarn_model::{BlockKey, RepositoryId, StorageNamespace, Timestamp};
+use tarn_ports::{ActionRunStore, ByteStream};
+
+/// The run records, for the API.
+pub struct ActionRuns(pub Arc<dyn ActionRunStore>);
+
+/// The largest action file read.
+const MAX_ACTION_FILE: usize = 1 << 20;
+
+/// Runs hooks and records their runs.
+#[derive(Clone)]
+pub struct ActionsService {
+    runs: Arc<dyn ActionRunStore>,
+    settings: ActionsSettings,
+    http: reqwest::Client,
+}
+
+/// A run that happened: its id and its hooks' errors.
+struct Ran {
+    id: String,
+    errors: Vec<String>,
+}
+
+/// One hook's outcome.
+struct HookOutcome {
+    record: HookRun,
+    error: Option<String>,
+}
+
+impl ActionsService {
+    /// A service recording runs in `runs`.
+    pub fn new(runs: Arc<dyn ActionRunStore>, settings: ActionsSettings) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("tarn/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            runs,
+            settings,
+            http,
+        })
+    }
+
+    /// The action files on the event's reference: (path, bytes).
+    async fn files(
+        &self,
+        engine: &Engine,
+        repo: &RepositoryId,
+        reference: &str,
+    ) -> tarn_domain::Result<Vec<(String, Vec<u8>)>> {
+        let mut files = Vec::new();
+        let mut after = None;
+        loop {
+            let req = ListRequest {
+                prefix: ACTIONS_PREFIX.to_owned(),
+                after: after.clone(),
+                amount: 1000,
+                delimiter: Some("/".to_owned()),
+            };
+            let page = engine.list_objects(repo, reference, &req).await?;
+            for item in page.items {
+                let Listing::Object(path, _) = item else {
+                    continue;
+                };
+                let read = engine.read_object(repo, reference, &path, None).await?;
+                let bytes = read
+                    .data
+                    .body
+                    .collect_bounded(MAX_ACTION_FILE)
+                    .await
+                    .map_err(|e| aborted(format!("reading action file {path}: {e}")))?;
+                files.push((path.to_string(), bytes.to_vec()));
+            }
+            if !page.has_more {
+                return Ok(files);
+            }
+            after = Some(page.next_offset);
+        }
+    }
+
+    /// Runs the event's hooks; `None` when no hook matched.
+    async fn execute(
+        &self,
+        engine: &Engine,
+        record: &HookRecord,
+    ) -> tarn_domain::Result<Option<Ran>> {
+        if !self.settings.enabled {
+            return Ok(None);
+        }
+        let repo = RepositoryId::new(&record.repository).map_err(tarn_domain::Error::from)?;
+        let files = self.files(engine, &repo, &record.source_ref).await?;
+        if files.is_empty() {
+            return Ok(None);
+        }
+        let now = engine.now();
+        let run_id = run_id::new_run_id(now.unix_seconds());
+        let actions = match parse_all(&files) {
+            Ok(a) => a,
+            Err(e) => {
+                // The run fails, and says which file is wrong.
+                self.record(record, &repo, &run_id, now, now, Vec::new(), false)
+                    .await?;
+                return Ok(Some(Ran {
+                    id: run_id,
+                    errors: vec![e.to_string()],
+                }));
+            }
+        };
+        let matched: Vec<&Action> = actions
+            .iter()
+            .filter(|a| a.matches(record.event, &record.branch))
+            .collect();
+        if matched.iter().all(|a| a.hooks.is_empty()) {
+            return Ok(None);
+        }
+        let ns =
+            StorageNamespace::new(&record.storage_namespace).map_err(tarn_domain::Error::from)?;
+        let per_action = matched
+            .iter()
+            .enumerate()
+            .map(|(i, action)| self.run_action(engine, record, &ns, &run_id, i, action));
+        let outcomes: Vec<HookOutcome> = futures::future::join_all(per_action)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        let errors: Vec<String> = outcomes.iter().filter_map(|o| o.error.clone()).collect();
+        let start = outcomes
+            .iter()
+            .filter_map(|o| o.record.start_time)
+            .min()
+            .unwrap_or(now);
+        let end = outcomes
+            .iter()
+            .filter_map(|o| o.record.end_time)
+            .max()
+            .unwrap_or(now);
+        let hooks: Vec<HookRun> = outcomes.into_iter().map(|o| o.record).collect();
+        self.record(record, &repo, &run_id, start, end, hooks, errors.is_empty())
+            .await?;
+        Ok(Some(Ran { id: run_id, errors }))
+    }
+
+    /// Runs one action's hooks in order.
+    async fn run_action(
+        &self,
+        engine: &Engine,
+        record: &HookRecord,
+        ns: &StorageNamespace,
+        run_id: &str,
+        index: usize,
+        action: &Action,
+    ) -> Vec<HookOutcome> {
+        let mut out = Vec::with_capacity(action.hooks.len());
+        let mut failed = false;
+        for (h, hook) in action.hooks.iter().enumerate() {
+            let hook_run_id = format!("{index:04}_{h:04}");
+            let mut run = HookRun {
+                run_id: run_id.to_owned(),
+                hook_run_id: hook_run_id.clone(),
+                hook_id: hook.id.clone(),
+                action_name: action.name.clone(),
+                start_time: None,
+                end_time: None,
+                passed: false,
+            };
+            let go = match &hook.condition {
+                None => Ok(!failed),
+                Some(expr) => condition::evaluate(expr, failed),
+            };
+            let started = engine.now();
+            let (result, log) = match go {
+                Ok(false) => {
+                    out.push(HookOutcome {
+                        record: run,
+                        error: None,
+                    });
+                    continue;
+                }
+                Ok(true) => self.run_hook(record, action, hook, started).await,
+                Err(e) => (Err(e), String::new()),
+            };
+            let ended = engine.now();
+            run.start_time = Some(started);
+            run.end_time = Some(ended);
+            run.passed = result.is_ok();
+            let mut log = log;
+            if let Err(e) = &result {
+                log.push_str(&format!("Error: {e}\n"));
+            }
+            let key = format!("_lakefs/actions/log/{run_id}/{hook_run_id}.log");
+            if let Err(e) = write(engine, ns, &key, log.into_bytes()).await {
+                tracing::warn!(error = %e, %key, "cannot write a hook's log");
+            }
+            let error = result.err().map(|e| {
+                failed = true;
+                format!(
+                    "hook run id '{hook_run_id}' failed on action '{}' hook '{}': action failed: {e}",
+                    action.name, hook.id
+                )
+            });
+            out.push(HookOutcome { record: run, error });
+        }
+        out
+    }
+
+    /// Runs one hook: its outcome and its log.
+    async fn run_hook(
+        &self,
+        record: &HookRecord,
+        action: &Action,
+        hook: &tarn_domain::actions::HookSpec,
+        now: Timestamp,
+    ) -> (Result<(), String>, String) {
+        let info = EventInfo::new(record, &action.name, &hook.id, now.unix_seconds());
+        let body = match serde_json::to_string(&info) {
+            Ok(b) => b,
+            Err(e) => return (Err(e.to_string()), String::new()),
+        };
+        match hook.kind {
+            HookKind::Webhook => {
+                webhook::run(&self.http, &hook.properties, &body, &self.settings.env).await
+            }
+            HookKind::Airflow | HookKind::Lua => (
+                Err(format!(
+                    "{} hooks are not supported yet",
+                    hook.kind.as_str()
+                )),
+                String::new(),
+            ),
+        }
+    }
+
+    /// Stores the run and writes its manifest.
+    #[allow(clippy::too_many_arguments)]
+    async fn record(
+        &self,
+        record: &HookRecord,
+        repo: &RepositoryId,
+        run_id: &str,
+        start: Timestamp,
+        end: Timestamp,
+        hooks: Vec<HookRun>,
+        passed: bool,
+    ) -> tarn_domain::Result<()> {
+        let run = ActionRun {
+            repository: repo.clone(),
+            run_id: run_id.to_owned(),
+            event_type: record.event.as_str().to_owned(),
+            branch: record.branch.clone(),
+            source_ref: record.source_ref.clone(),
+            commit_id: record.commit_id.clone(),
+            start_time: start,
+            end_time: end,
+            passed,
+        };
+        self.runs
+            .record(&run, &hooks)
+            .await
+            .map_err(tarn_domain::Error::from)?;
+        Ok(())
+    }
+
+    /// The post event's work: the pre run learns its commit, then the hooks run.
+    async fn post_run(&self, engine: Engine, record: HookRecord) {
+        let pre_learns_commit =
+            matches!(record.event, HookEvent::PostCommit | HookEvent::PostRevert);
+        if pre_learns_commit && !record.pre_run_id.is_empty() {
+            if let Ok(repo) = RepositoryId::new(&record.repository) {
+                if let Err(e) = self
+                    .runs
+                    .set_commit(&repo, &record.pre_run_id, &record.commit_id)
+                    .await
+                {
+                    tracing::warn!(error = %e, run = %record.pre_run_id, "cannot set the commit of a pre run");
+                }
+            }
+        }
+        match self.execute(&engine, &record).await {
+            Ok(Some(ran)) if !ran.errors.is_empty() => {
+                tracing::warn!(run = %ran.id, event = %record.event, errors = ?ran.errors, "post hooks failed");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, event = %record.event, "post hooks did not run"),
+        }
+    }
+}
+
+async fn write(
+    engine: &Engine,
+    ns: &StorageNamespace,
+    key: &str,
+    bytes: Vec<u8>,
+) -> tarn_domain::Result<()> {
+    let key = BlockKey::new(key).map_err(tarn_domain::Error::from)?;
+    let size = bytes.len() as u64;
+    engine
+        .stores()
+        .blocks
+        .put(ns, &key, ByteStream::from_bytes(bytes), Some(size))
+        .await
+        .map_err(tarn_domain::Error::from)?;
+    Ok(())
+}
+
+/// lakeFS's multi-error text.
+fn errors_text(errors: &[String]) -> String {
+    let head = if errors.len() == 1 {
+        "1 error occurred:".to_owned()
+    } else {
+        format!("{} errors occurred:", errors.len())
+    };
+    let mut out = head;
+    for e in errors {
+        out.push_str("\n\t* ");
+        out.push_str(e);
+    }
+    out.push_str("\n\n");
+    out
+}
+
+impl Hooks for ActionsService {
+    fn pre<'a>(
+        &'a self,
+        engine: &'a Engine,
+        record: HookRecord,
+    ) -> BoxFuture<'a, tarn_domain::Result<String>> {
+        Box::pin(async move {
+            match self.execute(engine, &record).await? {
+                None => Ok(String::new()),
+                Some(ran) if ran.errors.is_empty() => Ok(ran.id),
+                Some(ran) => Err(aborted(format!(
+                    "{} hook aborted, run id '{}': {}",
+                    record.event,
+                    ran.id,
+                    errors_text(&ran.errors)
+                ))),
+            }
+        })
+    }
+
+    fn post(&self, engine: &Engine, record: HookRecord) {
+        let this = self.clone();
+        let engine = engine.without_hooks();
+        tokio::spawn(async move { this.post_run(engine, record).await });
+    }
+}
