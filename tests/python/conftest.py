@@ -249,5 +249,6 @@ def apis(api_client):
         pulls = lakefs_sdk.PullsApi(api_client)
         staging = lakefs_sdk.StagingApi(api_client)
         imports = lakefs_sdk.ImportApi(api_client)
+        actions = lakefs_sdk.ActionsApi(api_client)
 
     return Apis

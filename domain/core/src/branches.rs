@@ -1,5 +1,6 @@
 //! Branches: create, get, list, delete, reset and hard reset.
 
+use crate::actions::{HookEvent, HookRecord};
 use crate::error::{Error, PortResultExt, Protected, Result};
 use crate::page::Page;
 use crate::settings::{ensure_unprotected, BRANCH_PROTECTION};
@@ -71,11 +72,24 @@ impl Engine {
         source: &str,
         hidden: bool,
     ) -> Result<Branch> {
-        self.writable_repository(repo).await?;
+        let r = self.writable_repository(repo).await?;
         let commit = self.resolve_commit(repo, source).await?;
+        // Hidden branches are Tarn's own: no hooks run on them.
+        let record = |event: HookEvent| {
+            let mut rec =
+                HookRecord::new(event, repo.as_str(), r.storage_namespace.as_str(), source);
+            rec.branch = name.to_string();
+            rec.commit_id = commit.id.to_string();
+            rec
+        };
+        let pre_run_id = if hidden {
+            String::new()
+        } else {
+            self.pre_hook(record(HookEvent::PreCreateBranch)).await?
+        };
         let branch = Branch {
             name: name.clone(),
-            commit_id: commit.id,
+            commit_id: commit.id.clone(),
             staging_token: self.new_token()?,
             sealed_tokens: Vec::new(),
             hidden,
@@ -85,6 +99,11 @@ impl Engine {
             .create_branch(repo, &branch)
             .await
             .named(Entity::Branch, &name)?;
+        if !hidden {
+            let mut post = record(HookEvent::PostCreateBranch);
+            post.pre_run_id = pre_run_id;
+            self.post_hook(post);
+        }
         Ok(branch)
     }
 
@@ -146,12 +165,33 @@ impl Engine {
             return Err(Error::DefaultBranch(name.to_string()));
         }
         let branch = self.get_branch(repo, name).await?;
+        let record = |event: HookEvent| {
+            let mut rec = HookRecord::new(
+                event,
+                repo.as_str(),
+                r.storage_namespace.as_str(),
+                branch.commit_id.as_str(),
+            );
+            rec.branch = name.to_string();
+            rec
+        };
+        let pre_run_id = if branch.hidden {
+            String::new()
+        } else {
+            self.pre_hook(record(HookEvent::PreDeleteBranch)).await?
+        };
         self.stores
             .refs
             .delete_branch(repo, name)
             .await
             .named(Entity::Branch, name)?;
-        self.drop_tokens(&branch).await
+        self.drop_tokens(&branch).await?;
+        if !branch.hidden {
+            let mut post = record(HookEvent::PostDeleteBranch);
+            post.pre_run_id = pre_run_id;
+            self.post_hook(post);
+        }
+        Ok(())
     }
 
     async fn drop_tokens(&self, branch: &Branch) -> Result<()> {

@@ -1,6 +1,7 @@
 //! Merge, revert and cherry-pick: three-way merges of committed trees by
 //! identity, and the merge-base search.
 
+use crate::actions::{HookCommit, HookEvent, HookRecord};
 use crate::commits::CommitRequest;
 use crate::error::{Error, Result};
 use crate::Engine;
@@ -40,6 +41,17 @@ pub struct PickRequest {
     pub parent_number: Option<u32>,
     /// Who commits.
     pub committer: String,
+}
+
+/// The hook events of a change made by [`Engine::commit_onto`].
+struct Event<'a> {
+    ns: &'a tarn_model::StorageNamespace,
+    pre: HookEvent,
+    post: HookEvent,
+    /// The reference the pre event's action files are read from.
+    files_from: String,
+    /// The merged reference, as the caller named it.
+    merge_source: String,
 }
 
 impl Engine {
@@ -166,8 +178,15 @@ impl Engine {
                 head.generation.max(src.generation)
             } + 1;
             let parents = (parents, generation);
+            let event = Event {
+                ns: &ns,
+                pre: HookEvent::PreMerge,
+                post: HookEvent::PostMerge,
+                files_from: src.id.to_string(),
+                merge_source: source.to_owned(),
+            };
             if let Some(commit) = self
-                .commit_onto(repo, &b, &commit_req, tree, parents)
+                .commit_onto(repo, &b, &commit_req, tree, parents, event)
                 .await?
             {
                 return Ok(commit);
@@ -210,8 +229,16 @@ impl Engine {
         let parent = self.picked_parent(repo, &c, req.parent_number).await?;
         let message = (format!("Revert {reference}"), BTreeMap::new());
         // Undo: from the commit back to its parent.
-        self.pick(repo, name, (&c.meta_range_id, &parent), message, &req)
-            .await
+        let events = (HookEvent::PreRevert, HookEvent::PostRevert);
+        self.pick(
+            repo,
+            name,
+            (&c.meta_range_id, &parent),
+            message,
+            &req,
+            events,
+        )
+        .await
     }
 
     /// Applies the change of commit `reference` to branch `name` with a new commit.
@@ -228,8 +255,16 @@ impl Engine {
         metadata.insert(CHERRY_PICK_ORIGIN_KEY.to_owned(), c.id.to_string());
         metadata.insert(CHERRY_PICK_COMMITTER_KEY.to_owned(), c.committer.clone());
         let message = (c.message.clone(), metadata);
-        self.pick(repo, name, (&parent, &c.meta_range_id), message, &req)
-            .await
+        let events = (HookEvent::PreCherryPick, HookEvent::PostCherryPick);
+        self.pick(
+            repo,
+            name,
+            (&parent, &c.meta_range_id),
+            message,
+            &req,
+            events,
+        )
+        .await
     }
 
     /// The tree of the parent a revert or cherry-pick is taken against.
@@ -270,6 +305,7 @@ impl Engine {
         (from, to): (&MetaRangeId, &MetaRangeId),
         (message, metadata): (String, BTreeMap<String, String>),
         req: &PickRequest,
+        (pre, post): (HookEvent, HookEvent),
     ) -> Result<Commit> {
         let ns = self.writable_repository(repo).await?.storage_namespace;
         let commit_req = CommitRequest {
@@ -287,8 +323,15 @@ impl Engine {
                 return Err(Error::NoChanges);
             }
             let parents = (vec![head.id.clone()], head.generation + 1);
+            let event = Event {
+                ns: &ns,
+                pre,
+                post,
+                files_from: name.to_string(),
+                merge_source: String::new(),
+            };
             if let Some(commit) = self
-                .commit_onto(repo, &b, &commit_req, applied.tree, parents)
+                .commit_onto(repo, &b, &commit_req, applied.tree, parents, event)
                 .await?
             {
                 return Ok(commit);
@@ -297,8 +340,9 @@ impl Engine {
         Err(Error::TooManyAttempts(name.to_string()))
     }
 
-    /// Writes a commit of `tree` and moves branch `b` to it by
-    /// compare-and-set; `None` when the race was lost.
+    /// Writes a commit of `tree`, runs the event's pre hooks, and moves
+    /// branch `b` to it by compare-and-set, then starts the post hooks;
+    /// `None` when the race was lost.
     async fn commit_onto(
         &self,
         repo: &RepositoryId,
@@ -306,15 +350,44 @@ impl Engine {
         req: &CommitRequest,
         tree: MetaRangeId,
         (parents, generation): (Vec<CommitId>, u64),
+        event: Event<'_>,
     ) -> Result<Option<Commit>> {
         let commit = self
             .new_commit(repo, req, tree, parents, generation)
             .await?;
+        let record = |kind: HookEvent, source_ref: String| {
+            let mut rec = HookRecord::new(kind, repo.as_str(), event.ns.as_str(), source_ref);
+            rec.branch = b.name.to_string();
+            rec.user = req.committer.clone();
+            rec.merge_source = event.merge_source.clone();
+            rec.commit = Some(HookCommit {
+                message: commit.message.clone(),
+                committer: commit.committer.clone(),
+                metadata: commit.metadata.clone(),
+                parents: commit.parents.iter().map(ToString::to_string).collect(),
+                meta_range_id: commit.meta_range_id.to_string(),
+                creation_date: commit.creation_date.unix_seconds(),
+            });
+            rec
+        };
+        let mut pre = record(event.pre, event.files_from.clone());
+        if event.pre == HookEvent::PreMerge {
+            // lakeFS tells pre-merge hooks the merge commit's id.
+            pre.commit_id = commit.id.to_string();
+        }
+        let pre_run_id = self.pre_hook(pre).await?;
         let moved = Branch {
             commit_id: commit.id.clone(),
             ..b.clone()
         };
-        Ok(self.try_update(repo, b, &moved).await?.then_some(commit))
+        if !self.try_update(repo, b, &moved).await? {
+            return Ok(None);
+        }
+        let mut post = record(event.post, commit.id.to_string());
+        post.commit_id = commit.id.to_string();
+        post.pre_run_id = pre_run_id;
+        self.post_hook(post);
+        Ok(Some(commit))
     }
 
     /// The branch, refusing one with uncommitted changes.

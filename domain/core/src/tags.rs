@@ -1,5 +1,6 @@
 //! Tags: immutable names for commits.
 
+use crate::actions::{HookEvent, HookRecord};
 use crate::error::{Error, PortResultExt, Result};
 use crate::page::Page;
 use crate::Engine;
@@ -15,17 +16,24 @@ impl Engine {
         name: TagName,
         target: &str,
     ) -> Result<Tag> {
-        self.writable_repository(repo).await?;
+        let r = self.writable_repository(repo).await?;
         let commit = self.resolve_commit(repo, target).await?;
         let tag = Tag {
             name: name.clone(),
             commit_id: commit.id,
         };
+        let ns = r.storage_namespace;
+        let pre_run_id = self
+            .pre_hook(tag_record(HookEvent::PreCreateTag, repo, &ns, &tag))
+            .await?;
         self.stores
             .refs
             .create_tag(repo, &tag)
             .await
             .named(Entity::Tag, &name)?;
+        let mut post = tag_record(HookEvent::PostCreateTag, repo, &ns, &tag);
+        post.pre_run_id = pre_run_id;
+        self.post_hook(post);
         Ok(tag)
     }
 
@@ -68,12 +76,32 @@ impl Engine {
 
     /// Deletes a tag.
     pub async fn delete_tag(&self, repo: &RepositoryId, name: &TagName) -> Result<()> {
-        self.writable_repository(repo).await?;
-        self.get_tag(repo, name).await?;
+        let ns = self.writable_repository(repo).await?.storage_namespace;
+        let tag = self.get_tag(repo, name).await?;
+        let pre_run_id = self
+            .pre_hook(tag_record(HookEvent::PreDeleteTag, repo, &ns, &tag))
+            .await?;
         self.stores
             .refs
             .delete_tag(repo, name)
             .await
-            .named(Entity::Tag, name)
+            .named(Entity::Tag, name)?;
+        let mut post = tag_record(HookEvent::PostDeleteTag, repo, &ns, &tag);
+        post.pre_run_id = pre_run_id;
+        self.post_hook(post);
+        Ok(())
     }
+}
+
+/// A tag event's record: files read from the tagged commit.
+fn tag_record(
+    event: HookEvent,
+    repo: &RepositoryId,
+    ns: &tarn_model::StorageNamespace,
+    tag: &Tag,
+) -> HookRecord {
+    let mut rec = HookRecord::new(event, repo.as_str(), ns.as_str(), tag.commit_id.as_str());
+    rec.tag = tag.name.to_string();
+    rec.commit_id = tag.commit_id.to_string();
+    rec
 }
