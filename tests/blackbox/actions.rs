@@ -345,3 +345,183 @@ async fn webhooks_see_the_event_and_a_failing_pre_commit_hook_blocks_the_commit(
     assert!(statuses.contains(&("cleanup", "completed")), "{statuses:?}");
     assert!(statuses.contains(&("never", "skipped")), "{statuses:?}");
 }
+
+#[tokio::test]
+async fn hooks_time_out_and_guard_branches_and_tags() {
+    let receiver = Receiver::start().await;
+    let api = Api::start().await;
+    api.repo("events").await;
+    let url = &receiver.url;
+    put_action(
+        &api,
+        "events",
+        "slow.yaml",
+        format!(
+            "name: Slow check\non:\n  pre-commit:\nhooks:\n  - id: slow\n    type: webhook\n    properties:\n      url: {url}/slow\n      timeout: 500ms\n"
+        ),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let (s, v) = api
+        .json(
+            Method::POST,
+            "/repositories/events/branches/main/commits",
+            Some(json!({"message": "too slow"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::PRECONDITION_FAILED, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("timed out after 500ms"),
+        "{v}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "the timeout cut the 3 s answer short"
+    );
+
+    // Branch and tag events: a refusing pre-create-branch keeps the branch
+    // from being made; tag events run and are recorded.
+    let (s, _) = api
+        .req(Method::DELETE, "/repositories/events/branches/main/objects")
+        .query(&[("path", "_lakefs_actions/slow.yaml")])
+        .send()
+        .await
+        .map(|r| (r.status(), ()))
+        .unwrap();
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    put_action(
+        &api,
+        "events",
+        "refs.yaml",
+        format!(
+            "name: Refs\non:\n  pre-create-branch:\n    branches: ['blocked-*']\n  post-create-tag:\nhooks:\n  - id: tell\n    type: webhook\n    properties:\n      url: {url}/fail/refs\n"
+        ),
+    )
+    .await;
+    api.commit("events", "main", "the refs action").await;
+    let (s, v) = api
+        .json(
+            Method::POST,
+            "/repositories/events/branches",
+            Some(json!({"name": "blocked-1", "source": "main"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::PRECONDITION_FAILED, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("pre-create-branch hook aborted"),
+        "{v}"
+    );
+    let (s, _) = api
+        .json(Method::GET, "/repositories/events/branches/blocked-1", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "the branch was not made");
+    let (s, v) = api
+        .json(
+            Method::POST,
+            "/repositories/events/branches",
+            Some(json!({"name": "open-1", "source": "main"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}: the pattern does not match");
+    // A post hook's failure is recorded; the tag is made all the same.
+    let (s, v) = api
+        .json(
+            Method::POST,
+            "/repositories/events/tags",
+            Some(json!({"id": "v1", "ref": "main"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let mut post = None;
+    for _ in 0..100 {
+        let (_, runs) = api
+            .json(Method::GET, "/repositories/events/actions/runs", None)
+            .await;
+        post = runs["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["event_type"] == "post-create-tag")
+            .cloned();
+        if post.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let post = post.expect("the post-create-tag run is recorded");
+    assert_eq!(post["status"], "failed");
+    assert_eq!(post["branch"], "");
+    let tag_body = receiver
+        .received()
+        .into_iter()
+        .find(|r| r.body["event_type"] == "post-create-tag")
+        .expect("the tag hook was called");
+    assert_eq!(tag_body.body["tag_id"], "v1");
+    assert!(
+        tag_body.body.get("branch_id").is_none(),
+        "{:?}",
+        tag_body.body
+    );
+}
+
+#[tokio::test]
+async fn actions_enabled_false_runs_nothing() {
+    let receiver = Receiver::start().await;
+    let api = Api {
+        tarn: crate::support::TarnProcess::quickstart_with(&[("TARN_ACTIONS__ENABLED", "false")])
+            .await,
+        http: reqwest::Client::new(),
+    };
+    api.repo("quiet").await;
+    put_action(
+        &api,
+        "quiet",
+        "gate.yaml",
+        format!(
+            "name: Gate\non:\n  pre-commit:\nhooks:\n  - id: refuse\n    type: webhook\n    properties:\n      url: {}/fail\n",
+            receiver.url
+        ),
+    )
+    .await;
+    api.commit("quiet", "main", "no hooks here").await;
+    assert!(receiver.received().is_empty());
+    let (_, runs) = api
+        .json(Method::GET, "/repositories/quiet/actions/runs", None)
+        .await;
+    assert_eq!(runs["results"], json!([]));
+}
+
+#[tokio::test]
+async fn an_invalid_action_file_fails_the_run_and_names_the_file() {
+    let api = Api::start().await;
+    api.repo("broken").await;
+    put_action(&api, "broken", "bad.yaml", "name: Bad\nhooks: []\n".into()).await;
+    let (s, v) = api
+        .json(
+            Method::POST,
+            "/repositories/broken/branches/main/commits",
+            Some(json!({"message": "with a bad action"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::PRECONDITION_FAILED, "{v}");
+    let message = v["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("prepare-commit hook aborted"),
+        "{message}"
+    );
+    assert!(
+        message.contains("parsing file _lakefs_actions/bad.yaml: 'on' is required: invalid action"),
+        "{message}"
+    );
+    let (_, runs) = api
+        .json(Method::GET, "/repositories/broken/actions/runs", None)
+        .await;
+    assert_eq!(runs["results"][0]["status"], "failed", "{runs}");
+    assert_eq!(runs["results"][0]["event_type"], "prepare-commit");
+}
