@@ -106,6 +106,7 @@ s3s-fs:
 ## bench: performance figures, as ratios against baselines measured in the same run
 bench: s3s-fs
 	$(CARGO) bench -p tarn-domain --bench engine
+	$(CARGO) bench -p tarn --bench actions
 	$(CARGO) bench -p tarn --bench api_streaming
 	$(CARGO) bench -p tarn --bench gateway
 	$(CARGO) bench -p tarn --bench gc

@@ -278,6 +278,8 @@ pub struct CacheSettings {
     pub trees_bytes: u64,
     /// Commit records kept.
     pub commits_entries: u64,
+    /// Memory for parsed action files, in bytes.
+    pub actions_bytes: u64,
 }
 
 /// Limits on requests that hold a connection without making progress.

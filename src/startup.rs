@@ -97,8 +97,11 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen_address)
             .with_context(|| format!("cannot listen on {}", settings.listen_address))?;
         let address = listener.local_addr()?;
-        let actions =
-            crate::actions::ActionsService::new(run_store.clone(), settings.actions.clone())?;
+        let actions = crate::actions::ActionsService::new(
+            run_store.clone(),
+            settings.actions.clone(),
+            settings.cache.actions_bytes,
+        )?;
         let engine = Engine::new(stores, engine_settings(settings)).with_hooks(Arc::new(actions));
         let jobs = job_runner(settings, job_store, engine.clone(), RunnerKinds::Server)?;
         let schedule = crate::jobs::gc_schedule::parse_interval(&settings.gc.schedule)

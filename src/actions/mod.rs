@@ -35,6 +35,9 @@ pub struct ActionsService {
     runs: Arc<dyn ActionRunStore>,
     settings: ActionsSettings,
     http: reqwest::Client,
+    /// Parsed action files by content (path and checksum): a file is read
+    /// and parsed once, whatever references hold it.
+    parsed: moka::sync::Cache<(String, String), Arc<Result<Action, String>>>,
 }
 
 /// A run that happened: its id and its hooks' errors.
@@ -51,24 +54,42 @@ struct HookOutcome {
 
 impl ActionsService {
     /// A service recording runs in `runs`.
-    pub fn new(runs: Arc<dyn ActionRunStore>, settings: ActionsSettings) -> anyhow::Result<Self> {
+    pub fn new(
+        runs: Arc<dyn ActionRunStore>,
+        settings: ActionsSettings,
+        cache_bytes: u64,
+    ) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("tarn/", env!("CARGO_PKG_VERSION")))
             .build()?;
+        // A parsed action takes a few times its text: its weight, times
+        // four, plus the key.
+        let parsed = moka::sync::Cache::builder()
+            .max_capacity(cache_bytes)
+            .weigher(|k: &(String, String), v: &Arc<Result<Action, String>>| {
+                let body = match v.as_ref() {
+                    Ok(a) => a.weight(),
+                    Err(e) => e.len(),
+                };
+                u32::try_from(k.0.len() + k.1.len() + body * 4 + 256).unwrap_or(u32::MAX)
+            })
+            .build();
         Ok(Self {
             runs,
             settings,
             http,
+            parsed,
         })
     }
 
-    /// The action files on the event's reference: (path, bytes).
-    async fn files(
+    /// The actions on the event's reference, parsed (each file once per
+    /// content), or the first file's problem; `None` without action files.
+    async fn actions(
         &self,
         engine: &Engine,
         repo: &RepositoryId,
         reference: &str,
-    ) -> tarn_domain::Result<Vec<(String, Vec<u8>)>> {
+    ) -> tarn_domain::Result<Option<Result<Vec<Action>, String>>> {
         let mut files = Vec::new();
         let mut after = None;
         loop {
@@ -80,23 +101,54 @@ impl ActionsService {
             };
             let page = engine.list_objects(repo, reference, &req).await?;
             for item in page.items {
-                let Listing::Object(path, _) = item else {
+                let Listing::Object(path, entry) = item else {
                     continue;
                 };
-                let read = engine.read_object(repo, reference, &path, None).await?;
-                let bytes = read
-                    .data
-                    .body
-                    .collect_bounded(MAX_ACTION_FILE)
-                    .await
-                    .map_err(|e| aborted(format!("reading action file {path}: {e}")))?;
-                files.push((path.to_string(), bytes.to_vec()));
+                let key = (path.to_string(), entry.checksum.clone());
+                let parsed = match self.parsed.get(&key) {
+                    Some(p) => p,
+                    None => {
+                        let read = engine.read_object(repo, reference, &path, None).await?;
+                        let bytes = read
+                            .data
+                            .body
+                            .collect_bounded(MAX_ACTION_FILE)
+                            .await
+                            .map_err(|e| aborted(format!("reading action file {path}: {e}")))?;
+                        let one = [(path.to_string(), bytes.to_vec())];
+                        let p = Arc::new(
+                            parse_all(&one)
+                                .map(|mut a| a.remove(0))
+                                .map_err(|e| e.to_string()),
+                        );
+                        self.parsed.insert(key, p.clone());
+                        p
+                    }
+                };
+                files.push((path.to_string(), parsed));
             }
             if !page.has_more {
-                return Ok(files);
+                break;
             }
             after = Some(page.next_offset);
         }
+        if files.is_empty() {
+            return Ok(None);
+        }
+        let mut actions: Vec<Action> = Vec::with_capacity(files.len());
+        for (path, parsed) in files {
+            match parsed.as_ref() {
+                Err(e) => return Ok(Some(Err(e.clone()))),
+                Ok(a) if actions.iter().any(|b| b.name == a.name) => {
+                    return Ok(Some(Err(format!(
+                        "parsing file {path}: action name '{}' already loaded: invalid action",
+                        a.name
+                    ))))
+                }
+                Ok(a) => actions.push(a.clone()),
+            }
+        }
+        Ok(Some(Ok(actions)))
     }
 
     /// Runs the event's hooks; `None` when no hook matched.
@@ -109,13 +161,12 @@ impl ActionsService {
             return Ok(None);
         }
         let repo = RepositoryId::new(&record.repository).map_err(tarn_domain::Error::from)?;
-        let files = self.files(engine, &repo, &record.source_ref).await?;
-        if files.is_empty() {
+        let Some(parsed) = self.actions(engine, &repo, &record.source_ref).await? else {
             return Ok(None);
-        }
+        };
         let now = engine.now();
         let run_id = run_id::new_run_id(now.unix_seconds());
-        let actions = match parse_all(&files) {
+        let actions = match parsed {
             Ok(a) => a,
             Err(e) => {
                 // The run fails, and says which file is wrong.
@@ -123,7 +174,7 @@ impl ActionsService {
                     .await?;
                 return Ok(Some(Ran {
                     id: run_id,
-                    errors: vec![e.to_string()],
+                    errors: vec![e],
                 }));
             }
         };

@@ -239,6 +239,24 @@ impl Action {
         })
     }
 
+    /// About the bytes it holds (for caches' budgets).
+    pub fn weight(&self) -> usize {
+        let hooks: usize = self
+            .hooks
+            .iter()
+            .map(|h| {
+                h.id.len()
+                    + h.description.len()
+                    + serde_json::Value::Object(h.properties.clone())
+                        .to_string()
+                        .len()
+                    + 64
+            })
+            .sum();
+        let on: usize = self.on.values().flatten().map(|p| p.len() + 24).sum();
+        self.name.len() + self.description.len() + hooks + on + 64
+    }
+
     /// Whether the action runs on `event` of `branch`.
     pub fn matches(&self, event: HookEvent, branch: &str) -> bool {
         match self.on.get(&event) {
