@@ -182,6 +182,41 @@ enum ActionsCommand {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// The runs of a repository's hooks.
+    #[command(subcommand)]
+    Runs(RunsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum RunsCommand {
+    /// A repository's runs, newest first (lakectl actions runs list).
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The repository: lakefs://<repository>.
+        #[arg(value_name = "REPOSITORY URI")]
+        repository: String,
+        /// Only runs on this branch.
+        #[arg(long)]
+        branch: Option<String>,
+        /// Only runs about this commit.
+        #[arg(long)]
+        commit: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        amount: usize,
+    },
+    /// A run, its hooks and their logs (lakectl actions runs describe).
+    Describe {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The repository: lakefs://<repository>.
+        #[arg(value_name = "REPOSITORY URI")]
+        repository: String,
+        /// The run.
+        #[arg(value_name = "RUN ID")]
+        run_id: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -196,7 +231,9 @@ fn main() -> ExitCode {
         | Command::Gc(GcCommand::Run { data, .. })
         | Command::RefsDump { data, .. }
         | Command::Import { data, .. }
-        | Command::RefsRestore { data, .. } => (
+        | Command::RefsRestore { data, .. }
+        | Command::Actions(ActionsCommand::Runs(RunsCommand::List { data, .. }))
+        | Command::Actions(ActionsCommand::Runs(RunsCommand::Describe { data, .. })) => (
             Overrides {
                 config_file: data.config.clone(),
                 data_dir: data.data_dir.clone(),
@@ -231,6 +268,18 @@ fn main() -> ExitCode {
     telemetry::init(&settings.logging);
     let outcome = match cli.command {
         Command::Actions(ActionsCommand::Validate { file }) => return actions_cli::validate(&file),
+        Command::Actions(ActionsCommand::Runs(RunsCommand::List {
+            repository,
+            branch,
+            commit,
+            amount,
+            ..
+        })) => actions_cli::list_runs(settings, &repository, branch, commit, amount),
+        Command::Actions(ActionsCommand::Runs(RunsCommand::Describe {
+            repository,
+            run_id,
+            ..
+        })) => actions_cli::describe_run(settings, &repository, &run_id),
         Command::Migrate { .. } => migrate(settings),
         Command::Setup {
             user_name,

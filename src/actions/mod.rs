@@ -8,6 +8,7 @@
 mod condition;
 mod env;
 mod event_info;
+mod manifest;
 mod run_id;
 mod webhook;
 
@@ -170,7 +171,7 @@ impl ActionsService {
             Ok(a) => a,
             Err(e) => {
                 // The run fails, and says which file is wrong.
-                self.record(record, &repo, &run_id, now, now, Vec::new(), false)
+                self.record(engine, record, &repo, &run_id, now, now, Vec::new(), false)
                     .await?;
                 return Ok(Some(Ran {
                     id: run_id,
@@ -208,8 +209,17 @@ impl ActionsService {
             .max()
             .unwrap_or(now);
         let hooks: Vec<HookRun> = outcomes.into_iter().map(|o| o.record).collect();
-        self.record(record, &repo, &run_id, start, end, hooks, errors.is_empty())
-            .await?;
+        self.record(
+            engine,
+            record,
+            &repo,
+            &run_id,
+            start,
+            end,
+            hooks,
+            errors.is_empty(),
+        )
+        .await?;
         Ok(Some(Ran { id: run_id, errors }))
     }
 
@@ -307,6 +317,7 @@ impl ActionsService {
     #[allow(clippy::too_many_arguments)]
     async fn record(
         &self,
+        engine: &Engine,
         record: &HookRecord,
         repo: &RepositoryId,
         run_id: &str,
@@ -330,7 +341,23 @@ impl ActionsService {
             .record(&run, &hooks)
             .await
             .map_err(tarn_domain::Error::from)?;
+        write_manifest(engine, &run, &hooks, &record.storage_namespace).await;
         Ok(())
+    }
+
+    /// Rewrites the manifest of the pre run of `record` (its commit is known).
+    async fn rewrite_manifest(&self, engine: &Engine, repo: &RepositoryId, record: &HookRecord) {
+        let Ok(run) = self.runs.get_run(repo, &record.pre_run_id).await else {
+            return;
+        };
+        let Ok(hooks) = self
+            .runs
+            .list_hook_runs(repo, &record.pre_run_id, "", tarn_domain::MAX_AMOUNT)
+            .await
+        else {
+            return;
+        };
+        write_manifest(engine, &run, &hooks, &record.storage_namespace).await;
     }
 
     /// The post event's work: the pre run learns its commit, then the hooks run.
@@ -345,6 +372,8 @@ impl ActionsService {
                     .await
                 {
                     tracing::warn!(error = %e, run = %record.pre_run_id, "cannot set the commit of a pre run");
+                } else {
+                    self.rewrite_manifest(&engine, &repo, &record).await;
                 }
             }
         }
@@ -355,6 +384,17 @@ impl ActionsService {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, event = %record.event, "post hooks did not run"),
         }
+    }
+}
+
+/// Writes a run's manifest; a failure is logged (the run is recorded).
+async fn write_manifest(engine: &Engine, run: &ActionRun, hooks: &[HookRun], ns: &str) {
+    let Ok(ns) = StorageNamespace::new(ns) else {
+        return;
+    };
+    let key = manifest::manifest_key(&run.run_id);
+    if let Err(e) = write(engine, &ns, &key, manifest::manifest(run, hooks)).await {
+        tracing::warn!(error = %e, %key, "cannot write a run's manifest");
     }
 }
 

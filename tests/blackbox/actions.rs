@@ -525,3 +525,92 @@ async fn an_invalid_action_file_fails_the_run_and_names_the_file() {
     assert_eq!(runs["results"][0]["status"], "failed", "{runs}");
     assert_eq!(runs["results"][0]["event_type"], "prepare-commit");
 }
+
+#[tokio::test]
+async fn the_command_line_lists_and_describes_runs() {
+    use crate::support::{self, run_cli, Run, TarnProcess};
+    if Run::skip_unless(
+        &[Run::SQLITE, Run::POSTGRES],
+        "the command line needs a database it shares with the server",
+    ) {
+        return;
+    }
+    let receiver = Receiver::start().await;
+    let mut env = support::database_env().await;
+    env.extend(support::blockstore_env());
+    let api = Api {
+        tarn: TarnProcess::start(tempfile::tempdir().unwrap(), &env).await,
+        http: reqwest::Client::new(),
+    };
+    api.repo("clirun").await;
+    put_action(
+        &api,
+        "clirun",
+        "gate.yaml",
+        format!(
+            "name: Gate\non:\n  pre-commit:\nhooks:\n  - id: tell\n    type: webhook\n    properties:\n      url: {}/ok/cli\n",
+            receiver.url
+        ),
+    )
+    .await;
+    api.commit("clirun", "main", "with a hook").await;
+    let cli_env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let dir = api.tarn.data_dir.path().to_owned();
+    let (ok, out, err) = run_cli(
+        &["actions", "runs", "list", "lakefs://clirun", "--quickstart"],
+        &dir,
+        "",
+        &cli_env,
+    )
+    .await;
+    assert!(ok, "{err}");
+    let line = out
+        .lines()
+        .find(|l| l.contains("pre-commit"))
+        .unwrap_or_else(|| panic!("no pre-commit run in:\n{out}"));
+    assert!(
+        line.contains("completed") && line.contains("main"),
+        "{line}"
+    );
+    let run_id = line.split_whitespace().next().unwrap();
+    let (ok, out, err) = run_cli(
+        &[
+            "actions",
+            "runs",
+            "describe",
+            "lakefs://clirun",
+            run_id,
+            "--quickstart",
+        ],
+        &dir,
+        "",
+        &cli_env,
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(out.contains(&format!("Run ID: {run_id}")), "{out}");
+    assert!(
+        out.contains("Hook run 0000_0000 (action \"Gate\", hook \"tell\"): completed"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("POST {}/ok/cli", receiver.url)),
+        "the hook's log: {out}"
+    );
+    let (ok, _, err) = run_cli(
+        &[
+            "actions",
+            "runs",
+            "describe",
+            "lakefs://clirun",
+            "nosuchrun",
+            "--quickstart",
+        ],
+        &dir,
+        "",
+        &cli_env,
+    )
+    .await;
+    assert!(!ok);
+    assert!(err.contains("not found"), "{err}");
+}
