@@ -55,7 +55,9 @@ pub fn resolve(text: &str, env: &ActionsEnv) -> Result<Resolved, String> {
 }
 
 fn lookup(name: &str, env: &ActionsEnv) -> Result<String, String> {
-    if !env.enabled || !name.starts_with(&env.prefix) {
+    // Tarn's own settings (secrets among them) are never given out, even
+    // with an empty prefix.
+    if !env.enabled || !name.starts_with(&env.prefix) || name.starts_with("TARN_") {
         return Ok(String::new());
     }
     std::env::var(name).map_err(|_| format!("{name} not found: missing env var"))
@@ -93,7 +95,7 @@ pub fn go_duration(text: &str) -> Result<std::time::Duration, String> {
         secs += n * scale;
         rest = &rest[unit_len..];
     }
-    Ok(std::time::Duration::from_secs_f64(secs))
+    std::time::Duration::try_from_secs_f64(secs).map_err(|_| bad())
 }
 
 #[cfg(test)]
@@ -117,6 +119,8 @@ mod tests {
         assert_eq!(got.shown(), "*******");
         let compact = resolve("{{ENV.PATH}}", &env("PAT")).unwrap();
         assert_eq!(compact.value, path);
+        let own = resolve("{{ ENV.TARN_AUTH__ENCRYPT__SECRET_KEY }}", &env("")).unwrap();
+        assert_eq!(own.value, "", "Tarn's settings are never read");
         let blocked = resolve("x{{ ENV.PATH }}y", &env("LAKEFSACTION_")).unwrap();
         assert_eq!(blocked.value, "xy", "outside the prefix reads as empty");
         let off = ActionsEnv {

@@ -17,12 +17,16 @@ use event_info::EventInfo;
 use futures::future::BoxFuture;
 use std::sync::Arc;
 use tarn_domain::actions::{
-    aborted, parse_all, Action, HookEvent, HookKind, HookRecord, Hooks, ACTIONS_PREFIX,
+    aborted, Action, HookEvent, HookKind, HookRecord, Hooks, ACTIONS_PREFIX,
 };
 use tarn_domain::{Engine, ListRequest, Listing};
 use tarn_model::runs::{ActionRun, HookRun};
 use tarn_model::{BlockKey, RepositoryId, StorageNamespace, Timestamp};
 use tarn_ports::{ActionRunStore, ByteStream};
+
+/// What identifies an action file's content: repository, path, stored
+/// address, checksum.
+type ParsedKey = (String, String, String, String);
 
 /// The run records, for the API.
 pub struct ActionRuns(pub Arc<dyn ActionRunStore>);
@@ -36,9 +40,10 @@ pub struct ActionsService {
     runs: Arc<dyn ActionRunStore>,
     settings: ActionsSettings,
     http: reqwest::Client,
-    /// Parsed action files by content (path and checksum): a file is read
-    /// and parsed once, whatever references hold it.
-    parsed: moka::sync::Cache<(String, String), Arc<Result<Action, String>>>,
+    /// Parsed action files by repository, path, stored address and
+    /// checksum: a file is read and parsed once, whatever references hold
+    /// it.
+    parsed: moka::sync::Cache<ParsedKey, Arc<Result<Action, String>>>,
 }
 
 /// A run that happened: its id and its hooks' errors.
@@ -60,19 +65,23 @@ impl ActionsService {
         settings: ActionsSettings,
         cache_bytes: u64,
     ) -> anyhow::Result<Self> {
+        // No redirects: a hook's headers go to the host it names, and no
+        // other.
         let http = reqwest::Client::builder()
             .user_agent(concat!("tarn/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         // A parsed action takes a few times its text: its weight, times
         // four, plus the key.
         let parsed = moka::sync::Cache::builder()
             .max_capacity(cache_bytes)
-            .weigher(|k: &(String, String), v: &Arc<Result<Action, String>>| {
+            .weigher(|k: &ParsedKey, v: &Arc<Result<Action, String>>| {
                 let body = match v.as_ref() {
                     Ok(a) => a.weight(),
                     Err(e) => e.len(),
                 };
-                u32::try_from(k.0.len() + k.1.len() + body * 4 + 256).unwrap_or(u32::MAX)
+                let key = k.0.len() + k.1.len() + k.2.len() + k.3.len();
+                u32::try_from(key + body * 4 + 256).unwrap_or(u32::MAX)
             })
             .build();
         Ok(Self {
@@ -105,24 +114,31 @@ impl ActionsService {
                 let Listing::Object(path, entry) = item else {
                     continue;
                 };
-                let key = (path.to_string(), entry.checksum.clone());
+                let key = (
+                    repo.to_string(),
+                    path.to_string(),
+                    format!("{:?}", entry.address),
+                    entry.checksum.clone(),
+                );
                 let parsed = match self.parsed.get(&key) {
                     Some(p) => p,
                     None => {
                         let read = engine.read_object(repo, reference, &path, None).await?;
+                        let same = read.entry.address == entry.address
+                            && read.entry.checksum == entry.checksum;
                         let bytes = read
                             .data
                             .body
                             .collect_bounded(MAX_ACTION_FILE)
                             .await
                             .map_err(|e| aborted(format!("reading action file {path}: {e}")))?;
-                        let one = [(path.to_string(), bytes.to_vec())];
                         let p = Arc::new(
-                            parse_all(&one)
-                                .map(|mut a| a.remove(0))
-                                .map_err(|e| e.to_string()),
+                            Action::parse(&bytes).map_err(|e| format!("parsing file {path}: {e}")),
                         );
-                        self.parsed.insert(key, p.clone());
+                        // Changed since it was listed: used, not kept.
+                        if same {
+                            self.parsed.insert(key, p.clone());
+                        }
                         p
                     }
                 };

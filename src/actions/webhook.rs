@@ -110,6 +110,10 @@ pub async fn run(
             .collect::<Vec<_>>(),
     );
     for (k, v) in &req.headers {
+        // The body is JSON whatever a header says (as lakeFS forces it).
+        if k.eq_ignore_ascii_case("content-type") {
+            continue;
+        }
         builder = builder.header(k.as_str(), v.value.as_str());
     }
     let builder = builder
@@ -127,23 +131,39 @@ pub async fn run(
                     req.url, req.timeout
                 )
             } else {
-                format!("webhook request to {} failed: {e}", req.url)
+                // Without its URL: the query may carry values from the
+                // environment.
+                format!("webhook request to {} failed: {}", req.url, e.without_url())
             };
             return (Err(why), log);
         }
     };
+    let mut resp = resp;
     let status = resp.status();
     let _ = writeln!(log, "Response:\n{:?} {}", resp.version(), status);
     for (k, v) in resp.headers() {
         let _ = writeln!(log, "{k}: {}", v.to_str().unwrap_or("<binary>"));
     }
     log.push('\n');
-    match resp.bytes().await {
-        Ok(b) => log.push_str(&String::from_utf8_lossy(&b[..b.len().min(MAX_LOGGED_BODY)])),
-        Err(e) => {
-            let _ = write!(log, "<reading the body failed: {e}>");
+    // At most MAX_LOGGED_BODY bytes are read; the rest is never fetched.
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = MAX_LOGGED_BODY - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if body.len() >= MAX_LOGGED_BODY {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                let _ = write!(log, "<reading the body failed: {}>", e.without_url());
+                break;
+            }
         }
     }
+    log.push_str(&String::from_utf8_lossy(&body));
     log.push('\n');
     if status.is_success() {
         (Ok(()), log)

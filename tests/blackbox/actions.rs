@@ -392,6 +392,14 @@ async fn hooks_time_out_and_guard_branches_and_tags() {
         .map(|r| (r.status(), ()))
         .unwrap();
     assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = api
+        .json(
+            Method::POST,
+            "/repositories/events/branches",
+            Some(json!({"name": "blocked-0", "source": "main"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}: made before the action");
     put_action(
         &api,
         "events",
@@ -429,6 +437,15 @@ async fn hooks_time_out_and_guard_branches_and_tags() {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}: the pattern does not match");
+    // An existing name is refused (409) before any hook runs.
+    let (s, v) = api
+        .json(
+            Method::POST,
+            "/repositories/events/branches",
+            Some(json!({"name": "blocked-0", "source": "main"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}: not the hook's 412");
     // A post hook's failure is recorded; the tag is made all the same.
     let (s, v) = api
         .json(
@@ -524,6 +541,27 @@ async fn an_invalid_action_file_fails_the_run_and_names_the_file() {
         .await;
     assert_eq!(runs["results"][0]["status"], "failed", "{runs}");
     assert_eq!(runs["results"][0]["event_type"], "prepare-commit");
+    // The runs go with their repository.
+    let (s, _) = api.json(Method::DELETE, "/repositories/broken", None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    // Its namespace keeps its data: the new one is elsewhere.
+    let ns = format!("{}-again", crate::support::namespace("broken"));
+    let (s, v) = api
+        .json(
+            Method::POST,
+            "/repositories",
+            Some(json!({"name": "broken", "storage_namespace": ns})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, runs) = api
+        .json(Method::GET, "/repositories/broken/actions/runs", None)
+        .await;
+    assert_eq!(
+        runs["results"],
+        json!([]),
+        "a new repository of the name has no runs"
+    );
 }
 
 #[tokio::test]

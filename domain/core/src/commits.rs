@@ -57,8 +57,12 @@ impl Engine {
             });
             rec
         };
-        self.pre_hook(record(HookEvent::PrepareCommit, name.as_str()))
-            .await?;
+        // Tarn's own hidden branches trigger no hooks.
+        let hidden = self.get_branch(repo, name).await?.hidden;
+        if !hidden {
+            self.pre_hook(record(HookEvent::PrepareCommit, name.as_str()))
+                .await?;
+        }
         for _ in 0..self.settings.max_attempts {
             let current = self.get_branch(repo, name).await?;
             let Some(sealed) = self.seal(repo, &current).await? else {
@@ -95,7 +99,11 @@ impl Engine {
                 c.parents = vec![head.id.to_string()];
                 c.meta_range_id = applied.tree.to_string();
             }
-            let pre_run_id = self.pre_hook(pre).await?;
+            let pre_run_id = if hidden {
+                String::new()
+            } else {
+                self.pre_hook(pre).await?
+            };
             let commit = self
                 .new_commit(
                     repo,
@@ -111,7 +119,6 @@ impl Engine {
                 ..sealed.clone()
             };
             if self.try_update(repo, &sealed, &moved).await? {
-                self.drop_sealed(&sealed).await?;
                 tracing::info!(commit = %commit.id, changes = applied.changed, "committed");
                 let mut post = record(HookEvent::PostCommit, commit.id.as_str());
                 post.commit_id = commit.id.to_string();
@@ -121,7 +128,12 @@ impl Engine {
                     c.meta_range_id = commit.meta_range_id.to_string();
                     c.creation_date = commit.creation_date.unix_seconds();
                 }
-                self.post_hook(post);
+                // The commit landed: its post hooks start whatever the
+                // clean-up of the sealed tokens says.
+                if !sealed.hidden {
+                    self.post_hook(post);
+                }
+                self.drop_sealed(&sealed).await?;
                 return Ok(commit);
             }
         }

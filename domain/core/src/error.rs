@@ -202,6 +202,13 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    pub(crate) fn already_exists(entity: Entity, name: impl ToString) -> Self {
+        Self::AlreadyExists {
+            entity,
+            name: name.to_string(),
+        }
+    }
+
     pub(crate) fn not_found(entity: Entity, name: impl ToString) -> Self {
         Self::NotFound {
             entity,

@@ -375,7 +375,11 @@ impl Engine {
             // lakeFS tells pre-merge hooks the merge commit's id.
             pre.commit_id = commit.id.to_string();
         }
-        let pre_run_id = self.pre_hook(pre).await?;
+        let pre_run_id = if b.hidden {
+            String::new()
+        } else {
+            self.pre_hook(pre).await?
+        };
         let moved = Branch {
             commit_id: commit.id.clone(),
             ..b.clone()
@@ -386,7 +390,9 @@ impl Engine {
         let mut post = record(event.post, commit.id.to_string());
         post.commit_id = commit.id.to_string();
         post.pre_run_id = pre_run_id;
-        self.post_hook(post);
+        if !b.hidden {
+            self.post_hook(post);
+        }
         Ok(Some(commit))
     }
 

@@ -209,8 +209,19 @@ async fn get(
     Ok(web::Json(repo.into()))
 }
 
-async fn delete(engine: web::Data<Engine>, path: web::Path<String>) -> ApiResult<HttpResponse> {
-    engine.delete_repository(&repo_id(&path)?).await?;
+async fn delete(
+    engine: web::Data<Engine>,
+    runs: web::Data<crate::actions::ActionRuns>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let repo = repo_id(&path)?;
+    engine.delete_repository(&repo).await?;
+    // Its action runs go with it: a new repository of the same name starts
+    // with none.
+    runs.0
+        .delete_repository(&repo)
+        .await
+        .map_err(tarn_domain::Error::from)?;
     Ok(HttpResponse::NoContent().finish())
 }
 

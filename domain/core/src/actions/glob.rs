@@ -94,37 +94,70 @@ fn class_holds(p: &[char], start: usize, end: usize, c: char) -> bool {
     found != negated
 }
 
-fn match_at(p: &[char], n: &[char]) -> bool {
-    let Some(&first) = p.first() else {
-        return n.is_empty();
-    };
-    match first {
-        '*' => {
-            // The star takes 0..k characters, none a '/'.
-            let mut k = 0;
-            loop {
-                if match_at(&p[1..], &n[k..]) {
-                    return true;
-                }
-                if k == n.len() || n[k] == '/' {
-                    return false;
-                }
-                k += 1;
+/// One element of a checked pattern.
+enum Tok {
+    Star,
+    Any,
+    /// A class: its bounds in the pattern (brackets included).
+    Class(usize, usize),
+    Lit(char),
+}
+
+fn tokens(p: &[char]) -> Vec<Tok> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < p.len() {
+        match p[i] {
+            '*' => {
+                out.push(Tok::Star);
+                i += 1;
+            }
+            '?' => {
+                out.push(Tok::Any);
+                i += 1;
+            }
+            '[' => {
+                let end = class_end(p, i).unwrap_or(p.len());
+                out.push(Tok::Class(i, end));
+                i = end;
+            }
+            '\\' if i + 1 < p.len() => {
+                out.push(Tok::Lit(p[i + 1]));
+                i += 2;
+            }
+            c => {
+                out.push(Tok::Lit(c));
+                i += 1;
             }
         }
-        '?' => !n.is_empty() && n[0] != '/' && match_at(&p[1..], &n[1..]),
-        '[' => {
-            let Ok(end) = class_end(p, 0) else {
-                return false;
-            };
-            !n.is_empty()
-                && n[0] != '/'
-                && class_holds(p, 0, end, n[0])
-                && match_at(&p[end..], &n[1..])
-        }
-        '\\' => p.len() > 1 && !n.is_empty() && n[0] == p[1] && match_at(&p[2..], &n[1..]),
-        c => !n.is_empty() && n[0] == c && match_at(&p[1..], &n[1..]),
     }
+    out
+}
+
+/// Whether checked pattern `p` matches all of `n`: dynamic programming over
+/// (pattern element, name position), so time is their product whatever
+/// the stars (a backtracking matcher is exponential in them).
+fn match_at(p: &[char], n: &[char]) -> bool {
+    let toks = tokens(p);
+    // row[j]: whether toks[i..] matches n[j..], for the current i.
+    let mut next = vec![false; n.len() + 1];
+    next[n.len()] = true;
+    for tok in toks.iter().rev() {
+        let mut row = vec![false; n.len() + 1];
+        for j in (0..=n.len()).rev() {
+            row[j] = match tok {
+                // Zero characters, or one (not '/') and the star again.
+                Tok::Star => next[j] || (j < n.len() && n[j] != '/' && row[j + 1]),
+                Tok::Any => j < n.len() && n[j] != '/' && next[j + 1],
+                Tok::Class(start, end) => {
+                    j < n.len() && n[j] != '/' && class_holds(p, *start, *end, n[j]) && next[j + 1]
+                }
+                Tok::Lit(c) => j < n.len() && n[j] == *c && next[j + 1],
+            };
+        }
+        next = row;
+    }
+    next[0]
 }
 
 #[cfg(test)]
@@ -155,6 +188,15 @@ mod tests {
         ] {
             assert_eq!(matches(pattern, name), Ok(want), "{pattern} ~ {name}");
         }
+    }
+
+    #[test]
+    fn many_stars_take_linear_time() {
+        let pattern = "*a".repeat(30) + "*b";
+        // A backtracking matcher would not finish this.
+        let name = "a".repeat(400);
+        assert_eq!(matches(&pattern, &name), Ok(false));
+        assert_eq!(matches(&pattern, &(name + "b")), Ok(true));
     }
 
     #[test]
