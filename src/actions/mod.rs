@@ -267,6 +267,9 @@ impl ActionsService {
                 Some(expr) => condition::evaluate(expr, failed),
             };
             let started = engine.now();
+            // lakeFS says "action failed" of a hook that ran, not of a
+            // condition it could not evaluate.
+            let ran = matches!(go, Ok(true));
             let (result, log) = match go {
                 Ok(false) => {
                     out.push(HookOutcome {
@@ -292,8 +295,9 @@ impl ActionsService {
             }
             let error = result.err().map(|e| {
                 failed = true;
+                let what = if ran { "action failed: " } else { "" };
                 format!(
-                    "hook run id '{hook_run_id}' failed on action '{}' hook '{}': action failed: {e}",
+                    "hook run id '{hook_run_id}' failed on action '{}' hook '{}': {what}{e}",
                     action.name, hook.id
                 )
             });

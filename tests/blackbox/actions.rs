@@ -652,3 +652,82 @@ async fn the_command_line_lists_and_describes_runs() {
     assert!(!ok);
     assert!(err.contains("not found"), "{err}");
 }
+
+#[tokio::test]
+async fn a_refusing_pre_commit_hook_fails_an_import() {
+    if crate::support::test_s3().is_some() {
+        crate::support::Run::skip_unless(&[], "imports a local directory: the local runs");
+        return;
+    }
+    let receiver = Receiver::start().await;
+    let allowed = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(allowed.path().join("src")).unwrap();
+    std::fs::write(allowed.path().join("src/a.csv"), "a,1").unwrap();
+    let prefixes = allowed.path().display().to_string();
+    let api = Api {
+        tarn: crate::support::TarnProcess::quickstart_with(&[
+            ("TARN_BLOCKSTORE__LOCAL__IMPORT_ENABLED", "true"),
+            (
+                "TARN_BLOCKSTORE__LOCAL__ALLOWED_EXTERNAL_PREFIXES",
+                &prefixes,
+            ),
+            ("TARN_JOBS__POLL_INTERVAL_MS", "50"),
+        ])
+        .await,
+        http: reqwest::Client::new(),
+    };
+    api.repo("gatedimport").await;
+    put_action(
+        &api,
+        "gatedimport",
+        "gate.yaml",
+        format!(
+            "name: Gate\non:\n  pre-commit:\nhooks:\n  - id: refuse\n    type: webhook\n    properties:\n      url: {}/fail/import\n",
+            receiver.url
+        ),
+    )
+    .await;
+    let (_, before) = api
+        .json(Method::GET, "/repositories/gatedimport/branches/main", None)
+        .await;
+    let (s, started) = api
+        .json(
+            Method::POST,
+            "/repositories/gatedimport/branches/main/import",
+            Some(json!({
+                "paths": [{"type": "common_prefix", "path": format!("local://{}/src/", allowed.path().display()), "destination": "in/"}],
+                "commit": {"message": "gated import"}
+            })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{started}");
+    let id = started["id"].as_str().unwrap();
+    let mut status = json!(null);
+    for _ in 0..200 {
+        let (_, v) = api
+            .json(
+                Method::GET,
+                &format!("/repositories/gatedimport/branches/main/import?id={id}"),
+                None,
+            )
+            .await;
+        status = v;
+        if status["completed"] == true || !status["error"].is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let error = status["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(error.contains("pre-commit hook aborted"), "{status}");
+    let (_, after) = api
+        .json(Method::GET, "/repositories/gatedimport/branches/main", None)
+        .await;
+    assert_eq!(after["commit_id"], before["commit_id"], "nothing imported");
+    assert!(receiver
+        .received()
+        .iter()
+        .any(|r| r.target == "/fail/import" && r.body["event_type"] == "pre-commit"));
+}

@@ -5,6 +5,7 @@
 //! destination replaced by what is under the source. One commit, whose
 //! parent is the branch head; staged changes stay staged on top.
 
+use crate::actions::{HookCommit, HookEvent, HookRecord};
 use crate::error::{Error, Result};
 use crate::trees::{ChangeSource, TreeChange, TreeCursor};
 use crate::{CommitRequest, Engine, Protected};
@@ -399,11 +400,33 @@ impl Engine {
             if observer.cancelled() {
                 return Err(Error::Canceled("import".into()));
             }
+            // As lakeFS: an import is a commit to its hooks.
+            let record = |event: HookEvent, source_ref: &str| {
+                let mut rec = HookRecord::new(event, repo.as_str(), ns.as_str(), source_ref);
+                rec.branch = name.to_string();
+                rec.user = commit.committer.clone();
+                rec.commit = Some(HookCommit {
+                    message: commit.message.clone(),
+                    committer: commit.committer.clone(),
+                    metadata: commit.metadata.clone(),
+                    parents: vec![head.id.to_string()],
+                    meta_range_id: applied.tree.to_string(),
+                    creation_date: self.now().unix_seconds(),
+                });
+                rec
+            };
+            let hidden = branch.hidden;
+            let pre_run_id = if hidden {
+                String::new()
+            } else {
+                self.pre_hook(record(HookEvent::PreCommit, name.as_str()))
+                    .await?
+            };
             let made = self
                 .new_commit(
                     repo,
                     &commit,
-                    applied.tree,
+                    applied.tree.clone(),
                     vec![head.id.clone()],
                     head.generation + 1,
                 )
@@ -414,6 +437,12 @@ impl Engine {
             };
             if self.try_update(repo, &branch, &moved).await? {
                 tracing::info!(commit = %made.id, ingested, "imported");
+                if !hidden {
+                    let mut post = record(HookEvent::PostCommit, made.id.as_str());
+                    post.commit_id = made.id.to_string();
+                    post.pre_run_id = pre_run_id;
+                    self.post_hook(post);
+                }
                 return Ok((made, ingested));
             }
         }

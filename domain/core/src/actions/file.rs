@@ -168,7 +168,7 @@ impl Action {
             let branches = spec.and_then(|s| s.branches).unwrap_or_default();
             if event.is_tag() && !branches.is_empty() {
                 return Err(ActionError(
-                    "'branches' is not supported in tag event types: invalid event parameter"
+                    "'branches' is not supported in tag event types. invalid event parameter"
                         .into(),
                 ));
             }

@@ -93,7 +93,7 @@ fn bad_files_are_refused_with_lakefs_messages() {
         ),
         (
             format!("name: n1\non:\n  pre-create-tag:\n    branches: [main]\n{hook}"),
-            "'branches' is not supported in tag event types: invalid event parameter",
+            "'branches' is not supported in tag event types. invalid event parameter",
         ),
         (
             "name: n1\non:\n  pre-commit:\nhooks:\n  - type: webhook\n    properties:\n      url: u\n".into(),
