@@ -17,7 +17,7 @@ use event_info::EventInfo;
 use futures::future::BoxFuture;
 use std::sync::Arc;
 use tarn_domain::actions::{
-    aborted, Action, HookEvent, HookKind, HookRecord, Hooks, ACTIONS_PREFIX,
+    aborted, check_unique_names, Action, HookEvent, HookKind, HookRecord, Hooks, ACTIONS_PREFIX,
 };
 use tarn_domain::{Engine, ListRequest, Listing};
 use tarn_model::runs::{ActionRun, HookRun};
@@ -152,20 +152,20 @@ impl ActionsService {
         if files.is_empty() {
             return Ok(None);
         }
-        let mut actions: Vec<Action> = Vec::with_capacity(files.len());
-        for (path, parsed) in files {
+        let mut actions: Vec<(&str, &Action)> = Vec::with_capacity(files.len());
+        for (path, parsed) in &files {
             match parsed.as_ref() {
                 Err(e) => return Ok(Some(Err(e.clone()))),
-                Ok(a) if actions.iter().any(|b| b.name == a.name) => {
-                    return Ok(Some(Err(format!(
-                        "parsing file {path}: action name '{}' already loaded: invalid action",
-                        a.name
-                    ))))
-                }
-                Ok(a) => actions.push(a.clone()),
+                Ok(a) => actions.push((path, a)),
             }
         }
-        Ok(Some(Ok(actions)))
+        if let Err(e) = check_unique_names(actions.iter().copied()) {
+            return Ok(Some(Err(e.to_string())));
+        }
+        Ok(Some(Ok(actions
+            .into_iter()
+            .map(|(_, a)| a.clone())
+            .collect())))
     }
 
     /// Runs the event's hooks; `None` when no hook matched.

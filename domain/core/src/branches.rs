@@ -82,11 +82,14 @@ impl Engine {
             rec.commit_id = commit.id.to_string();
             rec
         };
-        // As lakeFS: an existing name is refused before any hook runs.
-        match self.stores.refs.get_branch(repo, &name).await {
-            Ok(_) => return Err(Error::already_exists(Entity::Branch, &name)),
-            Err(e) if e.kind() == tarn_ports::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
+        // As lakeFS: an existing name is refused before any hook runs
+        // (without hooks, the store's create refuses it).
+        if self.hooks_on() && !hidden {
+            match self.stores.refs.get_branch(repo, &name).await {
+                Ok(_) => return Err(Error::already_exists(Entity::Branch, &name)),
+                Err(e) if e.kind() == tarn_ports::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         let pre_run_id = if hidden {
             String::new()

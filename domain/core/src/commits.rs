@@ -57,8 +57,9 @@ impl Engine {
             });
             rec
         };
-        // Tarn's own hidden branches trigger no hooks.
-        let hidden = self.get_branch(repo, name).await?.hidden;
+        // Tarn's own hidden branches trigger no hooks (nor does anything
+        // without hooks configured: no extra read then).
+        let hidden = !self.hooks_on() || self.get_branch(repo, name).await?.hidden;
         if !hidden {
             self.pre_hook(record(HookEvent::PrepareCommit, name.as_str()))
                 .await?;

@@ -23,11 +23,14 @@ impl Engine {
             commit_id: commit.id,
         };
         let ns = r.storage_namespace;
-        // As lakeFS: an existing name is refused before any hook runs.
-        match self.stores.refs.get_tag(repo, &name).await {
-            Ok(_) => return Err(Error::already_exists(Entity::Tag, &name)),
-            Err(e) if e.kind() == ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
+        // As lakeFS: an existing name is refused before any hook runs
+        // (without hooks, the store's create refuses it).
+        if self.hooks_on() {
+            match self.stores.refs.get_tag(repo, &name).await {
+                Ok(_) => return Err(Error::already_exists(Entity::Tag, &name)),
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         let pre_run_id = self
             .pre_hook(tag_record(HookEvent::PreCreateTag, repo, &ns, &tag))

@@ -273,17 +273,30 @@ impl Action {
 /// each must be a valid action and names must be unique. The error names
 /// the file.
 pub fn parse_all(files: &[(String, Vec<u8>)]) -> Result<Vec<Action>, ActionError> {
-    let mut out: Vec<Action> = Vec::with_capacity(files.len());
+    let mut out: Vec<(&str, Action)> = Vec::with_capacity(files.len());
     for (path, bytes) in files {
         let action =
             Action::parse(bytes).map_err(|e| ActionError(format!("parsing file {path}: {e}")))?;
-        if out.iter().any(|a| a.name == action.name) {
+        out.push((path, action));
+    }
+    check_unique_names(out.iter().map(|(p, a)| (*p, a)))?;
+    Ok(out.into_iter().map(|(_, a)| a).collect())
+}
+
+/// Refuses a reference's actions (path, action) when two share a name,
+/// naming the later file.
+pub fn check_unique_names<'a>(
+    actions: impl Iterator<Item = (&'a str, &'a Action)>,
+) -> Result<(), ActionError> {
+    let mut seen: Vec<&str> = Vec::new();
+    for (path, action) in actions {
+        if seen.contains(&action.name.as_str()) {
             return Err(ActionError(format!(
                 "parsing file {path}: {}",
                 invalid(format!("action name '{}' already loaded", action.name))
             )));
         }
-        out.push(action);
+        seen.push(&action.name);
     }
-    Ok(out)
+    Ok(())
 }

@@ -37,6 +37,12 @@ impl Engine {
         }
     }
 
+    /// Whether hooks are configured: what only hooks need (the extra reads
+    /// before an event) is skipped without them.
+    pub(crate) fn hooks_on(&self) -> bool {
+        self.hooks.is_some()
+    }
+
     /// Runs a pre event's hooks, if any are configured.
     pub(crate) async fn pre_hook(&self, record: HookRecord) -> Result<String> {
         match &self.hooks {

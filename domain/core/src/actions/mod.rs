@@ -10,5 +10,7 @@ mod hooks;
 mod tests;
 
 pub use event::{HookCommit, HookEvent, HookRecord};
-pub use file::{parse_all, Action, ActionError, HookKind, HookSpec, ACTIONS_PREFIX};
+pub use file::{
+    check_unique_names, parse_all, Action, ActionError, HookKind, HookSpec, ACTIONS_PREFIX,
+};
 pub use hooks::{aborted, Hooks};
