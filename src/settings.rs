@@ -243,6 +243,19 @@ pub struct ActionsSettings {
     pub enabled: bool,
     /// What hooks may read from the environment.
     pub env: ActionsEnv,
+    /// Limits of Lua hooks.
+    pub lua: LuaSettings,
+}
+
+/// What one Lua hook run may use.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LuaSettings {
+    /// Memory of its Lua state, in bytes (objects it reads count).
+    pub memory_bytes: u64,
+    /// Lua instructions it may run.
+    pub max_instructions: u64,
+    /// Wall-clock time it may take, API calls included, in seconds.
+    pub timeout_secs: u64,
 }
 
 /// Environment variables hooks may read (`{{ ENV.NAME }}`).

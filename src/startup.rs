@@ -97,11 +97,29 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen_address)
             .with_context(|| format!("cannot listen on {}", settings.listen_address))?;
         let address = listener.local_addr()?;
+        // Lua hooks call this server's API as the event's user, over
+        // loopback when it listens on every address.
+        let api_host = match address.ip() {
+            ip if ip.is_unspecified() => std::net::IpAddr::from([127, 0, 0, 1]),
+            ip => ip,
+        };
+        let tokens = auth.clone();
+        let api = crate::actions::ApiAccess {
+            base: format!(
+                "http://{}/api/v1",
+                std::net::SocketAddr::new(api_host, address.port())
+            ),
+            token_for: Arc::new(move |user: &str| {
+                let id = tarn_model::auth::UserId::new(user).ok()?;
+                tokens.issue_token(&id).ok().map(|(t, _)| t)
+            }),
+        };
         let actions = crate::actions::ActionsService::new(
             run_store.clone(),
             settings.actions.clone(),
             settings.cache.actions_bytes,
-        )?;
+        )?
+        .with_api(api);
         let engine = Engine::new(stores, engine_settings(settings)).with_hooks(Arc::new(actions));
         let jobs = job_runner(settings, job_store, engine.clone(), RunnerKinds::Server)?;
         let schedule = crate::jobs::gc_schedule::parse_interval(&settings.gc.schedule)

@@ -8,6 +8,8 @@
 mod condition;
 mod env;
 mod event_info;
+mod lua;
+mod lua_hook;
 mod manifest;
 mod run_id;
 mod webhook;
@@ -34,12 +36,22 @@ pub struct ActionRuns(pub Arc<dyn ActionRunStore>);
 /// The largest action file read.
 const MAX_ACTION_FILE: usize = 1 << 20;
 
+/// How Lua hooks reach this server's API: its address, and a token for a
+/// user (by id), made when a hook needs one and never shown to it.
+#[derive(Clone)]
+pub struct ApiAccess {
+    /// `http://127.0.0.1:<port>/api/v1`.
+    pub base: String,
+    pub token_for: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
+}
+
 /// Runs hooks and records their runs.
 #[derive(Clone)]
 pub struct ActionsService {
     runs: Arc<dyn ActionRunStore>,
     settings: ActionsSettings,
     http: reqwest::Client,
+    api: Option<ApiAccess>,
     /// Parsed action files by repository, path, stored address and
     /// checksum: a file is read and parsed once, whatever references hold
     /// it.
@@ -88,8 +100,16 @@ impl ActionsService {
             runs,
             settings,
             http,
+            api: None,
             parsed,
         })
+    }
+
+    /// Lua hooks call the API at `api` (without it, their `lakefs`
+    /// module refuses every call).
+    pub fn with_api(mut self, api: ApiAccess) -> Self {
+        self.api = Some(api);
+        self
     }
 
     /// The actions on the event's reference, parsed (each file once per
@@ -278,7 +298,7 @@ impl ActionsService {
                     });
                     continue;
                 }
-                Ok(true) => self.run_hook(record, action, hook, started).await,
+                Ok(true) => self.run_hook(record, run_id, action, hook, started).await,
                 Err(e) => (Err(e), String::new()),
             };
             let ended = engine.now();
@@ -310,6 +330,7 @@ impl ActionsService {
     async fn run_hook(
         &self,
         record: &HookRecord,
+        run_id: &str,
         action: &Action,
         hook: &tarn_domain::actions::HookSpec,
         now: Timestamp,
@@ -323,7 +344,11 @@ impl ActionsService {
             HookKind::Webhook => {
                 webhook::run(&self.http, &hook.properties, &body, &self.settings.env).await
             }
-            HookKind::Airflow | HookKind::Lua => (
+            HookKind::Lua => {
+                let api = self.api.as_ref().map(|a| (a, &self.http));
+                lua_hook::run(api, record, action, hook, run_id, &self.settings).await
+            }
+            HookKind::Airflow => (
                 Err(format!(
                     "{} hooks are not supported yet",
                     hook.kind.as_str()

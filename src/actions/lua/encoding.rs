@@ -1,0 +1,182 @@
+//! `encoding/json`, `encoding/yaml`, `encoding/base64`, `encoding/hex`,
+//! `crypto/sha256`, `crypto/sha1` and `crypto/hmac`, with lakeFS's names,
+//! argument orders and results (digests and MACs are raw bytes).
+
+use super::convert::{from_lua, marshal_json, to_lua};
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use mlua::{Lua, LuaString, Table, Value};
+use sha2::Digest;
+
+fn bytes(s: &LuaString) -> Vec<u8> {
+    s.as_bytes().to_vec()
+}
+
+/// `encoding/json`: `marshal(table [, {prefix=, indent=}])`, `unmarshal(s)`.
+pub fn json(lua: &Lua) -> mlua::Result<Table> {
+    let m = lua.create_table()?;
+    m.set(
+        "marshal",
+        lua.create_function(|_, (v, opts): (Value, Option<Table>)| {
+            if !matches!(v, Value::Nil | Value::Table(_)) {
+                return Err(mlua::Error::runtime(format!(
+                    "need a table at index 1, got {}",
+                    v.type_name()
+                )));
+            }
+            let (prefix, indent) = match opts {
+                None => (String::new(), None),
+                Some(o) => (
+                    o.get::<Option<String>>("prefix")?.unwrap_or_default(),
+                    o.get::<Option<String>>("indent")?,
+                ),
+            };
+            let indent = indent.or_else(|| (!prefix.is_empty()).then(String::new));
+            marshal_json(&from_lua(&v)?, &prefix, indent.as_deref())
+        })?,
+    )?;
+    m.set(
+        "unmarshal",
+        lua.create_function(|lua, s: LuaString| {
+            let v: serde_json::Value =
+                serde_json::from_slice(&s.as_bytes()).map_err(mlua::Error::external)?;
+            to_lua(lua, &v)
+        })?,
+    )?;
+    Ok(m)
+}
+
+/// `encoding/yaml`: `marshal(table)`, `unmarshal(s)`.
+pub fn yaml(lua: &Lua) -> mlua::Result<Table> {
+    let m = lua.create_table()?;
+    m.set(
+        "marshal",
+        lua.create_function(|_, v: Value| {
+            if !matches!(v, Value::Nil | Value::Table(_)) {
+                return Err(mlua::Error::runtime(format!(
+                    "need a table at index 1, got {}",
+                    v.type_name()
+                )));
+            }
+            yaml_serde::to_string(&from_lua(&v)?).map_err(mlua::Error::external)
+        })?,
+    )?;
+    m.set(
+        "unmarshal",
+        lua.create_function(|lua, s: LuaString| {
+            let v: serde_json::Value =
+                yaml_serde::from_slice(&s.as_bytes()).map_err(mlua::Error::external)?;
+            to_lua(lua, &v)
+        })?,
+    )?;
+    Ok(m)
+}
+
+/// `encoding/base64`: standard (padded) and URL-safe (unpadded) alphabets.
+pub fn base64(lua: &Lua) -> mlua::Result<Table> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let m = lua.create_table()?;
+    m.set(
+        "encode",
+        lua.create_function(|_, s: LuaString| Ok(STANDARD.encode(bytes(&s))))?,
+    )?;
+    m.set(
+        "decode",
+        lua.create_function(|lua, s: LuaString| {
+            let out = STANDARD
+                .decode(bytes(&s))
+                .map_err(|e| mlua::Error::runtime(format!("illegal base64 data: {e}")))?;
+            lua.create_string(out)
+        })?,
+    )?;
+    m.set(
+        "url_encode",
+        lua.create_function(|_, s: LuaString| Ok(URL_SAFE_NO_PAD.encode(bytes(&s))))?,
+    )?;
+    m.set(
+        "url_decode",
+        lua.create_function(|lua, s: LuaString| {
+            let out = URL_SAFE_NO_PAD
+                .decode(bytes(&s))
+                .map_err(|e| mlua::Error::runtime(format!("illegal base64 data: {e}")))?;
+            lua.create_string(out)
+        })?,
+    )?;
+    Ok(m)
+}
+
+/// `encoding/hex`: lower-case encoding, decoding with Go's messages.
+pub fn hex(lua: &Lua) -> mlua::Result<Table> {
+    let m = lua.create_table()?;
+    m.set(
+        "encode",
+        lua.create_function(|_, s: LuaString| Ok(hex::encode(bytes(&s))))?,
+    )?;
+    m.set(
+        "decode",
+        lua.create_function(|lua, s: LuaString| {
+            let raw = bytes(&s);
+            if let Some(bad) = raw.iter().find(|b| !b.is_ascii_hexdigit()) {
+                return Err(mlua::Error::runtime(format!(
+                    "encoding/hex: invalid byte: U+{:04X} '{}'",
+                    bad,
+                    char::from(*bad)
+                )));
+            }
+            if raw.len() % 2 == 1 {
+                return Err(mlua::Error::runtime("encoding/hex: odd length hex string"));
+            }
+            let out = hex::decode(&raw).map_err(mlua::Error::external)?;
+            lua.create_string(out)
+        })?,
+    )?;
+    Ok(m)
+}
+
+/// `crypto/sha256` (and `crypto/sha1`): `digest(s)`, the raw digest.
+pub fn sha256(lua: &Lua) -> mlua::Result<Table> {
+    let m = lua.create_table()?;
+    m.set(
+        "digest",
+        lua.create_function(|lua, s: LuaString| {
+            lua.create_string(sha2::Sha256::digest(s.as_bytes()))
+        })?,
+    )?;
+    Ok(m)
+}
+
+/// `crypto/sha1`: `digest(s)`, the raw digest.
+pub fn sha1(lua: &Lua) -> mlua::Result<Table> {
+    let m = lua.create_table()?;
+    m.set(
+        "digest",
+        lua.create_function(|lua, s: LuaString| {
+            lua.create_string(sha1::Sha1::digest(s.as_bytes()))
+        })?,
+    )?;
+    Ok(m)
+}
+
+/// `crypto/hmac`: `sign_sha256(message, key)`, `sign_sha1(message, key)`.
+pub fn hmac(lua: &Lua) -> mlua::Result<Table> {
+    let m = lua.create_table()?;
+    m.set(
+        "sign_sha256",
+        lua.create_function(|lua, (msg, key): (LuaString, LuaString)| {
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key.as_bytes())
+                .map_err(mlua::Error::external)?;
+            mac.update(&msg.as_bytes());
+            lua.create_string(mac.finalize().into_bytes())
+        })?,
+    )?;
+    m.set(
+        "sign_sha1",
+        lua.create_function(|lua, (msg, key): (LuaString, LuaString)| {
+            let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&key.as_bytes())
+                .map_err(mlua::Error::external)?;
+            mac.update(&msg.as_bytes());
+            lua.create_string(mac.finalize().into_bytes())
+        })?,
+    )?;
+    Ok(m)
+}

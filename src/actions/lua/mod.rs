@@ -1,0 +1,200 @@
+//! The `lua` hook: a script (`script`, or `script_path` read from the
+//! event's reference) run in an embedded Lua 5.4 with lakeFS's globals
+//! (`action`, `args`, `username`, `array`) and the core of its library
+//! (see the README). The state has no filesystem, process, network (other
+//! than this server's API as the event's user) or debug access, and stops
+//! at a memory limit, an instruction limit and a deadline; each run gets a
+//! fresh state on a blocking thread.
+
+mod convert;
+mod encoding;
+mod lakefs;
+mod text;
+mod time;
+
+pub use lakefs::ApiClient;
+
+use crate::settings::LuaSettings;
+use mlua::{HookTriggers, Lua, LuaOptions, StdLib, Value, VmState};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+/// The most of a script's printed output its log keeps.
+const MAX_LOG: usize = 1 << 20;
+/// How many instructions run between two checks of the limits.
+const CHECK_EVERY: u32 = 10_000;
+
+/// One hook run's input.
+pub struct LuaRun {
+    pub script: String,
+    /// The `action` global, as JSON.
+    pub action: serde_json::Value,
+    /// The `args` global, as JSON (an object).
+    pub args: serde_json::Value,
+    pub username: String,
+    pub api: Option<ApiClient>,
+}
+
+/// The deadline a run gets from `settings`.
+pub fn deadline(settings: &LuaSettings) -> Instant {
+    Instant::now() + Duration::from_secs(settings.timeout_secs.max(1))
+}
+
+/// Runs a script: its outcome and its log (what it printed).
+pub async fn run(run: LuaRun, settings: &LuaSettings) -> (Result<(), String>, String) {
+    let limits = settings.clone();
+    let timeout = Duration::from_secs(settings.timeout_secs.max(1));
+    let task = tokio::task::spawn_blocking(move || run_blocking(run, &limits));
+    // The instruction hook stops a script at its deadline; this stops
+    // waiting for one stuck in a single library call.
+    match tokio::time::timeout(timeout + Duration::from_secs(5), task).await {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => (Err(format!("the Lua hook failed: {e}")), String::new()),
+        Err(_) => (
+            Err(format!(
+                "the Lua hook ran out of time ({}s)",
+                timeout.as_secs()
+            )),
+            String::new(),
+        ),
+    }
+}
+
+/// What stopped a script at a limit, if anything did.
+type Tripped = Rc<RefCell<Option<String>>>;
+
+fn run_blocking(run: LuaRun, settings: &LuaSettings) -> (Result<(), String>, String) {
+    let log = Rc::new(RefCell::new(String::new()));
+    let tripped: Tripped = Rc::new(RefCell::new(None));
+    let outcome = execute(run, settings, &log, &tripped);
+    let text = log.borrow().clone();
+    let result = outcome.map_err(|e| {
+        if let Some(why) = tripped.borrow().clone() {
+            return why;
+        }
+        describe(&e, settings)
+    });
+    (result, text)
+}
+
+/// lakeFS's wording: `hook.fail`'s message alone, the rest as Lua says it.
+fn describe(e: &mlua::Error, settings: &LuaSettings) -> String {
+    let text = match e {
+        mlua::Error::MemoryError(_) => {
+            return format!(
+                "the Lua hook used more than its memory limit ({} bytes)",
+                settings.memory_bytes
+            )
+        }
+        other => other.to_string(),
+    };
+    if let (Some(a), Some(b)) = (text.find("<HookFailure>"), text.find("</HookFailure>")) {
+        let start = a + "<HookFailure>".len();
+        if start <= b {
+            return text[start..b].to_owned();
+        }
+    }
+    text
+}
+
+fn execute(
+    run: LuaRun,
+    settings: &LuaSettings,
+    log: &Rc<RefCell<String>>,
+    tripped: &Tripped,
+) -> mlua::Result<()> {
+    let libs = StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::UTF8 | StdLib::COROUTINE;
+    let lua = Lua::new_with(libs, LuaOptions::default())?;
+    lua.set_memory_limit(usize::try_from(settings.memory_bytes).unwrap_or(usize::MAX))?;
+    let deadline = Instant::now() + Duration::from_secs(settings.timeout_secs.max(1));
+    let max = settings.max_instructions;
+    let count = std::cell::Cell::new(0u64);
+    let trip = tripped.clone();
+    // Global: coroutines the script creates inherit it.
+    lua.set_global_hook(
+        HookTriggers::new().every_nth_instruction(CHECK_EVERY),
+        move |_, _| {
+            count.set(count.get() + u64::from(CHECK_EVERY));
+            let why = if count.get() > max {
+                Some(format!(
+                    "the Lua hook ran more than {max} instructions (actions.lua.max_instructions)"
+                ))
+            } else if Instant::now() > deadline {
+                Some("the Lua hook ran out of time (actions.lua.timeout_secs)".to_owned())
+            } else {
+                None
+            };
+            match why {
+                Some(w) => {
+                    *trip.borrow_mut() = Some(w.clone());
+                    Err(mlua::Error::runtime(w))
+                }
+                None => Ok(VmState::Continue),
+            }
+        },
+    )?;
+    let g = lua.globals();
+    for name in ["loadfile", "dofile"] {
+        g.raw_set(name, Value::Nil)?;
+    }
+    let string: mlua::Table = g.get("string")?;
+    string.raw_set("dump", Value::Nil)?;
+
+    convert::install_array_mark(&lua)?;
+    g.set(
+        "array",
+        lua.create_function(|lua, t: mlua::Table| {
+            convert::mark_array(lua, &t)?;
+            Ok(t)
+        })?,
+    )?;
+    let modules = lua.create_table()?;
+    modules.set("lakefs", lakefs::module(&lua, run.api)?)?;
+    modules.set("encoding/json", encoding::json(&lua)?)?;
+    modules.set("encoding/yaml", encoding::yaml(&lua)?)?;
+    modules.set("encoding/base64", encoding::base64(&lua)?)?;
+    modules.set("encoding/hex", encoding::hex(&lua)?)?;
+    modules.set("crypto/sha256", encoding::sha256(&lua)?)?;
+    modules.set("crypto/sha1", encoding::sha1(&lua)?)?;
+    modules.set("crypto/hmac", encoding::hmac(&lua)?)?;
+    modules.set("strings", text::strings(&lua)?)?;
+    modules.set("path", text::path(&lua)?)?;
+    modules.set("regexp", text::regexp(&lua)?)?;
+    modules.set("uuid", text::uuid(&lua)?)?;
+    modules.set("net/url", text::url(&lua)?)?;
+    modules.set("time", time::module(&lua)?)?;
+
+    let trip = tripped.clone();
+    let is_tripped = lua.create_function(move |_, ()| Ok(trip.borrow().clone()))?;
+    let out = log.clone();
+    let emit = lua.create_function(move |_, s: mlua::LuaString| {
+        let mut log = out.borrow_mut();
+        if log.len() < MAX_LOG {
+            let s = s.to_string_lossy();
+            let room = MAX_LOG - log.len();
+            if s.len() <= room {
+                log.push_str(&s);
+            } else {
+                let mut cut = room;
+                while !s.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                log.push_str(&s[..cut]);
+                log.push_str("\n[output truncated]\n");
+            }
+        }
+        Ok(())
+    })?;
+    lua.load(include_str!("prelude.lua"))
+        .set_name("=prelude")
+        .call::<()>((modules, is_tripped, emit))?;
+
+    g.set("action", convert::to_lua(&lua, &run.action)?)?;
+    g.set("args", convert::to_lua(&lua, &run.args)?)?;
+    g.set("username", run.username)?;
+    lua.load(run.script).set_name("lua").exec()
+}
+
+#[cfg(test)]
+mod tests;
