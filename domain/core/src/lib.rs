@@ -148,6 +148,10 @@ pub struct Engine {
     settings: EngineSettings,
     /// Runs the hooks of events (none: no hooks run).
     hooks: Option<std::sync::Arc<dyn actions::Hooks>>,
+    /// The user the events of this engine's operations are told they come
+    /// from, when the operation does not name one (see
+    /// [`Engine::acting_as`]).
+    actor: Option<std::sync::Arc<str>>,
 }
 
 /// The default tree cache: fits, with everything else, in a 512 MiB container.
@@ -172,6 +176,7 @@ impl Engine {
             commits: moka::sync::Cache::new(settings.commit_cache_entries),
             settings,
             hooks: None,
+            actor: None,
         }
     }
 

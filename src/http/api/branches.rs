@@ -128,7 +128,7 @@ async fn create(
     super::auth::require(&req, &[Permission::new(Action::CreateBranch, branch_arn)]).await?;
     let repo = repo_id(&path)?;
     let hidden = body.hidden.unwrap_or(false);
-    let branch = engine
+    let branch = super::auth::acting(&req, &engine)?
         .create_branch_with(&repo, branch_name(&body.name)?, &body.source, hidden)
         .await?;
     Ok(HttpResponse::Created()
@@ -151,11 +151,12 @@ async fn get(
 }
 
 async fn delete(
+    req: HttpRequest,
     engine: web::Data<Engine>,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (repo, branch) = path.into_inner();
-    engine
+    super::auth::acting(&req, &engine)?
         .delete_branch(&repo_id(&repo)?, &branch_name(&branch)?)
         .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -77,7 +77,7 @@ async fn create(
 ) -> ApiResult<HttpResponse> {
     let tag_arn = arn::tag(&path, &body.id);
     super::auth::require(&req, &[Permission::new(Action::CreateTag, tag_arn)]).await?;
-    let tag = engine
+    let tag = super::auth::acting(&req, &engine)?
         .create_tag(&repo_id(&path)?, TagName::new(&body.id)?, &body.reference)
         .await?;
     Ok(HttpResponse::Created().json(Ref {
@@ -101,11 +101,12 @@ async fn get(
 }
 
 async fn delete(
+    req: HttpRequest,
     engine: web::Data<Engine>,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (repo, tag) = path.into_inner();
-    engine
+    super::auth::acting(&req, &engine)?
         .delete_tag(&repo_id(&repo)?, &TagName::new(tag)?)
         .await?;
     Ok(HttpResponse::NoContent().finish())

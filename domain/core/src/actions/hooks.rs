@@ -43,10 +43,29 @@ impl Engine {
         self.hooks.is_some()
     }
 
+    /// This engine, telling hooks that its operations come from `user`
+    /// (a branch or tag event names no committer): what drivers use for
+    /// the caller's operations.
+    pub fn acting_as(&self, user: &str) -> Self {
+        Self {
+            actor: Some(user.into()),
+            ..self.clone()
+        }
+    }
+
+    fn with_actor(&self, mut record: HookRecord) -> HookRecord {
+        if record.user.is_empty() {
+            if let Some(a) = &self.actor {
+                record.user = a.to_string();
+            }
+        }
+        record
+    }
+
     /// Runs a pre event's hooks, if any are configured.
     pub(crate) async fn pre_hook(&self, record: HookRecord) -> Result<String> {
         match &self.hooks {
-            Some(h) => h.pre(self, record).await,
+            Some(h) => h.pre(self, self.with_actor(record)).await,
             None => Ok(String::new()),
         }
     }
@@ -54,7 +73,7 @@ impl Engine {
     /// Starts a post event's hooks, if any are configured.
     pub(crate) fn post_hook(&self, record: HookRecord) {
         if let Some(h) = &self.hooks {
-            h.post(self, record);
+            h.post(self, self.with_actor(record));
         }
     }
 }

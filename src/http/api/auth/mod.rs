@@ -49,6 +49,11 @@ pub fn principal(req: &HttpRequest) -> ApiResult<Principal> {
         .ok_or_else(ApiError::unauthenticated)
 }
 
+/// The engine, telling hooks that its operations come from the caller.
+pub fn acting(req: &HttpRequest, engine: &tarn_domain::Engine) -> ApiResult<tarn_domain::Engine> {
+    Ok(engine.acting_as(principal(req)?.id.as_str()))
+}
+
 fn state(req: &HttpRequest) -> ApiResult<web::Data<AuthState>> {
     req.app_data::<web::Data<AuthState>>()
         .cloned()
