@@ -5,6 +5,7 @@
 //! `_lakefs/actions/log/<run>/` in the namespace, and records the run.
 //! A failed `pre-*` hook, or an invalid action file, stops the operation.
 
+mod airflow;
 mod condition;
 mod env;
 mod event_info;
@@ -348,13 +349,21 @@ impl ActionsService {
                 let api = self.api.as_ref().map(|a| (a, &self.http));
                 lua_hook::run(api, record, action, hook, run_id, &self.settings).await
             }
-            HookKind::Airflow => (
-                Err(format!(
-                    "{} hooks are not supported yet",
-                    hook.kind.as_str()
-                )),
-                String::new(),
-            ),
+            HookKind::Airflow => {
+                let event = match serde_json::to_value(&info) {
+                    Ok(v) => v,
+                    Err(e) => return (Err(e.to_string()), String::new()),
+                };
+                airflow::run(
+                    &self.http,
+                    &hook.properties,
+                    event,
+                    &hook.id,
+                    run_id,
+                    &self.settings.env,
+                )
+                .await
+            }
         }
     }
 

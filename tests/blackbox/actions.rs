@@ -1,6 +1,7 @@
 //! Actions and hooks, through the binary.
 
 use crate::support::api::Api;
+use crate::support::receiver::Receiver;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::io::Write;
@@ -59,89 +60,6 @@ fn the_command_line_validates_action_files() {
 }
 
 /// One request a receiver got.
-#[derive(Debug, Clone)]
-struct Received {
-    /// Path and query.
-    target: String,
-    headers: Vec<(String, String)>,
-    body: serde_json::Value,
-}
-
-/// A real HTTP server on loopback that records what hooks send: `/fail`
-/// answers 500, `/slow` answers after 3 s, anything else 200.
-struct Receiver {
-    url: String,
-    got: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
-}
-
-impl Receiver {
-    async fn start() -> Self {
-        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let seen = got.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let seen = seen.clone();
-                tokio::spawn(async move {
-                    let mut reader = BufReader::new(stream);
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let target = line.split_whitespace().nth(1).unwrap_or("").to_owned();
-                    let mut headers = Vec::new();
-                    let mut length = 0usize;
-                    loop {
-                        let mut h = String::new();
-                        reader.read_line(&mut h).await.unwrap();
-                        let h = h.trim_end();
-                        if h.is_empty() {
-                            break;
-                        }
-                        if let Some((k, v)) = h.split_once(':') {
-                            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_owned());
-                            if k == "content-length" {
-                                length = v.parse().unwrap();
-                            }
-                            headers.push((k, v));
-                        }
-                    }
-                    let mut body = vec![0u8; length];
-                    reader.read_exact(&mut body).await.unwrap();
-                    let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
-                    seen.lock().unwrap().push(Received {
-                        target: target.clone(),
-                        headers,
-                        body,
-                    });
-                    let status = if target.starts_with("/fail") {
-                        "500 Internal Server Error"
-                    } else {
-                        if target.starts_with("/slow") {
-                            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-                        }
-                        "200 OK"
-                    };
-                    let answer = format!(
-                        "HTTP/1.1 {status}\r\ncontent-length: 7\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nhandled"
-                    );
-                    let _ = reader.get_mut().write_all(answer.as_bytes()).await;
-                });
-            }
-        });
-        Self { url, got }
-    }
-
-    fn received(&self) -> Vec<Received> {
-        self.got.lock().unwrap().clone()
-    }
-}
-
 async fn put_action(api: &Api, repo: &str, name: &str, yaml: String) {
     let resp = api
         .req(

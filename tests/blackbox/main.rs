@@ -15,6 +15,7 @@ mod support;
 
 mod abuse;
 mod actions;
+mod actions_airflow;
 mod actions_lua;
 mod api;
 mod api_storage;

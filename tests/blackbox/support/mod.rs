@@ -4,6 +4,7 @@ pub mod api;
 pub mod rbac;
 pub mod rbac_cases;
 mod rbac_cases_writes;
+pub mod receiver;
 
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
