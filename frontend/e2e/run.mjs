@@ -2,7 +2,7 @@
 // quickstart: the setup page creates the admin), drives Debian's Chromium
 // with playwright-core through setup, login, repositories, uploads, commits,
 // branches, compare and merge, browsing an old commit, deletions, garbage
-// collection (rules, a dry run), an import from a local directory and the
+// collection (rules, a dry run), action runs and hook output, an import from a local directory and the
 // administration pages, at 1280×800 and at 390×844. Screenshots go to
 // frontend/test-output/ (not committed). Exits non-zero on the first failure.
 
@@ -245,6 +245,47 @@ try {
   await page.getByRole("button", { name: "Delete branch feature" }).click();
   await page.getByRole("link", { name: "feature", exact: true }).waitFor({ state: "detached" });
   check(true, "deleted a branch");
+
+  console.log("actions");
+  const hookRuns = await page.evaluate(async () => {
+    const action = [
+      "name: ui check",
+      "on:",
+      "  pre-commit:",
+      "hooks:",
+      "  - id: message_check",
+      "    type: lua",
+      "    properties:",
+      "      script: |",
+      '        print("checking: " .. action.commit.message)',
+      '        if action.commit.message:find("forbidden") then error("forbidden commit") end',
+      "",
+    ].join("\n");
+    const base = "/api/v1/repositories/demo/branches/main";
+    const upload = await fetch(`${base}/objects?path=_lakefs_actions/check.yaml`, { method: "POST", body: action });
+    const commit = (message) => fetch(`${base}/commits`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ message }) });
+    const ok = await commit("allowed by the hook");
+    await fetch(`${base}/objects?path=gated.txt`, { method: "POST", body: "held back" });
+    const refused = await commit("forbidden by the hook");
+    await fetch(`${base}/objects?path=gated.txt`, { method: "DELETE" });
+    await fetch(`${base}/objects?path=_lakefs_actions/check.yaml`, { method: "DELETE" });
+    const cleanup = await commit("remove the action");
+    return [upload.status, ok.status, refused.status, cleanup.status];
+  });
+  check(JSON.stringify(hookRuns) === "[201,201,412,201]", `a Lua pre-commit hook passes one commit and refuses another (${hookRuns})`);
+  await page.getByRole("link", { name: "Actions" }).click();
+  const actionRuns = page.getByRole("table", { name: "action runs" });
+  await actionRuns.getByText("failed").waitFor();
+  const runRows = await actionRuns.locator("tbody tr").count();
+  check(runRows === 2 && (await actionRuns.getByText("completed").count()) === 1, `the Actions tab lists the passed run and the failed one (${runRows} rows)`);
+  const failedRow = actionRuns.locator("tbody tr", { hasText: "failed" }).first();
+  await failedRow.getByRole("button", { name: /^Run / }).click();
+  await page.getByRole("button", { name: "ui check / message_check" }).click();
+  const hookLog = page.getByLabel("Output of message_check");
+  await hookLog.waitFor();
+  const logText = await hookLog.innerText();
+  check(logText.includes("checking: forbidden by the hook") && logText.includes("forbidden commit"), `a failed hook's output shows what it printed and its error`);
+  await shot("10a-actions");
 
   console.log("garbage collection");
   await page.goto(`${url}/repositories/demo/objects?ref=main`);

@@ -11,6 +11,7 @@ import { CommitPage, CommitsPage } from "./pages/Commits";
 import { BranchesPage, TagsPage } from "./pages/Refs";
 import { ComparePage } from "./pages/Compare";
 import { GcPage } from "./pages/Gc";
+import { ActionsPage } from "./pages/Actions";
 import { CredentialsPage, GroupPage, GroupsPage, PoliciesPage, PolicyPage, UserPage, UsersPage } from "./pages/Admin";
 
 const UserContext = createContext<User | null>(null);
@@ -107,6 +108,7 @@ export function App() {
             <Route path="branches" element={<BranchesPage />} />
             <Route path="tags" element={<TagsPage />} />
             <Route path="compare" element={<ComparePage />} />
+            <Route path="actions" element={<ActionsPage />} />
             <Route path="gc" element={<GcPage />} />
           </Route>
           <Route path="/auth/users" element={<UsersPage />} />

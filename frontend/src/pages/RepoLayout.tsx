@@ -125,6 +125,7 @@ export function RepoLayout() {
         <NavLink to={`branches`}>Branches</NavLink>
         <NavLink to={`tags`}>Tags</NavLink>
         <NavLink to={`compare${q}`}>Compare</NavLink>
+        <NavLink to={`actions`}>Actions</NavLink>
         <NavLink to={`gc`}>Garbage collection</NavLink>
       </nav>
       <Outlet context={ctx} />
