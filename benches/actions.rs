@@ -1,8 +1,11 @@
 //! Actions and hooks (`make bench`): commit latency on a running `tarn`
 //! (SQLite, local store) for a repository without action files against one
 //! with an action file whose events never match its commits (goal: within
-//! 10%), commits interleaved so that both see the same machine. Each commit
-//! changes one object; only the commit request is timed.
+//! 10%), and for one with a no-op Lua pre-commit hook (the overhead of a
+//! hook run: a fresh sandboxed Lua state, the run recorded, its log and
+//! manifest written), commits interleaved so that all see the same
+//! machine. Each commit changes one object; only the commit request is
+//! timed.
 //! Without `--bench` (under `cargo test --all-targets`) it runs 20 commits.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -11,6 +14,8 @@ mod support;
 
 use std::time::Instant;
 use support::{KEY, SECRET};
+
+const NOOP_LUA: &str = "name: No-op\non:\n  pre-commit:\nhooks:\n  - id: noop\n    type: lua\n    properties:\n      script: 'local ok = true'\n";
 
 const ACTION: &str = "name: Release gate\non:\n  pre-merge:\n    branches: ['release-*']\nhooks:\n  - id: notify\n    type: webhook\n    properties:\n      url: http://127.0.0.1:9/never\n";
 
@@ -80,27 +85,35 @@ fn main() {
         let (child, url) = support::start(dir.path());
         let _server = Server(child);
         let http = reqwest::Client::new();
-        for repo in ["plain", "gated"] {
+        for repo in ["plain", "gated", "lua"] {
             support::create_repository(&http, &url, repo).await;
         }
         upload(&http, &url, "gated", "_lakefs_actions/release.yaml", ACTION.into()).await;
+        upload(&http, &url, "lua", "_lakefs_actions/noop.yaml", NOOP_LUA.into()).await;
         // Warm both up.
         for i in 0..5 {
             commit(&http, &url, "plain", 1_000_000 + i).await;
             commit(&http, &url, "gated", 1_000_000 + i).await;
+            commit(&http, &url, "lua", 1_000_000 + i).await;
         }
-        let (mut plain, mut gated) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut plain, mut gated, mut lua) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
         for i in 0..n {
-            if i % 2 == 0 {
-                plain.push(commit(&http, &url, "plain", i).await);
-                gated.push(commit(&http, &url, "gated", i).await);
-            } else {
-                gated.push(commit(&http, &url, "gated", i).await);
-                plain.push(commit(&http, &url, "plain", i).await);
+            // Rotating the order spreads any drift over all three.
+            for k in 0..3 {
+                match (i + k) % 3 {
+                    0 => plain.push(commit(&http, &url, "plain", i).await),
+                    1 => gated.push(commit(&http, &url, "gated", i).await),
+                    _ => lua.push(commit(&http, &url, "lua", i).await),
+                }
             }
         }
         plain.sort_by(f64::total_cmp);
         gated.sort_by(f64::total_cmp);
+        lua.sort_by(f64::total_cmp);
         let (p50, g50) = (quantile(&plain, 0.5), quantile(&gated, 0.5));
         let (p90, g90) = (quantile(&plain, 0.9), quantile(&gated, 0.9));
         println!(
@@ -108,6 +121,13 @@ fn main() {
              an action file whose events do not match p50 {g50:.2} ms ({:.2}x) p90 {g90:.2} ms ({:.2}x) (goal: within 1.10x)",
             g50 / p50,
             g90 / p90
+        );
+        let (l50, l90) = (quantile(&lua, 0.5), quantile(&lua, 0.9));
+        println!(
+            "commit latency with a no-op Lua pre-commit hook: p50 {l50:.2} ms ({:.2}x, +{:.2} ms) p90 {l90:.2} ms ({:.2}x)",
+            l50 / p50,
+            l50 - p50,
+            l90 / p90
         );
     });
 }

@@ -104,6 +104,7 @@ impl Application {
             ip => ip,
         };
         let tokens = auth.clone();
+        let lua_secs = settings.actions.lua.timeout_secs;
         let api = crate::actions::ApiAccess {
             base: format!(
                 "http://{}/api/v1",
@@ -111,7 +112,9 @@ impl Application {
             ),
             token_for: Arc::new(move |user: &str| {
                 let id = tarn_model::auth::UserId::new(user).ok()?;
-                tokens.issue_token(&id).ok().map(|(t, _)| t)
+                // It outlives the hook's run by a little, no more.
+                let secs = lua_secs.saturating_add(60);
+                tokens.issue_token_for(&id, secs).ok().map(|(t, _)| t)
             }),
         };
         let actions = crate::actions::ActionsService::new(

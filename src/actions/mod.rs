@@ -36,6 +36,9 @@ pub struct ActionRuns(pub Arc<dyn ActionRunStore>);
 
 /// The largest action file read.
 const MAX_ACTION_FILE: usize = 1 << 20;
+/// Post-event runs at once; more wait their turn (a burst of commits does
+/// not start a burst of hook runs).
+const POST_RUNS_AT_ONCE: usize = 16;
 
 /// How Lua hooks reach this server's API: its address, and a token for a
 /// user (by id), made when a hook needs one and never shown to it.
@@ -53,6 +56,7 @@ pub struct ActionsService {
     settings: ActionsSettings,
     http: reqwest::Client,
     api: Option<ApiAccess>,
+    post_slots: Arc<tokio::sync::Semaphore>,
     /// Parsed action files by repository, path, stored address and
     /// checksum: a file is read and parsed once, whatever references hold
     /// it.
@@ -102,6 +106,7 @@ impl ActionsService {
             settings,
             http,
             api: None,
+            post_slots: Arc::new(tokio::sync::Semaphore::new(POST_RUNS_AT_ONCE)),
             parsed,
         })
     }
@@ -391,11 +396,12 @@ impl ActionsService {
             end_time: end,
             passed,
         };
-        self.runs
-            .record(&run, &hooks)
-            .await
-            .map_err(tarn_domain::Error::from)?;
-        write_manifest(engine, &run, &hooks, &record.storage_namespace).await;
+        // The record and the manifest are independent: written together.
+        let (recorded, ()) = tokio::join!(
+            self.runs.record(&run, &hooks),
+            write_manifest(engine, &run, &hooks, &record.storage_namespace)
+        );
+        recorded.map_err(tarn_domain::Error::from)?;
         Ok(())
     }
 
@@ -508,6 +514,11 @@ impl Hooks for ActionsService {
     fn post(&self, engine: &Engine, record: HookRecord) {
         let this = self.clone();
         let engine = engine.without_hooks();
-        tokio::spawn(async move { this.post_run(engine, record).await });
+        tokio::spawn(async move {
+            let Ok(_slot) = this.post_slots.clone().acquire_owned().await else {
+                return;
+            };
+            this.post_run(engine, record).await
+        });
     }
 }

@@ -1,8 +1,9 @@
 //! Lua hooks, through the binary: a data-quality gate reading objects
 //! through the `lakefs` module, branch-name checks, the user a hook acts
-//! as, and the sandbox and limits over the wire.
+//! as, the sandbox and limits over the wire, and writes racing pre-hooks.
 
 use crate::support::api::Api;
+use crate::support::receiver::Receiver;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -259,4 +260,142 @@ async fn the_sandbox_and_the_limits_hold_over_the_wire() {
         1,
         "only the repository's first commit: {log}"
     );
+}
+
+/// An action whose `event` hook is a webhook answering after 3 s; the
+/// receiver records the request as it arrives, so a test knows the hook is
+/// running.
+fn slow_hook(event: &str, url: &str) -> String {
+    format!(
+        "name: slow\non:\n  {event}:\nhooks:\n  - id: wait\n    type: webhook\n    properties:\n      url: {url}/slow\n"
+    )
+}
+
+/// Waits until the receiver has seen `n` requests.
+async fn hook_started(receiver: &Receiver, n: usize) {
+    for _ in 0..200 {
+        if receiver.received().len() >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the hook did not start");
+}
+
+/// What the hooks of a commit check is what lands: the staged changes are
+/// sealed before its pre-commit hooks run, so a write made while they run
+/// is kept for the next commit, never slipped in unchecked; and a merge
+/// whose destination moves while its pre-merge hooks run runs them again
+/// on the merge that lands.
+#[tokio::test]
+async fn writes_racing_pre_hooks_never_land_unchecked() {
+    let receiver = Receiver::start().await;
+    let api = Api::start().await;
+    api.repo("race").await;
+    let url = &receiver.url;
+    put(
+        &api,
+        "race",
+        "_lakefs_actions/slow.yaml",
+        &slow_hook("pre-commit", url),
+    )
+    .await;
+    put(&api, "race", "early.csv", "checked by the hook\n").await;
+    let ((s, c), ()) = tokio::join!(commit(&api, "race", "with early"), async {
+        hook_started(&receiver, 1).await;
+        put(&api, "race", "late.csv", "written while the hook ran\n").await;
+    });
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let id = c["id"].as_str().unwrap();
+    let (s, _) = api
+        .json(
+            Method::GET,
+            &format!("/repositories/race/refs/{id}/objects/stat?path=early.csv"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "the checked file landed");
+    let (s, _) = api
+        .json(
+            Method::GET,
+            &format!("/repositories/race/refs/{id}/objects/stat?path=late.csv"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "the late write did not slip in");
+    let (_, staged) = api
+        .json(Method::GET, "/repositories/race/branches/main/diff", None)
+        .await;
+    assert_eq!(staged["results"][0]["path"], "late.csv", "it waits, staged");
+
+    // A merge racing a commit on its destination.
+    put(
+        &api,
+        "race",
+        "_lakefs_actions/slow.yaml",
+        &slow_hook("pre-merge", url),
+    )
+    .await;
+    api.commit("race", "main", "pre-merge gate").await;
+    let (s, v) = api
+        .json(
+            Method::POST,
+            "/repositories/race/branches",
+            Some(json!({"name": "feature", "source": "main"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let resp = api
+        .req(Method::POST, "/repositories/race/branches/feature/objects")
+        .query(&[("path", "feature.csv")])
+        .body("from the feature branch\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    api.commit("race", "feature", "feature work").await;
+    let merge = api.json(
+        Method::POST,
+        "/repositories/race/refs/feature/merge/main",
+        Some(json!({"message": "merge feature"})),
+    );
+    let ((s, merged), racing) = tokio::join!(merge, async {
+        hook_started(&receiver, 2).await;
+        put(
+            &api,
+            "race",
+            "racing.csv",
+            "committed during the merge's hooks\n",
+        )
+        .await;
+        api.commit("race", "main", "racing commit").await
+    });
+    assert_eq!(s, StatusCode::OK, "{merged}");
+    let (_, commit) = api
+        .json(
+            Method::GET,
+            &format!(
+                "/repositories/race/commits/{}",
+                merged["reference"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(
+        commit["parents"][0], racing["id"],
+        "the merge landed on the racing commit: {commit}"
+    );
+    let (_, runs) = api
+        .json(Method::GET, "/repositories/race/actions/runs", None)
+        .await;
+    let pre_merge: Vec<&Value> = runs["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["event_type"] == "pre-merge")
+        .collect();
+    assert_eq!(pre_merge.len(), 2, "the hooks ran again: {runs}");
+    assert!(pre_merge
+        .iter()
+        .any(|r| r["commit_id"] == merged["reference"]));
 }

@@ -69,8 +69,18 @@ impl AuthState {
 
     /// A login token for `user` and its expiry (Unix seconds).
     pub fn issue_token(&self, user: &UserId) -> Result<(String, u64), jsonwebtoken::errors::Error> {
+        self.issue_token_for(user, LOGIN_SECS)
+    }
+
+    /// A token for `user` that expires after `secs` seconds (what a hook
+    /// acting for a user gets).
+    pub fn issue_token_for(
+        &self,
+        user: &UserId,
+        secs: u64,
+    ) -> Result<(String, u64), jsonwebtoken::errors::Error> {
         let iat = self.now_secs();
-        let exp = iat + LOGIN_SECS;
+        let exp = iat + secs;
         let mut jti = [0u8; 16];
         rand::rng().fill(&mut jti);
         let claims = Claims {
