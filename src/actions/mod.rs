@@ -40,13 +40,16 @@ const MAX_ACTION_FILE: usize = 1 << 20;
 /// not start a burst of hook runs).
 const POST_RUNS_AT_ONCE: usize = 16;
 
+/// Makes a token for a user (by id).
+pub type TokenFor = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// How Lua hooks reach this server's API: its address, and a token for a
 /// user (by id), made when a hook needs one and never shown to it.
 #[derive(Clone)]
 pub struct ApiAccess {
     /// `http://127.0.0.1:<port>/api/v1`.
     pub base: String,
-    pub token_for: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    pub token_for: TokenFor,
 }
 
 /// Runs hooks and records their runs.
@@ -56,6 +59,9 @@ pub struct ActionsService {
     settings: ActionsSettings,
     http: reqwest::Client,
     api: Option<ApiAccess>,
+    /// The client for the API: never through a proxy (the requests carry a
+    /// user's token), never redirected.
+    api_http: reqwest::Client,
     post_slots: Arc<tokio::sync::Semaphore>,
     /// Parsed action files by repository, path, stored address and
     /// checksum: a file is read and parsed once, whatever references hold
@@ -106,6 +112,10 @@ impl ActionsService {
             settings,
             http,
             api: None,
+            api_http: reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
             post_slots: Arc::new(tokio::sync::Semaphore::new(POST_RUNS_AT_ONCE)),
             parsed,
         })
@@ -351,7 +361,7 @@ impl ActionsService {
                 webhook::run(&self.http, &hook.properties, &body, &self.settings.env).await
             }
             HookKind::Lua => {
-                let api = self.api.as_ref().map(|a| (a, &self.http));
+                let api = self.api.as_ref().map(|a| (a, &self.api_http));
                 lua_hook::run(api, record, action, hook, run_id, &self.settings).await
             }
             HookKind::Airflow => {

@@ -50,7 +50,7 @@ async fn airflow_hooks_trigger_dag_runs_and_a_failed_dag_blocks_a_commit() {
     let commit = api.commit("dags", "main", "load sales").await;
     let commit_id = commit["id"].as_str().unwrap();
     let mut got = Vec::new();
-    for _ in 0..100 {
+    for _ in 0..400 {
         got = airflow_api.received();
         if !got.is_empty() {
             break;

@@ -210,7 +210,7 @@ hooks:
     let me = me["user"]["id"].as_str().unwrap().to_owned();
     // The post hook runs after the answer.
     let mut log = String::new();
-    for _ in 0..100 {
+    for _ in 0..400 {
         let post = |r: &Value| r["event_type"] == "post-create-branch";
         let (_, text) = output(&api, "names", post).await;
         if !text.is_empty() {
@@ -398,4 +398,60 @@ async fn writes_racing_pre_hooks_never_land_unchecked() {
     assert!(pre_merge
         .iter()
         .any(|r| r["commit_id"] == merged["reference"]));
+}
+
+/// A Lua hook reads through the API with the rights of the user who caused
+/// the event, no more: a user denied `secret/` gets 403 from the hook's
+/// `lakefs.get_object` where the admin gets 200.
+#[tokio::test]
+async fn lua_hooks_have_the_callers_rights() {
+    let api = Api::start().await;
+    api.repo("rights").await;
+    let action = r#"name: rights
+on:
+  pre-commit:
+hooks:
+  - id: read
+    type: lua
+    properties:
+      script: |
+        local lakefs = require("lakefs")
+        local secret = lakefs.get_object(action.repository_id, action.branch_id, "secret/key.txt")
+        local public = lakefs.get_object(action.repository_id, action.branch_id, "public.txt")
+        print(username, secret, public)
+"#;
+    put(&api, "rights", "_lakefs_actions/rights.yaml", action).await;
+    put(&api, "rights", "secret/key.txt", "k").await;
+    put(&api, "rights", "public.txt", "p").await;
+    let admin_json = |m: Method, p: &'static str, b: Option<Value>| {
+        let api = &api;
+        async move {
+            let (s, v) = api.json(m, p, b).await;
+            assert!(s.is_success(), "{p}: {s} {v}");
+            v
+        }
+    };
+    admin_json(Method::POST, "/auth/users", Some(json!({"id": "dana"}))).await;
+    admin_json(Method::PUT, "/auth/groups/Developers/members/dana", None).await;
+    let deny = json!({"id": "NoSecrets", "statement": [{"effect": "deny",
+        "action": ["fs:ReadObject"], "resource": "arn:lakefs:fs:::repository/rights/object/secret/*"}]});
+    admin_json(Method::POST, "/auth/policies", Some(deny)).await;
+    admin_json(Method::PUT, "/auth/users/dana/policies/NoSecrets", None).await;
+    let keys = admin_json(Method::POST, "/auth/users/dana/credentials", None).await;
+    let dana = (
+        keys["access_key_id"].as_str().unwrap(),
+        keys["secret_access_key"].as_str().unwrap(),
+    );
+    let (s, v) = crate::support::api_json_as(
+        &api.http,
+        &api.tarn.url,
+        Some(dana),
+        Method::POST,
+        "/repositories/rights/branches/main/commits",
+        Some(json!({"message": "as dana"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, log) = output(&api, "rights", |_| true).await;
+    assert_eq!(log, "dana\t403\t200\n");
 }

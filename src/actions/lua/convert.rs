@@ -63,17 +63,33 @@ pub fn to_lua(lua: &Lua, v: &Json) -> mlua::Result<Value> {
 }
 
 /// A Lua value as JSON: lists for marked tables, objects (keys sorted)
-/// for the rest; functions and other host values are refused.
-pub fn from_lua(v: &Value) -> mlua::Result<Json> {
-    from_lua_at(v, 0)
+/// for the rest; functions and other host values are refused, and so is a
+/// value that would take more than `budget` bytes (a table referenced many
+/// times is copied each time).
+pub fn from_lua(v: &Value, budget: usize) -> mlua::Result<Json> {
+    let mut left = budget;
+    from_lua_at(v, 0, &mut left)
 }
 
-fn from_lua_at(v: &Value, depth: usize) -> mlua::Result<Json> {
+/// What a value costs as JSON, about: its text plus a node.
+fn spend(left: &mut usize, bytes: usize) -> mlua::Result<()> {
+    *left = left.checked_sub(bytes + 32).ok_or_else(|| {
+        mlua::Error::runtime("the value is larger than the hook's memory limit allows to encode")
+    })?;
+    Ok(())
+}
+
+fn from_lua_at(v: &Value, depth: usize, left: &mut usize) -> mlua::Result<Json> {
     if depth > MAX_DEPTH {
         return Err(mlua::Error::runtime(
             "table nested too deep (or holding itself)",
         ));
     }
+    let text = match v {
+        Value::String(s) => s.as_bytes().len(),
+        _ => 0,
+    };
+    spend(left, text)?;
     Ok(match v {
         Value::Nil => Json::Null,
         Value::Boolean(b) => Json::Bool(*b),
@@ -84,7 +100,7 @@ fn from_lua_at(v: &Value, depth: usize) -> mlua::Result<Json> {
             let n = t.raw_len();
             let mut out = Vec::with_capacity(n);
             for i in 1..=n {
-                out.push(from_lua_at(&t.raw_get::<Value>(i)?, depth + 1)?);
+                out.push(from_lua_at(&t.raw_get::<Value>(i)?, depth + 1, left)?);
             }
             Json::Array(out)
         }
@@ -103,7 +119,8 @@ fn from_lua_at(v: &Value, depth: usize) -> mlua::Result<Json> {
                         )))
                     }
                 };
-                sorted.insert(key, from_lua_at(&item, depth + 1)?);
+                spend(left, key.len())?;
+                sorted.insert(key, from_lua_at(&item, depth + 1, left)?);
             }
             Json::Object(sorted.into_iter().collect::<Map<_, _>>())
         }
@@ -167,7 +184,7 @@ mod tests {
         install_array_mark(&lua).unwrap();
         let json: Json =
             serde_json::from_str(r#"{"a":[1,2.5,"x",{}],"b":{"c":null,"d":true},"e":[]}"#).unwrap();
-        let back = from_lua(&to_lua(&lua, &json).unwrap()).unwrap();
+        let back = from_lua(&to_lua(&lua, &json).unwrap(), 1 << 20).unwrap();
         assert_eq!(
             serde_json::to_string(&back).unwrap(),
             r#"{"a":[1,2.5,"x",{}],"b":{"d":true},"e":[]}"#
@@ -190,6 +207,17 @@ mod tests {
         let lua = Lua::new();
         let t = lua.create_table().unwrap();
         t.raw_set("me", &t).unwrap();
-        assert!(from_lua(&Value::Table(t)).is_err());
+        assert!(from_lua(&Value::Table(t), 1 << 20).is_err());
+    }
+
+    #[test]
+    fn shared_tables_are_counted_each_time() {
+        let lua = Lua::new();
+        let t: Value = lua
+            .load("local t = {} for i = 1, 40 do t = {t, t} end return t")
+            .eval()
+            .unwrap();
+        let e = from_lua(&t, 64 << 20).unwrap_err().to_string();
+        assert!(e.contains("memory limit"), "{e}");
     }
 }

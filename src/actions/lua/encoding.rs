@@ -3,6 +3,7 @@
 //! argument orders and results (digests and MACs are raw bytes).
 
 use super::convert::{from_lua, marshal_json, to_lua};
+use super::limits;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use mlua::{Lua, LuaString, Table, Value};
@@ -12,12 +13,25 @@ fn bytes(s: &LuaString) -> Vec<u8> {
     s.as_bytes().to_vec()
 }
 
+/// Decoding builds a tree of about 30 bytes per input byte before Lua
+/// sees it: inputs are held to a 32nd of the hook's memory limit.
+fn decodable(lua: &Lua, s: &LuaString) -> mlua::Result<Vec<u8>> {
+    let max = limits(lua).bytes / 32;
+    let len = s.as_bytes().len();
+    if len > max {
+        return Err(mlua::Error::runtime(format!(
+            "the text is {len} bytes; the hook's memory limit (actions.lua.memory_bytes) lets it decode at most {max}"
+        )));
+    }
+    Ok(bytes(s))
+}
+
 /// `encoding/json`: `marshal(table [, {prefix=, indent=}])`, `unmarshal(s)`.
 pub fn json(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
     m.set(
         "marshal",
-        lua.create_function(|_, (v, opts): (Value, Option<Table>)| {
+        lua.create_function(|lua, (v, opts): (Value, Option<Table>)| {
             if !matches!(v, Value::Nil | Value::Table(_)) {
                 return Err(mlua::Error::runtime(format!(
                     "need a table at index 1, got {}",
@@ -32,14 +46,18 @@ pub fn json(lua: &Lua) -> mlua::Result<Table> {
                 ),
             };
             let indent = indent.or_else(|| (!prefix.is_empty()).then(String::new));
-            marshal_json(&from_lua(&v)?, &prefix, indent.as_deref())
+            marshal_json(
+                &from_lua(&v, limits(lua).bytes)?,
+                &prefix,
+                indent.as_deref(),
+            )
         })?,
     )?;
     m.set(
         "unmarshal",
         lua.create_function(|lua, s: LuaString| {
             let v: serde_json::Value =
-                serde_json::from_slice(&s.as_bytes()).map_err(mlua::Error::external)?;
+                serde_json::from_slice(&decodable(lua, &s)?).map_err(mlua::Error::external)?;
             to_lua(lua, &v)
         })?,
     )?;
@@ -51,21 +69,21 @@ pub fn yaml(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
     m.set(
         "marshal",
-        lua.create_function(|_, v: Value| {
+        lua.create_function(|lua, v: Value| {
             if !matches!(v, Value::Nil | Value::Table(_)) {
                 return Err(mlua::Error::runtime(format!(
                     "need a table at index 1, got {}",
                     v.type_name()
                 )));
             }
-            yaml_serde::to_string(&from_lua(&v)?).map_err(mlua::Error::external)
+            yaml_serde::to_string(&from_lua(&v, limits(lua).bytes)?).map_err(mlua::Error::external)
         })?,
     )?;
     m.set(
         "unmarshal",
         lua.create_function(|lua, s: LuaString| {
             let v: serde_json::Value =
-                yaml_serde::from_slice(&s.as_bytes()).map_err(mlua::Error::external)?;
+                yaml_serde::from_slice(&decodable(lua, &s)?).map_err(mlua::Error::external)?;
             to_lua(lua, &v)
         })?,
     )?;

@@ -28,9 +28,37 @@ pub struct Answer {
     pub body: Vec<u8>,
 }
 
-fn seg(s: &str) -> String {
-    urlencoding::encode(s).into_owned()
+/// A path segment, escaped; `.` and `..` (which URL normalization would
+/// turn into another route) are refused.
+fn seg(s: &str) -> mlua::Result<String> {
+    if s == "." || s == ".." || s.is_empty() {
+        return Err(mlua::Error::runtime(format!(
+            "lakefs: {s:?} is not a valid repository, reference or branch"
+        )));
+    }
+    Ok(urlencoding::encode(s).into_owned())
 }
+
+/// `list_objects`' arguments.
+type ListArgs = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Value,
+);
+/// `diff_refs`' arguments.
+type DiffArgs = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
 
 impl ApiClient {
     /// Sends a request and reads its answer (blocking: Lua runs on a
@@ -118,16 +146,7 @@ pub fn module(lua: &Lua, api: Option<ApiClient>) -> mlua::Result<Table> {
     m.set(
         "list_objects",
         lua.create_function(
-            move |lua,
-                  (repo, r, after, prefix, delimiter, amount, meta): (
-                String,
-                String,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                Option<i64>,
-                Value,
-            )| {
+            move |lua, (repo, r, after, prefix, delimiter, amount, meta): ListArgs| {
                 let mut q = Vec::new();
                 opt(&mut q, "after", after);
                 opt(&mut q, "prefix", prefix);
@@ -137,7 +156,7 @@ pub fn module(lua: &Lua, api: Option<ApiClient>) -> mlua::Result<Table> {
                     let on = !matches!(meta, Value::Boolean(false));
                     q.push(("user_metadata", on.to_string()));
                 }
-                let path = format!("/repositories/{}/refs/{}/objects/ls", seg(&repo), seg(&r));
+                let path = format!("/repositories/{}/refs/{}/objects/ls", seg(&repo)?, seg(&r)?);
                 parsed(lua, c(Get::GET, path, q, None)?)
             },
         )?,
@@ -146,7 +165,7 @@ pub fn module(lua: &Lua, api: Option<ApiClient>) -> mlua::Result<Table> {
     m.set(
         "get_object",
         lua.create_function(move |lua, (repo, r, path): (String, String, String)| {
-            let p = format!("/repositories/{}/refs/{}/objects", seg(&repo), seg(&r));
+            let p = format!("/repositories/{}/refs/{}/objects", seg(&repo)?, seg(&r)?);
             raw(lua, c(Get::GET, p, vec![("path", path)], None)?)
         })?,
     )?;
@@ -155,7 +174,11 @@ pub fn module(lua: &Lua, api: Option<ApiClient>) -> mlua::Result<Table> {
         "stat_object",
         lua.create_function(
             move |lua, (repo, r, path, meta): (String, String, String, Value)| {
-                let p = format!("/repositories/{}/refs/{}/objects/stat", seg(&repo), seg(&r));
+                let p = format!(
+                    "/repositories/{}/refs/{}/objects/stat",
+                    seg(&repo)?,
+                    seg(&r)?
+                );
                 let mut q = vec![("path", path)];
                 if !meta.is_nil() {
                     let on = !matches!(meta, Value::Boolean(false));
@@ -169,16 +192,7 @@ pub fn module(lua: &Lua, api: Option<ApiClient>) -> mlua::Result<Table> {
     m.set(
         "diff_refs",
         lua.create_function(
-            move |lua,
-                  (repo, left, right, after, prefix, delimiter, amount): (
-                String,
-                String,
-                String,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                Option<i64>,
-            )| {
+            move |lua, (repo, left, right, after, prefix, delimiter, amount): DiffArgs| {
                 let mut q = Vec::new();
                 opt(&mut q, "after", after);
                 opt(&mut q, "prefix", prefix);
@@ -186,9 +200,9 @@ pub fn module(lua: &Lua, api: Option<ApiClient>) -> mlua::Result<Table> {
                 opt(&mut q, "amount", amount.map(|a| a.to_string()));
                 let p = format!(
                     "/repositories/{}/refs/{}/diff/{}",
-                    seg(&repo),
-                    seg(&left),
-                    seg(&right)
+                    seg(&repo)?,
+                    seg(&left)?,
+                    seg(&right)?
                 );
                 parsed(lua, c(Get::GET, p, q, None)?)
             },
@@ -214,8 +228,8 @@ pub fn module(lua: &Lua, api: Option<ApiClient>) -> mlua::Result<Table> {
                 opt(&mut q, "delimiter", delimiter);
                 let p = format!(
                     "/repositories/{}/branches/{}/diff",
-                    seg(&repo),
-                    seg(&branch)
+                    seg(&repo)?,
+                    seg(&branch)?
                 );
                 parsed(lua, c(Get::GET, p, q, None)?)
             },
@@ -225,7 +239,7 @@ pub fn module(lua: &Lua, api: Option<ApiClient>) -> mlua::Result<Table> {
     m.set(
         "create_tag",
         lua.create_function(move |lua, (repo, r, tag): (String, String, String)| {
-            let p = format!("/repositories/{}/tags", seg(&repo));
+            let p = format!("/repositories/{}/tags", seg(&repo)?);
             let body = serde_json::json!({"ref": r, "id": tag});
             parsed(lua, c(Get::POST, p, Vec::new(), Some(body))?)
         })?,
@@ -244,8 +258,8 @@ pub fn module(lua: &Lua, api: Option<ApiClient>) -> mlua::Result<Table> {
                 }
                 let p = format!(
                     "/repositories/{}/branches/{}/objects/stat/user_metadata",
-                    seg(&repo),
-                    seg(&branch)
+                    seg(&repo)?,
+                    seg(&branch)?
                 );
                 let body = serde_json::json!({ "set": set });
                 parsed(lua, c(Get::PUT, p, vec![("path", path)], Some(body))?)

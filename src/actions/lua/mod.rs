@@ -9,6 +9,8 @@
 mod convert;
 mod encoding;
 mod lakefs;
+mod regexp;
+mod strings;
 mod text;
 mod time;
 
@@ -24,6 +26,37 @@ use std::time::{Duration, Instant};
 const MAX_LOG: usize = 1 << 20;
 /// How many instructions run between two checks of the limits.
 const CHECK_EVERY: u32 = 10_000;
+
+/// What library functions may use, kept in the state's app data: Rust-side
+/// work that Lua's memory limit does not see is held to the same budget,
+/// and sleeps end at the deadline.
+#[derive(Clone, Copy)]
+pub struct Limits {
+    pub bytes: usize,
+    pub deadline: Instant,
+}
+
+/// The state's limits (generous defaults if none were set).
+pub fn limits(lua: &Lua) -> Limits {
+    lua.app_data_ref::<Limits>().map_or(
+        Limits {
+            bytes: 64 << 20,
+            deadline: Instant::now() + Duration::from_secs(60),
+        },
+        |l| *l,
+    )
+}
+
+/// Refuses Rust-side results larger than the state's memory budget.
+pub fn within_budget(lua: &Lua, bytes: usize, what: &str) -> mlua::Result<()> {
+    let max = limits(lua).bytes;
+    if bytes > max {
+        return Err(mlua::Error::runtime(format!(
+            "{what}: the result would be larger than the hook's memory limit ({max} bytes)"
+        )));
+    }
+    Ok(())
+}
 
 /// One hook run's input.
 pub struct LuaRun {
@@ -69,12 +102,14 @@ fn run_blocking(run: LuaRun, settings: &LuaSettings) -> (Result<(), String>, Str
     let tripped: Tripped = Rc::new(RefCell::new(None));
     let outcome = execute(run, settings, &log, &tripped);
     let text = log.borrow().clone();
-    let result = outcome.map_err(|e| {
-        if let Some(why) = tripped.borrow().clone() {
-            return why;
-        }
-        describe(&e, settings)
-    });
+    // A script stopped at a limit failed, even if it went on and ended
+    // without an error.
+    let stopped = tripped.borrow().clone();
+    let result = match (outcome, stopped) {
+        (_, Some(why)) => Err(why),
+        (Ok(()), None) => Ok(()),
+        (Err(e), None) => Err(describe(&e, settings)),
+    };
     (result, text)
 }
 
@@ -108,6 +143,10 @@ fn execute(
     let lua = Lua::new_with(libs, LuaOptions::default())?;
     lua.set_memory_limit(usize::try_from(settings.memory_bytes).unwrap_or(usize::MAX))?;
     let deadline = Instant::now() + Duration::from_secs(settings.timeout_secs.max(1));
+    lua.set_app_data(Limits {
+        bytes: usize::try_from(settings.memory_bytes).unwrap_or(usize::MAX),
+        deadline,
+    });
     let max = settings.max_instructions;
     let count = std::cell::Cell::new(0u64);
     let trip = tripped.clone();
@@ -158,9 +197,9 @@ fn execute(
     modules.set("crypto/sha256", encoding::sha256(&lua)?)?;
     modules.set("crypto/sha1", encoding::sha1(&lua)?)?;
     modules.set("crypto/hmac", encoding::hmac(&lua)?)?;
-    modules.set("strings", text::strings(&lua)?)?;
+    modules.set("strings", strings::module(&lua)?)?;
     modules.set("path", text::path(&lua)?)?;
-    modules.set("regexp", text::regexp(&lua)?)?;
+    modules.set("regexp", regexp::module(&lua)?)?;
     modules.set("uuid", text::uuid(&lua)?)?;
     modules.set("net/url", text::url(&lua)?)?;
     modules.set("time", time::module(&lua)?)?;

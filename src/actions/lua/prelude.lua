@@ -2,16 +2,60 @@
 -- loadfile, dofile or binary chunks. Makes the state what lakeFS's Lua
 -- hooks see: modules through `require` (from package.loaded and
 -- package.preload only, never from files), a `print` that writes to the
--- hook's log, hook.fail, string.find plain unless told otherwise (lakeFS's
--- Lua has no patterns there), whole floats printed without ".0", the Lua
--- 5.2 math functions lakeFS scripts may call; and keeps a script from
--- catching the error that stops it at its instruction or time limit.
+-- hook's log, hook.fail, library errors as plain strings, string.find
+-- plain (lakeFS's Lua has no patterns: match, gmatch and gsub are gone,
+-- the regexp module is there), whole floats printed without ".0", the Lua
+-- 5.2 math functions lakeFS scripts may call. It also keeps a script
+-- within its limits: the error that stops it at its instruction or time
+-- limit cannot be caught (by pcall, xpcall, coroutines or load's reader),
+-- no finalizer (__gc, which runs without limits) can be set, and no C
+-- loop runs longer than the data it walks (string.rep of "", table.move
+-- over huge ranges, backtracking patterns).
 local modules, tripped, emit = ...
 
 local _error, _pcall, _xpcall, _type = error, pcall, xpcall, type
 local _tostring, _select, _mtype, _format = tostring, select, math.type, string.format
-local _load, _resume, _pack, _unpack = load, coroutine.resume, table.pack, table.unpack
-local _find, _floor, _huge = string.find, math.floor, math.huge
+local _load, _resume, _close, _pack, _unpack = load, coroutine.resume, coroutine.close, table.pack, table.unpack
+local _find, _sub, _floor, _huge = string.find, string.sub, math.floor, math.huge
+local _rep, _move, _setmetatable, _rawget, _pairs = string.rep, table.move, setmetatable, rawget, pairs
+
+-- A library error as lakeFS's are: a plain string, without mlua's
+-- "runtime error: " and traceback.
+local function plain_error(e)
+  if _type(e) ~= "string" then e = _tostring(e) end
+  local at = _find(e, "caused by: ", 1, true)
+  if at then e = _sub(e, at + 11) end
+  if _sub(e, 1, 15) == "runtime error: " then e = _sub(e, 16) end
+  local tb = _find(e, "\nstack traceback:", 1, true)
+  if tb then e = _sub(e, 1, tb - 1) end
+  return e
+end
+
+local function wrap(f)
+  return function(...)
+    local r = _pack(_pcall(f, ...))
+    if r[1] then return _unpack(r, 2, r.n) end
+    local why = tripped()
+    if why then _error(why, 0) end
+    _error(plain_error(r[2]), 2)
+  end
+end
+
+local function wrap_module(m)
+  local out = {}
+  for k, v in _pairs(m) do
+    if _type(v) == "function" then out[k] = wrap(v) else out[k] = v end
+  end
+  return out
+end
+
+for name, m in _pairs(modules) do modules[name] = wrap_module(m) end
+do
+  -- Compiled expressions are tables of functions too.
+  local re = modules["regexp"]
+  local compile = re.compile
+  re.compile = function(p) return wrap_module(compile(p)) end
+end
 
 local loaded = {}
 for name, m in pairs(modules) do loaded[name] = m end
@@ -53,11 +97,38 @@ end
 function pcall(...) return check(_pcall(...)) end
 function xpcall(...) return check(_xpcall(...)) end
 coroutine.resume = function(...) return check(_resume(...)) end
+coroutine.close = function(...) return check(_close(...)) end
 
+-- Text only (binary chunks can crash the VM); a reader function runs
+-- protected, so its stop is raised again.
 function load(chunk, name, mode, env)
-  if env ~= nil then return _load(chunk, name, "t", env) end
-  return _load(chunk, name, "t")
+  if env ~= nil then return check(_load(chunk, name, "t", env)) end
+  return check(_load(chunk, name, "t"))
 end
+
+function setmetatable(t, mt)
+  if _type(mt) == "table" and _rawget(mt, "__gc") ~= nil then
+    _error("__gc metamethods are not available in hooks", 2)
+  end
+  return _setmetatable(t, mt)
+end
+
+string.rep = function(s, n, sep)
+  if #_tostring(s) == 0 and (sep == nil or #_tostring(sep) == 0) then return "" end
+  return _rep(s, n, sep)
+end
+
+table.move = function(a1, f, e, t, a2)
+  if _type(f) == "number" and _type(e) == "number" and e - f > 100000000 then
+    _error("table.move: range too large", 2)
+  end
+  return _move(a1, f, e, t, a2)
+end
+
+local function no_patterns()
+  _error("Lua patterns are not available in hooks (lakeFS's Lua has none): use the regexp module", 2)
+end
+string.match, string.gmatch, string.gsub = no_patterns, no_patterns, no_patterns
 
 function tostring(v)
   if _mtype(v) == "float" and v == _floor(v) and v ~= _huge and v ~= -_huge then
@@ -74,8 +145,8 @@ function print(...)
 end
 
 string.find = function(s, pattern, init, plain)
-  if plain == nil then plain = true end
-  return _find(s, pattern, init, plain)
+  if plain == false then no_patterns() end
+  return _find(s, pattern, init, true)
 end
 
 math.pow = function(x, y) return x ^ y end

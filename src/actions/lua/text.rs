@@ -1,59 +1,8 @@
-//! `strings`, `path`, `regexp`, `uuid` and `net/url`, with the semantics of
-//! the Go functions lakeFS's library wraps (byte strings, no Lua patterns).
+//! `path`, `uuid` and `net/url`, with the semantics of the Go functions
+//! lakeFS's library wraps.
 
-use super::convert::mark_array;
+use super::within_budget;
 use mlua::{Lua, Table, Value, Variadic};
-
-/// A list table (array-marked) of strings.
-fn list(lua: &Lua, items: impl IntoIterator<Item = String>) -> mlua::Result<Table> {
-    let t = lua.create_sequence_from(items)?;
-    mark_array(lua, &t)?;
-    Ok(t)
-}
-
-/// `strings`: `split`, `trim`, `replace`, `has_prefix`, `has_suffix`,
-/// `contains`.
-pub fn strings(lua: &Lua) -> mlua::Result<Table> {
-    let m = lua.create_table()?;
-    m.set(
-        "split",
-        lua.create_function(|lua, (s, sep): (String, String)| {
-            let parts: Vec<String> = if sep.is_empty() {
-                s.chars().map(String::from).collect()
-            } else {
-                s.split(sep.as_str()).map(str::to_owned).collect()
-            };
-            list(lua, parts)
-        })?,
-    )?;
-    m.set(
-        "trim",
-        lua.create_function(|_, s: String| Ok(s.trim().to_owned()))?,
-    )?;
-    m.set(
-        "replace",
-        lua.create_function(|_, (s, old, new, n): (String, String, String, i64)| {
-            Ok(if n < 0 {
-                s.replace(&old, &new)
-            } else {
-                s.replacen(&old, &new, usize::try_from(n).unwrap_or(0))
-            })
-        })?,
-    )?;
-    m.set(
-        "has_prefix",
-        lua.create_function(|_, (s, p): (String, String)| Ok(s.starts_with(&p)))?,
-    )?;
-    m.set(
-        "has_suffix",
-        lua.create_function(|_, (s, p): (String, String)| Ok(s.ends_with(&p)))?,
-    )?;
-    m.set(
-        "contains",
-        lua.create_function(|_, (s, p): (String, String)| Ok(s.contains(&p)))?,
-    )?;
-    Ok(m)
-}
 
 /// lakeFS's `path.parse`: one trailing separator dropped, the parent
 /// keeps its own.
@@ -72,9 +21,7 @@ fn join_path(sep: &str, parts: &[String]) -> String {
         let mut part = part.as_str();
         if i > 0 {
             part = part.strip_prefix(sep).unwrap_or(part);
-            if !out.is_empty() && !out.ends_with(sep) {
-                out.push_str(sep);
-            } else if out.is_empty() {
+            if out.is_empty() || !out.ends_with(sep) {
                 out.push_str(sep);
             }
         }
@@ -85,6 +32,52 @@ fn join_path(sep: &str, parts: &[String]) -> String {
 
 fn is_hidden(p: &str, sep: &str, prefix: &str) -> bool {
     !prefix.is_empty() && p.split(sep).any(|c| c.starts_with(prefix))
+}
+
+/// Go's `path.Clean`: `.` and `..` resolved, slashes collapsed.
+fn clean(p: &str) -> String {
+    let rooted = p.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|l| *l != "..") {
+                    parts.pop();
+                } else if !rooted {
+                    parts.push("..");
+                }
+            }
+            other => parts.push(other),
+        }
+    }
+    let body = parts.join("/");
+    match (rooted, body.is_empty()) {
+        (true, _) => format!("/{body}"),
+        (false, true) => ".".to_owned(),
+        (false, false) => body,
+    }
+}
+
+/// Go's `filepath.Dir`: everything up to the last separator, cleaned.
+fn dir(p: &str) -> String {
+    match p.rfind('/') {
+        Some(i) => clean(&p[..=i]),
+        None => ".".to_owned(),
+    }
+}
+
+/// Go's `url.PathEscape`.
+fn path_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~$&+,:;=@".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// `path`: `parse`, `join`, `is_hidden`, `default_separator`,
@@ -103,7 +96,14 @@ pub fn path(lua: &Lua) -> mlua::Result<Table> {
     )?;
     m.set(
         "join",
-        lua.create_function(|_, (sep, parts): (String, Variadic<Value>)| {
+        lua.create_function(|lua, (sep, parts): (String, Variadic<Value>)| {
+            let mut size = 0usize;
+            for p in parts.iter() {
+                if let Value::String(s) = p {
+                    size = size.saturating_add(s.as_bytes().len() + sep.len());
+                }
+            }
+            within_budget(lua, size, "path.join")?;
             let mut strs = Vec::with_capacity(parts.len());
             for p in parts.iter() {
                 match p {
@@ -131,100 +131,7 @@ pub fn path(lua: &Lua) -> mlua::Result<Table> {
     m.set("default_separator", lua.create_function(|_, ()| Ok("/"))?)?;
     m.set(
         "extract_dir_name",
-        lua.create_function(|_, p: String| {
-            Ok(match p.trim_end_matches('/').rfind('/') {
-                Some(0) => "/".to_owned(),
-                Some(i) => p[..i].to_owned(),
-                None => ".".to_owned(),
-            })
-        })?,
-    )?;
-    Ok(m)
-}
-
-fn compile(pattern: &str) -> mlua::Result<regex::Regex> {
-    regex::Regex::new(pattern)
-        .map_err(|e| mlua::Error::runtime(format!("error parsing regexp: {e}")))
-}
-
-/// Go's "at most n, all when negative".
-fn limit(n: i64) -> usize {
-    usize::try_from(n).unwrap_or(usize::MAX)
-}
-
-/// `regexp`: `match(pattern, s)`, `quote_meta(s)`, `compile(pattern)` (a
-/// table of closures: `find`, `find_submatch`, `find_all`,
-/// `find_all_submatch`). Go's RE2 syntax is what the `regex` crate reads,
-/// in linear time.
-pub fn regexp(lua: &Lua) -> mlua::Result<Table> {
-    let m = lua.create_table()?;
-    m.set(
-        "match",
-        lua.create_function(|_, (pattern, s): (String, String)| {
-            Ok(compile(&pattern)?.is_match(&s))
-        })?,
-    )?;
-    m.set(
-        "quote_meta",
-        lua.create_function(|_, s: String| Ok(regex::escape(&s)))?,
-    )?;
-    m.set(
-        "compile",
-        lua.create_function(|lua, pattern: String| {
-            let re = compile(&pattern)?;
-            let t = lua.create_table()?;
-            let r = re.clone();
-            t.set(
-                "find",
-                lua.create_function(move |_, s: String| {
-                    Ok(r.find(&s)
-                        .map(|m| m.as_str().to_owned())
-                        .unwrap_or_default())
-                })?,
-            )?;
-            let r = re.clone();
-            t.set(
-                "find_submatch",
-                lua.create_function(move |lua, s: String| {
-                    let groups: Vec<String> = r
-                        .captures(&s)
-                        .map(|c| {
-                            c.iter()
-                                .map(|g| g.map(|g| g.as_str().to_owned()).unwrap_or_default())
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    list(lua, groups)
-                })?,
-            )?;
-            let r = re.clone();
-            t.set(
-                "find_all",
-                lua.create_function(move |lua, (s, n): (String, i64)| {
-                    let all = r
-                        .find_iter(&s)
-                        .take(limit(n))
-                        .map(|m| m.as_str().to_owned());
-                    list(lua, all)
-                })?,
-            )?;
-            let r = re;
-            t.set(
-                "find_all_submatch",
-                lua.create_function(move |lua, (s, n): (String, i64)| {
-                    let outer = lua.create_table()?;
-                    for (i, c) in r.captures_iter(&s).take(limit(n)).enumerate() {
-                        let groups = c
-                            .iter()
-                            .map(|g| g.map(|g| g.as_str().to_owned()).unwrap_or_default());
-                        outer.raw_set(i + 1, list(lua, groups)?)?;
-                    }
-                    mark_array(lua, &outer)?;
-                    Ok(outer)
-                })?,
-            )?;
-            Ok(t)
-        })?,
+        lua.create_function(|_, p: String| Ok(dir(&p)))?,
     )?;
     Ok(m)
 }
@@ -270,7 +177,7 @@ pub fn url(lua: &Lua) -> mlua::Result<Table> {
     )?;
     m.set(
         "path_escape",
-        lua.create_function(|_, s: String| Ok(urlencoding::encode(&s).into_owned()))?,
+        lua.create_function(|_, s: String| Ok(path_escape(&s)))?,
     )?;
     Ok(m)
 }
@@ -307,6 +214,17 @@ mod tests {
             join_path("/", &s(&["path/", "to", "a", "file.data"])),
             "path/to/a/file.data"
         );
+    }
+
+    #[test]
+    fn dirs_and_escapes_as_go() {
+        assert_eq!(dir("a/b/c"), "a/b");
+        assert_eq!(dir("a/b/"), "a/b");
+        assert_eq!(dir("/"), "/");
+        assert_eq!(dir("c"), ".");
+        assert_eq!(dir(""), ".");
+        assert_eq!(dir("/a"), "/");
+        assert_eq!(path_escape("a b/c:d@e?"), "a%20b%2Fc:d@e%3F");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! server's, which is UTC); other
 //! zone names are refused (no time zone database is compiled in).
 
+use super::limits;
 use mlua::{Lua, Table};
 use time::{Month, OffsetDateTime, UtcOffset, Weekday};
 
@@ -42,6 +43,18 @@ enum Tok {
     },
     /// Fraction of a second: digits, whether trailing zeros go (`9`s).
     Frac(usize, bool),
+}
+
+/// The longest layout read (Go's are a few dozen characters).
+const MAX_LAYOUT: usize = 256;
+
+fn layout_ok(layout: &str) -> mlua::Result<()> {
+    if layout.len() > MAX_LAYOUT {
+        return Err(mlua::Error::runtime(format!(
+            "a time layout has at most {MAX_LAYOUT} bytes"
+        )));
+    }
+    Ok(())
 }
 
 /// Splits a Go layout into its parts.
@@ -129,7 +142,7 @@ fn tokens(layout: &str) -> Vec<Tok> {
                 .take_while(|c| *c == '0' || *c == '9')
                 .collect();
             let next = rest[1 + digits.len()..].chars().next();
-            let same = digits.chars().all(|c| Some(c) == digits.chars().next());
+            let same = digits.chars().all(|c| digits.starts_with(c));
             if !digits.is_empty() && same && !next.is_some_and(|c| c.is_ascii_digit()) {
                 if !lit.is_empty() {
                     out.push(Tok::Lit(std::mem::take(&mut lit)));
@@ -442,11 +455,18 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
     )?;
     m.set(
         "sleep",
-        lua.create_function(|_, ns: i64| {
-            // Bounded by the hook's deadline (checked between
-            // instructions): at most a second at a time.
-            let d = std::time::Duration::from_nanos(ns.clamp(0, 1_000_000_000) as u64);
-            std::thread::sleep(d);
+        lua.create_function(|lua, ns: i64| {
+            // Never past the hook's deadline: a sleep that would end after
+            // it sleeps until it and stops the hook.
+            let deadline = limits(lua).deadline;
+            let want = std::time::Duration::from_nanos(ns.max(0) as u64);
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            std::thread::sleep(want.min(left));
+            if want > left {
+                return Err(mlua::Error::runtime(
+                    "the Lua hook ran out of time (actions.lua.timeout_secs)",
+                ));
+            }
             Ok(ns)
         })?,
     )?;
@@ -456,12 +476,17 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
             let h: i64 = d.get::<Option<i64>>("hour")?.unwrap_or(0);
             let mi: i64 = d.get::<Option<i64>>("minute")?.unwrap_or(0);
             let s: i64 = d.get::<Option<i64>>("second")?.unwrap_or(0);
-            Ok(t.saturating_add((h * 3600 + mi * 60 + s).saturating_mul(1_000_000_000)))
+            let secs = h
+                .saturating_mul(3600)
+                .saturating_add(mi.saturating_mul(60))
+                .saturating_add(s);
+            Ok(t.saturating_add(secs.saturating_mul(1_000_000_000)))
         })?,
     )?;
     m.set(
         "parse",
         lua.create_function(|_, (layout, value): (String, String)| {
+            layout_ok(&layout)?;
             parse(&layout, &value).map_err(mlua::Error::runtime)
         })?,
     )?;
@@ -472,6 +497,7 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
     m.set(
         "format",
         lua.create_function(|_, (t, layout, z): (i64, String, String)| {
+            layout_ok(&layout)?;
             zone(&z)?;
             Ok(format(at(t, &z)?, &layout))
         })?,
