@@ -43,6 +43,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Runs one Lua hook (the server starts it; job on stdin, outcome on
+    /// stdout).
+    #[command(hide = true)]
+    LuaHook,
     /// Serve the API, the S3 gateway and the UI.
     Run {
         /// A TOML configuration file, layered over the defaults.
@@ -221,6 +225,9 @@ enum RunsCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::LuaHook = &cli.command {
+        return actions::lua_child_main();
+    }
     if let Command::Actions(ActionsCommand::Validate { file }) = &cli.command {
         return actions_cli::validate(file);
     }
@@ -242,7 +249,9 @@ fn main() -> ExitCode {
             },
             false,
         ),
-        Command::Actions(ActionsCommand::Validate { .. }) => (Overrides::default(), false),
+        Command::Actions(ActionsCommand::Validate { .. }) | Command::LuaHook => {
+            (Overrides::default(), false)
+        }
         Command::Run {
             config,
             quickstart,
@@ -268,6 +277,7 @@ fn main() -> ExitCode {
     telemetry::init(&settings.logging);
     let outcome = match cli.command {
         Command::Actions(ActionsCommand::Validate { file }) => return actions_cli::validate(&file),
+        Command::LuaHook => return actions::lua_child_main(),
         Command::Actions(ActionsCommand::Runs(RunsCommand::List {
             repository,
             branch,

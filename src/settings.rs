@@ -248,7 +248,7 @@ pub struct ActionsSettings {
 }
 
 /// What one Lua hook run may use.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 pub struct LuaSettings {
     /// Memory of its Lua state, in bytes (objects it reads count).
     pub memory_bytes: u64,

@@ -5,7 +5,7 @@
 
 use super::env::resolve;
 use super::event_info::rfc3339_seconds;
-use super::lua::{self, ApiClient, LuaRun};
+use super::lua::{self, ApiClient, ApiSpec, LuaRun};
 use super::ApiAccess;
 use crate::settings::{ActionsEnv, ActionsSettings};
 use serde_json::{json, Map, Value};
@@ -102,32 +102,44 @@ pub async fn run(
     let prepared = async {
         let src = source(&hook.properties)?;
         let args = args(&hook.properties, &settings.env)?;
-        let client = match api {
-            Some((access, http)) if !record.user.is_empty() => (access.token_for)(&record.user)
-                .map(|token| ApiClient {
-                    http: http.clone(),
+        let spec = match api {
+            Some((access, _)) if !record.user.is_empty() => {
+                (access.token_for)(&record.user).map(|token| ApiSpec {
                     base: access.base.clone(),
                     token,
-                    handle: tokio::runtime::Handle::current(),
-                    deadline: lua::deadline(&settings.lua),
-                    max_body: usize::try_from(settings.lua.memory_bytes).unwrap_or(usize::MAX),
-                }),
+                })
+            }
             _ => None,
         };
         let script = match src {
             Source::Inline(s) => s,
-            Source::Path(p) => load_script(client.clone(), record, &p).await?,
+            Source::Path(p) => {
+                let client = match (&spec, api) {
+                    (Some(spec), Some((_, http))) => Some(ApiClient {
+                        http: http.clone(),
+                        base: spec.base.clone(),
+                        token: spec.token.clone(),
+                        handle: tokio::runtime::Handle::current(),
+                        deadline: lua::deadline(&settings.lua),
+                        max_body: usize::try_from(settings.lua.memory_bytes).unwrap_or(usize::MAX),
+                    }),
+                    _ => None,
+                };
+                load_script(client, record, &p).await?
+            }
         };
         Ok::<_, String>(LuaRun {
             script,
             action: action_table(record, action, hook, run_id),
             args,
             username: record.user.clone(),
-            api: client,
+            api: spec,
         })
     };
     match prepared.await {
-        Ok(job) => lua::run(job, &settings.lua).await,
+        // In a child process: whatever the script does, the server keeps
+        // its memory and its threads.
+        Ok(job) => lua::run_isolated(job, &settings.lua).await,
         Err(e) => (Err(e), String::new()),
     }
 }

@@ -31,6 +31,9 @@ use tarn_ports::{ActionRunStore, ByteStream};
 /// address, checksum.
 type ParsedKey = (String, String, String, String);
 
+/// `tarn lua-hook`: a Lua hook's child process.
+pub use lua::child_main as lua_child_main;
+
 /// The run records, for the API.
 pub struct ActionRuns(pub Arc<dyn ActionRunStore>);
 

@@ -455,3 +455,46 @@ hooks:
     let (_, log) = output(&api, "rights", |_| true).await;
     assert_eq!(log, "dana\t403\t200\n");
 }
+
+/// What the in-process limits cannot stop (a C call that loops, a Rust
+/// allocation outside Lua's memory) stays in the hook's child process: it
+/// is stopped at its deadline or its memory limit, the operation fails
+/// with 412, and the server goes on serving.
+#[tokio::test]
+async fn escapes_are_contained_in_the_hooks_process() {
+    let api = Api {
+        tarn: crate::support::TarnProcess::quickstart_with(&[(
+            "TARN_ACTIONS__LUA__TIMEOUT_SECS",
+            "2",
+        )])
+        .await,
+        http: reqwest::Client::new(),
+    };
+    api.repo("contained").await;
+    for script in [
+        // table.concat as __index: 2^63 C iterations, no Lua instruction.
+        "local t = setmetatable({}, {__index = table.concat}) table.concat(t, '', 1, math.maxinteger)",
+        // An indent of a megabyte on every line: gigabytes, in Rust.
+        "local json = require('encoding/json') local t = {} for i = 1, 20000 do t[i] = i end json.marshal(array(t), {indent = string.rep(' ', 1000000)})",
+    ] {
+        let action = format!(
+            "name: escape\non:\n  pre-commit:\nhooks:\n  - id: escape\n    type: lua\n    properties:\n      script: \"{script}\"\n"
+        );
+        put(&api, "contained", "_lakefs_actions/escape.yaml", &action).await;
+        let started = std::time::Instant::now();
+        let (s, v) = commit(&api, "contained", "try").await;
+        assert_eq!(s, StatusCode::PRECONDITION_FAILED, "{script}: {v}");
+        let message = v["message"].as_str().unwrap();
+        assert!(
+            message.contains("ran out of time") || message.contains("process was stopped"),
+            "{script}: {message}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{script}: {:?}",
+            started.elapsed()
+        );
+        let (s, _) = api.json(Method::GET, "/repositories/contained", None).await;
+        assert_eq!(s, StatusCode::OK, "the server still serves");
+    }
+}

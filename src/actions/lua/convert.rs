@@ -18,6 +18,11 @@ const MAX_DEPTH: usize = 200;
 pub fn install_array_mark(lua: &Lua) -> mlua::Result<Table> {
     let mt = lua.create_table()?;
     mt.raw_set("_is_array", true)?;
+    // Scripts see a copy: the shared one cannot be changed (a `__gc` on it
+    // would make every list a finalizer).
+    let shown = lua.create_table()?;
+    shown.raw_set("_is_array", true)?;
+    mt.raw_set("__metatable", shown)?;
     lua.set_named_registry_value(ARRAY_MT, &mt)?;
     Ok(mt)
 }

@@ -8,6 +8,15 @@ use super::convert::to_lua;
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
 use std::time::Instant;
 
+/// Where the API is and the token to call it with (what a hook's child
+/// process is given).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub struct ApiSpec {
+    /// `http://127.0.0.1:<port>/api/v1`.
+    pub base: String,
+    pub token: String,
+}
+
 /// How a hook reaches the API.
 #[derive(Clone)]
 pub struct ApiClient {
@@ -20,6 +29,25 @@ pub struct ApiClient {
     pub deadline: Instant,
     /// The largest answer read (the hook's memory limit).
     pub max_body: usize,
+}
+
+impl ApiClient {
+    /// A client for `spec`, on the current runtime, never through a proxy.
+    pub fn new(spec: ApiSpec, deadline: Instant, max_body: usize) -> mlua::Result<Self> {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(mlua::Error::external)?;
+        Ok(Self {
+            http,
+            base: spec.base,
+            token: spec.token,
+            handle: tokio::runtime::Handle::current(),
+            deadline,
+            max_body,
+        })
+    }
 }
 
 /// One API answer.

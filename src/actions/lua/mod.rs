@@ -9,12 +9,14 @@
 mod convert;
 mod encoding;
 mod lakefs;
+mod process;
 mod regexp;
 mod strings;
 mod text;
 mod time;
 
-pub use lakefs::ApiClient;
+pub use lakefs::{ApiClient, ApiSpec};
+pub use process::{child_main, run_isolated};
 
 use crate::settings::LuaSettings;
 use mlua::{HookTriggers, Lua, LuaOptions, StdLib, Value, VmState};
@@ -59,6 +61,7 @@ pub fn within_budget(lua: &Lua, bytes: usize, what: &str) -> mlua::Result<()> {
 }
 
 /// One hook run's input.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct LuaRun {
     pub script: String,
     /// The `action` global, as JSON.
@@ -66,7 +69,8 @@ pub struct LuaRun {
     /// The `args` global, as JSON (an object).
     pub args: serde_json::Value,
     pub username: String,
-    pub api: Option<ApiClient>,
+    /// How the `lakefs` module reaches the API (none: it refuses).
+    pub api: Option<ApiSpec>,
 }
 
 /// The deadline a run gets from `settings`.
@@ -148,14 +152,13 @@ fn execute(
         deadline,
     });
     let max = settings.max_instructions;
-    let count = std::cell::Cell::new(0u64);
-    let trip = tripped.clone();
-    // Global: coroutines the script creates inherit it.
-    lua.set_global_hook(
-        HookTriggers::new().every_nth_instruction(CHECK_EVERY),
-        move |_, _| {
-            count.set(count.get() + u64::from(CHECK_EVERY));
-            let why = if count.get() > max {
+    let count = Rc::new(std::cell::Cell::new(0u64));
+    // Counts `n` instructions; the reason to stop, if a limit is past.
+    let spend = {
+        let count = count.clone();
+        move |n: u64| -> Option<String> {
+            count.set(count.get().saturating_add(n));
+            if count.get() > max {
                 Some(format!(
                     "the Lua hook ran more than {max} instructions (actions.lua.max_instructions)"
                 ))
@@ -163,14 +166,20 @@ fn execute(
                 Some("the Lua hook ran out of time (actions.lua.timeout_secs)".to_owned())
             } else {
                 None
-            };
-            match why {
-                Some(w) => {
-                    *trip.borrow_mut() = Some(w.clone());
-                    Err(mlua::Error::runtime(w))
-                }
-                None => Ok(VmState::Continue),
             }
+        }
+    };
+    let trip = tripped.clone();
+    let spend_hook = spend.clone();
+    // Global: coroutines the script creates inherit it.
+    lua.set_global_hook(
+        HookTriggers::new().every_nth_instruction(CHECK_EVERY),
+        move |_, _| match spend_hook(u64::from(CHECK_EVERY)) {
+            Some(w) => {
+                *trip.borrow_mut() = Some(w.clone());
+                Err(mlua::Error::runtime(w))
+            }
+            None => Ok(VmState::Continue),
         },
     )?;
     let g = lua.globals();
@@ -189,7 +198,12 @@ fn execute(
         })?,
     )?;
     let modules = lua.create_table()?;
-    modules.set("lakefs", lakefs::module(&lua, run.api)?)?;
+    let max_body = usize::try_from(settings.memory_bytes).unwrap_or(usize::MAX);
+    let client = match run.api {
+        Some(spec) => Some(ApiClient::new(spec, deadline, max_body)?),
+        None => None,
+    };
+    modules.set("lakefs", lakefs::module(&lua, client)?)?;
     modules.set("encoding/json", encoding::json(&lua)?)?;
     modules.set("encoding/yaml", encoding::yaml(&lua)?)?;
     modules.set("encoding/base64", encoding::base64(&lua)?)?;
@@ -206,20 +220,50 @@ fn execute(
 
     let trip = tripped.clone();
     let is_tripped = lua.create_function(move |_, ()| Ok(trip.borrow().clone()))?;
+    // A new coroutine starts its own instruction count: each one is
+    // charged a full check's worth, so none runs uncounted.
+    let trip = tripped.clone();
+    let charge = lua.create_function(move |_, ()| {
+        if let Some(why) = spend(u64::from(CHECK_EVERY)) {
+            *trip.borrow_mut() = Some(why.clone());
+            return Err(mlua::Error::runtime(why));
+        }
+        Ok(())
+    })?;
+    let no_close = lua.create_function(|_, src: mlua::LuaString| {
+        if has_close(&src.as_bytes()) {
+            return Err(mlua::Error::runtime(
+                "to-be-closed variables (<close>) are not available in hooks",
+            ));
+        }
+        Ok(())
+    })?;
+    let find = lua.create_function(
+        |_, (s, p, init): (mlua::LuaString, mlua::LuaString, Option<i64>)| {
+            Ok(
+                match plain_find(&s.as_bytes(), &p.as_bytes(), init.unwrap_or(1)) {
+                    Some((a, b)) => (Some(a), Some(b)),
+                    None => (None, None),
+                },
+            )
+        },
+    )?;
     let out = log.clone();
     let emit = lua.create_function(move |_, s: mlua::LuaString| {
         let mut log = out.borrow_mut();
         if log.len() < MAX_LOG {
-            let s = s.to_string_lossy();
+            let bytes = s.as_bytes();
             let room = MAX_LOG - log.len();
-            if s.len() <= room {
-                log.push_str(&s);
+            // Cut first: only what is kept is converted.
+            let kept = String::from_utf8_lossy(&bytes[..bytes.len().min(room)]).into_owned();
+            if kept.len() + log.len() <= MAX_LOG && bytes.len() <= room {
+                log.push_str(&kept);
             } else {
-                let mut cut = room;
-                while !s.is_char_boundary(cut) {
+                let mut cut = room.min(kept.len());
+                while !kept.is_char_boundary(cut) {
                     cut -= 1;
                 }
-                log.push_str(&s[..cut]);
+                log.push_str(&kept[..cut]);
                 log.push_str("\n[output truncated]\n");
             }
         }
@@ -227,12 +271,50 @@ fn execute(
     })?;
     lua.load(include_str!("prelude.lua"))
         .set_name("=prelude")
-        .call::<()>((modules, is_tripped, emit))?;
+        .call::<()>((modules, is_tripped, emit, charge, no_close, find))?;
 
     g.set("action", convert::to_lua(&lua, &run.action)?)?;
     g.set("args", convert::to_lua(&lua, &run.args)?)?;
     g.set("username", run.username)?;
+    if has_close(run.script.as_bytes()) {
+        return Err(mlua::Error::runtime(
+            "to-be-closed variables (<close>) are not available in hooks",
+        ));
+    }
     lua.load(run.script).set_name("lua").exec()
+}
+
+/// Whether Lua source declares a to-be-closed variable (`<close>`, spaces
+/// allowed): its `__close` runs while an error unwinds, where no limit can
+/// stop it. (A `<close>` inside a string literal is refused too.)
+fn has_close(src: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(at) = memchr::memchr(b'<', &src[i..]) {
+        let rest = &src[i + at + 1..];
+        let word = rest.trim_ascii_start();
+        if word.starts_with(b"close") && word[5..].trim_ascii_start().starts_with(b">") {
+            return true;
+        }
+        i += at + 1;
+    }
+    false
+}
+
+/// Lua's plain `string.find` (1-based, negative `init` from the end), in
+/// linear time: the start and end of the first occurrence, or nothing.
+fn plain_find(s: &[u8], p: &[u8], init: i64) -> Option<(i64, i64)> {
+    let len = s.len() as i64;
+    let start = match init {
+        i if i > 0 => i - 1,
+        0 => 0,
+        i => (len + i).max(0),
+    };
+    if start > len {
+        return None;
+    }
+    let from = usize::try_from(start).ok()?;
+    let at = memchr::memmem::find(&s[from..], p)? + from;
+    Some((at as i64 + 1, (at + p.len()) as i64))
 }
 
 #[cfg(test)]

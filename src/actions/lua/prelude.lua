@@ -11,13 +11,14 @@
 -- no finalizer (__gc, which runs without limits) can be set, and no C
 -- loop runs longer than the data it walks (string.rep of "", table.move
 -- over huge ranges, backtracking patterns).
-local modules, tripped, emit = ...
+local modules, tripped, emit, charge, no_close, plain_find = ...
 
 local _error, _pcall, _xpcall, _type = error, pcall, xpcall, type
 local _tostring, _select, _mtype, _format = tostring, select, math.type, string.format
 local _load, _resume, _close, _pack, _unpack = load, coroutine.resume, coroutine.close, table.pack, table.unpack
 local _find, _sub, _floor, _huge = string.find, string.sub, math.floor, math.huge
 local _rep, _move, _setmetatable, _rawget, _pairs = string.rep, table.move, setmetatable, rawget, pairs
+local _create, _wrap, _tointeger, _concat = coroutine.create, coroutine.wrap, math.tointeger, table.concat
 
 -- A library error as lakeFS's are: a plain string, without mlua's
 -- "runtime error: " and traceback.
@@ -98,10 +99,27 @@ function pcall(...) return check(_pcall(...)) end
 function xpcall(...) return check(_xpcall(...)) end
 coroutine.resume = function(...) return check(_resume(...)) end
 coroutine.close = function(...) return check(_close(...)) end
+coroutine.create = function(f) charge() return _create(f) end
+coroutine.wrap = function(f) charge() return _wrap(f) end
 
 -- Text only (binary chunks can crash the VM); a reader function runs
 -- protected, so its stop is raised again.
 function load(chunk, name, mode, env)
+  if _type(chunk) == "function" then
+    -- Read it all first (a reader runs protected), then check it.
+    local parts, n = {}, 0
+    while true do
+      local piece = chunk()
+      if piece == nil or piece == "" then break end
+      n = n + 1
+      parts[n] = piece
+    end
+    chunk = _concat(parts)
+  end
+  if _type(chunk) == "string" then
+    local ok, err = _pcall(no_close, chunk)
+    if not ok then return nil, plain_error(err) end
+  end
   if env ~= nil then return check(_load(chunk, name, "t", env)) end
   return check(_load(chunk, name, "t"))
 end
@@ -119,10 +137,11 @@ string.rep = function(s, n, sep)
 end
 
 table.move = function(a1, f, e, t, a2)
-  if _type(f) == "number" and _type(e) == "number" and e - f > 100000000 then
-    _error("table.move: range too large", 2)
-  end
-  return _move(a1, f, e, t, a2)
+  local fi, ei = _tointeger(f), _tointeger(e)
+  if fi == nil or ei == nil then _error("table.move: the range must be integers", 2) end
+  if ei - fi > 10000000 then _error("table.move: range too large", 2) end
+  charge()
+  return _move(a1, fi, ei, t, a2)
 end
 
 local function no_patterns()
@@ -146,8 +165,13 @@ end
 
 string.find = function(s, pattern, init, plain)
   if plain == false then no_patterns() end
-  return _find(s, pattern, init, true)
+  local a, b = plain_find(_tostring(s), _tostring(pattern), init)
+  if a == nil then return nil end
+  return a, b
 end
+
+-- Scripts cannot change the metatable strings share.
+getmetatable("").__metatable = false
 
 math.pow = function(x, y) return x ^ y end
 math.atan2 = function(y, x) return math.atan(y, x) end

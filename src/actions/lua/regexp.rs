@@ -69,8 +69,13 @@ fn go_syntax(pattern: &str) -> String {
     out
 }
 
+/// The most memory one compiled expression may take.
+const MAX_COMPILED: usize = 1 << 20;
+
 fn compile(pattern: &str) -> mlua::Result<Regex> {
-    Regex::new(&go_syntax(pattern))
+    regex::bytes::RegexBuilder::new(&go_syntax(pattern))
+        .size_limit(MAX_COMPILED)
+        .build()
         .map_err(|e| mlua::Error::runtime(format!("error parsing regexp: {e}")))
 }
 

@@ -6,17 +6,16 @@ use super::convert::mark_array;
 use super::within_budget;
 use mlua::{Lua, LuaString, Table};
 
-/// Where `needle` (not empty) occurs in `hay`, without overlaps.
+/// Where `needle` (not empty) occurs in `hay`, without overlaps, in
+/// linear time.
 fn positions<'a>(hay: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    let finder = memchr::memmem::Finder::new(needle);
     let mut from = 0;
     std::iter::from_fn(move || {
         if needle.is_empty() || from + needle.len() > hay.len() {
             return None;
         }
-        let at = hay[from..]
-            .windows(needle.len())
-            .position(|w| w == needle)?
-            + from;
+        let at = finder.find(&hay[from..])? + from;
         from = at + needle.len();
         Some(at)
     })

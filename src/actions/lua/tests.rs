@@ -317,3 +317,48 @@ async fn strings_are_bytes() {
     assert_eq!(r, Ok(()), "{log}");
     assert_eq!(log, "2\t7\ttrue\n");
 }
+
+#[tokio::test]
+async fn coroutines_and_closers_cannot_slip_past_the_limits() {
+    for (script, expect) in [
+        (
+            "local function node(d) for i = 1, 1000 do end if d > 0 then coroutine.wrap(node)(d - 1) coroutine.wrap(node)(d - 1) end end node(40)",
+            "more than 20000000 instructions",
+        ),
+        (
+            "local mt = {} function mt.__close() while true do end end local x <close> = setmetatable({}, mt) while true do end",
+            "to-be-closed variables",
+        ),
+        (
+            "rawset(getmetatable(''), '__close', function() end)",
+            "table expected",
+        ),
+        ("table.move({}, '1', '1e15', 1)", "table.move"),
+    ] {
+        let (r, _) = lua(script).await;
+        let e = r.expect_err(script);
+        assert!(e.contains(expect), "{script}: {e}");
+    }
+    let (r, log) = lua(
+        "local f, err = load('local x <' .. 'close> = nil') print(f, err)\n\
+         getmetatable(array({})).__gc = function() while true do end end\n\
+         for i = 1, 10 do local t = array({i}) end collectgarbage() print('collected')",
+    )
+    .await;
+    assert_eq!(r, Ok(()), "{log}");
+    assert!(log.starts_with("nil\tto-be-closed variables"), "{log}");
+    assert!(log.ends_with("collected\n"), "{log}");
+}
+
+#[tokio::test]
+async fn plain_find_is_linear_and_as_lua() {
+    let started = std::time::Instant::now();
+    let (r, log) = lua(
+        "local s = ('a'):rep(2^22) print(s:find(('a'):rep(2^21) .. 'b'))\n\
+         print(('hello'):find('l'), ('hello'):find('l', -2), ('hello'):find('', 3), ('hello'):find('x', 10))",
+    )
+    .await;
+    assert_eq!(r, Ok(()), "{log}");
+    assert_eq!(log, "nil\n3\t4\t3\tnil\n");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}

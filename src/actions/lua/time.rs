@@ -263,7 +263,9 @@ fn take_num(s: &mut &str, min: usize, max: usize) -> Result<i64, String> {
 
 fn take_name<T: Copy>(s: &mut &str, names: &[(String, T)]) -> Result<T, String> {
     for (name, v) in names {
-        if s.len() >= name.len() && s[..name.len()].eq_ignore_ascii_case(name) {
+        let head = s.as_bytes().get(..name.len());
+        // Names are ASCII: a match ends on a character boundary.
+        if head.is_some_and(|h| h.eq_ignore_ascii_case(name.as_bytes())) {
             *s = &s[name.len()..];
             return Ok(*v);
         }
