@@ -92,6 +92,7 @@ fn action_table(record: &HookRecord, action: &Action, hook: &HookSpec, run_id: &
 
 /// Runs a Lua hook: its outcome and its log.
 pub async fn run(
+    pool: &lua::ChildPool,
     api: Option<(&ApiAccess, &reqwest::Client)>,
     record: &HookRecord,
     action: &Action,
@@ -139,7 +140,7 @@ pub async fn run(
     match prepared.await {
         // In a child process: whatever the script does, the server keeps
         // its memory and its threads.
-        Ok(job) => lua::run_isolated(job, &settings.lua).await,
+        Ok(job) => pool.run(job, &settings.lua).await,
         Err(e) => (Err(e), String::new()),
     }
 }

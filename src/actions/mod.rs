@@ -66,6 +66,8 @@ pub struct ActionsService {
     /// user's token), never redirected.
     api_http: reqwest::Client,
     post_slots: Arc<tokio::sync::Semaphore>,
+    /// Lua hooks' child processes, started ahead.
+    lua_children: Arc<lua::ChildPool>,
     /// Parsed action files by repository, path, stored address and
     /// checksum: a file is read and parsed once, whatever references hold
     /// it.
@@ -120,6 +122,7 @@ impl ActionsService {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()?,
             post_slots: Arc::new(tokio::sync::Semaphore::new(POST_RUNS_AT_ONCE)),
+            lua_children: Arc::new(lua::ChildPool::new()),
             parsed,
         })
     }
@@ -365,7 +368,16 @@ impl ActionsService {
             }
             HookKind::Lua => {
                 let api = self.api.as_ref().map(|a| (a, &self.api_http));
-                lua_hook::run(api, record, action, hook, run_id, &self.settings).await
+                lua_hook::run(
+                    &self.lua_children,
+                    api,
+                    record,
+                    action,
+                    hook,
+                    run_id,
+                    &self.settings,
+                )
+                .await
             }
             HookKind::Airflow => {
                 let event = match serde_json::to_value(&info) {

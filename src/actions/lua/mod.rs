@@ -16,7 +16,7 @@ mod text;
 mod time;
 
 pub use lakefs::{ApiClient, ApiSpec};
-pub use process::{child_main, run_isolated};
+pub use process::{child_main, ChildPool};
 
 use crate::settings::LuaSettings;
 use mlua::{HookTriggers, Lua, LuaOptions, StdLib, Value, VmState};
