@@ -86,15 +86,11 @@ async fn send(
         sent.map_err(|e| format!("failed executing airflow request: {}", e.without_url()))?;
     let status = resp.status();
     let _ = writeln!(log, "Response:\n{:?} {}", resp.version(), status);
-    let mut body = Vec::new();
-    while let Ok(Some(chunk)) = resp.chunk().await {
-        let room = MAX_LOGGED_BODY.saturating_sub(body.len());
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= MAX_LOGGED_BODY {
-            break;
-        }
-    }
+    let (body, failed) = super::webhook::read_capped(&mut resp, MAX_LOGGED_BODY).await;
     let _ = writeln!(log, "{}\n", String::from_utf8_lossy(&body));
+    if let Some(e) = failed {
+        return Err(format!("failed reading the airflow answer: {e}"));
+    }
     Ok((status.as_u16(), body))
 }
 

@@ -78,6 +78,28 @@ fn parse(props: &Map<String, Value>, env: &ActionsEnv) -> Result<Request, String
     })
 }
 
+/// At most `max` bytes of an answer's body (the rest is never fetched), and
+/// why reading stopped early, if it failed.
+pub(super) async fn read_capped(
+    resp: &mut reqwest::Response,
+    max: usize,
+) -> (Vec<u8>, Option<String>) {
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = max.saturating_sub(body.len());
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if body.len() >= max {
+                    return (body, None);
+                }
+            }
+            Ok(None) => return (body, None),
+            Err(e) => return (body, Some(e.without_url().to_string())),
+        }
+    }
+}
+
 /// Posts `body` as `props` say; the outcome and the hook's log.
 pub async fn run(
     http: &reqwest::Client,
@@ -145,23 +167,9 @@ pub async fn run(
         let _ = writeln!(log, "{k}: {}", v.to_str().unwrap_or("<binary>"));
     }
     log.push('\n');
-    // At most MAX_LOGGED_BODY bytes are read; the rest is never fetched.
-    let mut body = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                let room = MAX_LOGGED_BODY - body.len();
-                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                if body.len() >= MAX_LOGGED_BODY {
-                    break;
-                }
-            }
-            Ok(None) => break,
-            Err(e) => {
-                let _ = write!(log, "<reading the body failed: {}>", e.without_url());
-                break;
-            }
-        }
+    let (body, failed) = read_capped(&mut resp, MAX_LOGGED_BODY).await;
+    if let Some(e) = failed {
+        let _ = write!(log, "<reading the body failed: {e}>");
     }
     log.push_str(&String::from_utf8_lossy(&body));
     log.push('\n');

@@ -117,17 +117,7 @@ async fn airflow_hooks_trigger_dag_runs_and_a_failed_dag_blocks_a_commit() {
         .starts_with("/api/v1/dags/etl_bad/dagRuns/lakeFS_hook_trigger_etl_bad_"));
     // The password is never in the hook's log.
     let run = message.split('\'').nth(1).unwrap();
-    let out = api
-        .req(
-            Method::GET,
-            &format!("/repositories/dags/actions/runs/{run}/hooks/0000_0000/output"),
-        )
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let out = api.hook_output("dags", run, "0000_0000").await;
     assert!(out.contains("Password: *******"), "{out}");
     assert!(!out.contains("s3cret"), "{out}");
     assert!(out.contains("DAG completed with state: failed"), "{out}");

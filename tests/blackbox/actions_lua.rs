@@ -56,17 +56,7 @@ async fn output(api: &Api, repo: &str, pick: impl Fn(&Value) -> bool) -> (Value,
         .as_str()
         .unwrap()
         .to_owned();
-    let text = api
-        .req(
-            Method::GET,
-            &format!("/repositories/{repo}/actions/runs/{id}/hooks/{hook_run}/output"),
-        )
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = api.hook_output(repo, &id, &hook_run).await;
     (run, text)
 }
 

@@ -42,19 +42,49 @@ pub struct LocalBlockStore {
     external: external::External,
 }
 
+/// Removes the entries of `dir` not modified for `age` (one already gone
+/// is fine: another process cleaned it).
+async fn remove_stale(dir: &std::path::Path, age: std::time::Duration) -> io::Result<()> {
+    let mut entries = tokio::fs::read_dir(dir).await?;
+    while let Some(entry) = entries.next_entry().await? {
+        let Ok(meta) = entry.metadata().await else {
+            continue;
+        };
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|e| e > age);
+        if !old {
+            continue;
+        }
+        let gone = if meta.is_dir() {
+            tokio::fs::remove_dir_all(entry.path()).await
+        } else {
+            tokio::fs::remove_file(entry.path()).await
+        };
+        match gone {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 impl LocalBlockStore {
     /// The scheme this store serves.
     pub const SCHEME: &'static str = "local";
 
     /// Opens (creating if needed) a store rooted at `root`, and removes
-    /// temporary files left by a crash.
+    /// temporary files left by a crash: those untouched for an hour. A
+    /// write in flight touches its file at least every few seconds (a body
+    /// that stalls is cut off), so another process opening the same store
+    /// (a command beside a running server) never takes a live one.
     pub async fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
         let tmp = root.join(TMP_DIR);
-        if tmp.exists() {
-            tokio::fs::remove_dir_all(&tmp).await?;
-        }
         tokio::fs::create_dir_all(&tmp).await?;
+        remove_stale(&tmp, std::time::Duration::from_secs(3600)).await?;
         tokio::fs::create_dir_all(root.join(MULTIPART_DIR)).await?;
         Ok(Self {
             root,
@@ -651,13 +681,28 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn crash_leftovers_in_tmp_are_removed_on_open() {
+    async fn crash_leftovers_in_tmp_are_removed_on_open_and_live_writes_kept() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("root");
         LocalBlockStore::open(&root).await.unwrap();
-        std::fs::write(root.join(TMP_DIR).join(".leftover"), b"partial").unwrap();
+        let tmp = root.join(TMP_DIR);
+        std::fs::write(tmp.join(".leftover"), b"partial").unwrap();
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        std::fs::File::options()
+            .write(true)
+            .open(tmp.join(".leftover"))
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+        // A write in flight, by the server beside which a command opens
+        // the same store.
+        std::fs::write(tmp.join(".in-flight"), b"being written").unwrap();
         LocalBlockStore::open(&root).await.unwrap();
-        assert_eq!(std::fs::read_dir(root.join(TMP_DIR)).unwrap().count(), 0);
+        let left: Vec<_> = std::fs::read_dir(&tmp)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, [".in-flight"]);
     }
 
     #[tokio::test]

@@ -92,34 +92,27 @@ pub fn yaml(lua: &Lua) -> mlua::Result<Table> {
 
 /// `encoding/base64`: standard (padded) and URL-safe (unpadded) alphabets.
 pub fn base64(lua: &Lua) -> mlua::Result<Table> {
-    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use base64::engine::general_purpose::{GeneralPurpose, STANDARD, URL_SAFE_NO_PAD};
     let m = lua.create_table()?;
-    m.set(
-        "encode",
-        lua.create_function(|_, s: LuaString| Ok(STANDARD.encode(bytes(&s))))?,
-    )?;
-    m.set(
-        "decode",
-        lua.create_function(|lua, s: LuaString| {
-            let out = STANDARD
-                .decode(bytes(&s))
-                .map_err(|e| mlua::Error::runtime(format!("illegal base64 data: {e}")))?;
-            lua.create_string(out)
-        })?,
-    )?;
-    m.set(
-        "url_encode",
-        lua.create_function(|_, s: LuaString| Ok(URL_SAFE_NO_PAD.encode(bytes(&s))))?,
-    )?;
-    m.set(
-        "url_decode",
-        lua.create_function(|lua, s: LuaString| {
-            let out = URL_SAFE_NO_PAD
-                .decode(bytes(&s))
-                .map_err(|e| mlua::Error::runtime(format!("illegal base64 data: {e}")))?;
-            lua.create_string(out)
-        })?,
-    )?;
+    let pairs: [(&str, &str, &'static GeneralPurpose); 2] = [
+        ("encode", "decode", &STANDARD),
+        ("url_encode", "url_decode", &URL_SAFE_NO_PAD),
+    ];
+    for (encode, decode, engine) in pairs {
+        m.set(
+            encode,
+            lua.create_function(move |_, s: LuaString| Ok(engine.encode(bytes(&s))))?,
+        )?;
+        m.set(
+            decode,
+            lua.create_function(move |lua, s: LuaString| {
+                let out = engine
+                    .decode(bytes(&s))
+                    .map_err(|e| mlua::Error::runtime(format!("illegal base64 data: {e}")))?;
+                lua.create_string(out)
+            })?,
+        )?;
+    }
     Ok(m)
 }
 
@@ -151,50 +144,52 @@ pub fn hex(lua: &Lua) -> mlua::Result<Table> {
     Ok(m)
 }
 
-/// `crypto/sha256` (and `crypto/sha1`): `digest(s)`, the raw digest.
-pub fn sha256(lua: &Lua) -> mlua::Result<Table> {
+/// A module with `digest(s)`: the raw digest of `D`.
+fn digest_module<D: Digest>(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
     m.set(
         "digest",
-        lua.create_function(|lua, s: LuaString| {
-            lua.create_string(sha2::Sha256::digest(s.as_bytes()))
-        })?,
+        lua.create_function(|lua, s: LuaString| lua.create_string(D::digest(s.as_bytes())))?,
     )?;
     Ok(m)
 }
 
+/// `crypto/sha256`: `digest(s)`, the raw digest.
+pub fn sha256(lua: &Lua) -> mlua::Result<Table> {
+    digest_module::<sha2::Sha256>(lua)
+}
+
 /// `crypto/sha1`: `digest(s)`, the raw digest.
 pub fn sha1(lua: &Lua) -> mlua::Result<Table> {
-    let m = lua.create_table()?;
-    m.set(
-        "digest",
-        lua.create_function(|lua, s: LuaString| {
-            lua.create_string(sha1::Sha1::digest(s.as_bytes()))
-        })?,
-    )?;
-    Ok(m)
+    digest_module::<sha1::Sha1>(lua)
+}
+
+type MacFn = fn(&[u8], &[u8]) -> Result<Vec<u8>, hmac::digest::InvalidLength>;
+
+fn hmac_sha256(key: &[u8], msg: &[u8]) -> Result<Vec<u8>, hmac::digest::InvalidLength> {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key)?;
+    mac.update(msg);
+    Ok(mac.finalize().into_bytes().to_vec())
+}
+
+fn hmac_sha1(key: &[u8], msg: &[u8]) -> Result<Vec<u8>, hmac::digest::InvalidLength> {
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key)?;
+    mac.update(msg);
+    Ok(mac.finalize().into_bytes().to_vec())
+}
+
+/// `sign(message, key)`: the raw MAC.
+fn sign(lua: &Lua, mac: MacFn) -> mlua::Result<mlua::Function> {
+    lua.create_function(move |lua, (msg, key): (LuaString, LuaString)| {
+        let out = mac(&key.as_bytes(), &msg.as_bytes()).map_err(mlua::Error::external)?;
+        lua.create_string(out)
+    })
 }
 
 /// `crypto/hmac`: `sign_sha256(message, key)`, `sign_sha1(message, key)`.
 pub fn hmac(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
-    m.set(
-        "sign_sha256",
-        lua.create_function(|lua, (msg, key): (LuaString, LuaString)| {
-            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key.as_bytes())
-                .map_err(mlua::Error::external)?;
-            mac.update(&msg.as_bytes());
-            lua.create_string(mac.finalize().into_bytes())
-        })?,
-    )?;
-    m.set(
-        "sign_sha1",
-        lua.create_function(|lua, (msg, key): (LuaString, LuaString)| {
-            let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&key.as_bytes())
-                .map_err(mlua::Error::external)?;
-            mac.update(&msg.as_bytes());
-            lua.create_string(mac.finalize().into_bytes())
-        })?,
-    )?;
+    m.set("sign_sha256", sign(lua, hmac_sha256)?)?;
+    m.set("sign_sha1", sign(lua, hmac_sha1)?)?;
     Ok(m)
 }

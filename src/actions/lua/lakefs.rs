@@ -150,6 +150,21 @@ fn raw(lua: &Lua, a: Answer) -> mlua::Result<MultiValue> {
     (i64::from(a.status), lua.create_string(a.body)?).into_lua_multi(lua)
 }
 
+/// The listing parameters a call was given (the ones given only).
+fn paging(
+    after: Option<String>,
+    prefix: Option<String>,
+    delimiter: Option<String>,
+    amount: Option<i64>,
+) -> Vec<(&'static str, String)> {
+    let mut q = Vec::new();
+    opt(&mut q, "after", after);
+    opt(&mut q, "prefix", prefix);
+    opt(&mut q, "delimiter", delimiter);
+    opt(&mut q, "amount", amount.map(|a| a.to_string()));
+    q
+}
+
 fn opt(q: &mut Vec<(&'static str, String)>, name: &'static str, v: Option<String>) {
     if let Some(v) = v {
         q.push((name, v));
@@ -178,11 +193,7 @@ pub fn module(lua: &Lua, api: Option<ApiClient>) -> mlua::Result<Table> {
         "list_objects",
         lua.create_function(
             move |lua, (repo, r, after, prefix, delimiter, amount, meta): ListArgs| {
-                let mut q = Vec::new();
-                opt(&mut q, "after", after);
-                opt(&mut q, "prefix", prefix);
-                opt(&mut q, "delimiter", delimiter);
-                opt(&mut q, "amount", amount.map(|a| a.to_string()));
+                let mut q = paging(after, prefix, delimiter, amount);
                 if !meta.is_nil() {
                     let on = !matches!(meta, Value::Boolean(false));
                     q.push(("user_metadata", on.to_string()));
@@ -224,11 +235,7 @@ pub fn module(lua: &Lua, api: Option<ApiClient>) -> mlua::Result<Table> {
         "diff_refs",
         lua.create_function(
             move |lua, (repo, left, right, after, prefix, delimiter, amount): DiffArgs| {
-                let mut q = Vec::new();
-                opt(&mut q, "after", after);
-                opt(&mut q, "prefix", prefix);
-                opt(&mut q, "delimiter", delimiter);
-                opt(&mut q, "amount", amount.map(|a| a.to_string()));
+                let q = paging(after, prefix, delimiter, amount);
                 let p = format!(
                     "/repositories/{}/refs/{}/diff/{}",
                     seg(&repo)?,
@@ -252,11 +259,7 @@ pub fn module(lua: &Lua, api: Option<ApiClient>) -> mlua::Result<Table> {
                 Option<String>,
                 Option<String>,
             )| {
-                let mut q = Vec::new();
-                opt(&mut q, "after", after);
-                opt(&mut q, "amount", amount.map(|a| a.to_string()));
-                opt(&mut q, "prefix", prefix);
-                opt(&mut q, "delimiter", delimiter);
+                let q = paging(after, prefix, delimiter, amount);
                 let p = format!(
                     "/repositories/{}/branches/{}/diff",
                     seg(&repo)?,

@@ -69,4 +69,18 @@ impl Api {
         assert_eq!(s, StatusCode::CREATED, "{v}");
         v
     }
+
+    /// The log of hook run `hook_run` of action run `run`.
+    pub async fn hook_output(&self, repo: &str, run: &str, hook_run: &str) -> String {
+        self.req(
+            Method::GET,
+            &format!("/repositories/{repo}/actions/runs/{run}/hooks/{hook_run}/output"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+    }
 }
