@@ -245,6 +245,16 @@ pub struct ActionsSettings {
     pub env: ActionsEnv,
     /// Limits of Lua hooks.
     pub lua: LuaSettings,
+    /// Where webhook and Airflow hooks may connect.
+    pub network: ActionsNetwork,
+}
+
+/// Where webhook and Airflow hooks may connect.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ActionsNetwork {
+    /// Addresses and ranges (`169.254.0.0/16`, `10.1.2.3`) hooks may not
+    /// reach, whatever name leads there.
+    pub blocked_addresses: Vec<String>,
 }
 
 /// What one Lua hook run may use.
@@ -385,6 +395,7 @@ impl Settings {
                 .list_separator(",")
                 .with_list_parse_key("gateways.s3.domain_name")
                 .with_list_parse_key("blockstore.local.allowed_external_prefixes")
+                .with_list_parse_key("actions.network.blocked_addresses")
                 .try_parsing(true),
         );
         if let Some(listen) = &o.listen {

@@ -82,8 +82,12 @@ async fn send(
     let started = Instant::now();
     let sent = builder.timeout(REQUEST_TIMEOUT).send().await;
     let _ = writeln!(log, "Request duration: {:?}", started.elapsed());
-    let mut resp =
-        sent.map_err(|e| format!("failed executing airflow request: {}", e.without_url()))?;
+    let mut resp = sent.map_err(|e| {
+        format!(
+            "failed executing airflow request: {}",
+            super::webhook::causes(e)
+        )
+    })?;
     let status = resp.status();
     let _ = writeln!(log, "Response:\n{:?} {}", resp.version(), status);
     let (body, failed) = super::webhook::read_capped(&mut resp, MAX_LOGGED_BODY).await;

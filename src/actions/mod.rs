@@ -12,6 +12,7 @@ mod event_info;
 mod lua;
 mod lua_hook;
 mod manifest;
+mod network;
 mod run_id;
 mod webhook;
 
@@ -61,6 +62,8 @@ pub struct ActionsService {
     runs: Arc<dyn ActionRunStore>,
     settings: ActionsSettings,
     http: reqwest::Client,
+    /// Where webhook and Airflow hooks may not connect.
+    blocked: network::Blocked,
     api: Option<ApiAccess>,
     /// The client for the API: never through a proxy (the requests carry a
     /// user's token), never redirected.
@@ -95,9 +98,11 @@ impl ActionsService {
     ) -> anyhow::Result<Self> {
         // No redirects: a hook's headers go to the host it names, and no
         // other.
+        let blocked = network::Blocked::parse(&settings.network.blocked_addresses)?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("tarn/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(blocked.clone()))
             .build()?;
         // A parsed action takes a few times its text: its weight, times
         // four, plus the key.
@@ -116,6 +121,7 @@ impl ActionsService {
             runs,
             settings,
             http,
+            blocked,
             api: None,
             api_http: reqwest::Client::builder()
                 .no_proxy()
@@ -362,6 +368,13 @@ impl ActionsService {
             Ok(b) => b,
             Err(e) => return (Err(e.to_string()), String::new()),
         };
+        if matches!(hook.kind, HookKind::Webhook | HookKind::Airflow) {
+            if let Some(serde_json::Value::String(url)) = hook.properties.get("url") {
+                if let Err(e) = self.blocked.check_url(url) {
+                    return (Err(e), String::new());
+                }
+            }
+        }
         match hook.kind {
             HookKind::Webhook => {
                 webhook::run(&self.http, &hook.properties, &body, &self.settings.env).await

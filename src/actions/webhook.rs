@@ -78,6 +78,20 @@ fn parse(props: &Map<String, Value>, env: &ActionsEnv) -> Result<Request, String
     })
 }
 
+/// A request's error with its causes (a refused address says why), without
+/// its URL (whose query may hold values from the environment).
+pub(super) fn causes(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut out = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
 /// At most `max` bytes of an answer's body (the rest is never fetched), and
 /// why reading stopped early, if it failed.
 pub(super) async fn read_capped(
@@ -155,7 +169,7 @@ pub async fn run(
             } else {
                 // Without its URL: the query may carry values from the
                 // environment.
-                format!("webhook request to {} failed: {}", req.url, e.without_url())
+                format!("webhook request to {} failed: {}", req.url, causes(e))
             };
             return (Err(why), log);
         }

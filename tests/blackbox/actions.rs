@@ -649,3 +649,48 @@ async fn a_refusing_pre_commit_hook_fails_an_import() {
         .iter()
         .any(|r| r.target == "/fail/import" && r.body["event_type"] == "pre-commit"));
 }
+
+/// Hooks cannot reach blocked addresses, named by number or by a host
+/// name that resolves there; nothing is sent.
+#[tokio::test]
+async fn hooks_cannot_reach_blocked_addresses() {
+    let receiver = Receiver::start().await;
+    let api = Api {
+        tarn: crate::support::TarnProcess::quickstart_with(&[(
+            "TARN_ACTIONS__NETWORK__BLOCKED_ADDRESSES",
+            "127.0.0.0/8,::1",
+        )])
+        .await,
+        http: reqwest::Client::new(),
+    };
+    api.repo("fenced").await;
+    let port = receiver.url.rsplit(':').next().unwrap().to_owned();
+    for (url, expect) in [
+        (receiver.url.clone(), "address 127.0.0.1 is blocked"),
+        (
+            format!("http://localhost:{port}"),
+            "resolves only to blocked addresses",
+        ),
+    ] {
+        put_action(
+            &api,
+            "fenced",
+            "gate.yaml",
+            format!(
+                "name: Gate\non:\n  pre-commit:\nhooks:\n  - id: out\n    type: webhook\n    properties:\n      url: {url}/ok\n"
+            ),
+        )
+        .await;
+        let (s, v) = api
+            .json(
+                Method::POST,
+                "/repositories/fenced/branches/main/commits",
+                Some(json!({"message": "fenced"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::PRECONDITION_FAILED, "{url}: {v}");
+        let message = v["message"].as_str().unwrap();
+        assert!(message.contains(expect), "{url}: {message}");
+    }
+    assert!(receiver.received().is_empty(), "nothing was sent");
+}
