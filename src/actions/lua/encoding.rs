@@ -26,18 +26,23 @@ fn decodable(lua: &Lua, s: &LuaString) -> mlua::Result<Vec<u8>> {
     Ok(bytes(s))
 }
 
+/// A table (or nil) to encode, as JSON, within the hook's memory budget.
+fn encodable(lua: &Lua, v: &Value) -> mlua::Result<serde_json::Value> {
+    if !matches!(v, Value::Nil | Value::Table(_)) {
+        return Err(mlua::Error::runtime(format!(
+            "need a table at index 1, got {}",
+            v.type_name()
+        )));
+    }
+    from_lua(v, limits(lua).bytes)
+}
+
 /// `encoding/json`: `marshal(table [, {prefix=, indent=}])`, `unmarshal(s)`.
 pub fn json(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
     m.set(
         "marshal",
         lua.create_function(|lua, (v, opts): (Value, Option<Table>)| {
-            if !matches!(v, Value::Nil | Value::Table(_)) {
-                return Err(mlua::Error::runtime(format!(
-                    "need a table at index 1, got {}",
-                    v.type_name()
-                )));
-            }
             let (prefix, indent) = match opts {
                 None => (String::new(), None),
                 Some(o) => (
@@ -46,11 +51,7 @@ pub fn json(lua: &Lua) -> mlua::Result<Table> {
                 ),
             };
             let indent = indent.or_else(|| (!prefix.is_empty()).then(String::new));
-            marshal_json(
-                &from_lua(&v, limits(lua).bytes)?,
-                &prefix,
-                indent.as_deref(),
-            )
+            marshal_json(&encodable(lua, &v)?, &prefix, indent.as_deref())
         })?,
     )?;
     m.set(
@@ -70,13 +71,7 @@ pub fn yaml(lua: &Lua) -> mlua::Result<Table> {
     m.set(
         "marshal",
         lua.create_function(|lua, v: Value| {
-            if !matches!(v, Value::Nil | Value::Table(_)) {
-                return Err(mlua::Error::runtime(format!(
-                    "need a table at index 1, got {}",
-                    v.type_name()
-                )));
-            }
-            yaml_serde::to_string(&from_lua(&v, limits(lua).bytes)?).map_err(mlua::Error::external)
+            yaml_serde::to_string(&encodable(lua, &v)?).map_err(mlua::Error::external)
         })?,
     )?;
     m.set(
