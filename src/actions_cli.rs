@@ -1,53 +1,29 @@
-//! `tarn actions ...` (lakectl actions): checking action files.
+//! Action files and runs beside a server's data: `tarn admin actions runs`,
+//! and the check behind the client's `tarn actions validate`.
 
-use std::io::Read;
-use std::path::Path;
-use std::process::ExitCode;
 use tarn_domain::actions::Action;
 
-/// `tarn actions validate FILE`: parses and checks the file as the server
-/// reads `_lakefs_actions/`; says what it holds, or what is wrong (exit 1).
-pub fn validate(file: &Path) -> ExitCode {
-    let bytes = if file.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf).map(|_| buf)
-    } else {
-        std::fs::read(file)
-    };
-    let bytes = match bytes {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("tarn: cannot read {}: {e}", file.display());
-            return ExitCode::from(2);
-        }
-    };
-    match Action::parse(&bytes) {
-        Ok(action) => {
-            let events: Vec<String> = action
-                .on
-                .iter()
-                .map(|(event, branches)| {
-                    if branches.is_empty() {
-                        event.to_string()
-                    } else {
-                        format!("{event} ({})", branches.join(", "))
-                    }
-                })
-                .collect();
-            println!(
-                "{}: valid action {:?}: {} hook(s) on {}",
-                file.display(),
-                action.name,
-                action.hooks.len(),
-                events.join(", ")
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("{}: {e}", file.display());
-            ExitCode::FAILURE
-        }
-    }
+/// Checks an action file as the server reads `_lakefs_actions/` (for the
+/// client's `tarn actions validate`): what it holds, or what is wrong.
+pub fn validate(bytes: &[u8]) -> Result<String, String> {
+    let action = Action::parse(bytes).map_err(|e| e.to_string())?;
+    let events: Vec<String> = action
+        .on
+        .iter()
+        .map(|(event, branches)| {
+            if branches.is_empty() {
+                event.to_string()
+            } else {
+                format!("{event} ({})", branches.join(", "))
+            }
+        })
+        .collect();
+    Ok(format!(
+        "valid action {:?}: {} hook(s) on {}",
+        action.name,
+        action.hooks.len(),
+        events.join(", ")
+    ))
 }
 
 /// `lakefs://repo` → the repository.

@@ -86,50 +86,10 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         user_name: String,
     },
-    /// Garbage collection.
+    /// Maintenance beside a server's data directory, for when no server
+    /// answers: the same jobs the client commands start through the API.
     #[command(subcommand)]
-    Gc(GcCommand),
-    /// Import objects from the object store into a branch without copying
-    /// them (lakectl import): one commit, as a job beside any servers.
-    Import {
-        #[command(flatten)]
-        data: DataArgs,
-        /// The source: a prefix ending in '/' (s3://bucket/path/) or one object.
-        #[arg(long, value_name = "URI")]
-        from: String,
-        /// Where: lakefs://<repository>/<branch>/<path>.
-        #[arg(long, value_name = "URI")]
-        to: String,
-        /// The commit message.
-        #[arg(long, short = 'm', value_name = "TEXT")]
-        message: Option<String>,
-    },
-    /// Dump a repository's commits, branches and tags to objects in its
-    /// namespace; prints the manifest (lakectl refs-dump).
-    RefsDump {
-        #[command(flatten)]
-        data: DataArgs,
-        /// The repository.
-        #[arg(long, value_name = "NAME")]
-        repository: String,
-    },
-    /// Restore a dump's manifest into a bare repository (lakectl refs-restore).
-    RefsRestore {
-        #[command(flatten)]
-        data: DataArgs,
-        /// The bare repository to restore into.
-        #[arg(long, value_name = "NAME")]
-        repository: String,
-        /// The manifest `tarn refs-dump` printed (`-`: standard input).
-        #[arg(long, value_name = "FILE")]
-        manifest: PathBuf,
-        /// Restore into a read-only repository too.
-        #[arg(long)]
-        force: bool,
-    },
-    /// Action files and their runs (lakectl actions).
-    #[command(subcommand)]
-    Actions(ActionsCommand),
+    Admin(AdminCommand),
     /// Apply pending database migrations and exit (`tarn run` also does this at startup).
     Migrate {
         #[command(flatten)]
@@ -177,18 +137,53 @@ enum GcCommand {
     },
 }
 
+/// `tarn admin ...`: commands that open the server's data themselves.
 #[derive(Debug, Subcommand)]
-enum ActionsCommand {
-    /// Check an action file (`-`: standard input) as the server would read
-    /// it from `_lakefs_actions/`; exits 1 with the problem if it is invalid.
-    Validate {
-        /// The action file.
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
+enum AdminCommand {
+    /// Garbage collection.
+    #[command(subcommand)]
+    Gc(GcCommand),
+    /// Import objects from the object store into a branch without copying
+    /// them (lakectl import): one commit, as a job beside any servers.
+    Import {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The source: a prefix ending in '/' (s3://bucket/path/) or one object.
+        #[arg(long, value_name = "URI")]
+        from: String,
+        /// Where: lakefs://<repository>/<branch>/<path>.
+        #[arg(long, value_name = "URI")]
+        to: String,
+        /// The commit message.
+        #[arg(long, short = 'm', value_name = "TEXT")]
+        message: Option<String>,
+    },
+    /// Dump a repository's commits, branches and tags to objects in its
+    /// namespace; prints the manifest (lakectl refs-dump).
+    RefsDump {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The repository.
+        #[arg(long, value_name = "NAME")]
+        repository: String,
+    },
+    /// Restore a dump's manifest into a bare repository (lakectl refs-restore).
+    RefsRestore {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The bare repository to restore into.
+        #[arg(long, value_name = "NAME")]
+        repository: String,
+        /// The manifest `tarn refs-dump` printed (`-`: standard input).
+        #[arg(long, value_name = "FILE")]
+        manifest: PathBuf,
+        /// Restore into a read-only repository too.
+        #[arg(long)]
+        force: bool,
     },
     /// The runs of a repository's hooks.
-    #[command(subcommand)]
-    Runs(RunsCommand),
+    #[command(subcommand, name = "actions-runs")]
+    ActionsRuns(RunsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -224,23 +219,27 @@ enum RunsCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if tarn_cli::is_client_invocation(&args) {
+        let local = tarn_cli::Local {
+            validate_action: actions_cli::validate,
+        };
+        return tarn_cli::main(args, local);
+    }
+    let cli = Cli::parse_from(args);
     if let Command::LuaHook = &cli.command {
         return actions::lua_child_main();
-    }
-    if let Command::Actions(ActionsCommand::Validate { file }) = &cli.command {
-        return actions_cli::validate(file);
     }
     let (overrides, quickstart) = match &cli.command {
         Command::Migrate { data }
         | Command::Setup { data, .. }
         | Command::SetPassword { data, .. }
-        | Command::Gc(GcCommand::Run { data, .. })
-        | Command::RefsDump { data, .. }
-        | Command::Import { data, .. }
-        | Command::RefsRestore { data, .. }
-        | Command::Actions(ActionsCommand::Runs(RunsCommand::List { data, .. }))
-        | Command::Actions(ActionsCommand::Runs(RunsCommand::Describe { data, .. })) => (
+        | Command::Admin(AdminCommand::Gc(GcCommand::Run { data, .. }))
+        | Command::Admin(AdminCommand::RefsDump { data, .. })
+        | Command::Admin(AdminCommand::Import { data, .. })
+        | Command::Admin(AdminCommand::RefsRestore { data, .. })
+        | Command::Admin(AdminCommand::ActionsRuns(RunsCommand::List { data, .. }))
+        | Command::Admin(AdminCommand::ActionsRuns(RunsCommand::Describe { data, .. })) => (
             Overrides {
                 config_file: data.config.clone(),
                 data_dir: data.data_dir.clone(),
@@ -249,9 +248,7 @@ fn main() -> ExitCode {
             },
             false,
         ),
-        Command::Actions(ActionsCommand::Validate { .. }) | Command::LuaHook => {
-            (Overrides::default(), false)
-        }
+        Command::LuaHook => (Overrides::default(), false),
         Command::Run {
             config,
             quickstart,
@@ -276,16 +273,15 @@ fn main() -> ExitCode {
     };
     telemetry::init(&settings.logging);
     let outcome = match cli.command {
-        Command::Actions(ActionsCommand::Validate { file }) => return actions_cli::validate(&file),
         Command::LuaHook => return actions::lua_child_main(),
-        Command::Actions(ActionsCommand::Runs(RunsCommand::List {
+        Command::Admin(AdminCommand::ActionsRuns(RunsCommand::List {
             repository,
             branch,
             commit,
             amount,
             ..
         })) => actions_cli::list_runs(settings, &repository, branch, commit, amount),
-        Command::Actions(ActionsCommand::Runs(RunsCommand::Describe {
+        Command::Admin(AdminCommand::ActionsRuns(RunsCommand::Describe {
             repository,
             run_id,
             ..
@@ -299,24 +295,24 @@ fn main() -> ExitCode {
         } => setup(settings, &user_name, access_key_id.zip(secret_access_key)),
         Command::SetPassword { user_name, .. } => set_password(settings, &user_name),
         Command::Run { .. } => serve(settings, quickstart),
-        Command::RefsDump { repository, .. } => refs_cli::dump(settings, &repository),
-        Command::Import {
+        Command::Admin(AdminCommand::RefsDump { repository, .. }) => refs_cli::dump(settings, &repository),
+        Command::Admin(AdminCommand::Import {
             from, to, message, ..
-        } => import_cli::run(settings, &from, &to, message),
-        Command::RefsRestore {
+        }) => import_cli::run(settings, &from, &to, message),
+        Command::Admin(AdminCommand::RefsRestore {
             repository,
             manifest,
             force,
             ..
-        } => refs_cli::restore(settings, &repository, &manifest, force),
-        Command::Gc(GcCommand::Run {
+        }) => refs_cli::restore(settings, &repository, &manifest, force),
+        Command::Admin(AdminCommand::Gc(GcCommand::Run {
             repository,
             dry_run,
             mark_only,
             sweep,
             as_of,
             ..
-        }) => gc_cli::run(
+        })) => gc_cli::run(
             settings,
             gc_cli::GcRunArgs {
                 repository,

@@ -23,6 +23,9 @@ use utoipa::ToSchema;
 
 /// User metadata travels as `x-lakefs-meta-<key>` headers.
 const META_PREFIX: &str = "x-lakefs-meta-";
+/// lakeFS's own metadata (`::lakefs::<key>`, e.g. lakectl local's
+/// `::lakefs::client-mtime`) travels as `x-lakefs-internal-<key>`.
+const INTERNAL_PREFIX: &str = "x-lakefs-internal-";
 /// The most paths one `deleteObjects` call takes.
 const MAX_DELETE: usize = 1000;
 
@@ -103,7 +106,10 @@ async fn upload(
         object_path(&q.path)?,
     );
     let condition = write_condition(&req)?;
-    let metadata = write_headers::user_metadata(req.headers(), META_PREFIX, None)?;
+    let mut metadata = write_headers::user_metadata(req.headers(), META_PREFIX, None)?;
+    for (key, value) in write_headers::user_metadata(req.headers(), INTERNAL_PREFIX, None)? {
+        metadata.insert(format!("::lakefs::{key}"), value);
+    }
     let is_form = req
         .content_type()
         .eq_ignore_ascii_case("multipart/form-data");
