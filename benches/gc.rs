@@ -63,7 +63,7 @@ fn gc_command(dir: &std::path::Path, args: &[&str]) -> (String, f64, f64) {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     let t = Instant::now();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_tarn"))
-        .args(["gc", "run", "--repository", "gcbench"])
+        .args(["admin", "gc", "run", "--repository", "gcbench"])
         .args(args)
         .env("RUST_LOG", "warn")
         .env("TARN_DATABASE__TYPE", "sqlite")

@@ -513,7 +513,7 @@ async fn the_command_line_lists_and_describes_runs() {
     let cli_env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let dir = api.tarn.data_dir.path().to_owned();
     let (ok, out, err) = run_cli(
-        &["actions", "runs", "list", "lakefs://clirun", "--quickstart"],
+        &["admin", "actions-runs", "list", "lakefs://clirun", "--quickstart"],
         &dir,
         "",
         &cli_env,
@@ -531,8 +531,8 @@ async fn the_command_line_lists_and_describes_runs() {
     let run_id = line.split_whitespace().next().unwrap();
     let (ok, out, err) = run_cli(
         &[
-            "actions",
-            "runs",
+            "admin",
+            "actions-runs",
             "describe",
             "lakefs://clirun",
             run_id,
@@ -555,8 +555,8 @@ async fn the_command_line_lists_and_describes_runs() {
     );
     let (ok, _, err) = run_cli(
         &[
-            "actions",
-            "runs",
+            "admin",
+            "actions-runs",
             "describe",
             "lakefs://clirun",
             "nosuchrun",

@@ -275,6 +275,7 @@ async fn the_command_line_collects_beside_a_running_server() {
     let dir = api.tarn.data_dir.path().to_owned();
     let (ok, out, err) = run_cli(
         &[
+            "admin",
             "gc",
             "run",
             "--quickstart",
@@ -291,7 +292,7 @@ async fn the_command_line_collects_beside_a_running_server() {
     assert!(out.contains("garbage") && out.contains("dry run"), "{out}");
     assert!(exists(&store, &old).await);
     let (ok, out, err) = run_cli(
-        &["gc", "run", "--quickstart", "--repository", "gccli"],
+        &["admin", "gc", "run", "--quickstart", "--repository", "gccli"],
         &dir,
         "",
         &cli_env,
@@ -305,6 +306,7 @@ async fn the_command_line_collects_beside_a_running_server() {
     );
     let (ok, _, err) = run_cli(
         &[
+            "admin",
             "gc",
             "run",
             "--quickstart",

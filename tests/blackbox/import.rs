@@ -220,6 +220,7 @@ async fn the_command_line_imports_beside_a_running_server() {
     let from = format!("s3://{bucket}/{prefix}/");
     let (ok, out, err) = support::run_cli(
         &[
+            "admin",
             "import",
             "--quickstart",
             "--from",
@@ -258,6 +259,7 @@ async fn the_command_line_imports_beside_a_running_server() {
     assert_eq!(log["results"][0]["message"], "from the cli");
     let (ok, _, err) = support::run_cli(
         &[
+            "admin",
             "import",
             "--quickstart",
             "--from",

@@ -75,7 +75,7 @@ async fn refs_dump_and_restore_from_the_command_line() {
     let cli_env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let dir = api.tarn.data_dir.path().to_owned();
     let (ok, manifest, err) = run_cli(
-        &["refs-dump", "--quickstart", "--repository", "refscli"],
+        &["admin", "refs-dump", "--quickstart", "--repository", "refscli"],
         &dir,
         "",
         &cli_env,
@@ -101,6 +101,7 @@ async fn refs_dump_and_restore_from_the_command_line() {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let (ok, out, err) = run_cli(
         &[
+            "admin",
             "refs-restore",
             "--quickstart",
             "--repository",
@@ -132,6 +133,7 @@ async fn refs_dump_and_restore_from_the_command_line() {
     // Again: the repository is no longer bare.
     let (ok, _, err) = run_cli(
         &[
+            "admin",
             "refs-restore",
             "--quickstart",
             "--repository",

@@ -30,14 +30,14 @@ pub(crate) enum AbuseCommand {
         #[command(flatten)]
         load: Load,
     },
-    /// Stage new objects (linked addresses, or uploads with --size).
+    /// Upload new objects of --size bytes under a prefix.
     RandomWrite {
         /// lakefs://<repository>/<branch>
         branch: String,
         #[arg(long, default_value = "abuse/")]
         prefix: String,
-        /// Upload this many bytes per object instead of linking an address.
-        #[arg(long, default_value_t = 0)]
+        /// Bytes per object.
+        #[arg(long, default_value_t = 1024)]
         size: usize,
         #[command(flatten)]
         load: Load,
@@ -64,7 +64,7 @@ pub(crate) enum AbuseCommand {
         #[arg(long, default_value = "2s", value_parser = gap)]
         gap: Duration,
     },
-    /// Get an address for one key and link it, over and over.
+    /// Stage one key at the same data (its physical address), over and over.
     LinkSameObject {
         /// lakefs://<repository>/<branch>
         branch: String,
@@ -105,6 +105,7 @@ struct Stats {
     done: AtomicU64,
     errors: AtomicU64,
     first_error: Mutex<Option<String>>,
+    elapsed: Duration,
 }
 
 impl Stats {
@@ -116,7 +117,8 @@ impl Stats {
         sorted[i.min(sorted.len() - 1)] as f64 / 1000.0
     }
 
-    fn report(&self, ctx: &Ctx, elapsed: Duration) {
+    fn report(&self, ctx: &Ctx) {
+        let elapsed = self.elapsed;
         let mut lat = self.latencies_us.lock().map(|l| l.clone()).unwrap_or_default();
         lat.sort_unstable();
         let done = self.done.load(Ordering::Relaxed);
@@ -159,15 +161,13 @@ impl Stats {
 
 /// Runs `work(i)` for i in 0..amount with `parallelism` in flight,
 /// printing the rate each second on stderr, then the report.
-#[allow(clippy::too_many_arguments)]
 async fn stress<F, Fut>(
-    ctx: &Ctx,
     name: &'static str,
     amount: usize,
     parallelism: usize,
     gap: Duration,
     work: F,
-) -> CliResult<()>
+) -> CliResult<Stats>
 where
     F: Fn(usize) -> Fut,
     Fut: Future<Output = CliResult<()>>,
@@ -181,6 +181,7 @@ where
         done: AtomicU64::new(0),
         errors: AtomicU64::new(0),
         first_error: Mutex::new(None),
+        elapsed: Duration::ZERO,
     });
     let start = Instant::now();
     let ticker = {
@@ -233,23 +234,10 @@ where
         _ = tokio::signal::ctrl_c() => eprintln!("interrupted"),
     }
     ticker.abort();
-    stats.report(ctx, start.elapsed());
-    Ok(())
-}
-
-async fn link(client: &Client, repo: &str, branch: &str, key: &str) -> CliResult<()> {
-    let path = format!("/repositories/{}/branches/{}/staging/backing", seg(repo), seg(branch));
-    let location = client.get(path.clone()).query("path", key).value().await?;
-    client
-        .put(path)
-        .query("path", key)
-        .json(json!({
-            "staging": {"physical_address": location["physical_address"]},
-            "checksum": "00695c7307b0480c7b6bdc873cf05c15",
-            "size_bytes": 1,
-        }))
-        .ok()
-        .await
+    let _ = ticker.await;
+    let elapsed = start.elapsed();
+    let stats = Arc::try_unwrap(stats).map_err(|_| CliError::Failed("load still running".into()))?;
+    Ok(Stats { elapsed, ..stats })
 }
 
 async fn keys(ctx: &Ctx, client: &Client, repo: &str, reference: &str, from_file: &str, prefix: &str) -> CliResult<Vec<String>> {
@@ -287,35 +275,33 @@ pub(crate) async fn run(ctx: &Ctx, command: AbuseCommand) -> CliResult<()> {
             let uri = ctx.reference(&source_ref)?;
             let keys = keys(ctx, client, &uri.repository, uri.reference(), &from_file, &prefix).await?;
             let path = format!("/repositories/{}/refs/{}/objects/stat", seg(&uri.repository), seg(uri.reference()));
-            stress(ctx, "read", load.amount, load.parallelism, Duration::ZERO, |_| {
+            stress("read", load.amount, load.parallelism, Duration::ZERO, |_| {
                 let key = keys[rand::rng().random_range(0..keys.len())].clone();
                 let path = path.clone();
                 async move { client.get(path).query("path", key).ok().await }
             })
             .await
+            .map(|stats| stats.report(ctx))
         }
         AbuseCommand::RandomWrite { branch, prefix, size, load } => {
             let uri = ctx.branch(&branch)?;
             client.get(format!("/repositories/{}", seg(&uri.repository))).ok().await?;
             let body = bytes::Bytes::from(vec![b'x'; size]);
             let upload = format!("/repositories/{}/branches/{}/objects", seg(&uri.repository), seg(uri.reference()));
-            stress(ctx, "stage object", load.amount, load.parallelism, Duration::ZERO, |i| {
+            stress("stage object", load.amount, load.parallelism, Duration::ZERO, |i| {
                 let key = format!("{prefix}file-{i}");
                 let (uri, body, upload) = (&uri, body.clone(), upload.clone());
                 async move {
-                    if size == 0 {
-                        link(client, &uri.repository, uri.reference(), &key).await
-                    } else {
-                        client
-                            .post(upload)
-                            .query("path", key)
-                            .send_body(body.into(), "application/octet-stream")
-                            .await
-                            .map(drop)
-                    }
+                    client
+                        .post(upload)
+                        .query("path", key)
+                        .send_body(body.into(), "application/octet-stream")
+                        .await
+                        .map(drop)
                 }
             })
             .await
+            .map(|stats| stats.report(ctx))
         }
         AbuseCommand::CreateBranches { source_ref, branch_prefix, clean_only, load } => {
             let uri = ctx.reference(&source_ref)?;
@@ -328,15 +314,18 @@ pub(crate) async fn run(ctx: &Ctx, command: AbuseCommand) -> CliResult<()> {
                 .iter()
                 .map(|b| s(b, "id").to_owned())
                 .collect();
-            stress(ctx, "delete branch", old.len(), load.parallelism, Duration::ZERO, |i| {
+            let deleted = stress("delete branch", old.len(), load.parallelism, Duration::ZERO, |i| {
                 let path = format!("{branches}/{}", seg(&old[i]));
                 async move { client.delete(path).ok().await }
             })
             .await?;
+            if !ctx.out.json || clean_only {
+                deleted.report(ctx);
+            }
             if clean_only {
                 return Ok(());
             }
-            stress(ctx, "create branch", load.amount, load.parallelism, Duration::ZERO, |i| {
+            stress("create branch", load.amount, load.parallelism, Duration::ZERO, |i| {
                 let (branches, uri) = (branches.clone(), &uri);
                 let name = format!("{branch_prefix}{i}");
                 async move {
@@ -348,12 +337,13 @@ pub(crate) async fn run(ctx: &Ctx, command: AbuseCommand) -> CliResult<()> {
                 }
             })
             .await
+            .map(|stats| stats.report(ctx))
         }
         AbuseCommand::Commit { branch, amount, gap } => {
             let uri = ctx.branch(&branch)?;
             let path = format!("/repositories/{}/branches/{}/commits", seg(&uri.repository), seg(uri.reference()));
             client.get(format!("/repositories/{}", seg(&uri.repository))).ok().await?;
-            stress(ctx, "commit", amount, 1, gap, |i| {
+            stress("commit", amount, 1, gap, |i| {
                 let path = path.clone();
                 async move {
                     client
@@ -364,23 +354,43 @@ pub(crate) async fn run(ctx: &Ctx, command: AbuseCommand) -> CliResult<()> {
                 }
             })
             .await
+            .map(|stats| stats.report(ctx))
         }
         AbuseCommand::LinkSameObject { branch, key, load } => {
             let uri = ctx.branch(&branch)?;
-            stress(ctx, "get-and-link", load.amount, load.parallelism, Duration::ZERO, |_| {
-                let (uri, key) = (&uri, key.clone());
-                async move { link(client, &uri.repository, uri.reference(), &key).await }
+            let objects = format!("/repositories/{}/branches/{}/objects", seg(&uri.repository), seg(uri.reference()));
+            let st: serde_json::Value = client
+                .post(objects.clone())
+                .query("path", &key)
+                .send_body(bytes::Bytes::from_static(b"linked object").into(), "application/octet-stream")
+                .await?
+                .json()
+                .await
+                .map_err(|e| CliError::Failed(format!("unexpected answer to an upload: {e}")))?;
+            if !ctx.out.json {
+                eprintln!("Object key: {key}");
+            }
+            let body = json!({
+                "physical_address": st["physical_address"],
+                "checksum": st["checksum"],
+                "size_bytes": st["size_bytes"],
+            });
+            stress("link", load.amount, load.parallelism, Duration::ZERO, |_| {
+                let (objects, key, body) = (objects.clone(), key.clone(), body.clone());
+                async move { client.put(objects).query("path", key).json(body).ok().await }
             })
             .await
+            .map(|stats| stats.report(ctx))
         }
         AbuseCommand::List { source_ref, prefix, load } => {
             let uri = ctx.reference(&source_ref)?;
             let path = format!("/repositories/{}/refs/{}/objects/ls", seg(&uri.repository), seg(uri.reference()));
-            stress(ctx, "list", load.amount, load.parallelism, Duration::ZERO, |_| {
+            stress("list", load.amount, load.parallelism, Duration::ZERO, |_| {
                 let (path, prefix) = (path.clone(), prefix.clone());
                 async move { client.get(path).query("prefix", prefix).ok().await }
             })
             .await
+            .map(|stats| stats.report(ctx))
         }
     }
 }

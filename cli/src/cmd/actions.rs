@@ -53,7 +53,7 @@ pub(crate) async fn run(ctx: &Ctx, command: ActionsCommand) -> CliResult<()> {
                     .map_err(|e| CliError::io("read standard input", e))?;
                 buf
             } else {
-                std::fs::read(&file).map_err(|e| CliError::io(format!("read {}", file.display()), e))?
+                std::fs::read(&file).map_err(|e| CliError::io(format!("cannot read {}", file.display()), e))?
             };
             match (ctx.local.validate_action)(&bytes) {
                 Ok(summary) => {

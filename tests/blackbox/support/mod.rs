@@ -1,6 +1,7 @@
 //! Starting and stopping the real `tarn` binary for black-box tests.
 
 pub mod api;
+pub mod cli;
 pub mod rbac;
 pub mod rbac_cases;
 mod rbac_cases_writes;
