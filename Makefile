@@ -104,10 +104,11 @@ s3s-fs:
 	@command -v s3s-fs >/dev/null || $(CARGO) install s3s-fs@0.14.1 --features binary --locked
 
 ## bench: performance figures, as ratios against baselines measured in the same run
-bench: s3s-fs
+bench: s3s-fs $(VENV)/.installed
 	$(CARGO) bench -p tarn-domain --bench engine
 	$(CARGO) bench -p tarn --bench actions
 	$(CARGO) bench -p tarn --bench api_streaming
+	$(CARGO) bench -p tarn --bench cli
 	$(CARGO) bench -p tarn --bench gateway
 	$(CARGO) bench -p tarn --bench gc
 	$(CARGO) bench -p tarn --bench import

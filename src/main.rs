@@ -295,7 +295,9 @@ fn main() -> ExitCode {
         } => setup(settings, &user_name, access_key_id.zip(secret_access_key)),
         Command::SetPassword { user_name, .. } => set_password(settings, &user_name),
         Command::Run { .. } => serve(settings, quickstart),
-        Command::Admin(AdminCommand::RefsDump { repository, .. }) => refs_cli::dump(settings, &repository),
+        Command::Admin(AdminCommand::RefsDump { repository, .. }) => {
+            refs_cli::dump(settings, &repository)
+        }
         Command::Admin(AdminCommand::Import {
             from, to, message, ..
         }) => import_cli::run(settings, &from, &to, message),

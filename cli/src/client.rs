@@ -157,7 +157,11 @@ impl<'a> Call<'a> {
     /// Sends with retries; any answer (error statuses included) is returned.
     pub async fn send_raw(self) -> CliResult<Response> {
         let retries = &self.client.retries;
-        let attempts = if retries.enabled { retries.max_attempts + 1 } else { 1 };
+        let attempts = if retries.enabled {
+            retries.max_attempts + 1
+        } else {
+            1
+        };
         let mut n = 0;
         loop {
             let result = self.build().send().await;
@@ -190,10 +194,9 @@ impl<'a> Call<'a> {
     /// The answer's JSON.
     pub async fn value(self) -> CliResult<Value> {
         let response = self.send().await?;
-        response
-            .json()
-            .await
-            .map_err(|e| CliError::Failed(format!("the server's answer is not the JSON expected: {e}")))
+        response.json().await.map_err(|e| {
+            CliError::Failed(format!("the server's answer is not the JSON expected: {e}"))
+        })
     }
 
     /// The answer's body as text.
@@ -282,7 +285,10 @@ impl<'a> Pager<'a> {
             _ => Vec::new(),
         };
         let more = pagination["has_more"].as_bool().unwrap_or(false);
-        let next = pagination["next_offset"].as_str().unwrap_or_default().to_owned();
+        let next = pagination["next_offset"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         if more && !next.is_empty() {
             self.after = Some(next);
         } else {

@@ -58,7 +58,9 @@ pub struct Config {
 }
 
 fn home() -> Option<PathBuf> {
-    std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from)
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
 }
 
 /// The file lakectl would read: `--config`, `LAKECTL_CONFIG_FILE`, `~/.lakectl.yaml`.
@@ -78,7 +80,10 @@ pub fn read_document(path: &Path, required: bool) -> CliResult<Value> {
     match std::fs::read_to_string(path) {
         Ok(text) if text.trim().is_empty() => Ok(Value::Mapping(Default::default())),
         Ok(text) => yaml_serde::from_str(&text).map_err(|e| {
-            CliError::Config(format!("error reading configuration file {}: {e}", path.display()))
+            CliError::Config(format!(
+                "error reading configuration file {}: {e}",
+                path.display()
+            ))
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
             Ok(Value::Mapping(Default::default()))
@@ -99,7 +104,11 @@ fn leaves(doc: &Value, prefix: &str, out: &mut Vec<String>) {
                     Value::String(s) => s.clone(),
                     other => format!("{other:?}"),
                 };
-                let path = if prefix.is_empty() { key } else { format!("{prefix}.{key}") };
+                let path = if prefix.is_empty() {
+                    key
+                } else {
+                    format!("{prefix}.{key}")
+                };
                 leaves(v, &path, out);
             }
         }
@@ -188,7 +197,9 @@ impl Source {
             Some(v) => match v.to_ascii_lowercase().as_str() {
                 "true" | "1" | "t" | "yes" => Ok(true),
                 "false" | "0" | "f" | "no" => Ok(false),
-                _ => Err(CliError::Config(format!("'{key}': expected true or false, got {v:?}"))),
+                _ => Err(CliError::Config(format!(
+                    "'{key}': expected true or false, got {v:?}"
+                ))),
             },
         }
     }
@@ -207,7 +218,9 @@ impl Source {
         match self.get(key) {
             None => Ok(default),
             Some(v) => parse_duration(&v).ok_or_else(|| {
-                CliError::Config(format!("'{key}': expected a duration such as 200ms or 30s, got {v:?}"))
+                CliError::Config(format!(
+                    "'{key}': expected a duration such as 200ms or 30s, got {v:?}"
+                ))
             }),
         }
     }
@@ -244,8 +257,12 @@ impl Config {
             retries: Retries {
                 enabled: src.bool("server.retries.enabled", true)?,
                 max_attempts: src.number("server.retries.max_attempts")?.unwrap_or(4),
-                min_wait: src.duration("server.retries.min_wait_interval", Duration::from_millis(200))?,
-                max_wait: src.duration("server.retries.max_wait_interval", Duration::from_secs(30))?,
+                min_wait: src.duration(
+                    "server.retries.min_wait_interval",
+                    Duration::from_millis(200),
+                )?,
+                max_wait: src
+                    .duration("server.retries.max_wait_interval", Duration::from_secs(30))?,
             },
             parallelism,
             skip_non_regular_files: src.bool("local.skip_non_regular_files", false)?,
@@ -278,8 +295,14 @@ impl Config {
 /// lakectl's rule: a URL with no path (or `/`) gets `/api/v1`; any other
 /// path is kept as given.
 pub fn normalize_endpoint(endpoint: &str) -> String {
-    let after_scheme = endpoint.split_once("://").map(|(_, r)| r).unwrap_or(endpoint);
-    let path = after_scheme.find('/').map(|i| &after_scheme[i..]).unwrap_or("");
+    let after_scheme = endpoint
+        .split_once("://")
+        .map(|(_, r)| r)
+        .unwrap_or(endpoint);
+    let path = after_scheme
+        .find('/')
+        .map(|i| &after_scheme[i..])
+        .unwrap_or("");
     if path.is_empty() || path == "/" {
         format!("{}/api/v1", endpoint.trim_end_matches('/'))
     } else {
@@ -310,7 +333,10 @@ mod tests {
     fn endpoint_gets_api_v1_only_without_a_path() {
         assert_eq!(normalize_endpoint("http://h:8000"), "http://h:8000/api/v1");
         assert_eq!(normalize_endpoint("http://h:8000/"), "http://h:8000/api/v1");
-        assert_eq!(normalize_endpoint("http://h:8000/api/v1"), "http://h:8000/api/v1");
+        assert_eq!(
+            normalize_endpoint("http://h:8000/api/v1"),
+            "http://h:8000/api/v1"
+        );
         assert_eq!(normalize_endpoint("https://h/prefix/"), "https://h/prefix");
     }
 
@@ -328,7 +354,10 @@ mod tests {
         let mut doc = Value::Mapping(Default::default());
         set_key(&mut doc, "credentials.access_key_id", "AK");
         set_key(&mut doc, "server.endpoint_url", "http://x");
-        assert_eq!(lookup(&doc, "credentials.access_key_id").and_then(Value::as_str), Some("AK"));
+        assert_eq!(
+            lookup(&doc, "credentials.access_key_id").and_then(Value::as_str),
+            Some("AK")
+        );
         let mut keys = Vec::new();
         leaves(&doc, "", &mut keys);
         assert_eq!(keys, ["credentials.access_key_id", "server.endpoint_url"]);

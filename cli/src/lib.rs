@@ -133,7 +133,14 @@ pub fn is_client_invocation(args: &[OsString]) -> bool {
     if invoked_as_lakectl(args) {
         return true;
     }
-    const SERVER: &[&str] = &["run", "setup", "set-password", "migrate", "admin", "lua-hook"];
+    const SERVER: &[&str] = &[
+        "run",
+        "setup",
+        "set-password",
+        "migrate",
+        "admin",
+        "lua-hook",
+    ];
     match args.get(1).and_then(|a| a.to_str()) {
         Some(first) => !SERVER.contains(&first),
         None => true,
@@ -154,7 +161,11 @@ pub fn command() -> clap::Command {
 
 /// Runs the client with `args` (argv, program name first).
 pub fn main(args: Vec<OsString>, local: Local) -> ExitCode {
-    let name = if invoked_as_lakectl(&args) { "lakectl" } else { "tarn" };
+    let name = if invoked_as_lakectl(&args) {
+        "lakectl"
+    } else {
+        "tarn"
+    };
     let cli = match Cli::command().name(name).try_get_matches_from(&args) {
         Ok(m) => match <Cli as clap::FromArgMatches>::from_arg_matches(&m) {
             Ok(cli) => cli,
@@ -199,7 +210,10 @@ fn report(ctx: &Ctx, e: &CliError) -> ExitCode {
             eprintln!("error: {text}");
             eprintln!("\nFor more information, try '{} --help'.", ctx.name);
         }
-        _ => eprintln!("{}", ctx.out.paint(format!("error: {text}"), output::Paint::Red)),
+        _ => eprintln!(
+            "{}",
+            ctx.out.paint(format!("error: {text}"), output::Paint::Red)
+        ),
     }
     ExitCode::from(e.exit_code())
 }

@@ -38,8 +38,8 @@ fn env_bool(name: &str) -> Option<bool> {
 
 impl Out {
     pub fn new(json: bool, no_color: bool) -> Out {
-        let no_color = no_color
-            || std::env::var("NO_COLOR").is_ok_and(|v| !v.is_empty() && v != "0");
+        let no_color =
+            no_color || std::env::var("NO_COLOR").is_ok_and(|v| !v.is_empty() && v != "0");
         let interactive = env_bool("LAKECTL_INTERACTIVE");
         let terminal = !no_color && interactive.unwrap_or_else(|| std::io::stdout().is_terminal());
         let progress = interactive.unwrap_or_else(|| std::io::stderr().is_terminal());
@@ -105,7 +105,10 @@ impl Out {
     pub fn more_hint(&self, pagination: &Value, amount: usize) {
         if self.terminal && pagination["has_more"].as_bool() == Some(true) && amount > 0 {
             let next = pagination["next_offset"].as_str().unwrap_or_default();
-            let hint = self.paint(format!("--amount {amount} --after \"{next}\""), Paint::HiYellow);
+            let hint = self.paint(
+                format!("--amount {amount} --after \"{next}\""),
+                Paint::HiYellow,
+            );
             self.line(format!("for more results run with {hint}"));
         }
     }

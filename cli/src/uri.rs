@@ -45,9 +45,9 @@ impl LakeFsUri {
             }
             _ => text,
         };
-        let rest = text
-            .strip_prefix(SCHEME)
-            .ok_or_else(|| "malformed lakefs URI (expected lakefs://<repository>/<ref>/<path>)".to_owned())?;
+        let rest = text.strip_prefix(SCHEME).ok_or_else(|| {
+            "malformed lakefs URI (expected lakefs://<repository>/<ref>/<path>)".to_owned()
+        })?;
         let (repository, tail) = match rest.split_once('/') {
             Some((r, t)) => (r, Some(t)),
             None => (rest, None),
@@ -90,7 +90,10 @@ impl LakeFsUri {
         let uri = Self::parse(text, base).map_err(|e| bad(what, e))?;
         uri.check_repository(what)?;
         if let Some(r) = &uri.reference {
-            return Err(bad(what, format!("repository URI includes a ref part (ref={r}): not a valid repo URI")));
+            return Err(bad(
+                what,
+                format!("repository URI includes a ref part (ref={r}): not a valid repo URI"),
+            ));
         }
         Ok(uri)
     }
@@ -102,12 +105,18 @@ impl LakeFsUri {
         match &uri.reference {
             None => return Err(bad(what, "missing reference part: not a valid ref URI")),
             Some(r) if r.chars().any(char::is_whitespace) => {
-                return Err(bad(what, "contains invalid reference name: not a valid ref URI"))
+                return Err(bad(
+                    what,
+                    "contains invalid reference name: not a valid ref URI",
+                ))
             }
             Some(_) => {}
         }
         if let Some(p) = uri.path.as_deref().filter(|p| !p.is_empty()) {
-            return Err(bad(what, format!("ref URI includes a path part (path={p}): not a valid ref URI")));
+            return Err(bad(
+                what,
+                format!("ref URI includes a path part (path={p}): not a valid ref URI"),
+            ));
         }
         Ok(uri)
     }
@@ -116,7 +125,13 @@ impl LakeFsUri {
     pub fn branch_uri(text: &str, base: Option<&str>, what: &str) -> CliResult<Self> {
         let uri = Self::ref_uri(text, base, what)?;
         if !valid_branch(uri.reference()) {
-            return Err(bad(what, format!("contains invalid branch name ({}): not a valid branch URI", uri.reference())));
+            return Err(bad(
+                what,
+                format!(
+                    "contains invalid branch name ({}): not a valid branch URI",
+                    uri.reference()
+                ),
+            ));
         }
         Ok(uri)
     }
@@ -129,7 +144,10 @@ impl LakeFsUri {
             return Err(bad(what, "missing reference part: not a valid path URI"));
         }
         if uri.path.is_none() {
-            return Err(bad(what, "missing path part: not a valid path URI (add '/' after the ref for its root)"));
+            return Err(bad(
+                what,
+                "missing path part: not a valid path URI (add '/' after the ref for its root)",
+            ));
         }
         Ok(uri)
     }
@@ -179,7 +197,10 @@ mod tests {
     #[test]
     fn parses_the_three_shapes() {
         let u = LakeFsUri::parse("lakefs://repo/main/a/b.txt", None).unwrap();
-        assert_eq!((u.repository.as_str(), u.reference(), u.path.as_deref()), ("repo", "main", Some("a/b.txt")));
+        assert_eq!(
+            (u.repository.as_str(), u.reference(), u.path.as_deref()),
+            ("repo", "main", Some("a/b.txt"))
+        );
         let u = LakeFsUri::parse("lakefs://repo/main", None).unwrap();
         assert_eq!(u.path, None);
         let u = LakeFsUri::parse("lakefs://repo/main/", None).unwrap();
@@ -193,21 +214,45 @@ mod tests {
     fn base_uri_prefixes_relative_arguments() {
         let u = LakeFsUri::path_uri("x/y", Some("lakefs://repo/main/"), "path URI").unwrap();
         assert_eq!(u.to_string(), "lakefs://repo/main/x/y");
-        let u = LakeFsUri::path_uri("lakefs://other/dev/z", Some("lakefs://repo/main/"), "p").unwrap();
+        let u =
+            LakeFsUri::path_uri("lakefs://other/dev/z", Some("lakefs://repo/main/"), "p").unwrap();
         assert_eq!(u.repository, "other");
     }
 
     #[test]
     fn refuses_what_lakectl_refuses() {
         let err = |r: CliResult<LakeFsUri>| r.unwrap_err().to_string();
-        assert!(err(LakeFsUri::repository_uri("lakefs://repo/main", None, "repository URI")).contains("includes a ref part (ref=main)"));
-        assert!(err(LakeFsUri::repository_uri("s3://repo", None, "repository URI")).contains("malformed"));
-        assert!(err(LakeFsUri::repository_uri("lakefs://Repo", None, "repository URI")).contains("invalid repository name"));
-        assert!(err(LakeFsUri::ref_uri("lakefs://repo/main/x", None, "ref")).contains("includes a path part"));
-        assert!(err(LakeFsUri::branch_uri("lakefs://repo/ma~in", None, "branch")).contains("invalid branch name"));
-        assert!(err(LakeFsUri::path_uri("lakefs://repo/main", None, "path")).contains("missing path part"));
+        assert!(err(LakeFsUri::repository_uri(
+            "lakefs://repo/main",
+            None,
+            "repository URI"
+        ))
+        .contains("includes a ref part (ref=main)"));
+        assert!(err(LakeFsUri::repository_uri(
+            "s3://repo",
+            None,
+            "repository URI"
+        ))
+        .contains("malformed"));
+        assert!(err(LakeFsUri::repository_uri(
+            "lakefs://Repo",
+            None,
+            "repository URI"
+        ))
+        .contains("invalid repository name"));
+        assert!(err(LakeFsUri::ref_uri("lakefs://repo/main/x", None, "ref"))
+            .contains("includes a path part"));
+        assert!(
+            err(LakeFsUri::branch_uri("lakefs://repo/ma~in", None, "branch"))
+                .contains("invalid branch name")
+        );
+        assert!(err(LakeFsUri::path_uri("lakefs://repo/main", None, "path"))
+            .contains("missing path part"));
         assert!(LakeFsUri::ref_uri("lakefs://repo/main/", None, "ref").is_ok());
         assert!(LakeFsUri::ref_uri("lakefs://repo/main~1", None, "ref").is_ok());
-        assert!(matches!(LakeFsUri::path_uri("nope", None, "p"), Err(CliError::Usage(_))));
+        assert!(matches!(
+            LakeFsUri::path_uri("nope", None, "p"),
+            Err(CliError::Usage(_))
+        ));
     }
 }

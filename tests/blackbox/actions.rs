@@ -513,7 +513,13 @@ async fn the_command_line_lists_and_describes_runs() {
     let cli_env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let dir = api.tarn.data_dir.path().to_owned();
     let (ok, out, err) = run_cli(
-        &["admin", "actions-runs", "list", "lakefs://clirun", "--quickstart"],
+        &[
+            "admin",
+            "actions-runs",
+            "list",
+            "lakefs://clirun",
+            "--quickstart",
+        ],
         &dir,
         "",
         &cli_env,

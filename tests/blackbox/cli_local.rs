@@ -34,63 +34,147 @@ fn read(p: &Path) -> String {
 
 #[tokio::test]
 async fn clone_change_commit_pull_and_conflicts() {
-    if Run::skip_unless(&[Run::DEFAULT], "the command line is an API client, the same on every backend") {
+    if Run::skip_unless(
+        &[Run::DEFAULT],
+        "the command line is an API client, the same on every backend",
+    ) {
         return;
     }
     let tarn = TarnProcess::quickstart().await;
     let cli = Cli::for_server(&tarn);
-    cli.run(&["repo", "create", "lakefs://clilocal", &namespace("clilocal")]).await.ok();
+    cli.run(&[
+        "repo",
+        "create",
+        "lakefs://clilocal",
+        &namespace("clilocal"),
+    ])
+    .await
+    .ok();
     let seed = cli.home().join("seed");
-    for (p, text) in [("a.txt", "a"), ("b/b.txt", "b"), ("b/c.txt", "c"), ("outside.txt", "x")] {
+    for (p, text) in [
+        ("a.txt", "a"),
+        ("b/b.txt", "b"),
+        ("b/c.txt", "c"),
+        ("outside.txt", "x"),
+    ] {
         let f = seed.join(p);
         std::fs::create_dir_all(f.parent().unwrap()).unwrap();
         std::fs::write(f, text).unwrap();
     }
-    cli.run(&["fs", "upload", "-r", "-s", seed.to_str().unwrap(), "lakefs://clilocal/main/data/"]).await.ok();
-    cli.run(&["commit", "lakefs://clilocal/main", "-m", "seed"]).await.ok();
+    cli.run(&[
+        "fs",
+        "upload",
+        "-r",
+        "-s",
+        seed.to_str().unwrap(),
+        "lakefs://clilocal/main/data/",
+    ])
+    .await
+    .ok();
+    cli.run(&["commit", "lakefs://clilocal/main", "-m", "seed"])
+        .await
+        .ok();
 
     let one = cli.home().join("one");
-    let out = cli.run(&["local", "clone", "lakefs://clilocal/main/data", one.to_str().unwrap()]).await.ok();
+    let out = cli
+        .run(&[
+            "local",
+            "clone",
+            "lakefs://clilocal/main/data",
+            one.to_str().unwrap(),
+        ])
+        .await
+        .ok();
     assert!(out.stdout.contains("Downloaded: 4"), "{out}");
     assert_eq!(read(&one.join("b/c.txt")), "c");
     let index = read(&one.join(".lakefs_ref.yaml"));
-    assert!(index.contains("src: lakefs://clilocal/main/data/") && index.contains("at_head:"), "{index}");
+    assert!(
+        index.contains("src: lakefs://clilocal/main/data/") && index.contains("at_head:"),
+        "{index}"
+    );
     let status = |dir: &Path| {
         let dir = dir.to_str().unwrap().to_owned();
         let cli = &cli;
         async move { cli.json(&["local", "status", &dir]).await }
     };
     assert_eq!(changes(&status(&one).await), []);
-    cli.run(&["local", "clone", "lakefs://clilocal/main/data/", one.to_str().unwrap()]).await.fails(1);
+    cli.run(&[
+        "local",
+        "clone",
+        "lakefs://clilocal/main/data/",
+        one.to_str().unwrap(),
+    ])
+    .await
+    .fails(1);
 
     // Local edits: modified, removed, added; a touched file is not a change.
     std::fs::write(one.join("a.txt"), "a, edited").unwrap();
     std::fs::remove_file(one.join("b/b.txt")).unwrap();
     std::fs::write(one.join("new.txt"), "new").unwrap();
-    let f = std::fs::File::options().write(true).open(one.join("b/c.txt")).unwrap();
-    f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(3600)).unwrap();
+    let f = std::fs::File::options()
+        .write(true)
+        .open(one.join("b/c.txt"))
+        .unwrap();
+    f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(3600))
+        .unwrap();
     drop(f);
     assert_eq!(
         changes(&status(&one).await),
-        [c("local", "added", "new.txt"), c("local", "modified", "a.txt"), c("local", "removed", "b/b.txt")]
+        [
+            c("local", "added", "new.txt"),
+            c("local", "modified", "a.txt"),
+            c("local", "removed", "b/b.txt")
+        ]
     );
-    let out = cli.run_in(&one, &["local", "commit", "-m", "edits from one"], "").await.ok();
-    assert!(out.stdout.contains("Uploaded: 2") && out.stdout.contains("Removed: 1"), "{out}");
+    let out = cli
+        .run_in(&one, &["local", "commit", "-m", "edits from one"], "")
+        .await
+        .ok();
+    assert!(
+        out.stdout.contains("Uploaded: 2") && out.stdout.contains("Removed: 1"),
+        "{out}"
+    );
     assert_eq!(changes(&status(&one).await), []);
-    assert_eq!(cli.run(&["fs", "cat", "lakefs://clilocal/main/data/a.txt"]).await.ok().stdout, "a, edited");
-    cli.run(&["fs", "stat", "lakefs://clilocal/main/data/b/b.txt"]).await.fails(1);
-    let log = cli.json(&["log", "lakefs://clilocal/main", "--amount", "1"]).await;
+    assert_eq!(
+        cli.run(&["fs", "cat", "lakefs://clilocal/main/data/a.txt"])
+            .await
+            .ok()
+            .stdout,
+        "a, edited"
+    );
+    cli.run(&["fs", "stat", "lakefs://clilocal/main/data/b/b.txt"])
+        .await
+        .fails(1);
+    let log = cli
+        .json(&["log", "lakefs://clilocal/main", "--amount", "1"])
+        .await;
     assert_eq!(log[0]["message"], "edits from one");
-    let out = cli.run_in(&one, &["local", "commit", "-m", "nothing"], "").await.ok();
+    let out = cli
+        .run_in(&one, &["local", "commit", "-m", "nothing"], "")
+        .await
+        .ok();
     assert!(out.stdout.contains("No changes"), "{out}");
 
     // A second copy, from before the edits (checked out at the seed).
     let two = cli.home().join("two");
-    let seed_commit = cli.json(&["log", "lakefs://clilocal/main"]).await[1]["id"].as_str().unwrap().to_owned();
-    cli.run(&["local", "clone", &format!("lakefs://clilocal/{seed_commit}/data/"), two.to_str().unwrap()]).await.ok();
+    let seed_commit = cli.json(&["log", "lakefs://clilocal/main"]).await[1]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    cli.run(&[
+        "local",
+        "clone",
+        &format!("lakefs://clilocal/{seed_commit}/data/"),
+        two.to_str().unwrap(),
+    ])
+    .await
+    .ok();
     assert_eq!(read(&two.join("a.txt")), "a");
     // Point it at main's older state: its index says main at the seed commit.
-    let idx = read(&two.join(".lakefs_ref.yaml")).replace(&format!("lakefs://clilocal/{seed_commit}/"), "lakefs://clilocal/main/");
+    let idx = read(&two.join(".lakefs_ref.yaml")).replace(
+        &format!("lakefs://clilocal/{seed_commit}/"),
+        "lakefs://clilocal/main/",
+    );
     std::fs::write(two.join(".lakefs_ref.yaml"), idx).unwrap();
     std::fs::write(two.join("a.txt"), "a, edited in two").unwrap();
     std::fs::write(two.join("b/c.txt"), "c, edited in two").unwrap();
@@ -105,25 +189,50 @@ async fn clone_change_commit_pull_and_conflicts() {
     );
     // Pull and commit both stop on the conflict and touch nothing.
     let out = cli.run_in(&two, &["local", "pull"], "").await.fails(1);
-    assert!(out.stderr.contains("a.txt") && out.stderr.contains("Nothing was changed"), "{out}");
-    let out = cli.run_in(&two, &["local", "commit", "-m", "clash"], "").await.fails(1);
-    assert!(out.stderr.contains("Conflicts found") && out.stderr.contains("a.txt"), "{out}");
+    assert!(
+        out.stderr.contains("a.txt") && out.stderr.contains("Nothing was changed"),
+        "{out}"
+    );
+    let out = cli
+        .run_in(&two, &["local", "commit", "-m", "clash"], "")
+        .await
+        .fails(1);
+    assert!(
+        out.stderr.contains("Conflicts found") && out.stderr.contains("a.txt"),
+        "{out}"
+    );
     assert_eq!(read(&two.join("a.txt")), "a, edited in two");
     assert_eq!(read(&two.join("b/b.txt")), "b");
     assert!(!two.join("new.txt").exists());
     // Resolve by keeping the remote's a.txt; the non-conflicting edit stays.
     std::fs::write(two.join("a.txt"), "a").unwrap();
-    let f = std::fs::File::options().write(true).open(two.join("a.txt")).unwrap();
-    f.set_modified(std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1)).unwrap();
+    let f = std::fs::File::options()
+        .write(true)
+        .open(two.join("a.txt"))
+        .unwrap();
+    f.set_modified(std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1))
+        .unwrap();
     drop(f);
-    let out = cli.run_in(&two, &["local", "pull", "--force"], "").await.ok();
+    let out = cli
+        .run_in(&two, &["local", "pull", "--force"], "")
+        .await
+        .ok();
     assert!(out.stdout.contains("Successfully synced changes!"), "{out}");
     assert_eq!(read(&two.join("a.txt")), "a, edited");
     assert_eq!(read(&two.join("new.txt")), "new");
     assert!(!two.join("b/b.txt").exists());
-    assert_eq!(read(&two.join("b/c.txt")), "c, edited in two", "a local edit nobody else made survives a pull");
-    assert_eq!(changes(&status(&two).await), [c("local", "modified", "b/c.txt")]);
-    cli.run_in(&two, &["local", "commit", "-m", "edit from two"], "").await.ok();
+    assert_eq!(
+        read(&two.join("b/c.txt")),
+        "c, edited in two",
+        "a local edit nobody else made survives a pull"
+    );
+    assert_eq!(
+        changes(&status(&two).await),
+        [c("local", "modified", "b/c.txt")]
+    );
+    cli.run_in(&two, &["local", "commit", "-m", "edit from two"], "")
+        .await
+        .ok();
 
     // Back in the first copy: a pull brings two's edit.
     let out = cli.run_in(&one, &["local", "pull"], "").await.ok();
@@ -134,41 +243,117 @@ async fn clone_change_commit_pull_and_conflicts() {
     // without --force.
     let f = cli.home().join("stray");
     std::fs::write(&f, "stray").unwrap();
-    cli.run(&["fs", "upload", "-s", f.to_str().unwrap(), "lakefs://clilocal/main/elsewhere.txt"]).await.ok();
+    cli.run(&[
+        "fs",
+        "upload",
+        "-s",
+        f.to_str().unwrap(),
+        "lakefs://clilocal/main/elsewhere.txt",
+    ])
+    .await
+    .ok();
     std::fs::write(one.join("more.txt"), "more").unwrap();
-    let out = cli.run_in(&one, &["local", "commit", "-m", "more"], "").await.fails(1);
-    assert!(out.stderr.contains("uncommitted changes outside of local path"), "{out}");
-    cli.run_in(&one, &["local", "commit", "-m", "more", "--force"], "").await.ok();
+    let out = cli
+        .run_in(&one, &["local", "commit", "-m", "more"], "")
+        .await
+        .fails(1);
+    assert!(
+        out.stderr
+            .contains("uncommitted changes outside of local path"),
+        "{out}"
+    );
+    cli.run_in(&one, &["local", "commit", "-m", "more", "--force"], "")
+        .await
+        .ok();
 
     // Checkout: revert local changes, or switch to another ref.
     std::fs::write(one.join("more.txt"), "scribble").unwrap();
     std::fs::write(one.join("junk.txt"), "junk").unwrap();
-    let out = cli.run_in(&one, &["local", "checkout", "-y"], "").await.ok();
+    let out = cli
+        .run_in(&one, &["local", "checkout", "-y"], "")
+        .await
+        .ok();
     assert!(out.stdout.contains("Checkout Summary"), "{out}");
     assert_eq!(read(&one.join("more.txt")), "more");
     assert!(!one.join("junk.txt").exists());
-    cli.run_in(&one, &["local", "checkout", "-y", "--ref", &format!("lakefs://clilocal/{seed_commit}")], "").await.ok();
+    cli.run_in(
+        &one,
+        &[
+            "local",
+            "checkout",
+            "-y",
+            "--ref",
+            &format!("lakefs://clilocal/{seed_commit}"),
+        ],
+        "",
+    )
+    .await
+    .ok();
     assert_eq!(read(&one.join("a.txt")), "a");
     assert!(!one.join("more.txt").exists());
     assert_eq!(changes(&status(&one).await), []);
-    cli.run_in(&one, &["local", "checkout", "-y", "--ref", "lakefs://other/main"], "").await.fails(2);
+    cli.run_in(
+        &one,
+        &["local", "checkout", "-y", "--ref", "lakefs://other/main"],
+        "",
+    )
+    .await
+    .fails(2);
 
     // An interrupted operation is remembered until a checkout repairs it.
-    let idx = read(&one.join(".lakefs_ref.yaml")).replace("active_operation: ''", "active_operation: pull");
+    let idx = read(&one.join(".lakefs_ref.yaml"))
+        .replace("active_operation: ''", "active_operation: pull");
     std::fs::write(one.join(".lakefs_ref.yaml"), idx).unwrap();
-    let out = cli.run(&["local", "status", one.to_str().unwrap()]).await.fails(1);
-    assert!(out.stderr.contains("Latest pull operation was interrupted"), "{out}");
-    cli.run_in(&one, &["local", "checkout", "-y"], "").await.ok();
-    cli.run(&["local", "status", one.to_str().unwrap()]).await.ok();
+    let out = cli
+        .run(&["local", "status", one.to_str().unwrap()])
+        .await
+        .fails(1);
+    assert!(
+        out.stderr.contains("Latest pull operation was interrupted"),
+        "{out}"
+    );
+    cli.run_in(&one, &["local", "checkout", "-y"], "")
+        .await
+        .ok();
+    cli.run(&["local", "status", one.to_str().unwrap()])
+        .await
+        .ok();
 
-    let listed = cli.json(&["local", "list", cli.home().to_str().unwrap()]).await;
-    let dirs: Vec<&str> = listed.as_array().unwrap().iter().map(|d| d["directory"].as_str().unwrap()).collect();
+    let listed = cli
+        .json(&["local", "list", cli.home().to_str().unwrap()])
+        .await;
+    let dirs: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["directory"].as_str().unwrap())
+        .collect();
     assert_eq!(dirs, ["one", "two"]);
-    let out = cli.run(&["local", "status", cli.home().to_str().unwrap()]).await.fails(1);
-    assert!(out.stderr.contains("is not linked to a lakeFS path"), "{out}");
+    let out = cli
+        .run(&["local", "status", cli.home().to_str().unwrap()])
+        .await
+        .fails(1);
+    assert!(
+        out.stderr.contains("is not linked to a lakeFS path"),
+        "{out}"
+    );
     // init links without transferring; an object is not a directory.
     let three = cli.home().join("three");
-    cli.run(&["local", "init", "lakefs://clilocal/main/data/", three.to_str().unwrap()]).await.ok();
+    cli.run(&[
+        "local",
+        "init",
+        "lakefs://clilocal/main/data/",
+        three.to_str().unwrap(),
+    ])
+    .await
+    .ok();
     assert!(!three.join("a.txt").exists());
-    cli.run(&["local", "init", "lakefs://clilocal/main/data/a.txt", cli.home().join("four").to_str().unwrap()]).await.fails(1);
+    cli.run(&[
+        "local",
+        "init",
+        "lakefs://clilocal/main/data/a.txt",
+        cli.home().join("four").to_str().unwrap(),
+    ])
+    .await
+    .fails(1);
 }

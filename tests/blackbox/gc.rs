@@ -292,7 +292,14 @@ async fn the_command_line_collects_beside_a_running_server() {
     assert!(out.contains("garbage") && out.contains("dry run"), "{out}");
     assert!(exists(&store, &old).await);
     let (ok, out, err) = run_cli(
-        &["admin", "gc", "run", "--quickstart", "--repository", "gccli"],
+        &[
+            "admin",
+            "gc",
+            "run",
+            "--quickstart",
+            "--repository",
+            "gccli",
+        ],
         &dir,
         "",
         &cli_env,

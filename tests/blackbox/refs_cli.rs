@@ -75,7 +75,13 @@ async fn refs_dump_and_restore_from_the_command_line() {
     let cli_env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let dir = api.tarn.data_dir.path().to_owned();
     let (ok, manifest, err) = run_cli(
-        &["admin", "refs-dump", "--quickstart", "--repository", "refscli"],
+        &[
+            "admin",
+            "refs-dump",
+            "--quickstart",
+            "--repository",
+            "refscli",
+        ],
         &dir,
         "",
         &cli_env,

@@ -119,7 +119,11 @@ impl Stats {
 
     fn report(&self, ctx: &Ctx) {
         let elapsed = self.elapsed;
-        let mut lat = self.latencies_us.lock().map(|l| l.clone()).unwrap_or_default();
+        let mut lat = self
+            .latencies_us
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_default();
         lat.sort_unstable();
         let done = self.done.load(Ordering::Relaxed);
         let errors = self.errors.load(Ordering::Relaxed);
@@ -142,7 +146,10 @@ impl Stats {
             }));
             return;
         }
-        let mut text = format!("{}: completed: {done}, errors: {errors}, in {secs:.2}s\n", self.name);
+        let mut text = format!(
+            "{}: completed: {done}, errors: {errors}, in {secs:.2}s\n",
+            self.name
+        );
         if let Ok(Some(e)) = self.first_error.lock().map(|e| e.clone()) {
             text.push_str(&format!("First error: {e}\n"));
         }
@@ -151,7 +158,9 @@ impl Stats {
             (done - errors) as f64 / secs,
             errors as f64 / secs
         ));
-        for bucket in [1u64, 2, 5, 7, 10, 15, 25, 50, 75, 100, 250, 350, 500, 750, 1000, 5000] {
+        for bucket in [
+            1u64, 2, 5, 7, 10, 15, 25, 50, 75, 100, 250, 350, 500, 750, 1000, 5000,
+        ] {
             let count = lat.partition_point(|l| *l <= bucket * 1000);
             text.push_str(&format!("\n{bucket}\t{count}"));
         }
@@ -236,27 +245,47 @@ where
     ticker.abort();
     let _ = ticker.await;
     let elapsed = start.elapsed();
-    let stats = Arc::try_unwrap(stats).map_err(|_| CliError::Failed("load still running".into()))?;
+    let stats =
+        Arc::try_unwrap(stats).map_err(|_| CliError::Failed("load still running".into()))?;
     Ok(Stats { elapsed, ..stats })
 }
 
-async fn keys(ctx: &Ctx, client: &Client, repo: &str, reference: &str, from_file: &str, prefix: &str) -> CliResult<Vec<String>> {
+async fn keys(
+    ctx: &Ctx,
+    client: &Client,
+    repo: &str,
+    reference: &str,
+    from_file: &str,
+    prefix: &str,
+) -> CliResult<Vec<String>> {
     let keys: Vec<String> = if from_file.is_empty() {
-        Pager::new(client, format!("/repositories/{}/refs/{}/objects/ls", seg(repo), seg(reference)))
-            .query("prefix", prefix)
-            .amount(1000)
-            .all()
-            .await?
-            .iter()
-            .map(|o| s(o, "path").to_owned())
-            .collect()
+        Pager::new(
+            client,
+            format!(
+                "/repositories/{}/refs/{}/objects/ls",
+                seg(repo),
+                seg(reference)
+            ),
+        )
+        .query("prefix", prefix)
+        .amount(1000)
+        .all()
+        .await?
+        .iter()
+        .map(|o| s(o, "path").to_owned())
+        .collect()
     } else {
         let text = if from_file == "-" {
-            std::io::read_to_string(std::io::stdin()).map_err(|e| CliError::io("read standard input", e))?
+            std::io::read_to_string(std::io::stdin())
+                .map_err(|e| CliError::io("read standard input", e))?
         } else {
-            std::fs::read_to_string(from_file).map_err(|e| CliError::io(format!("read {from_file}"), e))?
+            std::fs::read_to_string(from_file)
+                .map_err(|e| CliError::io(format!("read {from_file}"), e))?
         };
-        text.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect()
+        text.lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
     };
     if keys.is_empty() {
         return failed("no keys to read: give --from-file, or a ref and --prefix with objects");
@@ -271,39 +300,85 @@ pub(crate) async fn run(ctx: &Ctx, command: AbuseCommand) -> CliResult<()> {
     let client = ctx.client()?;
     let client = &client;
     match command {
-        AbuseCommand::RandomRead { source_ref, from_file, prefix, load } => {
+        AbuseCommand::RandomRead {
+            source_ref,
+            from_file,
+            prefix,
+            load,
+        } => {
             let uri = ctx.reference(&source_ref)?;
-            let keys = keys(ctx, client, &uri.repository, uri.reference(), &from_file, &prefix).await?;
-            let path = format!("/repositories/{}/refs/{}/objects/stat", seg(&uri.repository), seg(uri.reference()));
-            stress("read", load.amount, load.parallelism, Duration::ZERO, |_| {
-                let key = keys[rand::rng().random_range(0..keys.len())].clone();
-                let path = path.clone();
-                async move { client.get(path).query("path", key).ok().await }
-            })
+            let keys = keys(
+                ctx,
+                client,
+                &uri.repository,
+                uri.reference(),
+                &from_file,
+                &prefix,
+            )
+            .await?;
+            let path = format!(
+                "/repositories/{}/refs/{}/objects/stat",
+                seg(&uri.repository),
+                seg(uri.reference())
+            );
+            stress(
+                "read",
+                load.amount,
+                load.parallelism,
+                Duration::ZERO,
+                |_| {
+                    let key = keys[rand::rng().random_range(0..keys.len())].clone();
+                    let path = path.clone();
+                    async move { client.get(path).query("path", key).ok().await }
+                },
+            )
             .await
             .map(|stats| stats.report(ctx))
         }
-        AbuseCommand::RandomWrite { branch, prefix, size, load } => {
+        AbuseCommand::RandomWrite {
+            branch,
+            prefix,
+            size,
+            load,
+        } => {
             let uri = ctx.branch(&branch)?;
-            client.get(format!("/repositories/{}", seg(&uri.repository))).ok().await?;
+            client
+                .get(format!("/repositories/{}", seg(&uri.repository)))
+                .ok()
+                .await?;
             let body = bytes::Bytes::from(vec![b'x'; size]);
-            let upload = format!("/repositories/{}/branches/{}/objects", seg(&uri.repository), seg(uri.reference()));
-            stress("stage object", load.amount, load.parallelism, Duration::ZERO, |i| {
-                let key = format!("{prefix}file-{i}");
-                let (uri, body, upload) = (&uri, body.clone(), upload.clone());
-                async move {
-                    client
-                        .post(upload)
-                        .query("path", key)
-                        .send_body(body.into(), "application/octet-stream")
-                        .await
-                        .map(drop)
-                }
-            })
+            let upload = format!(
+                "/repositories/{}/branches/{}/objects",
+                seg(&uri.repository),
+                seg(uri.reference())
+            );
+            stress(
+                "stage object",
+                load.amount,
+                load.parallelism,
+                Duration::ZERO,
+                |i| {
+                    let key = format!("{prefix}file-{i}");
+                    let (body, upload) = (body.clone(), upload.clone());
+                    async move {
+                        client
+                            .post(upload)
+                            .query("path", key)
+                            .send_body(body.into(), "application/octet-stream")
+                            .await
+                            .map(drop)
+                    }
+                },
+            )
             .await
             .map(|stats| stats.report(ctx))
         }
-        AbuseCommand::CreateBranches { source_ref, branch_prefix, clean_only, load } => {
+        AbuseCommand::CreateBranches {
+            source_ref,
+            branch_prefix,
+            clean_only,
+            load,
+        } => {
             let uri = ctx.reference(&source_ref)?;
             let branches = format!("/repositories/{}/branches", seg(&uri.repository));
             let old: Vec<String> = Pager::new(client, branches.clone())
@@ -314,10 +389,16 @@ pub(crate) async fn run(ctx: &Ctx, command: AbuseCommand) -> CliResult<()> {
                 .iter()
                 .map(|b| s(b, "id").to_owned())
                 .collect();
-            let deleted = stress("delete branch", old.len(), load.parallelism, Duration::ZERO, |i| {
-                let path = format!("{branches}/{}", seg(&old[i]));
-                async move { client.delete(path).ok().await }
-            })
+            let deleted = stress(
+                "delete branch",
+                old.len(),
+                load.parallelism,
+                Duration::ZERO,
+                |i| {
+                    let path = format!("{branches}/{}", seg(&old[i]));
+                    async move { client.delete(path).ok().await }
+                },
+            )
             .await?;
             if !ctx.out.json || clean_only {
                 deleted.report(ctx);
@@ -325,24 +406,41 @@ pub(crate) async fn run(ctx: &Ctx, command: AbuseCommand) -> CliResult<()> {
             if clean_only {
                 return Ok(());
             }
-            stress("create branch", load.amount, load.parallelism, Duration::ZERO, |i| {
-                let (branches, uri) = (branches.clone(), &uri);
-                let name = format!("{branch_prefix}{i}");
-                async move {
-                    client
-                        .post(branches)
-                        .json(json!({"name": name, "source": uri.reference()}))
-                        .ok()
-                        .await
-                }
-            })
+            stress(
+                "create branch",
+                load.amount,
+                load.parallelism,
+                Duration::ZERO,
+                |i| {
+                    let (branches, uri) = (branches.clone(), &uri);
+                    let name = format!("{branch_prefix}{i}");
+                    async move {
+                        client
+                            .post(branches)
+                            .json(json!({"name": name, "source": uri.reference()}))
+                            .ok()
+                            .await
+                    }
+                },
+            )
             .await
             .map(|stats| stats.report(ctx))
         }
-        AbuseCommand::Commit { branch, amount, gap } => {
+        AbuseCommand::Commit {
+            branch,
+            amount,
+            gap,
+        } => {
             let uri = ctx.branch(&branch)?;
-            let path = format!("/repositories/{}/branches/{}/commits", seg(&uri.repository), seg(uri.reference()));
-            client.get(format!("/repositories/{}", seg(&uri.repository))).ok().await?;
+            let path = format!(
+                "/repositories/{}/branches/{}/commits",
+                seg(&uri.repository),
+                seg(uri.reference())
+            );
+            client
+                .get(format!("/repositories/{}", seg(&uri.repository)))
+                .ok()
+                .await?;
             stress("commit", amount, 1, gap, |i| {
                 let path = path.clone();
                 async move {
@@ -358,11 +456,18 @@ pub(crate) async fn run(ctx: &Ctx, command: AbuseCommand) -> CliResult<()> {
         }
         AbuseCommand::LinkSameObject { branch, key, load } => {
             let uri = ctx.branch(&branch)?;
-            let objects = format!("/repositories/{}/branches/{}/objects", seg(&uri.repository), seg(uri.reference()));
+            let objects = format!(
+                "/repositories/{}/branches/{}/objects",
+                seg(&uri.repository),
+                seg(uri.reference())
+            );
             let st: serde_json::Value = client
                 .post(objects.clone())
                 .query("path", &key)
-                .send_body(bytes::Bytes::from_static(b"linked object").into(), "application/octet-stream")
+                .send_body(
+                    bytes::Bytes::from_static(b"linked object").into(),
+                    "application/octet-stream",
+                )
                 .await?
                 .json()
                 .await
@@ -375,20 +480,40 @@ pub(crate) async fn run(ctx: &Ctx, command: AbuseCommand) -> CliResult<()> {
                 "checksum": st["checksum"],
                 "size_bytes": st["size_bytes"],
             });
-            stress("link", load.amount, load.parallelism, Duration::ZERO, |_| {
-                let (objects, key, body) = (objects.clone(), key.clone(), body.clone());
-                async move { client.put(objects).query("path", key).json(body).ok().await }
-            })
+            stress(
+                "link",
+                load.amount,
+                load.parallelism,
+                Duration::ZERO,
+                |_| {
+                    let (objects, key, body) = (objects.clone(), key.clone(), body.clone());
+                    async move { client.put(objects).query("path", key).json(body).ok().await }
+                },
+            )
             .await
             .map(|stats| stats.report(ctx))
         }
-        AbuseCommand::List { source_ref, prefix, load } => {
+        AbuseCommand::List {
+            source_ref,
+            prefix,
+            load,
+        } => {
             let uri = ctx.reference(&source_ref)?;
-            let path = format!("/repositories/{}/refs/{}/objects/ls", seg(&uri.repository), seg(uri.reference()));
-            stress("list", load.amount, load.parallelism, Duration::ZERO, |_| {
-                let (path, prefix) = (path.clone(), prefix.clone());
-                async move { client.get(path).query("prefix", prefix).ok().await }
-            })
+            let path = format!(
+                "/repositories/{}/refs/{}/objects/ls",
+                seg(&uri.repository),
+                seg(uri.reference())
+            );
+            stress(
+                "list",
+                load.amount,
+                load.parallelism,
+                Duration::ZERO,
+                |_| {
+                    let (path, prefix) = (path.clone(), prefix.clone());
+                    async move { client.get(path).query("prefix", prefix).ok().await }
+                },
+            )
             .await
             .map(|stats| stats.report(ctx))
         }

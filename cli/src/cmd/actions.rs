@@ -11,9 +11,7 @@ use std::path::PathBuf;
 #[derive(Debug, Subcommand)]
 pub(crate) enum ActionsCommand {
     /// Check an action file ('-': standard input) as the server reads it.
-    Validate {
-        file: PathBuf,
-    },
+    Validate { file: PathBuf },
     /// The runs of a repository's hooks.
     #[command(subcommand)]
     Runs(RunsCommand),
@@ -53,25 +51,38 @@ pub(crate) async fn run(ctx: &Ctx, command: ActionsCommand) -> CliResult<()> {
                     .map_err(|e| CliError::io("read standard input", e))?;
                 buf
             } else {
-                std::fs::read(&file).map_err(|e| CliError::io(format!("cannot read {}", file.display()), e))?
+                std::fs::read(&file)
+                    .map_err(|e| CliError::io(format!("cannot read {}", file.display()), e))?
             };
             match (ctx.local.validate_action)(&bytes) {
                 Ok(summary) => {
-                    ctx.out.line(format!("File validated successfully: '{}'", file.display()));
+                    ctx.out
+                        .line(format!("File validated successfully: '{}'", file.display()));
                     ctx.out.line(format!("{}: {summary}", file.display()));
                     Ok(())
                 }
                 Err(e) => failed(format!("{}: {e}", file.display())),
             }
         }
-        ActionsCommand::Runs(RunsCommand::List { repository, branch, commit, amount, after }) => {
+        ActionsCommand::Runs(RunsCommand::List {
+            repository,
+            branch,
+            commit,
+            amount,
+            after,
+        }) => {
             let uri = ctx.repo(&repository)?;
             let client = ctx.client()?;
             let mut call = client
-                .get(format!("/repositories/{}/actions/runs", seg(&uri.repository)))
+                .get(format!(
+                    "/repositories/{}/actions/runs",
+                    seg(&uri.repository)
+                ))
                 .query("amount", amount)
                 .query("after", &after);
-            call = call.query_opt("branch", branch.as_deref()).query_opt("commit", commit.as_deref());
+            call = call
+                .query_opt("branch", branch.as_deref())
+                .query_opt("commit", commit.as_deref());
             let body = call.value().await?;
             let runs = body["results"].as_array().cloned().unwrap_or_default();
             if ctx.out.json {
@@ -79,7 +90,18 @@ pub(crate) async fn run(ctx: &Ctx, command: ActionsCommand) -> CliResult<()> {
                 return Ok(());
             }
             let rows: Vec<Vec<String>> = runs.iter().map(run_row).collect();
-            ctx.out.table(&["Run ID", "Event", "Start Time", "End Time", "Branch", "Commit ID", "Status"], &rows);
+            ctx.out.table(
+                &[
+                    "Run ID",
+                    "Event",
+                    "Start Time",
+                    "End Time",
+                    "Branch",
+                    "Commit ID",
+                    "Status",
+                ],
+                &rows,
+            );
             ctx.out.more_hint(&body["pagination"], amount);
             Ok(())
         }
@@ -106,7 +128,10 @@ fn run_row(r: &Value) -> Vec<String> {
 async fn describe(ctx: &Ctx, client: &Client, repo: &str, run_id: &str) -> CliResult<()> {
     let base = format!("/repositories/{}/actions/runs/{}", seg(repo), seg(run_id));
     let run = client.get(base.clone()).value().await?;
-    let hooks = crate::client::Pager::new(client, format!("{base}/hooks")).amount(1000).all().await?;
+    let hooks = crate::client::Pager::new(client, format!("{base}/hooks"))
+        .amount(1000)
+        .all()
+        .await?;
     let mut outputs = Vec::new();
     for h in &hooks {
         let out = client
@@ -128,12 +153,37 @@ async fn describe(ctx: &Ctx, client: &Client, repo: &str, run_id: &str) -> CliRe
         return Ok(());
     }
     ctx.out.line(format!("Repository: lakefs://{repo}"));
-    ctx.out.table(&["Run ID", "Event", "Start Time", "End Time", "Branch", "Commit ID", "Status"], &[run_row(&run)]);
+    ctx.out.table(
+        &[
+            "Run ID",
+            "Event",
+            "Start Time",
+            "End Time",
+            "Branch",
+            "Commit ID",
+            "Status",
+        ],
+        &[run_row(&run)],
+    );
     for (h, output) in hooks.iter().zip(outputs) {
         let status = s(h, "status");
-        let painted = ctx.out.paint(status, if status == "completed" { Paint::Green } else { Paint::Red });
+        let painted = ctx.out.paint(
+            status,
+            if status == "completed" {
+                Paint::Green
+            } else {
+                Paint::Red
+            },
+        );
         ctx.out.table(
-            &["Hook Run ID", "Hook ID", "Start Time", "End Time", "Action", "Status"],
+            &[
+                "Hook Run ID",
+                "Hook ID",
+                "Start Time",
+                "End Time",
+                "Action",
+                "Status",
+            ],
             &[vec![
                 s(h, "hook_run_id").into(),
                 s(h, "hook_id").into(),

@@ -166,8 +166,15 @@ fn created(ctx: &Ctx, what: &str, v: &Value) {
         ctx.out.json(v);
         return;
     }
-    ctx.out.line(ctx.out.paint(format!("{what} created successfully."), Paint::Green));
-    ctx.out.line(format!("ID: {}\nCreation Date: {}", s(v, "id"), date(n(v, "creation_date"))));
+    ctx.out.line(
+        ctx.out
+            .paint(format!("{what} created successfully."), Paint::Green),
+    );
+    ctx.out.line(format!(
+        "ID: {}\nCreation Date: {}",
+        s(v, "id"),
+        date(n(v, "creation_date"))
+    ));
 }
 
 fn policy_rows(p: &Value) -> Vec<Vec<String>> {
@@ -177,7 +184,12 @@ fn policy_rows(p: &Value) -> Vec<Vec<String>> {
         .flatten()
         .enumerate()
         .map(|(i, st)| {
-            let actions: Vec<&str> = st["action"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let actions: Vec<&str> = st["action"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
             vec![
                 s(p, "id").into(),
                 date(n(p, "creation_date")),
@@ -190,9 +202,18 @@ fn policy_rows(p: &Value) -> Vec<Vec<String>> {
         .collect()
 }
 
-async fn policy_links(ctx: &Ctx, client: &Client, kind: &str, command: PolicyLinks) -> CliResult<()> {
+async fn policy_links(
+    ctx: &Ctx,
+    client: &Client,
+    kind: &str,
+    command: PolicyLinks,
+) -> CliResult<()> {
     match command {
-        PolicyLinks::List { id, effective, page } => {
+        PolicyLinks::List {
+            id,
+            effective,
+            page,
+        } => {
             let body = client
                 .get(format!("/auth/{kind}/{}/policies", seg(&id)))
                 .query("amount", page.amount)
@@ -206,17 +227,41 @@ async fn policy_links(ctx: &Ctx, client: &Client, kind: &str, command: PolicyLin
                 return Ok(());
             }
             let rows: Vec<Vec<String>> = policies.iter().flat_map(policy_rows).collect();
-            ctx.out.table(&["Policy ID", "Creation Date", "Statement #", "Resource", "Effect", "Actions"], &rows);
+            ctx.out.table(
+                &[
+                    "Policy ID",
+                    "Creation Date",
+                    "Statement #",
+                    "Resource",
+                    "Effect",
+                    "Actions",
+                ],
+                &rows,
+            );
             ctx.out.more_hint(&body["pagination"], page.amount);
             Ok(())
         }
         PolicyLinks::Attach { id, policy } => {
-            client.put(format!("/auth/{kind}/{}/policies/{}", seg(&id), seg(&policy))).ok().await?;
+            client
+                .put(format!(
+                    "/auth/{kind}/{}/policies/{}",
+                    seg(&id),
+                    seg(&policy)
+                ))
+                .ok()
+                .await?;
             ctx.out.line("Policy attached successfully");
             Ok(())
         }
         PolicyLinks::Detach { id, policy } => {
-            client.delete(format!("/auth/{kind}/{}/policies/{}", seg(&id), seg(&policy))).ok().await?;
+            client
+                .delete(format!(
+                    "/auth/{kind}/{}/policies/{}",
+                    seg(&id),
+                    seg(&policy)
+                ))
+                .ok()
+                .await?;
             ctx.out.line("Policy detached successfully");
             Ok(())
         }
@@ -245,42 +290,75 @@ pub(crate) async fn run(ctx: &Ctx, command: AuthCommand) -> CliResult<()> {
 async fn users(ctx: &Ctx, client: &Client, command: UsersCommand) -> CliResult<()> {
     match command {
         UsersCommand::List(page) => {
-            show_page(ctx, client, "/auth/users".into(), &page, &["ID", "User", "Creation Date"], |u| {
-                let name = [s(u, "friendly_name"), s(u, "email"), s(u, "id")]
-                    .into_iter()
-                    .find(|x| !x.is_empty())
-                    .unwrap_or_default();
-                vec![s(u, "id").into(), name.into(), date(n(u, "creation_date"))]
-            })
+            show_page(
+                ctx,
+                client,
+                "/auth/users".into(),
+                &page,
+                &["ID", "User", "Creation Date"],
+                |u| {
+                    let name = [s(u, "friendly_name"), s(u, "email"), s(u, "id")]
+                        .into_iter()
+                        .find(|x| !x.is_empty())
+                        .unwrap_or_default();
+                    vec![s(u, "id").into(), name.into(), date(n(u, "creation_date"))]
+                },
+            )
             .await
         }
         UsersCommand::Create { id } => {
-            let u = client.post("/auth/users").json(json!({"id": id})).value().await?;
+            let u = client
+                .post("/auth/users")
+                .json(json!({"id": id}))
+                .value()
+                .await?;
             created(ctx, "User", &u);
             Ok(())
         }
         UsersCommand::Delete { id } => {
-            client.delete(format!("/auth/users/{}", seg(&id))).ok().await?;
+            client
+                .delete(format!("/auth/users/{}", seg(&id)))
+                .ok()
+                .await?;
             ctx.out.line("User deleted successfully");
             Ok(())
         }
         UsersCommand::Groups(IdList::List { id, page }) => {
-            show_page(ctx, client, format!("/auth/users/{}/groups", seg(&id)), &page, &["Group ID", "Creation Date"], |g| {
-                vec![s(g, "id").into(), date(n(g, "creation_date"))]
-            })
+            show_page(
+                ctx,
+                client,
+                format!("/auth/users/{}/groups", seg(&id)),
+                &page,
+                &["Group ID", "Creation Date"],
+                |g| vec![s(g, "id").into(), date(n(g, "creation_date"))],
+            )
             .await
         }
         UsersCommand::Policies(c) => policy_links(ctx, client, "users", c).await,
         UsersCommand::Credentials(CredentialsCommand::Create { id }) => {
             let id = user_or_me(client, id).await?;
-            let c = client.post(format!("/auth/users/{}/credentials", seg(&id))).value().await?;
+            let c = client
+                .post(format!("/auth/users/{}/credentials", seg(&id)))
+                .value()
+                .await?;
             if ctx.out.json {
                 ctx.out.json(&c);
                 return Ok(());
             }
-            ctx.out.line(ctx.out.paint("Credentials created successfully.", Paint::Green));
-            ctx.out.line(format!("{:<18} {}", "Access Key ID:", s(&c, "access_key_id")));
-            ctx.out.line(format!("{:<18} {}", "Secret Access Key:", s(&c, "secret_access_key")));
+            ctx.out.line(
+                ctx.out
+                    .paint("Credentials created successfully.", Paint::Green),
+            );
+            ctx.out.line(format!(
+                "{:<18} {}",
+                "Access Key ID:",
+                s(&c, "access_key_id")
+            ));
+            ctx.out.line(format!(
+                "{:<18} {}",
+                "Secret Access Key:",
+                s(&c, "secret_access_key")
+            ));
             ctx.out.line(ctx.out.paint(
                 "Keep these somewhere safe since you will not be able to see the secret key again",
                 Paint::Yellow,
@@ -289,15 +367,24 @@ async fn users(ctx: &Ctx, client: &Client, command: UsersCommand) -> CliResult<(
         }
         UsersCommand::Credentials(CredentialsCommand::List { id, page }) => {
             let id = user_or_me(client, id).await?;
-            show_page(ctx, client, format!("/auth/users/{}/credentials", seg(&id)), &page, &["Access Key ID", "Issued Date"], |c| {
-                vec![s(c, "access_key_id").into(), date(n(c, "creation_date"))]
-            })
+            show_page(
+                ctx,
+                client,
+                format!("/auth/users/{}/credentials", seg(&id)),
+                &page,
+                &["Access Key ID", "Issued Date"],
+                |c| vec![s(c, "access_key_id").into(), date(n(c, "creation_date"))],
+            )
             .await
         }
         UsersCommand::Credentials(CredentialsCommand::Delete { id, access_key_id }) => {
             let id = user_or_me(client, id).await?;
             client
-                .delete(format!("/auth/users/{}/credentials/{}", seg(&id), seg(&access_key_id)))
+                .delete(format!(
+                    "/auth/users/{}/credentials/{}",
+                    seg(&id),
+                    seg(&access_key_id)
+                ))
                 .ok()
                 .await?;
             ctx.out.line("Credentials deleted successfully");
@@ -309,35 +396,62 @@ async fn users(ctx: &Ctx, client: &Client, command: UsersCommand) -> CliResult<(
 async fn groups(ctx: &Ctx, client: &Client, command: GroupsCommand) -> CliResult<()> {
     match command {
         GroupsCommand::List(page) => {
-            show_page(ctx, client, "/auth/groups".into(), &page, &["ID", "Group Name", "Creation Date"], |g| {
-                let name = Some(s(g, "name")).filter(|x| !x.is_empty()).unwrap_or(s(g, "id"));
-                vec![s(g, "id").into(), name.into(), date(n(g, "creation_date"))]
-            })
+            show_page(
+                ctx,
+                client,
+                "/auth/groups".into(),
+                &page,
+                &["ID", "Group Name", "Creation Date"],
+                |g| {
+                    let name = Some(s(g, "name"))
+                        .filter(|x| !x.is_empty())
+                        .unwrap_or(s(g, "id"));
+                    vec![s(g, "id").into(), name.into(), date(n(g, "creation_date"))]
+                },
+            )
             .await
         }
         GroupsCommand::Create { id } => {
-            let g = client.post("/auth/groups").json(json!({"id": id})).value().await?;
+            let g = client
+                .post("/auth/groups")
+                .json(json!({"id": id}))
+                .value()
+                .await?;
             created(ctx, "Group", &g);
             Ok(())
         }
         GroupsCommand::Delete { id } => {
-            client.delete(format!("/auth/groups/{}", seg(&id))).ok().await?;
+            client
+                .delete(format!("/auth/groups/{}", seg(&id)))
+                .ok()
+                .await?;
             ctx.out.line("Group deleted successfully");
             Ok(())
         }
         GroupsCommand::Members(MembersCommand::List { id, page }) => {
-            show_page(ctx, client, format!("/auth/groups/{}/members", seg(&id)), &page, &["User ID"], |u| {
-                vec![s(u, "id").into()]
-            })
+            show_page(
+                ctx,
+                client,
+                format!("/auth/groups/{}/members", seg(&id)),
+                &page,
+                &["User ID"],
+                |u| vec![s(u, "id").into()],
+            )
             .await
         }
         GroupsCommand::Members(MembersCommand::Add { id, user }) => {
-            client.put(format!("/auth/groups/{}/members/{}", seg(&id), seg(&user))).ok().await?;
+            client
+                .put(format!("/auth/groups/{}/members/{}", seg(&id), seg(&user)))
+                .ok()
+                .await?;
             ctx.out.line("User successfully added");
             Ok(())
         }
         GroupsCommand::Members(MembersCommand::Remove { id, user }) => {
-            client.delete(format!("/auth/groups/{}/members/{}", seg(&id), seg(&user))).ok().await?;
+            client
+                .delete(format!("/auth/groups/{}/members/{}", seg(&id), seg(&user)))
+                .ok()
+                .await?;
             ctx.out.line("User successfully removed");
             Ok(())
         }
@@ -362,35 +476,54 @@ fn print_policy(ctx: &Ctx, p: &Value) {
 async fn policies(ctx: &Ctx, client: &Client, command: PoliciesCommand) -> CliResult<()> {
     match command {
         PoliciesCommand::List(page) => {
-            show_page(ctx, client, "/auth/policies".into(), &page, &["Policy ID", "Creation Date"], |p| {
-                vec![s(p, "id").into(), date(n(p, "creation_date"))]
-            })
+            show_page(
+                ctx,
+                client,
+                "/auth/policies".into(),
+                &page,
+                &["Policy ID", "Creation Date"],
+                |p| vec![s(p, "id").into(), date(n(p, "creation_date"))],
+            )
             .await
         }
-        PoliciesCommand::Create { id, statement_document } => {
+        PoliciesCommand::Create {
+            id,
+            statement_document,
+        } => {
             let text = if statement_document == "-" {
-                std::io::read_to_string(std::io::stdin()).map_err(|e| CliError::io("read standard input", e))?
+                std::io::read_to_string(std::io::stdin())
+                    .map_err(|e| CliError::io("read standard input", e))?
             } else {
                 std::fs::read_to_string(&statement_document)
                     .map_err(|e| CliError::io(format!("read {statement_document}"), e))?
             };
-            let mut doc: Value = serde_json::from_str(&text)
-                .map_err(|e| CliError::Usage(format!("{statement_document} is not a JSON statement document: {e}")))?;
+            let mut doc: Value = serde_json::from_str(&text).map_err(|e| {
+                CliError::Usage(format!(
+                    "{statement_document} is not a JSON statement document: {e}"
+                ))
+            })?;
             doc["id"] = json!(id);
             let p = client.post("/auth/policies").json(doc).value().await?;
             if !ctx.out.json {
-                ctx.out.line(ctx.out.paint("Policy created successfully.", Paint::Green));
+                ctx.out
+                    .line(ctx.out.paint("Policy created successfully.", Paint::Green));
             }
             print_policy(ctx, &p);
             Ok(())
         }
         PoliciesCommand::Show { id } => {
-            let p = client.get(format!("/auth/policies/{}", seg(&id))).value().await?;
+            let p = client
+                .get(format!("/auth/policies/{}", seg(&id)))
+                .value()
+                .await?;
             print_policy(ctx, &p);
             Ok(())
         }
         PoliciesCommand::Delete { id } => {
-            client.delete(format!("/auth/policies/{}", seg(&id))).ok().await?;
+            client
+                .delete(format!("/auth/policies/{}", seg(&id)))
+                .ok()
+                .await?;
             ctx.out.line("Policy deleted successfully");
             Ok(())
         }

@@ -100,17 +100,26 @@ pub(crate) async fn run(ctx: &Ctx, command: BranchCommand) -> CliResult<()> {
                 .text()
                 .await?;
             if ctx.out.json {
-                ctx.out.json(&json!({"id": uri.reference(), "commit_id": commit.trim()}));
+                ctx.out
+                    .json(&json!({"id": uri.reference(), "commit_id": commit.trim()}));
             } else {
                 ctx.out.line(format!("Source ref: {src}"));
-                ctx.out.line(format!("created branch '{}' {}", uri.reference(), commit.trim()));
+                ctx.out.line(format!(
+                    "created branch '{}' {}",
+                    uri.reference(),
+                    commit.trim()
+                ));
             }
             Ok(())
         }
         BranchCommand::Delete { branch, yes } => {
             let uri = ctx.branch(&branch)?;
             let client = ctx.client()?;
-            confirm(yes.yes, "Are you sure you want to delete branch", "Delete branch aborted")?;
+            confirm(
+                yes.yes,
+                "Are you sure you want to delete branch",
+                "Delete branch aborted",
+            )?;
             ctx.out.line(format!("Branch: {uri}"));
             client
                 .delete(branch_path(&uri.repository, uri.reference()))
@@ -185,11 +194,15 @@ async fn revert(ctx: &Ctx, a: RevertArgs) -> CliResult<()> {
             "allow_empty": a.allow_empty_commit,
         });
         client
-            .post(format!("{}/revert", branch_path(&uri.repository, uri.reference())))
+            .post(format!(
+                "{}/revert",
+                branch_path(&uri.repository, uri.reference())
+            ))
             .json(body)
             .ok()
             .await?;
-        ctx.out.line(format!("commit {commit} successfully reverted"));
+        ctx.out
+            .line(format!("commit {commit} successfully reverted"));
     }
     Ok(())
 }

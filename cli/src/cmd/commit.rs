@@ -83,10 +83,13 @@ pub(crate) fn print_created(ctx: &Ctx, branch: &str, c: &Value) {
         .as_array()
         .map(|p| p.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    ctx.out.line(format!("Commit for branch \"{branch}\" completed."));
-    ctx.out.line(format!("ID: {}", ctx.out.paint(s(c, "id"), Paint::Yellow)));
+    ctx.out
+        .line(format!("Commit for branch \"{branch}\" completed."));
+    ctx.out
+        .line(format!("ID: {}", ctx.out.paint(s(c, "id"), Paint::Yellow)));
     ctx.out.line(format!("Message: {}", s(c, "message")));
-    ctx.out.line(format!("Timestamp: {}", date(n(c, "creation_date"))));
+    ctx.out
+        .line(format!("Timestamp: {}", date(n(c, "creation_date"))));
     ctx.out.line(format!("Parents: {}", parents.join(", ")));
 }
 
@@ -99,7 +102,10 @@ fn metadata_lines(meta: &Value) -> Vec<String> {
     keys.sort();
     let mut lines = vec![String::new(), "Metadata:".to_owned(), "\t".to_owned()];
     for k in keys {
-        lines.push(format!("\t{k:<18} = {}", map[k].as_str().unwrap_or_default()));
+        lines.push(format!(
+            "\t{k:<18} = {}",
+            map[k].as_str().unwrap_or_default()
+        ));
         lines.push("\t".to_owned());
     }
     lines
@@ -109,7 +115,10 @@ fn metadata_lines(meta: &Value) -> Vec<String> {
 fn print_commit(ctx: &Ctx, c: &Value, meta_range: bool) {
     let out = &ctx.out;
     out.line("");
-    out.line(format!("ID:            {}", out.paint(s(c, "id"), Paint::Yellow)));
+    out.line(format!(
+        "ID:            {}",
+        out.paint(s(c, "id"), Paint::Yellow)
+    ));
     if !s(c, "committer").is_empty() {
         out.line(format!("Author:        {}", s(c, "committer")));
     }
@@ -122,7 +131,10 @@ fn print_commit(ctx: &Ctx, c: &Value, meta_range: bool) {
         .map(|p| p.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     if parents.len() > 1 {
-        out.line(out.paint(format!("Merge:         {}", parents.join(", ")), Paint::Bold));
+        out.line(out.paint(
+            format!("Merge:         {}", parents.join(", ")),
+            Paint::Bold,
+        ));
     }
     out.line("");
     out.line(format!("\t{}", s(c, "message")));
@@ -168,9 +180,13 @@ pub(crate) async fn log(ctx: &Ctx, a: LogArgs) -> CliResult<()> {
         return usage("Prefixes list contains empty string!");
     }
     if !a.since.is_empty()
-        && time::OffsetDateTime::parse(&a.since, &time::format_description::well_known::Rfc3339).is_err()
+        && time::OffsetDateTime::parse(&a.since, &time::format_description::well_known::Rfc3339)
+            .is_err()
     {
-        return usage(format!("Failed to parse 'since' - {:?} is not an RFC 3339 time", a.since));
+        return usage(format!(
+            "Failed to parse 'since' - {:?} is not an RFC 3339 time",
+            a.since
+        ));
     }
     let client = ctx.client()?;
     let page_size = if a.amount > 0 { a.amount } else { 1000 };
@@ -212,7 +228,8 @@ pub(crate) async fn log(ctx: &Ctx, a: LogArgs) -> CliResult<()> {
             let id = s(c, "id");
             let short = &id[..id.len().min(16)];
             let first = s(c, "message").lines().next().unwrap_or_default();
-            ctx.out.line(format!("{} {first}", ctx.out.paint(short, Paint::Yellow)));
+            ctx.out
+                .line(format!("{} {first}", ctx.out.paint(short, Paint::Yellow)));
         } else {
             print_commit(ctx, c, a.show_meta_range_id);
         }
@@ -225,7 +242,10 @@ pub(crate) async fn log(ctx: &Ctx, a: LogArgs) -> CliResult<()> {
 }
 
 fn print_dot(ctx: &Ctx, client: &Client, repo: &str, commits: &[Value]) -> CliResult<()> {
-    let ui = client.base().trim_end_matches('/').trim_end_matches("/api/v1");
+    let ui = client
+        .base()
+        .trim_end_matches('/')
+        .trim_end_matches("/api/v1");
     let mut doc = String::from("digraph {\n\trankdir=\"BT\"\n");
     for c in commits {
         let id = s(c, "id");

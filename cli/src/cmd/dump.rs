@@ -35,13 +35,25 @@ pub(crate) struct RestoreArgs {
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
-    crate::config::parse_duration(text).ok_or_else(|| format!("{text:?} is not a duration (e.g. 3s, 1h)"))
+    crate::config::parse_duration(text)
+        .ok_or_else(|| format!("{text:?} is not a duration (e.g. 3s, 1h)"))
 }
 
-async fn poll(client: &Client, path: String, id: &str, every: Duration, timeout: Duration, what: &str) -> CliResult<Value> {
+async fn poll(
+    client: &Client,
+    path: String,
+    id: &str,
+    every: Duration,
+    timeout: Duration,
+    what: &str,
+) -> CliResult<Value> {
     let deadline = Instant::now() + timeout;
     loop {
-        let status = client.get(path.clone()).query("task_id", id).value().await?;
+        let status = client
+            .get(path.clone())
+            .query("task_id", id)
+            .value()
+            .await?;
         if let Some(e) = status["error"].as_str() {
             return failed(format!("{what} failed: {e}"));
         }
@@ -49,7 +61,9 @@ async fn poll(client: &Client, path: String, id: &str, every: Duration, timeout:
             return Ok(status);
         }
         if Instant::now() > deadline {
-            return failed(format!("{what} failed: timed out after {timeout:?} (task {id})"));
+            return failed(format!(
+                "{what} failed: timed out after {timeout:?} (task {id})"
+            ));
         }
         tokio::time::sleep(every).await;
     }
@@ -73,9 +87,11 @@ pub(crate) async fn dump(ctx: &Ctx, a: DumpArgs) -> CliResult<()> {
 pub(crate) async fn restore(ctx: &Ctx, a: RestoreArgs) -> CliResult<()> {
     let uri = ctx.repo(&a.repository)?;
     let text = if a.manifest.as_os_str() == "-" {
-        std::io::read_to_string(std::io::stdin()).map_err(|e| CliError::io("read standard input", e))?
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| CliError::io("read standard input", e))?
     } else {
-        std::fs::read_to_string(&a.manifest).map_err(|e| CliError::io(format!("read {}", a.manifest.display()), e))?
+        std::fs::read_to_string(&a.manifest)
+            .map_err(|e| CliError::io(format!("read {}", a.manifest.display()), e))?
     };
     let manifest: Value = serde_json::from_str(&text)
         .map_err(|e| CliError::Usage(format!("the manifest is not JSON: {e}")))?;
@@ -84,7 +100,18 @@ pub(crate) async fn restore(ctx: &Ctx, a: RestoreArgs) -> CliResult<()> {
     let path = format!("/repositories/{}/restore", seg(&uri.repository));
     let task = client.post(path.clone()).json(manifest).value().await?;
     let id = task["id"].as_str().unwrap_or_default().to_owned();
-    poll(&client, path, &id, a.poll_interval, a.timeout, "Refs restore").await?;
-    ctx.out.line(ctx.out.paint("\nAll references restored successfully!", Paint::Green));
+    poll(
+        &client,
+        path,
+        &id,
+        a.poll_interval,
+        a.timeout,
+        "Refs restore",
+    )
+    .await?;
+    ctx.out.line(
+        ctx.out
+            .paint("\nAll references restored successfully!", Paint::Green),
+    );
     Ok(())
 }

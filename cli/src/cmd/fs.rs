@@ -1,7 +1,9 @@
 //! `fs ls|stat|cat|upload|download|rm|presign|stage|update-metadata`.
 
-use super::transfer::{self, download_to, mtime_secs, object_mtime, upload_file, Remote, UploadMeta, CLIENT_MTIME};
 use super::key_values;
+use super::transfer::{
+    self, download_to, mtime_secs, object_mtime, upload_file, Remote, UploadMeta, CLIENT_MTIME,
+};
 use crate::client::{seg, Client, Pager};
 use crate::error::{failed, usage, CliError, CliResult};
 use crate::output::{date, human_bytes, n, s, Paint};
@@ -194,14 +196,21 @@ pub(crate) fn print_stats(ctx: &Ctx, st: &Value) {
         keys.sort();
         text.push_str("\nMetadata:\n\t");
         for k in keys {
-            text.push_str(&format!("\n\t{k:<18} = {}", meta[k].as_str().unwrap_or_default()));
+            text.push_str(&format!(
+                "\n\t{k:<18} = {}",
+                meta[k].as_str().unwrap_or_default()
+            ));
         }
     }
     ctx.out.line(text);
 }
 
 /// Every object under `prefix` at a ref, with user metadata.
-pub(crate) async fn list_objects(client: &Client, uri: &LakeFsUri, prefix: &str) -> CliResult<Vec<Value>> {
+pub(crate) async fn list_objects(
+    client: &Client,
+    uri: &LakeFsUri,
+    prefix: &str,
+) -> CliResult<Vec<Value>> {
     Pager::new(client, format!("{}/ls", objects_path(uri, "refs")))
         .query("prefix", prefix)
         .query("user_metadata", true)
@@ -218,13 +227,21 @@ pub(crate) fn local_path(root: &Path, rel: &str) -> CliResult<PathBuf> {
             .components()
             .any(|c| !matches!(c, Component::Normal(_)))
     {
-        return failed(format!("refusing to write object path {rel:?} outside the destination"));
+        return failed(format!(
+            "refusing to write object path {rel:?} outside the destination"
+        ));
     }
     Ok(root.join(rel_path))
 }
 
 /// `<Operation> Summary:` as lakectl prints it.
-pub(crate) fn summary(ctx: &Ctx, operation: &str, downloaded: usize, uploaded: usize, removed: usize) {
+pub(crate) fn summary(
+    ctx: &Ctx,
+    operation: &str,
+    downloaded: usize,
+    uploaded: usize,
+    removed: usize,
+) {
     if ctx.out.json {
         ctx.out.json(&json!({
             "operation": operation.to_lowercase(),
@@ -239,13 +256,20 @@ pub(crate) fn summary(ctx: &Ctx, operation: &str, downloaded: usize, uploaded: u
         ctx.out.line("No changes");
     } else {
         if downloaded > 0 {
-            ctx.out.line(ctx.out.paint(format!("Downloaded: {downloaded}"), Paint::Green));
+            ctx.out.line(
+                ctx.out
+                    .paint(format!("Downloaded: {downloaded}"), Paint::Green),
+            );
         }
         if uploaded > 0 {
-            ctx.out.line(ctx.out.paint(format!("Uploaded: {uploaded}"), Paint::Yellow));
+            ctx.out.line(
+                ctx.out
+                    .paint(format!("Uploaded: {uploaded}"), Paint::Yellow),
+            );
         }
         if removed > 0 {
-            ctx.out.line(ctx.out.paint(format!("Removed: {removed}"), Paint::Red));
+            ctx.out
+                .line(ctx.out.paint(format!("Removed: {removed}"), Paint::Red));
         }
     }
 }
@@ -279,7 +303,9 @@ pub(crate) async fn run(ctx: &Ctx, command: FsCommand) -> CliResult<()> {
             let uri = ctx.path(&path)?;
             let client = ctx.client()?;
             if !transfer::presign_mode(&client, true).await {
-                return failed("Pre-signed URL support is currently disabled for this lakeFS server");
+                return failed(
+                    "Pre-signed URL support is currently disabled for this lakeFS server",
+                );
             }
             let st = client
                 .get(format!("{}/stat", objects_path(&uri, "refs")))
@@ -296,7 +322,10 @@ pub(crate) async fn run(ctx: &Ctx, command: FsCommand) -> CliResult<()> {
             let set = key_values(&metadata)?;
             let client = ctx.client()?;
             client
-                .put(format!("{}/stat/user_metadata", objects_path(&uri, "branches")))
+                .put(format!(
+                    "{}/stat/user_metadata",
+                    objects_path(&uri, "branches")
+                ))
                 .query("path", uri.path())
                 .json(json!({ "set": set }))
                 .ok()
@@ -315,7 +344,11 @@ async fn ls(ctx: &Ctx, path: &str, recursive: bool) -> CliResult<()> {
     if !recursive {
         pager = pager.query("delimiter", "/");
     }
-    let trim = if recursive { 0 } else { prefix.rfind('/').map(|i| i + 1).unwrap_or(0) };
+    let trim = if recursive {
+        0
+    } else {
+        prefix.rfind('/').map(|i| i + 1).unwrap_or(0)
+    };
     let mut all = Vec::new();
     while let Some((items, _)) = pager.page().await? {
         if ctx.out.json {
@@ -328,7 +361,10 @@ async fn ls(ctx: &Ctx, path: &str, recursive: bool) -> CliResult<()> {
             let kind = s(e, "path_type");
             if kind == "object" {
                 let size = human_bytes(e["size_bytes"].as_u64().unwrap_or_default());
-                ctx.out.line(format!("{kind:<12}    {:<29}    {size:<12}    {shown}", date(n(e, "mtime"))));
+                ctx.out.line(format!(
+                    "{kind:<12}    {:<29}    {size:<12}    {shown}",
+                    date(n(e, "mtime"))
+                ));
             } else {
                 ctx.out.line(format!("{kind:<12}    {:44}    {shown}", ""));
             }
@@ -357,7 +393,10 @@ async fn cat(ctx: &Ctx, path: &str, presign: bool) -> CliResult<()> {
             .get(s(&st, "physical_address"))
             .send()
             .await
-            .map_err(|e| CliError::Unreachable { endpoint: "the object store".into(), cause: e.to_string() })?;
+            .map_err(|e| CliError::Unreachable {
+                endpoint: "the object store".into(),
+                cause: e.to_string(),
+            })?;
         crate::client::check(response).await?
     } else {
         client
@@ -377,7 +416,10 @@ async fn cat(ctx: &Ctx, path: &str, presign: bool) -> CliResult<()> {
             return Err(CliError::io("write to standard output", e));
         }
     }
-    stdout.flush().await.map_err(|e| CliError::io("write to standard output", e))
+    stdout
+        .flush()
+        .await
+        .map_err(|e| CliError::io("write to standard output", e))
 }
 
 /// A local file of a recursive transfer.
@@ -392,8 +434,12 @@ pub(crate) struct LocalFile {
 /// Skipped: `.lakefs_ref.yaml`, `.DS_Store` and partial downloads.
 pub(crate) fn walk(root: &Path, skip_non_regular: bool) -> CliResult<Vec<LocalFile>> {
     let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name() {
-        let entry = entry.map_err(|e| CliError::Failed(format!("reading {}: {e}", root.display())))?;
+    for entry in walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        let entry =
+            entry.map_err(|e| CliError::Failed(format!("reading {}: {e}", root.display())))?;
         let ft = entry.file_type();
         if ft.is_dir() {
             continue;
@@ -447,7 +493,10 @@ async fn upload(ctx: &Ctx, a: UploadArgs) -> CliResult<()> {
         return upload_dir(ctx, &client, &uri, &source, &a, presign).await;
     }
     if is_dir {
-        return usage(format!("{} is a directory: use -r to upload its files", a.source));
+        return usage(format!(
+            "{} is a directory: use -r to upload its files",
+            a.source
+        ));
     }
     let meta = UploadMeta {
         content_type: a.content_type.clone(),
@@ -467,12 +516,23 @@ async fn upload(ctx: &Ctx, a: UploadArgs) -> CliResult<()> {
         spooled = path;
         &spooled
     } else {
-        std::fs::metadata(&source).map_err(|e| CliError::io(format!("failed to stat source {}", a.source), e))?;
+        std::fs::metadata(&source)
+            .map_err(|e| CliError::io(format!("failed to stat source {}", a.source), e))?;
         &source
     };
     let size = std::fs::metadata(local).map(|m| m.len()).unwrap_or(0);
     let progress = Progress::bytes(&ctx.out, a.sync.no_progress(), size, "Uploading");
-    let result = upload_file(&client, &uri.repository, uri.reference(), uri.path(), local, &meta, presign, &progress).await;
+    let result = upload_file(
+        &client,
+        &uri.repository,
+        uri.reference(),
+        uri.path(),
+        local,
+        &meta,
+        presign,
+        &progress,
+    )
+    .await;
     progress.finish();
     if a.source == "-" {
         let _ = std::fs::remove_file(local);
@@ -494,20 +554,37 @@ async fn upload_dir(
         prefix.push('/');
     }
     if !ctx.out.json {
-        ctx.out.line(format!("\ndiff 'local://{}/' <--> '{}'...", source.display(), uri.with_path(prefix.clone())));
+        ctx.out.line(format!(
+            "\ndiff 'local://{}/' <--> '{}'...",
+            source.display(),
+            uri.with_path(prefix.clone())
+        ));
     }
     let files = walk(source, ctx.config()?.skip_non_regular_files)?;
     let remote: HashMap<String, Value> = list_objects(client, uri, &prefix)
         .await?
         .into_iter()
-        .map(|o| (s(&o, "path").strip_prefix(prefix.as_str()).unwrap_or_default().to_owned(), o))
+        .map(|o| {
+            (
+                s(&o, "path")
+                    .strip_prefix(prefix.as_str())
+                    .unwrap_or_default()
+                    .to_owned(),
+                o,
+            )
+        })
         .collect();
     let todo: Vec<&LocalFile> = files
         .iter()
         .filter(|f| remote.get(&f.rel).is_none_or(|st| !unchanged(f, st)))
         .collect();
     let total: u64 = todo.iter().map(|f| f.size).sum();
-    let progress = Progress::bytes(&ctx.out, a.sync.no_progress(), total, &format!("upload {} files", todo.len()));
+    let progress = Progress::bytes(
+        &ctx.out,
+        a.sync.no_progress(),
+        total,
+        &format!("upload {} files", todo.len()),
+    );
     let parallelism = ctx.parallelism(a.sync.parallelism())?;
     let uploaded = futures::stream::iter(todo.into_iter().map(|f| {
         let progress = progress.clone();
@@ -516,12 +593,22 @@ async fn upload_dir(
             content_type: a.content_type.clone(),
             ..Default::default()
         };
-        meta.metadata.insert(CLIENT_MTIME.into(), f.mtime.to_string());
+        meta.metadata
+            .insert(CLIENT_MTIME.into(), f.mtime.to_string());
         async move {
             let path = format!("{prefix}{}", f.rel);
-            upload_file(client, &uri.repository, uri.reference(), &path, &f.abs, &meta, presign, &progress)
-                .await
-                .map_err(|e| CliError::Failed(format!("upload {}: {e}", f.rel)))
+            upload_file(
+                client,
+                &uri.repository,
+                uri.reference(),
+                &path,
+                &f.abs,
+                &meta,
+                presign,
+                &progress,
+            )
+            .await
+            .map_err(|e| CliError::Failed(format!("upload {}: {e}", f.rel)))
         }
     }))
     .buffer_unordered(parallelism)
@@ -548,19 +635,29 @@ async fn download(ctx: &Ctx, a: DownloadArgs) -> CliResult<()> {
             .value()
             .await?;
         let name = uri.path().rsplit('/').next().unwrap_or_default();
-        let dest = if dest_root.is_dir() || a.destination.as_ref().is_some_and(|d| d.to_string_lossy().ends_with('/')) {
+        let dest = if dest_root.is_dir()
+            || a.destination
+                .as_ref()
+                .is_some_and(|d| d.to_string_lossy().ends_with('/'))
+        {
             dest_root.join(name)
         } else {
             dest_root.clone()
         };
         let size = st["size_bytes"].as_u64().unwrap_or_default();
         let progress = Progress::bytes(&ctx.out, a.sync.no_progress(), size, "Downloading");
-        let remote = Remote { repo: &uri.repository, reference: uri.reference(), path: uri.path(), stats: &st };
+        let remote = Remote {
+            repo: &uri.repository,
+            reference: uri.reference(),
+            path: uri.path(),
+            stats: &st,
+        };
         let result = download_to(&client, &remote, &dest, presign, &progress).await;
         progress.finish();
         result?;
         if !ctx.out.json {
-            ctx.out.line(format!("download: {uri} to {}", dest.display()));
+            ctx.out
+                .line(format!("download: {uri} to {}", dest.display()));
         }
         return Ok(());
     }
@@ -574,28 +671,48 @@ async fn download(ctx: &Ctx, a: DownloadArgs) -> CliResult<()> {
     }
     let mut todo = Vec::new();
     for o in &objects {
-        let rel = s(o, "path").strip_prefix(prefix.as_str()).unwrap_or_default();
+        let rel = s(o, "path")
+            .strip_prefix(prefix.as_str())
+            .unwrap_or_default();
         if rel.is_empty() || rel.ends_with('/') {
             continue;
         }
         let dest = local_path(&dest_root, rel)?;
         let same = std::fs::metadata(&dest).ok().is_some_and(|m| {
-            let f = LocalFile { rel: rel.to_owned(), abs: dest.clone(), size: m.len(), mtime: mtime_secs(&m) };
+            let f = LocalFile {
+                rel: rel.to_owned(),
+                abs: dest.clone(),
+                size: m.len(),
+                mtime: mtime_secs(&m),
+            };
             unchanged(&f, o)
         });
         if !same {
             todo.push((o, dest));
         }
     }
-    let total: u64 = todo.iter().map(|(o, _)| o["size_bytes"].as_u64().unwrap_or_default()).sum();
-    let progress = Progress::bytes(&ctx.out, a.sync.no_progress(), total, &format!("download {} files", todo.len()));
+    let total: u64 = todo
+        .iter()
+        .map(|(o, _)| o["size_bytes"].as_u64().unwrap_or_default())
+        .sum();
+    let progress = Progress::bytes(
+        &ctx.out,
+        a.sync.no_progress(),
+        total,
+        &format!("download {} files", todo.len()),
+    );
     let parallelism = ctx.parallelism(a.sync.parallelism())?;
     let client = &client;
     let uri = &uri;
     let downloaded = futures::stream::iter(todo.into_iter().map(|(o, dest)| {
         let progress = progress.clone();
         async move {
-            let remote = Remote { repo: &uri.repository, reference: uri.reference(), path: s(o, "path"), stats: o };
+            let remote = Remote {
+                repo: &uri.repository,
+                reference: uri.reference(),
+                path: s(o, "path"),
+                stats: o,
+            };
             download_to(client, &remote, &dest, presign, &progress)
                 .await
                 .map_err(|e| CliError::Failed(format!("download {}: {e}", s(o, "path"))))
@@ -626,14 +743,26 @@ async fn rm(ctx: &Ctx, path: &str, recursive: bool, concurrency: usize) -> CliRe
     let failures: Vec<String> = futures::stream::iter(paths.chunks(1000).map(|batch| {
         let delete_path = delete_path.clone();
         async move {
-            match client.post(delete_path).json(json!({ "paths": batch })).value().await {
+            match client
+                .post(delete_path)
+                .json(json!({ "paths": batch }))
+                .value()
+                .await
+            {
                 Err(e) => vec![format!("rm objects - {e}")],
                 Ok(answer) => answer["errors"]
                     .as_array()
                     .map(|errors| {
                         errors
                             .iter()
-                            .map(|e| format!("rm {}: [{}] {}", s(e, "path"), n(e, "status_code"), s(e, "message")))
+                            .map(|e| {
+                                format!(
+                                    "rm {}: [{}] {}",
+                                    s(e, "path"),
+                                    n(e, "status_code"),
+                                    s(e, "message")
+                                )
+                            })
                             .collect()
                     })
                     .unwrap_or_default(),

@@ -100,20 +100,34 @@ fn runs_path(repo: &str) -> String {
 
 pub(crate) async fn run(ctx: &Ctx, command: GcCommand) -> CliResult<()> {
     match command {
-        GcCommand::SetConfig { repository, filename } => {
+        GcCommand::SetConfig {
+            repository,
+            filename,
+        } => {
             let uri = ctx.repo(&repository)?;
             let text = if filename == "-" {
-                std::io::read_to_string(std::io::stdin()).map_err(|e| CliError::io("read standard input", e))?
+                std::io::read_to_string(std::io::stdin())
+                    .map_err(|e| CliError::io("read standard input", e))?
             } else {
-                std::fs::read_to_string(&filename).map_err(|e| CliError::io(format!("read {filename}"), e))?
+                std::fs::read_to_string(&filename)
+                    .map_err(|e| CliError::io(format!("read {filename}"), e))?
             };
-            let rules: Value = serde_json::from_str(&text)
-                .map_err(|e| CliError::Usage(format!("{filename} is not JSON retention rules: {e}")))?;
-            ctx.client()?.put(rules_path(&uri.repository)).json(rules).ok().await
+            let rules: Value = serde_json::from_str(&text).map_err(|e| {
+                CliError::Usage(format!("{filename} is not JSON retention rules: {e}"))
+            })?;
+            ctx.client()?
+                .put(rules_path(&uri.repository))
+                .json(rules)
+                .ok()
+                .await
         }
         GcCommand::GetConfig { repository, json } => {
             let uri = ctx.repo(&repository)?;
-            let rules = ctx.client()?.get(rules_path(&uri.repository)).value().await?;
+            let rules = ctx
+                .client()?
+                .get(rules_path(&uri.repository))
+                .value()
+                .await?;
             if json || ctx.out.json {
                 ctx.out.json(&rules);
                 return Ok(());
@@ -137,25 +151,43 @@ pub(crate) async fn run(ctx: &Ctx, command: GcCommand) -> CliResult<()> {
             ctx.client()?.delete(rules_path(&uri.repository)).ok().await
         }
         GcCommand::Run(a) => start(ctx, a).await,
-        GcCommand::Runs(RunsCommand::List { repository, amount, after }) => {
+        GcCommand::Runs(RunsCommand::List {
+            repository,
+            amount,
+            after,
+        }) => {
             let uri = ctx.repo(&repository)?;
             let client = ctx.client()?;
-            let page = super::Page { amount, after, prefix: String::new() };
-            super::show_page(ctx, &client, runs_path(&uri.repository), &page, &["Run ID", "Mode", "State", "Created", "Progress"], |r| {
-                vec![
-                    s(r, "id").into(),
-                    s(r, "mode").into(),
-                    s(r, "state").into(),
-                    s(r, "creation_date").into(),
-                    s(&r["progress"], "message").into(),
-                ]
-            })
+            let page = super::Page {
+                amount,
+                after,
+                prefix: String::new(),
+            };
+            super::show_page(
+                ctx,
+                &client,
+                runs_path(&uri.repository),
+                &page,
+                &["Run ID", "Mode", "State", "Created", "Progress"],
+                |r| {
+                    vec![
+                        s(r, "id").into(),
+                        s(r, "mode").into(),
+                        s(r, "state").into(),
+                        s(r, "creation_date").into(),
+                        s(&r["progress"], "message").into(),
+                    ]
+                },
+            )
             .await
         }
         GcCommand::Runs(RunsCommand::Show { repository, run_id }) => {
             let uri = ctx.repo(&repository)?;
             let client = ctx.client()?;
-            let r = client.get(format!("{}/{}", runs_path(&uri.repository), seg(&run_id))).value().await?;
+            let r = client
+                .get(format!("{}/{}", runs_path(&uri.repository), seg(&run_id)))
+                .value()
+                .await?;
             print_run(ctx, &r);
             Ok(())
         }
@@ -177,7 +209,12 @@ fn print_run(ctx: &Ctx, r: &Value) {
         ctx.out.json(r);
         return;
     }
-    ctx.out.line(format!("Run: {}\nMode: {}\nState: {}", s(r, "id"), s(r, "mode"), s(r, "state")));
+    ctx.out.line(format!(
+        "Run: {}\nMode: {}\nState: {}",
+        s(r, "id"),
+        s(r, "mode"),
+        s(r, "state")
+    ));
     if let Some(e) = r["error"].as_str() {
         ctx.out.line(format!("Error: {e}"));
     }
@@ -229,7 +266,13 @@ async fn start(ctx: &Ctx, a: RunArgs) -> CliResult<()> {
         }
         return Ok(());
     }
-    let last = follow(ctx, &client, &format!("{}/{}", runs_path(&uri.repository), seg(&id)), a.no_progress).await?;
+    let last = follow(
+        ctx,
+        &client,
+        &format!("{}/{}", runs_path(&uri.repository), seg(&id)),
+        a.no_progress,
+    )
+    .await?;
     print_run(ctx, &last);
     match s(&last, "state") {
         "succeeded" => Ok(()),

@@ -33,7 +33,11 @@ pub(crate) async fn run(ctx: &Ctx, a: ImportArgs) -> CliResult<()> {
     let to = ctx.path(&a.to)?;
     let (message, metadata) = a.flags.parts(true)?;
     let client = ctx.client()?;
-    let kind = if a.from.ends_with('/') { "common_prefix" } else { "object" };
+    let kind = if a.from.ends_with('/') {
+        "common_prefix"
+    } else {
+        "object"
+    };
     let path = format!(
         "/repositories/{}/branches/{}/import",
         seg(&to.repository),

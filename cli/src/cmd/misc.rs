@@ -30,7 +30,11 @@ pub(crate) struct CompletionArgs {
 }
 
 fn ask(question: &str, current: &str, secret: bool) -> CliResult<String> {
-    let shown = if secret && !current.is_empty() { "****".to_owned() } else { current.to_owned() };
+    let shown = if secret && !current.is_empty() {
+        "****".to_owned()
+    } else {
+        current.to_owned()
+    };
     if shown.is_empty() {
         eprint!("{question}: ");
     } else {
@@ -43,10 +47,16 @@ fn ask(question: &str, current: &str, secret: bool) -> CliResult<String> {
         .read_line(&mut line)
         .map_err(|e| CliError::io("read the answer", e))?;
     if read == 0 && current.is_empty() {
-        return failed(format!("no answer for {question:?} (pass it as a flag, see `tarn config --help`)"));
+        return failed(format!(
+            "no answer for {question:?} (pass it as a flag, see `tarn config --help`)"
+        ));
     }
     let answer = line.trim();
-    Ok(if answer.is_empty() { current.to_owned() } else { answer.to_owned() })
+    Ok(if answer.is_empty() {
+        current.to_owned()
+    } else {
+        answer.to_owned()
+    })
 }
 
 pub(crate) fn config(ctx: &Ctx, a: ConfigArgs) -> CliResult<()> {
@@ -62,15 +72,27 @@ pub(crate) fn config(ctx: &Ctx, a: ConfigArgs) -> CliResult<()> {
     };
     let key = match a.access_key_id {
         Some(k) => k,
-        None => ask("Access key ID", &current("credentials.access_key_id"), false)?,
+        None => ask(
+            "Access key ID",
+            &current("credentials.access_key_id"),
+            false,
+        )?,
     };
     let secret = match a.secret_access_key {
         Some(k) => k,
-        None => ask("Secret access key", &current("credentials.secret_access_key"), true)?,
+        None => ask(
+            "Secret access key",
+            &current("credentials.secret_access_key"),
+            true,
+        )?,
     };
     let endpoint = match a.endpoint_url {
         Some(k) => k,
-        None => ask("Server endpoint URL (e.g. http://localhost:8000)", &current("server.endpoint_url"), false)?,
+        None => ask(
+            "Server endpoint URL (e.g. http://localhost:8000)",
+            &current("server.endpoint_url"),
+            false,
+        )?,
     };
     if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
         return Err(CliError::Usage(format!(
@@ -80,12 +102,15 @@ pub(crate) fn config(ctx: &Ctx, a: ConfigArgs) -> CliResult<()> {
     config::set_key(&mut doc, "credentials.access_key_id", &key);
     config::set_key(&mut doc, "credentials.secret_access_key", &secret);
     config::set_key(&mut doc, "server.endpoint_url", &endpoint);
-    let text = yaml_serde::to_string(&doc).map_err(|e| CliError::Failed(format!("cannot write YAML: {e}")))?;
+    let text = yaml_serde::to_string(&doc)
+        .map_err(|e| CliError::Failed(format!("cannot write YAML: {e}")))?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| CliError::io(format!("create {}", dir.display()), e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CliError::io(format!("create {}", dir.display()), e))?;
     }
     write_private(&path, text.as_bytes())?;
-    ctx.out.line(format!("Configuration written to {}", path.display()));
+    ctx.out
+        .line(format!("Configuration written to {}", path.display()));
     Ok(())
 }
 
@@ -140,21 +165,31 @@ struct Report<'a> {
 
 impl Report<'_> {
     fn ok(&self, what: &str) {
-        self.ctx.out.line(format!("{} {what}", self.ctx.out.paint("ok     ", Paint::Green)));
+        self.ctx.out.line(format!(
+            "{} {what}",
+            self.ctx.out.paint("ok     ", Paint::Green)
+        ));
     }
     fn warn(&self, what: &str) {
-        self.ctx.out.line(format!("{} {what}", self.ctx.out.paint("warning", Paint::Yellow)));
+        self.ctx.out.line(format!(
+            "{} {what}",
+            self.ctx.out.paint("warning", Paint::Yellow)
+        ));
     }
     fn problem(&mut self, what: &str) {
         self.problems += 1;
-        self.ctx.out.line(format!("{} {what}", self.ctx.out.paint("problem", Paint::Red)));
+        self.ctx.out.line(format!(
+            "{} {what}",
+            self.ctx.out.paint("problem", Paint::Red)
+        ));
     }
 }
 
 /// Seconds between the server's `Date` header and this machine's clock.
 fn skew(response: &reqwest::Response) -> Option<i64> {
     let text = response.headers().get("date")?.to_str().ok()?;
-    let server = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc2822).ok()?;
+    let server =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc2822).ok()?;
     let local = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
     Some(local - server.unix_timestamp())
 }
@@ -164,7 +199,9 @@ pub(crate) async fn doctor(ctx: &Ctx) -> CliResult<()> {
     let cfg = match ctx.config() {
         Ok(c) => c,
         Err(e) => {
-            r.problem(&format!("{e}\n        It looks like you have a problem with your configuration file."));
+            r.problem(&format!(
+                "{e}\n        It looks like you have a problem with your configuration file."
+            ));
             return failed("1 problem found");
         }
     };
@@ -172,10 +209,16 @@ pub(crate) async fn doctor(ctx: &Ctx) -> CliResult<()> {
     if exists {
         r.ok(&format!("configuration file {}", cfg.file.display()));
     } else {
-        r.warn(&format!("no configuration file at {} (run `tarn config`); using the environment", cfg.file.display()));
+        r.warn(&format!(
+            "no configuration file at {} (run `tarn config`); using the environment",
+            cfg.file.display()
+        ));
     }
     if cfg.endpoint_url.is_empty() {
-        r.warn(&format!("server.endpoint_url is not set: using {}", config::DEFAULT_ENDPOINT));
+        r.warn(&format!(
+            "server.endpoint_url is not set: using {}",
+            config::DEFAULT_ENDPOINT
+        ));
     }
     let base = cfg.api_base();
     if !base.ends_with("/api/v1") {
@@ -185,12 +228,16 @@ pub(crate) async fn doctor(ctx: &Ctx) -> CliResult<()> {
     if r.problems > 0 {
         return failed(format!("{} problem(s) found", r.problems));
     }
-    ctx.out.line(ctx.out.paint("Valid configuration", Paint::Green));
+    ctx.out
+        .line(ctx.out.paint("Valid configuration", Paint::Green));
     Ok(())
 }
 
 async fn check_server(r: &mut Report<'_>, cfg: &Config, base: &str) {
-    let http = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
+    let http = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+    {
         Ok(h) => h,
         Err(e) => return r.problem(&format!("cannot build an HTTP client: {e}")),
     };
@@ -204,7 +251,8 @@ async fn check_server(r: &mut Report<'_>, cfg: &Config, base: &str) {
                 src = s.source();
             }
             let lower = cause.to_lowercase();
-            if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+            if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+            {
                 return r.problem(&format!(
                     "TLS to {base} failed: {cause}\n        The server's certificate is not trusted here: install its CA in the system's trust store, or fix server.endpoint_url."
                 ));

@@ -19,7 +19,8 @@ mod transfer;
 pub(crate) use commit::print_created;
 pub(crate) use fs::{local_path, summary, unchanged, walk, LocalFile, SyncFlags};
 pub(crate) use transfer::{
-    download_to, mtime_secs, presign_mode, upload_file, Remote as RemoteObject, UploadMeta, CLIENT_MTIME,
+    download_to, mtime_secs, presign_mode, upload_file, Remote as RemoteObject, UploadMeta,
+    CLIENT_MTIME,
 };
 
 use crate::error::CliResult;
@@ -127,7 +128,10 @@ pub(crate) struct CommitFlags {
 
 impl CommitFlags {
     /// The message, checked, and the metadata as a JSON object.
-    pub(crate) fn parts(&self, allow_empty_default: bool) -> CliResult<(String, serde_json::Value)> {
+    pub(crate) fn parts(
+        &self,
+        allow_empty_default: bool,
+    ) -> CliResult<(String, serde_json::Value)> {
         if self.message.is_empty() && !(self.allow_empty_message || allow_empty_default) {
             return crate::error::usage(
                 "commit with no message without specifying the \"--allow-empty-message\" flag",

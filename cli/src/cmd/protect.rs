@@ -31,12 +31,21 @@ pub(crate) enum ProtectCommand {
 pub(crate) async fn run(ctx: &Ctx, command: ProtectCommand) -> CliResult<()> {
     let (repository, change) = match &command {
         ProtectCommand::List { repository } => (repository, None),
-        ProtectCommand::Add { repository, pattern } => (repository, Some((true, pattern))),
-        ProtectCommand::Delete { repository, pattern } => (repository, Some((false, pattern))),
+        ProtectCommand::Add {
+            repository,
+            pattern,
+        } => (repository, Some((true, pattern))),
+        ProtectCommand::Delete {
+            repository,
+            pattern,
+        } => (repository, Some((false, pattern))),
     };
     let uri = ctx.repo(repository)?;
     let client = ctx.client()?;
-    let path = format!("/repositories/{}/settings/branch_protection", seg(&uri.repository));
+    let path = format!(
+        "/repositories/{}/settings/branch_protection",
+        seg(&uri.repository)
+    );
     let response = client.get(path.clone()).send().await?;
     let etag = response
         .headers()
@@ -49,7 +58,11 @@ pub(crate) async fn run(ctx: &Ctx, command: ProtectCommand) -> CliResult<()> {
         .map_err(|e| crate::error::CliError::Failed(format!("unexpected answer: {e}")))?;
     let mut patterns: Vec<String> = rules
         .as_array()
-        .map(|a| a.iter().filter_map(|r| r["pattern"].as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r["pattern"].as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     let Some((add, pattern)) = change else {
         if ctx.out.json {

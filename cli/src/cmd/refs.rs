@@ -103,7 +103,8 @@ pub(crate) async fn diff(ctx: &Ctx, a: DiffArgs) -> CliResult<()> {
             let right = ctx.reference(right)?;
             left.same_repository(&right, "both references must belong to the same repository")?;
             if !ctx.out.json {
-                ctx.out.line(format!("Left ref: {left}\nRight ref: {right}"));
+                ctx.out
+                    .line(format!("Left ref: {left}\nRight ref: {right}"));
             }
             let mut p = Pager::new(
                 &client,
@@ -141,11 +142,15 @@ pub(crate) async fn diff(ctx: &Ctx, a: DiffArgs) -> CliResult<()> {
 pub(crate) async fn merge(ctx: &Ctx, a: MergeArgs) -> CliResult<()> {
     let source = ctx.reference(&a.source)?;
     let destination = ctx.branch(&a.destination)?;
-    source.same_repository(&destination, "both references must belong to the same repository")?;
+    source.same_repository(
+        &destination,
+        "both references must belong to the same repository",
+    )?;
     let (message, metadata) = a.flags.parts(true)?;
     let client = ctx.client()?;
     if !ctx.out.json {
-        ctx.out.line(format!("Source: {source}\nDestination: {destination}"));
+        ctx.out
+            .line(format!("Source: {source}\nDestination: {destination}"));
     }
     let mut body = json!({
         "message": message,
@@ -191,7 +196,10 @@ pub(crate) async fn merge(ctx: &Ctx, a: MergeArgs) -> CliResult<()> {
 pub(crate) async fn cherry_pick(ctx: &Ctx, a: CherryPickArgs) -> CliResult<()> {
     let commit = ctx.reference(&a.commit)?;
     let branch = ctx.branch(&a.branch)?;
-    commit.same_repository(&branch, "Repository mismatch for destination branch and cherry-pick ref")?;
+    commit.same_repository(
+        &branch,
+        "Repository mismatch for destination branch and cherry-pick ref",
+    )?;
     if a.parent_number == Some(0) {
         return usage("parent number must be positive, if specified");
     }
@@ -215,7 +223,10 @@ pub(crate) async fn cherry_pick(ctx: &Ctx, a: CherryPickArgs) -> CliResult<()> {
 pub(crate) async fn merge_base(ctx: &Ctx, a: MergeBaseArgs) -> CliResult<()> {
     let source = ctx.reference(&a.source)?;
     let destination = ctx.reference(&a.destination)?;
-    source.same_repository(&destination, "both references must belong to the same repository")?;
+    source.same_repository(
+        &destination,
+        "both references must belong to the same repository",
+    )?;
     let client = ctx.client()?;
     let base = client
         .get(format!(
@@ -229,7 +240,8 @@ pub(crate) async fn merge_base(ctx: &Ctx, a: MergeBaseArgs) -> CliResult<()> {
     if ctx.out.json {
         ctx.out.json(&base);
     } else {
-        ctx.out.line(format!("Source: {source}\nDestination: {destination}"));
+        ctx.out
+            .line(format!("Source: {source}\nDestination: {destination}"));
         ctx.out.line(format!(
             "Found base \"{}\" when merging \"{}\" into \"{}\".",
             s(&base, "base_commit_id"),

@@ -54,7 +54,12 @@ pub(crate) async fn run(ctx: &Ctx, command: RepoCommand) -> CliResult<()> {
                 &client,
                 "/repositories".into(),
                 &page,
-                &["Repository", "Creation Date", "Default Ref Name", "Storage Namespace"],
+                &[
+                    "Repository",
+                    "Creation Date",
+                    "Default Ref Name",
+                    "Storage Namespace",
+                ],
                 |r| {
                     vec![
                         s(r, "id").into(),
@@ -74,14 +79,18 @@ pub(crate) async fn run(ctx: &Ctx, command: RepoCommand) -> CliResult<()> {
             ctx.out.line(format!("Repository: {uri}"));
             confirm(
                 yes.yes,
-                &format!("Are you sure you want to delete repository: {}", uri.repository),
+                &format!(
+                    "Are you sure you want to delete repository: {}",
+                    uri.repository
+                ),
                 &format!("Delete Repository '{}' aborted", uri.repository),
             )?;
             client
                 .delete(format!("/repositories/{}", seg(&uri.repository)))
                 .ok()
                 .await?;
-            ctx.out.line(format!("Repository '{}' deleted", uri.repository));
+            ctx.out
+                .line(format!("Repository '{}' deleted", uri.repository));
             Ok(())
         }
     }

@@ -59,7 +59,10 @@ pub(crate) async fn run(ctx: &Ctx, command: TagCommand) -> CliResult<()> {
         TagCommand::Create { tag, commit, force } => {
             let uri = ctx.reference(&tag)?;
             let target = ctx.reference(&commit)?;
-            uri.same_repository(&target, "both references must belong to the same repository")?;
+            uri.same_repository(
+                &target,
+                "both references must belong to the same repository",
+            )?;
             let client = ctx.client()?;
             if force {
                 // Check the target first, so a bad one does not cost the old tag.
@@ -71,7 +74,11 @@ pub(crate) async fn run(ctx: &Ctx, command: TagCommand) -> CliResult<()> {
                     ))
                     .ok()
                     .await?;
-                match client.delete(tag_path(&uri.repository, uri.reference())).ok().await {
+                match client
+                    .delete(tag_path(&uri.repository, uri.reference()))
+                    .ok()
+                    .await
+                {
                     Err(e) if e.status().is_some_and(|s| s.as_u16() == 404) => {}
                     other => other?,
                 }
@@ -96,17 +103,28 @@ pub(crate) async fn run(ctx: &Ctx, command: TagCommand) -> CliResult<()> {
         TagCommand::Delete { tag, yes } => {
             let uri = ctx.reference(&tag)?;
             let client = ctx.client()?;
-            confirm(yes.yes, "Are you sure you want to delete tag", "Delete tag aborted")?;
-            client.delete(tag_path(&uri.repository, uri.reference())).ok().await
+            confirm(
+                yes.yes,
+                "Are you sure you want to delete tag",
+                "Delete tag aborted",
+            )?;
+            client
+                .delete(tag_path(&uri.repository, uri.reference()))
+                .ok()
+                .await
         }
         TagCommand::Show { tag } => {
             let uri = ctx.reference(&tag)?;
             let client = ctx.client()?;
-            let t = client.get(tag_path(&uri.repository, uri.reference())).value().await?;
+            let t = client
+                .get(tag_path(&uri.repository, uri.reference()))
+                .value()
+                .await?;
             if ctx.out.json {
                 ctx.out.json(&t);
             } else {
-                ctx.out.line(format!("{} {}", s(&t, "id"), s(&t, "commit_id")));
+                ctx.out
+                    .line(format!("{} {}", s(&t, "id"), s(&t, "commit_id")));
             }
             Ok(())
         }

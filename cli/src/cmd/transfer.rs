@@ -79,11 +79,12 @@ async fn file_body(local: &Path, progress: &Progress) -> CliResult<(reqwest::Bod
         .map_err(|e| CliError::io(format!("stat {}", local.display()), e))?
         .len();
     let progress = progress.clone();
-    let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).inspect(move |chunk| {
-        if let Ok(c) = chunk {
-            progress.inc(c.len() as u64);
-        }
-    });
+    let stream =
+        tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).inspect(move |chunk| {
+            if let Ok(c) = chunk {
+                progress.inc(c.len() as u64);
+            }
+        });
     Ok((reqwest::Body::wrap_stream(stream), size))
 }
 
@@ -127,7 +128,11 @@ async fn upload_through(
 ) -> CliResult<Value> {
     let (body, size) = file_body(local, progress).await?;
     let mut call = client
-        .post(format!("/repositories/{}/branches/{}/objects", seg(repo), seg(branch)))
+        .post(format!(
+            "/repositories/{}/branches/{}/objects",
+            seg(repo),
+            seg(branch)
+        ))
         .query("path", path)
         .header("content-length", size.to_string());
     for (k, v) in &meta.metadata {
@@ -157,25 +162,33 @@ async fn upload_presigned(
     meta: &UploadMeta,
     progress: &Progress,
 ) -> CliResult<Value> {
-    let staging_path = format!("/repositories/{}/branches/{}/staging/backing", seg(repo), seg(branch));
+    let staging_path = format!(
+        "/repositories/{}/branches/{}/staging/backing",
+        seg(repo),
+        seg(branch)
+    );
     let location = client
         .get(staging_path.clone())
         .query("path", path)
         .query("presign", true)
         .value()
         .await?;
-    let url = location["presigned_url"]
-        .as_str()
-        .ok_or_else(|| CliError::Failed("the server offered presigned uploads but gave no URL".into()))?;
+    let url = location["presigned_url"].as_str().ok_or_else(|| {
+        CliError::Failed("the server offered presigned uploads but gave no URL".into())
+    })?;
     let (body, size) = file_body(local, progress).await?;
-    let mut put = client.http().put(url).header("content-length", size).body(body);
+    let mut put = client
+        .http()
+        .put(url)
+        .header("content-length", size)
+        .body(body);
     if let Some(ct) = &meta.content_type {
         put = put.header("content-type", ct);
     }
-    let response = put
-        .send()
-        .await
-        .map_err(|e| CliError::Unreachable { endpoint: "the object store".into(), cause: e.to_string() })?;
+    let response = put.send().await.map_err(|e| CliError::Unreachable {
+        endpoint: "the object store".into(),
+        cause: e.to_string(),
+    })?;
     let response = check(response).await?;
     let etag = response
         .headers()
@@ -200,7 +213,11 @@ async fn upload_presigned(
 
 /// The partial file of `dest` for an object with `checksum`.
 fn partial_path(dest: &Path, checksum: &str) -> PathBuf {
-    let tag: String = checksum.chars().filter(char::is_ascii_alphanumeric).take(16).collect();
+    let tag: String = checksum
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(16)
+        .collect();
     let mut name = dest.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".tarn-partial-{tag}"));
     dest.with_file_name(name)
@@ -263,7 +280,10 @@ async fn fetch_into(
     presign: bool,
     progress: &Progress,
 ) -> CliResult<()> {
-    let have = tokio::fs::metadata(partial).await.map(|m| m.len()).unwrap_or(0);
+    let have = tokio::fs::metadata(partial)
+        .await
+        .map(|m| m.len())
+        .unwrap_or(0);
     let have = if have > size { 0 } else { have };
     if have == size && size > 0 {
         progress.inc(have);
@@ -331,7 +351,10 @@ async fn fetch_into(
     file.flush()
         .await
         .map_err(|e| CliError::io(format!("write {}", partial.display()), e))?;
-    let got = tokio::fs::metadata(partial).await.map(|m| m.len()).unwrap_or(0);
+    let got = tokio::fs::metadata(partial)
+        .await
+        .map(|m| m.len())
+        .unwrap_or(0);
     if got != size {
         return Err(CliError::Unreachable {
             endpoint: "the server".into(),

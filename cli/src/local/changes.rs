@@ -51,7 +51,11 @@ impl Remote<'_> {
     pub(crate) async fn list(&self, reference: &str) -> CliResult<BTreeMap<String, Value>> {
         let items = Pager::new(
             self.client,
-            format!("/repositories/{}/refs/{}/objects/ls", seg(&self.repo), seg(reference)),
+            format!(
+                "/repositories/{}/refs/{}/objects/ls",
+                seg(&self.repo),
+                seg(reference)
+            ),
         )
         .query("prefix", &self.prefix)
         .query("user_metadata", true)
@@ -74,7 +78,12 @@ impl Remote<'_> {
         }
         let items = Pager::new(
             self.client,
-            format!("/repositories/{}/refs/{}/diff/{}", seg(&self.repo), seg(from), seg(to)),
+            format!(
+                "/repositories/{}/refs/{}/diff/{}",
+                seg(&self.repo),
+                seg(from),
+                seg(to)
+            ),
         )
         .query("prefix", &self.prefix)
         .query("type", "two_dot")
@@ -83,7 +92,9 @@ impl Remote<'_> {
         .await?;
         let mut out = Vec::new();
         for d in items {
-            let Some(rel) = s(&d, "path").strip_prefix(self.prefix.as_str()) else { continue };
+            let Some(rel) = s(&d, "path").strip_prefix(self.prefix.as_str()) else {
+                continue;
+            };
             if rel.is_empty() || rel.ends_with('/') {
                 continue;
             }
@@ -92,7 +103,11 @@ impl Remote<'_> {
                 "removed" => Kind::Removed,
                 _ => Kind::Modified,
             };
-            out.push(Change { source: Source::Remote, kind, path: rel.to_owned() });
+            out.push(Change {
+                source: Source::Remote,
+                kind,
+                path: rel.to_owned(),
+            });
         }
         Ok(out)
     }
@@ -100,7 +115,11 @@ impl Remote<'_> {
     /// The object's stats at `reference`.
     pub(crate) async fn stat(&self, reference: &str, rel: &str) -> CliResult<Value> {
         self.client
-            .get(format!("/repositories/{}/refs/{}/objects/stat", seg(&self.repo), seg(reference)))
+            .get(format!(
+                "/repositories/{}/refs/{}/objects/stat",
+                seg(&self.repo),
+                seg(reference)
+            ))
             .query("path", format!("{}{rel}", self.prefix))
             .query("user_metadata", true)
             .value()
@@ -141,7 +160,11 @@ pub(crate) fn same(file: &LocalFile, stats: &Value) -> bool {
 }
 
 /// The directory's changes against the remote listing at its commit.
-pub(crate) fn local_changes(root: &Path, remote: &BTreeMap<String, Value>, skip_non_regular: bool) -> CliResult<Vec<Change>> {
+pub(crate) fn local_changes(
+    root: &Path,
+    remote: &BTreeMap<String, Value>,
+    skip_non_regular: bool,
+) -> CliResult<Vec<Change>> {
     let files = walk(root, skip_non_regular)?;
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -153,12 +176,20 @@ pub(crate) fn local_changes(root: &Path, remote: &BTreeMap<String, Value>, skip_
             Some(_) => None,
         };
         if let Some(kind) = kind {
-            out.push(Change { source: Source::Local, kind, path: f.rel.clone() });
+            out.push(Change {
+                source: Source::Local,
+                kind,
+                path: f.rel.clone(),
+            });
         }
     }
     for rel in remote.keys() {
         if !seen.contains(rel.as_str()) {
-            out.push(Change { source: Source::Local, kind: Kind::Removed, path: rel.clone() });
+            out.push(Change {
+                source: Source::Local,
+                kind: Kind::Removed,
+                path: rel.clone(),
+            });
         }
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
@@ -255,14 +286,25 @@ impl Sync<'_> {
             }
             Step::Upload(rel, _) => {
                 let p = local_path(&self.root, rel)?;
-                let meta = std::fs::metadata(&p).map_err(|e| CliError::io(format!("stat {}", p.display()), e))?;
+                let meta = std::fs::metadata(&p)
+                    .map_err(|e| CliError::io(format!("stat {}", p.display()), e))?;
                 let mut upload = UploadMeta::default();
-                upload
-                    .metadata
-                    .insert(crate::cmd::CLIENT_MTIME.into(), crate::cmd::mtime_secs(&meta).to_string());
+                upload.metadata.insert(
+                    crate::cmd::CLIENT_MTIME.into(),
+                    crate::cmd::mtime_secs(&meta).to_string(),
+                );
                 let path = format!("{}{rel}", self.remote.prefix);
-                upload_file(self.remote.client, &self.remote.repo, &self.branch, &path, &p, &upload, self.presign, &self.progress)
-                    .await?;
+                upload_file(
+                    self.remote.client,
+                    &self.remote.repo,
+                    &self.branch,
+                    &path,
+                    &p,
+                    &upload,
+                    self.presign,
+                    &self.progress,
+                )
+                .await?;
                 t.uploaded = 1;
             }
             Step::DeleteRemote(rel) => {
@@ -290,7 +332,9 @@ impl Sync<'_> {
     /// Runs the steps, `parallelism` at once; the first failure stops it.
     pub(crate) async fn run(&self, steps: &[Step]) -> CliResult<Tally> {
         let tally = futures::stream::iter(steps.iter().map(|s| async move {
-            self.step(s).await.map_err(|e| CliError::Failed(format!("{s:?}: {e}")))
+            self.step(s)
+                .await
+                .map_err(|e| CliError::Failed(format!("{s:?}: {e}")))
         }))
         .buffer_unordered(self.parallelism)
         .try_fold(Tally::default(), |mut acc, t| async move {

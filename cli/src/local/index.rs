@@ -20,17 +20,22 @@ pub(crate) struct Index {
 
 impl Index {
     pub(crate) fn write(&self, root: &Path) -> CliResult<()> {
-        let text = yaml_serde::to_string(self).map_err(|e| CliError::Failed(format!("cannot write the index: {e}")))?;
+        let text = yaml_serde::to_string(self)
+            .map_err(|e| CliError::Failed(format!("cannot write the index: {e}")))?;
         let path = root.join(INDEX_FILE);
         let tmp = root.join(format!("{INDEX_FILE}.tmp"));
-        std::fs::write(&tmp, text).map_err(|e| CliError::io(format!("write {}", tmp.display()), e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| CliError::io(format!("write {}", path.display()), e))
+        std::fs::write(&tmp, text)
+            .map_err(|e| CliError::io(format!("write {}", tmp.display()), e))?;
+        std::fs::rename(&tmp, &path)
+            .map_err(|e| CliError::io(format!("write {}", path.display()), e))
     }
 
     pub(crate) fn read(root: &Path) -> CliResult<Index> {
         let path = root.join(INDEX_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| CliError::io(format!("read {}", path.display()), e))?;
-        yaml_serde::from_str(&text).map_err(|e| CliError::Failed(format!("{} is not a valid index: {e}", path.display())))
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| CliError::io(format!("read {}", path.display()), e))?;
+        yaml_serde::from_str(&text)
+            .map_err(|e| CliError::Failed(format!("{} is not a valid index: {e}", path.display())))
     }
 
     /// The directory holding the index: `dir` or its nearest parent with one.

@@ -84,9 +84,7 @@ pub(crate) enum LocalCommand {
         sync: SyncFlags,
     },
     /// Linked directories under a directory.
-    List {
-        directory: Option<PathBuf>,
-    },
+    List { directory: Option<PathBuf> },
 }
 
 fn absolute(dir: Option<PathBuf>) -> CliResult<PathBuf> {
@@ -98,7 +96,11 @@ fn absolute(dir: Option<PathBuf>) -> CliResult<PathBuf> {
 
 async fn resolve(client: &Client, repo: &str, reference: &str) -> CliResult<String> {
     let c = client
-        .get(format!("/repositories/{}/commits/{}", seg(repo), seg(reference)))
+        .get(format!(
+            "/repositories/{}/commits/{}",
+            seg(repo),
+            seg(reference)
+        ))
         .value()
         .await?;
     Ok(s(&c, "id").to_owned())
@@ -127,22 +129,36 @@ fn remote<'a>(client: &'a Client, uri: &LakeFsUri) -> Remote<'a> {
     }
 }
 
-fn sync<'a>(ctx: &Ctx, remote: &'a Remote<'a>, root: &Path, read_ref: &str, branch: &str, flags: &SyncFlags, presign: bool, steps: &[Step], label: &str) -> CliResult<Sync<'a>> {
+/// A sync of `steps` in `root`: downloads read `refs.0`, uploads and
+/// deletions go to branch `refs.1`.
+async fn sync<'a>(
+    ctx: &Ctx,
+    remote: &'a Remote<'a>,
+    root: &Path,
+    refs: (&str, &str),
+    flags: &SyncFlags,
+    steps: &[Step],
+    label: &str,
+) -> CliResult<Sync<'a>> {
     let total = steps.iter().map(Step::size).sum();
     Ok(Sync {
         remote,
         root: root.to_owned(),
-        read_ref: read_ref.to_owned(),
-        branch: branch.to_owned(),
+        read_ref: refs.0.to_owned(),
+        branch: refs.1.to_owned(),
         parallelism: ctx.parallelism(flags.parallelism())?,
-        presign,
+        presign: presign_mode(remote.client, flags.presign()).await,
         progress: Progress::bytes(&ctx.out, flags.no_progress(), total, label),
     })
 }
 
 pub(crate) async fn run(ctx: &Ctx, command: LocalCommand) -> CliResult<()> {
     match command {
-        LocalCommand::Init { path, directory, force } => {
+        LocalCommand::Init {
+            path,
+            directory,
+            force,
+        } => {
             let client = ctx.client()?;
             let dir = absolute(directory)?;
             let (uri, _) = init(ctx, &client, &path, &dir, force).await?;
@@ -152,13 +168,31 @@ pub(crate) async fn run(ctx: &Ctx, command: LocalCommand) -> CliResult<()> {
             ));
             Ok(())
         }
-        LocalCommand::Clone { path, directory, sync: flags } => clone(ctx, &path, directory, &flags).await,
+        LocalCommand::Clone {
+            path,
+            directory,
+            sync: flags,
+        } => clone(ctx, &path, directory, &flags).await,
         LocalCommand::Status { directory, local } => status(ctx, directory, local).await,
-        LocalCommand::Commit { directory, flags, force, yes, sync: sf } => {
-            commit(ctx, directory, &flags, force, yes.yes, &sf).await
-        }
-        LocalCommand::Pull { directory, force, sync: flags } => pull(ctx, directory, force, &flags).await,
-        LocalCommand::Checkout { directory, reference, all, yes, sync: flags } => {
+        LocalCommand::Commit {
+            directory,
+            flags,
+            force,
+            yes,
+            sync: sf,
+        } => commit(ctx, directory, &flags, force, yes.yes, &sf).await,
+        LocalCommand::Pull {
+            directory,
+            force,
+            sync: flags,
+        } => pull(ctx, directory, force, &flags).await,
+        LocalCommand::Checkout {
+            directory,
+            reference,
+            all,
+            yes,
+            sync: flags,
+        } => {
             if all {
                 let dir = absolute(directory)?;
                 confirm(yes.yes, "the operation will revert all changes in all directories that are linked with lakeFS. Proceed", "command aborted")?;
@@ -174,37 +208,63 @@ pub(crate) async fn run(ctx: &Ctx, command: LocalCommand) -> CliResult<()> {
             let mut rows = Vec::new();
             for d in Index::find_all(&dir) {
                 let idx = Index::read(&d)?;
-                let shown = d.strip_prefix(&dir).map(|p| p.display().to_string()).unwrap_or_default();
-                rows.push(vec![if shown.is_empty() { ".".into() } else { shown }, idx.src, idx.at_head]);
+                let shown = d
+                    .strip_prefix(&dir)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                rows.push(vec![
+                    if shown.is_empty() { ".".into() } else { shown },
+                    idx.src,
+                    idx.at_head,
+                ]);
             }
             if ctx.out.json {
-                let items: Vec<_> = rows.iter().map(|r| json!({"directory": r[0], "remote_uri": r[1], "synced_commit": r[2]})).collect();
+                let items: Vec<_> = rows
+                    .iter()
+                    .map(|r| json!({"directory": r[0], "remote_uri": r[1], "synced_commit": r[2]}))
+                    .collect();
                 ctx.out.json(&json!(items));
             } else {
-                ctx.out.table(&["Directory", "Remote URI", "Synced Commit"], &rows);
+                ctx.out
+                    .table(&["Directory", "Remote URI", "Synced Commit"], &rows);
             }
             Ok(())
         }
     }
 }
 
-async fn init(ctx: &Ctx, client: &Client, path: &str, dir: &Path, force: bool) -> CliResult<(LakeFsUri, Index)> {
+async fn init(
+    ctx: &Ctx,
+    client: &Client,
+    path: &str,
+    dir: &Path,
+    force: bool,
+) -> CliResult<(LakeFsUri, Index)> {
     let uri = ctx.path(path)?;
     let commit = resolve(client, &uri.repository, uri.reference()).await?;
     let mut prefix = uri.path().to_owned();
     if !prefix.is_empty() && !prefix.ends_with('/') {
         let stat = client
-            .get(format!("/repositories/{}/refs/{}/objects/stat", seg(&uri.repository), seg(uri.reference())))
+            .get(format!(
+                "/repositories/{}/refs/{}/objects/stat",
+                seg(&uri.repository),
+                seg(uri.reference())
+            ))
             .query("path", &prefix)
             .ok()
             .await;
         match stat {
-            Ok(()) => return failed(format!("lakeFS path {uri} is an existing object and cannot be used as a reference source")),
+            Ok(()) => {
+                return failed(format!(
+                "lakeFS path {uri} is an existing object and cannot be used as a reference source"
+            ))
+            }
             Err(e) if e.status().is_some_and(|s| s.as_u16() == 404) => prefix.push('/'),
             Err(e) => return Err(e),
         }
     }
-    std::fs::create_dir_all(dir).map_err(|e| CliError::io(format!("create {}", dir.display()), e))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| CliError::io(format!("create {}", dir.display()), e))?;
     if dir.join(INDEX_FILE).exists() && !force {
         return failed(format!(
             "directory '{}' already linked to a lakeFS path, run command with --force to overwrite",
@@ -212,18 +272,31 @@ async fn init(ctx: &Ctx, client: &Client, path: &str, dir: &Path, force: bool) -
         ));
     }
     let uri = uri.with_path(prefix);
-    let index = Index { src: uri.to_string(), at_head: commit, active_operation: String::new() };
+    let index = Index {
+        src: uri.to_string(),
+        at_head: commit,
+        active_operation: String::new(),
+    };
     index.write(dir)?;
     Ok((uri, index))
 }
 
-async fn clone(ctx: &Ctx, path: &str, directory: Option<PathBuf>, flags: &SyncFlags) -> CliResult<()> {
+async fn clone(
+    ctx: &Ctx,
+    path: &str,
+    directory: Option<PathBuf>,
+    flags: &SyncFlags,
+) -> CliResult<()> {
     let client = ctx.client()?;
     let dir = absolute(directory)?;
     if dir.exists() {
-        let mut entries = std::fs::read_dir(&dir).map_err(|e| CliError::io(format!("read {}", dir.display()), e))?;
+        let mut entries = std::fs::read_dir(&dir)
+            .map_err(|e| CliError::io(format!("read {}", dir.display()), e))?;
         if entries.next().is_some() {
-            return failed(format!("directory '{}' exists and is not empty", dir.display()));
+            return failed(format!(
+                "directory '{}' exists and is not empty",
+                dir.display()
+            ));
         }
     }
     let (uri, mut index) = init(ctx, &client, path, &dir, false).await?;
@@ -235,13 +308,22 @@ async fn clone(ctx: &Ctx, path: &str, directory: Option<PathBuf>, flags: &SyncFl
         .iter()
         .map(|(rel, st)| Step::Download(rel.clone(), st["size_bytes"].as_u64().unwrap_or_default()))
         .collect();
-    let presign = presign_mode(&client, flags.presign()).await;
-    let sync = sync(ctx, &remote, &dir, &index.at_head, uri.reference(), flags, presign, &steps, "clone")?;
+    let sync = sync(
+        ctx,
+        &remote,
+        &dir,
+        (&index.at_head, uri.reference()),
+        flags,
+        &steps,
+        "clone",
+    )
+    .await?;
     let tally = sync.run(&steps).await?;
     index.active_operation.clear();
     index.write(&dir)?;
     if !ctx.out.json {
-        ctx.out.line(format!("\nSuccessfully cloned {uri} to {}.", dir.display()));
+        ctx.out
+            .line(format!("\nSuccessfully cloned {uri} to {}.", dir.display()));
     }
     summary(ctx, "Clone", tally.downloaded, 0, 0);
     Ok(())
@@ -293,11 +375,18 @@ async fn status(ctx: &Ctx, directory: Option<PathBuf>, local_only: bool) -> CliR
             l.uri.path()
         ));
     }
-    let mut changes = changes::local_changes(&l.root, &at_head, ctx.config()?.skip_non_regular_files)?;
+    let mut changes =
+        changes::local_changes(&l.root, &at_head, ctx.config()?.skip_non_regular_files)?;
     if !local_only {
         let head = resolve(&client, &l.uri.repository, l.uri.reference()).await?;
         if !ctx.out.json {
-            ctx.out.line(format!("diff 'lakefs://{}/{}/{}' <--> '{}'...", l.uri.repository, l.index.at_head, l.uri.path(), l.uri));
+            ctx.out.line(format!(
+                "diff 'lakefs://{}/{}/{}' <--> '{}'...",
+                l.uri.repository,
+                l.index.at_head,
+                l.uri.path(),
+                l.uri
+            ));
         }
         let theirs = remote.diff(&l.index.at_head, &head).await?;
         changes = changes::merge(changes, theirs);
@@ -307,7 +396,11 @@ async fn status(ctx: &Ctx, directory: Option<PathBuf>, local_only: bool) -> CliR
 }
 
 fn conflicts(changes: &[Change]) -> Vec<&str> {
-    changes.iter().filter(|c| c.kind == Kind::Conflict).map(|c| c.path.as_str()).collect()
+    changes
+        .iter()
+        .filter(|c| c.kind == Kind::Conflict)
+        .map(|c| c.path.as_str())
+        .collect()
 }
 
 /// Steps that bring remote changes into the directory.
@@ -322,7 +415,14 @@ fn remote_steps(changes: &[Change], sizes: &impl Fn(&str) -> u64) -> Vec<Step> {
         .collect()
 }
 
-async fn commit(ctx: &Ctx, directory: Option<PathBuf>, flags: &CommitFlags, force: bool, yes: bool, sf: &SyncFlags) -> CliResult<()> {
+async fn commit(
+    ctx: &Ctx,
+    directory: Option<PathBuf>,
+    flags: &CommitFlags,
+    force: bool,
+    yes: bool,
+    sf: &SyncFlags,
+) -> CliResult<()> {
     let (message, metadata) = flags.parts(false)?;
     let l = open(ctx, directory)?;
     let mut index = l.index.clone();
@@ -339,7 +439,11 @@ async fn commit(ctx: &Ctx, directory: Option<PathBuf>, flags: &CommitFlags, forc
         ctx.out.line(format!("\nGetting branch: {branch}"));
     }
     let b = client
-        .get(format!("/repositories/{}/branches/{}", seg(&l.uri.repository), seg(&branch)))
+        .get(format!(
+            "/repositories/{}/branches/{}",
+            seg(&l.uri.repository),
+            seg(&branch)
+        ))
         .value()
         .await?;
     let head = s(&b, "commit_id").to_owned();
@@ -360,7 +464,8 @@ async fn commit(ctx: &Ctx, directory: Option<PathBuf>, flags: &CommitFlags, forc
             ctx.out.line("\nNo changes");
             return Ok(());
         }
-        ctx.out.line("\nNo local changes to commit; pulling the branch's changes");
+        ctx.out
+            .line("\nNo local changes to commit; pulling the branch's changes");
     }
     if !force && !mine.is_empty() {
         outside_changes_guard(&client, &l.uri, &branch, &l.root).await?;
@@ -373,28 +478,35 @@ async fn commit(ctx: &Ctx, directory: Option<PathBuf>, flags: &CommitFlags, forc
             Kind::Removed => Step::DeleteRemote(c.path.clone()),
             _ => Step::Upload(
                 c.path.clone(),
-                std::fs::metadata(l.root.join(&c.path)).map(|m| m.len()).unwrap_or_default(),
+                std::fs::metadata(l.root.join(&c.path))
+                    .map(|m| m.len())
+                    .unwrap_or_default(),
             ),
         })
         .collect();
     steps.extend(remote_steps(&theirs, &|_| 0));
-    let presign = presign_mode(&client, sf.presign()).await;
-    let sync = sync(ctx, &remote, &l.root, &head, &branch, sf, presign, &steps, "sync")?;
+    let sync = sync(ctx, &remote, &l.root, (&head, &branch), sf, &steps, "sync").await?;
     let tally = sync.run(&steps).await?;
     summary(ctx, "Sync", tally.downloaded, tally.uploaded, tally.removed);
     let new_head = if mine.is_empty() {
         head
     } else {
         if !ctx.out.json {
-            ctx.out.line("Finished syncing changes. Perform commit on branch...");
+            ctx.out
+                .line("Finished syncing changes. Perform commit on branch...");
         }
         let c = client
-            .post(format!("/repositories/{}/branches/{}/commits", seg(&l.uri.repository), seg(&branch)))
+            .post(format!(
+                "/repositories/{}/branches/{}/commits",
+                seg(&l.uri.repository),
+                seg(&branch)
+            ))
             .json(json!({"message": message, "metadata": metadata}))
             .value()
             .await?;
         if !ctx.out.json {
-            ctx.out.line(format!("Branch: lakefs://{}/{branch}", l.uri.repository));
+            ctx.out
+                .line(format!("Branch: lakefs://{}/{branch}", l.uri.repository));
         }
         crate::cmd::print_created(ctx, &branch, &c);
         s(&c, "id").to_owned()
@@ -406,20 +518,42 @@ async fn commit(ctx: &Ctx, directory: Option<PathBuf>, flags: &CommitFlags, forc
 
 /// Refuses to commit when the branch holds uncommitted changes outside the
 /// synced prefix (they would land in this commit too).
-async fn outside_changes_guard(client: &Client, uri: &LakeFsUri, branch: &str, root: &Path) -> CliResult<()> {
+async fn outside_changes_guard(
+    client: &Client,
+    uri: &LakeFsUri,
+    branch: &str,
+    root: &Path,
+) -> CliResult<()> {
     let prefix = uri.path();
     if prefix.is_empty() {
         return Ok(());
     }
-    let path = format!("/repositories/{}/branches/{}/diff", seg(&uri.repository), seg(branch));
+    let path = format!(
+        "/repositories/{}/branches/{}/diff",
+        seg(&uri.repository),
+        seg(branch)
+    );
     let first = client.get(path.clone()).query("amount", 1).value().await?;
-    let before = first["results"][0]["path"].as_str().is_some_and(|p| !p.starts_with(prefix));
+    let before = first["results"][0]["path"]
+        .as_str()
+        .is_some_and(|p| !p.starts_with(prefix));
     // Keys after every key under "<prefix>" start past "<prefix without '/'>0".
     let past = format!("{}0", prefix.trim_end_matches('/'));
-    let next = client.get(path).query("amount", 1).query("after", &past).value().await?;
-    let after = next["results"][0]["path"].as_str().is_some_and(|p| !p.starts_with(prefix));
+    let next = client
+        .get(path)
+        .query("amount", 1)
+        .query("after", &past)
+        .value()
+        .await?;
+    let after = next["results"][0]["path"]
+        .as_str()
+        .is_some_and(|p| !p.starts_with(prefix));
     let at_past = client
-        .get(format!("/repositories/{}/branches/{}/diff", seg(&uri.repository), seg(branch)))
+        .get(format!(
+            "/repositories/{}/branches/{}/diff",
+            seg(&uri.repository),
+            seg(branch)
+        ))
         .query("amount", 1)
         .query("prefix", &past)
         .value()
@@ -434,7 +568,12 @@ async fn outside_changes_guard(client: &Client, uri: &LakeFsUri, branch: &str, r
     Ok(())
 }
 
-async fn pull(ctx: &Ctx, directory: Option<PathBuf>, force: bool, flags: &SyncFlags) -> CliResult<()> {
+async fn pull(
+    ctx: &Ctx,
+    directory: Option<PathBuf>,
+    force: bool,
+    flags: &SyncFlags,
+) -> CliResult<()> {
     let l = open(ctx, directory)?;
     let mut index = l.index.clone();
     if !index.active_operation.is_empty() && !force {
@@ -458,8 +597,16 @@ async fn pull(ctx: &Ctx, directory: Option<PathBuf>, force: bool, flags: &SyncFl
     index.active_operation = "pull".into();
     index.write(&l.root)?;
     let steps = remote_steps(&theirs, &|_| 0);
-    let presign = presign_mode(&client, flags.presign()).await;
-    let sync = sync(ctx, &remote, &l.root, &head, l.uri.reference(), flags, presign, &steps, "pull")?;
+    let sync = sync(
+        ctx,
+        &remote,
+        &l.root,
+        (&head, l.uri.reference()),
+        flags,
+        &steps,
+        "pull",
+    )
+    .await?;
     let tally = sync.run(&steps).await?;
     index.active_operation.clear();
     index.write(&l.root)?;
@@ -470,7 +617,13 @@ async fn pull(ctx: &Ctx, directory: Option<PathBuf>, force: bool, flags: &SyncFl
     Ok(())
 }
 
-async fn checkout(ctx: &Ctx, directory: Option<PathBuf>, reference: Option<String>, yes: bool, flags: &SyncFlags) -> CliResult<()> {
+async fn checkout(
+    ctx: &Ctx,
+    directory: Option<PathBuf>,
+    reference: Option<String>,
+    yes: bool,
+    flags: &SyncFlags,
+) -> CliResult<()> {
     let l = open(ctx, directory)?;
     let mut index = l.index.clone();
     let client = ctx.client()?;
@@ -500,17 +653,32 @@ async fn checkout(ctx: &Ctx, directory: Option<PathBuf>, reference: Option<Strin
         .map(|c| match c.kind {
             Kind::Added => Step::DeleteLocal(c.path),
             _ => {
-                let size = wanted.get(&c.path).and_then(|st| st["size_bytes"].as_u64()).unwrap_or(0);
+                let size = wanted
+                    .get(&c.path)
+                    .and_then(|st| st["size_bytes"].as_u64())
+                    .unwrap_or(0);
                 Step::Download(c.path, size)
             }
         })
         .collect();
-    index.src = LakeFsUri { reference: target.reference.clone(), ..l.uri.clone() }.to_string();
+    index.src = LakeFsUri {
+        reference: target.reference.clone(),
+        ..l.uri.clone()
+    }
+    .to_string();
     index.at_head = commit.clone();
     index.active_operation = "checkout".into();
     index.write(&l.root)?;
-    let presign = presign_mode(&client, flags.presign()).await;
-    let sync = sync(ctx, &remote, &l.root, &commit, target.reference(), flags, presign, &steps, "checkout")?;
+    let sync = sync(
+        ctx,
+        &remote,
+        &l.root,
+        (&commit, target.reference()),
+        flags,
+        &steps,
+        "checkout",
+    )
+    .await?;
     let tally = sync.run(&steps).await?;
     index.active_operation.clear();
     index.write(&l.root)?;

@@ -38,7 +38,11 @@ impl Output {
 
 impl std::fmt::Display for Output {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -54,7 +58,10 @@ impl Cli {
         Self::with_env(vec![
             ("LAKECTL_SERVER_ENDPOINT_URL".into(), tarn.url.clone()),
             ("LAKECTL_CREDENTIALS_ACCESS_KEY_ID".into(), KEY.into()),
-            ("LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY".into(), SECRET.into()),
+            (
+                "LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY".into(),
+                SECRET.into(),
+            ),
         ])
     }
 
@@ -93,7 +100,8 @@ impl Cli {
 
     /// Runs `tarn <args>` in `cwd` with `stdin`.
     pub async fn run_in(&self, cwd: &Path, args: &[&str], stdin: &str) -> Output {
-        self.run_as(Path::new(env!("CARGO_BIN_EXE_tarn")), cwd, args, stdin).await
+        self.run_as(Path::new(env!("CARGO_BIN_EXE_tarn")), cwd, args, stdin)
+            .await
     }
 
     pub async fn run_as(&self, program: &Path, cwd: &Path, args: &[&str], stdin: &str) -> Output {
