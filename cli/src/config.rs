@@ -153,7 +153,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         total += number * scale;
         rest = &rest[unit_len..];
     }
-    Some(Duration::from_secs_f64(total))
+    Duration::try_from_secs_f64(total).ok()
 }
 
 struct Source {
@@ -347,6 +347,7 @@ mod tests {
         assert_eq!(parse_duration("1000000000"), Some(Duration::from_secs(1)));
         assert_eq!(parse_duration("soon"), None);
         assert_eq!(parse_duration(""), None);
+        assert_eq!(parse_duration("99999999999999999999h"), None);
     }
 
     #[test]

@@ -127,13 +127,20 @@ async fn clone_change_commit_pull_and_conflicts() {
         ]
     );
     let out = cli
-        .run_in(&one, &["local", "commit", "-m", "edits from one"], "")
+        .run_in(
+            &one,
+            &["-o", "json", "local", "commit", "-m", "edits from one"],
+            "",
+        )
         .await
-        .ok();
-    assert!(
-        out.stdout.contains("Uploaded: 2") && out.stdout.contains("Removed: 1"),
+        .ok()
+        .json();
+    assert_eq!(
+        (out["uploaded"].as_u64(), out["removed"].as_u64()),
+        (Some(2), Some(1)),
         "{out}"
     );
+    assert_eq!(out["commit"]["message"], "edits from one");
     assert_eq!(changes(&status(&one).await), []);
     assert_eq!(
         cli.run(&["fs", "cat", "lakefs://clilocal/main/data/a.txt"])
@@ -204,7 +211,9 @@ async fn clone_change_commit_pull_and_conflicts() {
     assert_eq!(read(&two.join("a.txt")), "a, edited in two");
     assert_eq!(read(&two.join("b/b.txt")), "b");
     assert!(!two.join("new.txt").exists());
-    // Resolve by keeping the remote's a.txt; the non-conflicting edit stays.
+    // Resolve by dropping two's edit of a.txt (its content back as it was,
+    // even with another mtime: the checksum says it is unchanged). A plain
+    // pull then goes through, and the non-conflicting edit stays.
     std::fs::write(two.join("a.txt"), "a").unwrap();
     let f = std::fs::File::options()
         .write(true)
@@ -213,10 +222,7 @@ async fn clone_change_commit_pull_and_conflicts() {
     f.set_modified(std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1))
         .unwrap();
     drop(f);
-    let out = cli
-        .run_in(&two, &["local", "pull", "--force"], "")
-        .await
-        .ok();
+    let out = cli.run_in(&two, &["local", "pull"], "").await.ok();
     assert!(out.stdout.contains("Successfully synced changes!"), "{out}");
     assert_eq!(read(&two.join("a.txt")), "a, edited");
     assert_eq!(read(&two.join("new.txt")), "new");
@@ -238,6 +244,40 @@ async fn clone_change_commit_pull_and_conflicts() {
     let out = cli.run_in(&one, &["local", "pull"], "").await.ok();
     assert!(out.stdout.contains("Downloaded: 1"), "{out}");
     assert_eq!(read(&one.join("b/c.txt")), "c, edited in two");
+
+    // A pull interrupted after bringing one of two files resumes: run
+    // again, it finds that file settled and brings only the other.
+    for name in ["p1.txt", "p2.txt"] {
+        let f = cli.home().join(name);
+        std::fs::write(&f, name).unwrap();
+        cli.run(&[
+            "fs",
+            "upload",
+            "-s",
+            f.to_str().unwrap(),
+            &format!("lakefs://clilocal/main/data/{name}"),
+        ])
+        .await
+        .ok();
+    }
+    cli.run(&["commit", "lakefs://clilocal/main", "-m", "two more"])
+        .await
+        .ok();
+    cli.run(&[
+        "fs",
+        "download",
+        "lakefs://clilocal/main/data/p1.txt",
+        one.join("p1.txt").to_str().unwrap(),
+    ])
+    .await
+    .ok();
+    let idx = read(&one.join(".lakefs_ref.yaml"))
+        .replace("active_operation: ''", "active_operation: pull");
+    std::fs::write(one.join(".lakefs_ref.yaml"), idx).unwrap();
+    let out = cli.run_in(&one, &["local", "pull"], "").await.ok();
+    assert!(out.stdout.contains("Downloaded: 1"), "{out}");
+    assert_eq!(read(&one.join("p2.txt")), "p2.txt");
+    assert_eq!(changes(&status(&one).await), []);
 
     // The branch holds a change outside the synced path: commit refuses
     // without --force.
@@ -262,9 +302,24 @@ async fn clone_change_commit_pull_and_conflicts() {
             .contains("uncommitted changes outside of local path"),
         "{out}"
     );
+    // Someone else's upload under the synced path lands in this commit
+    // too: the directory gets it, so it is the commit it points at.
+    let theirs = cli.home().join("theirs");
+    std::fs::write(&theirs, "theirs").unwrap();
+    cli.run(&[
+        "fs",
+        "upload",
+        "-s",
+        theirs.to_str().unwrap(),
+        "lakefs://clilocal/main/data/theirs.txt",
+    ])
+    .await
+    .ok();
     cli.run_in(&one, &["local", "commit", "-m", "more", "--force"], "")
         .await
         .ok();
+    assert_eq!(read(&one.join("theirs.txt")), "theirs");
+    assert_eq!(changes(&status(&one).await), []);
 
     // Checkout: revert local changes, or switch to another ref.
     std::fs::write(one.join("more.txt"), "scribble").unwrap();
@@ -315,6 +370,20 @@ async fn clone_change_commit_pull_and_conflicts() {
     cli.run_in(&one, &["local", "checkout", "-y"], "")
         .await
         .ok();
+    // After an interrupted commit, checkout still asks before reverting an
+    // edit (and with no terminal to ask on, refuses); pull needs --force.
+    std::fs::write(one.join("a.txt"), "precious").unwrap();
+    let idx = read(&one.join(".lakefs_ref.yaml"))
+        .replace("active_operation: ''", "active_operation: commit");
+    std::fs::write(one.join(".lakefs_ref.yaml"), idx).unwrap();
+    let out = cli.run_in(&one, &["local", "checkout"], "").await.fails(1);
+    assert!(out.stderr.contains("pass --yes"), "{out}");
+    assert_eq!(read(&one.join("a.txt")), "precious");
+    cli.run_in(&one, &["local", "pull"], "").await.fails(1);
+    cli.run_in(&one, &["local", "checkout", "-y"], "")
+        .await
+        .ok();
+    assert_eq!(read(&one.join("a.txt")), "a");
     cli.run(&["local", "status", one.to_str().unwrap()])
         .await
         .ok();

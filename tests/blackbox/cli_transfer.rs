@@ -160,12 +160,10 @@ async fn objects_one_by_one() {
     let out = cli
         .run(&["fs", "presign", "lakefs://clifs/main/t/a.csv"])
         .await;
-    if !Run::current().s3 {
-        assert!(out
-            .fails(1)
-            .stderr
-            .contains("Pre-signed URL support is currently disabled"));
-    }
+    assert!(out
+        .fails(1)
+        .stderr
+        .contains("Pre-signed URL support is currently disabled"));
     cli.run(&["fs", "rm", "lakefs://clifs/main/t/in.txt"])
         .await
         .ok();
@@ -411,6 +409,55 @@ async fn directories_both_ways_and_interrupted_transfers_resume() {
         .home()
         .join(format!("got.bin.tarn-partial-{checksum}"))
         .exists());
+    // The object changes: the old version's partial bytes are not continued.
+    std::fs::write(
+        cli.home().join(format!("new.bin.tarn-partial-{checksum}")),
+        &partial,
+    )
+    .unwrap();
+    let newer: Vec<u8> = content.iter().rev().copied().collect();
+    std::fs::write(&big, &newer).unwrap();
+    cli.run(&[
+        "fs",
+        "upload",
+        "-s",
+        big.to_str().unwrap(),
+        "lakefs://clidir/main/big.bin",
+    ])
+    .await
+    .ok();
+    let target = cli.home().join("new.bin");
+    cli.run(&[
+        "fs",
+        "download",
+        "lakefs://clidir/main/big.bin",
+        target.to_str().unwrap(),
+    ])
+    .await
+    .ok();
+    assert!(
+        std::fs::read(&target).unwrap() == newer,
+        "a new version continued the old one's bytes"
+    );
+
+    // Objects are never written through a symbolic link in the destination.
+    let elsewhere = cli.home().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let trap = cli.home().join("trap");
+    std::fs::create_dir(&trap).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, trap.join("d0")).unwrap();
+    let out = cli
+        .run(&[
+            "fs",
+            "download",
+            "-r",
+            "lakefs://clidir/main/data/",
+            trap.to_str().unwrap(),
+        ])
+        .await
+        .fails(1);
+    assert!(out.stderr.contains("is a symbolic link"), "{out}");
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
 }
 
 #[tokio::test]

@@ -20,6 +20,7 @@ mod actions_lua;
 mod api;
 mod api_storage;
 mod cli;
+mod cli_admin;
 mod cli_local;
 mod cli_transfer;
 mod gateway;

@@ -2,8 +2,9 @@
 
 use super::key_values;
 use super::transfer::{
-    self, download_to, mtime_secs, object_mtime, upload_file, Remote, UploadMeta, CLIENT_MTIME,
+    self, download_to, mtime_secs, upload_file, Remote, UploadMeta, CLIENT_MTIME,
 };
+use super::tree::{local_path, unchanged, walk, LocalFile};
 use crate::client::{seg, Client, Pager};
 use crate::error::{failed, usage, CliError, CliResult};
 use crate::output::{date, human_bytes, n, s, Paint};
@@ -14,7 +15,7 @@ use clap::{Args, Subcommand};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum FsCommand {
@@ -219,21 +220,6 @@ pub(crate) async fn list_objects(
         .await
 }
 
-/// A remote relative path as a safe local path under `root`.
-pub(crate) fn local_path(root: &Path, rel: &str) -> CliResult<PathBuf> {
-    let rel_path = Path::new(rel);
-    if rel.is_empty()
-        || rel_path
-            .components()
-            .any(|c| !matches!(c, Component::Normal(_)))
-    {
-        return failed(format!(
-            "refusing to write object path {rel:?} outside the destination"
-        ));
-    }
-    Ok(root.join(rel_path))
-}
-
 /// `<Operation> Summary:` as lakectl prints it.
 pub(crate) fn summary(
     ctx: &Ctx,
@@ -422,67 +408,6 @@ async fn cat(ctx: &Ctx, path: &str, presign: bool) -> CliResult<()> {
         .map_err(|e| CliError::io("write to standard output", e))
 }
 
-/// A local file of a recursive transfer.
-pub(crate) struct LocalFile {
-    pub rel: String,
-    pub abs: PathBuf,
-    pub size: u64,
-    pub mtime: i64,
-}
-
-/// Every regular file under `root`, relative paths with '/', sorted.
-/// Skipped: `.lakefs_ref.yaml`, `.DS_Store` and partial downloads.
-pub(crate) fn walk(root: &Path, skip_non_regular: bool) -> CliResult<Vec<LocalFile>> {
-    let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(root)
-        .follow_links(false)
-        .sort_by_file_name()
-    {
-        let entry =
-            entry.map_err(|e| CliError::Failed(format!("reading {}: {e}", root.display())))?;
-        let ft = entry.file_type();
-        if ft.is_dir() {
-            continue;
-        }
-        let name = entry.file_name().to_string_lossy();
-        if name == ".lakefs_ref.yaml" || name == ".DS_Store" || name.contains(".tarn-partial-") {
-            continue;
-        }
-        if !ft.is_file() {
-            if skip_non_regular {
-                continue;
-            }
-            return failed(format!(
-                "{}: not a regular file (set local.skip_non_regular_files to skip such files)",
-                entry.path().display()
-            ));
-        }
-        let meta = entry
-            .metadata()
-            .map_err(|e| CliError::Failed(format!("stat {}: {e}", entry.path().display())))?;
-        let rel = entry
-            .path()
-            .strip_prefix(root)
-            .unwrap_or(entry.path())
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        files.push(LocalFile {
-            rel,
-            abs: entry.path().to_owned(),
-            size: meta.len(),
-            mtime: mtime_secs(&meta),
-        });
-    }
-    Ok(files)
-}
-
-/// The same content by lakectl's rule: size and mtime in whole seconds.
-pub(crate) fn unchanged(file: &LocalFile, stats: &Value) -> bool {
-    stats["size_bytes"].as_u64() == Some(file.size) && object_mtime(stats) == file.mtime
-}
-
 async fn upload(ctx: &Ctx, a: UploadArgs) -> CliResult<()> {
     let uri = ctx.path(&a.path)?;
     let client = ctx.client()?;
@@ -506,15 +431,17 @@ async fn upload(ctx: &Ctx, a: UploadArgs) -> CliResult<()> {
     // and retries need to read it again.
     let spooled;
     let local: &Path = if a.source == "-" {
-        let path = std::env::temp_dir().join(format!("tarn-upload-{}", std::process::id()));
-        let mut file = tokio::fs::File::create(&path)
+        let file =
+            tempfile::NamedTempFile::new().map_err(|e| CliError::io("spool standard input", e))?;
+        let mut out = tokio::fs::File::from_std(
+            file.reopen()
+                .map_err(|e| CliError::io("spool standard input", e))?,
+        );
+        tokio::io::copy(&mut tokio::io::stdin(), &mut out)
             .await
             .map_err(|e| CliError::io("spool standard input", e))?;
-        tokio::io::copy(&mut tokio::io::stdin(), &mut file)
-            .await
-            .map_err(|e| CliError::io("spool standard input", e))?;
-        spooled = path;
-        &spooled
+        spooled = file;
+        spooled.path()
     } else {
         std::fs::metadata(&source)
             .map_err(|e| CliError::io(format!("failed to stat source {}", a.source), e))?;
@@ -534,9 +461,6 @@ async fn upload(ctx: &Ctx, a: UploadArgs) -> CliResult<()> {
     )
     .await;
     progress.finish();
-    if a.source == "-" {
-        let _ = std::fs::remove_file(local);
-    }
     print_stats(ctx, &result?);
     Ok(())
 }

@@ -58,21 +58,30 @@ pub(crate) async fn run(ctx: &Ctx, a: ImportArgs) -> CliResult<()> {
         .await?;
     let id = s(&started, "id").to_owned();
     let bar = Progress::items(&ctx.out, a.no_progress, None, "Importing");
+    // One Ctrl-C listener for the whole wait: it cancels the import.
+    let interrupt = tokio::signal::ctrl_c();
+    tokio::pin!(interrupt);
     let status: Value = loop {
-        let poll = client.get(path.clone()).query("id", &id).value();
-        let status = tokio::select! {
-            status = poll => status?,
-            _ = tokio::signal::ctrl_c() => {
+        let poll = async {
+            let status = client.get(path.clone()).query("id", &id).value().await?;
+            let done = status["error"].is_object() || status["completed"].as_bool() == Some(true);
+            if !done {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            Ok::<_, crate::error::CliError>((status, done))
+        };
+        let (status, done) = tokio::select! {
+            polled = poll => polled?,
+            _ = &mut interrupt => {
                 bar.finish();
                 client.delete(path.clone()).query("id", &id).ok().await?;
                 return failed("Import Canceled");
             }
         };
         bar.set_position(status["ingested_objects"].as_u64().unwrap_or_default());
-        if status["error"].is_object() || status["completed"].as_bool() == Some(true) {
+        if done {
             break status;
         }
-        tokio::time::sleep(Duration::from_millis(300)).await;
     };
     bar.finish();
     if let Some(e) = status["error"]["message"].as_str() {

@@ -126,6 +126,13 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> CliResult<()> {
     let mut file = options
         .open(path)
         .map_err(|e| CliError::io(format!("write {}", path.display()), e))?;
+    // An existing file keeps its mode on open: make it owner-only too.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| CliError::io(format!("restrict {}", path.display()), e))?;
+    }
     file.write_all(bytes)
         .map_err(|e| CliError::io(format!("write {}", path.display()), e))
 }

@@ -15,13 +15,15 @@ mod refs;
 mod repo;
 mod tag;
 mod transfer;
+mod tree;
 
 pub(crate) use commit::print_created;
-pub(crate) use fs::{local_path, summary, unchanged, walk, LocalFile, SyncFlags};
+pub(crate) use fs::{summary, SyncFlags};
 pub(crate) use transfer::{
     download_to, mtime_secs, presign_mode, upload_file, Remote as RemoteObject, UploadMeta,
     CLIENT_MTIME,
 };
+pub(crate) use tree::{local_path, unchanged, walk, LocalFile};
 
 use crate::error::CliResult;
 use crate::Ctx;

@@ -102,7 +102,10 @@ pub(crate) async fn upload_file(
 ) -> CliResult<Value> {
     let mut attempt = 0;
     loop {
-        let result = if presign {
+        // One presigned PUT takes at most 5 GiB (S3's limit): larger files
+        // go through the server, which uploads them in parts.
+        let size = std::fs::metadata(local).map(|m| m.len()).unwrap_or(0);
+        let result = if presign && size <= 5 << 30 {
             upload_presigned(client, repo, branch, path, local, meta, progress).await
         } else {
             upload_through(client, repo, branch, path, local, meta, progress).await
@@ -280,11 +283,26 @@ async fn fetch_into(
     presign: bool,
     progress: &Progress,
 ) -> CliResult<()> {
+    // Never write through a link planted where the partial file goes.
+    if tokio::fs::symlink_metadata(partial)
+        .await
+        .is_ok_and(|m| m.file_type().is_symlink())
+    {
+        tokio::fs::remove_file(partial)
+            .await
+            .map_err(|e| CliError::io(format!("remove {}", partial.display()), e))?;
+    }
+    let checksum = remote.stats["checksum"].as_str().unwrap_or_default();
     let have = tokio::fs::metadata(partial)
         .await
         .map(|m| m.len())
         .unwrap_or(0);
-    let have = if have > size { 0 } else { have };
+    // Bytes of an object with no checksum cannot be told from another's.
+    let have = if have > size || checksum.is_empty() {
+        0
+    } else {
+        have
+    };
     if have == size && size > 0 {
         progress.inc(have);
         return Ok(());
@@ -324,8 +342,44 @@ async fn fetch_into(
         }
         call.send().await?
     };
+    // The answer must be this object (a branch may have moved on since it
+    // was listed) and, for a range, start where the partial file ends.
+    let etag = response
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .map(|e| e.trim_matches('"').to_owned());
+    if let Some(etag) = etag.filter(|e| !e.is_empty() && !checksum.is_empty()) {
+        if etag != checksum.trim_matches('"') {
+            let _ = tokio::fs::remove_file(partial).await;
+            return Err(CliError::Failed(format!(
+                "{} changed while it was being downloaded: run the download again",
+                remote.path
+            )));
+        }
+    }
+    let partial_answer = response.status().as_u16() == 206;
+    if partial_answer {
+        let start = response
+            .headers()
+            .get("content-range")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("bytes "))
+            .and_then(|v| v.split('-').next())
+            .and_then(|v| v.parse::<u64>().ok());
+        if start != Some(have) {
+            let _ = tokio::fs::remove_file(partial).await;
+            return Err(CliError::Unreachable {
+                endpoint: "the server".into(),
+                cause: format!(
+                    "a range answer for {} did not start at byte {have}",
+                    remote.path
+                ),
+            });
+        }
+    }
     // A server that ignores the range sends everything: start over.
-    let append = have > 0 && response.status().as_u16() == 206;
+    let append = have > 0 && partial_answer;
     if append {
         progress.inc(have);
     }

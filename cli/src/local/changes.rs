@@ -196,6 +196,47 @@ pub(crate) fn local_changes(
     Ok(out)
 }
 
+/// Drops the paths both sides changed the same way (the file already is
+/// the head's object, or both removed it): nothing to do there. This is
+/// what lets an interrupted pull or commit run again.
+pub(crate) async fn drop_settled(
+    remote: &Remote<'_>,
+    head: &str,
+    root: &Path,
+    mine: &mut Vec<Change>,
+    theirs: &mut Vec<Change>,
+) -> CliResult<()> {
+    let their_kind: BTreeMap<String, Kind> =
+        theirs.iter().map(|c| (c.path.clone(), c.kind)).collect();
+    let both: Vec<String> = mine
+        .iter()
+        .filter(|c| their_kind.contains_key(&c.path))
+        .map(|c| c.path.clone())
+        .collect();
+    for path in both {
+        let file = local_path(root, &path)?;
+        let settled = match (std::fs::metadata(&file).ok(), their_kind[&path]) {
+            (None, Kind::Removed) => true,
+            (Some(meta), Kind::Added | Kind::Modified) => {
+                let stats = remote.stat(head, &path).await?;
+                let local = LocalFile {
+                    rel: path.clone(),
+                    abs: file,
+                    size: meta.len(),
+                    mtime: crate::cmd::mtime_secs(&meta),
+                };
+                same(&local, &stats)
+            }
+            _ => false,
+        };
+        if settled {
+            mine.retain(|c| c.path != path);
+            theirs.retain(|c| c.path != path);
+        }
+    }
+    Ok(())
+}
+
 /// Local and remote changes together; a path changed on both sides is a
 /// conflict.
 pub(crate) fn merge(local: Vec<Change>, remote: Vec<Change>) -> Vec<Change> {

@@ -116,7 +116,8 @@ struct Linked {
 fn open(ctx: &Ctx, dir: Option<PathBuf>) -> CliResult<Linked> {
     let root = Index::find_root(&absolute(dir)?)?;
     let index = Index::read(&root)?;
-    let uri = LakeFsUri::path_uri(&index.src, None, &format!("{INDEX_FILE} src"))?;
+    let uri = LakeFsUri::path_uri(&index.src, None, &format!("{INDEX_FILE} src"))
+        .map_err(|e| CliError::Failed(format!("{}: {e}", root.join(INDEX_FILE).display())))?;
     let _ = ctx;
     Ok(Linked { root, index, uri })
 }
@@ -131,7 +132,7 @@ fn remote<'a>(client: &'a Client, uri: &LakeFsUri) -> Remote<'a> {
 
 /// A sync of `steps` in `root`: downloads read `refs.0`, uploads and
 /// deletions go to branch `refs.1`.
-async fn sync<'a>(
+async fn syncer<'a>(
     ctx: &Ctx,
     remote: &'a Remote<'a>,
     root: &Path,
@@ -161,11 +162,15 @@ pub(crate) async fn run(ctx: &Ctx, command: LocalCommand) -> CliResult<()> {
         } => {
             let client = ctx.client()?;
             let dir = absolute(directory)?;
-            let (uri, _) = init(ctx, &client, &path, &dir, force).await?;
-            ctx.out.line(format!(
-                "Successfully linked local directory '{}' with remote '{uri}'",
-                dir.display()
-            ));
+            let (uri, index) = init(ctx, &client, &path, &dir, force).await?;
+            if ctx.out.json {
+                ctx.out.json(&json!(index));
+            } else {
+                ctx.out.line(format!(
+                    "Successfully linked local directory '{}' with remote '{uri}'",
+                    dir.display()
+                ));
+            }
             Ok(())
         }
         LocalCommand::Clone {
@@ -308,7 +313,7 @@ async fn clone(
         .iter()
         .map(|(rel, st)| Step::Download(rel.clone(), st["size_bytes"].as_u64().unwrap_or_default()))
         .collect();
-    let sync = sync(
+    let sync = syncer(
         ctx,
         &remote,
         &dir,
@@ -388,7 +393,8 @@ async fn status(ctx: &Ctx, directory: Option<PathBuf>, local_only: bool) -> CliR
                 l.uri
             ));
         }
-        let theirs = remote.diff(&l.index.at_head, &head).await?;
+        let mut theirs = remote.diff(&l.index.at_head, &head).await?;
+        changes::drop_settled(&remote, &head, &l.root, &mut changes, &mut theirs).await?;
         changes = changes::merge(changes, theirs);
     }
     print_changes(ctx, &changes);
@@ -449,8 +455,9 @@ async fn commit(
     let head = s(&b, "commit_id").to_owned();
     let remote = remote(&client, &l.uri);
     let listing = remote.list(&index.at_head).await?;
-    let mine = changes::local_changes(&l.root, &listing, ctx.config()?.skip_non_regular_files)?;
-    let theirs = remote.diff(&index.at_head, &head).await?;
+    let mut mine = changes::local_changes(&l.root, &listing, ctx.config()?.skip_non_regular_files)?;
+    let mut theirs = remote.diff(&index.at_head, &head).await?;
+    changes::drop_settled(&remote, &head, &l.root, &mut mine, &mut theirs).await?;
     let all = changes::merge(mine.clone(), theirs.clone());
     let clashing = conflicts(&all);
     if !clashing.is_empty() {
@@ -461,11 +468,18 @@ async fn commit(
     }
     if mine.is_empty() {
         if theirs.is_empty() {
-            ctx.out.line("\nNo changes");
+            if ctx.out.json {
+                ctx.out
+                    .json(&json!({"uploaded": 0, "downloaded": 0, "removed": 0, "commit": null}));
+            } else {
+                ctx.out.line("\nNo changes");
+            }
             return Ok(());
         }
-        ctx.out
-            .line("\nNo local changes to commit; pulling the branch's changes");
+        if !ctx.out.json {
+            ctx.out
+                .line("\nNo local changes to commit; pulling the branch's changes");
+        }
     }
     if !force && !mine.is_empty() {
         outside_changes_guard(&client, &l.uri, &branch, &l.root).await?;
@@ -485,11 +499,13 @@ async fn commit(
         })
         .collect();
     steps.extend(remote_steps(&theirs, &|_| 0));
-    let sync = sync(ctx, &remote, &l.root, (&head, &branch), sf, &steps, "sync").await?;
-    let tally = sync.run(&steps).await?;
-    summary(ctx, "Sync", tally.downloaded, tally.uploaded, tally.removed);
-    let new_head = if mine.is_empty() {
-        head
+    let sync = syncer(ctx, &remote, &l.root, (&head, &branch), sf, &steps, "sync").await?;
+    let mut tally = sync.run(&steps).await?;
+    if !ctx.out.json {
+        summary(ctx, "Sync", tally.downloaded, tally.uploaded, tally.removed);
+    }
+    if mine.is_empty() {
+        index.at_head = head;
     } else {
         if !ctx.out.json {
             ctx.out
@@ -504,14 +520,55 @@ async fn commit(
             .json(json!({"message": message, "metadata": metadata}))
             .value()
             .await?;
-        if !ctx.out.json {
+        let new_head = s(&c, "id").to_owned();
+        // The commit may hold more than this directory sent (changes others
+        // staged under the path, or committed in between): bring those
+        // here too, so the directory is the commit it now points at.
+        let ours: std::collections::HashSet<&str> = mine.iter().map(|c| c.path.as_str()).collect();
+        let foreign: Vec<Change> = remote
+            .diff(&head, &new_head)
+            .await?
+            .into_iter()
+            .filter(|c| !ours.contains(c.path.as_str()))
+            .collect();
+        if !foreign.is_empty() {
+            let steps = remote_steps(&foreign, &|_| 0);
+            let more = syncer(
+                ctx,
+                &remote,
+                &l.root,
+                (&new_head, &branch),
+                sf,
+                &steps,
+                "sync",
+            )
+            .await?;
+            let extra = more.run(&steps).await?;
+            tally.downloaded += extra.downloaded;
+            tally.removed += extra.removed;
+        }
+        if ctx.out.json {
+            ctx.out.json(&json!({
+                "uploaded": tally.uploaded,
+                "downloaded": tally.downloaded,
+                "removed": tally.removed,
+                "commit": c,
+            }));
+        } else {
             ctx.out
                 .line(format!("Branch: lakefs://{}/{branch}", l.uri.repository));
+            crate::cmd::print_created(ctx, &branch, &c);
         }
-        crate::cmd::print_created(ctx, &branch, &c);
-        s(&c, "id").to_owned()
-    };
-    index.at_head = new_head;
+        index.at_head = new_head;
+    }
+    if mine.is_empty() && ctx.out.json {
+        ctx.out.json(&json!({
+            "uploaded": 0,
+            "downloaded": tally.downloaded,
+            "removed": tally.removed,
+            "commit": null,
+        }));
+    }
     index.active_operation.clear();
     index.write(&l.root)
 }
@@ -576,15 +633,21 @@ async fn pull(
 ) -> CliResult<()> {
     let l = open(ctx, directory)?;
     let mut index = l.index.clone();
-    if !index.active_operation.is_empty() && !force {
-        return failed(interrupted(&index.active_operation));
+    // An interrupted pull resumes, an interrupted commit gives way to
+    // --force; after an interrupted clone or checkout, files never brought
+    // would pass for deletions: only checkout repairs that.
+    match index.active_operation.as_str() {
+        "" | "pull" => {}
+        "commit" if force => {}
+        op => return failed(interrupted(op)),
     }
     let client = ctx.client()?;
     let remote = remote(&client, &l.uri);
     let listing = remote.list(&index.at_head).await?;
-    let mine = changes::local_changes(&l.root, &listing, ctx.config()?.skip_non_regular_files)?;
+    let mut mine = changes::local_changes(&l.root, &listing, ctx.config()?.skip_non_regular_files)?;
     let head = resolve(&client, &l.uri.repository, l.uri.reference()).await?;
-    let theirs = remote.diff(&index.at_head, &head).await?;
+    let mut theirs = remote.diff(&index.at_head, &head).await?;
+    changes::drop_settled(&remote, &head, &l.root, &mut mine, &mut theirs).await?;
     let all = changes::merge(mine, theirs.clone());
     let clashing = conflicts(&all);
     if !clashing.is_empty() && !force {
@@ -593,11 +656,12 @@ async fn pull(
             clashing.join("\n")
         ));
     }
-    index.at_head = head.clone();
+    // The index moves to the new head only once every file is there: run
+    // again, an interrupted pull finds what it already brought settled.
     index.active_operation = "pull".into();
     index.write(&l.root)?;
     let steps = remote_steps(&theirs, &|_| 0);
-    let sync = sync(
+    let sync = syncer(
         ctx,
         &remote,
         &l.root,
@@ -608,6 +672,7 @@ async fn pull(
     )
     .await?;
     let tally = sync.run(&steps).await?;
+    index.at_head = head;
     index.active_operation.clear();
     index.write(&l.root)?;
     if !ctx.out.json {
@@ -640,12 +705,19 @@ async fn checkout(
     let commit = resolve(&client, &target.repository, target.reference()).await?;
     let remote = remote(&client, &l.uri);
     let skip = ctx.config()?.skip_non_regular_files;
-    if index.active_operation.is_empty() {
-        let at_head = remote.list(&index.at_head).await?;
-        if !changes::local_changes(&l.root, &at_head, skip)?.is_empty() {
-            eprintln!("Uncommitted changes exist, the operation will revert all changes on local directory.");
-            confirm(yes, "Proceed", "command aborted")?;
-        }
+    // Ask before reverting local edits. After an interrupted operation,
+    // files it never brought look removed: those are no one's edits.
+    let at_head = remote.list(&index.at_head).await?;
+    let interrupted_op = !index.active_operation.is_empty();
+    let edits = changes::local_changes(&l.root, &at_head, skip)?
+        .into_iter()
+        .filter(|c| !(interrupted_op && c.kind == Kind::Removed))
+        .count();
+    if edits > 0 {
+        eprintln!(
+            "Uncommitted changes exist, the operation will revert all changes on local directory."
+        );
+        confirm(yes, "Proceed", "command aborted")?;
     }
     let wanted = remote.list(&commit).await?;
     let steps: Vec<Step> = changes::local_changes(&l.root, &wanted, skip)?
@@ -669,7 +741,7 @@ async fn checkout(
     index.at_head = commit.clone();
     index.active_operation = "checkout".into();
     index.write(&l.root)?;
-    let sync = sync(
+    let sync = syncer(
         ctx,
         &remote,
         &l.root,
