@@ -273,6 +273,44 @@ async fn the_command_line_imports_beside_a_running_server() {
     )
     .await;
     assert!(!ok && err.contains("no objects"), "{err}");
+
+    // The client: the server runs the import, the command follows it.
+    let cli = crate::support::cli::Cli::for_server(&api.tarn);
+    let out = cli
+        .run(&[
+            "import",
+            "--from",
+            &from,
+            "--to",
+            "lakefs://cliimport/main/again/",
+            "-m",
+            "client import",
+        ])
+        .await
+        .ok();
+    assert!(
+        out.stdout
+            .contains("Import of 2 object(s) into \"main\" completed."),
+        "{out}"
+    );
+    assert_eq!(
+        cli.run(&["fs", "cat", "lakefs://cliimport/main/again/y/z.parquet"])
+            .await
+            .ok()
+            .stdout,
+        "y/z.parquet"
+    );
+    let out = cli
+        .run(&[
+            "import",
+            "--from",
+            &format!("{from}nothing/"),
+            "--to",
+            "lakefs://cliimport/main/again/",
+        ])
+        .await
+        .fails(1);
+    assert!(out.stderr.contains("no objects"), "{out}");
 }
 
 /// Importing local directories: only under the allowed prefixes, never
