@@ -121,39 +121,13 @@ fn lookup<'a>(doc: &'a Value, key: &str) -> Option<&'a Value> {
     key.split('.').try_fold(doc, |v, part| v.get(part))
 }
 
-/// A Go duration (`200ms`, `30s`, `1m30s`) or a number of nanoseconds.
+/// A Go duration (`200ms`, `30s`, `1m30s`) or, as viper decodes a plain
+/// number, nanoseconds.
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    if let Ok(ns) = text.parse::<u64>() {
+    if let Ok(ns) = text.trim().parse::<u64>() {
         return Some(Duration::from_nanos(ns));
     }
-    let mut total = 0f64;
-    let mut rest = text;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number: f64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        total += number * scale;
-        rest = &rest[unit_len..];
-    }
-    Duration::try_from_secs_f64(total).ok()
+    tarn_model::go_duration(text).ok()
 }
 
 struct Source {

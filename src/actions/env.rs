@@ -63,40 +63,7 @@ fn lookup(name: &str, env: &ActionsEnv) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("{name} not found: missing env var"))
 }
 
-/// A Go duration (`1m30s`, `500ms`, `10s`, `1.5h`).
-pub fn go_duration(text: &str) -> Result<std::time::Duration, String> {
-    let bad = || format!("time: invalid duration {text:?}");
-    let mut secs = 0f64;
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    if rest == "0" {
-        return Ok(std::time::Duration::ZERO);
-    }
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        let n: f64 = rest[..num_len].parse().map_err(|_| bad())?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        secs += n * scale;
-        rest = &rest[unit_len..];
-    }
-    std::time::Duration::try_from_secs_f64(secs).map_err(|_| bad())
-}
+pub use tarn_model::go_duration;
 
 #[cfg(test)]
 mod tests {
@@ -135,17 +102,5 @@ mod tests {
         let plain = resolve("no {{ vars }} here", &env("")).unwrap();
         assert_eq!(plain.value, "no {{ vars }} here");
         assert!(!plain.secret);
-    }
-
-    #[test]
-    fn go_durations_parse() {
-        use std::time::Duration;
-        assert_eq!(go_duration("10s"), Ok(Duration::from_secs(10)));
-        assert_eq!(go_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(go_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(go_duration("1.5h"), Ok(Duration::from_secs(5400)));
-        assert!(go_duration("10").is_err());
-        assert!(go_duration("abc").is_err());
-        assert!(go_duration("").is_err());
     }
 }

@@ -2,7 +2,7 @@
 
 use super::key_values;
 use super::transfer::{
-    self, download_to, mtime_secs, upload_file, Remote, UploadMeta, CLIENT_MTIME,
+    self, download_to, mtime_secs, upload_file, Remote, Target, UploadMeta, CLIENT_MTIME,
 };
 use super::tree::{local_path, unchanged, walk, LocalFile};
 use crate::client::{seg, Client, Pager};
@@ -449,17 +449,13 @@ async fn upload(ctx: &Ctx, a: UploadArgs) -> CliResult<()> {
     };
     let size = std::fs::metadata(local).map(|m| m.len()).unwrap_or(0);
     let progress = Progress::bytes(&ctx.out, a.sync.no_progress(), size, "Uploading");
-    let result = upload_file(
-        &client,
-        &uri.repository,
-        uri.reference(),
-        uri.path(),
-        local,
-        &meta,
+    let to = Target {
+        client: &client,
+        repo: &uri.repository,
+        branch: uri.reference(),
         presign,
-        &progress,
-    )
-    .await;
+    };
+    let result = upload_file(&to, uri.path(), local, &meta, &progress).await;
     progress.finish();
     print_stats(ctx, &result?);
     Ok(())
@@ -510,6 +506,13 @@ async fn upload_dir(
         &format!("upload {} files", todo.len()),
     );
     let parallelism = ctx.parallelism(a.sync.parallelism())?;
+    let to = Target {
+        client,
+        repo: &uri.repository,
+        branch: uri.reference(),
+        presign,
+    };
+    let to = &to;
     let uploaded = futures::stream::iter(todo.into_iter().map(|f| {
         let progress = progress.clone();
         let prefix = prefix.clone();
@@ -521,18 +524,9 @@ async fn upload_dir(
             .insert(CLIENT_MTIME.into(), f.mtime.to_string());
         async move {
             let path = format!("{prefix}{}", f.rel);
-            upload_file(
-                client,
-                &uri.repository,
-                uri.reference(),
-                &path,
-                &f.abs,
-                &meta,
-                presign,
-                &progress,
-            )
-            .await
-            .map_err(|e| CliError::Failed(format!("upload {}: {e}", f.rel)))
+            upload_file(to, &path, &f.abs, &meta, &progress)
+                .await
+                .map_err(|e| CliError::Failed(format!("upload {}: {e}", f.rel)))
         }
     }))
     .buffer_unordered(parallelism)

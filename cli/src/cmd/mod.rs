@@ -20,7 +20,7 @@ mod tree;
 pub(crate) use commit::print_created;
 pub(crate) use fs::{summary, SyncFlags};
 pub(crate) use transfer::{
-    download_to, mtime_secs, presign_mode, upload_file, Remote as RemoteObject, UploadMeta,
+    download_to, mtime_secs, presign_mode, upload_file, Remote as RemoteObject, Target, UploadMeta,
     CLIENT_MTIME,
 };
 pub(crate) use tree::{local_path, unchanged, walk, LocalFile};

@@ -88,16 +88,21 @@ async fn file_body(local: &Path, progress: &Progress) -> CliResult<(reqwest::Bod
     Ok((reqwest::Body::wrap_stream(stream), size))
 }
 
-/// Uploads `local` to `path` on a branch; the object's stats.
-#[allow(clippy::too_many_arguments)]
+/// Where uploads go: a branch of a repository on a server, by presigned
+/// URL when `presign`.
+pub(crate) struct Target<'a> {
+    pub client: &'a Client,
+    pub repo: &'a str,
+    pub branch: &'a str,
+    pub presign: bool,
+}
+
+/// Uploads `local` to `path` on the target branch; the object's stats.
 pub(crate) async fn upload_file(
-    client: &Client,
-    repo: &str,
-    branch: &str,
+    to: &Target<'_>,
     path: &str,
     local: &Path,
     meta: &UploadMeta,
-    presign: bool,
     progress: &Progress,
 ) -> CliResult<Value> {
     let mut attempt = 0;
@@ -105,10 +110,10 @@ pub(crate) async fn upload_file(
         // One presigned PUT takes at most 5 GiB (S3's limit): larger files
         // go through the server, which uploads them in parts.
         let size = std::fs::metadata(local).map(|m| m.len()).unwrap_or(0);
-        let result = if presign && size <= 5 << 30 {
-            upload_presigned(client, repo, branch, path, local, meta, progress).await
+        let result = if to.presign && size <= 5 << 30 {
+            upload_presigned(to, path, local, meta, progress).await
         } else {
-            upload_through(client, repo, branch, path, local, meta, progress).await
+            upload_through(to, path, local, meta, progress).await
         };
         match result {
             Err(e) if transient(&e) && attempt + 1 < ATTEMPTS => {
@@ -121,14 +126,13 @@ pub(crate) async fn upload_file(
 }
 
 async fn upload_through(
-    client: &Client,
-    repo: &str,
-    branch: &str,
+    to: &Target<'_>,
     path: &str,
     local: &Path,
     meta: &UploadMeta,
     progress: &Progress,
 ) -> CliResult<Value> {
+    let (client, repo, branch) = (to.client, to.repo, to.branch);
     let (body, size) = file_body(local, progress).await?;
     let mut call = client
         .post(format!(
@@ -157,14 +161,13 @@ async fn upload_through(
 }
 
 async fn upload_presigned(
-    client: &Client,
-    repo: &str,
-    branch: &str,
+    to: &Target<'_>,
     path: &str,
     local: &Path,
     meta: &UploadMeta,
     progress: &Progress,
 ) -> CliResult<Value> {
+    let (client, repo, branch) = (to.client, to.repo, to.branch);
     let staging_path = format!(
         "/repositories/{}/branches/{}/staging/backing",
         seg(repo),

@@ -2,7 +2,9 @@
 //! changes either way (downloads, uploads, deletions) in parallel.
 
 use crate::client::{seg, Client, Pager};
-use crate::cmd::{download_to, local_path, upload_file, walk, LocalFile, RemoteObject, UploadMeta};
+use crate::cmd::{
+    download_to, local_path, upload_file, walk, LocalFile, RemoteObject, Target, UploadMeta,
+};
 use crate::error::{CliError, CliResult};
 use crate::output::s;
 use crate::progress::Progress;
@@ -335,17 +337,13 @@ impl Sync<'_> {
                     crate::cmd::mtime_secs(&meta).to_string(),
                 );
                 let path = format!("{}{rel}", self.remote.prefix);
-                upload_file(
-                    self.remote.client,
-                    &self.remote.repo,
-                    &self.branch,
-                    &path,
-                    &p,
-                    &upload,
-                    self.presign,
-                    &self.progress,
-                )
-                .await?;
+                let to = Target {
+                    client: self.remote.client,
+                    repo: &self.remote.repo,
+                    branch: &self.branch,
+                    presign: self.presign,
+                };
+                upload_file(&to, &path, &p, &upload, &self.progress).await?;
                 t.uploaded = 1;
             }
             Step::DeleteRemote(rel) => {

@@ -34,7 +34,7 @@ pub use records::{
     Repository, StagedValue, Tag,
 };
 pub use refexpr::{RefExpr, RefModifier, ViewModifier};
-pub use time::Timestamp;
+pub use time::{go_duration, Timestamp};
 pub use versioning::{
     commit_id, diff_sorted, three_way, Change, ChangeKind, MergeStrategy, Resolution,
 };
