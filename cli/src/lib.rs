@@ -166,7 +166,12 @@ pub fn main(args: Vec<OsString>, local: Local) -> ExitCode {
     } else {
         "tarn"
     };
-    let cli = match Cli::command().name(name).try_get_matches_from(&args) {
+    let mut command = Cli::command().name(name);
+    if name == "lakectl" {
+        // The server's commands are not offered under lakectl's name.
+        command = command.after_help("");
+    }
+    let cli = match command.try_get_matches_from(&args) {
         Ok(m) => match <Cli as clap::FromArgMatches>::from_arg_matches(&m) {
             Ok(cli) => cli,
             Err(e) => e.exit(),

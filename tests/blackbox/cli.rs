@@ -477,6 +477,13 @@ async fn configuration_doctor_completion_and_the_lakectl_name() {
     .await
     .fails(1);
     assert!(out.stdout.contains("cannot reach"), "{out}");
+    // TLS spoken to a plain HTTP port fails the handshake: named as TLS.
+    let https = tarn.url.replace("http://", "https://");
+    let out = wrong(crate::support::KEY, crate::support::SECRET, &https)
+        .run(&["doctor"])
+        .await
+        .fails(1);
+    assert!(out.stdout.contains("TLS to"), "{out}");
     let ui = format!("{}/ui", tarn.url);
     let out = wrong(crate::support::KEY, crate::support::SECRET, &ui)
         .run(&["doctor"])

@@ -164,6 +164,38 @@ async fn objects_one_by_one() {
         .fails(1)
         .stderr
         .contains("Pre-signed URL support is currently disabled"));
+    // Stage: a second path for the same data, with metadata.
+    let st = cli
+        .json(&["fs", "stat", "lakefs://clifs/main/t/a.csv"])
+        .await;
+    let staged = cli
+        .json(&[
+            "fs",
+            "stage",
+            "lakefs://clifs/main/t/same.csv",
+            "--location",
+            st["physical_address"].as_str().unwrap(),
+            "--size",
+            "8",
+            "--checksum",
+            st["checksum"].as_str().unwrap(),
+            "--meta",
+            "copied=yes",
+        ])
+        .await;
+    assert_eq!(staged["size_bytes"], 8, "{staged}");
+    let st = cli.json(&["fs", "stat", "lakefs://clifs/main/t/same.csv"]).await;
+    assert_eq!(st["metadata"]["copied"], "yes", "{st}");
+    assert_eq!(
+        cli.run(&["fs", "cat", "lakefs://clifs/main/t/same.csv"])
+            .await
+            .ok()
+            .stdout,
+        "a,b\n1,2\n"
+    );
+    cli.run(&["fs", "rm", "lakefs://clifs/main/t/same.csv"])
+        .await
+        .ok();
     cli.run(&["fs", "rm", "lakefs://clifs/main/t/in.txt"])
         .await
         .ok();

@@ -258,10 +258,14 @@ async fn check_server(r: &mut Report<'_>, cfg: &Config, base: &str) {
                 src = s.source();
             }
             let lower = cause.to_lowercase();
-            if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
-            {
+            // Over https, a connection that got somewhere and then failed
+            // failed in TLS (an untrusted certificate, a plain HTTP port).
+            let reached = !["refused", "timed out", "dns error", "lookup", "unreachable"]
+                .iter()
+                .any(|w| lower.contains(w));
+            if base.starts_with("https://") && reached {
                 return r.problem(&format!(
-                    "TLS to {base} failed: {cause}\n        The server's certificate is not trusted here: install its CA in the system's trust store, or fix server.endpoint_url."
+                    "TLS to {base} failed: {cause}\n        Either the server's certificate is not trusted here (install its CA in the system's trust store) or it does not speak TLS there (use http:// in server.endpoint_url)."
                 ));
             }
             return r.problem(&format!(
