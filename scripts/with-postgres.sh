@@ -10,7 +10,9 @@
 # off for speed.
 set -euo pipefail
 
-if [ -n "${TARN_TEST_POSTGRES_URL:-}" ]; then
+# TARN_PG_FRESH=1 starts a server of its own even inside another's scope
+# (a test that stops and restarts its database).
+if [ -n "${TARN_TEST_POSTGRES_URL:-}" ] && [ "${TARN_PG_FRESH:-0}" != 1 ]; then
   exec "$@" # already inside a server's scope
 fi
 
@@ -78,5 +80,8 @@ fi
 
 export TARN_TEST_POSTGRES_URL="postgres://tarn@127.0.0.1:$PORT/postgres?sslmode=disable"
 export TARN_TEST_POSTGRES_CA="$DIR/ca.crt"
+# Commands that stop and start this server again (for tests of outages).
+export TARN_TEST_POSTGRES_STOP="${AS[*]} $BINDIR/pg_ctl -D $DIR/data -m fast -w stop"
+export TARN_TEST_POSTGRES_START="${AS[*]} $BINDIR/pg_ctl -D $DIR/data -o '$OPTS' -l $DIR/server.log -w start"
 echo "with-postgres: PostgreSQL $("$BINDIR/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT" >&2
 "$@"

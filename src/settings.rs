@@ -33,6 +33,17 @@ pub struct Settings {
     pub cache: CacheSettings,
     /// Limits on what clients may hold open.
     pub server: ServerLimits,
+    /// The Prometheus endpoint.
+    pub metrics: MetricsSettings,
+}
+
+/// `GET /metrics`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetricsSettings {
+    /// Whether `/metrics` answers at all.
+    pub enabled: bool,
+    /// Whether a scrape must authenticate (as any API request does).
+    pub require_auth: bool,
 }
 
 /// Log settings.

@@ -130,7 +130,20 @@ impl Application {
             .map(|every| (engine.clone(), jobs_service.get_ref().clone(), every));
         let data = web::Data::new(engine);
         let runs = web::Data::new(crate::actions::ActionRuns(run_store));
-        let shared = (data, info, auth, gateway, jobs_service, runs);
+        crate::http::metrics::install();
+        let metrics_access = web::Data::new(crate::http::metrics::MetricsAccess {
+            enabled: settings.metrics.enabled,
+            require_auth: settings.metrics.require_auth,
+        });
+        let shared = (
+            data,
+            info,
+            auth,
+            gateway,
+            jobs_service,
+            runs,
+            metrics_access,
+        );
         let limits = BodyLimits {
             idle: Duration::from_secs(settings.server.body_idle_timeout_secs.max(1)),
             min_rate: settings.server.body_min_rate_bytes,
@@ -213,6 +226,7 @@ type Shared = (
     web::Data<GatewayConfig>,
     web::Data<Jobs>,
     web::Data<crate::actions::ActionRuns>,
+    web::Data<crate::http::metrics::MetricsAccess>,
 );
 
 /// A server on `listener` with the routes `configure` adds, not yet running.
@@ -223,8 +237,9 @@ fn serve(
     configure: fn(&mut web::ServiceConfig),
 ) -> std::io::Result<Server> {
     Ok(HttpServer::new(move || {
-        let (data, info, auth, gateway, jobs, runs) = shared.clone();
+        let (data, info, auth, gateway, jobs, runs, metrics) = shared.clone();
         App::new()
+            .app_data(metrics)
             .app_data(data)
             .app_data(runs)
             .app_data(jobs)
@@ -234,6 +249,9 @@ fn serve(
             .wrap(actix_web::middleware::from_fn(move |req, next| {
                 deadline::limit_bodies(limits, req, next)
             }))
+            .wrap(actix_web::middleware::from_fn(
+                crate::http::observe::observe,
+            ))
             .wrap(TracingLogger::<RedactedRootSpan>::new())
             .configure(configure)
     })

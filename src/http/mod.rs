@@ -3,6 +3,8 @@
 
 pub mod api;
 mod health;
+pub mod metrics;
+pub mod observe;
 pub mod request_log;
 pub mod s3;
 pub mod shared;
@@ -16,11 +18,15 @@ use serde::Serialize;
 pub struct ErrorBody<'a> {
     /// What went wrong, for people.
     pub message: &'a str,
+    /// The request's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     health::routes(cfg);
+    metrics::routes(cfg);
     api::routes(cfg);
     // After the API, whose routes it must not shadow; its guard claims S3
     // requests on every other path.
@@ -30,10 +36,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(fallback));
 }
 
-/// GET and HEAD outside the API are the UI's; anything else is not found.
+/// GET and HEAD outside the API are the UI's, except under `/_` (the
+/// server's own endpoints: an unknown one, such as `/_pprof/`, is not
+/// found, never a page); anything else is not found.
 async fn fallback(req: actix_web::HttpRequest) -> HttpResponse {
     let method = req.method();
-    if method == actix_web::http::Method::GET || method == actix_web::http::Method::HEAD {
+    let page = !req.path().starts_with("/_");
+    if page && (method == actix_web::http::Method::GET || method == actix_web::http::Method::HEAD) {
         return ui::serve(req).await;
     }
     not_found().await
@@ -42,5 +51,6 @@ async fn fallback(req: actix_web::HttpRequest) -> HttpResponse {
 async fn not_found() -> HttpResponse {
     HttpResponse::NotFound().json(ErrorBody {
         message: "not found",
+        request_id: observe::current_id(),
     })
 }

@@ -4,6 +4,7 @@
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::HttpMessage;
 use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
 
@@ -22,8 +23,21 @@ pub struct RedactedRootSpan;
 impl RootSpanBuilder for RedactedRootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
         let target = redact(request.path(), request.query_string());
+        // The request's id: a valid incoming X-Request-Id, else the one
+        // tracing-actix-web made; every log line of the request carries it.
+        let id = super::observe::incoming(request).unwrap_or_else(|| {
+            request
+                .extensions()
+                .get::<tracing_actix_web::RequestId>()
+                .map(|r| r.to_string())
+                .unwrap_or_default()
+        });
+        request
+            .extensions_mut()
+            .insert(super::observe::RequestId(id.as_str().into()));
         tracing::info_span!(
             "HTTP request",
+            request_id = %id,
             http.method = %request.method(),
             http.route = request.match_pattern().unwrap_or_default(),
             http.target = %target,

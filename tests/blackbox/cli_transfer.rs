@@ -184,7 +184,9 @@ async fn objects_one_by_one() {
         ])
         .await;
     assert_eq!(staged["size_bytes"], 8, "{staged}");
-    let st = cli.json(&["fs", "stat", "lakefs://clifs/main/t/same.csv"]).await;
+    let st = cli
+        .json(&["fs", "stat", "lakefs://clifs/main/t/same.csv"])
+        .await;
     assert_eq!(st["metadata"]["copied"], "yes", "{st}");
     assert_eq!(
         cli.run(&["fs", "cat", "lakefs://clifs/main/t/same.csv"])

@@ -29,6 +29,7 @@ mod gc;
 mod gc_race;
 mod import;
 mod multi_instance;
+mod operations;
 mod persistence;
 mod rbac_api;
 mod rbac_gateway;

@@ -16,6 +16,9 @@ pub struct ErrorBody {
     /// paths, in order (at most 1,000).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conflicts: Option<Vec<String>>,
+    /// The request's id (as in the `X-Request-Id` header and the logs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// An API failure: a status and a message.
@@ -92,6 +95,7 @@ impl ResponseError for ApiError {
         resp.json(ErrorBody {
             message: self.message.clone(),
             conflicts: self.conflicts.clone(),
+            request_id: crate::http::observe::current_id(),
         })
     }
 }

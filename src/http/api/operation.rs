@@ -278,6 +278,7 @@ pub async fn guard(
         )
         .into());
     };
+    crate::http::observe::tag(req.request(), "api", op.id);
     if op.access == Access::Public {
         return slow_body_is_a_timeout(next.call(req).await);
     }
@@ -295,6 +296,7 @@ pub async fn guard(
         .await
         .map_err(ApiError::from)?
         .ok_or_else(ApiError::unauthenticated)?;
+    crate::http::observe::set_user(req.request(), principal.id.as_str());
     let permission = op.permission_with(|name| {
         if name == "path" {
             query_path(req.query_string())

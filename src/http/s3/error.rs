@@ -174,10 +174,11 @@ impl ResponseError for S3Error {
 
     fn error_response(&self) -> HttpResponse {
         let body = format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><Resource>{}</Resource><RequestId></RequestId><HostId></HostId></Error>",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><Resource>{}</Resource><RequestId>{}</RequestId><HostId></HostId></Error>",
             self.code,
             escape(&self.message),
-            escape(&self.resource)
+            escape(&self.resource),
+            escape(&crate::http::observe::current().unwrap_or_default()),
         );
         HttpResponse::build(self.status_code())
             .insert_header((header::CONTENT_TYPE, "application/xml"))

@@ -145,6 +145,7 @@ async fn serve(
         has_copy_source,
         vhost.as_deref(),
     );
+    crate::http::observe::tag(req, "s3", op.name());
     match op {
         // A bucket and a bare ref (`/repo/main`, `/repo/main/`) name no
         // object: reads find none, writes are told what a key must be.
@@ -163,6 +164,7 @@ async fn serve(
         _ => {}
     }
     let caller = auth::authenticate(req, auth_state, vhost.as_deref()).await?;
+    crate::http::observe::set_user(req, caller.principal.id.as_str());
     let source = has_copy_source
         .then(|| objects::decoded_copy_source(req))
         .transpose()?;

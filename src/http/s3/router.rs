@@ -162,6 +162,44 @@ pub fn virtual_host_bucket(host: &str, domains: &[String]) -> Option<String> {
     })
 }
 
+impl Op {
+    /// The S3 operation's name (for metrics and logs).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::ListBuckets => "ListBuckets",
+            Op::HeadBucket(_) => "HeadBucket",
+            Op::GetBucketLocation(_) => "GetBucketLocation",
+            Op::GetBucketVersioning(_) => "GetBucketVersioning",
+            Op::ListObjects { v2: true, .. } => "ListObjectsV2",
+            Op::ListObjects { .. } => "ListObjects",
+            Op::ListMultipartUploads(_) => "ListMultipartUploads",
+            Op::DeleteObjects(_) => "DeleteObjects",
+            Op::CreateBucket(_) => "CreateBucket",
+            Op::GetObject { .. } => "GetObject",
+            Op::HeadObject { .. } => "HeadObject",
+            Op::GetBucketAcl(_) => "GetBucketAcl",
+            Op::PutBucketAcl(_) => "PutBucketAcl",
+            Op::GetObjectAcl { .. } => "GetObjectAcl",
+            Op::PutObjectAcl { .. } => "PutObjectAcl",
+            Op::GetObjectTagging { .. } => "GetObjectTagging",
+            Op::PutObjectTagging { .. } => "PutObjectTagging",
+            Op::DeleteObjectTagging { .. } => "DeleteObjectTagging",
+            Op::PutObject { .. } => "PutObject",
+            Op::CopyObject { .. } => "CopyObject",
+            Op::DeleteObject { .. } => "DeleteObject",
+            Op::CreateMultipartUpload { .. } => "CreateMultipartUpload",
+            Op::UploadPart { copy: true, .. } => "UploadPartCopy",
+            Op::UploadPart { .. } => "UploadPart",
+            Op::CompleteMultipartUpload { .. } => "CompleteMultipartUpload",
+            Op::AbortMultipartUpload { .. } => "AbortMultipartUpload",
+            Op::ListParts { .. } => "ListParts",
+            Op::RefRoot { .. } => "RefRoot",
+            Op::NotSupported(_) => "NotSupported",
+            Op::NotFound => "NotFound",
+        }
+    }
+}
+
 /// Routes a request. `path` is the decoded URL path; `bucket` is the
 /// virtual-host bucket, if any.
 pub fn route(

@@ -1,0 +1,327 @@
+//! Running Tarn: Prometheus metrics that move with requests, request ids
+//! on both drivers, the server's own paths never answering a web page, and
+//! readiness that follows the database.
+
+use crate::gateway::signed;
+use crate::support::{api_json, Run, TarnProcess, KEY, SECRET};
+use reqwest::{Method, StatusCode};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tarn_s3_protocol::sigv4;
+
+fn skip() -> bool {
+    Run::skip_unless(
+        &[Run::DEFAULT],
+        "the drivers' instrumentation, the same on every backend",
+    )
+}
+
+/// The samples of a Prometheus text exposition, by name and labels as
+/// written (`name{a="b",c="d"}`).
+fn samples(text: &str) -> HashMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| {
+            let (key, value) = l.rsplit_once(' ')?;
+            Some((key.to_owned(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The sum of every sample of `name` whose labels include all of `labels`.
+fn sum(samples: &HashMap<String, f64>, name: &str, labels: &[(&str, &str)]) -> f64 {
+    samples
+        .iter()
+        .filter(|(k, _)| {
+            let (n, rest) = k.split_once('{').unwrap_or((k.as_str(), ""));
+            n == name
+                && labels
+                    .iter()
+                    .all(|(l, v)| rest.contains(&format!("{l}=\"{v}\"")))
+        })
+        .map(|(_, v)| v)
+        .sum()
+}
+
+async fn scrape(http: &reqwest::Client, url: &str) -> HashMap<String, f64> {
+    let resp = http.get(format!("{url}/metrics")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(ct.starts_with("text/plain"), "{ct}");
+    samples(&resp.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn metrics_move_with_requests() {
+    if skip() {
+        return;
+    }
+    let tarn = TarnProcess::quickstart().await;
+    let http = reqwest::Client::new();
+    let before = scrape(&http, &tarn.url).await;
+    assert_eq!(
+        sum(&before, "tarn_build_info", &[]),
+        1.0,
+        "build info is exported"
+    );
+    for _ in 0..5 {
+        let (s, _) = api_json(&http, &tarn.url, Method::GET, "/repositories", None).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let (s, _) = api_json(&http, &tarn.url, Method::GET, "/repositories/nope", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let resp = signed_get(&format!("{}/nope/main/x", tarn.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let after = scrape(&http, &tarn.url).await;
+    let moved = |name: &str, labels: &[(&str, &str)]| {
+        sum(&after, name, labels) - sum(&before, name, labels)
+    };
+    let list = [
+        ("driver", "api"),
+        ("operation", "listRepositories"),
+        ("status", "2xx"),
+    ];
+    assert_eq!(moved("tarn_http_requests_total", &list), 5.0);
+    let missing = [
+        ("driver", "api"),
+        ("operation", "getRepository"),
+        ("status", "4xx"),
+    ];
+    assert_eq!(moved("tarn_http_requests_total", &missing), 1.0);
+    let s3 = [
+        ("driver", "s3"),
+        ("operation", "GetObject"),
+        ("status", "4xx"),
+    ];
+    assert_eq!(moved("tarn_http_requests_total", &s3), 1.0);
+    let timed = [("driver", "api"), ("operation", "listRepositories")];
+    assert_eq!(
+        moved("tarn_http_request_duration_seconds_count", &timed),
+        5.0
+    );
+    let slowest = [
+        ("driver", "api"),
+        ("operation", "listRepositories"),
+        ("le", "+Inf"),
+    ];
+    assert_eq!(
+        moved("tarn_http_request_duration_seconds_bucket", &slowest),
+        5.0
+    );
+    assert!(moved("tarn_http_response_bytes_total", &[("driver", "api")]) > 0.0);
+
+    // The server's own paths are never the UI's page.
+    for path in ["/_pprof/", "/_debug/vars"] {
+        let resp = http
+            .get(format!("{}{path}", tarn.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{path}");
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["message"], "not found", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn metrics_can_require_credentials_or_be_off() {
+    if skip() {
+        return;
+    }
+    let tarn = TarnProcess::quickstart_with(&[("TARN_METRICS__REQUIRE_AUTH", "true")]).await;
+    let http = reqwest::Client::new();
+    let resp = http
+        .get(format!("{}/metrics", tarn.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let resp = http
+        .get(format!("{}/metrics", tarn.url))
+        .basic_auth(KEY, Some(SECRET))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.text().await.unwrap().contains("tarn_build_info"));
+    let off = TarnProcess::quickstart_with(&[("TARN_METRICS__ENABLED", "false")]).await;
+    let resp = http
+        .get(format!("{}/metrics", off.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+}
+
+fn signed_get(url: &str) -> reqwest::RequestBuilder {
+    signed(Method::GET, url, &[], sigv4::UNSIGNED_PAYLOAD)
+}
+
+#[tokio::test]
+async fn request_ids_round_trip_on_both_drivers() {
+    if skip() {
+        return;
+    }
+    let tarn = TarnProcess::quickstart().await;
+    let http = reqwest::Client::new();
+    // A valid incoming id is kept: in the header and the error body.
+    let resp = http
+        .get(format!("{}/api/v1/repositories/nope", tarn.url))
+        .basic_auth(KEY, Some(SECRET))
+        .header("x-request-id", "trace-4711")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["x-request-id"], "trace-4711");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["request_id"], "trace-4711");
+    // None, or an unusable one: a new id, the same in header and body.
+    for incoming in [None, Some("x".repeat(300)), Some("has space".to_owned())] {
+        let mut req = http
+            .get(format!("{}/api/v1/repositories/nope", tarn.url))
+            .basic_auth(KEY, Some(SECRET));
+        if let Some(v) = &incoming {
+            req = req.header("x-request-id", v.as_str());
+        }
+        let resp = req.send().await.unwrap();
+        let header = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert!(
+            !header.is_empty() && Some(&header) != incoming.as_ref(),
+            "{header}"
+        );
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["request_id"], header.as_str());
+    }
+    // Successes carry one too, and each request its own.
+    let a = http
+        .get(format!("{}/_health", tarn.url))
+        .send()
+        .await
+        .unwrap();
+    let b = http
+        .get(format!("{}/_health", tarn.url))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(a.headers()["x-request-id"], b.headers()["x-request-id"]);
+
+    // The gateway: x-amz-request-id and the error's <RequestId>.
+    let resp = signed_get(&format!("{}/nope/main/x", tarn.url))
+        .header("x-request-id", "s3-trace-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["x-amz-request-id"], "s3-trace-1");
+    assert_eq!(resp.headers()["x-request-id"], "s3-trace-1");
+    let xml = resp.text().await.unwrap();
+    assert!(xml.contains("<RequestId>s3-trace-1</RequestId>"), "{xml}");
+}
+
+/// A PostgreSQL server of this test's own (it stops and starts it), with
+/// the commands that do so.
+struct OwnPostgres {
+    _child: tokio::process::Child,
+    url: String,
+    stop: String,
+    start: String,
+}
+
+async fn own_postgres() -> OwnPostgres {
+    use tokio::io::AsyncBufReadExt;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/with-postgres.sh");
+    let mut child = tokio::process::Command::new("bash")
+        .args([
+            script,
+            "bash",
+            "-c",
+            r#"printf '%s\n%s\n%s\n' "$TARN_TEST_POSTGRES_URL" "$TARN_TEST_POSTGRES_STOP" "$TARN_TEST_POSTGRES_START"; cat >/dev/null"#,
+        ])
+        .env("TARN_PG_FRESH", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next = async || {
+        lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("with-postgres.sh printed its server")
+    };
+    let (url, stop, start) = (next().await, next().await, next().await);
+    OwnPostgres {
+        _child: child,
+        url,
+        stop,
+        start,
+    }
+}
+
+async fn run(command: &str) {
+    let status = tokio::process::Command::new("bash")
+        .args(["-c", command])
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success(), "{command}");
+}
+
+async fn readiness(http: &reqwest::Client, url: &str) -> (StatusCode, String) {
+    let resp = http.get(format!("{url}/_ready")).send().await.unwrap();
+    (resp.status(), resp.text().await.unwrap())
+}
+
+async fn until_ready_is(http: &reqwest::Client, url: &str, want: StatusCode) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body) = readiness(http, url).await;
+        if status == want {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "/_ready stayed {status}: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn readiness_follows_the_database() {
+    if Run::skip_unless(
+        &[Run::POSTGRES],
+        "it stops and restarts a PostgreSQL server of its own",
+    ) {
+        return;
+    }
+    let pg = own_postgres().await;
+    let env = vec![
+        ("TARN_DATABASE__TYPE".to_owned(), "postgres".to_owned()),
+        (
+            "TARN_DATABASE__POSTGRES__CONNECTION_STRING".to_owned(),
+            pg.url.clone(),
+        ),
+    ];
+    let tarn = TarnProcess::start(tempfile::tempdir().unwrap(), &env).await;
+    let http = reqwest::Client::new();
+    crate::support::create_repository(&tarn, "ready").await;
+    assert_eq!(readiness(&http, &tarn.url).await.0, StatusCode::OK);
+    run(&pg.stop).await;
+    let body = until_ready_is(&http, &tarn.url, StatusCode::SERVICE_UNAVAILABLE).await;
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("database"),
+        "{body}"
+    );
+    // Liveness is not readiness: the process still answers.
+    let health = http
+        .get(format!("{}/_health", tarn.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    run(&pg.start).await;
+    until_ready_is(&http, &tarn.url, StatusCode::OK).await;
+}
