@@ -7,6 +7,7 @@ mod gc_cli;
 mod http;
 mod import_cli;
 mod jobs;
+mod metered;
 mod refs_cli;
 mod sample_data;
 mod settings;

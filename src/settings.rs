@@ -53,6 +53,8 @@ pub struct Logging {
     pub format: LogFormat,
     /// A tracing filter directive.
     pub level: String,
+    /// Where the audit log goes: a file of JSON lines ("": nowhere).
+    pub audit_path: String,
 }
 
 /// Log output format.

@@ -496,6 +496,7 @@ pub(crate) async fn build_stores(settings: &Settings) -> anyhow::Result<(Stores,
         }
         BlockstoreKind::S3 => Arc::new(s3_block_store(&settings.blockstore.s3).await?),
     };
+    let blocks: Arc<dyn BlockStore> = Arc::new(crate::metered::MeteredBlockStore(blocks));
     let metadata = metadata_stores(settings).await?;
     let stores = Stores {
         blocks,

@@ -2,6 +2,7 @@
 //! and the UI. Each module registers its own routes.
 
 pub mod api;
+pub mod audit;
 mod health;
 pub mod metrics;
 pub mod observe;

@@ -105,9 +105,25 @@ fn status_class(status: u16) -> &'static str {
     }
 }
 
+/// What the middleware saw of one request, for metrics, logs and audit.
+pub struct Seen<'a> {
+    pub id: &'a RequestId,
+    pub tag: &'a Tag,
+    pub method: &'a str,
+    /// Path and query, credentials redacted.
+    pub target: &'a str,
+    /// The peer's address.
+    pub source: &'a str,
+    pub status: u16,
+    pub seconds: f64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub error: Option<&'a str>,
+}
+
 /// The middleware: runs the request with its id in scope, turns an error
 /// into its response there (so error bodies can carry the id), then
-/// stamps, counts and logs the outcome.
+/// stamps, counts, logs and audits the outcome.
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -125,6 +141,12 @@ pub async fn observe(
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(0);
     let path = req.path().to_owned();
+    let target = super::request_log::redact(req.path(), req.query_string());
+    let method = req.method().as_str().to_owned();
+    let source = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
     let slot = TagSlot::default();
     req.extensions_mut().insert(slot.clone());
     // The handler's error becomes its response here, inside the scope,
@@ -141,28 +163,42 @@ pub async fn observe(
         })
         .await;
     let tag = slot.0.borrow().clone().unwrap_or_else(|| untagged(&path));
-    let (mut res, error) = match outcome {
-        Ok(ok) => ok,
+    let seen = |status: u16, bytes_out: u64, error: Option<&str>| {
+        let seen = Seen {
+            id: &id,
+            tag: &tag,
+            method: &method,
+            target: &target,
+            source: &source,
+            status,
+            seconds: start.elapsed().as_secs_f64(),
+            bytes_in,
+            bytes_out,
+            error,
+        };
+        record(&seen);
+        super::audit::record(&seen);
+    };
+    match outcome {
+        Ok((mut res, error)) => {
+            stamp(res.headers_mut(), &id, &tag);
+            seen(
+                res.status().as_u16(),
+                body_len(res.response().body()),
+                error.as_deref(),
+            );
+            Ok(res)
+        }
         Err((text, mut response)) => {
             stamp(response.headers_mut(), &id, &tag);
-            let (status, bytes_out) = (response.status().as_u16(), body_len(response.body()));
-            record(&id, &tag, status, start, bytes_in, bytes_out, Some(&text));
-            return Err(InternalError::from_response(text, response).into());
+            seen(
+                response.status().as_u16(),
+                body_len(response.body()),
+                Some(&text),
+            );
+            Err(InternalError::from_response(text, response).into())
         }
-    };
-    stamp(res.headers_mut(), &id, &tag);
-    let status = res.status().as_u16();
-    let bytes_out = body_len(res.response().body());
-    record(
-        &id,
-        &tag,
-        status,
-        start,
-        bytes_in,
-        bytes_out,
-        error.as_deref(),
-    );
-    Ok(res)
+    }
 }
 
 fn body_len(body: &impl MessageBody) -> u64 {
@@ -183,40 +219,54 @@ fn stamp(headers: &mut HeaderMap, id: &RequestId, tag: &Tag) {
 }
 
 /// Counts the request and logs its outcome once.
-fn record(
-    id: &RequestId,
-    tag: &Tag,
-    status: u16,
-    start: Instant,
-    bytes_in: u64,
-    bytes_out: u64,
-    error: Option<&str>,
-) {
-    let elapsed = start.elapsed().as_secs_f64();
+fn record(s: &Seen<'_>) {
+    let (tag, status) = (s.tag, s.status);
     let labels = [("driver", tag.driver), ("operation", tag.operation)];
     metrics::counter!("tarn_http_requests_total", "driver" => tag.driver, "operation" => tag.operation, "status" => status_class(status)).increment(1);
-    metrics::histogram!("tarn_http_request_duration_seconds", &labels).record(elapsed);
-    metrics::counter!("tarn_http_request_bytes_total", "driver" => tag.driver).increment(bytes_in);
+    metrics::histogram!("tarn_http_request_duration_seconds", &labels).record(s.seconds);
+    metrics::counter!("tarn_http_request_bytes_total", "driver" => tag.driver)
+        .increment(s.bytes_in);
     metrics::counter!("tarn_http_response_bytes_total", "driver" => tag.driver)
-        .increment(bytes_out);
+        .increment(s.bytes_out);
     let user = tag.user.as_deref().unwrap_or("-");
-    let message = error.unwrap_or("");
+    let error = s.error.unwrap_or("");
+    let id = &*s.id.0;
     match status {
         500.. => tracing::error!(
-            request_id = %id.0, driver = tag.driver, operation = tag.operation, user, status,
-            error = message, "request failed"
+            request_id = id,
+            driver = tag.driver,
+            operation = tag.operation,
+            user,
+            status,
+            error,
+            "request failed"
         ),
         401 | 403 => tracing::info!(
-            request_id = %id.0, driver = tag.driver, operation = tag.operation, user, status,
-            error = message, "request refused"
+            request_id = id,
+            driver = tag.driver,
+            operation = tag.operation,
+            user,
+            status,
+            error,
+            "request refused"
         ),
         400..=499 => tracing::debug!(
-            request_id = %id.0, driver = tag.driver, operation = tag.operation, user, status,
-            error = message, "client error"
+            request_id = id,
+            driver = tag.driver,
+            operation = tag.operation,
+            user,
+            status,
+            error,
+            "client error"
         ),
         _ => tracing::debug!(
-            request_id = %id.0, driver = tag.driver, operation = tag.operation, user, status,
-            seconds = elapsed, "request served"
+            request_id = id,
+            driver = tag.driver,
+            operation = tag.operation,
+            user,
+            status,
+            seconds = s.seconds,
+            "request served"
         ),
     }
 }

@@ -113,6 +113,43 @@ async fn metrics_move_with_requests() {
     );
     assert!(moved("tarn_http_response_bytes_total", &[("driver", "api")]) > 0.0);
 
+    // The block store's calls, by operation, through its metering decorator.
+    let before = after;
+    crate::support::create_repository(&tarn, "metered").await;
+    let resp = http
+        .post(format!(
+            "{}/api/v1/repositories/metered/branches/main/objects?path=x",
+            tarn.url
+        ))
+        .basic_auth(KEY, Some(SECRET))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let resp = http
+        .get(format!(
+            "{}/api/v1/repositories/metered/refs/main/objects?path=x",
+            tarn.url
+        ))
+        .basic_auth(KEY, Some(SECRET))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.text().await.unwrap(), "x");
+    let after = scrape(&http, &tarn.url).await;
+    let moved = |name: &str, labels: &[(&str, &str)]| {
+        sum(&after, name, labels) - sum(&before, name, labels)
+    };
+    assert!(moved("tarn_blockstore_calls_total", &[("operation", "put")]) >= 1.0);
+    assert!(moved("tarn_blockstore_calls_total", &[("operation", "get")]) >= 1.0);
+    assert!(
+        moved(
+            "tarn_blockstore_call_duration_seconds_count",
+            &[("operation", "put")]
+        ) >= 1.0
+    );
+
     // The server's own paths are never the UI's page.
     for path in ["/_pprof/", "/_debug/vars"] {
         let resp = http
@@ -324,4 +361,261 @@ async fn readiness_follows_the_database() {
     assert_eq!(health.status(), StatusCode::OK);
     run(&pg.start).await;
     until_ready_is(&http, &tarn.url, StatusCode::OK).await;
+}
+
+#[tokio::test]
+async fn the_audit_log_records_who_did_what() {
+    if skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let tarn =
+        TarnProcess::quickstart_with(&[("TARN_LOGGING__AUDIT_PATH", log.to_str().unwrap())]).await;
+    let http = reqwest::Client::new();
+    let url = &tarn.url;
+    let as_admin = Some((KEY, SECRET));
+    let (s, _) = crate::support::api_json_as(
+        &http,
+        url,
+        Some((KEY, "not-the-secret")),
+        Method::GET,
+        "/repositories",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let body = serde_json::json!({"name": "audited", "storage_namespace": crate::support::namespace("audited")});
+    let (s, _) = crate::support::api_json_as(
+        &http,
+        url,
+        as_admin,
+        Method::POST,
+        "/repositories",
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let resp = http
+        .post(format!(
+            "{url}/api/v1/repositories/audited/branches/main/objects?path=a.txt"
+        ))
+        .basic_auth(KEY, Some(SECRET))
+        .body("a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let commit = serde_json::json!({"message": "first"});
+    let (s, _) = crate::support::api_json_as(
+        &http,
+        url,
+        as_admin,
+        Method::POST,
+        "/repositories/audited/branches/main/commits",
+        Some(commit),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) =
+        crate::support::api_json_as(&http, url, as_admin, Method::GET, "/repositories", None).await;
+    assert_eq!(s, StatusCode::OK, "reads are not audited");
+    let (s, _) = crate::support::api_json_as(
+        &http,
+        url,
+        as_admin,
+        Method::POST,
+        "/auth/users",
+        Some(serde_json::json!({"id": "eve"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, key) = crate::support::api_json_as(
+        &http,
+        url,
+        as_admin,
+        Method::POST,
+        "/auth/users/eve/credentials",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let eve = (
+        key["access_key_id"].as_str().unwrap(),
+        key["secret_access_key"].as_str().unwrap(),
+    );
+    let branch = serde_json::json!({"name": "evil", "source": "main"});
+    let (s, _) = crate::support::api_json_as(
+        &http,
+        url,
+        Some(eve),
+        Method::POST,
+        "/repositories/audited/branches",
+        Some(branch),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let resp = signed(
+        Method::PUT,
+        &format!("{url}/audited/main/b.txt"),
+        &[],
+        sigv4::UNSIGNED_PAYLOAD,
+    )
+    .body("b")
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let seen: Vec<(String, String, String, String, u64)> = events
+        .iter()
+        .map(|e| {
+            let f = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+            (
+                f("driver"),
+                f("operation"),
+                f("user"),
+                f("outcome"),
+                e["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want = [
+        ("api", "listRepositories", "", "unauthenticated", 401),
+        ("api", "createRepository", "quickstart", "success", 201),
+        ("api", "uploadObject", "quickstart", "success", 201),
+        ("api", "commit", "quickstart", "success", 201),
+        ("api", "createUser", "quickstart", "success", 201),
+        ("api", "createCredentials", "quickstart", "success", 201),
+        ("api", "createBranch", "eve", "denied", 403),
+        ("s3", "PutObject", "quickstart", "success", 200),
+    ];
+    let want: Vec<(String, String, String, String, u64)> = want
+        .iter()
+        .map(|(d, o, u, r, s)| {
+            (
+                d.to_string(),
+                o.to_string(),
+                u.to_string(),
+                r.to_string(),
+                *s,
+            )
+        })
+        .collect();
+    assert_eq!(seen, want, "{text}");
+    for e in &events {
+        assert_eq!(e["source"], "127.0.0.1", "{e}");
+        assert!(
+            e["request_id"].as_str().is_some_and(|id| !id.is_empty()),
+            "{e}"
+        );
+        assert!(e["timestamp"].is_string(), "{e}");
+    }
+    assert!(
+        !text.contains(SECRET) && !text.contains(eve.1),
+        "no secret in the audit log"
+    );
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_log() {
+    if skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("tarn.log");
+    let env = vec![
+        (
+            "RUST_LOG".to_owned(),
+            "trace,h2=info,hyper=info,rustls=info".to_owned(),
+        ),
+        ("TARN_DATABASE__TYPE".to_owned(), "memory".to_owned()),
+    ];
+    let tarn = TarnProcess::start_logged(tempfile::tempdir().unwrap(), &env, &log).await;
+    let http = reqwest::Client::new();
+    let url = &tarn.url;
+    crate::support::create_repository(&tarn, "quiet").await;
+    let (s, _) = api_json(
+        &http,
+        url,
+        Method::POST,
+        "/auth/users",
+        Some(serde_json::json!({"id": "zoe"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, key) = api_json(
+        &http,
+        url,
+        Method::POST,
+        "/auth/users/zoe/credentials",
+        None,
+    )
+    .await;
+    let zoe_secret = key["secret_access_key"].as_str().unwrap().to_owned();
+    // Basic auth, SigV4 headers, a presigned URL, a failed login.
+    let (s, _) = crate::support::api_json_as(
+        &http,
+        url,
+        Some((KEY, "wrong-secret-Zq9")),
+        Method::GET,
+        "/repositories",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let resp = signed(
+        Method::PUT,
+        &format!("{url}/quiet/main/a.txt"),
+        &[],
+        sigv4::UNSIGNED_PAYLOAD,
+    )
+    .body("a")
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    // A presigned-style URL: its signature must not reach the log.
+    let signature = "5f3c1e9d7b2a4c6e8f0a1b3d5e7f9a2c4e6b8d0f1a3c5e7b9d2f4a6c8e0b1d3f";
+    let resp = http
+        .get(format!(
+            "{url}/quiet/main/a.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={KEY}%2F20261203%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261203T000000Z&X-Amz-Expires=600&X-Amz-SignedHeaders=host&X-Amz-Signature={signature}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_client_error());
+    let login = serde_json::json!({"access_key_id": "zoe", "secret_access_key": "a-password-Xy7"});
+    let resp = http
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&login)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_client_error());
+    drop(tarn);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.lines().count() > 20,
+        "the log is too short to mean anything:\n{text}"
+    );
+    // The presigned-style request was logged, its signature redacted.
+    assert!(
+        text.contains("X-Amz-Signature=REDACTED"),
+        "the signed request is not in the log"
+    );
+    for secret in [
+        SECRET,
+        &zoe_secret,
+        "wrong-secret-Zq9",
+        signature,
+        "a-password-Xy7",
+    ] {
+        assert!(!text.contains(secret), "a secret ({secret}) is in the log");
+    }
 }

@@ -250,6 +250,24 @@ impl TarnProcess {
     /// Starts `tarn run --quickstart` on `data_dir` with exactly `env` added
     /// (no database choice of its own: quickstart's SQLite unless `env` says).
     pub async fn start(data_dir: tempfile::TempDir, env: &[(String, String)]) -> Self {
+        Self::start_with_stderr(data_dir, env, Stdio::inherit()).await
+    }
+
+    /// Like [`Self::start`], with the server's log (stderr) going to `log`.
+    pub async fn start_logged(
+        data_dir: tempfile::TempDir,
+        env: &[(String, String)],
+        log: &std::path::Path,
+    ) -> Self {
+        let file = std::fs::File::create(log).unwrap();
+        Self::start_with_stderr(data_dir, env, Stdio::from(file)).await
+    }
+
+    async fn start_with_stderr(
+        data_dir: tempfile::TempDir,
+        env: &[(String, String)],
+        stderr: Stdio,
+    ) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tarn"));
         command.args([
             "run",
@@ -268,7 +286,7 @@ impl TarnProcess {
         }
         let mut child = command
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .env("RUST_LOG", "warn")
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .kill_on_drop(true)
