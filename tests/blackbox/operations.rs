@@ -619,3 +619,37 @@ async fn no_secret_reaches_the_log() {
         assert!(!text.contains(secret), "a secret ({secret}) is in the log");
     }
 }
+
+#[tokio::test]
+async fn database_metrics_move_with_queries() {
+    if Run::skip_unless(&[Run::SQLITE, Run::POSTGRES], "SQL databases only") {
+        return;
+    }
+    let tarn = TarnProcess::quickstart().await;
+    let http = reqwest::Client::new();
+    crate::support::create_repository(&tarn, "dbmetrics").await;
+    let (s, _) = api_json(
+        &http,
+        &tarn.url,
+        Method::GET,
+        "/repositories/dbmetrics/branches",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let m = scrape(&http, &tarn.url).await;
+    let count = |verb: &str| -> f64 {
+        m.iter()
+            .filter(|(k, _)| {
+                k.starts_with(&format!(
+                    "tarn_db_query_duration_seconds_count{{statement=\"{verb} "
+                ))
+            })
+            .map(|(_, v)| v)
+            .sum()
+    };
+    assert!(count("insert") >= 1.0, "no insert timed: {m:?}");
+    assert!(count("select") >= 1.0, "no select timed");
+    assert!(sum(&m, "tarn_db_pool_wait_seconds_count", &[]) >= 1.0);
+    assert!(sum(&m, "tarn_db_pool_connections", &[("state", "open")]) >= 1.0);
+}

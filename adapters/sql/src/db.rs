@@ -83,12 +83,16 @@ macro_rules! with_conn {
     ($pool:expr, $conn:ident => $body:expr) => {
         match $pool {
             $crate::db::Pool::Pg(pool) => {
+                let waited = std::time::Instant::now();
                 let mut pooled = pool.get().await.map_err($crate::db::pool_error)?;
+                $crate::db::checked_out(waited, pool.status());
                 let $conn = &mut *pooled;
                 $body
             }
             $crate::db::Pool::Sqlite(pool) => {
+                let waited = std::time::Instant::now();
                 let mut pooled = pool.get().await.map_err($crate::db::pool_error)?;
+                $crate::db::checked_out(waited, pool.status());
                 let $conn = &mut *pooled;
                 $body
             }
@@ -110,7 +114,29 @@ impl RoundTrips {
 
     fn instrumentation(&self) -> impl Instrumentation {
         let counter = self.0.clone();
+        // One query at a time per connection: the one under way.
+        let mut running: Option<(std::time::Instant, &'static str)> = None;
         move |event: InstrumentationEvent<'_>| {
+            match &event {
+                InstrumentationEvent::StartQuery { query, .. } => {
+                    // Only the statement's head is formatted (never its
+                    // binds, which may be large).
+                    let mut head = Capped(String::new());
+                    let _ = std::fmt::Write::write_fmt(&mut head, format_args!("{query}"));
+                    running = Some((std::time::Instant::now(), statement_family(&head.0)));
+                }
+                InstrumentationEvent::FinishQuery { error, .. } => {
+                    if let Some((start, family)) = running.take() {
+                        metrics::histogram!("tarn_db_query_duration_seconds", "statement" => family)
+                            .record(start.elapsed().as_secs_f64());
+                        if error.is_some() {
+                            metrics::counter!("tarn_db_query_errors_total", "statement" => family)
+                                .increment(1);
+                        }
+                    }
+                }
+                _ => {}
+            }
             if matches!(
                 event,
                 InstrumentationEvent::StartQuery { .. }
@@ -219,6 +245,125 @@ pub(crate) fn build_pool(backend: &Backend, trips: &RoundTrips) -> Result<Pool, 
 }
 
 /// A pool failure: the database is unreachable or every connection is busy.
+/// A string that stops taking text past 256 bytes (formatting stops there).
+struct Capped(String);
+
+impl std::fmt::Write for Capped {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let room = 256usize.saturating_sub(self.0.len());
+        if s.len() > room {
+            let mut end = room;
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.0.push_str(&s[..end]);
+            return Err(std::fmt::Error);
+        }
+        self.0.push_str(s);
+        Ok(())
+    }
+}
+
+/// Records a connection checkout: how long it waited, and the pool's
+/// state after it.
+pub(crate) fn checked_out(waited: std::time::Instant, status: deadpool::Status) {
+    metrics::histogram!("tarn_db_pool_wait_seconds").record(waited.elapsed().as_secs_f64());
+    metrics::gauge!("tarn_db_pool_connections", "state" => "open").set(status.size as f64);
+    metrics::gauge!("tarn_db_pool_connections", "state" => "idle").set(status.available as f64);
+    metrics::gauge!("tarn_db_pool_waiting").set(status.waiting as f64);
+}
+
+/// The family of a SQL statement, for metrics: its verb and main table
+/// (`select staging_entries`, `insert commits`), from a fixed vocabulary of
+/// verbs so that labels stay few; never the statement's values.
+pub(crate) fn statement_family(sql: &str) -> &'static str {
+    let words: Vec<String> = sql
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ',')
+        .filter(|w| !w.is_empty())
+        .take(64)
+        .map(|w| w.trim_matches('"').trim_matches('`').to_ascii_lowercase())
+        .collect();
+    let verb = words.first().map(String::as_str).unwrap_or("");
+    let after = |kw: &str| {
+        words
+            .iter()
+            .position(|w| w == kw)
+            .and_then(|i| words.get(i + 1))
+            .map(String::as_str)
+    };
+    let table = match verb {
+        "select" | "delete" => after("from"),
+        "insert" => after("into"),
+        "update" => words.get(1).map(String::as_str),
+        _ => None,
+    };
+    intern(verb, table.unwrap_or(""))
+}
+
+/// A `'static` label for a (verb, table) pair; the set is bounded by the
+/// schema, so what is leaked is bounded too.
+fn intern(verb: &str, table: &str) -> &'static str {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static SEEN: std::sync::OnceLock<Mutex<HashMap<(String, String), &'static str>>> =
+        std::sync::OnceLock::new();
+    const VERBS: &[&str] = &["select", "insert", "update", "delete"];
+    if !VERBS.contains(&verb) {
+        return match verb {
+            "begin" | "commit" | "rollback" | "savepoint" | "release" => "transaction",
+            _ => "other",
+        };
+    }
+    let table: String = table
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+        .take(48)
+        .collect();
+    let mut seen = match SEEN.get_or_init(Default::default).lock() {
+        Ok(s) => s,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    if seen.len() >= 256 {
+        return "other";
+    }
+    let key = (verb.to_owned(), table);
+    if let Some(label) = seen.get(&key) {
+        return label;
+    }
+    let label: &'static str = Box::leak(format!("{} {}", key.0, key.1).into_boxed_str());
+    seen.insert(key, label);
+    label
+}
+
+#[cfg(test)]
+mod family_tests {
+    use super::statement_family;
+
+    #[test]
+    fn statements_fall_into_few_families() {
+        assert_eq!(
+            statement_family(
+                r#"SELECT "a", "b" FROM "staging_entries" WHERE x = $1 -- binds: [1]"#
+            ),
+            "select staging_entries"
+        );
+        assert_eq!(
+            statement_family("INSERT INTO commits (id) VALUES ($1)"),
+            "insert commits"
+        );
+        assert_eq!(
+            statement_family("UPDATE branches SET x = 1"),
+            "update branches"
+        );
+        assert_eq!(
+            statement_family("DELETE FROM tags WHERE id = 'secret'"),
+            "delete tags"
+        );
+        assert_eq!(statement_family("BEGIN"), "transaction");
+        assert_eq!(statement_family("PRAGMA foreign_keys = ON"), "other");
+    }
+}
+
 pub(crate) fn pool_error(e: diesel_async::pooled_connection::deadpool::PoolError) -> PortError {
     PortError::new(
         ErrorKind::Unavailable,
