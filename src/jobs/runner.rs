@@ -200,6 +200,7 @@ enum Abandoned {
 
 #[tracing::instrument(skip_all, fields(job = %job.id, kind = %job.kind, attempt = job.attempts))]
 async fn run_job(shared: Arc<Shared>, job: Job) {
+    let metered = JobMeter::start(job.kind.to_string());
     let (progress, reports) = watch::channel(job.progress.clone());
     let outcome = match shared.registry.handler(&job.kind) {
         _ if job.cancel_requested => JobOutcome::Canceled,
@@ -213,7 +214,7 @@ async fn run_job(shared: Arc<Shared>, job: Job) {
                 cancel: cancel.clone(),
             };
             let task = AbortOnDrop(tokio::spawn(async move { handler.run(ctx).await }));
-            match supervise(&shared, &job.id, task, &reports, &cancel).await {
+            match supervise(&shared, &job.id, job.kind.as_str(), task, &reports, &cancel).await {
                 Ok(outcome) => outcome,
                 Err(Abandoned::LostLease) => {
                     tracing::warn!("job taken over by another runner; stopped here");
@@ -227,7 +228,52 @@ async fn run_job(shared: Arc<Shared>, job: Job) {
         }
     };
     let last = reports.borrow().clone();
+    metered.ended(&outcome, &last);
     finish(&shared, &job.id, &outcome, &last).await;
+}
+
+/// Job metrics: runs under way, how runs end and how long they take, and
+/// the progress of the latest run of each kind.
+struct JobMeter {
+    kind: String,
+    started: Instant,
+}
+
+impl JobMeter {
+    fn start(kind: String) -> Self {
+        metrics::gauge!("tarn_jobs_running", "kind" => kind.clone()).increment(1.0);
+        Self {
+            kind,
+            started: Instant::now(),
+        }
+    }
+
+    fn progress(kind: &str, progress: &JobProgress) {
+        metrics::gauge!("tarn_job_progress_done", "kind" => kind.to_owned())
+            .set(progress.done as f64);
+        if let Some(total) = progress.total {
+            metrics::gauge!("tarn_job_progress_total", "kind" => kind.to_owned()).set(total as f64);
+        }
+    }
+
+    fn ended(&self, outcome: &JobOutcome, progress: &JobProgress) {
+        let outcome = match outcome {
+            JobOutcome::Succeeded(_) => "succeeded",
+            JobOutcome::Failed(_) => "failed",
+            JobOutcome::Canceled => "canceled",
+        };
+        Self::progress(&self.kind, progress);
+        metrics::counter!("tarn_jobs_finished_total", "kind" => self.kind.clone(), "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("tarn_job_duration_seconds", "kind" => self.kind.clone())
+            .record(self.started.elapsed().as_secs_f64());
+    }
+}
+
+impl Drop for JobMeter {
+    fn drop(&mut self) {
+        metrics::gauge!("tarn_jobs_running", "kind" => self.kind.clone()).decrement(1.0);
+    }
 }
 
 /// Heartbeats while the handler runs; returns how the job ended. A
@@ -236,6 +282,7 @@ async fn run_job(shared: Arc<Shared>, job: Job) {
 async fn supervise(
     shared: &Shared,
     id: &JobId,
+    kind: &str,
     mut task: AbortOnDrop<Result<String, String>>,
     reports: &watch::Receiver<JobProgress>,
     cancel: &CancellationToken,
@@ -260,6 +307,7 @@ async fn supervise(
                 let sent = Instant::now();
                 let now = shared.clock.now();
                 let progress = reports.borrow().clone();
+                JobMeter::progress(kind, &progress);
                 let until = later(now, shared.settings.lease);
                 match shared.store.heartbeat(id, &shared.owner, &progress, now, until).await {
                     Ok(job) => {

@@ -653,3 +653,44 @@ async fn database_metrics_move_with_queries() {
     assert!(sum(&m, "tarn_db_pool_wait_seconds_count", &[]) >= 1.0);
     assert!(sum(&m, "tarn_db_pool_connections", &[("state", "open")]) >= 1.0);
 }
+
+#[tokio::test]
+async fn job_metrics_follow_runs() {
+    if skip() {
+        return;
+    }
+    let tarn = TarnProcess::quickstart_with(&[("TARN_JOBS__POLL_INTERVAL_MS", "100")]).await;
+    let http = reqwest::Client::new();
+    crate::support::create_repository(&tarn, "jobbed").await;
+    let body = serde_json::json!({"mode": "dry_run"});
+    let (s, run) = api_json(
+        &http,
+        &tarn.url,
+        Method::POST,
+        "/repositories/jobbed/gc/runs",
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{run}");
+    let path = format!(
+        "/repositories/jobbed/gc/runs/{}",
+        run["id"].as_str().unwrap()
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, r) = api_json(&http, &tarn.url, Method::GET, &path, None).await;
+        if r["state"] == "succeeded" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the run did not end: {r}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let m = scrape(&http, &tarn.url).await;
+    let done = [("kind", "gc"), ("outcome", "succeeded")];
+    assert_eq!(sum(&m, "tarn_jobs_finished_total", &done), 1.0, "{m:?}");
+    assert_eq!(
+        sum(&m, "tarn_job_duration_seconds_count", &[("kind", "gc")]),
+        1.0
+    );
+    assert_eq!(sum(&m, "tarn_jobs_running", &[("kind", "gc")]), 0.0);
+}
