@@ -6,12 +6,18 @@ upload id under any key; S3 answers both with 404 NoSuchUpload. Tarn's S3
 block store maps NoSuchUpload to NotFound, which its conformance suite
 checks, so the test server behaves like S3 here. Everything else is moto's.
 
+It also keeps a replaced object's bytes until nothing uses them: moto 5.2.5
+closes them as soon as another PUT of the same key lands, so a PUT still
+computing its ETag reads a closed file and answers 500 (concurrent PUTs of one
+key, which the conformance suite makes, fail at random).
+
 Usage: s3_server.py HOST PORT
 """
 
 import sys
 
 from moto.s3 import responses
+from moto.s3 import models
 from moto.s3.exceptions import NoSuchUpload
 from moto.server import main
 
@@ -47,6 +53,17 @@ responses.S3Response.upload_part = _guard_part(responses.S3Response.upload_part)
 responses.S3Response.upload_part_copy = _guard_part(responses.S3Response.upload_part_copy)
 responses.S3Response.abort_multipart_upload = _guard_part(responses.S3Response.abort_multipart_upload)
 responses.S3Response._key_response_post = _guard_post(responses.S3Response._key_response_post)
+
+_dispose = models.FakeKey.dispose
+
+
+def _dispose_when_unused(self, garbage=False):
+    # Called with garbage=True from __del__, once no request holds the key.
+    if garbage:
+        _dispose(self, garbage=False)
+
+
+models.FakeKey.dispose = _dispose_when_unused
 
 if __name__ == "__main__":
     host, port = sys.argv[1], sys.argv[2]
