@@ -272,7 +272,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(&settings.logging);
+    let _telemetry = match telemetry::init(&settings.logging, &settings.tracing) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("tarn: invalid configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let outcome = match cli.command {
         Command::LuaHook => return actions::lua_child_main(),
         Command::Admin(AdminCommand::ActionsRuns(RunsCommand::List {

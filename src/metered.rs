@@ -11,16 +11,25 @@ use tarn_ports::{
     BlockStore, ByteRange, ByteStream, CompletedPart, GetOutcome, ListedBlock, ObjectMeta,
     PortResult, PutOutcome,
 };
+use tracing::Instrument;
 
-/// Times `call` as block store operation `op`.
+/// Times `call` as block store operation `op`, in a span of its own
+/// (`blockstore`, at debug level, named `blockstore <op>` when exported).
 async fn measured<T>(op: &'static str, call: impl Future<Output = PortResult<T>>) -> PortResult<T> {
+    let span = tracing::debug_span!(
+        "blockstore",
+        operation = op,
+        otel.name = %format_args!("blockstore {op}"),
+        error = tracing::field::Empty,
+    );
     let start = Instant::now();
-    let result = call.await;
+    let result = call.instrument(span.clone()).await;
     metrics::counter!("tarn_blockstore_calls_total", "operation" => op).increment(1);
     metrics::histogram!("tarn_blockstore_call_duration_seconds", "operation" => op)
         .record(start.elapsed().as_secs_f64());
     if let Err(e) = &result {
         let kind = e.kind().to_string();
+        span.record("error", kind.as_str());
         metrics::counter!("tarn_blockstore_errors_total", "operation" => op, "kind" => kind)
             .increment(1);
     }

@@ -35,6 +35,21 @@ pub struct Settings {
     pub server: ServerLimits,
     /// The Prometheus endpoint.
     pub metrics: MetricsSettings,
+    /// Span export (OpenTelemetry).
+    pub tracing: TracingSettings,
+}
+
+/// Spans exported over OTLP.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TracingSettings {
+    /// Where an OTLP/HTTP collector takes traces (`http://host:4318`, to
+    /// which `/v1/traces` is added, or a full URL ending in a path). Empty:
+    /// no export.
+    pub otlp_endpoint: String,
+    /// Which spans are exported: a tracing filter, as `logging.level`.
+    pub filter: String,
+    /// The `service.name` the spans are exported under.
+    pub service_name: String,
 }
 
 /// `GET /metrics`.

@@ -229,6 +229,11 @@ fn record(s: &Seen<'_>) {
     metrics::counter!("tarn_http_response_bytes_total", "driver" => tag.driver)
         .increment(s.bytes_out);
     let user = tag.user.as_deref().unwrap_or("-");
+    // On the request's span (tracing-actix-web's, which this runs inside),
+    // for span exports.
+    let span = tracing::Span::current();
+    span.record("tarn.driver", tag.driver);
+    span.record("tarn.operation", tag.operation);
     let error = s.error.unwrap_or("");
     let id = &*s.id.0;
     match status {

@@ -42,6 +42,15 @@ impl RootSpanBuilder for RedactedRootSpan {
             http.route = request.match_pattern().unwrap_or_default(),
             http.target = %target,
             http.status_code = tracing::field::Empty,
+            // Exported spans are named by route (a span's name is fixed
+            // when it starts); the operation is added when known (observe).
+            otel.name = %format_args!(
+                "{} {}",
+                request.method(),
+                request.match_pattern().as_deref().unwrap_or("unmatched")
+            ),
+            tarn.driver = tracing::field::Empty,
+            tarn.operation = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
             exception.message = tracing::field::Empty,
             exception.details = tracing::field::Empty,

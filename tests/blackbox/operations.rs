@@ -18,7 +18,7 @@ fn skip() -> bool {
 
 /// The samples of a Prometheus text exposition, by name and labels as
 /// written (`name{a="b",c="d"}`).
-fn samples(text: &str) -> HashMap<String, f64> {
+pub(crate) fn samples(text: &str) -> HashMap<String, f64> {
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .filter_map(|l| {
@@ -29,7 +29,7 @@ fn samples(text: &str) -> HashMap<String, f64> {
 }
 
 /// The sum of every sample of `name` whose labels include all of `labels`.
-fn sum(samples: &HashMap<String, f64>, name: &str, labels: &[(&str, &str)]) -> f64 {
+pub(crate) fn sum(samples: &HashMap<String, f64>, name: &str, labels: &[(&str, &str)]) -> f64 {
     samples
         .iter()
         .filter(|(k, _)| {
@@ -43,7 +43,7 @@ fn sum(samples: &HashMap<String, f64>, name: &str, labels: &[(&str, &str)]) -> f
         .sum()
 }
 
-async fn scrape(http: &reqwest::Client, url: &str) -> HashMap<String, f64> {
+pub(crate) async fn scrape(http: &reqwest::Client, url: &str) -> HashMap<String, f64> {
     let resp = http.get(format!("{url}/metrics")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();

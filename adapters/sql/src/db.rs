@@ -83,6 +83,7 @@ macro_rules! with_conn {
     ($pool:expr, $conn:ident => $body:expr) => {
         match $pool {
             $crate::db::Pool::Pg(pool) => {
+                let _call = $crate::db::call_span("postgres");
                 let waited = std::time::Instant::now();
                 let mut pooled = pool.get().await.map_err($crate::db::pool_error)?;
                 $crate::db::checked_out(waited, pool.status());
@@ -90,6 +91,7 @@ macro_rules! with_conn {
                 $body
             }
             $crate::db::Pool::Sqlite(pool) => {
+                let _call = $crate::db::call_span("sqlite");
                 let waited = std::time::Instant::now();
                 let mut pooled = pool.get().await.map_err($crate::db::pool_error)?;
                 $crate::db::checked_out(waited, pool.status());
@@ -100,6 +102,13 @@ macro_rules! with_conn {
     };
 }
 pub(crate) use with_conn;
+
+/// A span for one call to the database: from waiting for a connection to
+/// giving it back (`db`, at debug level). It is not entered (the call
+/// awaits), so it only times the call under the caller's span.
+pub(crate) fn call_span(system: &'static str) -> tracing::Span {
+    tracing::debug_span!("db", db.system = system, otel.name = "db")
+}
 
 /// Counts statements sent to the database (queries and transaction
 /// boundaries): the round trips that `make bench` reports per operation.

@@ -11,6 +11,7 @@ use tarn_model::{
     commit_id, Branch, BranchName, Commit, CommitId, MetaRangeId, RepositoryId, Timestamp,
 };
 use tarn_ports::ErrorKind;
+use tracing::field::Empty;
 
 /// What a commit records.
 #[derive(Debug, Clone, Default)]
@@ -33,7 +34,10 @@ impl Engine {
     /// Writes that arrive while the commit runs go to a fresh staging token
     /// and are never lost. A lost race retries up to the configured number of
     /// attempts, then fails with `TooManyAttempts`.
-    #[tracing::instrument(skip(self, req), fields(repo = %repo, branch = %name))]
+    #[tracing::instrument(
+        skip(self, req),
+        fields(repo = %repo, branch = %name, entries = Empty, outcome = Empty)
+    )]
     pub async fn commit(
         &self,
         repo: &RepositoryId,
@@ -135,6 +139,7 @@ impl Engine {
                     self.post_hook(post);
                 }
                 self.drop_sealed(&sealed).await?;
+                crate::succeeded(Some(applied.changed));
                 return Ok(commit);
             }
         }

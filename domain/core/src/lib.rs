@@ -5,10 +5,12 @@
 //! the composition root chooses at startup. Nothing here knows about HTTP,
 //! SQL or any SDK.
 
+pub use counted_cache::CacheStats;
 pub mod actions;
 pub mod auth;
 mod branches;
 mod commits;
+mod counted_cache;
 mod data;
 mod diff;
 mod error;
@@ -144,7 +146,7 @@ pub struct Engine {
     /// Commit records by (repository, id): immutable, so safe to keep in
     /// any number of processes; saves a database round trip on every read
     /// of a ref.
-    commits: moka::sync::Cache<(RepositoryId, CommitId), Commit>,
+    commits: counted_cache::CountedCache<(RepositoryId, CommitId), Commit>,
     settings: EngineSettings,
     /// Runs the hooks of events (none: no hooks run).
     hooks: Option<std::sync::Arc<dyn actions::Hooks>>,
@@ -152,6 +154,17 @@ pub struct Engine {
     /// from, when the operation does not name one (see
     /// [`Engine::acting_as`]).
     actor: Option<std::sync::Arc<str>>,
+}
+
+/// Marks the current engine operation's span (`commit`, `merge`) as
+/// succeeded, with the paths it changed when they are known: its fields
+/// `outcome` and `entries`. The binary turns these spans into metrics.
+pub(crate) fn succeeded(entries: Option<u64>) {
+    let span = tracing::Span::current();
+    span.record("outcome", "ok");
+    if let Some(n) = entries {
+        span.record("entries", n);
+    }
 }
 
 /// The default tree cache: fits, with everything else, in a 512 MiB container.
@@ -173,11 +186,21 @@ impl Engine {
         Self {
             stores,
             trees,
-            commits: moka::sync::Cache::new(settings.commit_cache_entries),
+            commits: counted_cache::CountedCache::new(
+                "commits",
+                moka::sync::Cache::new(settings.commit_cache_entries),
+            ),
             settings,
             hooks: None,
             actor: None,
         }
+    }
+
+    /// Lookups and contents of the engine's caches (trees and commits).
+    pub fn cache_stats(&self) -> Vec<CacheStats> {
+        let mut stats = self.trees.cache_stats();
+        stats.push(self.commits.stats());
+        stats
     }
 
     /// The stores the engine works on.

@@ -8,6 +8,7 @@ use crate::Engine;
 use crate::Entity;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use tarn_model::{Branch, BranchName, Commit, CommitId, MergeStrategy, MetaRangeId, RepositoryId};
+use tracing::field::Empty;
 
 /// The metadata key recording a merge's strategy (as lakeFS).
 pub const MERGE_STRATEGY_KEY: &str = ".lakefs.merge.strategy";
@@ -115,7 +116,10 @@ impl Engine {
     }
 
     /// Merges `source` (any ref) into branch `dest`, which must be clean.
-    #[tracing::instrument(skip(self, req), fields(repo = %repo, source = source, dest = %dest))]
+    #[tracing::instrument(
+        skip(self, req),
+        fields(repo = %repo, source = source, dest = %dest, entries = Empty, outcome = Empty)
+    )]
     pub async fn merge(
         &self,
         repo: &RepositoryId,
@@ -160,12 +164,14 @@ impl Engine {
             if self.same_tree_as_base(&ns, base.as_ref(), &src).await? && !req.allow_empty {
                 return Err(Error::NoChanges);
             }
-            let tree = if base.as_ref().is_some_and(|c| c.id == head.id) {
+            // The paths changed are known only when the trees were merged.
+            let (tree, entries) = if base.as_ref().is_some_and(|c| c.id == head.id) {
                 // Source strictly ahead: its tree is the result.
-                src.meta_range_id.clone()
+                (src.meta_range_id.clone(), None)
             } else {
                 let trees = (&base_tree, &src.meta_range_id, &head.meta_range_id);
-                self.merge_trees(&ns, trees, req.strategy).await?.tree
+                let merged = self.merge_trees(&ns, trees, req.strategy).await?;
+                (merged.tree, Some(merged.changed))
             };
             let parents = if req.squash {
                 vec![head.id.clone()]
@@ -189,6 +195,7 @@ impl Engine {
                 .commit_onto(repo, &b, &commit_req, tree, parents, event)
                 .await?
             {
+                crate::succeeded(entries);
                 return Ok(commit);
             }
         }

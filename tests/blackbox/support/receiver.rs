@@ -8,6 +8,8 @@ pub struct Received {
     pub target: String,
     pub headers: Vec<(String, String)>,
     pub body: serde_json::Value,
+    /// The body as sent.
+    pub raw: Vec<u8>,
 }
 
 /// How a receiver answers a request (method, target): status line and
@@ -78,12 +80,13 @@ impl Receiver {
                     }
                     let mut body = vec![0u8; length];
                     reader.read_exact(&mut body).await.unwrap();
-                    let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                    let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
                     seen.lock().unwrap().push(Received {
                         method: method.clone(),
                         target: target.clone(),
                         headers,
-                        body,
+                        body: json,
+                        raw: body,
                     });
                     if target.starts_with("/slow") {
                         tokio::time::sleep(std::time::Duration::from_secs(3)).await;

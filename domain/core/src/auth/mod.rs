@@ -12,6 +12,7 @@ mod setup;
 
 pub use admin::NewCredentials;
 
+use crate::counted_cache::{CacheStats, CountedCache};
 use crate::error::{Error, Result};
 use crypt::{same_secret, SecretBox};
 use moka::sync::Cache;
@@ -49,9 +50,9 @@ struct KeyOwner {
 }
 
 struct Caches {
-    keys: Cache<String, Arc<KeyOwner>>,
-    users: Cache<String, Arc<User>>,
-    policies: Cache<String, Arc<Vec<Policy>>>,
+    keys: CountedCache<String, Arc<KeyOwner>>,
+    users: CountedCache<String, Arc<User>>,
+    policies: CountedCache<String, Arc<Vec<Policy>>>,
     /// Bumped by every change, so that a lookup racing a change never
     /// caches what it read before the change.
     generation: AtomicU64,
@@ -66,7 +67,7 @@ impl Caches {
     /// unless a change has happened since (then it may be stale).
     fn put<V: Clone + Send + Sync + 'static>(
         &self,
-        cache: &Cache<String, V>,
+        cache: &CountedCache<String, V>,
         seen: u64,
         key: &str,
         value: V,
@@ -78,11 +79,15 @@ impl Caches {
     }
 }
 
-fn cache<V: Clone + Send + Sync + 'static>(s: &AuthSettings) -> Cache<String, V> {
-    Cache::builder()
+fn cache<V: Clone + Send + Sync + 'static>(
+    name: &'static str,
+    s: &AuthSettings,
+) -> CountedCache<String, V> {
+    let cache = Cache::builder()
         .max_capacity(s.cache_size)
         .time_to_live(s.cache_ttl)
-        .build()
+        .build();
+    CountedCache::new(name, cache)
 }
 
 impl Caches {
@@ -91,9 +96,9 @@ impl Caches {
             return None;
         }
         Some(Self {
-            keys: cache(s),
-            users: cache(s),
-            policies: cache(s),
+            keys: cache("auth_keys", s),
+            users: cache("auth_users", s),
+            policies: cache("auth_policies", s),
             generation: AtomicU64::new(0),
         })
     }
@@ -153,6 +158,14 @@ fn decoy_hash() -> Option<String> {
 }
 
 impl Auth {
+    /// Lookups and contents of the credential, user and policy caches
+    /// (none when caching is off).
+    pub fn cache_stats(&self) -> Vec<CacheStats> {
+        self.caches.as_ref().map_or_else(Vec::new, |c| {
+            vec![c.keys.stats(), c.users.stats(), c.policies.stats()]
+        })
+    }
+
     /// The current time, from the injected clock (token lifetimes and
     /// signature dates are checked against it).
     pub fn now(&self) -> Timestamp {

@@ -11,6 +11,7 @@ mod writer;
 pub(crate) use apply::{Applied, ChangeSource, TreeChange};
 pub(crate) use walk::TreeCursor;
 
+use crate::counted_cache::{CacheStats, CountedCache};
 use crate::error::{Error, Result};
 use moka::sync::Cache;
 use std::sync::Arc;
@@ -30,8 +31,8 @@ pub(crate) type MetaRange = Arc<index::MetaRangeData>;
 #[derive(Clone)]
 pub(crate) struct TreeStore {
     blocks: Arc<dyn BlockStore>,
-    ranges: Cache<RangeId, Range>,
-    metaranges: Cache<MetaRangeId, MetaRange>,
+    ranges: CountedCache<RangeId, Range>,
+    metaranges: CountedCache<MetaRangeId, MetaRange>,
     split: SplitRule,
     /// How much of what one write produces the cache keeps (bytes): a
     /// bulk write (an import, a huge commit) must not fill it alone.
@@ -59,14 +60,22 @@ impl TreeStore {
         let weigh = |bytes: usize| u32::try_from(bytes + ENTRY_OVERHEAD).unwrap_or(u32::MAX);
         Self {
             blocks,
-            ranges: Cache::builder()
-                .max_capacity(cache_bytes / 10 * 9)
-                .weigher(move |_, r: &Range| weigh(r.footprint()))
-                .build(),
-            metaranges: Cache::builder()
-                .max_capacity(cache_bytes / 10)
-                .weigher(move |_, m: &MetaRange| weigh(m.footprint()))
-                .build(),
+            ranges: CountedCache::new(
+                "ranges",
+                Cache::builder()
+                    .max_capacity(cache_bytes / 10 * 9)
+                    .weigher(move |_, r: &Range| weigh(r.footprint()))
+                    .build(),
+            )
+            .in_bytes(),
+            metaranges: CountedCache::new(
+                "metaranges",
+                Cache::builder()
+                    .max_capacity(cache_bytes / 10)
+                    .weigher(move |_, m: &MetaRange| weigh(m.footprint()))
+                    .build(),
+            )
+            .in_bytes(),
             split,
             remember_per_write: cache_bytes / 16,
         }
@@ -157,7 +166,7 @@ impl TreeStore {
         ns: &StorageNamespace,
         id: &RangeId,
     ) -> Result<Range> {
-        if let Some(r) = self.ranges.get(id) {
+        if let Some(r) = self.ranges.peek(id) {
             return Ok(r);
         }
         let bytes = self.read_file(ns, &range_key(id)?).await?;
@@ -173,7 +182,7 @@ impl TreeStore {
         ns: &StorageNamespace,
         id: &MetaRangeId,
     ) -> Result<MetaRange> {
-        if let Some(m) = self.metaranges.get(id) {
+        if let Some(m) = self.metaranges.peek(id) {
             return Ok(m);
         }
         let bytes = self.read_file(ns, &metarange_key(id)?).await?;
@@ -182,13 +191,17 @@ impl TreeStore {
         )))
     }
 
-    /// Caches a range just written.
     /// Caches a range just written; the memory it takes.
     pub(crate) fn remember_range(&self, id: RangeId, records: Vec<TreeRecord>) -> u64 {
         let range = Arc::new(index::RangeData::new(records));
         let bytes = range.footprint() as u64;
         self.ranges.insert(id, range);
         bytes
+    }
+
+    /// Lookups and contents of the range and metarange caches.
+    pub(crate) fn cache_stats(&self) -> Vec<CacheStats> {
+        vec![self.ranges.stats(), self.metaranges.stats()]
     }
 
     /// How many bytes of ranges one write may leave in the cache.
