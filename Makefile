@@ -18,7 +18,9 @@ FORBIDDEN_DEPS := actix|diesel|aws-|sqlx|reqwest|hyper
 ## run: build the web UI, then start Tarn on the zero-setup default with quickstart
 ## credentials printed (UI at http://127.0.0.1:8000/)
 run: ui
-	$(CARGO) run --release --bin tarn -- run --quickstart --data-dir $(DATA_DIR)
+	@test -x "$${CARGO_TARGET_DIR:-target}/quickstart/tarn" || echo "make run: building Tarn \
+	(profile quickstart; the first build takes about BUILD_MINUTES minutes on 2 cores, later starts seconds)..."
+	$(CARGO) run --profile quickstart --bin tarn -- run --quickstart --data-dir $(DATA_DIR)
 
 ## ui: the web UI (frontend/, React + Vite) into frontend/dist, which the binary serves
 ## (compiled in by release builds, read from disk by debug builds)

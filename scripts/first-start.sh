@@ -5,6 +5,7 @@
 # server and removes the clone.
 #
 #   scripts/first-start.sh [REV]     (default: HEAD)
+#   FIRST_START_KEEP=FILE scripts/first-start.sh   (keeps the binary)
 #
 # Crate and npm downloads come from the machine's caches when present (a
 # fresh machine downloads them too: add that time). Takes as long as a full
@@ -17,6 +18,10 @@ WORK=$(mktemp -d /tmp/tarn-first-start.XXXXXX)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 LOG=$WORK/make-run.log
 cleanup() {
+  # FIRST_START_KEEP=FILE keeps the built binary (to compare builds).
+  if [ -n "${FIRST_START_KEEP:-}" ]; then
+    find "$WORK/target" -maxdepth 2 -type f -name tarn -exec cp {} "$FIRST_START_KEEP" \; 2>/dev/null || true
+  fi
   if [ -n "${PID:-}" ]; then
     kill -- -"$PID" 2>/dev/null || kill "$PID" 2>/dev/null || true
     wait "$PID" 2>/dev/null || true

@@ -689,8 +689,12 @@ async fn a_full_disk_answers_insufficient_storage_and_blames_no_one() {
         return;
     };
     let block = disk.dir.path().display().to_string();
-    let tarn =
-        TarnProcess::quickstart_with(&[("TARN_BLOCKSTORE__LOCAL__PATH", block.as_str())]).await;
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("tarn.log");
+    let mut env = crate::support::database_env().await;
+    env.push(("TARN_BLOCKSTORE__LOCAL__PATH".into(), block));
+    env.push(("TARN_LOGGING__FORMAT".into(), "json".into()));
+    let tarn = TarnProcess::start_logged(tempfile::tempdir().unwrap(), &env, &log).await;
     crate::support::create_repository(&tarn, "full").await;
     let http = reqwest::Client::new();
     let big = vec![7u8; 6 << 20];
@@ -744,4 +748,28 @@ async fn a_full_disk_answers_insufficient_storage_and_blames_no_one() {
     let stat = "/repositories/full/refs/main/objects/stat?path=big";
     let (status, _) = call(Method::GET, stat, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Each server error was logged once, at error, with its cause: the
+    // disk's own words.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let errors: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["level"] == "ERROR")
+        .collect();
+    let operations: Vec<&str> = errors
+        .iter()
+        .map(|l| l["fields"]["operation"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        operations,
+        ["uploadObject", "PutObject", "createRepository"],
+        "{text}"
+    );
+    for e in &errors {
+        let error = e["fields"]["error"].as_str().unwrap_or("");
+        assert!(
+            error.contains("(cause: ") && error.contains("No space left on device"),
+            "{e}"
+        );
+    }
 }

@@ -30,6 +30,8 @@ pub struct ApiError {
     range_size: Option<u64>,
     /// The conflicting paths of a 409 conflict.
     conflicts: Option<Vec<String>>,
+    /// Why a server error happened (logged, never sent).
+    cause: Option<String>,
 }
 
 /// Shorthand for handler results.
@@ -43,6 +45,7 @@ impl ApiError {
             message: message.into(),
             range_size: None,
             conflicts: None,
+            cause: None,
         }
     }
 
@@ -77,7 +80,11 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.status, self.message)
+        write!(f, "{}: {}", self.status, self.message)?;
+        match &self.cause {
+            Some(cause) => write!(f, " (cause: {cause})"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -159,18 +166,11 @@ impl From<Error> for ApiError {
                 entity: Entity::Setup,
                 ..
             } => "lakeFS already initialized".to_owned(),
-            Error::Internal(source) => {
-                tracing::error!(error = %source, "internal error");
-                "internal server error".to_owned()
-            }
-            Error::StorageFull(source) => {
-                tracing::error!(error = %source, "object store full");
+            Error::Internal(_) => "internal server error".to_owned(),
+            Error::StorageFull(_) => {
                 "insufficient storage: the object store is full; nothing was written".to_owned()
             }
-            Error::Unavailable(source) => {
-                tracing::warn!(error = %source, "store unavailable");
-                "Throughput exceeded. Slow down and retry".to_owned()
-            }
+            Error::Unavailable(_) => "Throughput exceeded. Slow down and retry".to_owned(),
             Error::Conflict { paths } => {
                 let shown: Vec<&str> = paths.iter().take(10).map(|p| p.as_str()).collect();
                 let more = paths.len().saturating_sub(shown.len());
@@ -182,6 +182,14 @@ impl From<Error> for ApiError {
                 format!("conflict found: {}{tail}", shown.join(", "))
             }
             other => other.to_string(),
+        };
+        // Server errors are logged once, when the request ends (observe),
+        // with their causes.
+        let cause = match &e {
+            Error::Internal(source) | Error::StorageFull(source) | Error::Unavailable(source) => {
+                Some(crate::http::shared::cause::chain(source))
+            }
+            _ => None,
         };
         let (range_size, conflicts) = match e {
             Error::InvalidRange { size } => (Some(size), None),
@@ -196,6 +204,7 @@ impl From<Error> for ApiError {
             message,
             range_size,
             conflicts,
+            cause,
         }
     }
 }

@@ -17,6 +17,8 @@ pub struct S3Error {
     pub message: String,
     /// The resource the request named.
     pub resource: String,
+    /// Why a server error happened (logged, never sent).
+    pub cause: Option<String>,
 }
 
 /// Shorthand for gateway results.
@@ -29,7 +31,14 @@ impl S3Error {
             code,
             message: message.into(),
             resource: String::new(),
+            cause: None,
         }
+    }
+
+    /// Records why a server error happened, for the log.
+    fn caused_by(mut self, source: &tarn_ports::PortError) -> Self {
+        self.cause = Some(crate::http::shared::cause::chain(source));
+        self
     }
 
     /// Names the resource in the body.
@@ -125,23 +134,25 @@ impl S3Error {
                 "The requested range is not satisfiable",
             ),
             Error::Gone(_) => Self::new(ErrorCode::NoSuchVersion, e.to_string()),
-            Error::StorageFull(source) => {
-                tracing::error!(error = %source, "object store full");
-                Self::new(
-                    ErrorCode::InsufficientStorage,
-                    "The object store is full; nothing was written.",
-                )
-            }
-            Error::TooManyAttempts(_) | Error::Unavailable(_) => {
+            // Server errors are logged once, when the request ends
+            // (observe), with their causes.
+            Error::StorageFull(source) => Self::new(
+                ErrorCode::InsufficientStorage,
+                "The object store is full; nothing was written.",
+            )
+            .caused_by(&source),
+            Error::TooManyAttempts(_) => {
                 Self::new(ErrorCode::SlowDown, "Please reduce your request rate.")
             }
-            Error::Internal(source) => {
-                tracing::error!(error = %source, "internal error");
-                Self::new(
-                    ErrorCode::InternalError,
-                    "We encountered an internal error. Please try again.",
-                )
+            Error::Unavailable(source) => {
+                Self::new(ErrorCode::SlowDown, "Please reduce your request rate.")
+                    .caused_by(&source)
             }
+            Error::Internal(source) => Self::new(
+                ErrorCode::InternalError,
+                "We encountered an internal error. Please try again.",
+            )
+            .caused_by(&source),
         };
         if err.resource.is_empty() {
             err.at(at)
@@ -158,7 +169,11 @@ pub fn s3_err<'a>(bucket: &'a str, key: &'a str) -> impl Fn(Error) -> S3Error + 
 
 impl fmt::Display for S3Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.code.status(), self.code, self.message)
+        write!(f, "{} {}: {}", self.code.status(), self.code, self.message)?;
+        match &self.cause {
+            Some(cause) => write!(f, " (cause: {cause})"),
+            None => Ok(()),
+        }
     }
 }
 

@@ -19,7 +19,7 @@ mod xml;
 use crate::http::shared::deadline;
 use crate::http::shared::session::AuthState;
 use actix_web::guard::GuardContext;
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpRequest, HttpResponse};
 use error::{S3Error, S3Result};
 use futures::StreamExt;
 use request::Ctx;
@@ -111,7 +111,9 @@ async fn handle(
             } else {
                 e
             };
-            e.error_response()
+            // Kept on the response, so that the request's log line names
+            // the error (and a server error's causes).
+            HttpResponse::from_error(e)
         }
     }
 }

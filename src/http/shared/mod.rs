@@ -6,6 +6,7 @@
 //! driver imports the other (`make boundaries` checks it); both import this.
 
 pub mod body;
+pub mod cause;
 pub mod dates;
 pub mod deadline;
 pub mod entry_headers;
