@@ -140,19 +140,18 @@ impl S3Error {
                 ErrorCode::InsufficientStorage,
                 "The object store is full; nothing was written.",
             )
-            .caused_by(&source),
+            .caused_by(source),
             Error::TooManyAttempts(_) => {
                 Self::new(ErrorCode::SlowDown, "Please reduce your request rate.")
             }
             Error::Unavailable(source) => {
-                Self::new(ErrorCode::SlowDown, "Please reduce your request rate.")
-                    .caused_by(&source)
+                Self::new(ErrorCode::SlowDown, "Please reduce your request rate.").caused_by(source)
             }
             Error::Internal(source) => Self::new(
                 ErrorCode::InternalError,
                 "We encountered an internal error. Please try again.",
             )
-            .caused_by(&source),
+            .caused_by(source),
         };
         if err.resource.is_empty() {
             err.at(at)
