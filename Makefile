@@ -20,7 +20,7 @@ FORBIDDEN_DEPS := actix|diesel|aws-|sqlx|reqwest|hyper
 run: ui
 	@test -x "$${CARGO_TARGET_DIR:-target}/quickstart/tarn" || echo "make run: building Tarn \
 	(profile quickstart; the first build takes about BUILD_MINUTES minutes on 2 cores, later starts seconds)..."
-	$(CARGO) run --profile quickstart --bin tarn -- run --quickstart --data-dir $(DATA_DIR)
+	$(CARGO) run --profile quickstart --no-default-features --bin tarn -- run --quickstart --data-dir $(DATA_DIR)
 
 ## ui: the web UI (frontend/, React + Vite) into frontend/dist, which the binary serves
 ## (compiled in by release builds, read from disk by debug builds)
@@ -82,6 +82,7 @@ pytest: $(VENV)/.installed
 lint: boundaries
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p tarn --bin tarn --no-default-features -- -D warnings
 
 ## boundaries: fail if a domain crate depends on a driver (actix, diesel, an SDK), or if
 ## one HTTP driver (src/http/api, src/http/s3) imports the other

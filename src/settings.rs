@@ -173,6 +173,8 @@ pub struct LocalSettings {
 
 /// S3 block store settings (the names of lakeFS's `blockstore.s3` keys).
 #[derive(Debug, Clone, Deserialize)]
+// Read only by the S3 block store, which a build may leave out.
+#[cfg_attr(not(feature = "s3"), allow(dead_code))]
 pub struct S3Settings {
     /// Endpoint URL of an S3-compatible store; empty for AWS.
     pub endpoint: String,
@@ -196,6 +198,8 @@ pub struct S3Settings {
 
 /// An S3 key pair.
 #[derive(Debug, Clone, Deserialize)]
+// Read only by the S3 block store, which a build may leave out.
+#[cfg_attr(not(feature = "s3"), allow(dead_code))]
 pub struct S3Credentials {
     /// Access key id.
     pub access_key_id: String,

@@ -21,6 +21,7 @@ use tarn_adapter_memory::{
     MemoryAuthStore, MemoryBlockStore, MemoryJobStore, MemoryMultipartStore, MemoryRefStore,
     MemoryRunStore, MemoryStagingStore, SystemClock, UniqueIds,
 };
+#[cfg(feature = "s3")]
 use tarn_adapter_s3::S3BlockStore;
 use tarn_adapter_sql::{Backend, SqlStore};
 use tarn_domain::auth::{Auth, AuthSettings};
@@ -317,6 +318,19 @@ fn server_info(settings: &Settings, presign: bool) -> ServerInfo {
     }
 }
 
+/// Without the S3 block store compiled in (`make run`'s build), a clear
+/// refusal.
+#[cfg(not(feature = "s3"))]
+async fn s3_block_store(
+    _: &crate::settings::S3Settings,
+) -> anyhow::Result<tarn_adapter_memory::MemoryBlockStore> {
+    bail!(
+        "blockstore.type = \"s3\" needs the S3 block store, which this build leaves out \
+         (make run's quickstart build): build with default features, e.g. `cargo build --release`"
+    )
+}
+
+#[cfg(feature = "s3")]
 async fn s3_block_store(s: &crate::settings::S3Settings) -> anyhow::Result<S3BlockStore> {
     // SigV4 presigned URLs live at most 7 days.
     if !(1..=604_800).contains(&s.pre_signed_expiry_secs) {
