@@ -19,7 +19,7 @@ FORBIDDEN_DEPS := actix|diesel|aws-|sqlx|reqwest|hyper
 ## credentials printed (UI at http://127.0.0.1:8000/)
 run: ui
 	@test -x "$${CARGO_TARGET_DIR:-target}/quickstart/tarn" || echo "make run: building Tarn \
-	(profile quickstart; the first build takes about BUILD_MINUTES minutes on 2 cores, later starts seconds)..."
+	(profile quickstart; the first build takes about 9 minutes on 2 cores; later starts take seconds)..."
 	$(CARGO) run --profile quickstart --no-default-features --bin tarn -- run --quickstart --data-dir $(DATA_DIR)
 
 ## ui: the web UI (frontend/, React + Vite) into frontend/dist, which the binary serves
