@@ -184,7 +184,7 @@ pub async fn observe(
             stamp(res.headers_mut(), &id, &tag);
             seen(
                 res.status().as_u16(),
-                body_len(res.response().body()),
+                body_len(&method, res.response().body()),
                 error.as_deref(),
             );
             Ok(res)
@@ -193,7 +193,7 @@ pub async fn observe(
             stamp(response.headers_mut(), &id, &tag);
             seen(
                 response.status().as_u16(),
-                body_len(response.body()),
+                body_len(&method, response.body()),
                 Some(&text),
             );
             Err(InternalError::from_response(text, response).into())
@@ -201,9 +201,12 @@ pub async fn observe(
     }
 }
 
-fn body_len(body: &impl MessageBody) -> u64 {
+/// The bytes a response sends: none to a HEAD (whose body declares the
+/// object's length but sends nothing), a sized body's size (object reads
+/// stream with their exact length), nothing known of a chunked one.
+fn body_len(method: &str, body: &impl MessageBody) -> u64 {
     match body.size() {
-        BodySize::Sized(n) => n,
+        BodySize::Sized(n) if method != "HEAD" => n,
         _ => 0,
     }
 }

@@ -116,13 +116,14 @@ async fn metrics_move_with_requests() {
     // The block store's calls, by operation, through its metering decorator.
     let before = after;
     crate::support::create_repository(&tarn, "metered").await;
+    let object = vec![b'x'; 64 << 10];
     let resp = http
         .post(format!(
             "{}/api/v1/repositories/metered/branches/main/objects?path=x",
             tarn.url
         ))
         .basic_auth(KEY, Some(SECRET))
-        .body("x")
+        .body(object.clone())
         .send()
         .await
         .unwrap();
@@ -136,11 +137,33 @@ async fn metrics_move_with_requests() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.text().await.unwrap(), "x");
+    assert_eq!(resp.bytes().await.unwrap(), object);
+    // A HEAD sends headers only, whatever length it declares.
+    let resp = signed(
+        Method::HEAD,
+        &format!("{}/metered/main/x", tarn.url),
+        &[],
+        sigv4::UNSIGNED_PAYLOAD,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let length = resp.headers()["content-length"].to_str().unwrap();
+    assert_eq!(length, object.len().to_string());
     let after = scrape(&http, &tarn.url).await;
     let moved = |name: &str, labels: &[(&str, &str)]| {
         sum(&after, name, labels) - sum(&before, name, labels)
     };
+    assert_eq!(
+        moved("tarn_http_response_bytes_total", &[("driver", "s3")]),
+        0.0
+    );
+    // The read streamed: counted by its length, and the upload's body in.
+    let out = moved("tarn_http_response_bytes_total", &[("driver", "api")]);
+    assert!(out >= object.len() as f64, "{out}");
+    let into = moved("tarn_http_request_bytes_total", &[("driver", "api")]);
+    assert!(into >= object.len() as f64, "{into}");
     assert!(moved("tarn_blockstore_calls_total", &[("operation", "put")]) >= 1.0);
     assert!(moved("tarn_blockstore_calls_total", &[("operation", "get")]) >= 1.0);
     assert!(
