@@ -119,5 +119,6 @@ bench: s3s-fs $(VENV)/.installed
 	$(CARGO) bench -p tarn --bench soak
 	$(CARGO) bench -p tarn --bench s3_backend
 	PG_DURABLE=1 scripts/with-postgres.sh $(CARGO) bench -p tarn --bench metadata
+	scripts/with-postgres.sh $(CARGO) bench -p tarn-domain --bench history
 
 ci: test

@@ -30,7 +30,7 @@ pub use clock::{Clock, IdGenerator};
 pub use error::{ErrorKind, PortError, PortResult};
 pub use jobs::{JobOutcome, JobQuery, JobStore, NewJob};
 pub use multipart::MultipartStore;
-pub use refs::{RefStore, RepositoryBranch};
+pub use refs::{CommitLink, RefStore, RepositoryBranch, MAX_COMMIT_SUMMARY};
 pub use runs::{ActionRunStore, RunFilter};
 pub use staging::{StagingEntry, StagingStore};
 pub use stream::{md5_hex, multipart_etag, ByteStream};

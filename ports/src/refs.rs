@@ -1,6 +1,31 @@
 use crate::PortResult;
 use async_trait::async_trait;
-use tarn_model::{Branch, BranchName, Commit, CommitId, Repository, RepositoryId, Tag, TagName};
+use tarn_model::{
+    Branch, BranchName, Commit, CommitId, MetaRangeId, Repository, RepositoryId, Tag, TagName,
+    Timestamp,
+};
+
+/// The most bytes a commit's summary may take (see
+/// [`RefStore::put_commit_with_summary`]).
+pub const MAX_COMMIT_SUMMARY: usize = 64 << 10;
+
+/// A commit's place in history, as a walk of the log needs it, with the
+/// summary stored beside its record (see [`RefStore::commit_links`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitLink {
+    /// The commit.
+    pub id: CommitId,
+    /// Its parents, the first parent first.
+    pub parents: Vec<CommitId>,
+    /// Its generation.
+    pub generation: u64,
+    /// When it was committed.
+    pub creation_date: Timestamp,
+    /// Its tree.
+    pub meta_range_id: MetaRangeId,
+    /// What it was stored with, if anything.
+    pub summary: Option<Vec<u8>>,
+}
 
 /// What [`RefStore::get_repository_branch`] reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,6 +166,30 @@ pub trait RefStore: Send + Sync + 'static {
 
     /// Stores a commit record (idempotent).
     async fn put_commit(&self, repo: &RepositoryId, commit: &Commit) -> PortResult<()>;
+
+    /// Stores a commit record as [`Self::put_commit`] does, with `summary`
+    /// (opaque bytes, at most [`MAX_COMMIT_SUMMARY`]; larger is
+    /// `InvalidInput`) kept beside it for [`Self::commit_links`]. A put of
+    /// an id that exists keeps the stored record and summary.
+    async fn put_commit_with_summary(
+        &self,
+        repo: &RepositoryId,
+        commit: &Commit,
+        summary: &[u8],
+    ) -> PortResult<()>;
+
+    /// Commits of a repository in history order: highest generation first,
+    /// then id descending; strictly after `after` (the generation and id of
+    /// the last one of the previous page) in that order; at most `limit`
+    /// (no more; fewer only at the end). Each comes with the summary it was
+    /// stored with (`None` when put by [`Self::put_commit`]). Every commit of
+    /// the repository is listed, reachable or not.
+    async fn commit_links(
+        &self,
+        repo: &RepositoryId,
+        after: Option<(u64, &CommitId)>,
+        limit: usize,
+    ) -> PortResult<Vec<CommitLink>>;
 
     /// Reads a commit record.
     async fn get_commit(&self, repo: &RepositoryId, id: &CommitId) -> PortResult<Commit>;

@@ -1,16 +1,20 @@
 use crate::lock;
 use async_trait::async_trait;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 use std::sync::Mutex;
 use tarn_model::{Branch, BranchName, Commit, CommitId, Repository, RepositoryId, Tag, TagName};
-use tarn_ports::{PortError, PortResult, RefStore};
+use tarn_ports::{CommitLink, PortError, PortResult, RefStore, MAX_COMMIT_SUMMARY};
 
 struct RepoState {
     repo: Repository,
     branches: BTreeMap<BranchName, Branch>,
     tags: BTreeMap<TagName, Tag>,
     commits: BTreeMap<CommitId, Commit>,
+    /// Commit ids in history order (generation, then id), and the
+    /// summaries commits were stored with.
+    by_generation: BTreeSet<(u64, CommitId)>,
+    summaries: BTreeMap<CommitId, Vec<u8>>,
     settings: BTreeMap<String, String>,
 }
 
@@ -36,6 +40,21 @@ impl MemoryRefStore {
             .get_mut(id)
             .ok_or_else(|| PortError::not_found(format!("repository {id} not found")))?;
         f(state)
+    }
+}
+
+impl RepoState {
+    /// Adds a commit unless its id is there already.
+    fn insert_commit(&mut self, commit: &Commit, summary: Option<&[u8]>) {
+        if self.commits.contains_key(&commit.id) {
+            return;
+        }
+        self.commits.insert(commit.id.clone(), commit.clone());
+        self.by_generation
+            .insert((commit.generation, commit.id.clone()));
+        if let Some(summary) = summary {
+            self.summaries.insert(commit.id.clone(), summary.to_vec());
+        }
     }
 }
 
@@ -68,11 +87,11 @@ impl RefStore for MemoryRefStore {
             branches: BTreeMap::new(),
             tags: BTreeMap::new(),
             commits: BTreeMap::new(),
+            by_generation: BTreeSet::new(),
+            summaries: BTreeMap::new(),
             settings: BTreeMap::new(),
         };
-        state
-            .commits
-            .insert(initial_commit.id.clone(), initial_commit.clone());
+        state.insert_commit(initial_commit, None);
         state
             .branches
             .insert(default_branch.name.clone(), default_branch.clone());
@@ -93,6 +112,8 @@ impl RefStore for MemoryRefStore {
             branches: BTreeMap::new(),
             tags: BTreeMap::new(),
             commits: BTreeMap::new(),
+            by_generation: BTreeSet::new(),
+            summaries: BTreeMap::new(),
             settings: BTreeMap::new(),
         };
         repos.insert(repo.id.clone(), state);
@@ -232,10 +253,54 @@ impl RefStore for MemoryRefStore {
 
     async fn put_commit(&self, repo: &RepositoryId, commit: &Commit) -> PortResult<()> {
         self.with_repo(repo, |s| {
-            s.commits
-                .entry(commit.id.clone())
-                .or_insert_with(|| commit.clone());
+            s.insert_commit(commit, None);
             Ok(())
+        })
+    }
+
+    async fn put_commit_with_summary(
+        &self,
+        repo: &RepositoryId,
+        commit: &Commit,
+        summary: &[u8],
+    ) -> PortResult<()> {
+        if summary.len() > MAX_COMMIT_SUMMARY {
+            return Err(PortError::invalid_input(format!(
+                "a commit summary of {} bytes (at most {MAX_COMMIT_SUMMARY})",
+                summary.len()
+            )));
+        }
+        self.with_repo(repo, |s| {
+            s.insert_commit(commit, Some(summary));
+            Ok(())
+        })
+    }
+
+    async fn commit_links(
+        &self,
+        repo: &RepositoryId,
+        after: Option<(u64, &CommitId)>,
+        limit: usize,
+    ) -> PortResult<Vec<CommitLink>> {
+        self.with_repo(repo, |s| {
+            let upper = match after {
+                Some((g, id)) => Bound::Excluded((g, id.clone())),
+                None => Bound::Unbounded,
+            };
+            Ok(s.by_generation
+                .range((Bound::Unbounded, upper))
+                .rev()
+                .take(limit)
+                .filter_map(|(_, id)| s.commits.get(id))
+                .map(|c| CommitLink {
+                    id: c.id.clone(),
+                    parents: c.parents.clone(),
+                    generation: c.generation,
+                    creation_date: c.creation_date,
+                    meta_range_id: c.meta_range_id.clone(),
+                    summary: s.summaries.get(&c.id).cloned(),
+                })
+                .collect())
         })
     }
 

@@ -1,7 +1,9 @@
 //! `RefStore`: repositories, branches, tags, commits and settings.
 
 use crate::db::{db_error, prefix_upper_bound, with_conn};
-use crate::rows::{limit, sealed_json, BranchRow, CommitRow, RepositoryRow, TagRow};
+use crate::rows::{
+    limit, sealed_json, to_i64, BranchRow, CommitRow, LinkRow, RepositoryRow, TagRow,
+};
 use crate::schema::{branches, commits, repositories, repository_settings, tags};
 use crate::SqlStore;
 use async_trait::async_trait;
@@ -9,7 +11,9 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use tarn_model::{Branch, BranchName, Commit, CommitId, Repository, RepositoryId, Tag, TagName};
-use tarn_ports::{ErrorKind, PortError, PortResult, RefStore, RepositoryBranch};
+use tarn_ports::{
+    CommitLink, ErrorKind, PortError, PortResult, RefStore, RepositoryBranch, MAX_COMMIT_SUMMARY,
+};
 
 fn repo_missing(id: &RepositoryId) -> PortError {
     PortError::not_found(format!("repository {id} not found"))
@@ -384,6 +388,62 @@ impl RefStore for SqlStore {
                 .map_err(|e| insert_error(e, repo, || format!("commit {}", commit.id)))?
         });
         Ok(())
+    }
+
+    async fn put_commit_with_summary(
+        &self,
+        repo: &RepositoryId,
+        commit: &Commit,
+        summary: &[u8],
+    ) -> PortResult<()> {
+        if summary.len() > MAX_COMMIT_SUMMARY {
+            return Err(PortError::invalid_input(format!(
+                "a commit summary of {} bytes (at most {MAX_COMMIT_SUMMARY})",
+                summary.len()
+            )));
+        }
+        let row = CommitRow::from_model(repo, commit)?;
+        with_conn!(&self.pool, conn => {
+            diesel::insert_into(commits::table)
+                .values((&row, commits::summary.eq(summary)))
+                .on_conflict_do_nothing()
+                .execute(conn)
+                .await
+                .map_err(|e| insert_error(e, repo, || format!("commit {}", commit.id)))?
+        });
+        Ok(())
+    }
+
+    async fn commit_links(
+        &self,
+        repo: &RepositoryId,
+        after: Option<(u64, &CommitId)>,
+        limit_to: usize,
+    ) -> PortResult<Vec<CommitLink>> {
+        let rows: Vec<LinkRow> = with_conn!(&self.pool, conn => {
+            let mut query = commits::table
+                .filter(commits::repository.eq(repo.as_str()))
+                .order((commits::generation.desc(), commits::id.desc()))
+                .limit(limit(limit_to))
+                .select(LinkRow::as_select())
+                .into_boxed();
+            if let Some((generation, id)) = after {
+                let generation = to_i64(generation, "generation")?;
+                // The first bound alone lets the index
+                // (repository, generation DESC) start the scan there.
+                query = query.filter(commits::generation.le(generation)).filter(
+                    commits::generation
+                        .lt(generation)
+                        .or(commits::id.lt(id.as_str())),
+                );
+            }
+            let rows: Vec<LinkRow> = query.load(conn).await.map_err(db_error)?;
+            if rows.is_empty() && !repo_exists!(conn, repo) {
+                return Err(repo_missing(repo));
+            }
+            rows
+        });
+        rows.into_iter().map(LinkRow::into_link).collect()
     }
 
     async fn get_commit(&self, repo: &RepositoryId, id: &CommitId) -> PortResult<Commit> {

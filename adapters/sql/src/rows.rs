@@ -13,7 +13,7 @@ use tarn_model::{
     PartNumber, PartRecord, Repository, RepositoryId, StagedValue, StagingToken, StorageNamespace,
     Tag, TagName, Timestamp, UploadId,
 };
-use tarn_ports::{PortError, PortResult, StagingEntry};
+use tarn_ports::{CommitLink, PortError, PortResult, StagingEntry};
 
 /// A count or size as the database stores it (signed 64-bit).
 pub(crate) fn to_i64(v: u64, what: &str) -> PortResult<i64> {
@@ -194,6 +194,35 @@ impl CommitRow {
                 .collect::<PortResult<_>>()?,
             generation: to_u64(self.generation, "generation")?,
             version: valid(u8::try_from(self.version), "commit version")?,
+        })
+    }
+}
+
+/// What a walk of the log reads of a commit.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = commits)]
+pub(crate) struct LinkRow {
+    pub id: String,
+    pub parents: String,
+    pub generation: i64,
+    pub creation_date: i64,
+    pub meta_range_id: String,
+    pub summary: Option<Vec<u8>>,
+}
+
+impl LinkRow {
+    pub(crate) fn into_link(self) -> PortResult<CommitLink> {
+        let parents: Vec<String> = valid(serde_json::from_str(&self.parents), "parents")?;
+        Ok(CommitLink {
+            id: valid(CommitId::new(self.id), "commit id")?,
+            parents: parents
+                .into_iter()
+                .map(|p| valid(CommitId::new(p), "commit id"))
+                .collect::<PortResult<_>>()?,
+            generation: to_u64(self.generation, "generation")?,
+            creation_date: Timestamp::from_unix_micros(self.creation_date),
+            meta_range_id: valid(MetaRangeId::new(self.meta_range_id), "metarange id")?,
+            summary: self.summary,
         })
     }
 }

@@ -42,6 +42,7 @@ diesel::table! {
         parents -> Text,
         generation -> BigInt,
         version -> SmallInt,
+        summary -> Nullable<Binary>,
     }
 }
 

@@ -7,6 +7,7 @@ use crate::staging::{StagingCursor, ViewCursor};
 use crate::Engine;
 use crate::Entity;
 use std::collections::BTreeMap;
+use tarn_model::changed_paths::ChangedPaths;
 use tarn_model::{
     commit_id, Branch, BranchName, Commit, CommitId, MetaRangeId, RepositoryId, Timestamp,
 };
@@ -113,7 +114,7 @@ impl Engine {
                 .new_commit(
                     repo,
                     &req,
-                    applied.tree,
+                    (applied.tree, applied.paths),
                     vec![head.id.clone()],
                     head.generation + 1,
                 )
@@ -193,12 +194,13 @@ impl Engine {
         Ok(())
     }
 
-    /// Writes a commit record.
+    /// Writes a commit record, with the summary of the paths it changed
+    /// relative to its first parent when they are known.
     pub(crate) async fn new_commit(
         &self,
         repo: &RepositoryId,
         req: &CommitRequest,
-        tree: MetaRangeId,
+        (tree, paths): (MetaRangeId, Option<ChangedPaths>),
         parents: Vec<CommitId>,
         generation: u64,
     ) -> Result<Commit> {
@@ -221,11 +223,17 @@ impl Engine {
             generation,
             version: 1,
         };
-        self.stores
-            .refs
-            .put_commit(repo, &commit)
-            .await
-            .named(Entity::Repository, repo)?;
+        let stored = match paths {
+            Some(paths) => {
+                let summary = paths.encode();
+                self.stores
+                    .refs
+                    .put_commit_with_summary(repo, &commit, &summary)
+                    .await
+            }
+            None => self.stores.refs.put_commit(repo, &commit).await,
+        };
+        stored.named(Entity::Repository, repo)?;
         Ok(commit)
     }
 

@@ -426,7 +426,7 @@ impl Engine {
                 .new_commit(
                     repo,
                     &commit,
-                    applied.tree.clone(),
+                    (applied.tree.clone(), applied.paths),
                     vec![head.id.clone()],
                     head.generation + 1,
                 )

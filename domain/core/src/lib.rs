@@ -16,6 +16,7 @@ mod diff;
 mod error;
 mod gc;
 mod gc_rules;
+mod history;
 mod import;
 mod log;
 mod merge;

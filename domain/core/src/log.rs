@@ -2,13 +2,16 @@
 //! filters, first-parent mode, a date floor and a stop commit.
 
 use crate::error::Result;
+use crate::history::History;
 use crate::page::Page;
 use crate::trees::compare::Scope;
 use crate::Engine;
 use std::collections::{BinaryHeap, HashSet};
+use tarn_model::changed_paths::PathQuery;
 use tarn_model::{
     Commit, CommitId, MetaRangeId, ObjectPath, RepositoryId, StorageNamespace, Timestamp,
 };
+use tarn_ports::CommitLink;
 
 /// What to list.
 #[derive(Debug, Clone, Default)]
@@ -30,7 +33,10 @@ pub struct LogRequest {
 }
 
 impl Engine {
-    /// Commits reachable from `reference`, by generation then time, newest first.
+    /// Commits reachable from `reference`, by generation then time, newest
+    /// first. The walk reads commits a page at a time; with path filters,
+    /// each commit's summary of what it changed rules most commits out
+    /// without reading a tree (see [`tarn_model::changed_paths`]).
     pub async fn log(
         &self,
         repo: &RepositoryId,
@@ -44,14 +50,20 @@ impl Engine {
             _ => None,
         };
         let amount = req.amount.max(1);
+        let mut history = History::new(self, repo);
+        let query = PathQuery::new(
+            req.objects.iter().map(ObjectPath::as_str),
+            req.prefixes.iter().map(String::as_str),
+        );
         let mut queue: BinaryHeap<(u64, Timestamp, CommitId)> = BinaryHeap::new();
         let mut seen: HashSet<CommitId> = HashSet::new();
         seen.insert(start.id.clone());
         queue.push((start.generation, start.creation_date, start.id.clone()));
         let mut out = Vec::new();
         let mut passed_after = req.after.as_deref().is_none_or(str::is_empty);
-        while let Some((_, _, id)) = queue.pop() {
-            let c = self.get_commit_record(repo, &id).await?;
+        while let Some((generation, _, id)) = queue.pop() {
+            let c = history.link(&id, generation).await?;
+            history.passed(generation);
             if req.since.is_some_and(|since| c.creation_date < since) {
                 continue;
             }
@@ -64,13 +76,13 @@ impl Engine {
             if !is_stop {
                 for p in parents {
                     if seen.insert(p.clone()) {
-                        let pc = self.get_commit_record(repo, p).await?;
+                        let pc = history.link(p, c.generation.saturating_sub(1)).await?;
                         queue.push((pc.generation, pc.creation_date, p.clone()));
                     }
                 }
             }
-            if passed_after && self.touches(&ns, repo, &c, req).await? {
-                out.push(c.clone());
+            if passed_after && self.touches(&ns, &mut history, &c, (req, &query)).await? {
+                out.push(self.get_commit_record(repo, &c.id).await?);
                 if out.len() > amount {
                     break;
                 }
@@ -85,20 +97,36 @@ impl Engine {
         Ok(Page::from_overfetch(out, amount, |c| c.id.to_string()))
     }
 
-    /// Whether a commit changed any filtered path (true with no filter).
+    /// Whether a commit changed any filtered path (true with no filter):
+    /// "no" from its summary when it has one, else from its tree and its
+    /// first parent's.
     async fn touches(
         &self,
         ns: &StorageNamespace,
-        repo: &RepositoryId,
-        c: &Commit,
-        req: &LogRequest,
+        history: &mut History<'_>,
+        c: &CommitLink,
+        (req, query): (&LogRequest, &PathQuery),
     ) -> Result<bool> {
         if req.objects.is_empty() && req.prefixes.is_empty() {
             return Ok(true);
         }
+        // An unreadable summary is no summary: the trees answer.
+        let said = c.summary.as_deref().and_then(|s| query.may_match_stored(s));
+        if said == Some(false) {
+            return Ok(false);
+        }
+        let empty = self.trees.empty_tree_id();
+        if c.parents.is_empty() && c.meta_range_id == empty {
+            // A repository's first commit: nothing changed.
+            return Ok(false);
+        }
         let parent_tree: MetaRangeId = match c.parents.first() {
-            Some(p) => self.get_commit_record(repo, p).await?.meta_range_id,
-            None => self.trees.empty_tree_id(),
+            Some(p) => history
+                .link(p, c.generation.saturating_sub(1))
+                .await?
+                .meta_range_id
+                .clone(),
+            None => empty,
         };
         for path in &req.objects {
             let before = self.trees.get(ns, &parent_tree, path).await?;

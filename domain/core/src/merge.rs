@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::Engine;
 use crate::Entity;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use tarn_model::changed_paths::ChangedPaths;
 use tarn_model::{Branch, BranchName, Commit, CommitId, MergeStrategy, MetaRangeId, RepositoryId};
 use tracing::field::Empty;
 
@@ -165,13 +166,15 @@ impl Engine {
                 return Err(Error::NoChanges);
             }
             // The paths changed are known only when the trees were merged.
+            // What changed relative to the first parent (the destination's
+            // head) is known only when the trees were merged here.
             let (tree, entries) = if base.as_ref().is_some_and(|c| c.id == head.id) {
                 // Source strictly ahead: its tree is the result.
-                (src.meta_range_id.clone(), None)
+                ((src.meta_range_id.clone(), None), None)
             } else {
                 let trees = (&base_tree, &src.meta_range_id, &head.meta_range_id);
                 let merged = self.merge_trees(&ns, trees, req.strategy).await?;
-                (merged.tree, Some(merged.changed))
+                ((merged.tree, merged.paths), Some(merged.changed))
             };
             let parents = if req.squash {
                 vec![head.id.clone()]
@@ -338,7 +341,14 @@ impl Engine {
                 merge_source: String::new(),
             };
             if let Some(commit) = self
-                .commit_onto(repo, &b, &commit_req, applied.tree, parents, event)
+                .commit_onto(
+                    repo,
+                    &b,
+                    &commit_req,
+                    (applied.tree, applied.paths),
+                    parents,
+                    event,
+                )
                 .await?
             {
                 return Ok(commit);
@@ -355,7 +365,7 @@ impl Engine {
         repo: &RepositoryId,
         b: &Branch,
         req: &CommitRequest,
-        tree: MetaRangeId,
+        tree: (MetaRangeId, Option<ChangedPaths>),
         (parents, generation): (Vec<CommitId>, u64),
         event: Event<'_>,
     ) -> Result<Option<Commit>> {

@@ -6,6 +6,7 @@
 //! it is shared by the ports, the domain and every adapter.
 
 pub mod auth;
+pub mod changed_paths;
 mod error;
 pub mod footprint;
 mod glob;

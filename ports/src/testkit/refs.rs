@@ -43,11 +43,15 @@ macro_rules! ref_store_conformance {
             bare_repository_has_no_refs,
             settings_list_by_prefix_in_byte_order,
             commits_list_in_id_order,
+            commit_links_page_in_history_order,
+            commit_summaries_are_kept_and_bounded,
         );
     };
 }
 
+mod history;
 mod settings;
+pub use history::*;
 pub use settings::*;
 
 fn repo_id(s: &str) -> RepositoryId {

@@ -5,6 +5,7 @@ use super::writer::TreeWriter;
 use super::TreeStore;
 use crate::error::Result;
 use futures::future::BoxFuture;
+use tarn_model::changed_paths::{ChangedPaths, ChangedPathsBuilder};
 use tarn_model::{Entry, MetaRangeId, ObjectPath, StorageNamespace};
 
 /// One change: a new value for a path, or `None` to remove it.
@@ -29,6 +30,9 @@ pub(crate) struct Applied {
     pub(crate) tree: MetaRangeId,
     /// How many paths changed identity (added, removed or replaced).
     pub(crate) changed: u64,
+    /// Those paths, summarized for path-filtered logs (`None`: too many
+    /// folders to be worth keeping).
+    pub(crate) paths: Option<ChangedPaths>,
 }
 
 impl TreeStore {
@@ -44,6 +48,7 @@ impl TreeStore {
         let meta = self.metarange(ns, base).await?;
         let mut out = TreeWriter::new(self, ns);
         let mut changed = 0u64;
+        let mut paths = ChangedPathsBuilder::new();
         let mut next = changes.next_change().await?;
         for (i, info) in meta.iter().enumerate() {
             let is_last = i + 1 == meta.len();
@@ -77,7 +82,8 @@ impl TreeStore {
                                 let Some((path, value)) = next.take() else {
                                     break;
                                 };
-                                changed += write_change(&mut out, path, value, old).await?;
+                                changed +=
+                                    write_change(&mut out, &mut paths, path, value, old).await?;
                                 next = changes.next_change().await?;
                             }
                         }
@@ -87,17 +93,22 @@ impl TreeStore {
         }
         // Past the last range (or into an empty tree): all that is left.
         while let Some((path, value)) = next.take() {
-            changed += write_change(&mut out, path, value, None).await?;
+            changed += write_change(&mut out, &mut paths, path, value, None).await?;
             next = changes.next_change().await?;
         }
         let tree = out.finish().await?;
-        Ok(Applied { tree, changed })
+        Ok(Applied {
+            tree,
+            changed,
+            paths: paths.finish(),
+        })
     }
 }
 
 /// Writes the result of one change over the old record; 1 if it changed identity.
 async fn write_change(
     out: &mut TreeWriter,
+    paths: &mut ChangedPathsBuilder,
     path: ObjectPath,
     value: Option<Entry>,
     old: Option<&(ObjectPath, Entry)>,
@@ -108,10 +119,14 @@ async fn write_change(
             Ok(0)
         }
         (Some(new), _) => {
+            paths.add(path.as_str());
             out.push(path, new).await?;
             Ok(1)
         }
-        (None, Some(_)) => Ok(1),
+        (None, Some(_)) => {
+            paths.add(path.as_str());
+            Ok(1)
+        }
         (None, None) => Ok(0),
     }
 }

@@ -352,7 +352,17 @@ impl Harness {
         prop_assert_eq!(got, want, "log of {}", name);
 
         // Path filters: commits that changed a path (against the first parent).
-        let filters: [(&[&str], &[&str]); 3] = [(&["a/b"], &[]), (&[], &["d/"]), (&["c"], &["a/"])];
+        // Each commit's summary of its changes answers most of these
+        // without a tree: prefixes inside and at folders, objects deep and
+        // at the root, and what no commit touches.
+        let filters: [(&[&str], &[&str]); 6] = [
+            (&["a/b"], &[]),
+            (&[], &["d/"]),
+            (&["c"], &["a/"]),
+            (&[], &["a"]),
+            (&["zz", "d/e/f"], &["q/"]),
+            (&[], &[""]),
+        ];
         for (objects, prefixes) in filters {
             let req = LogRequest {
                 amount: 1000,
