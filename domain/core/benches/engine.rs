@@ -69,7 +69,35 @@ fn b(s: &str) -> BranchName {
 
 struct Bench {
     engine: Engine,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+}
+
+/// Bytes of the files under `dir` (tree files are never rewritten: what a
+/// commit adds is what it wrote).
+fn bytes_under(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => bytes_under(&e.path()),
+            Ok(_) => e.metadata().map_or(0, |m| m.len()),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// The most memory this process has held (VmHWM), in MiB.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
 }
 
 impl Bench {
@@ -89,7 +117,7 @@ impl Bench {
         };
         Self {
             engine: Engine::new(stores, settings),
-            _dir: dir,
+            dir,
         }
     }
 
@@ -184,10 +212,17 @@ async fn run(large: usize) {
         .await;
     let t_tenth = bench.commit(&tenth, "main").await;
     let big = bench.repo("large").await;
+    let t_build = Instant::now();
     bench
         .stage(&big, "main", (0..large).map(|i| (key(i), entry(i, 0))))
         .await;
     let t_large = bench.commit(&big, "main").await;
+    println!(
+        "built a {large}-object tree through the engine (staged, then committed) in {:.1} s; peak RSS so far {:.0} MiB; tree files {:.0} MiB",
+        t_build.elapsed().as_secs_f64(),
+        peak_rss_mib(),
+        bytes_under(bench.dir.path()) as f64 / f64::from(1 << 20)
+    );
     let rate = |n: usize, d: Duration| n as f64 / d.as_secs_f64();
     println!(
         "commit {:>9} staged objects: {:>8.0} ms  {:>9.0} entries/s",
@@ -216,6 +251,7 @@ async fn run(large: usize) {
         ("random (updates across the tree)", false),
     ] {
         let mut times = Vec::new();
+        let mut written = Vec::new();
         for (repo, size) in [(&small, SMALL), (&big, large)] {
             let round = if clustered { 1 } else { 2 };
             let changes: Vec<(String, Entry)> = if clustered {
@@ -233,13 +269,17 @@ async fn run(large: usize) {
                     .collect()
             };
             bench.stage(repo, "main", changes.into_iter()).await;
+            let before = bytes_under(bench.dir.path());
             times.push(bench.commit(repo, "main").await);
+            written.push(bytes_under(bench.dir.path()).saturating_sub(before));
         }
         println!(
-            "commit 1,000 {label}: onto {SMALL}: {:.1} ms, onto {large}: {:.1} ms  ratio {:.2}x (goal <= 2)",
+            "commit 1,000 {label}: onto {SMALL}: {:.1} ms, onto {large}: {:.1} ms  ratio {:.2}x (goal <= 2); tree bytes written {:.2} MB vs {:.2} MB",
             ms(times[0]),
             ms(times[1]),
-            times[1].as_secs_f64() / times[0].as_secs_f64()
+            times[1].as_secs_f64() / times[0].as_secs_f64(),
+            written[0] as f64 / 1e6,
+            written[1] as f64 / 1e6
         );
     }
 
@@ -331,6 +371,23 @@ async fn run(large: usize) {
     println!(
         "stat (warm cache, one task): {engine_rate:.0} lookups/s; in-process BTreeMap baseline {map_rate:.0}/s ({:.1}% of it; goal >= 500k/s)",
         engine_rate / map_rate * 100.0
+    );
+
+    // Cold: an engine with nothing cached reads tree files to find a path.
+    let cold = Engine::new(bench.engine.stores().clone(), EngineSettings::default());
+    let misses = |e: &Engine| -> u64 {
+        e.cache_stats()
+            .iter()
+            .filter(|s| s.cache == "ranges" || s.cache == "metaranges")
+            .map(|s| s.misses)
+            .sum()
+    };
+    let t = Instant::now();
+    cold.stat_object(&big, &head, &paths[0]).await.unwrap();
+    println!(
+        "stat with a cold cache: {} tree-file reads, {:.2} ms (goal: at most 3 reads)",
+        misses(&cold),
+        ms(t.elapsed())
     );
 
     // 5. Listing 1,000 entries from the middle of the large tree.
