@@ -162,6 +162,41 @@ def test_log_limit_diff_sizes_and_three_dot_conflicts(apis, repo_name):
     ]
 
 
+def test_log_filtered_by_objects_and_prefixes(apis, repo_name):
+    """logCommits with `objects` and `prefixes` (lakeFS's query parameters)
+    returns exactly the commits that changed them, across pages, merges and
+    deletions; each commit's summary of its changes answers for most."""
+    made = {}
+    for i in range(30):
+        upload(apis, repo_name, "main", f"data/part-{i % 4}.csv", str(i).encode())
+        if i % 10 == 5:
+            upload(apis, repo_name, "main", f"tables/t{i}/x.parquet", b"t")
+        made[i] = commit(apis, repo_name, "main", f"c{i}").id
+    apis.branches.create_branch(repo_name, lakefs_sdk.BranchCreation(name="dev", source="main"))
+    upload(apis, repo_name, "dev", "tables/from-dev.parquet", b"d")
+    on_dev = commit(apis, repo_name, "dev", "on dev").id
+    merge = apis.refs.merge_into_branch(repo_name, "dev", "main").reference
+    apis.objects.delete_object(repo_name, "main", "tables/t15/x.parquet")
+    deleted = commit(apis, repo_name, "main", "delete t15").id
+
+    def log(**filters):
+        ids, after = [], ""
+        while True:
+            page = apis.refs.log_commits(repo_name, "main", amount=2, after=after, **filters)
+            ids += [c.id for c in page.results]
+            if not page.pagination.has_more:
+                return ids
+            after = page.pagination.next_offset
+
+    assert log(prefixes=["tables/"]) == [deleted, merge, on_dev, made[25], made[15], made[5]]
+    assert log(prefixes=["tables/t1"]) == [deleted, made[15]]
+    assert log(objects=["tables/t25/x.parquet"]) == [made[25]]
+    assert log(objects=["data/part-3.csv"], prefixes=["tables/t5/"]) == [
+        made[i] for i in (27, 23, 19, 15, 11, 7, 5, 3)
+    ]
+    assert log(prefixes=["nothing/"]) == []
+
+
 def test_merging_an_emptied_branch_into_the_first_commit(apis, repo_name):
     apis.branches.create_branch(repo_name, lakefs_sdk.BranchCreation(name="dev", source="main"))
     first = apis.branches.get_branch(repo_name, "main").commit_id
