@@ -55,12 +55,13 @@ pub use refs::{RefView, ResolvedRef};
 pub use refs_dump::RefsDump;
 pub use settings::ProtectionRules;
 pub use tree_files::TreeFile;
+pub use trees::Layering as TreeLayering;
 
 use std::sync::Arc;
 use tarn_model::tree::SplitRule;
 use tarn_model::{Commit, CommitId, RepositoryId};
 use tarn_ports::{BlockStore, Clock, IdGenerator, MultipartStore, RefStore, StagingStore};
-use trees::TreeStore;
+use trees::{Layering, TreeStore};
 
 /// The adapters behind every port, chosen once at startup.
 #[derive(Clone)]
@@ -90,6 +91,9 @@ pub struct EngineSettings {
     /// Commit records kept in memory (`cache.commits_entries`; a record
     /// takes a few hundred bytes, more with long messages or metadata).
     pub commit_cache_entries: u64,
+    /// When commits write layers over large trees instead of rewriting
+    /// the ranges they touch (see `docs/trees.md`).
+    pub layering: Layering,
     /// How often a commit or merge retries a lost compare-and-set.
     pub max_attempts: u32,
     /// Signs the addresses given out for direct writes; every instance
@@ -132,6 +136,7 @@ impl Default for EngineSettings {
             split: SplitRule::default(),
             cache_bytes: DEFAULT_TREE_CACHE_BYTES,
             commit_cache_entries: DEFAULT_COMMIT_CACHE_ENTRIES,
+            layering: Layering::default(),
             max_attempts: 10,
             link_key: LinkKey::random(),
         }
@@ -183,7 +188,12 @@ impl Engine {
 
     /// An engine over `stores`.
     pub fn new(stores: Stores, settings: EngineSettings) -> Self {
-        let trees = TreeStore::new(stores.blocks.clone(), settings.split, settings.cache_bytes);
+        let trees = TreeStore::new(
+            stores.blocks.clone(),
+            settings.split,
+            settings.cache_bytes,
+            settings.layering,
+        );
         Self {
             stores,
             trees,

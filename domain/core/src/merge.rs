@@ -224,7 +224,24 @@ impl Engine {
         if base.parents.is_empty() && base.meta_range_id == self.trees.empty_tree_id() {
             return Ok(base.id == src.id);
         }
-        Ok(base.meta_range_id == src.meta_range_id)
+        if base.meta_range_id == src.meta_range_id {
+            return Ok(true);
+        }
+        // Layered trees are not canonical: the same records may have two ids
+        // (a layer, and its fold). lakeFS's rule is about the records.
+        let (b, s) = (
+            self.trees.tree(ns, &base.meta_range_id).await?,
+            self.trees.tree(ns, &src.meta_range_id).await?,
+        );
+        if b.overlay.is_none() && s.overlay.is_none() {
+            return Ok(false);
+        }
+        let scope = crate::trees::compare::Scope::default();
+        let first = self
+            .trees
+            .diff(ns, &base.meta_range_id, &src.meta_range_id, scope, 1)
+            .await?;
+        Ok(first.is_empty())
     }
 
     /// Reverts commit `reference` on branch `name` with a new commit.

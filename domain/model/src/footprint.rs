@@ -104,6 +104,12 @@ impl HeapSize for TreeRecord {
     }
 }
 
+impl HeapSize for crate::tree::OverlayRecord {
+    fn heap_bytes(&self) -> usize {
+        self.0.as_str().heap_bytes() + self.1.heap_bytes()
+    }
+}
+
 impl HeapSize for RangeInfo {
     fn heap_bytes(&self) -> usize {
         self.id.as_str().heap_bytes()

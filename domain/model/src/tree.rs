@@ -16,6 +16,26 @@ use std::collections::BTreeMap;
 const RANGE_MAGIC: &[u8; 8] = b"TARNRNG1";
 const METARANGE_MAGIC: &[u8; 8] = b"TARNMRG1";
 const ENTRY_MAGIC: &[u8; 8] = b"TARNENT1";
+const LAYERED_MAGIC: &[u8; 8] = b"TARNLYR1";
+
+/// One change a layered tree holds over its base: a path's entry, or `None`
+/// where the path is removed.
+pub type OverlayRecord = (ObjectPath, Option<Entry>);
+
+/// A tree file, either kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodedTree {
+    /// A metarange: the tree is its ranges.
+    Plain(Vec<RangeInfo>),
+    /// A layered tree: the plain tree `base` with `overlay` (sorted by
+    /// path) over it.
+    Layered {
+        /// A plain tree's id.
+        base: MetaRangeId,
+        /// The changes over it.
+        overlay: Vec<OverlayRecord>,
+    },
+}
 
 /// One record of a committed tree.
 pub type TreeRecord = (ObjectPath, Entry);
@@ -144,6 +164,51 @@ pub fn decode_metarange(bytes: &[u8]) -> Result<Vec<RangeInfo>, InvalidValue> {
     }
     r.finish()?;
     Ok(out)
+}
+
+/// Encodes a layered tree: a plain base and the sorted changes over it.
+/// Its id is a metarange id, as a plain tree's.
+pub fn encode_layered(base: &MetaRangeId, overlay: &[OverlayRecord]) -> Vec<u8> {
+    let mut w = Writer::with_capacity(96 + overlay.len() * 128);
+    w.raw(LAYERED_MAGIC);
+    w.str(base.as_str());
+    w.uint(overlay.len() as u64);
+    for (path, value) in overlay {
+        w.str(path.as_str());
+        match value {
+            None => w.uint(0),
+            Some(e) => {
+                w.uint(1);
+                encode_entry(&mut w, e);
+            }
+        }
+    }
+    w.0
+}
+
+/// Decodes a tree file of either kind.
+pub fn decode_tree(bytes: &[u8]) -> Result<DecodedTree, InvalidValue> {
+    if !bytes.starts_with(LAYERED_MAGIC) {
+        return decode_metarange(bytes).map(DecodedTree::Plain);
+    }
+    let mut r = Reader::new(bytes, LAYERED_MAGIC)?;
+    let base = MetaRangeId::new(r.str()?)?;
+    let n = r.len()?;
+    let mut overlay: Vec<OverlayRecord> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let path = ObjectPath::new(r.str()?)?;
+        if overlay.last().is_some_and(|(p, _)| *p >= path) {
+            return Err(corrupt("overlay out of order"));
+        }
+        let value = match r.uint()? {
+            0 => None,
+            1 => Some(decode_entry(&mut r)?),
+            _ => return Err(corrupt("bad overlay value")),
+        };
+        overlay.push((path, value));
+    }
+    r.finish()?;
+    Ok(DecodedTree::Layered { base, overlay })
 }
 
 /// Encodes one entry on its own (as metadata stores keep staged entries), in
@@ -356,6 +421,39 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
             tags: Default::default(),
+        }
+    }
+
+    #[test]
+    fn layered_trees_round_trip_and_plain_ones_still_read() {
+        let base = metarange_id(&encode_metarange(&[]));
+        let overlay: Vec<OverlayRecord> = (0..20)
+            .map(|n| {
+                let path = ObjectPath::new(format!("d/{n:03}/ü")).unwrap();
+                (
+                    path,
+                    (n % 3 != 0).then(|| entry(n, Some("a/b"), &[("k", "v")])),
+                )
+            })
+            .collect();
+        let bytes = encode_layered(&base, &overlay);
+        assert_eq!(
+            decode_tree(&bytes).unwrap(),
+            DecodedTree::Layered {
+                base: base.clone(),
+                overlay: overlay.clone()
+            }
+        );
+        assert!(decode_metarange(&bytes).is_err(), "not a metarange");
+        assert_eq!(
+            decode_tree(&encode_metarange(&[])).unwrap(),
+            DecodedTree::Plain(Vec::new())
+        );
+        let mut unsorted = overlay;
+        unsorted.swap(0, 1);
+        assert!(decode_tree(&encode_layered(&base, &unsorted)).is_err());
+        for cut in 0..bytes.len() {
+            assert!(decode_tree(&bytes[..cut]).is_err(), "truncated at {cut}");
         }
     }
 

@@ -117,15 +117,21 @@ impl Marker<'_> {
         Ok(())
     }
 
-    /// The ranges of tree `id`, tagged `owner`, into `into`.
+    /// The ranges of tree `id`, tagged `owner`, into `into`; the entries
+    /// a layered tree's overlay holds are marked at once.
     async fn tree_ranges(
-        &self,
+        &mut self,
         id: &MetaRangeId,
         owner: u32,
         into: &mut BTreeMap<RangeId, u32>,
     ) -> Result<()> {
-        let meta = self.engine.trees.metarange(self.ns, id).await?;
-        for info in meta.iter() {
+        let tree = self.engine.trees.tree(self.ns, id).await?;
+        for (_, value) in tree.overlay_records() {
+            if let Some(entry) = value {
+                self.push_entry(entry, owner).await?;
+            }
+        }
+        for info in tree.base.iter() {
             into.entry(info.id.clone())
                 .and_modify(|o| *o = active::combine(*o, owner))
                 .or_insert(owner);

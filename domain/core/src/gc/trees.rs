@@ -55,8 +55,10 @@ pub(super) async fn referenced(
         if !out.insert(format!("metarange/{id}")) {
             continue;
         }
-        let meta = engine.trees.metarange_uncached(ns, &id).await?;
-        for info in meta.iter() {
+        // A layered tree's file, and its base's.
+        let tree = engine.trees.tree_uncached(ns, &id).await?;
+        out.insert(format!("metarange/{}", tree.base_id));
+        for info in tree.base.iter() {
             out.insert(format!("range/{}", info.id));
         }
     }

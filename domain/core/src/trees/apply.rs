@@ -2,9 +2,10 @@
 //! reused as they are, so a commit costs what it changes.
 
 use super::writer::TreeWriter;
-use super::TreeStore;
+use super::{MetaRange, Overlay, TreeStore};
 use crate::error::Result;
 use futures::future::BoxFuture;
+use std::cmp::Ordering;
 use tarn_model::changed_paths::{ChangedPaths, ChangedPathsBuilder};
 use tarn_model::{Entry, MetaRangeId, ObjectPath, StorageNamespace};
 
@@ -37,15 +38,75 @@ pub(crate) struct Applied {
 
 impl TreeStore {
     /// Applies `changes` to tree `base`. A change to a path that leaves its
-    /// identity as it was is no change (the base record stays), and removing
-    /// an absent path is none either.
+    /// identity as it was is no change, and removing an absent path is none
+    /// either.
+    ///
+    /// A large tree takes the changes as a layer: its overlay merged with
+    /// them, written as one file over the same base, with no base range read
+    /// or written (see `layered.rs`). A small tree, or an overlay grown past
+    /// its bound, is rewritten as a plain tree.
     pub(crate) async fn apply(
         &self,
         ns: &StorageNamespace,
         base: &MetaRangeId,
         changes: &mut dyn ChangeSource,
     ) -> Result<Applied> {
-        let meta = self.metarange(ns, base).await?;
+        let tree = self.tree(ns, base).await?;
+        let layering = self.layering();
+        let large = tree.base_records() >= layering.min_base_records;
+        if tree.overlay.is_none() && !large {
+            return self.apply_plain(ns, &tree.base, changes).await;
+        }
+        let mut merged = OverlayMerge::new(tree.overlay.clone(), changes);
+        let mut records = Vec::new();
+        let mut complete = false;
+        while large && records.len() <= layering.max_overlay_records {
+            match merged.next_merged().await? {
+                Some(r) => records.push(r),
+                None => {
+                    complete = true;
+                    break;
+                }
+            }
+        }
+        let tree_id = if complete {
+            self.write_layered(ns, &tree.base_id, records).await?
+        } else {
+            // Folded: the base with the whole overlay applied.
+            let mut all = Chain {
+                first: records.into_iter(),
+                rest: &mut merged,
+            };
+            self.apply_plain(ns, &tree.base, &mut all).await?.tree
+        };
+        let OverlayMerge {
+            known,
+            unknown,
+            unchecked,
+            paths,
+            ..
+        } = merged;
+        let counted = Counted {
+            known,
+            unknown,
+            unchecked,
+        };
+        let changed = counted.changed(self, ns, &tree.base).await?;
+        Ok(Applied {
+            tree: tree_id,
+            changed,
+            paths: paths.finish(),
+        })
+    }
+
+    /// Applies `changes` to plain tree `meta`: ranges the changes do not
+    /// touch are reused as they are.
+    async fn apply_plain(
+        &self,
+        ns: &StorageNamespace,
+        meta: &MetaRange,
+        changes: &mut dyn ChangeSource,
+    ) -> Result<Applied> {
         let mut out = TreeWriter::new(self, ns);
         let mut changed = 0u64;
         let mut paths = ChangedPathsBuilder::new();
@@ -102,6 +163,150 @@ impl TreeStore {
             changed,
             paths: paths.finish(),
         })
+    }
+}
+
+/// Unknown old values checked against the base, at most, to tell "no
+/// change" for certain (past that, a change is assumed).
+const MAX_CHECKED: usize = 1024;
+
+/// A layered tree's overlay merged with new changes, in path order: a
+/// change replaces the overlay's record of its path. Counts what changed
+/// against the tree (base and overlay) without reading the base: a change to
+/// a path the overlay does not name is counted, and its path kept to check
+/// when nothing else changed.
+struct OverlayMerge<'a> {
+    old: Option<Overlay>,
+    oi: usize,
+    changes: &'a mut dyn ChangeSource,
+    pending: Option<TreeChange>,
+    started: bool,
+    /// Changes against a value the overlay held.
+    known: u64,
+    /// Changes to paths the overlay did not name (their base value unread).
+    unknown: u64,
+    unchecked: Vec<TreeChange>,
+    paths: ChangedPathsBuilder,
+}
+
+impl<'a> OverlayMerge<'a> {
+    fn new(old: Option<Overlay>, changes: &'a mut dyn ChangeSource) -> Self {
+        Self {
+            old,
+            oi: 0,
+            changes,
+            pending: None,
+            started: false,
+            known: 0,
+            unknown: 0,
+            unchecked: Vec::new(),
+            paths: ChangedPathsBuilder::new(),
+        }
+    }
+
+    async fn next_merged(&mut self) -> Result<Option<TreeChange>> {
+        if !self.started {
+            self.pending = self.changes.next_change().await?;
+            self.started = true;
+        }
+        let old = self.old.as_ref().and_then(|o| o.records.get(self.oi));
+        let order = match (old, &self.pending) {
+            (None, None) => return Ok(None),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some((o, _)), Some((c, _))) => o.cmp(c),
+        };
+        if order == Ordering::Less {
+            self.oi += 1;
+            return Ok(old.cloned());
+        }
+        let old_value = if order == Ordering::Equal {
+            self.oi += 1;
+            old.map(|(_, v)| v.clone())
+        } else {
+            None
+        };
+        let Some((path, value)) = self.pending.take() else {
+            return Ok(None);
+        };
+        self.pending = self.changes.next_change().await?;
+        match old_value {
+            Some(was) => {
+                let same = match (&was, &value) {
+                    (None, None) => true,
+                    (Some(a), Some(b)) => a.same_identity(b),
+                    _ => false,
+                };
+                if same {
+                    return Ok(Some((path, was)));
+                }
+                self.known += 1;
+                self.paths.add(path.as_str());
+            }
+            None => {
+                self.unknown += 1;
+                self.paths.add(path.as_str());
+                if self.known == 0 && self.unchecked.len() < MAX_CHECKED {
+                    self.unchecked.push((path.clone(), value.clone()));
+                }
+            }
+        }
+        Ok(Some((path, value)))
+    }
+}
+
+/// What an overlay merge counted.
+struct Counted {
+    known: u64,
+    unknown: u64,
+    unchecked: Vec<TreeChange>,
+}
+
+impl Counted {
+    /// How many paths changed: exact when none did, else counting each
+    /// change to a path the overlay did not name.
+    async fn changed(
+        &self,
+        store: &TreeStore,
+        ns: &StorageNamespace,
+        base: &MetaRange,
+    ) -> Result<u64> {
+        if self.known > 0 || self.unknown as usize > self.unchecked.len() {
+            return Ok(self.known + self.unknown);
+        }
+        for (path, value) in &self.unchecked {
+            let was = store.base_get(ns, base, path).await?;
+            let same = match (&was, value) {
+                (None, None) => true,
+                (Some(a), Some(b)) => a.same_identity(b),
+                _ => false,
+            };
+            if !same {
+                return Ok(self.unknown);
+            }
+        }
+        Ok(0)
+    }
+}
+
+impl ChangeSource for OverlayMerge<'_> {
+    fn next_change(&mut self) -> BoxFuture<'_, Result<Option<TreeChange>>> {
+        Box::pin(self.next_merged())
+    }
+}
+
+/// Records already merged, then the rest of the merge.
+struct Chain<'a, 'b> {
+    first: std::vec::IntoIter<TreeChange>,
+    rest: &'a mut OverlayMerge<'b>,
+}
+
+impl ChangeSource for Chain<'_, '_> {
+    fn next_change(&mut self) -> BoxFuture<'_, Result<Option<TreeChange>>> {
+        match self.first.next() {
+            Some(c) => Box::pin(async move { Ok(Some(c)) }),
+            None => Box::pin(self.rest.next_merged()),
+        }
     }
 }
 

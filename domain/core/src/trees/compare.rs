@@ -2,11 +2,13 @@
 //! the same records, so only ranges that differ are read: the cost follows
 //! the size of the difference, not of the trees.
 
-use super::{Range, TreeStore};
+use super::{MetaRange, Range, Tree, TreeStore};
 use crate::error::Result;
 use std::cmp::Ordering;
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
+use tarn_model::tree::OverlayRecord;
 use tarn_model::tree::{RangeInfo, TreeRecord};
+use tarn_model::Entry;
 use tarn_model::{Change, ChangeKind, MetaRangeId, ObjectPath, RangeId, StorageNamespace};
 
 /// Which part of the key space a comparison looks at.
@@ -119,18 +121,30 @@ impl TreeStore {
         if left == right || limit == 0 {
             return Ok(Vec::new());
         }
-        let (lm, rm) = (
-            self.metarange(ns, left).await?,
-            self.metarange(ns, right).await?,
-        );
+        let (l, r) = (self.tree(ns, left).await?, self.tree(ns, right).await?);
+        if l.overlay.is_none() && r.overlay.is_none() {
+            return self.diff_plain(ns, &l.base, &r.base, scope, limit).await;
+        }
+        self.diff_layered(ns, (&l, &r), scope, limit).await
+    }
+
+    /// Differences between two plain trees.
+    async fn diff_plain(
+        &self,
+        ns: &StorageNamespace,
+        lm: &MetaRange,
+        rm: &MetaRange,
+        scope: Scope<'_>,
+        limit: usize,
+    ) -> Result<Vec<Change>> {
         let left_ids: HashSet<&RangeId> = lm.iter().map(|r| &r.id).collect();
         let common: HashSet<&RangeId> = rm
             .iter()
             .map(|r| &r.id)
             .filter(|id| left_ids.contains(id))
             .collect();
-        let mut l = Seq::new(self, ns, scope, &lm, &common);
-        let mut r = Seq::new(self, ns, scope, &rm, &common);
+        let mut l = Seq::new(self, ns, scope, lm, &common);
+        let mut r = Seq::new(self, ns, scope, rm, &common);
         let mut out = Vec::new();
         while out.len() < limit {
             l.fill().await?;
@@ -159,6 +173,114 @@ impl TreeStore {
                 }
             }
             out.push(change);
+        }
+        Ok(out)
+    }
+}
+
+/// Differences the bases of two layered trees are read for at a time.
+const BASE_BATCH: usize = 1024;
+
+/// The next overlay record at or after `i` within `scope`.
+fn overlay_at<'a>(
+    recs: &'a [OverlayRecord],
+    i: usize,
+    scope: &Scope<'_>,
+) -> Option<&'a OverlayRecord> {
+    recs.get(i).filter(|(p, _)| !scope.past_end(p.as_str()))
+}
+
+/// Where `scope` starts in sorted overlay records.
+fn overlay_start(recs: &[OverlayRecord], scope: &Scope<'_>) -> usize {
+    recs.partition_point(|(p, _)| scope.before_start(p.as_str()))
+}
+
+impl TreeStore {
+    /// Differences where either tree is layered: the paths either overlay
+    /// names, and those where the bases differ (none when they share one),
+    /// each compared on its value in both trees. Base records are read only
+    /// for paths one overlay names and the other does not.
+    async fn diff_layered(
+        &self,
+        ns: &StorageNamespace,
+        (l, r): (&Tree, &Tree),
+        scope: Scope<'_>,
+        limit: usize,
+    ) -> Result<Vec<Change>> {
+        let (lo, ro) = (l.overlay_records(), r.overlay_records());
+        let (mut li, mut ri) = (overlay_start(lo, &scope), overlay_start(ro, &scope));
+        let mut base: VecDeque<Change> = VecDeque::new();
+        let mut base_after: Option<String> = None;
+        let mut base_done = l.base_id == r.base_id;
+        let mut out = Vec::new();
+        while out.len() < limit {
+            if base.is_empty() && !base_done {
+                let after = match (scope.after, base_after.as_deref()) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => b.or(a),
+                };
+                let step = Scope {
+                    prefix: scope.prefix,
+                    after,
+                };
+                let batch = self
+                    .diff_plain(ns, &l.base, &r.base, step, BASE_BATCH)
+                    .await?;
+                base_done = batch.len() < BASE_BATCH;
+                base_after = batch.last().map(|c| c.path.as_str().to_owned());
+                base.extend(batch);
+            }
+            let next_l = overlay_at(lo, li, &scope);
+            let next_r = overlay_at(ro, ri, &scope);
+            let Some(path) = [
+                next_l.map(|x| &x.0),
+                next_r.map(|x| &x.0),
+                base.front().map(|c| &c.path),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .cloned() else {
+                break;
+            };
+            let in_base = base.front().filter(|c| c.path == path).is_some();
+            let base_change = if in_base { base.pop_front() } else { None };
+            let said_l = next_l.filter(|(p, _)| *p == path).map(|(_, v)| v.clone());
+            let said_r = next_r.filter(|(p, _)| *p == path).map(|(_, v)| v.clone());
+            li += usize::from(said_l.is_some());
+            ri += usize::from(said_r.is_some());
+            // Where neither overlay speaks, the bases agree unless they
+            // differ here (then `base_change` holds both values).
+            let unsaid = if (said_l.is_none() || said_r.is_none()) && base_change.is_none() {
+                Some(self.base_get(ns, &l.base, &path).await?)
+            } else {
+                None
+            };
+            let pick = |said: Option<Option<Entry>>, from_base: Option<&Option<Entry>>| match said {
+                Some(v) => v,
+                None => from_base.cloned().flatten(),
+            };
+            let lv = pick(
+                said_l,
+                base_change.as_ref().map(|c| &c.left).or(unsaid.as_ref()),
+            );
+            let rv = pick(
+                said_r,
+                base_change.as_ref().map(|c| &c.right).or(unsaid.as_ref()),
+            );
+            let kind = match (&lv, &rv) {
+                (None, None) => continue,
+                (Some(a), Some(b)) if a.same_identity(b) => continue,
+                (None, Some(_)) => ChangeKind::Added,
+                (Some(_), None) => ChangeKind::Removed,
+                (Some(_), Some(_)) => ChangeKind::Changed,
+            };
+            out.push(Change {
+                path,
+                kind,
+                left: lv,
+                right: rv,
+            });
         }
         Ok(out)
     }

@@ -5,10 +5,13 @@
 mod apply;
 pub(crate) mod compare;
 mod index;
+mod layered;
 mod walk;
 mod writer;
 
 pub(crate) use apply::{Applied, ChangeSource, TreeChange};
+pub use layered::Layering;
+pub(crate) use layered::{Overlay, Tree};
 pub(crate) use walk::TreeCursor;
 
 use crate::counted_cache::{CacheStats, CountedCache};
@@ -33,7 +36,9 @@ pub(crate) struct TreeStore {
     blocks: Arc<dyn BlockStore>,
     ranges: CountedCache<RangeId, Range>,
     metaranges: CountedCache<MetaRangeId, MetaRange>,
+    overlays: CountedCache<MetaRangeId, Overlay>,
     split: SplitRule,
+    layering: Layering,
     /// How much of what one write produces the cache keeps (bytes): a
     /// bulk write (an import, a huge commit) must not fill it alone.
     remember_per_write: u64,
@@ -54,7 +59,12 @@ impl TreeStore {
     /// A store caching decoded files in up to `cache_bytes` of memory, as
     /// the allocator counts it (a decoded range holds about twice its
     /// encoded size).
-    pub(crate) fn new(blocks: Arc<dyn BlockStore>, split: SplitRule, cache_bytes: u64) -> Self {
+    pub(crate) fn new(
+        blocks: Arc<dyn BlockStore>,
+        split: SplitRule,
+        cache_bytes: u64,
+        layering: Layering,
+    ) -> Self {
         // The cache's own bookkeeping per entry (key, node, timers).
         const ENTRY_OVERHEAD: usize = 256;
         let weigh = |bytes: usize| u32::try_from(bytes + ENTRY_OVERHEAD).unwrap_or(u32::MAX);
@@ -63,7 +73,7 @@ impl TreeStore {
             ranges: CountedCache::new(
                 "ranges",
                 Cache::builder()
-                    .max_capacity(cache_bytes / 10 * 9)
+                    .max_capacity(cache_bytes / 10 * 8)
                     .weigher(move |_, r: &Range| weigh(r.footprint()))
                     .build(),
             )
@@ -76,13 +86,33 @@ impl TreeStore {
                     .build(),
             )
             .in_bytes(),
+            overlays: CountedCache::new(
+                "overlays",
+                Cache::builder()
+                    .max_capacity(cache_bytes / 10)
+                    .weigher(move |_, o: &Overlay| weigh(o.footprint()))
+                    .build(),
+            )
+            .in_bytes(),
             split,
+            layering,
             remember_per_write: cache_bytes / 16,
         }
     }
 
     pub(crate) fn split_rule(&self) -> SplitRule {
         self.split
+    }
+
+    pub(crate) fn layering(&self) -> Layering {
+        self.layering
+    }
+
+    /// Caches a plain tree's ranges as read; the cached form.
+    fn remember_metarange(&self, id: &MetaRangeId, ranges: Vec<RangeInfo>) -> MetaRange {
+        let m = Arc::new(index::MetaRangeData::new(ranges));
+        self.metaranges.insert(id.clone(), m.clone());
+        m
     }
 
     async fn read_file(&self, ns: &StorageNamespace, key: &BlockKey) -> Result<Vec<u8>> {
@@ -134,7 +164,8 @@ impl TreeStore {
         Ok(())
     }
 
-    /// The ranges of tree `id`.
+    /// The ranges of plain tree `id` (a layered tree's id is an error:
+    /// read it with [`Self::tree`]).
     pub(crate) async fn metarange(
         &self,
         ns: &StorageNamespace,
@@ -199,9 +230,13 @@ impl TreeStore {
         bytes
     }
 
-    /// Lookups and contents of the range and metarange caches.
+    /// Lookups and contents of the range, metarange and overlay caches.
     pub(crate) fn cache_stats(&self) -> Vec<CacheStats> {
-        vec![self.ranges.stats(), self.metaranges.stats()]
+        vec![
+            self.ranges.stats(),
+            self.metaranges.stats(),
+            self.overlays.stats(),
+        ]
     }
 
     /// How many bytes of ranges one write may leave in the cache.
@@ -245,16 +280,8 @@ impl TreeStore {
         id: &MetaRangeId,
         path: &ObjectPath,
     ) -> Result<Option<Entry>> {
-        let meta = self.metarange(ns, id).await?;
-        let i = meta.locate(path);
-        let Some(info) = meta.get(i) else {
-            return Ok(None);
-        };
-        if info.first > *path {
-            return Ok(None);
-        }
-        let range = self.range(ns, &info.id).await?;
-        Ok(range.find(path).map(|j| range[j].1.clone()))
+        let tree = self.tree(ns, id).await?;
+        self.tree_get(ns, &tree, path).await
     }
 
     /// Deletes nothing, but lists every tree file of a namespace (for tests).

@@ -1,12 +1,15 @@
-//! Walking a committed tree in key order, loading ranges as needed.
+//! Walking a committed tree in key order, loading ranges as needed; over a
+//! layered tree, the overlay's changes are merged in (its removals hide the
+//! base's records).
 
-use super::{MetaRange, Range, TreeStore};
+use super::{MetaRange, Overlay, Range, TreeStore};
 use crate::error::Result;
+use std::cmp::Ordering;
 use tarn_model::tree::TreeRecord;
 use tarn_model::{MetaRangeId, StorageNamespace};
 
-/// A position in a tree: the next record to visit.
-pub(crate) struct TreeCursor {
+/// A position in a plain tree.
+struct BaseCursor {
     store: TreeStore,
     ns: StorageNamespace,
     meta: MetaRange,
@@ -15,26 +18,8 @@ pub(crate) struct TreeCursor {
     pos: usize,
 }
 
-impl TreeCursor {
-    /// A cursor at the start of tree `id`.
-    pub(crate) async fn open(
-        store: &TreeStore,
-        ns: &StorageNamespace,
-        id: &MetaRangeId,
-    ) -> Result<Self> {
-        let meta = store.metarange(ns, id).await?;
-        Ok(Self {
-            store: store.clone(),
-            ns: ns.clone(),
-            meta,
-            range_index: 0,
-            range: None,
-            pos: 0,
-        })
-    }
-
-    /// Moves to the first record whose path is `>= key`.
-    pub(crate) async fn seek(&mut self, key: &str) -> Result<()> {
+impl BaseCursor {
+    async fn seek(&mut self, key: &str) -> Result<()> {
         self.range_index = self.meta.partition_point(|r| r.last.as_str() < key);
         self.range = None;
         self.fill().await?;
@@ -44,7 +29,6 @@ impl TreeCursor {
         Ok(())
     }
 
-    /// Loads the current range if needed; past the end of a range, moves on.
     async fn fill(&mut self) -> Result<()> {
         loop {
             match &self.range {
@@ -64,19 +48,145 @@ impl TreeCursor {
         }
     }
 
+    async fn peek(&mut self) -> Result<Option<&TreeRecord>> {
+        self.fill().await?;
+        Ok(self.current())
+    }
+
+    fn current(&self) -> Option<&TreeRecord> {
+        self.range.as_ref().and_then(|r| r.get(self.pos))
+    }
+}
+
+/// Where the cursor's current record comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum At {
+    /// Not settled since the last move.
+    Unsettled,
+    Base,
+    /// The overlay's record, held in `held`.
+    Overlay,
+    End,
+}
+
+/// A position in a tree: the next record to visit.
+pub(crate) struct TreeCursor {
+    base: BaseCursor,
+    overlay: Option<Overlay>,
+    /// The next overlay record.
+    opos: usize,
+    held: Option<TreeRecord>,
+    at: At,
+}
+
+impl TreeCursor {
+    /// A cursor at the start of tree `id`.
+    pub(crate) async fn open(
+        store: &TreeStore,
+        ns: &StorageNamespace,
+        id: &MetaRangeId,
+    ) -> Result<Self> {
+        let tree = store.tree(ns, id).await?;
+        Ok(Self {
+            base: BaseCursor {
+                store: store.clone(),
+                ns: ns.clone(),
+                meta: tree.base,
+                range_index: 0,
+                range: None,
+                pos: 0,
+            },
+            overlay: tree.overlay,
+            opos: 0,
+            held: None,
+            at: At::Unsettled,
+        })
+    }
+
+    /// Moves to the first record whose path is `>= key`.
+    pub(crate) async fn seek(&mut self, key: &str) -> Result<()> {
+        self.base.seek(key).await?;
+        if let Some(o) = &self.overlay {
+            self.opos = o.records.partition_point(|(p, _)| p.as_str() < key);
+        }
+        self.held = None;
+        self.at = At::Unsettled;
+        Ok(())
+    }
+
+    /// Decides where the next visible record is: the overlay's changes
+    /// replace or remove base records of the same path.
+    async fn settle(&mut self) -> Result<()> {
+        if self.at != At::Unsettled {
+            return Ok(());
+        }
+        loop {
+            let Some(overlay) = &self.overlay else {
+                self.base.fill().await?;
+                self.at = if self.base.current().is_some() {
+                    At::Base
+                } else {
+                    At::End
+                };
+                return Ok(());
+            };
+            let overlay = overlay.clone();
+            let next = overlay.records.get(self.opos);
+            let order = match (self.base.peek().await?, next) {
+                (None, None) => {
+                    self.at = At::End;
+                    return Ok(());
+                }
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some((b, _)), Some((o, _))) => b.cmp(o),
+            };
+            if order == Ordering::Equal {
+                // Replaced or removed by the overlay.
+                self.base.pos += 1;
+            }
+            let from_overlay = order != Ordering::Less;
+            if !from_overlay {
+                self.at = At::Base;
+                return Ok(());
+            }
+            match next {
+                Some((p, Some(e))) => {
+                    self.held = Some((p.clone(), e.clone()));
+                    self.at = At::Overlay;
+                    return Ok(());
+                }
+                // A removal: nothing to show here.
+                _ => self.opos += 1,
+            }
+        }
+    }
+
     /// The record at the cursor, loading as needed.
     pub(crate) async fn peek(&mut self) -> Result<Option<&TreeRecord>> {
-        self.fill().await?;
+        self.settle().await?;
         Ok(self.current())
     }
 
     /// The record at the cursor, if loaded (call [`Self::peek`] first).
     pub(crate) fn current(&self) -> Option<&TreeRecord> {
-        self.range.as_ref().and_then(|r| r.get(self.pos))
+        match self.at {
+            At::Base => self.base.current(),
+            At::Overlay => self.held.as_ref(),
+            At::Unsettled | At::End => None,
+        }
     }
 
     /// Steps past the current record.
     pub(crate) fn advance(&mut self) {
-        self.pos += 1;
+        match self.at {
+            At::Base => self.base.pos += 1,
+            At::Overlay => {
+                self.opos += 1;
+                self.held = None;
+            }
+            At::Unsettled | At::End => return,
+        }
+        self.at = At::Unsettled;
     }
 }

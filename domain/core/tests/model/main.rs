@@ -56,6 +56,7 @@ use tarn_adapter_memory::{
 };
 use tarn_domain::{
     CommitRequest, Engine, EngineSettings, MergeRequest, PickRequest, ResetScope, Stores,
+    TreeLayering,
 };
 use tarn_model::tree::SplitRule;
 use tarn_model::{
@@ -110,6 +111,8 @@ const SEMANTICS: Semantics = Semantics {
 
 struct Harness {
     engine: Engine,
+    /// Whether commits may write layered trees.
+    pub(crate) layered: bool,
     repo: RepositoryId,
     clock: Arc<FixedClock>,
     model: Model,
@@ -130,6 +133,20 @@ fn fail(msg: impl Into<String>) -> TestCaseError {
 
 static CASE: AtomicU64 = AtomicU64::new(0);
 
+/// Half the cases keep every tree plain; the others write layers over trees
+/// of any size and fold overlays past a few records, so that folding
+/// (compaction) interleaves with every operation.
+fn layering(case: u64) -> TreeLayering {
+    if case.is_multiple_of(2) {
+        TreeLayering::off()
+    } else {
+        TreeLayering {
+            min_base_records: case % 3,
+            max_overlay_records: (case % 7) as usize,
+        }
+    }
+}
+
 impl Harness {
     async fn new() -> Self {
         let clock = Arc::new(FixedClock::new(Timestamp::from_unix_seconds(1_700_000_000)));
@@ -141,6 +158,7 @@ impl Harness {
             clock: clock.clone(),
             ids: Arc::new(UniqueIds::new()),
         };
+        let n = CASE.fetch_add(1, Ordering::SeqCst);
         let engine = Engine::new(
             stores,
             EngineSettings {
@@ -148,11 +166,11 @@ impl Harness {
                     raggedness: 4,
                     max_bytes: 256,
                 },
+                layering: layering(n),
                 ..EngineSettings::default()
             },
         );
         let repo = RepositoryId::new("repo").unwrap();
-        let n = CASE.fetch_add(1, Ordering::SeqCst);
         let ns = StorageNamespace::new(format!("mem://model-test-{n}")).unwrap();
         engine
             .create_repository(repo.clone(), ns, bn("main"))
@@ -190,6 +208,7 @@ impl Harness {
         }
         Self {
             engine,
+            layered: layering(n) != TreeLayering::off(),
             repo,
             clock,
             model,
@@ -375,12 +394,19 @@ impl Harness {
                 step,
                 c.id
             );
-            // Trees are content-addressed and canonical: the same records
-            // always make the same metarange, different records a different one.
+            // Trees are content-addressed: one id is always the same
+            // records. Plain trees are canonical too (the same records always
+            // make the same id); layered ones are not (a layer over one base
+            // and the fold of it hold the same records).
             for old in &next.commits {
-                prop_assert_eq!(
-                    old.tree == nc.tree,
-                    old.meta_range == c.meta_range_id,
+                let same_id = old.meta_range == c.meta_range_id;
+                let same_records = old.tree == nc.tree;
+                prop_assert!(
+                    if self.layered {
+                        !same_id || same_records
+                    } else {
+                        same_id == same_records
+                    },
                     "step {}: metarange of {} vs {} ({:?} vs {:?})",
                     step,
                     c.id,
