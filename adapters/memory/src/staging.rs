@@ -1,9 +1,10 @@
 use crate::lock;
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 use std::sync::Mutex;
 use tarn_model::{ObjectPath, StagedValue, StagingToken};
-use tarn_ports::{PortResult, StagingEntry, StagingStore};
+use tarn_ports::{after_prefix, folder_of, PortResult, StagingEntry, StagingStore};
 
 /// A `StagingStore` in memory: one sorted map per token.
 #[derive(Default)]
@@ -83,6 +84,44 @@ impl StagingStore for MemoryStagingStore {
                 continue;
             }
             out.push((ObjectPath::new(path.clone())?, value.clone()));
+        }
+        Ok(out)
+    }
+
+    async fn scan_folders(
+        &self,
+        token: &StagingToken,
+        prefix: &str,
+        delimiter: &str,
+        after: Option<&ObjectPath>,
+        limit: usize,
+    ) -> PortResult<Vec<StagingEntry>> {
+        let tokens = lock(&self.tokens)?;
+        let Some(map) = tokens.get(token) else {
+            return Ok(Vec::new());
+        };
+        // One range seek per folder: the entries inside are never visited.
+        let mut from = match after {
+            Some(a) if a.as_str() >= prefix => Bound::Excluded(a.as_str().to_owned()),
+            _ => Bound::Included(prefix.to_owned()),
+        };
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let bounds = (from.as_ref().map(String::as_str), Bound::Unbounded);
+            let Some((path, value)) = map.range::<str, _>(bounds).next() else {
+                break;
+            };
+            if !path.starts_with(prefix) {
+                break;
+            }
+            out.push((ObjectPath::new(path.clone())?, value.clone()));
+            from = match folder_of(path, prefix, delimiter) {
+                Some(folder) => match after_prefix(folder) {
+                    Some(next) => Bound::Included(next),
+                    None => break,
+                },
+                None => Bound::Excluded(path.clone()),
+            };
         }
         Ok(out)
     }

@@ -304,8 +304,15 @@ pub(crate) fn statement_family(sql: &str) -> &'static str {
         "select" | "delete" => after("from"),
         "insert" => after("into"),
         "update" => words.get(1).map(String::as_str),
+        // A query over common table expressions (the folder scan): the first
+        // table it reads.
+        "with" => words
+            .windows(2)
+            .find(|w| w[0] == "from" && w[1] != "select")
+            .map(|w| w[1].as_str()),
         _ => None,
     };
+    let verb = if verb == "with" { "select" } else { verb };
     intern(verb, table.unwrap_or(""))
 }
 
@@ -368,6 +375,13 @@ mod family_tests {
             statement_family("DELETE FROM tags WHERE id = 'secret'"),
             "delete tags"
         );
+        assert_eq!(
+            statement_family(
+                "WITH RECURSIVE f(path, n) AS (SELECT * FROM (SELECT path, 1 FROM staging \
+                 WHERE token = $1) AS first UNION ALL SELECT ...) SELECT path FROM f"
+            ),
+            "select staging"
+        );
         assert_eq!(statement_family("BEGIN"), "transaction");
         assert_eq!(statement_family("PRAGMA foreign_keys = ON"), "other");
     }
@@ -416,18 +430,7 @@ pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> PortError {
 /// (byte order, which is code point order for UTF-8), or `None` if no such
 /// bound exists: the upper end of a prefix range scan.
 pub(crate) fn prefix_upper_bound(prefix: &str) -> Option<String> {
-    let mut chars: Vec<char> = prefix.chars().collect();
-    while let Some(last) = chars.pop() {
-        let mut next = u32::from(last) + 1;
-        if next == 0xD800 {
-            next = 0xE000;
-        }
-        if let Some(c) = char::from_u32(next) {
-            chars.push(c);
-            return Some(chars.into_iter().collect());
-        }
-    }
-    None
+    tarn_ports::after_prefix(prefix)
 }
 
 #[cfg(test)]

@@ -81,7 +81,15 @@ impl Engine {
             let staging = sealed
                 .sealed_tokens
                 .iter()
-                .map(|t| StagingCursor::new(self.stores.staging.clone(), t.clone(), "", None))
+                .map(|t| {
+                    StagingCursor::new(
+                        self.stores.staging.clone(),
+                        t.clone(),
+                        "",
+                        None,
+                        self.settings.staging_page,
+                    )
+                })
                 .collect();
             let mut changes = ViewCursor::new(staging, None);
             let applied = self

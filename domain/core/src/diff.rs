@@ -192,6 +192,7 @@ impl Engine {
                             t.clone(),
                             scope.prefix,
                             after.clone(),
+                            self.settings.staging_page,
                         )
                     })
                     .collect();

@@ -96,6 +96,11 @@ pub struct EngineSettings {
     pub layering: Layering,
     /// How often a commit or merge retries a lost compare-and-set.
     pub max_attempts: u32,
+    /// Staged entries one read of the staging store returns at most
+    /// (listings, diffs, commits); reads start smaller where fewer are
+    /// likely needed. Tiny values are for tests, which then cross read
+    /// boundaries often.
+    pub staging_page: usize,
     /// Signs the addresses given out for direct writes; every instance
     /// serving one database must use the same key.
     pub link_key: LinkKey,
@@ -138,6 +143,7 @@ impl Default for EngineSettings {
             commit_cache_entries: DEFAULT_COMMIT_CACHE_ENTRIES,
             layering: Layering::default(),
             max_attempts: 10,
+            staging_page: DEFAULT_STAGING_PAGE,
             link_key: LinkKey::random(),
         }
     }
@@ -177,6 +183,8 @@ pub(crate) fn succeeded(entries: Option<u64>) {
 pub const DEFAULT_TREE_CACHE_BYTES: u64 = 128 << 20;
 /// The default number of cached commit records (a few MiB).
 pub const DEFAULT_COMMIT_CACHE_ENTRIES: u64 = 10_000;
+/// The default most staged entries per read of the staging store.
+pub const DEFAULT_STAGING_PAGE: usize = 1024;
 
 impl Engine {
     /// The current time, from the injected [`Clock`]: drivers that put

@@ -11,6 +11,7 @@ use crate::Entity;
 use tarn_model::{
     BranchName, Entry, ObjectPath, RepositoryId, StagedValue, StagingToken, StorageNamespace,
 };
+use tarn_ports::folder_of;
 
 /// A listing request.
 #[derive(Debug, Clone, Default)]
@@ -57,18 +58,32 @@ impl Engine {
         }
     }
 
-    /// A cursor over what `r` shows, at the first path `>= start`.
+    /// A cursor for a listing of what `r` shows under `prefix`, after
+    /// `after`, that likely needs `wanted` entries (or folders, when
+    /// delimited by `delimiter`: staging is then read folder by folder).
     pub(crate) async fn open_view(
         &self,
         ns: &StorageNamespace,
         r: &ResolvedRef,
         prefix: &str,
         after: Option<&str>,
+        delimiter: Option<&str>,
+        wanted: usize,
     ) -> Result<ViewCursor> {
         let after_path = after.and_then(|a| ObjectPath::new(a).ok());
+        let page = self.settings.staging_page;
         let staging = Self::read_tokens(r)
             .into_iter()
-            .map(|t| StagingCursor::new(self.stores.staging.clone(), t, prefix, after_path.clone()))
+            .map(|t| {
+                StagingCursor::new(
+                    self.stores.staging.clone(),
+                    t,
+                    prefix,
+                    after_path.clone(),
+                    page,
+                )
+                .for_listing(delimiter, wanted)
+            })
             .collect();
         let tree = if r.view == RefView::StagingOnly {
             None
@@ -277,8 +292,13 @@ impl Engine {
         let ns = self.get_repository(repo).await?.storage_namespace;
         let amount = req.amount.max(1);
         let after = req.after.as_deref().filter(|a| !a.is_empty());
-        let mut cursor = self.open_view(&ns, r, &req.prefix, after).await?;
         let delimiter = req.delimiter.as_deref().filter(|d| !d.is_empty());
+        // The page, the one after it that says whether there is more, and a
+        // common prefix the previous page ended on.
+        let wanted = amount.saturating_add(2);
+        let mut cursor = self
+            .open_view(&ns, r, &req.prefix, after, delimiter, wanted)
+            .await?;
         let mut out: Vec<Listing> = Vec::new();
         while out.len() <= amount {
             let Some((path, entry)) = cursor.next_entry().await? else {
@@ -287,16 +307,14 @@ impl Engine {
             if !path.as_str().starts_with(&req.prefix) {
                 break;
             }
-            let rest = &path.as_str()[req.prefix.len()..];
-            match delimiter.and_then(|d| rest.find(d).map(|i| i + d.len())) {
-                Some(end) => {
-                    let common = path.as_str()[..req.prefix.len() + end].to_owned();
-                    cursor.skip_prefix(&common).await?;
+            match delimiter.and_then(|d| folder_of(path.as_str(), &req.prefix, d)) {
+                Some(common) => {
+                    cursor.skip_prefix(common).await?;
                     // A prefix the previous page ended on is not repeated.
-                    if after.is_some_and(|a| common.as_str() <= a) {
+                    if after.is_some_and(|a| common <= a) {
                         continue;
                     }
-                    out.push(Listing::CommonPrefix(common));
+                    out.push(Listing::CommonPrefix(common.to_owned()));
                 }
                 None => out.push(Listing::Object(path, entry)),
             }

@@ -31,6 +31,14 @@ macro_rules! staging_store_conformance {
             tokens_are_isolated,
             put_many_equals_puts,
             concurrent_puts_all_land,
+            folders_first_entry_of_each,
+            folders_after_inside_a_folder,
+            folders_limit,
+            folders_under_prefixes,
+            folders_non_ascii,
+            folders_long_delimiters,
+            folders_empty_results,
+            folders_agree_with_a_naive_reading,
         );
     };
 }
@@ -294,4 +302,375 @@ pub async fn concurrent_puts_all_land(f: StagingFixture) {
     }
     let all = scan_all(&*f.store, &t, "", 250).await;
     assert_eq!(all.len(), 800);
+}
+
+/// Stages `paths` under `t`; a path ending in `!` is staged as a tombstone
+/// (without the `!`).
+async fn stage_all(store: &dyn StagingStore, t: &StagingToken, paths: &[&str]) {
+    let batch: Vec<StagingEntry> = paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match p.strip_suffix('!') {
+            Some(p) => (path(p), StagedValue::Tombstone),
+            None => (path(p), entry(i as u64)),
+        })
+        .collect();
+    store.put_many(t, &batch).await.unwrap();
+}
+
+async fn folders(
+    store: &dyn StagingStore,
+    t: &StagingToken,
+    prefix: &str,
+    delimiter: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Vec<StagingEntry> {
+    let after = after.map(path);
+    let got = store
+        .scan_folders(t, prefix, delimiter, after.as_ref(), limit)
+        .await
+        .unwrap_or_else(|e| panic!("scan_folders {prefix:?} {delimiter:?} {after:?}: {e}"));
+    assert!(
+        got.len() <= limit,
+        "scan_folders returned more than the limit"
+    );
+    got
+}
+
+/// Paths of `scan_folders`, for assertions.
+async fn folder_paths(
+    store: &dyn StagingStore,
+    t: &StagingToken,
+    prefix: &str,
+    delimiter: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Vec<String> {
+    folders(store, t, prefix, delimiter, after, limit)
+        .await
+        .into_iter()
+        .map(|(p, _)| p.into_string())
+        .collect()
+}
+
+/// A level with folders, files beside them (`b-` and `b0` sort around `b/`),
+/// a folder whose first entry is its own name (`c/`), a folder that starts
+/// with a tombstone and a nested folder.
+const LEVEL: [&str; 11] = [
+    "a", "b-", "b/1", "b/2", "b/3/x", "b0", "c/", "c/1", "d/1!", "d/2", "e",
+];
+
+pub async fn folders_first_entry_of_each(f: StagingFixture) {
+    let t = token("folders");
+    stage_all(&*f.store, &t, &LEVEL).await;
+    let got = folders(&*f.store, &t, "", "/", None, 100).await;
+    assert_eq!(
+        paths(&got),
+        ["a", "b-", "b/1", "b0", "c/", "d/1", "e"],
+        "one entry per folder, every file of the level"
+    );
+    assert_eq!(got[5].1, StagedValue::Tombstone, "tombstones count");
+    assert_eq!(got[2].1, entry(2), "values are the entries'");
+}
+
+pub async fn folders_after_inside_a_folder(f: StagingFixture) {
+    let t = token("folders");
+    stage_all(&*f.store, &t, &LEVEL).await;
+    let s = &*f.store;
+    let cases: [(&str, &[&str]); 7] = [
+        ("b/1", &["b/2", "b0", "c/", "d/1", "e"]),
+        ("b/", &["b/1", "b0", "c/", "d/1", "e"]),
+        ("b/3/x", &["b0", "c/", "d/1", "e"]),
+        ("a0", &["b-", "b/1", "b0", "c/", "d/1", "e"]),
+        ("c/", &["c/1", "d/1", "e"]),
+        ("d/1", &["d/2", "e"]),
+        ("e", &[]),
+    ];
+    for (after, want) in cases {
+        assert_eq!(
+            folder_paths(s, &t, "", "/", Some(after), 100).await,
+            want,
+            "after {after:?}"
+        );
+    }
+}
+
+pub async fn folders_limit(f: StagingFixture) {
+    let t = token("folders");
+    stage_all(&*f.store, &t, &LEVEL).await;
+    let s = &*f.store;
+    assert_eq!(
+        folder_paths(s, &t, "", "/", None, 3).await,
+        ["a", "b-", "b/1"]
+    );
+    assert_eq!(folder_paths(s, &t, "", "/", Some("b/1"), 1).await, ["b/2"]);
+    assert_eq!(
+        folder_paths(s, &t, "", "/", Some("b-"), 2).await,
+        ["b/1", "b0"]
+    );
+    assert!(folder_paths(s, &t, "", "/", None, 0).await.is_empty());
+    assert_eq!(folder_paths(s, &t, "", "/", None, 7).await.len(), 7);
+}
+
+pub async fn folders_under_prefixes(f: StagingFixture) {
+    let t = token("folders");
+    stage_all(&*f.store, &t, &LEVEL).await;
+    let s = &*f.store;
+    let cases: [(&str, Option<&str>, &[&str]); 7] = [
+        ("b", None, &["b-", "b/1", "b0"]),
+        ("b/", None, &["b/1", "b/2", "b/3/x"]),
+        ("b/", Some("a"), &["b/1", "b/2", "b/3/x"]),
+        ("b/", Some("b/2"), &["b/3/x"]),
+        ("b/3/", None, &["b/3/x"]),
+        ("c/", None, &["c/", "c/1"]),
+        ("d", Some("d/1"), &["d/2"]),
+    ];
+    for (prefix, after, want) in cases {
+        assert_eq!(
+            folder_paths(s, &t, prefix, "/", after, 100).await,
+            want,
+            "prefix {prefix:?} after {after:?}"
+        );
+    }
+}
+
+pub async fn folders_non_ascii(f: StagingFixture) {
+    let t = token("unicode");
+    let staged = [
+        "z",
+        "é/1",
+        "é/2",
+        "ée",
+        "日本/a",
+        "日本/b",
+        "日本語/x",
+        "日本語/y",
+        "😀/1",
+        "😀/2",
+        "😀a",
+    ];
+    stage_all(&*f.store, &t, &staged).await;
+    let s = &*f.store;
+    let cases: [(&str, &str, Option<&str>, &[&str]); 8] = [
+        (
+            "",
+            "/",
+            None,
+            &["z", "é/1", "ée", "日本/a", "日本語/x", "😀/1", "😀a"],
+        ),
+        ("日本", "/", None, &["日本/a", "日本語/x"]),
+        ("é", "/", None, &["é/1", "ée"]),
+        (
+            "",
+            "/",
+            Some("日本/a"),
+            &["日本/b", "日本語/x", "😀/1", "😀a"],
+        ),
+        // A delimiter of one multi-byte character.
+        (
+            "",
+            "本",
+            None,
+            &["z", "é/1", "é/2", "ée", "日本/a", "😀/1", "😀/2", "😀a"],
+        ),
+        (
+            "",
+            "😀",
+            None,
+            &[
+                "z",
+                "é/1",
+                "é/2",
+                "ée",
+                "日本/a",
+                "日本/b",
+                "日本語/x",
+                "日本語/y",
+                "😀/1",
+            ],
+        ),
+        (
+            "",
+            "é",
+            Some("z"),
+            &[
+                "é/1",
+                "日本/a",
+                "日本/b",
+                "日本語/x",
+                "日本語/y",
+                "😀/1",
+                "😀/2",
+                "😀a",
+            ],
+        ),
+        ("日本", "語/", None, &["日本/a", "日本/b", "日本語/x"]),
+    ];
+    for (prefix, delimiter, after, want) in cases {
+        assert_eq!(
+            folder_paths(s, &t, prefix, delimiter, after, 100).await,
+            want,
+            "prefix {prefix:?} delimiter {delimiter:?} after {after:?}"
+        );
+    }
+}
+
+pub async fn folders_long_delimiters(f: StagingFixture) {
+    let t = token("long");
+    let staged = [
+        "x-",
+        "x--1",
+        "x--2",
+        "x--3--4",
+        "x-y",
+        "xaaa/1",
+        "xaab",
+        "y--",
+        "a→b",
+        "a→→c",
+        "ab",
+        "m\u{10FFFF}1",
+        "m\u{10FFFF}2",
+        "m\u{10FFFF}\u{10FFFF}",
+        "n",
+    ];
+    stage_all(&*f.store, &t, &staged).await;
+    let s = &*f.store;
+    let cases: [(&str, &str, &[&str]); 6] = [
+        ("x", "--", &["x-", "x--1", "x-y", "xaaa/1", "xaab"]),
+        ("x--", "--", &["x--1", "x--2", "x--3--4"]),
+        // Overlapping occurrences: the first one counts.
+        (
+            "x",
+            "aa",
+            &["x-", "x--1", "x--2", "x--3--4", "x-y", "xaaa/1"],
+        ),
+        ("a", "→", &["ab", "a→b"]),
+        (
+            "",
+            "→",
+            &[
+                "ab",
+                "a→b",
+                "m\u{10FFFF}1",
+                "m\u{10FFFF}2",
+                "m\u{10FFFF}\u{10FFFF}",
+                "n",
+                "x-",
+            ],
+        ),
+        // A delimiter whose last character has no successor.
+        ("m", "\u{10FFFF}", &["m\u{10FFFF}1"]),
+    ];
+    for (prefix, delimiter, want) in cases {
+        let got = folder_paths(s, &t, prefix, delimiter, None, 7).await;
+        assert_eq!(got, want, "prefix {prefix:?} delimiter {delimiter:?}");
+    }
+    assert_eq!(
+        folder_paths(s, &t, "", "\u{10FFFF}", Some("m"), 3).await,
+        ["m\u{10FFFF}1", "n", "x-"]
+    );
+}
+
+pub async fn folders_empty_results(f: StagingFixture) {
+    let t = token("folders");
+    let s = &*f.store;
+    assert!(
+        folder_paths(s, &t, "", "/", None, 10).await.is_empty(),
+        "empty token"
+    );
+    stage_all(s, &t, &LEVEL).await;
+    assert!(
+        folder_paths(s, &t, "q", "/", None, 10).await.is_empty(),
+        "no such prefix"
+    );
+    assert!(
+        folder_paths(s, &t, "", "/", Some("f"), 10).await.is_empty(),
+        "past the end"
+    );
+    assert!(folder_paths(s, &t, "b/", "/", Some("b/3/x"), 10)
+        .await
+        .is_empty());
+    assert!(folder_paths(&*f.store, &token("other"), "", "/", None, 10)
+        .await
+        .is_empty());
+    assert_eq!(
+        folders(s, &t, "", "", Some("b/1"), 4).await,
+        s.scan(&t, "", Some(&path("b/1")), 4).await.unwrap(),
+        "an empty delimiter reads as scan"
+    );
+}
+
+/// What `scan_folders` must return, read off every entry of the token.
+fn naive_folders<'a>(
+    all: &'a [StagingEntry],
+    prefix: &str,
+    delimiter: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut folder: Option<&str> = None;
+    for (p, _) in all {
+        let p = p.as_str();
+        let skipped = folder.is_some_and(|f| p.starts_with(f));
+        if !p.starts_with(prefix) || after.is_some_and(|a| p <= a) || skipped {
+            continue;
+        }
+        if out.len() == limit {
+            break;
+        }
+        out.push(p);
+        let rest = &p[prefix.len()..];
+        folder = match rest.find(delimiter) {
+            Some(i) if !delimiter.is_empty() => Some(&p[..prefix.len() + i + delimiter.len()]),
+            _ => None,
+        };
+    }
+    out
+}
+
+pub async fn folders_agree_with_a_naive_reading(f: StagingFixture) {
+    let t = token("many");
+    let tops = ["d0", "d1", "dé", "d日", "d日本"];
+    let seconds = ["x", "y/", "z--", "é/", "w/v/"];
+    let mut batch = Vec::new();
+    for i in 0..3000u64 {
+        let p = format!(
+            "{}/{}{:04}",
+            tops[(i % 5) as usize],
+            seconds[(i / 5 % 5) as usize],
+            (i * 7919) % 3000
+        );
+        let value = if i % 11 == 0 {
+            StagedValue::Tombstone
+        } else {
+            entry(i)
+        };
+        batch.push((path(&p), value));
+    }
+    f.store.put_many(&t, &batch).await.unwrap();
+    let all = scan_all(&*f.store, &t, "", 1000).await;
+    let afters = [
+        None,
+        Some("d1/"),
+        Some("d1/y/0005"),
+        Some("dé/é/2"),
+        Some("d日/z--"),
+    ];
+    for prefix in ["", "d", "d1/", "dé/", "d日", "d日/y/"] {
+        for delimiter in ["/", "--", "é", "日", "y/", "0"] {
+            for after in afters {
+                for limit in [1, 3, 1000] {
+                    let got = folder_paths(&*f.store, &t, prefix, delimiter, after, limit).await;
+                    let want = naive_folders(&all, prefix, delimiter, after, limit);
+                    assert_eq!(
+                        got, want,
+                        "prefix {prefix:?} delimiter {delimiter:?} after {after:?} limit {limit}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -150,6 +150,7 @@ mod diff_merge;
 mod gc;
 mod history;
 mod import;
+mod listing;
 mod objects_commits;
 mod refs_dump;
 mod repos_branches;

@@ -17,10 +17,14 @@ type Read = (
     Option<&'static str>,
 );
 /// The paged listings checked on every branch.
-const LISTINGS: [Read; 10] = [
+const LISTINGS: [Read; 14] = [
     ("", None, 1000, None),
     ("", None, 2, None),
     ("", Some("/"), 2, None),
+    ("", Some("/"), 1, None),
+    ("a/", Some("/"), 1, None),
+    ("", Some("/"), 1000, None),
+    ("", Some("b/"), 1, None),
     ("a", Some("/"), 1, None),
     ("a/", None, 2, None),
     ("d/", Some("/"), 1, None),

@@ -92,6 +92,9 @@ pub(crate) struct MBranch {
     pub(crate) head: usize,
     /// `None`: a tombstone.
     pub(crate) staging: BTreeMap<String, Option<Val>>,
+    /// The branch has sealed tokens (`Op::Seal`), even emptied ones: it is
+    /// dirty until a commit or a reset of everything clears them.
+    pub(crate) sealed: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -302,7 +305,7 @@ impl Model {
         let dirty = if SEMANTICS.dirty_means_uncommitted_diff {
             !branch_changes(&self.commits[b.head].tree, &b.staging).is_empty()
         } else {
-            !b.staging.is_empty()
+            !b.staging.is_empty() || b.sealed
         };
         if dirty {
             return Err(Outcome::DirtyBranch);
@@ -354,6 +357,8 @@ impl Model {
             } => {
                 let head = self.branch(branch)?.head;
                 let b = self.branches.get_mut(branch).ok_or(Outcome::NotFound)?;
+                // Whatever the outcome, the commit takes the sealed tokens.
+                b.sealed = false;
                 if b.staging.is_empty() && !allow_empty {
                     return Err(Outcome::NoChanges);
                 }
@@ -381,6 +386,7 @@ impl Model {
                     MBranch {
                         head: c,
                         staging: BTreeMap::new(),
+                        sealed: false,
                     },
                 );
                 Ok(None)
@@ -474,10 +480,20 @@ impl Model {
                 self.tags.remove(name).ok_or(Outcome::NotFound)?;
                 Ok(None)
             }
+            Op::Seal { branch } => {
+                let b = self.branches.get_mut(branch).ok_or(Outcome::NotFound)?;
+                // Only a token that holds something is sealed; staging is
+                // empty only if every token is.
+                b.sealed |= !b.staging.is_empty();
+                Ok(None)
+            }
             Op::Reset { branch, scope } => {
                 let b = self.branches.get_mut(branch).ok_or(Outcome::NotFound)?;
                 match scope {
-                    Scope::All => b.staging.clear(),
+                    Scope::All => {
+                        b.staging.clear();
+                        b.sealed = false;
+                    }
                     Scope::Object(p) => {
                         b.staging.remove(*p);
                     }

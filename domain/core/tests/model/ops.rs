@@ -96,6 +96,12 @@ pub(crate) enum Op {
         target: Target,
         parent: Option<u32>,
     },
+    /// A commit that stopped after sealing: the branch's staging token, if
+    /// it holds anything, moves to the front of its sealed tokens and a fresh
+    /// one takes its place. Reads then merge several tokens, newest first.
+    Seal {
+        branch: &'static str,
+    },
 }
 
 fn branch() -> impl Strategy<Value = &'static str> {
@@ -179,6 +185,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(branch, target, parent)| Op::Revert { branch, target, parent }),
         2 => (branch(), target(), parent_number())
             .prop_map(|(branch, target, parent)| Op::CherryPick { branch, target, parent }),
+        3 => branch().prop_map(|branch| Op::Seal { branch }),
     ]
 }
 
