@@ -31,6 +31,8 @@ pub struct Settings {
     pub gc: GcSettings,
     /// In-memory caches of immutable data.
     pub cache: CacheSettings,
+    /// Committed trees: when commits write layers.
+    pub trees: TreeSettings,
     /// Limits on what clients may hold open.
     pub server: ServerLimits,
     /// The Prometheus endpoint.
@@ -335,6 +337,15 @@ pub struct CacheSettings {
     pub commits_entries: u64,
     /// Memory for parsed action files, in bytes.
     pub actions_bytes: u64,
+}
+
+/// When commits onto large trees write layers (see `docs/trees.md`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct TreeSettings {
+    /// Trees of at least this many records take commits as layers.
+    pub layer_min_records: u64,
+    /// A layer of more records than this is folded into a plain tree.
+    pub layer_max_records: usize,
 }
 
 /// Limits on requests that hold a connection without making progress.

@@ -400,6 +400,10 @@ pub(crate) fn engine_settings(settings: &Settings) -> EngineSettings {
         ),
         cache_bytes: settings.cache.trees_bytes,
         commit_cache_entries: settings.cache.commits_entries,
+        layering: tarn_domain::TreeLayering {
+            min_base_records: settings.trees.layer_min_records,
+            max_overlay_records: settings.trees.layer_max_records,
+        },
         ..EngineSettings::default()
     }
 }

@@ -29,6 +29,7 @@ mod gateway_sdk;
 mod gc;
 mod gc_race;
 mod import;
+mod layered_trees;
 mod multi_instance;
 mod operations;
 mod otlp;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 /// What one cache has served since the process started, and what it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheStats {
-    /// The cache's name (`ranges`, `metaranges`, `commits`, `auth_keys`,
+    /// The cache's name (`ranges`, `metaranges`, `overlays`, `commits`, `auth_keys`,
     /// `auth_users`, `auth_policies`).
     pub cache: &'static str,
     /// Lookups answered from memory.

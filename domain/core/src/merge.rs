@@ -219,7 +219,26 @@ impl Engine {
         src: &Commit,
     ) -> Result<bool> {
         let Some(base) = base else {
-            return Ok(self.trees.empty_tree(ns).await? == src.meta_range_id);
+            let empty = self.trees.empty_tree(ns).await?;
+            if empty == src.meta_range_id {
+                return Ok(true);
+            }
+            // A layered source may hold no records under another id.
+            if self
+                .trees
+                .tree(ns, &src.meta_range_id)
+                .await?
+                .overlay
+                .is_none()
+            {
+                return Ok(false);
+            }
+            let scope = crate::trees::compare::Scope::default();
+            let first = self
+                .trees
+                .diff(ns, &empty, &src.meta_range_id, scope, 1)
+                .await?;
+            return Ok(first.is_empty());
         };
         if base.parents.is_empty() && base.meta_range_id == self.trees.empty_tree_id() {
             return Ok(base.id == src.id);

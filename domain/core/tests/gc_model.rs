@@ -95,10 +95,6 @@ type View = BTreeMap<String, (Option<String>, String)>;
 
 struct Harness {
     engine: Engine,
-    /// Whether commits write layered trees: then the base records an
-    /// overlay replaces stay until the overlay is folded, so garbage may be
-    /// kept longer (never the other way round).
-    layered: bool,
     repo: RepositoryId,
     ns: StorageNamespace,
     clock: Arc<FixedClock>,
@@ -152,7 +148,6 @@ impl Harness {
             .unwrap();
         let mut h = Self {
             engine,
-            layered: layering != TreeLayering::off(),
             repo,
             ns,
             clock,
@@ -440,10 +435,6 @@ impl Harness {
         for (key, written) in &before {
             let should_go = !live.contains(key) && *written < cutoff;
             let gone = !after.contains_key(key);
-            if self.layered && !gone {
-                // Kept: safe. Whether it was garbage is the plain runs' check.
-                continue;
-            }
             prop_assert_eq!(
                 gone,
                 should_go,

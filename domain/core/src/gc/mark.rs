@@ -16,8 +16,8 @@ use crate::error::{Error, Result};
 use crate::{Engine, Entity};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use tarn_model::{
-    Branch, BranchName, CommitId, Entry, MetaRangeId, PhysicalAddress, RangeId, RepositoryId,
-    StagedValue, StagingToken, StorageNamespace, Timestamp,
+    Branch, BranchName, CommitId, Entry, MetaRangeId, ObjectPath, PhysicalAddress, RangeId,
+    RepositoryId, StagedValue, StagingToken, StorageNamespace, Timestamp,
 };
 
 /// How often the heads are re-read before giving up on a busy repository.
@@ -32,7 +32,8 @@ struct Marker<'a> {
     ns: &'a StorageNamespace,
     observer: &'a dyn GcObserver,
     live: RunWriter,
-    ranges_seen: HashSet<RangeId>,
+    /// Ranges read, with the paths left unmarked in each (`None`: none).
+    ranges_seen: HashMap<RangeId, Hidden>,
     /// Branch names by owner tag.
     owners: Vec<BranchName>,
 }
@@ -69,18 +70,34 @@ impl Marker<'_> {
         Ok(())
     }
 
-    /// Adds every address of the ranges not yet read.
-    async fn add_ranges(&mut self, ranges: BTreeMap<RangeId, u32>) -> Result<()> {
+    /// Adds every address of the ranges, but for the paths every tree
+    /// that references a range hides; a range already read is read again
+    /// only for records it left unmarked that are now visible.
+    async fn add_ranges(&mut self, ranges: BTreeMap<RangeId, ToMark>) -> Result<()> {
         let total = ranges.len() as u64;
-        for (done, (range, owner)) in ranges.into_iter().enumerate() {
-            if !self.ranges_seen.insert(range.clone()) {
+        for (done, (range, m)) in ranges.into_iter().enumerate() {
+            let before = match self.ranges_seen.get(&range) {
+                None => None,
+                Some(None) => continue,
+                Some(Some(unmarked)) => Some(unmarked.clone()),
+            };
+            let now = match &before {
+                Some(unmarked) => both_hide(Some(unmarked.clone()), m.hidden),
+                None => m.hidden,
+            };
+            if before.is_some() && now == before {
                 continue;
             }
             self.check_cancel()?;
             let records = self.engine.trees.range_uncached(self.ns, &range).await?;
-            for (_, entry) in records.iter() {
-                self.push_entry(entry, owner).await?;
+            for (path, entry) in records.iter() {
+                let was_marked = before.as_ref().is_some_and(|u| !u.contains(path));
+                let hidden = now.as_ref().is_some_and(|h| h.contains(path));
+                if !was_marked && !hidden {
+                    self.push_entry(entry, m.owner).await?;
+                }
             }
+            self.ranges_seen.insert(range, now);
             self.observer
                 .progress("mark: reading trees", done as u64 + 1, Some(total));
         }
@@ -117,26 +134,64 @@ impl Marker<'_> {
         Ok(())
     }
 
-    /// The ranges of tree `id`, tagged `owner`, into `into`; the entries
-    /// a layered tree's overlay holds are marked at once.
+    /// The ranges of tree `id`, tagged `owner`, into `into`, each with the
+    /// paths a layered tree's overlay hides in it; the entries the overlay
+    /// holds are marked at once.
     async fn tree_ranges(
         &mut self,
         id: &MetaRangeId,
         owner: u32,
-        into: &mut BTreeMap<RangeId, u32>,
+        into: &mut BTreeMap<RangeId, ToMark>,
     ) -> Result<()> {
-        let tree = self.engine.trees.tree(self.ns, id).await?;
-        for (_, value) in tree.overlay_records() {
+        let tree = self.engine.trees.tree_uncached(self.ns, id).await?;
+        let overlay = tree.overlay_records();
+        for (_, value) in overlay {
             if let Some(entry) = value {
                 self.push_entry(entry, owner).await?;
             }
         }
         for info in tree.base.iter() {
-            into.entry(info.id.clone())
-                .and_modify(|o| *o = active::combine(*o, owner))
-                .or_insert(owner);
+            let lo = overlay.partition_point(|(p, _)| *p < info.first);
+            let hi = overlay.partition_point(|(p, _)| *p <= info.last);
+            let hidden: Hidden = (lo < hi).then(|| {
+                overlay[lo..hi]
+                    .iter()
+                    .map(|(p, _)| p.clone())
+                    .collect::<HashSet<_>>()
+            });
+            match into.get_mut(&info.id) {
+                Some(m) => {
+                    m.owner = active::combine(m.owner, owner);
+                    m.hidden = both_hide(m.hidden.take(), hidden);
+                }
+                None => {
+                    into.insert(info.id.clone(), ToMark { owner, hidden });
+                }
+            }
         }
         Ok(())
+    }
+}
+
+/// Paths whose records a range leaves unmarked (`None`: none).
+type Hidden = Option<HashSet<ObjectPath>>;
+
+/// A range to mark: the owner tag of the trees that reference it, and the
+/// paths every one of them hides (a layer's overlay replaces or removes
+/// them): through this range, those records are not live.
+struct ToMark {
+    owner: u32,
+    hidden: Hidden,
+}
+
+/// What two references to one range both hide.
+fn both_hide(a: Hidden, b: Hidden) -> Hidden {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            let both: HashSet<ObjectPath> = a.intersection(&b).cloned().collect();
+            (!both.is_empty()).then_some(both)
+        }
+        _ => None,
     }
 }
 
@@ -257,7 +312,7 @@ pub(super) async fn mark(
             format!("{}live-{}/", run_dir(run), engine.stores.ids.new_id()),
             options.sort_budget_bytes,
         ),
-        ranges_seen: HashSet::new(),
+        ranges_seen: HashMap::new(),
         owners: Vec::new(),
     };
 

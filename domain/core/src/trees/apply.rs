@@ -55,7 +55,7 @@ impl TreeStore {
         let layering = self.layering();
         let large = tree.base_records() >= layering.min_base_records;
         if tree.overlay.is_none() && !large {
-            return self.apply_plain(ns, &tree.base, changes).await;
+            return self.apply_plain(ns, &tree.base, changes, false).await;
         }
         let mut merged = OverlayMerge::new(tree.overlay.clone(), changes);
         let mut records = Vec::new();
@@ -69,15 +69,19 @@ impl TreeStore {
                 }
             }
         }
-        let tree_id = if complete {
+        let tree_id = if complete && merged.known == 0 && merged.unknown == 0 {
+            // Nothing to write: the records are the overlay's as they were.
+            base.clone()
+        } else if complete {
             self.write_layered(ns, &tree.base_id, records).await?
         } else {
-            // Folded: the base with the whole overlay applied.
+            // Folded: the base with the whole overlay applied, each record
+            // as the layer held it (a fold changes no entry users see).
             let mut all = Chain {
                 first: records.into_iter(),
                 rest: &mut merged,
             };
-            self.apply_plain(ns, &tree.base, &mut all).await?.tree
+            self.apply_plain(ns, &tree.base, &mut all, true).await?.tree
         };
         let OverlayMerge {
             known,
@@ -100,12 +104,15 @@ impl TreeStore {
     }
 
     /// Applies `changes` to plain tree `meta`: ranges the changes do not
-    /// touch are reused as they are.
+    /// touch are reused as they are. A change that leaves a path's identity
+    /// as it was keeps the old record, unless `verbatim` (then the change's
+    /// record is written, and still counts as no change).
     async fn apply_plain(
         &self,
         ns: &StorageNamespace,
         meta: &MetaRange,
         changes: &mut dyn ChangeSource,
+        verbatim: bool,
     ) -> Result<Applied> {
         let mut out = TreeWriter::new(self, ns);
         let mut changed = 0u64;
@@ -143,8 +150,14 @@ impl TreeStore {
                                 let Some((path, value)) = next.take() else {
                                     break;
                                 };
-                                changed +=
-                                    write_change(&mut out, &mut paths, path, value, old).await?;
+                                changed += write_change(
+                                    &mut out,
+                                    &mut paths,
+                                    (path, value),
+                                    old,
+                                    verbatim,
+                                )
+                                .await?;
                                 next = changes.next_change().await?;
                             }
                         }
@@ -154,7 +167,7 @@ impl TreeStore {
         }
         // Past the last range (or into an empty tree): all that is left.
         while let Some((path, value)) = next.take() {
-            changed += write_change(&mut out, &mut paths, path, value, None).await?;
+            changed += write_change(&mut out, &mut paths, (path, value), None, verbatim).await?;
             next = changes.next_change().await?;
         }
         let tree = out.finish().await?;
@@ -314,13 +327,14 @@ impl ChangeSource for Chain<'_, '_> {
 async fn write_change(
     out: &mut TreeWriter,
     paths: &mut ChangedPathsBuilder,
-    path: ObjectPath,
-    value: Option<Entry>,
+    (path, value): TreeChange,
     old: Option<&(ObjectPath, Entry)>,
+    verbatim: bool,
 ) -> Result<u64> {
     match (value, old) {
         (Some(new), Some((_, old))) if new.same_identity(old) => {
-            out.push(path, old.clone()).await?;
+            out.push(path, if verbatim { new } else { old.clone() })
+                .await?;
             Ok(0)
         }
         (Some(new), _) => {

@@ -249,12 +249,18 @@ impl TreeStore {
             let said_r = next_r.filter(|(p, _)| *p == path).map(|(_, v)| v.clone());
             li += usize::from(said_l.is_some());
             ri += usize::from(said_r.is_some());
-            // Where neither overlay speaks, the bases agree unless they
-            // differ here (then `base_change` holds both values).
-            let unsaid = if (said_l.is_none() || said_r.is_none()) && base_change.is_none() {
-                Some(self.base_get(ns, &l.base, &path).await?)
-            } else {
-                None
+            // Where an overlay is silent, its base's record: `base_change`
+            // holds both where the bases differ in identity; elsewhere each
+            // side reads its own base (records of one identity may differ
+            // in address), once when the bases are one.
+            let from_l = match (&said_l, &base_change) {
+                (None, None) => Some(self.base_get(ns, &l.base, &path).await?),
+                _ => None,
+            };
+            let from_r = match (&said_r, &base_change) {
+                (None, None) if l.base_id == r.base_id && from_l.is_some() => from_l.clone(),
+                (None, None) => Some(self.base_get(ns, &r.base, &path).await?),
+                _ => None,
             };
             let pick = |said: Option<Option<Entry>>, from_base: Option<&Option<Entry>>| match said {
                 Some(v) => v,
@@ -262,11 +268,11 @@ impl TreeStore {
             };
             let lv = pick(
                 said_l,
-                base_change.as_ref().map(|c| &c.left).or(unsaid.as_ref()),
+                base_change.as_ref().map(|c| &c.left).or(from_l.as_ref()),
             );
             let rv = pick(
                 said_r,
-                base_change.as_ref().map(|c| &c.right).or(unsaid.as_ref()),
+                base_change.as_ref().map(|c| &c.right).or(from_r.as_ref()),
             );
             let kind = match (&lv, &rv) {
                 (None, None) => continue,

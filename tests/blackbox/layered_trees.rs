@@ -1,0 +1,251 @@
+//! Scattered changes onto a tree large enough to take commits as layers
+//! (`trees.layer_min_records` set low), with layers folded along the way
+//! (`trees.layer_max_records`): after every commit, every path reads back as
+//! a naive model says, the listing holds exactly the model's paths, and the
+//! diff from the previous commit is exactly what changed. Runs on every
+//! backend.
+
+use crate::support::api::Api;
+use crate::support::TarnProcess;
+use reqwest::{Method, StatusCode};
+use std::collections::BTreeMap;
+
+async fn put(api: &Api, path: &str, content: String) {
+    let resp = api
+        .req(Method::POST, "/repositories/layers/branches/main/objects")
+        .query(&[("path", path)])
+        .body(content)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED, "upload {path}");
+}
+
+async fn remove(api: &Api, path: &str) {
+    let resp = api
+        .req(Method::DELETE, "/repositories/layers/branches/main/objects")
+        .query(&[("path", path)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT, "delete {path}");
+}
+
+async fn read(api: &Api, reference: &str, path: &str) -> (StatusCode, String) {
+    let resp = api
+        .req(
+            Method::GET,
+            &format!("/repositories/layers/refs/{reference}/objects"),
+        )
+        .query(&[("path", path)])
+        .send()
+        .await
+        .unwrap();
+    (resp.status(), resp.text().await.unwrap())
+}
+
+/// Every path of `reference`, through pages of 7.
+async fn listing(api: &Api, reference: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut after = String::new();
+    loop {
+        let (s, v) = api
+            .json(
+                Method::GET,
+                &format!("/repositories/layers/refs/{reference}/objects/ls?amount=7&after={after}"),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        for o in v["results"].as_array().unwrap() {
+            out.push(o["path"].as_str().unwrap().to_owned());
+        }
+        if !v["pagination"]["has_more"].as_bool().unwrap() {
+            return out;
+        }
+        after = v["pagination"]["next_offset"].as_str().unwrap().to_owned();
+    }
+}
+
+/// The diff between two commits, as (path, type).
+async fn diff(api: &Api, left: &str, right: &str) -> Vec<(String, String)> {
+    let (s, v) = api
+        .json(
+            Method::GET,
+            &format!("/repositories/layers/refs/{left}/diff/{right}?amount=1000&type=two_dot"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["path"].as_str().unwrap().to_owned(),
+                d["type"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Whether commit `id`'s tree file is a layer (else a plain metarange).
+async fn layered(api: &Api, id: &str) -> bool {
+    let (s, c) = api
+        .json(
+            Method::GET,
+            &format!("/repositories/layers/commits/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    let tree = c["meta_range_id"].as_str().unwrap();
+    let resp = api
+        .req(
+            Method::GET,
+            &format!("/repositories/layers/metadata/object/meta_range/{tree}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.bytes().await.unwrap().starts_with(b"TARNLYR1")
+}
+
+fn path(i: u64) -> String {
+    format!("d{:02}/part-{i:04}.csv", i % 17)
+}
+
+#[tokio::test]
+async fn scattered_changes_onto_layers_read_back_exactly() {
+    let api = Api {
+        tarn: TarnProcess::quickstart_with(&[
+            ("TARN_TREES__LAYER_MIN_RECORDS", "40"),
+            ("TARN_TREES__LAYER_MAX_RECORDS", "25"),
+        ])
+        .await,
+        http: reqwest::Client::new(),
+    };
+    api.repo("layers").await;
+    let mut model: BTreeMap<String, String> = BTreeMap::new();
+    for i in 0..120 {
+        let content = format!("v0 {i}");
+        put(&api, &path(i), content.clone()).await;
+        model.insert(path(i), content);
+    }
+    let mut previous = api.commit("layers", "main", "base").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A xorshift: the same scattered choices every run.
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    // Commits that changed something under d03/, oldest first.
+    let mut touching = vec!["base".to_owned()];
+    let mut kinds = Vec::new();
+    for round in 1..=8 {
+        let before = model.clone();
+        for _ in 0..6 {
+            // Overwrites, new paths and removals, over the whole key space.
+            let i = next(200);
+            match next(3) {
+                0 | 1 => {
+                    let content = format!("v{round} {i}");
+                    put(&api, &path(i), content.clone()).await;
+                    model.insert(path(i), content);
+                }
+                _ => {
+                    if model.remove(&path(i)).is_some() {
+                        remove(&api, &path(i)).await;
+                    }
+                }
+            }
+        }
+        if model == before {
+            continue;
+        }
+        let message = format!("round {round}");
+        let id = api.commit("layers", "main", &message).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        kinds.push(layered(&api, &id).await);
+        let under = |m: &BTreeMap<String, String>| {
+            m.iter()
+                .filter(|(p, _)| p.starts_with("d03/"))
+                .map(|(p, v)| (p.clone(), v.clone()))
+                .collect::<Vec<_>>()
+        };
+        if under(&before) != under(&model) {
+            touching.push(message);
+        }
+        assert_eq!(
+            listing(&api, &id).await,
+            model.keys().cloned().collect::<Vec<_>>(),
+            "round {round}: the listing"
+        );
+        for i in 0..200 {
+            let (s, body) = read(&api, &id, &path(i)).await;
+            match model.get(&path(i)) {
+                Some(want) => {
+                    assert_eq!(
+                        (s, &body),
+                        (StatusCode::OK, want),
+                        "round {round}: {}",
+                        path(i)
+                    )
+                }
+                None => assert_eq!(s, StatusCode::NOT_FOUND, "round {round}: {}", path(i)),
+            }
+        }
+        let mut want: Vec<(String, String)> = Vec::new();
+        for p in before.keys().chain(model.keys()) {
+            let kind = match (before.get(p), model.get(p)) {
+                (None, Some(_)) => "added",
+                (Some(_), None) => "removed",
+                (Some(a), Some(b)) if a != b => "changed",
+                _ => continue,
+            };
+            want.push((p.clone(), kind.to_owned()));
+        }
+        want.sort();
+        want.dedup();
+        assert_eq!(
+            diff(&api, &previous, &id).await,
+            want,
+            "round {round}: the diff"
+        );
+        previous = id;
+    }
+    // The log filtered by a folder finds the commits that changed it.
+    let (s, v) = api
+        .json(
+            Method::GET,
+            "/repositories/layers/refs/main/commits?prefixes=d03/&amount=100",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let messages: Vec<String> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["message"].as_str().unwrap().to_owned())
+        .collect();
+    touching.reverse();
+    assert_eq!(messages, touching);
+    // Both kinds of tree were made: layers, and a fold after one.
+    assert_eq!(
+        kinds.first(),
+        Some(&true),
+        "the first round is a layer: {kinds:?}"
+    );
+    let folded_after_layer = kinds.windows(2).any(|w| w[0] && !w[1]);
+    assert!(folded_after_layer, "a layer was folded: {kinds:?}");
+}
