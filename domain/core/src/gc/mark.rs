@@ -90,11 +90,14 @@ impl Marker<'_> {
             }
             self.check_cancel()?;
             let records = self.engine.trees.range_uncached(self.ns, &range).await?;
-            for (path, entry) in records.iter() {
-                let was_marked = before.as_ref().is_some_and(|u| !u.contains(path));
-                let hidden = now.as_ref().is_some_and(|h| h.contains(path));
+            for i in 0..records.len() {
+                let Some((path, entry)) = records.record(i)? else {
+                    break;
+                };
+                let was_marked = before.as_ref().is_some_and(|u| !u.contains(&path));
+                let hidden = now.as_ref().is_some_and(|h| h.contains(&path));
                 if !was_marked && !hidden {
-                    self.push_entry(entry, m.owner).await?;
+                    self.push_entry(&entry, m.owner).await?;
                 }
             }
             self.ranges_seen.insert(range, now);

@@ -128,39 +128,39 @@ impl TreeStore {
                 continue;
             }
             let range = self.range(ns, &info.id).await?;
-            let mut records = range.iter().peekable();
+            let mut j = 0;
             loop {
                 let change_here = next.as_ref().filter(|(p, _)| is_last || *p <= info.last);
-                match (records.peek(), change_here) {
+                match (range.path(j), change_here) {
                     (None, None) => break,
-                    (Some(_), None) => {
-                        let Some((p, e)) = records.next() else { break };
-                        out.push(p.clone(), e.clone()).await?;
+                    (Some(rp), Some((cp, _))) if rp < cp.as_str() => {
+                        copy_record(&mut out, &range, j).await?;
+                        j += 1;
                     }
-                    (rec, Some((cp, _))) => {
-                        let order = rec.map(|(rp, _)| rp.cmp(cp));
-                        match order {
-                            Some(std::cmp::Ordering::Less) => {
-                                let Some((p, e)) = records.next() else { break };
-                                out.push(p.clone(), e.clone()).await?;
+                    (Some(_), None) => {
+                        copy_record(&mut out, &range, j).await?;
+                        j += 1;
+                    }
+                    (rp, Some((cp, _))) => {
+                        let old = match rp == Some(cp.as_str()) {
+                            true => {
+                                j += 1;
+                                range.record(j - 1)?
                             }
-                            _ => {
-                                let same_path = order == Some(std::cmp::Ordering::Equal);
-                                let old = if same_path { records.next() } else { None };
-                                let Some((path, value)) = next.take() else {
-                                    break;
-                                };
-                                changed += write_change(
-                                    &mut out,
-                                    &mut paths,
-                                    (path, value),
-                                    old,
-                                    verbatim,
-                                )
-                                .await?;
-                                next = changes.next_change().await?;
-                            }
-                        }
+                            false => None,
+                        };
+                        let Some((path, value)) = next.take() else {
+                            break;
+                        };
+                        changed += write_change(
+                            &mut out,
+                            &mut paths,
+                            (path, value),
+                            old.as_ref(),
+                            verbatim,
+                        )
+                        .await?;
+                        next = changes.next_change().await?;
                     }
                 }
             }
@@ -324,6 +324,14 @@ impl ChangeSource for Chain<'_, '_> {
 }
 
 /// Writes the result of one change over the old record; 1 if it changed identity.
+/// Writes record `j` of `range` as it is.
+async fn copy_record(out: &mut TreeWriter, range: &super::Range, j: usize) -> Result<()> {
+    if let Some((p, e)) = range.record(j)? {
+        out.push(p, e).await?;
+    }
+    Ok(())
+}
+
 async fn write_change(
     out: &mut TreeWriter,
     paths: &mut ChangedPathsBuilder,

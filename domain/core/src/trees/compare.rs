@@ -4,6 +4,7 @@
 
 use super::{MetaRange, Range, Tree, TreeStore};
 use crate::error::Result;
+use futures::StreamExt;
 use std::cmp::Ordering;
 use std::collections::{HashSet, VecDeque};
 use tarn_model::tree::OverlayRecord;
@@ -38,6 +39,8 @@ struct Seq<'a> {
     index: usize,
     range: Option<Range>,
     pos: usize,
+    /// The record at `pos`, decoded once `fill` has settled there.
+    cur: Option<TreeRecord>,
 }
 
 impl<'a> Seq<'a> {
@@ -63,6 +66,7 @@ impl<'a> Seq<'a> {
             index: 0,
             range: None,
             pos: 0,
+            cur: None,
         }
     }
 
@@ -70,14 +74,19 @@ impl<'a> Seq<'a> {
     async fn fill(&mut self) -> Result<()> {
         loop {
             match &self.range {
-                Some(r) => match r.get(self.pos) {
-                    Some((p, _)) if self.scope.before_start(p.as_str()) => self.pos += 1,
-                    Some((p, _)) if self.scope.past_end(p.as_str()) => {
+                Some(r) => match r.path(self.pos) {
+                    Some(p) if self.scope.before_start(p) => self.pos += 1,
+                    Some(p) if self.scope.past_end(p) => {
                         self.ranges.clear();
                         self.range = None;
                         return Ok(());
                     }
-                    Some(_) => return Ok(()),
+                    Some(_) => {
+                        if self.cur.is_none() {
+                            self.cur = r.record(self.pos)?;
+                        }
+                        return Ok(());
+                    }
                     None => {
                         self.range = None;
                         self.index += 1;
@@ -90,12 +99,11 @@ impl<'a> Seq<'a> {
                     let r = self.store.range(self.ns, &info.id).await?;
                     // Start inside the range by binary search rather than a scan.
                     let start = match self.scope.after {
-                        Some(a) if a >= self.scope.prefix => {
-                            r.partition_point(|(p, _)| p.as_str() <= a)
-                        }
-                        _ => r.partition_point(|(p, _)| p.as_str() < self.scope.prefix),
+                        Some(a) if a >= self.scope.prefix => r.partition_point(|p| p <= a),
+                        _ => r.partition_point(|p| p < self.scope.prefix),
                     };
                     self.pos = start;
+                    self.cur = None;
                     self.range = Some(r);
                 }
             }
@@ -103,7 +111,13 @@ impl<'a> Seq<'a> {
     }
 
     fn current(&self) -> Option<&TreeRecord> {
-        self.range.as_ref().and_then(|r| r.get(self.pos))
+        self.cur.as_ref()
+    }
+
+    /// Steps past the current record.
+    fn step(&mut self) {
+        self.pos += 1;
+        self.cur = None;
     }
 }
 
@@ -157,19 +171,19 @@ impl TreeStore {
                     Ordering::Less => change(lp, ChangeKind::Removed, Some(le), None),
                     Ordering::Greater => change(rp, ChangeKind::Added, None, Some(re)),
                     Ordering::Equal if le.same_identity(re) => {
-                        l.pos += 1;
-                        r.pos += 1;
+                        l.step();
+                        r.step();
                         continue;
                     }
                     Ordering::Equal => change(lp, ChangeKind::Changed, Some(le), Some(re)),
                 },
             };
             match change.kind {
-                ChangeKind::Removed => l.pos += 1,
-                ChangeKind::Added => r.pos += 1,
+                ChangeKind::Removed => l.step(),
+                ChangeKind::Added => r.step(),
                 ChangeKind::Changed => {
-                    l.pos += 1;
-                    r.pos += 1;
+                    l.step();
+                    r.step();
                 }
             }
             out.push(change);
@@ -177,6 +191,9 @@ impl TreeStore {
         Ok(out)
     }
 }
+
+/// Ranges read at once to look paths up in a base.
+const PARALLEL_READS: usize = 8;
 
 /// Differences the bases of two layered trees are read for at a time.
 const BASE_BATCH: usize = 1024;
@@ -196,6 +213,63 @@ fn overlay_start(recs: &[OverlayRecord], scope: &Scope<'_>) -> usize {
 }
 
 impl TreeStore {
+    /// Reads, in parallel, the base ranges the first `limit` paths named by
+    /// one overlay alone will be looked up in (the other side's base), so
+    /// that the comparison then finds them cached: scattered changes are
+    /// each in a range of their own, and one read after another would add
+    /// up every read's latency.
+    async fn prefetch_for_diff(
+        &self,
+        ns: &StorageNamespace,
+        (l, r): (&Tree, &Tree),
+        (lo, ro): (&[OverlayRecord], &[OverlayRecord]),
+        scope: &Scope<'_>,
+        limit: usize,
+    ) -> Result<()> {
+        let (mut i, mut j) = (0, 0);
+        let mut wanted: Vec<RangeId> = Vec::new();
+        let mut seen: HashSet<RangeId> = HashSet::new();
+        let mut want = |base: &MetaRange, path: &ObjectPath| {
+            if let Some(info) = base.get(base.locate(path)) {
+                if info.first <= *path && seen.insert(info.id.clone()) {
+                    wanted.push(info.id.clone());
+                }
+            }
+        };
+        let mut found = 0;
+        while found < limit {
+            let (a, b) = (overlay_at(lo, i, scope), overlay_at(ro, j, scope));
+            match (a, b) {
+                (None, None) => break,
+                (Some((pa, _)), Some((pb, _))) if pa == pb => {
+                    i += 1;
+                    j += 1;
+                    continue;
+                }
+                (Some((pa, _)), Some((pb, _))) if pa < pb => {
+                    want(&r.base, pa);
+                    i += 1;
+                }
+                (Some((pa, _)), None) => {
+                    want(&r.base, pa);
+                    i += 1;
+                }
+                (_, Some((pb, _))) => {
+                    want(&l.base, pb);
+                    j += 1;
+                }
+            }
+            found += 1;
+        }
+        let mut reads = futures::stream::iter(wanted)
+            .map(|id| async move { self.range(ns, &id).await.map(|_| ()) })
+            .buffer_unordered(PARALLEL_READS);
+        while let Some(read) = reads.next().await {
+            read?;
+        }
+        Ok(())
+    }
+
     /// Differences where either tree is layered: the paths either overlay
     /// names, and those where the bases differ (none when they share one),
     /// each compared on its value in both trees. Base records are read only
@@ -209,6 +283,8 @@ impl TreeStore {
     ) -> Result<Vec<Change>> {
         let (lo, ro) = (l.overlay_records(), r.overlay_records());
         let (mut li, mut ri) = (overlay_start(lo, &scope), overlay_start(ro, &scope));
+        self.prefetch_for_diff(ns, (l, r), (&lo[li..], &ro[ri..]), &scope, limit)
+            .await?;
         let mut base: VecDeque<Change> = VecDeque::new();
         let mut base_after: Option<String> = None;
         let mut base_done = l.base_id == r.base_id;

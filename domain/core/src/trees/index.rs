@@ -2,10 +2,12 @@
 //! range share a long prefix, so the eight bytes after it, as a big-endian
 //! integer, order the keys (ties aside) without chasing a pointer per probe.
 
+use super::corrupt;
+use crate::error::Result;
 use std::ops::Deref;
 use tarn_model::footprint::{heap_block, HeapSize};
-use tarn_model::tree::{RangeInfo, TreeRecord};
-use tarn_model::ObjectPath;
+use tarn_model::tree::{RangeFile, RangeInfo, TreeRecord};
+use tarn_model::{Entry, InvalidValue, ObjectPath};
 
 /// Order-preserving 8-byte fingerprints of sorted keys, taken after the
 /// prefix they all share.
@@ -57,43 +59,69 @@ impl Fingerprints {
     }
 }
 
-/// Decoded records of a range with their lookup index.
+/// A range as cached: its file kept encoded (see [`RangeFile`]), with the
+/// lookup index of its paths.
 #[derive(Debug)]
 pub(crate) struct RangeData {
-    records: Vec<TreeRecord>,
+    file: RangeFile,
     index: Fingerprints,
 }
 
 impl RangeData {
-    /// Indexes sorted records.
-    pub(crate) fn new(records: Vec<TreeRecord>) -> Self {
-        let index = Fingerprints::new(records.iter().map(|(p, _)| p.as_str()));
-        Self { records, index }
+    /// Checks and indexes a range file.
+    pub(crate) fn parse(bytes: Vec<u8>) -> Result<Self, InvalidValue> {
+        let file = RangeFile::parse(bytes)?;
+        let index = Fingerprints::new((0..file.len()).map(|i| file.path(i).unwrap_or_default()));
+        Ok(Self { file, index })
     }
 
     /// The memory this range holds behind its `Arc` (allocation included).
     pub(crate) fn footprint(&self) -> usize {
         heap_block(std::mem::size_of::<Self>() + 16)
-            + self.records.heap_bytes()
+            + self.file.heap_bytes()
             + self.index.heap_bytes()
+    }
+
+    /// How many records it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.file.len()
+    }
+
+    /// The path of record `i`.
+    pub(crate) fn path(&self, i: usize) -> Option<&str> {
+        self.file.path(i)
+    }
+
+    /// Record `i`, decoded.
+    pub(crate) fn record(&self, i: usize) -> Result<Option<TreeRecord>> {
+        self.file.record(i).transpose().map_err(corrupt)
+    }
+
+    /// The entry of record `i`, decoded.
+    pub(crate) fn entry(&self, i: usize) -> Result<Option<Entry>> {
+        self.file.entry(i).transpose().map_err(corrupt)
+    }
+
+    /// The first position whose path fails `pred` (true of a prefix).
+    pub(crate) fn partition_point(&self, pred: impl FnMut(&str) -> bool) -> usize {
+        self.file.partition_point(pred)
     }
 
     /// The index of `path`, if present.
     pub(crate) fn find(&self, path: &ObjectPath) -> Option<usize> {
-        let first = self.records.first()?.0.as_str();
+        let first = self.file.path(0)?;
         let (lo, hi) = self.index.window(path.as_str(), first)?;
-        self.records[lo..hi]
-            .binary_search_by(|(p, _)| p.cmp(path))
-            .ok()
-            .map(|i| lo + i)
-    }
-}
-
-impl Deref for RangeData {
-    type Target = [TreeRecord];
-
-    fn deref(&self) -> &[TreeRecord] {
-        &self.records
+        // The first position in the window not below `path`.
+        let (mut at, mut end) = (lo, hi);
+        while at < end {
+            let mid = at + (end - at) / 2;
+            if self.file.path(mid).unwrap_or_default() < path.as_str() {
+                at = mid + 1;
+            } else {
+                end = mid;
+            }
+        }
+        (self.file.path(at) == Some(path.as_str())).then_some(at)
     }
 }
 
@@ -168,7 +196,8 @@ mod tests {
             keys in proptest::collection::btree_set("(tables/events/date=00[0-9]/)?part-[0-9a-c]{0,12}(\\.parquet)?", 0..60),
             probes in proptest::collection::vec("(tables/events/date=00[0-9]/)?part-[0-9a-c]{0,12}(\\.parquet)?", 1..30),
         ) {
-            let data = RangeData::new(records(&keys));
+            let recs = records(&keys);
+            let data = RangeData::parse(tarn_model::tree::encode_range(&recs)).unwrap();
             let infos: Vec<RangeInfo> = keys
                 .iter()
                 .map(|k| RangeInfo {
@@ -182,7 +211,7 @@ mod tests {
             let meta = MetaRangeData::new(infos.clone());
             for p in probes.iter().chain(keys.iter()) {
                 let path = ObjectPath::new(p.clone()).unwrap();
-                let want = data.records.binary_search_by(|(k, _)| k.cmp(&path)).ok();
+                let want = recs.binary_search_by(|(k, _)| k.cmp(&path)).ok();
                 prop_assert_eq!(data.find(&path), want, "{}", p);
                 prop_assert_eq!(meta.locate(&path), infos.partition_point(|r| r.last < path), "{}", p);
             }

@@ -211,7 +211,10 @@ impl TreeStore {
             return Ok(None);
         }
         let range = self.range(ns, &info.id).await?;
-        Ok(range.find(path).map(|j| range[j].1.clone()))
+        match range.find(path) {
+            Some(j) => range.entry(j),
+            None => Ok(None),
+        }
     }
 
     /// The value of `path` in `tree`: the overlay's, else the base's.

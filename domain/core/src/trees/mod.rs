@@ -18,14 +18,14 @@ use crate::counted_cache::{CacheStats, CountedCache};
 use crate::error::{Error, Result};
 use moka::sync::Cache;
 use std::sync::Arc;
-use tarn_model::tree::{self, RangeInfo, SplitRule, TreeRecord};
+use tarn_model::tree::{self, RangeInfo, SplitRule};
 use tarn_model::{BlockKey, Entry, MetaRangeId, ObjectPath, RangeId, StorageNamespace};
 use tarn_ports::{BlockStore, ByteStream};
 
 /// Where committed-tree files live inside a namespace.
 const TREE_PREFIX: &str = "_tarn/";
 
-/// A decoded range: sorted records.
+/// A cached range: its sorted records, decoded on demand.
 pub(crate) type Range = Arc<index::RangeData>;
 /// A decoded metarange: the ranges of a tree in key order.
 pub(crate) type MetaRange = Arc<index::MetaRangeData>;
@@ -56,9 +56,9 @@ pub(crate) fn metarange_key(id: &MetaRangeId) -> Result<BlockKey> {
 const MAX_TREE_FILE: usize = 256 << 20;
 
 impl TreeStore {
-    /// A store caching decoded files in up to `cache_bytes` of memory, as
-    /// the allocator counts it (a decoded range holds about twice its
-    /// encoded size).
+    /// A store caching files in up to `cache_bytes` of memory, as the
+    /// allocator counts it (a range is kept encoded, with 12 bytes of index
+    /// per record; a metarange or overlay is decoded).
     pub(crate) fn new(
         blocks: Arc<dyn BlockStore>,
         split: SplitRule,
@@ -201,9 +201,7 @@ impl TreeStore {
             return Ok(r);
         }
         let bytes = self.read_file(ns, &range_key(id)?).await?;
-        Ok(Arc::new(index::RangeData::new(
-            tree::decode_range(&bytes).map_err(corrupt)?,
-        )))
+        Ok(Arc::new(index::RangeData::parse(bytes).map_err(corrupt)?))
     }
 
     /// The ranges of tree `id`, read past the cache when it does not hold
@@ -222,12 +220,12 @@ impl TreeStore {
         )))
     }
 
-    /// Caches a range just written; the memory it takes.
-    pub(crate) fn remember_range(&self, id: RangeId, records: Vec<TreeRecord>) -> u64 {
-        let range = Arc::new(index::RangeData::new(records));
-        let bytes = range.footprint() as u64;
+    /// Caches a range just written (its file's bytes); the memory it takes.
+    pub(crate) fn remember_range(&self, id: RangeId, bytes: Vec<u8>) -> Result<u64> {
+        let range = Arc::new(index::RangeData::parse(bytes).map_err(corrupt)?);
+        let held = range.footprint() as u64;
         self.ranges.insert(id, range);
-        bytes
+        Ok(held)
     }
 
     /// Lookups and contents of the range, metarange and overlay caches.

@@ -16,15 +16,19 @@ struct BaseCursor {
     range_index: usize,
     range: Option<Range>,
     pos: usize,
+    /// The record at `pos`, decoded once the cursor has settled there.
+    cur: Option<TreeRecord>,
 }
 
 impl BaseCursor {
     async fn seek(&mut self, key: &str) -> Result<()> {
         self.range_index = self.meta.partition_point(|r| r.last.as_str() < key);
         self.range = None;
+        self.cur = None;
         self.fill().await?;
         if let Some(range) = &self.range {
-            self.pos = range.partition_point(|(p, _)| p.as_str() < key);
+            self.pos = range.partition_point(|p| p < key);
+            self.cur = None;
         }
         Ok(())
     }
@@ -32,7 +36,12 @@ impl BaseCursor {
     async fn fill(&mut self) -> Result<()> {
         loop {
             match &self.range {
-                Some(r) if self.pos < r.len() => return Ok(()),
+                Some(r) if self.pos < r.len() => {
+                    if self.cur.is_none() {
+                        self.cur = r.record(self.pos)?;
+                    }
+                    return Ok(());
+                }
                 Some(_) => {
                     self.range = None;
                     self.range_index += 1;
@@ -43,9 +52,16 @@ impl BaseCursor {
                     };
                     self.range = Some(self.store.range(&self.ns, &info.id).await?);
                     self.pos = 0;
+                    self.cur = None;
                 }
             }
         }
+    }
+
+    /// Steps past the current record.
+    fn step(&mut self) {
+        self.pos += 1;
+        self.cur = None;
     }
 
     async fn peek(&mut self) -> Result<Option<&TreeRecord>> {
@@ -54,7 +70,7 @@ impl BaseCursor {
     }
 
     fn current(&self) -> Option<&TreeRecord> {
-        self.range.as_ref().and_then(|r| r.get(self.pos))
+        self.cur.as_ref()
     }
 }
 
@@ -95,6 +111,7 @@ impl TreeCursor {
                 range_index: 0,
                 range: None,
                 pos: 0,
+                cur: None,
             },
             overlay: tree.overlay,
             opos: 0,
@@ -143,7 +160,7 @@ impl TreeCursor {
             };
             if order == Ordering::Equal {
                 // Replaced or removed by the overlay.
-                self.base.pos += 1;
+                self.base.step();
             }
             let from_overlay = order != Ordering::Less;
             if !from_overlay {
@@ -180,7 +197,7 @@ impl TreeCursor {
     /// Steps past the current record.
     pub(crate) fn advance(&mut self) {
         match self.at {
-            At::Base => self.base.pos += 1,
+            At::Base => self.base.step(),
             At::Overlay => {
                 self.opos += 1;
                 self.held = None;

@@ -80,7 +80,7 @@ impl TreeWriter {
         // The next commit or diff most likely reads what this one wrote;
         // of a bulk write, only the first part stays.
         if self.remembered < self.store.remember_per_write() {
-            self.remembered += self.store.remember_range(id.clone(), records);
+            self.remembered += self.store.remember_range(id.clone(), bytes.clone())?;
         }
         let blocks = self.store.blocks().clone();
         let ns = self.ns.clone();
