@@ -61,9 +61,11 @@ pub async fn open_stored(path: &Path) -> io::Result<(File, String, u64)> {
     Ok((file, etag, size))
 }
 
-/// The ETag, size and modification time of a stored file, read without
-/// the async runtime (for listings, which read many in one blocking task).
-pub fn stored_meta_sync(path: &Path) -> io::Result<(String, u64, std::time::SystemTime)> {
+/// A stored file opened without the async runtime: the file, its ETag,
+/// size and modification time.
+pub fn open_stored_sync(
+    path: &Path,
+) -> io::Result<(std::fs::File, String, u64, std::time::SystemTime)> {
     use std::io::Read;
     let mut file = std::fs::File::open(path)?;
     let mut h = [0u8; HEADER_LEN as usize];
@@ -79,10 +81,28 @@ pub fn stored_meta_sync(path: &Path) -> io::Result<(String, u64, std::time::Syst
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     let meta = file.metadata()?;
     Ok((
+        file,
         etag,
         meta.len().saturating_sub(HEADER_LEN),
         meta.modified()?,
     ))
+}
+
+/// `len` bytes of `file` from `offset` (a file that ends sooner is an
+/// error: it was cut after its size was read).
+pub fn read_at_sync(mut file: std::fs::File, offset: u64, len: u64) -> io::Result<Vec<u8>> {
+    use std::io::{Read, Seek};
+    file.seek(io::SeekFrom::Start(offset))?;
+    let mut body = vec![0u8; usize::try_from(len).map_err(io::Error::other)?];
+    file.read_exact(&mut body)?;
+    Ok(body)
+}
+
+/// The ETag, size and modification time of a stored file, read without
+/// the async runtime (for listings, which read many in one blocking task).
+pub fn stored_meta_sync(path: &Path) -> io::Result<(String, u64, std::time::SystemTime)> {
+    let (_, etag, size, modified) = open_stored_sync(path)?;
+    Ok((etag, size, modified))
 }
 
 /// A file being written in the temporary directory; removed on drop unless

@@ -32,6 +32,8 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
 const READ_CHUNK: usize = 256 * 1024;
+/// Bodies up to this size are read whole in one step, not streamed.
+const INLINE_READ: u64 = 256 * 1024;
 const TMP_DIR: &str = ".tarn-tmp";
 const MULTIPART_DIR: &str = ".tarn-multipart";
 
@@ -199,19 +201,42 @@ impl BlockStore for LocalBlockStore {
                 .map_err(|e| io_error(key, e))?;
             (file, meta, 0)
         } else {
+            // Opened, and a small body read, in one blocking step each: a
+            // step per call (open, header, metadata, seek, reads) costs
+            // more than reading a small file.
             let path = self.object_path(ns, key)?;
-            let (file, meta) = self.meta(&path, key).await?;
-            (file, meta, HEADER_LEN)
-        };
-        let (first, len, range) = match range {
-            None => (0, meta.size, None),
-            Some(r) => {
-                let (first, last) = r
-                    .resolve(meta.size)
-                    .ok_or_else(|| range_error(r, meta.size))?;
-                (first, last - first + 1, Some((first, last)))
+            let (file, etag, size, modified) =
+                tokio::task::spawn_blocking(move || file::open_stored_sync(&path))
+                    .await
+                    .map_err(|e| PortError::internal(format!("reading {key}: {e}")))?
+                    .map_err(|e| io_error(key, e))?;
+            let meta = ObjectMeta {
+                size,
+                etag,
+                last_modified: Timestamp::from_unix_micros(
+                    modified
+                        .duration_since(UNIX_EPOCH)
+                        .map(|d| d.as_micros() as i64)
+                        .unwrap_or(0),
+                ),
+            };
+            let (first, len, range) = resolve_range(range, meta.size)?;
+            if len <= INLINE_READ {
+                let body = tokio::task::spawn_blocking(move || {
+                    file::read_at_sync(file, HEADER_LEN + first, len)
+                })
+                .await
+                .map_err(|e| PortError::internal(format!("reading {key}: {e}")))?
+                .map_err(|e| io_error(key, e))?;
+                return Ok(GetOutcome {
+                    meta,
+                    range,
+                    body: ByteStream::from_bytes(body),
+                });
             }
+            (tokio::fs::File::from_std(file), meta, HEADER_LEN)
         };
+        let (first, len, range) = resolve_range(range, meta.size)?;
         file.seek(io::SeekFrom::Start(offset + first))
             .await
             .map_err(|e| io_error(key, e))?;
@@ -775,6 +800,21 @@ mod listing_tests {
                 prop_assert_eq!(got, want);
                 Ok(())
             })?;
+        }
+    }
+}
+
+/// `(first byte, length, the range served)` of a read of an object of
+/// `size` bytes.
+fn resolve_range(
+    range: Option<ByteRange>,
+    size: u64,
+) -> PortResult<(u64, u64, Option<(u64, u64)>)> {
+    match range {
+        None => Ok((0, size, None)),
+        Some(r) => {
+            let (first, last) = r.resolve(size).ok_or_else(|| range_error(r, size))?;
+            Ok((first, last - first + 1, Some((first, last))))
         }
     }
 }
