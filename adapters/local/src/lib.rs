@@ -658,6 +658,21 @@ fn sorted_walk(
     Ok(out)
 }
 
+/// The first and last byte a ranged read serves.
+type Served = Option<(u64, u64)>;
+
+/// `(first byte, length, the range served)` of a read of an object of
+/// `size` bytes.
+fn resolve_range(range: Option<ByteRange>, size: u64) -> PortResult<(u64, u64, Served)> {
+    match range {
+        None => Ok((0, size, None)),
+        Some(r) => {
+            let (first, last) = r.resolve(size).ok_or_else(|| range_error(r, size))?;
+            Ok((first, last - first + 1, Some((first, last))))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -800,21 +815,6 @@ mod listing_tests {
                 prop_assert_eq!(got, want);
                 Ok(())
             })?;
-        }
-    }
-}
-
-/// `(first byte, length, the range served)` of a read of an object of
-/// `size` bytes.
-fn resolve_range(
-    range: Option<ByteRange>,
-    size: u64,
-) -> PortResult<(u64, u64, Option<(u64, u64)>)> {
-    match range {
-        None => Ok((0, size, None)),
-        Some(r) => {
-            let (first, last) = r.resolve(size).ok_or_else(|| range_error(r, size))?;
-            Ok((first, last - first + 1, Some((first, last))))
         }
     }
 }
