@@ -346,6 +346,9 @@ pub struct TreeSettings {
     pub layer_min_records: u64,
     /// A layer of more records than this is folded into a plain tree.
     pub layer_max_records: usize,
+    /// A layer of at least this many records starts a `trees.compact` job
+    /// that folds it off the commit path (0: never).
+    pub layer_compact_records: usize,
 }
 
 /// Limits on requests that hold a connection without making progress.

@@ -124,7 +124,11 @@ impl Application {
             settings.cache.actions_bytes,
         )?
         .with_api(api);
-        let engine = Engine::new(stores, engine_settings(settings)).with_hooks(Arc::new(actions));
+        let engine = Engine::new(stores, engine_settings(settings))
+            .with_hooks(Arc::new(actions))
+            .with_compactions(Arc::new(crate::jobs::compact::CompactionJobs::new(
+                jobs_service.get_ref().clone(),
+            )));
         let jobs = job_runner(settings, job_store, engine.clone(), RunnerKinds::Server)?;
         let schedule = crate::jobs::gc_schedule::parse_interval(&settings.gc.schedule)
             .map_err(anyhow::Error::msg)?
@@ -403,6 +407,7 @@ pub(crate) fn engine_settings(settings: &Settings) -> EngineSettings {
         layering: tarn_domain::TreeLayering {
             min_base_records: settings.trees.layer_min_records,
             max_overlay_records: settings.trees.layer_max_records,
+            compact_records: settings.trees.layer_compact_records,
         },
         ..EngineSettings::default()
     }
@@ -473,6 +478,10 @@ pub(crate) fn job_runner(
             Arc::new(crate::jobs::refs::RestoreHandler(engine.clone())),
         );
         registry.register(JobKind::new(crate::jobs::import::IMPORT_KIND)?, import);
+        registry.register(
+            JobKind::new(crate::jobs::compact::COMPACT_KIND)?,
+            Arc::new(crate::jobs::compact::CompactHandler(engine.clone())),
+        );
     }
     Ok(JobRunner::new(
         store,

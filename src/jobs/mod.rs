@@ -3,6 +3,7 @@
 //! and records how they ended. Every instance runs one; the store's atomic
 //! claim makes sure a job runs in one place at a time.
 
+pub mod compact;
 pub mod gc;
 pub mod gc_schedule;
 pub mod import;

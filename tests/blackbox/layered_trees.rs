@@ -2,7 +2,9 @@
 //! (`trees.layer_min_records` set low), with layers folded along the way
 //! (`trees.layer_max_records`): after every commit, every path reads back as
 //! a naive model says, the listing holds exactly the model's paths, and the
-//! diff from the previous commit is exactly what changed. Runs on every
+//! diff from the previous commit is exactly what changed. And a layer that
+//! reaches `trees.layer_compact_records` is folded by a `trees.compact` job,
+//! after which the next commit layers onto the folded tree. Runs on every
 //! backend.
 
 use crate::support::api::Api;
@@ -248,4 +250,140 @@ async fn scattered_changes_onto_layers_read_back_exactly() {
     );
     let folded_after_layer = kinds.windows(2).any(|w| w[0] && !w[1]);
     assert!(folded_after_layer, "a layer was folded: {kinds:?}");
+}
+
+/// The base a layer file of commit `id` lies over and how many records it
+/// holds (`None` for a plain tree). The layout: the magic, the base's id
+/// (a length, then 64 hex digits), the record count as a varint.
+async fn layer_of(api: &Api, id: &str) -> Option<(String, u64)> {
+    let (s, c) = api
+        .json(
+            Method::GET,
+            &format!("/repositories/layers/commits/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    let tree = c["meta_range_id"].as_str().unwrap();
+    let resp = api
+        .req(
+            Method::GET,
+            &format!("/repositories/layers/metadata/object/meta_range/{tree}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let bytes = resp.bytes().await.unwrap();
+    if !bytes.starts_with(b"TARNLYR1") {
+        return None;
+    }
+    assert_eq!(bytes[8], 64, "a base id's length");
+    let base = String::from_utf8(bytes[9..73].to_vec()).unwrap();
+    let (mut count, mut shift) = (0u64, 0);
+    for b in &bytes[73..] {
+        count |= u64::from(b & 0x7f) << shift;
+        shift += 7;
+        if *b < 0x80 {
+            break;
+        }
+    }
+    Some((base, count))
+}
+
+#[tokio::test]
+async fn a_compaction_job_folds_a_large_layer_and_the_next_commit_starts_over() {
+    let api = Api {
+        tarn: TarnProcess::quickstart_with(&[
+            ("TARN_TREES__LAYER_MIN_RECORDS", "40"),
+            ("TARN_TREES__LAYER_MAX_RECORDS", "1000"),
+            ("TARN_TREES__LAYER_COMPACT_RECORDS", "10"),
+            ("TARN_JOBS__POLL_INTERVAL_MS", "100"),
+        ])
+        .await,
+        http: reqwest::Client::new(),
+    };
+    api.repo("layers").await;
+    let mut model: BTreeMap<String, String> = BTreeMap::new();
+    for i in 0..120 {
+        put(&api, &path(i), format!("v0 {i}")).await;
+        model.insert(path(i), format!("v0 {i}"));
+    }
+    let base = api.commit("layers", "main", "base").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(layer_of(&api, &base).await, None, "the first tree is plain");
+    let finished = || async {
+        let samples = crate::operations::scrape(&api.http, &api.tarn.url).await;
+        crate::operations::sum(
+            &samples,
+            "tarn_jobs_finished_total",
+            &[("kind", "trees.compact"), ("outcome", "succeeded")],
+        )
+    };
+    // Nine changes: a layer too small to compact.
+    for i in 0..9 {
+        put(&api, &path(i * 13), format!("v1 {i}")).await;
+        model.insert(path(i * 13), format!("v1 {i}"));
+    }
+    let small = api.commit("layers", "main", "nine").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (first_base, records) = layer_of(&api, &small).await.expect("a layer");
+    assert_eq!(records, 9);
+    // Three more, one a removal: twelve, enough to start a job.
+    put(&api, &path(5), "v2 5".into()).await;
+    model.insert(path(5), "v2 5".into());
+    put(&api, &path(150), "v2 150".into()).await;
+    model.insert(path(150), "v2 150".into());
+    remove(&api, &path(7)).await;
+    model.remove(&path(7));
+    let large = api.commit("layers", "main", "twelve").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(layer_of(&api, &large).await, Some((first_base.clone(), 12)));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while finished().await < 1.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no trees.compact job finished"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // The next commit layers onto the folded tree: a new base, and a layer
+    // of its own change only.
+    put(&api, &path(60), "v3 60".into()).await;
+    model.insert(path(60), "v3 60".into());
+    let next = api.commit("layers", "main", "after").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (folded_base, records) = layer_of(&api, &next).await.expect("a layer");
+    assert_ne!(folded_base, first_base, "layered onto the folded tree");
+    assert_eq!(records, 1);
+    for id in [&large, &next] {
+        let mut want = model.clone();
+        if id == &large {
+            want.remove(&path(60));
+            want.insert(path(60), "v0 60".into());
+        }
+        assert_eq!(
+            listing(&api, id).await,
+            want.keys().cloned().collect::<Vec<_>>()
+        );
+        for i in 0..200 {
+            let (s, body) = read(&api, id, &path(i)).await;
+            match want.get(&path(i)) {
+                Some(v) => assert_eq!((s, &body), (StatusCode::OK, v), "{}", path(i)),
+                None => assert_eq!(s, StatusCode::NOT_FOUND, "{}", path(i)),
+            }
+        }
+    }
+    assert_eq!(
+        diff(&api, &large, &next).await,
+        vec![(path(60), "changed".to_owned())]
+    );
 }

@@ -369,6 +369,41 @@ async fn run(large: usize) {
         );
     }
 
+    // 3b. Scattered commits grow the layer (a commit rewrites the layer
+    // file, so its cost grows with the layer) until it is worth compacting;
+    // then compaction, off the commit path, and a scattered commit after it.
+    let mut grown = Vec::new();
+    for round in 11..14 {
+        let changes: Vec<(String, Entry)> = spread(&mut rng, large)
+            .map(|i| (key(i), entry(i, round)))
+            .collect();
+        bench.stage(&big, "main", changes.into_iter()).await;
+        grown.push(format!("{:.1}", ms(bench.commit(&big, "main").await)));
+    }
+    println!(
+        "commits of 1,000 scattered changes onto a growing layer of {large}: {} ms",
+        grown.join(", ")
+    );
+    let t = Instant::now();
+    let report = bench
+        .engine
+        .compact_trees(&big, &mut |_, _| true)
+        .await
+        .unwrap();
+    let t_compact = t.elapsed();
+    let changes: Vec<(String, Entry)> = spread(&mut rng, large)
+        .map(|i| (key(i), entry(i, 10)))
+        .collect();
+    bench.stage(&big, "main", changes.into_iter()).await;
+    let t_after = bench.commit(&big, "main").await;
+    println!(
+        "compaction of the {large}-object tree's layer ({} records, {} folded): {:.0} ms in the background; a commit of 1,000 scattered changes after it: {:.1} ms",
+        report.records,
+        report.folded,
+        ms(t_compact),
+        ms(t_after)
+    );
+
     // 4. Stat of random committed paths with a warm cache, one task.
     let head = bench
         .engine

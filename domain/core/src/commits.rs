@@ -242,6 +242,7 @@ impl Engine {
             None => self.stores.refs.put_commit(repo, &commit).await,
         };
         stored.named(Entity::Repository, repo)?;
+        self.note_layer(repo, &commit.meta_range_id);
         Ok(commit)
     }
 

@@ -10,6 +10,7 @@ pub mod actions;
 pub mod auth;
 mod branches;
 mod commits;
+mod compaction;
 mod counted_cache;
 mod data;
 mod diff;
@@ -38,6 +39,7 @@ mod trees;
 
 pub use branches::ResetScope;
 pub use commits::CommitRequest;
+pub use compaction::{CompactionReport, CompactionRequests};
 pub use data::{CopyChanges, Described, LinkRequest, ObjectRead, UploadRequest, WriteCondition};
 pub use diff::{DiffItem, DiffKind, DiffRequest};
 pub use error::{Entity, Error, Protected, Result};
@@ -162,6 +164,9 @@ pub struct Engine {
     settings: EngineSettings,
     /// Runs the hooks of events (none: no hooks run).
     hooks: Option<std::sync::Arc<dyn actions::Hooks>>,
+    /// Told when a commit leaves a layer worth compacting (none: layers
+    /// are folded only when a commit passes their bound).
+    compactions: Option<std::sync::Arc<dyn compaction::CompactionRequests>>,
     /// The user the events of this engine's operations are told they come
     /// from, when the operation does not name one (see
     /// [`Engine::acting_as`]).
@@ -211,6 +216,7 @@ impl Engine {
             ),
             settings,
             hooks: None,
+            compactions: None,
             actor: None,
         }
     }

@@ -50,9 +50,14 @@ enum Op {
     ResetStaging(&'static str),
     HardResetToParent(&'static str),
     Merge(&'static str, &'static str),
+    /// Layered trees at the branch heads folded off the commit path.
+    Compact,
     Advance(i64),
     Rules(u8, Option<(&'static str, u8)>),
-    Gc { as_of_hours: i64, grace_hours: i64 },
+    Gc {
+        as_of_hours: i64,
+        grace_hours: i64,
+    },
 }
 
 fn branch() -> impl Strategy<Value = &'static str> {
@@ -73,6 +78,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => branch().prop_map(Op::ResetStaging),
         1 => branch().prop_map(Op::HardResetToParent),
         2 => (branch(), branch()).prop_map(|(s, d)| Op::Merge(s, d)),
+        2 => Just(Op::Compact),
         3 => prop_oneof![Just(1i64), Just(12), Just(24), Just(72)].prop_map(Op::Advance),
         1 => (0u8..4, prop::option::of((branch(), 0u8..6)))
             .prop_map(|(d, b)| Op::Rules(d, b)),
@@ -127,6 +133,7 @@ impl Harness {
             TreeLayering {
                 min_base_records: 0,
                 max_overlay_records: (n % 5) as usize,
+                compact_records: (n % 3) as usize,
             }
         };
         let engine = Engine::new(
@@ -242,6 +249,11 @@ impl Harness {
                 };
                 if let Ok(c) = self.engine.merge(repo, s, &bn(d), req).await {
                     self.remember(c.id).await;
+                }
+            }
+            Op::Compact => {
+                if let Err(e) = self.engine.compact_trees(repo, &mut |_, _| true).await {
+                    return Err(TestCaseError::fail(format!("compaction: {e}")));
                 }
             }
             Op::Advance(hours) => self.clock.advance(hours * HOUR),

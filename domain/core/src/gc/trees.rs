@@ -1,6 +1,8 @@
 //! Tree files (ranges and metaranges) that no commit references: left by
 //! commits and merges that failed or lost a race. Every commit's tree counts
-//! as referenced, kept by retention or not, so expired commits still list.
+//! as referenced, kept by retention or not, so expired commits still list,
+//! and so does the plain tree a compaction folded a referenced layered tree
+//! into (its marker, `_tarn/compacted/<id>`, is kept with the commit).
 //!
 //! Tree files are content-addressed: a commit in flight may write (or reuse)
 //! a file with the same name as an unreferenced one the run is about to
@@ -60,6 +62,26 @@ pub(super) async fn referenced(
         out.insert(format!("metarange/{}", tree.base_id));
         for info in tree.base.iter() {
             out.insert(format!("range/{}", info.id));
+        }
+        // The plain tree a compaction folded it into: the next commit onto
+        // it starts there. It holds nothing the layered tree does not, so
+        // one that cannot be read is passed over (a commit then starts from
+        // the layered tree, and the next compaction writes it again).
+        if tree.overlay.is_some() {
+            if let Some(plain) = engine.trees.compacted(ns, &id).await? {
+                if out.insert(format!("metarange/{plain}")) {
+                    match engine.trees.tree_uncached(ns, &plain).await {
+                        Ok(folded) => {
+                            for info in folded.base.iter() {
+                                out.insert(format!("range/{}", info.id));
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(tree = %id, compacted = %plain, error = %e, "cannot read a compacted tree");
+                        }
+                    }
+                }
+            }
         }
     }
     Ok(out)

@@ -145,6 +145,7 @@ impl Fixture {
     }
 }
 
+mod compaction;
 mod data;
 mod diff_merge;
 mod gc;

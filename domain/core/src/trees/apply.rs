@@ -51,7 +51,7 @@ impl TreeStore {
         base: &MetaRangeId,
         changes: &mut dyn ChangeSource,
     ) -> Result<Applied> {
-        let tree = self.tree(ns, base).await?;
+        let tree = self.tree_for_commit(ns, base).await?;
         let layering = self.layering();
         let large = tree.base_records() >= layering.min_base_records;
         if tree.overlay.is_none() && !large {
@@ -107,7 +107,7 @@ impl TreeStore {
     /// touch are reused as they are. A change that leaves a path's identity
     /// as it was keeps the old record, unless `verbatim` (then the change's
     /// record is written, and still counts as no change).
-    async fn apply_plain(
+    pub(super) async fn apply_plain(
         &self,
         ns: &StorageNamespace,
         meta: &MetaRange,
@@ -323,7 +323,6 @@ impl ChangeSource for Chain<'_, '_> {
     }
 }
 
-/// Writes the result of one change over the old record; 1 if it changed identity.
 /// Writes record `j` of `range` as it is.
 async fn copy_record(out: &mut TreeWriter, range: &super::Range, j: usize) -> Result<()> {
     if let Some((p, e)) = range.record(j)? {
@@ -332,6 +331,7 @@ async fn copy_record(out: &mut TreeWriter, range: &super::Range, j: usize) -> Re
     Ok(())
 }
 
+/// Writes the result of one change over the old record; 1 if it changed identity.
 async fn write_change(
     out: &mut TreeWriter,
     paths: &mut ChangedPathsBuilder,

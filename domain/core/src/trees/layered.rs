@@ -21,6 +21,9 @@ pub struct Layering {
     pub min_base_records: u64,
     /// An overlay past this many records is folded into a new plain tree.
     pub max_overlay_records: usize,
+    /// An overlay of at least this many records is worth folding off the
+    /// commit path, by compaction (0: never; commits fold past the bound).
+    pub compact_records: usize,
 }
 
 impl Default for Layering {
@@ -28,16 +31,24 @@ impl Default for Layering {
         Self {
             min_base_records: 100_000,
             max_overlay_records: 16_384,
+            compact_records: 4_096,
         }
     }
 }
 
 impl Layering {
+    /// Whether an overlay of `records` is worth compacting off the commit
+    /// path.
+    pub fn wants_compaction(&self, records: usize) -> bool {
+        self.compact_records > 0 && records >= self.compact_records
+    }
+
     /// Never layered (every tree plain, as before layers existed).
     pub fn off() -> Self {
         Self {
             min_base_records: u64::MAX,
             max_overlay_records: 0,
+            compact_records: 0,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! byte-bounded cache of decoded files.
 
 mod apply;
+mod compact;
 pub(crate) mod compare;
 mod index;
 mod layered;
@@ -10,6 +11,7 @@ mod walk;
 mod writer;
 
 pub(crate) use apply::{Applied, ChangeSource, TreeChange};
+pub(crate) use compact::Compacted;
 pub use layered::Layering;
 pub(crate) use layered::{Overlay, Tree};
 pub(crate) use walk::TreeCursor;
@@ -297,9 +299,13 @@ impl TreeStore {
     }
 }
 
-/// Roughly the memory a decoded record takes.
 fn corrupt(e: tarn_model::InvalidValue) -> Error {
     Error::Internal(tarn_ports::PortError::internal(format!(
         "corrupt tree file: {e}"
     )))
+}
+
+/// A corrupt file of a kind that has no decoder of its own.
+fn corrupt_text(what: &str) -> Error {
+    Error::Internal(tarn_ports::PortError::internal(format!("corrupt {what}")))
 }

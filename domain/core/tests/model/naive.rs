@@ -480,6 +480,7 @@ impl Model {
                 self.tags.remove(name).ok_or(Outcome::NotFound)?;
                 Ok(None)
             }
+            Op::Compact => Ok(None),
             Op::Seal { branch } => {
                 let b = self.branches.get_mut(branch).ok_or(Outcome::NotFound)?;
                 // Only a token that holds something is sealed; staging is

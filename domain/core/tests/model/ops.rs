@@ -102,6 +102,9 @@ pub(crate) enum Op {
     Seal {
         branch: &'static str,
     },
+    /// Compaction of the layered trees at every branch head: nothing a
+    /// user sees may change, and later commits start from the folded trees.
+    Compact,
 }
 
 fn branch() -> impl Strategy<Value = &'static str> {
@@ -186,6 +189,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (branch(), target(), parent_number())
             .prop_map(|(branch, target, parent)| Op::CherryPick { branch, target, parent }),
         3 => branch().prop_map(|branch| Op::Seal { branch }),
+        3 => Just(Op::Compact),
     ]
 }
 
