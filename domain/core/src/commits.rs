@@ -134,6 +134,7 @@ impl Engine {
             };
             if self.try_update(repo, &sealed, &moved).await? {
                 tracing::info!(commit = %commit.id, changes = applied.changed, "committed");
+                self.note_layer(repo, &commit.meta_range_id);
                 let mut post = record(HookEvent::PostCommit, commit.id.as_str());
                 post.commit_id = commit.id.to_string();
                 post.pre_run_id = pre_run_id;
@@ -242,7 +243,6 @@ impl Engine {
             None => self.stores.refs.put_commit(repo, &commit).await,
         };
         stored.named(Entity::Repository, repo)?;
-        self.note_layer(repo, &commit.meta_range_id);
         Ok(commit)
     }
 

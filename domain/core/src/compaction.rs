@@ -44,7 +44,8 @@ impl Engine {
 
     /// Tells the compaction requests about tree `tree` of `repo` if it is a
     /// layer worth compacting (known from the cache: the commit just wrote
-    /// it).
+    /// it). Called once the commit's branch has moved, so that a job finds
+    /// the tree at the branch's head.
     pub(crate) fn note_layer(&self, repo: &RepositoryId, tree: &MetaRangeId) {
         let Some(requests) = &self.compactions else {
             return;

@@ -440,6 +440,7 @@ impl Engine {
         if !self.try_update(repo, b, &moved).await? {
             return Ok(None);
         }
+        self.note_layer(repo, &commit.meta_range_id);
         let mut post = record(event.post, commit.id.to_string());
         post.commit_id = commit.id.to_string();
         post.pre_run_id = pre_run_id;

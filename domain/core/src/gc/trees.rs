@@ -64,27 +64,50 @@ pub(super) async fn referenced(
             out.insert(format!("range/{}", info.id));
         }
         // The plain tree a compaction folded it into: the next commit onto
-        // it starts there. It holds nothing the layered tree does not, so
-        // one that cannot be read is passed over (a commit then starts from
-        // the layered tree, and the next compaction writes it again).
-        if tree.overlay.is_some() {
+        // it starts there. Only layers large enough to compact have one.
+        let layering = engine.trees.layering();
+        if tree.overlay.is_some() && layering.wants_compaction(tree.overlay_records().len()) {
             if let Some(plain) = engine.trees.compacted(ns, &id).await? {
-                if out.insert(format!("metarange/{plain}")) {
-                    match engine.trees.tree_uncached(ns, &plain).await {
-                        Ok(folded) => {
-                            for info in folded.base.iter() {
-                                out.insert(format!("range/{}", info.id));
-                            }
-                        }
-                        Err(e) => {
-                            tracing::warn!(tree = %id, compacted = %plain, error = %e, "cannot read a compacted tree");
-                        }
-                    }
+                if !out.contains(&format!("metarange/{plain}")) {
+                    reference_compacted(engine, ns, &id, &plain, &mut out).await?;
                 }
             }
         }
     }
     Ok(out)
+}
+
+/// Adds the files of `plain`, the tree a compaction folded `layered` into.
+/// A compacted tree whose file is gone (it holds nothing the layered tree
+/// does not: commits then start from the layered tree, and the next
+/// compaction writes it again) is passed over; any other failure to read
+/// it fails the run, which must not trash what the next commit reads.
+async fn reference_compacted(
+    engine: &Engine,
+    ns: &StorageNamespace,
+    layered: &MetaRangeId,
+    plain: &MetaRangeId,
+    out: &mut HashSet<String>,
+) -> Result<()> {
+    match engine.trees.tree_uncached(ns, plain).await {
+        Ok(folded) => {
+            out.insert(format!("metarange/{plain}"));
+            for info in folded.base.iter() {
+                out.insert(format!("range/{}", info.id));
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let key = crate::trees::metarange_key(plain)?;
+            match engine.trees.blocks().head(ns, &key).await {
+                Err(gone) if gone.kind() == tarn_ports::ErrorKind::NotFound => {
+                    tracing::warn!(tree = %layered, compacted = %plain, "a compacted tree is gone; passed over");
+                    Ok(())
+                }
+                _ => Err(e),
+            }
+        }
+    }
 }
 
 /// Tree files and trash to act on, with the tally of unreferenced ones.

@@ -20,20 +20,28 @@ impl CompactionRequests for Asked {
     }
 }
 
-/// A fixture whose trees take layers from 10 records, fold past 40, and
-/// want compacting from 10 (a quarter of 40).
-async fn layered() -> (Fixture, Arc<Asked>) {
-    let f = fixture().await;
-    let asked = Arc::new(Asked::default());
-    let settings = EngineSettings {
+/// Trees that take layers from 10 records, want compacting from 10 and
+/// fold past 40, in ranges of a few records.
+fn settings() -> EngineSettings {
+    EngineSettings {
         layering: TreeLayering {
             min_base_records: 10,
             max_overlay_records: 40,
             compact_records: 10,
         },
+        split: SplitRule {
+            raggedness: 4,
+            max_bytes: 1 << 20,
+        },
         ..EngineSettings::default()
-    };
-    let engine = Engine::new(f.engine.stores.clone(), settings).with_compactions(asked.clone());
+    }
+}
+
+/// A fixture on [`settings`], telling the compactions it asks for.
+async fn layered() -> (Fixture, Arc<Asked>) {
+    let f = fixture().await;
+    let asked = Arc::new(Asked::default());
+    let engine = Engine::new(f.engine.stores.clone(), settings()).with_compactions(asked.clone());
     (Fixture { engine, ..f }, asked)
 }
 
@@ -113,6 +121,7 @@ async fn a_large_layer_is_asked_for_folded_and_the_next_commit_starts_over() {
         .await
         .unwrap();
     assert_eq!((again.folded, again.already), (0, 1));
+    assert_eq!(f.engine.trees.list_files(&ns()).await.unwrap(), files);
 
     // The next commit layers onto the folded tree: its overlay holds its
     // own change only, not the twelve before it.
@@ -154,6 +163,27 @@ async fn a_large_layer_is_asked_for_folded_and_the_next_commit_starts_over() {
         .unwrap();
     let paths: Vec<&str> = diff.items.iter().map(|d| d.path.as_str()).collect();
     assert_eq!(paths, vec!["k/003"]);
+    // With nothing cached, that diff reads the one range the change is in,
+    // not every range of both bases that the fold rewrote.
+    let fresh = Engine::new(f.engine.stores.clone(), settings());
+    let diff = fresh
+        .diff_refs(
+            &f.repo,
+            large.id.as_str(),
+            "main",
+            false,
+            &DiffRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(diff.items.len(), 1);
+    let ranges_read: u64 = fresh
+        .cache_stats()
+        .iter()
+        .filter(|s| s.cache == "ranges")
+        .map(|s| s.misses)
+        .sum();
+    assert_eq!(ranges_read, 1, "ranges read by the diff");
 }
 
 #[tokio::test]
@@ -208,17 +238,7 @@ async fn garbage_collection_keeps_the_folded_tree_and_its_marker() {
     };
     assert_eq!(trees(&after), trees(&before), "nothing of the trees went");
     // A fresh engine commits onto the folded tree, reading its files.
-    let engine = Engine::new(
-        f.engine.stores.clone(),
-        EngineSettings {
-            layering: TreeLayering {
-                min_base_records: 10,
-                max_overlay_records: 40,
-                compact_records: 10,
-            },
-            ..EngineSettings::default()
-        },
-    );
+    let engine = Engine::new(f.engine.stores.clone(), settings());
     let f = Fixture { engine, ..f };
     f.put("main", "k/999", "late").await;
     let next = f.commit("main", "late").await;

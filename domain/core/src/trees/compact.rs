@@ -55,6 +55,10 @@ impl TreeStore {
         ns: &StorageNamespace,
         id: &MetaRangeId,
     ) -> Result<Option<MetaRangeId>> {
+        let cached = (ns.as_str().to_owned(), id.clone());
+        if let Some(plain) = self.markers.get(&cached) {
+            return Ok(Some(plain));
+        }
         let key = marker_key(id)?;
         let got = match self.blocks.get(ns, &key, None).await {
             Ok(got) => got,
@@ -68,6 +72,7 @@ impl TreeStore {
             .map_err(|e| Error::Internal(tarn_ports::PortError::internal(e.to_string())))?;
         let text = std::str::from_utf8(&bytes).map_err(|_| corrupt_text("compaction marker"))?;
         let plain = MetaRangeId::new(text.trim()).map_err(|_| corrupt_text("compaction marker"))?;
+        self.markers.insert(cached, plain.clone());
         Ok(Some(plain))
     }
 
@@ -100,6 +105,33 @@ impl TreeStore {
             Ok(_) => Ok(tree),
             Err(e) => {
                 tracing::warn!(tree = %id, compacted = %plain, error = %e, "cannot read a compacted tree; committing onto the layered tree");
+                Ok(tree)
+            }
+        }
+    }
+
+    /// Layered tree `tree` (of id `id`) as the plain tree a compaction folded
+    /// it into, when that is `other_base`: the two then compare by their
+    /// overlays alone, where comparing the bases would read every range
+    /// the fold rewrote. Otherwise `tree` as it is.
+    pub(crate) async fn as_compacted_onto(
+        &self,
+        ns: &StorageNamespace,
+        id: &MetaRangeId,
+        tree: Tree,
+        other_base: &MetaRangeId,
+    ) -> Result<Tree> {
+        if !self
+            .layering()
+            .wants_compaction(tree.overlay_records().len())
+        {
+            return Ok(tree);
+        }
+        match self.compacted(ns, id).await {
+            Ok(Some(plain)) if plain == *other_base => self.tree(ns, &plain).await,
+            Ok(_) => Ok(tree),
+            Err(e) => {
+                tracing::warn!(tree = %id, error = %e, "cannot read a compaction marker; comparing the layered tree");
                 Ok(tree)
             }
         }

@@ -99,8 +99,10 @@ impl<'a> Seq<'a> {
                     let r = self.store.range(self.ns, &info.id).await?;
                     // Start inside the range by binary search rather than a scan.
                     let start = match self.scope.after {
-                        Some(a) if a >= self.scope.prefix => r.partition_point(|p| p <= a),
-                        _ => r.partition_point(|p| p < self.scope.prefix),
+                        Some(a) if a >= self.scope.prefix => {
+                            r.partition_point(|p| p <= a.as_bytes())
+                        }
+                        _ => r.partition_point(|p| p < self.scope.prefix.as_bytes()),
                     };
                     self.pos = start;
                     self.cur = None;
@@ -135,7 +137,12 @@ impl TreeStore {
         if left == right || limit == 0 {
             return Ok(Vec::new());
         }
-        let (l, r) = (self.tree(ns, left).await?, self.tree(ns, right).await?);
+        let (mut l, mut r) = (self.tree(ns, left).await?, self.tree(ns, right).await?);
+        if l.base_id != r.base_id {
+            // A commit onto a compacted layer lies over the folded tree.
+            l = self.as_compacted_onto(ns, left, l, &r.base_id).await?;
+            r = self.as_compacted_onto(ns, right, r, &l.base_id).await?;
+        }
         if l.overlay.is_none() && r.overlay.is_none() {
             return self.diff_plain(ns, &l.base, &r.base, scope, limit).await;
         }
@@ -229,9 +236,13 @@ impl TreeStore {
         let (mut i, mut j) = (0, 0);
         let mut wanted: Vec<RangeId> = Vec::new();
         let mut seen: HashSet<RangeId> = HashSet::new();
+        // Reads past what the cache can keep would be read again.
+        let budget = self.remember_per_write() * 4;
+        let mut bytes = 0u64;
         let mut want = |base: &MetaRange, path: &ObjectPath| {
             if let Some(info) = base.get(base.locate(path)) {
-                if info.first <= *path && seen.insert(info.id.clone()) {
+                if info.first <= *path && bytes < budget && seen.insert(info.id.clone()) {
+                    bytes += info.bytes;
                     wanted.push(info.id.clone());
                 }
             }

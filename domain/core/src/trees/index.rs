@@ -13,8 +13,8 @@ use tarn_model::{Entry, InvalidValue, ObjectPath};
 /// prefix they all share.
 #[derive(Debug)]
 struct Fingerprints {
-    /// Length of the prefix every key shares.
-    common: usize,
+    /// The prefix every key shares.
+    common: Box<[u8]>,
     values: Vec<u64>,
 }
 
@@ -30,32 +30,38 @@ fn fingerprint(key: &[u8], from: usize) -> u64 {
 impl Fingerprints {
     fn heap_bytes(&self) -> usize {
         heap_block(self.values.capacity() * std::mem::size_of::<u64>())
+            + heap_block(self.common.len())
     }
 
-    fn new<'a>(keys: impl Iterator<Item = &'a str> + Clone) -> Self {
+    fn new<'a>(keys: impl Iterator<Item = &'a [u8]> + Clone) -> Self {
         let mut all = keys.clone();
-        let common = match (all.next(), all.last()) {
-            (Some(a), Some(b)) => a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count(),
-            (Some(a), None) => a.len(),
-            _ => 0,
+        let common: &[u8] = match (all.next(), all.last()) {
+            (Some(a), Some(b)) => {
+                let n = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+                &a[..n]
+            }
+            (Some(a), None) => a,
+            _ => &[],
         };
+        let from = common.len();
         Self {
-            common,
-            values: keys.map(|k| fingerprint(k.as_bytes(), common)).collect(),
+            common: common.into(),
+            values: keys.map(|k| fingerprint(k, from)).collect(),
         }
     }
 
     /// The window of positions whose fingerprint equals `key`'s (where `key`
-    /// would sort among them), or `None` when `key` lacks the shared prefix
-    /// (`first` is any of the keys).
-    fn window(&self, key: &str, first: &str) -> Option<(usize, usize)> {
-        if key.as_bytes().get(..self.common) != first.as_bytes().get(..self.common) {
+    /// would sort among them), or `None` when `key` lacks the shared prefix.
+    fn window(&self, key: &[u8]) -> Option<(usize, usize)> {
+        if !key.starts_with(&self.common) {
             return None;
         }
         // Zero padding, and no NUL in paths, keep fingerprints in key order.
-        let f = fingerprint(key.as_bytes(), self.common);
+        let f = fingerprint(key, self.common.len());
         let lo = self.values.partition_point(|&x| x < f);
-        Some((lo, lo + self.values[lo..].partition_point(|&x| x <= f)))
+        // Fingerprints rarely repeat: step over the equal ones.
+        let hi = lo + self.values[lo..].iter().take_while(|&&x| x == f).count();
+        Some((lo, hi))
     }
 }
 
@@ -71,7 +77,8 @@ impl RangeData {
     /// Checks and indexes a range file.
     pub(crate) fn parse(bytes: Vec<u8>) -> Result<Self, InvalidValue> {
         let file = RangeFile::parse(bytes)?;
-        let index = Fingerprints::new((0..file.len()).map(|i| file.path(i).unwrap_or_default()));
+        let index =
+            Fingerprints::new((0..file.len()).map(|i| file.path_bytes(i).unwrap_or_default()));
         Ok(Self { file, index })
     }
 
@@ -102,26 +109,27 @@ impl RangeData {
         self.file.entry(i).transpose().map_err(corrupt)
     }
 
-    /// The first position whose path fails `pred` (true of a prefix).
-    pub(crate) fn partition_point(&self, pred: impl FnMut(&str) -> bool) -> usize {
+    /// The first position whose path (as bytes) fails `pred` (true of a
+    /// prefix).
+    pub(crate) fn partition_point(&self, pred: impl FnMut(&[u8]) -> bool) -> usize {
         self.file.partition_point(pred)
     }
 
     /// The index of `path`, if present.
     pub(crate) fn find(&self, path: &ObjectPath) -> Option<usize> {
-        let first = self.file.path(0)?;
-        let (lo, hi) = self.index.window(path.as_str(), first)?;
+        let key = path.as_str().as_bytes();
+        let (lo, hi) = self.index.window(key)?;
         // The first position in the window not below `path`.
         let (mut at, mut end) = (lo, hi);
         while at < end {
             let mid = at + (end - at) / 2;
-            if self.file.path(mid).unwrap_or_default() < path.as_str() {
+            if self.file.path_bytes(mid).unwrap_or_default() < key {
                 at = mid + 1;
             } else {
                 end = mid;
             }
         }
-        (self.file.path(at) == Some(path.as_str())).then_some(at)
+        (at < hi && self.file.path_bytes(at) == Some(key)).then_some(at)
     }
 }
 
@@ -135,7 +143,7 @@ pub(crate) struct MetaRangeData {
 impl MetaRangeData {
     /// Indexes a metarange.
     pub(crate) fn new(ranges: Vec<RangeInfo>) -> Self {
-        let index = Fingerprints::new(ranges.iter().map(|r| r.last.as_str()));
+        let index = Fingerprints::new(ranges.iter().map(|r| r.last.as_str().as_bytes()));
         Self { ranges, index }
     }
 
@@ -149,10 +157,7 @@ impl MetaRangeData {
     /// The first range whose last key is not below `path`: the only one that
     /// can hold it.
     pub(crate) fn locate(&self, path: &ObjectPath) -> usize {
-        let Some(first) = self.ranges.first() else {
-            return 0;
-        };
-        match self.index.window(path.as_str(), first.last.as_str()) {
+        match self.index.window(path.as_str().as_bytes()) {
             Some((lo, hi)) => lo + self.ranges[lo..hi].partition_point(|r| r.last < *path),
             None => self.ranges.partition_point(|r| r.last < *path),
         }

@@ -39,6 +39,9 @@ pub(crate) struct TreeStore {
     ranges: CountedCache<RangeId, Range>,
     metaranges: CountedCache<MetaRangeId, MetaRange>,
     overlays: CountedCache<MetaRangeId, Overlay>,
+    /// Compaction markers found, by namespace and layered tree (markers
+    /// never change once written).
+    markers: Cache<(String, MetaRangeId), MetaRangeId>,
     split: SplitRule,
     layering: Layering,
     /// How much of what one write produces the cache keeps (bytes): a
@@ -96,6 +99,7 @@ impl TreeStore {
                     .build(),
             )
             .in_bytes(),
+            markers: Cache::new(4096),
             split,
             layering,
             remember_per_write: cache_bytes / 16,

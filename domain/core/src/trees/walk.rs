@@ -23,13 +23,15 @@ struct BaseCursor {
 impl BaseCursor {
     async fn seek(&mut self, key: &str) -> Result<()> {
         self.range_index = self.meta.partition_point(|r| r.last.as_str() < key);
-        self.range = None;
+        self.range = match self.meta.get(self.range_index) {
+            Some(info) => Some(self.store.range(&self.ns, &info.id).await?),
+            None => None,
+        };
+        self.pos = match &self.range {
+            Some(range) => range.partition_point(|p| p < key.as_bytes()),
+            None => 0,
+        };
         self.cur = None;
-        self.fill().await?;
-        if let Some(range) = &self.range {
-            self.pos = range.partition_point(|p| p < key);
-            self.cur = None;
-        }
         Ok(())
     }
 
