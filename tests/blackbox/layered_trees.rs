@@ -92,8 +92,8 @@ async fn diff(api: &Api, left: &str, right: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Whether commit `id`'s tree file is a layer (else a plain metarange).
-async fn layered(api: &Api, id: &str) -> bool {
+/// The bytes of commit `id`'s tree file.
+async fn tree_file(api: &Api, id: &str) -> Vec<u8> {
     let (s, c) = api
         .json(
             Method::GET,
@@ -112,7 +112,12 @@ async fn layered(api: &Api, id: &str) -> bool {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    resp.bytes().await.unwrap().starts_with(b"TARNLYR1")
+    resp.bytes().await.unwrap().to_vec()
+}
+
+/// Whether commit `id`'s tree file is a layer (else a plain metarange).
+async fn layered(api: &Api, id: &str) -> bool {
+    tree_file(api, id).await.starts_with(b"TARNLYR1")
 }
 
 fn path(i: u64) -> String {
@@ -256,25 +261,7 @@ async fn scattered_changes_onto_layers_read_back_exactly() {
 /// holds (`None` for a plain tree). The layout: the magic, the base's id
 /// (a length, then 64 hex digits), the record count as a varint.
 async fn layer_of(api: &Api, id: &str) -> Option<(String, u64)> {
-    let (s, c) = api
-        .json(
-            Method::GET,
-            &format!("/repositories/layers/commits/{id}"),
-            None,
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{c}");
-    let tree = c["meta_range_id"].as_str().unwrap();
-    let resp = api
-        .req(
-            Method::GET,
-            &format!("/repositories/layers/metadata/object/meta_range/{tree}"),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    let bytes = resp.bytes().await.unwrap();
+    let bytes = tree_file(api, id).await;
     if !bytes.starts_with(b"TARNLYR1") {
         return None;
     }
