@@ -48,8 +48,8 @@ impl TreeStore {
         self.overlays.peek(id).map(|o| o.records.len())
     }
 
-    /// The plain tree a compaction folded layered tree `id` into, if one did
-    /// and that tree is still readable.
+    /// The plain tree a compaction folded layered tree `id` into, as its
+    /// marker says (the tree itself is not read here).
     pub(crate) async fn compacted(
         &self,
         ns: &StorageNamespace,
