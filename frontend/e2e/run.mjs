@@ -306,6 +306,12 @@ try {
   await page.getByText("Commits kept").waitFor();
   const scanned = await runs.locator("tbody tr").first().locator("td").nth(2).innerText();
   check(/^\d[\d,]* \(/.test(scanned), `a dry run's report shows what it scanned (${scanned})`);
+  await page.getByRole("button", { name: "Compact trees now" }).click();
+  const compactions = page.getByRole("table", { name: "tree compactions" });
+  await compactions.getByText("succeeded").waitFor({ timeout: 30000 });
+  const outcomeText = await compactions.locator("tbody tr").first().locator("td").nth(2).innerText();
+  const listed = await page.evaluate(async () => (await (await fetch("/api/v1/repositories/demo/trees/compactions")).json()).results);
+  check(listed.length === 1 && /^1 branch looked at; 0 layers folded/.test(outcomeText), `a compaction started from the page runs and shows what it did (${outcomeText})`);
   await shot("10b-gc");
 
   console.log("zero-copy import");

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use tarn_domain::{CompactionReport, CompactionRequests, Engine};
-use tarn_model::jobs::{JobKind, JobState};
+use tarn_model::jobs::{Job, JobKind, JobState};
 use tarn_model::{BranchName, RepositoryId};
 use tarn_ports::JobQuery;
 
@@ -47,11 +47,17 @@ impl JobHandler for CompactHandler {
         if ctx.is_cancelled() {
             return Err("canceled".into());
         }
-        Ok(format!(
-            "{} branches looked at; {} layers folded ({} records), {} already folded",
-            report.branches, report.folded, report.records, report.already
-        ))
+        ctx.report(report.branches, Some(report.branches), summary(&report));
+        serde_json::to_string(&report).map_err(|e| e.to_string())
     }
+}
+
+/// A finished compaction in words.
+pub fn summary(report: &CompactionReport) -> String {
+    format!(
+        "{} branches looked at; {} layers folded ({} records), {} already folded",
+        report.branches, report.folded, report.records, report.already
+    )
 }
 
 /// Starts a `trees.compact` job for a repository when a commit asks, unless
@@ -97,8 +103,8 @@ impl CompactionRequests for CompactionJobs {
     }
 }
 
-/// Creates a job for `repo` unless one is pending.
-async fn start_unless_waiting(jobs: &Jobs, repo: &RepositoryId) -> anyhow::Result<()> {
+/// Creates a job for `repo` unless one is pending; the job that will run.
+pub async fn start_unless_waiting(jobs: &Jobs, repo: &RepositoryId) -> anyhow::Result<Job> {
     let kind = JobKind::new(COMPACT_KIND)?;
     let mut after = String::new();
     loop {
@@ -111,17 +117,24 @@ async fn start_unless_waiting(jobs: &Jobs, repo: &RepositoryId) -> anyhow::Resul
                 limit: 1000,
             })
             .await?;
-        if page.iter().any(|j| j.repository.as_ref() == Some(repo)) {
-            return Ok(());
+        let next = match page.last() {
+            Some(last) if page.len() == 1000 => Some(last.id.to_string()),
+            _ => None,
+        };
+        if let Some(waiting) = page
+            .into_iter()
+            .find(|j| j.repository.as_ref() == Some(repo))
+        {
+            return Ok(waiting);
         }
-        match page.last() {
-            Some(last) if page.len() == 1000 => after = last.id.to_string(),
-            _ => break,
+        match next {
+            Some(next) => after = next,
+            None => break,
         }
     }
     let job = jobs
         .create(&kind, String::new(), Some(repo.clone()))
         .await?;
     tracing::info!(repository = %repo, job = %job.id, "started a compaction of layered trees");
-    Ok(())
+    Ok(job)
 }

@@ -186,6 +186,32 @@ async fn retention_collection_actions_and_refs_dumps() {
     assert_eq!(run["mode"], "dry_run");
     let runs = cli.json(&["gc", "runs", "list", "lakefs://clijobs"]).await;
     assert_eq!(runs[0]["id"], run["id"]);
+    // Tree compactions: a run followed to its end, its listing and report.
+    let out = cli
+        .run(&["compact", "run", "lakefs://clijobs", "--no-progress"])
+        .await
+        .ok();
+    assert!(
+        out.stdout.contains("State: succeeded") && out.stdout.contains("Branches looked at: 1"),
+        "{out}"
+    );
+    let compactions = cli.json(&["compact", "list", "lakefs://clijobs"]).await;
+    let id = compactions[0]["id"]
+        .as_str()
+        .expect("a compaction")
+        .to_owned();
+    let shown = cli
+        .json(&["compact", "show", "lakefs://clijobs", &id])
+        .await;
+    assert_eq!(
+        shown["report"]["folded"], 0,
+        "a plain tree needs no fold: {shown}"
+    );
+    let out = cli
+        .run(&["compact", "cancel", "lakefs://clijobs", &id])
+        .await
+        .fails(1);
+    assert!(out.stderr.contains("already ended"), "{out}");
     cli.run(&["gc", "delete-config", "lakefs://clijobs"])
         .await
         .ok();

@@ -332,14 +332,28 @@ async fn a_compaction_job_folds_a_large_layer_and_the_next_commit_starts_over() 
         .unwrap()
         .to_owned();
     assert_eq!(layer_of(&api, &large).await, Some((first_base.clone(), 12)));
+    // The commit started a compaction: the API lists it until it succeeds.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while finished().await < 1.0 {
+    let done = loop {
+        let (status, page) = api
+            .json(Method::GET, "/repositories/layers/trees/compactions", None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let runs = page["results"].as_array().cloned().unwrap_or_default();
+        assert!(runs.len() <= 1, "one compaction at a time: {page}");
+        if let Some(run) = runs.first().filter(|r| r["state"] == "succeeded") {
+            break run.clone();
+        }
         assert!(
             std::time::Instant::now() < deadline,
-            "no trees.compact job finished"
+            "no trees.compact job succeeded: {page}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    };
+    assert_eq!(done["report"]["folded"], 1, "{done}");
+    assert_eq!(done["report"]["records"], 12, "{done}");
+    assert_eq!(done["report"]["branches"], 1, "{done}");
+    assert_eq!(finished().await, 1.0, "the job's metrics agree");
     // The next commit layers onto the folded tree: a new base, and a layer
     // of its own change only.
     put(&api, &path(60), "v3 60".into()).await;
@@ -373,4 +387,87 @@ async fn a_compaction_job_folds_a_large_layer_and_the_next_commit_starts_over() 
         diff(&api, &large, &next).await,
         vec![(path(60), "changed".to_owned())]
     );
+}
+
+#[tokio::test]
+async fn compactions_are_started_listed_read_and_cancelled_through_the_api() {
+    // A runner that looks for work once, at its start: a compaction started
+    // afterwards waits, so it can be read and cancelled while pending.
+    let api = Api {
+        tarn: TarnProcess::quickstart_with(&[("TARN_JOBS__POLL_INTERVAL_MS", "600000")]).await,
+        http: reqwest::Client::new(),
+    };
+    api.repo("maint").await;
+    api.repo("other").await;
+    let list = |repo: &'static str| {
+        let api = &api;
+        async move {
+            let path = format!("/repositories/{repo}/trees/compactions");
+            let (status, page) = api.json(Method::GET, &path, None).await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            page["results"].as_array().cloned().unwrap_or_default()
+        }
+    };
+    assert!(list("maint").await.is_empty(), "no compaction yet");
+    let base = "/repositories/maint/trees/compactions";
+    let (status, started) = api.json(Method::POST, base, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    assert_eq!(started["state"], "pending", "{started}");
+    let id = started["id"].as_str().expect("an id").to_owned();
+    let (status, again) = api.json(Method::POST, base, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{again}");
+    assert_eq!(
+        again["id"], started["id"],
+        "a waiting compaction is not doubled"
+    );
+    let listed = list("maint").await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["id"], started["id"]);
+    assert!(
+        list("other").await.is_empty(),
+        "another repository's are its own"
+    );
+    let one = format!("{base}/{id}");
+    let (status, got) = api.json(Method::GET, &one, None).await;
+    assert_eq!((status, &got["state"]), (StatusCode::OK, &"pending".into()));
+    let (status, gone) = api
+        .json(
+            Method::GET,
+            &format!("/repositories/other/trees/compactions/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{gone}");
+    assert!(gone["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("not found"));
+    let (status, cancelled) = api.json(Method::DELETE, &one, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{cancelled}");
+    assert_eq!(cancelled["state"], "canceled", "{cancelled}");
+    let (status, ended) = api.json(Method::DELETE, &one, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{ended}");
+    assert!(ended["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("already ended"));
+    // A new one may start once none waits.
+    let (status, next) = api.json(Method::POST, base, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{next}");
+    assert_ne!(next["id"], started["id"]);
+    for (method, path) in [
+        (Method::GET, format!("{base}/not-a-job")),
+        (
+            Method::POST,
+            "/repositories/missing/trees/compactions".to_owned(),
+        ),
+        (
+            Method::GET,
+            "/repositories/missing/trees/compactions".to_owned(),
+        ),
+    ] {
+        let (status, body) = api.json(method.clone(), &path, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {body}");
+        assert!(body["message"].is_string(), "{body}");
+    }
 }

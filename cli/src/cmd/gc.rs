@@ -2,14 +2,12 @@
 //! and Tarn's in-server collection: `gc run` (a job, with progress),
 //! `gc runs list|show`, `gc cancel`.
 
-use crate::client::{seg, Client};
+use crate::client::seg;
 use crate::error::{failed, CliError, CliResult};
 use crate::output::{human_bytes, s};
-use crate::progress::Progress;
 use crate::Ctx;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
-use std::time::Duration;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum GcCommand {
@@ -266,35 +264,17 @@ async fn start(ctx: &Ctx, a: RunArgs) -> CliResult<()> {
         }
         return Ok(());
     }
-    let last = follow(
+    let last = super::follow_job(
         ctx,
         &client,
         &format!("{}/{}", runs_path(&uri.repository), seg(&id)),
         a.no_progress,
+        "collecting",
     )
     .await?;
     print_run(ctx, &last);
     match s(&last, "state") {
         "succeeded" => Ok(()),
         state => failed(format!("garbage collection run {id} {state}")),
-    }
-}
-
-/// Polls a job resource until it ends, drawing its progress.
-async fn follow(ctx: &Ctx, client: &Client, path: &str, no_progress: bool) -> CliResult<Value> {
-    let bar = Progress::items(&ctx.out, no_progress, None, "collecting");
-    loop {
-        let r = client.get(path.to_owned()).value().await?;
-        let p = &r["progress"];
-        if let Some(total) = p["total"].as_u64() {
-            bar.set_length(total);
-        }
-        bar.set_position(p["done"].as_u64().unwrap_or_default());
-        bar.set_message(s(p, "message").to_owned());
-        if matches!(s(&r, "state"), "succeeded" | "failed" | "canceled") {
-            bar.finish();
-            return Ok(r);
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }

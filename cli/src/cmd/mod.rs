@@ -5,6 +5,7 @@ mod actions;
 mod auth;
 mod branch;
 mod commit;
+mod compact;
 mod dump;
 mod fs;
 mod gc;
@@ -71,6 +72,9 @@ pub(crate) enum Command {
     Fs(fs::FsCommand),
     /// Import objects from the object store into a branch (zero copy).
     Import(import::ImportArgs),
+    /// Tree compactions: fold a repository's large layers into plain trees (a job).
+    #[command(subcommand)]
+    Compact(compact::CompactCommand),
     /// Garbage collection: retention rules and runs.
     #[command(subcommand)]
     Gc(gc::GcCommand),
@@ -196,6 +200,7 @@ pub(crate) async fn run(ctx: &Ctx, command: Command) -> CliResult<()> {
         Command::FindMergeBase(a) => refs::merge_base(ctx, a).await,
         Command::Fs(c) => fs::run(ctx, c).await,
         Command::Import(a) => import::run(ctx, a).await,
+        Command::Compact(c) => compact::run(ctx, c).await,
         Command::Gc(c) => gc::run(ctx, c).await,
         Command::Actions(c) => actions::run(ctx, c).await,
         Command::Auth(c) => auth::run(ctx, c).await,
@@ -233,4 +238,32 @@ pub(crate) async fn show_page(
     ctx.out.table(headers, &rows);
     ctx.out.more_hint(&body["pagination"], page.amount);
     Ok(())
+}
+
+/// Polls a job resource until it ends, drawing its progress.
+pub(crate) async fn follow_job(
+    ctx: &Ctx,
+    client: &crate::client::Client,
+    path: &str,
+    no_progress: bool,
+    label: &str,
+) -> CliResult<serde_json::Value> {
+    let bar = crate::progress::Progress::items(&ctx.out, no_progress, None, label);
+    loop {
+        let r = client.get(path.to_owned()).value().await?;
+        let p = &r["progress"];
+        if let Some(total) = p["total"].as_u64() {
+            bar.set_length(total);
+        }
+        bar.set_position(p["done"].as_u64().unwrap_or_default());
+        bar.set_message(crate::output::s(p, "message").to_owned());
+        if matches!(
+            crate::output::s(&r, "state"),
+            "succeeded" | "failed" | "canceled"
+        ) {
+            bar.finish();
+            return Ok(r);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
 }

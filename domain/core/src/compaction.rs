@@ -19,7 +19,7 @@ pub trait CompactionRequests: Send + Sync {
 }
 
 /// What [`Engine::compact_trees`] did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CompactionReport {
     /// Branches whose head was looked at.
     pub branches: u64,

@@ -1,6 +1,7 @@
 import { FormEvent, useEffect, useState } from "react";
 import { ApiError, del, enc, formatSize, get, Listing, post, put } from "../api";
 import { Empty, ErrorBox, Loading, useAction, useAsync } from "../components/common";
+import { Compactions } from "./Compactions";
 import { useRepo } from "./RepoLayout";
 
 interface Rules {
@@ -285,6 +286,7 @@ export function GcPage() {
           </tbody>
         </table>
       )}
+      <Compactions repo={repo.id} />
     </div>
   );
 }

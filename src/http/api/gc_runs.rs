@@ -3,7 +3,8 @@
 
 use super::bad_input::OptionalJson;
 use super::error::{ApiError, ApiResult};
-use super::models::{amount, Listing, PageQuery, Pagination};
+use super::models::{Listing, PageQuery};
+use super::repo_jobs::{JobProgressBody, JobsOf};
 use super::repositories::repo_id;
 use crate::http::api::error::ErrorBody;
 use crate::http::api::operation::operations;
@@ -14,9 +15,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use tarn_domain::{Engine, GcReport};
-use tarn_model::jobs::{Job, JobId, JobKind};
-use tarn_model::RepositoryId;
-use tarn_ports::{ErrorKind, JobQuery};
+use tarn_model::jobs::{Job, JobKind};
 use utoipa::ToSchema;
 
 operations! {
@@ -114,7 +113,7 @@ pub struct GcRun {
     /// `pending`, `running`, `succeeded`, `failed` or `canceled`.
     state: String,
     /// Work done so far.
-    progress: GcProgress,
+    progress: JobProgressBody,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
     cancel_requested: bool,
@@ -123,15 +122,6 @@ pub struct GcRun {
     /// The findings, once the mark has finished.
     #[serde(skip_serializing_if = "Option::is_none")]
     report: Option<GcRunReport>,
-}
-
-/// A run's progress.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct GcProgress {
-    done: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    total: Option<u64>,
-    message: String,
 }
 
 fn tally(t: tarn_domain::Tally) -> GcTally {
@@ -208,11 +198,7 @@ async fn run_body(engine: &Engine, job: Job) -> GcRun {
             .to_owned(),
         sweep_run: params.and_then(|p| p.sweep_run),
         state: job.state.to_string(),
-        progress: GcProgress {
-            done: job.progress.done,
-            total: job.progress.total,
-            message: job.progress.message,
-        },
+        progress: JobProgressBody::of(&job),
         error: job.error,
         cancel_requested: job.cancel_requested,
         creation_date: iso8601(job.created.unix_micros()),
@@ -221,19 +207,10 @@ async fn run_body(engine: &Engine, job: Job) -> GcRun {
     }
 }
 
-/// The run `id` of `repo`, or 404.
-async fn find(jobs: &Jobs, repo: &RepositoryId, id: &str) -> ApiResult<Job> {
-    let not_found = || ApiError::new(StatusCode::NOT_FOUND, format!("{id}: gc run not found"));
-    let job_id = JobId::new(id).map_err(|_| not_found())?;
-    match jobs.store().get(&job_id).await {
-        Ok(job) if is_gc_kind(job.kind.as_str()) && job.repository.as_ref() == Some(repo) => {
-            Ok(job)
-        }
-        Ok(_) => Err(not_found()),
-        Err(e) if e.kind() == ErrorKind::NotFound => Err(not_found()),
-        Err(e) => Err(tarn_domain::Error::from(e).into()),
-    }
-}
+const RUNS: JobsOf = JobsOf {
+    is_kind: is_gc_kind,
+    what: "gc run",
+};
 
 async fn start(
     engine: web::Data<Engine>,
@@ -257,7 +234,7 @@ async fn start(
     };
     let sweep_run = match (mode, body.sweep_run) {
         (GcMode::Sweep, Some(run)) => {
-            let marked = find(&jobs, &repo, &run).await?;
+            let marked = RUNS.find(&jobs, &repo, &run).await?;
             let report = engine.gc_report(&repo, marked.id.as_str()).await;
             match report {
                 Ok(r) if r.marked && !r.dry_run => Some(run),
@@ -311,53 +288,13 @@ async fn list(
 ) -> ApiResult<web::Json<Listing<GcRun>>> {
     let repo = repo_id(&path)?;
     engine.get_repository(&repo).await?;
-    let want = amount(q.amount);
-    let mut after = q.after.clone().unwrap_or_default();
-    let mut found: Vec<Job> = Vec::new();
-    let mut has_more = false;
-    // Jobs of every repository, filtered: a page scans until it has enough.
-    'pages: loop {
-        let page = jobs
-            .store()
-            .list(JobQuery {
-                kind: None,
-                state: None,
-                after: &after,
-                limit: 1000,
-            })
-            .await
-            .map_err(tarn_domain::Error::from)?;
-        let last_page = page.len() < 1000;
-        for job in page {
-            after = job.id.to_string();
-            if is_gc_kind(job.kind.as_str()) && job.repository.as_ref() == Some(&repo) {
-                if found.len() == want {
-                    has_more = true;
-                    break 'pages;
-                }
-                found.push(job);
-            }
-        }
-        if last_page {
-            break;
-        }
-    }
-    let next_offset = if has_more {
-        found.last().map(|j| j.id.to_string()).unwrap_or_default()
-    } else {
-        String::new()
-    };
+    let (found, pagination) = RUNS.page(&jobs, &repo, &q).await?;
     let mut results = Vec::with_capacity(found.len());
     for job in found {
         results.push(run_body(&engine, job).await);
     }
     Ok(web::Json(Listing {
-        pagination: Pagination {
-            has_more,
-            next_offset,
-            results: results.len(),
-            max_per_page: super::models::MAX_PER_PAGE,
-        },
+        pagination,
         results,
     }))
 }
@@ -370,7 +307,7 @@ async fn get(
     let (repo, run) = path.into_inner();
     let repo = repo_id(&repo)?;
     engine.get_repository(&repo).await?;
-    let job = find(&jobs, &repo, &run).await?;
+    let job = RUNS.find(&jobs, &repo, &run).await?;
     Ok(web::Json(run_body(&engine, job).await))
 }
 
@@ -382,14 +319,7 @@ async fn cancel(
     let (repo, run) = path.into_inner();
     let repo = repo_id(&repo)?;
     engine.get_repository(&repo).await?;
-    let job = find(&jobs, &repo, &run).await?;
-    let now = jobs.clock().now();
-    match jobs.store().request_cancel(&job.id, now).await {
-        Ok(job) => Ok(HttpResponse::Accepted().json(run_body(&engine, job).await)),
-        Err(e) if e.kind() == ErrorKind::PreconditionFailed => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!("run {run} has already ended ({})", job.state),
-        )),
-        Err(e) => Err(tarn_domain::Error::from(e).into()),
-    }
+    let job = RUNS.find(&jobs, &repo, &run).await?;
+    let job = RUNS.cancel(&jobs, &job).await?;
+    Ok(HttpResponse::Accepted().json(run_body(&engine, job).await))
 }

@@ -5,6 +5,7 @@ pub mod auth;
 mod bad_input;
 mod branches;
 mod commits;
+mod compactions;
 pub mod config;
 mod error;
 mod gc_rules;
@@ -20,6 +21,7 @@ mod pulls;
 mod refs;
 mod refs_dump;
 mod refs_tasks;
+mod repo_jobs;
 pub mod repositories;
 mod settings;
 mod staging;
@@ -48,6 +50,7 @@ static RESOURCES: &[&[operation::Operation]] = &[
     settings::OPERATIONS,
     gc_rules::OPERATIONS,
     gc_runs::OPERATIONS,
+    compactions::OPERATIONS,
     imports::OPERATIONS,
     metadata_files::OPERATIONS,
     pulls::OPERATIONS,
