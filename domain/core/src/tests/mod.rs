@@ -151,6 +151,7 @@ mod diff_merge;
 mod gc;
 mod history;
 mod import;
+mod layered_merge;
 mod listing;
 mod objects_commits;
 mod refs_dump;

@@ -759,3 +759,59 @@ fn compacted_layers_read_and_take_commits_as_before() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(folded >= 3, "layers folded: {folded}");
 }
+
+/// Merges between layers over one base, resolved from their overlays: the
+/// changes the destination left alone, a removal, a conflict and its
+/// resolution agree with the model.
+#[test]
+fn merges_of_layers_over_one_base_agree_with_the_model() {
+    let layering = TreeLayering {
+        min_base_records: 0,
+        max_overlay_records: 100,
+        compact_records: 0,
+    };
+    let merge = |strategy| Op::Merge {
+        source: Target::Branch("feat", 0),
+        dest: "main",
+        strategy,
+        squash: false,
+        allow_empty: false,
+    };
+    let ops = vec![
+        stage("main", "a", 1),
+        stage("main", "b/x", 1),
+        stage("main", "c", 1),
+        stage("main", "d/g", 1),
+        commit("main"),
+        Op::CreateBranch {
+            name: "feat",
+            from: Target::Branch("main", 0),
+        },
+        stage("feat", "a", 2),
+        stage("feat", "e", 1),
+        Op::Delete {
+            branch: "feat",
+            path: "c",
+        },
+        commit("feat"),
+        stage("main", "b/y", 1),
+        commit("main"),
+        merge(MergeStrategy::None),
+        stage("feat", "d/g", 2),
+        stage("feat", "b/x", 1),
+        commit("feat"),
+        stage("main", "d/g", 3),
+        commit("main"),
+        merge(MergeStrategy::None),
+        merge(MergeStrategy::DestWins),
+        stage("feat", "d/g", 0),
+        commit("feat"),
+        merge(MergeStrategy::SourceWins),
+    ];
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(run_with(ops, 2, Some(layering)))
+        .unwrap_or_else(|e| panic!("{e}"));
+}
