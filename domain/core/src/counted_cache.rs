@@ -75,6 +75,25 @@ where
         found
     }
 
+    /// The value of `key` counted as a hit when there is one; a miss is not
+    /// counted (the caller counts it in whichever cache it belongs to).
+    pub(crate) fn get_if_present<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let found = self.cache.get(key);
+        if found.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        found
+    }
+
+    /// Counts a miss found by [`Self::get_if_present`].
+    pub(crate) fn count_miss(&self) {
+        self.misses.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The value of `key`, uncounted: for scans that read past the cache
     /// (garbage collection), which would skew its hit rate.
     pub(crate) fn peek<Q>(&self, key: &Q) -> Option<V>

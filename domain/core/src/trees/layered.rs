@@ -105,30 +105,26 @@ impl TreeStore {
     pub(crate) async fn tree(&self, ns: &StorageNamespace, id: &MetaRangeId) -> Result<Tree> {
         // A lookup is counted in the cache of the kind of tree it finds
         // (a hit), or of the kind the file turns out to be (a miss).
-        if self.overlays.peek(id).is_some() {
-            if let Some(overlay) = self.overlays.get(id) {
-                let base = self.metarange(ns, &overlay.base).await?;
-                return Ok(Tree {
-                    base_id: overlay.base.clone(),
-                    base,
-                    overlay: Some(overlay),
-                });
-            }
+        if let Some(overlay) = self.overlays.get_if_present(id) {
+            let base = self.metarange(ns, &overlay.base).await?;
+            return Ok(Tree {
+                base_id: overlay.base.clone(),
+                base,
+                overlay: Some(overlay),
+            });
         }
-        if self.metaranges.peek(id).is_some() {
-            if let Some(base) = self.metaranges.get(id) {
-                return Ok(plain(id, base));
-            }
+        if let Some(base) = self.metaranges.get_if_present(id) {
+            return Ok(plain(id, base));
         }
         let bytes = self.read_file(ns, &metarange_key(id)?).await?;
         match tree::decode_tree(&bytes).map_err(corrupt)? {
             DecodedTree::Plain(ranges) => {
-                self.metaranges.get(id); // the miss
+                self.metaranges.count_miss();
                 let base = self.remember_metarange(id, ranges);
                 Ok(plain(id, base))
             }
             DecodedTree::Layered { base, overlay } => {
-                self.overlays.get(id); // the miss
+                self.overlays.count_miss();
                 let overlay = Arc::new(OverlayData {
                     base,
                     records: overlay,
