@@ -89,6 +89,11 @@ where
         found
     }
 
+    /// Counts a hit served without a lookup (a shortcut to a cached value).
+    pub(crate) fn count_hit(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Counts a miss found by [`Self::get_if_present`].
     pub(crate) fn count_miss(&self) {
         self.misses.fetch_add(1, Ordering::Relaxed);

@@ -5,6 +5,7 @@
 use super::corrupt;
 use crate::error::Result;
 use std::ops::Deref;
+use std::sync::{Arc, Mutex, Weak};
 use tarn_model::footprint::{heap_block, HeapSize};
 use tarn_model::tree::{RangeFile, RangeInfo, TreeRecord};
 use tarn_model::{Entry, InvalidValue, ObjectPath};
@@ -133,25 +134,50 @@ impl RangeData {
     }
 }
 
-/// A decoded metarange with an index of its ranges' last keys.
+/// A decoded metarange with an index of its ranges' last keys, and a
+/// shortcut to each range while the range cache holds it.
 #[derive(Debug)]
 pub(crate) struct MetaRangeData {
     ranges: Vec<RangeInfo>,
     index: Fingerprints,
+    /// Range `i` as last found in the range cache: a weak pointer, so the
+    /// cache alone decides what stays (an evicted range's pointer fails).
+    shortcuts: Box<[Mutex<Weak<RangeData>>]>,
 }
 
 impl MetaRangeData {
     /// Indexes a metarange.
     pub(crate) fn new(ranges: Vec<RangeInfo>) -> Self {
         let index = Fingerprints::new(ranges.iter().map(|r| r.last.as_str().as_bytes()));
-        Self { ranges, index }
+        let shortcuts = ranges.iter().map(|_| Mutex::new(Weak::new())).collect();
+        Self {
+            ranges,
+            index,
+            shortcuts,
+        }
     }
 
-    /// The memory this metarange holds behind its `Arc` (allocation included).
+    /// The memory this metarange holds behind its `Arc` (allocation
+    /// included), with the allocation a shortcut to an evicted range keeps.
     pub(crate) fn footprint(&self) -> usize {
+        let shortcut = std::mem::size_of::<Mutex<Weak<RangeData>>>()
+            + heap_block(std::mem::size_of::<RangeData>() + 16);
         heap_block(std::mem::size_of::<Self>() + 16)
             + self.ranges.heap_bytes()
             + self.index.heap_bytes()
+            + heap_block(self.shortcuts.len() * shortcut)
+    }
+
+    /// Range `i`, if the shortcut to it still holds.
+    pub(crate) fn shortcut(&self, i: usize) -> Option<Arc<RangeData>> {
+        self.shortcuts.get(i)?.lock().ok()?.upgrade()
+    }
+
+    /// Remembers where range `i` is.
+    pub(crate) fn set_shortcut(&self, i: usize, range: &Arc<RangeData>) {
+        if let Some(Ok(mut slot)) = self.shortcuts.get(i).map(Mutex::lock) {
+            *slot = Arc::downgrade(range);
+        }
     }
 
     /// The first range whose last key is not below `path`: the only one that
@@ -193,6 +219,34 @@ mod tests {
                 (ObjectPath::new(k.clone()).unwrap(), e)
             })
             .collect()
+    }
+
+    #[test]
+    fn a_shortcut_holds_while_the_range_lives_and_not_after() {
+        let keys: std::collections::BTreeSet<String> =
+            ["a", "b", "c"].iter().map(|k| k.to_string()).collect();
+        let range =
+            Arc::new(RangeData::parse(tarn_model::tree::encode_range(&records(&keys))).unwrap());
+        let info = RangeInfo {
+            id: tarn_model::tree::range_id(b"r"),
+            first: ObjectPath::new("a").unwrap(),
+            last: ObjectPath::new("c").unwrap(),
+            count: 3,
+            bytes: 1,
+        };
+        let meta = MetaRangeData::new(vec![info]);
+        assert!(meta.shortcut(0).is_none(), "none before the range is found");
+        meta.set_shortcut(0, &range);
+        let found = meta.shortcut(0).expect("the cached range");
+        assert!(Arc::ptr_eq(&found, &range));
+        drop(found);
+        // The cache evicts it: the last strong pointer goes.
+        drop(range);
+        assert!(
+            meta.shortcut(0).is_none(),
+            "an evicted range is not kept alive"
+        );
+        assert!(meta.shortcut(1).is_none(), "no range past the end");
     }
 
     proptest! {

@@ -217,7 +217,7 @@ impl TreeStore {
         if info.first > *path {
             return Ok(None);
         }
-        let range = self.range(ns, &info.id).await?;
+        let range = self.range_of(ns, base, i).await?;
         match range.find(path) {
             Some(j) => range.entry(j),
             None => Ok(None),

@@ -19,6 +19,7 @@ pub(crate) use walk::TreeCursor;
 use crate::counted_cache::{CacheStats, CountedCache};
 use crate::error::{Error, Result};
 use moka::sync::Cache;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tarn_model::tree::{self, RangeInfo, SplitRule};
 use tarn_model::{BlockKey, Entry, MetaRangeId, ObjectPath, RangeId, StorageNamespace};
@@ -47,7 +48,13 @@ pub(crate) struct TreeStore {
     /// How much of what one write produces the cache keeps (bytes): a
     /// bulk write (an import, a huge commit) must not fill it alone.
     remember_per_write: u64,
+    /// Uses of range shortcuts (see [`Self::range_of`]).
+    shortcut_uses: Arc<AtomicU64>,
 }
+
+/// One use of a range shortcut in this many also looks the range up in
+/// the cache.
+const TOUCH_EVERY: u64 = 8;
 
 pub(crate) fn range_key(id: &RangeId) -> Result<BlockKey> {
     Ok(BlockKey::new(format!("{TREE_PREFIX}range/{id}"))?)
@@ -103,6 +110,7 @@ impl TreeStore {
             split,
             layering,
             remember_per_write: cache_bytes / 16,
+            shortcut_uses: Arc::default(),
         }
     }
 
@@ -193,6 +201,36 @@ impl TreeStore {
         let r = self.range_uncached(ns, id).await?;
         self.ranges.insert(id.clone(), r.clone());
         Ok(r)
+    }
+
+    /// Range `i` of `meta`: through the metarange's shortcut while the
+    /// cache holds the range (a lookup by id costs as much as the search
+    /// in the range), else by id. One use in [`TOUCH_EVERY`] through the
+    /// shortcut is also looked up in the cache, so that its eviction still
+    /// sees the range in use.
+    pub(crate) async fn range_of(
+        &self,
+        ns: &StorageNamespace,
+        meta: &MetaRange,
+        i: usize,
+    ) -> Result<Range> {
+        if let Some(range) = meta.shortcut(i) {
+            let uses = self.shortcut_uses.fetch_add(1, Ordering::Relaxed);
+            if uses.is_multiple_of(TOUCH_EVERY) {
+                if let Some(info) = meta.get(i) {
+                    self.ranges.get(&info.id);
+                }
+            } else {
+                self.ranges.count_hit();
+            }
+            return Ok(range);
+        }
+        let info = meta
+            .get(i)
+            .ok_or_else(|| corrupt_text("a range past the metarange's end"))?;
+        let range = self.range(ns, &info.id).await?;
+        meta.set_shortcut(i, &range);
+        Ok(range)
     }
 
     /// The records of range `id`, read past the cache when it does not hold
