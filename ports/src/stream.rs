@@ -34,18 +34,32 @@ impl ByteStream {
     /// Reads the whole stream into memory, failing with `InvalidData` past
     /// `limit` bytes. For small bodies only (metadata files, tests).
     pub async fn collect_bounded(mut self, limit: usize) -> io::Result<Bytes> {
+        let too_large = || {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("body larger than {limit} bytes"),
+            )
+        };
+        // A body of one chunk (a small file read whole) is returned as it
+        // came, without a copy.
+        let mut first: Option<Bytes> = None;
         let mut buf = Vec::new();
         while let Some(chunk) = self.0.next().await {
             let chunk = chunk?;
-            if buf.len() + chunk.len() > limit {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("body larger than {limit} bytes"),
-                ));
+            let held = first.as_ref().map_or(buf.len(), Bytes::len);
+            if held + chunk.len() > limit {
+                return Err(too_large());
+            }
+            if first.is_none() && buf.is_empty() {
+                first = Some(chunk);
+                continue;
+            }
+            if let Some(head) = first.take() {
+                buf.extend_from_slice(&head);
             }
             buf.extend_from_slice(&chunk);
         }
-        Ok(Bytes::from(buf))
+        Ok(first.unwrap_or_else(|| Bytes::from(buf)))
     }
 }
 
@@ -120,5 +134,22 @@ mod tests {
             .await
             .unwrap()
             .is_empty());
+    }
+
+    #[tokio::test]
+    async fn collect_bounded_joins_chunks_in_order_and_counts_them_all() {
+        let chunks = |parts: &[&'static [u8]]| {
+            let items: Vec<io::Result<Bytes>> =
+                parts.iter().map(|p| Ok(Bytes::from_static(p))).collect();
+            ByteStream::new(futures::stream::iter(items))
+        };
+        let got = chunks(&[b"ab", b"", b"cde", b"f"])
+            .collect_bounded(6)
+            .await
+            .unwrap();
+        assert_eq!(&got[..], b"abcdef");
+        assert!(chunks(&[b"abcd", b"efg"]).collect_bounded(6).await.is_err());
+        let one = chunks(&[b"xyz"]).collect_bounded(3).await.unwrap();
+        assert_eq!(&one[..], b"xyz");
     }
 }

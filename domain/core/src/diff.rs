@@ -240,6 +240,11 @@ impl Engine {
     ) -> Result<(Vec<(Change, bool)>, bool)> {
         let mut out = Vec::new();
         let mut after = scope.after.map(str::to_owned);
+        let (base_tree, left_tree) = (
+            self.trees.tree(ns, base).await?,
+            self.trees.tree(ns, left).await?,
+        );
+        let one_base = base_tree.base_id == left_tree.base_id;
         loop {
             let step = Scope {
                 prefix: scope.prefix,
@@ -249,7 +254,17 @@ impl Engine {
             let done = batch.len() < limit;
             for c in batch {
                 after = Some(c.path.as_str().to_owned());
-                let was = self.trees.get(ns, base, &c.path).await?;
+                let named = |t: &crate::trees::Tree| {
+                    t.overlay.as_ref().and_then(|o| o.find(&c.path)).cloned()
+                };
+                // Where the merge base and the left lie over one base and
+                // neither overlay names the path, both hold the base's
+                // record: the base's value is the left's, with no lookup.
+                let was = match named(&base_tree) {
+                    Some(said) => said,
+                    None if one_base && named(&left_tree).is_none() => c.left.clone(),
+                    None => self.trees.tree_get(ns, &base_tree, &c.path).await?,
+                };
                 let same = |e: &Option<Entry>| match (e, &was) {
                     (None, None) => true,
                     (Some(a), Some(b)) => a.same_identity(b),

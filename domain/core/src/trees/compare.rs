@@ -220,9 +220,9 @@ fn overlay_start(recs: &[OverlayRecord], scope: &Scope<'_>) -> usize {
 }
 
 impl TreeStore {
-    /// Reads, in parallel, the base ranges the first `limit` paths named by
-    /// one overlay alone will be looked up in (the other side's base), so
-    /// that the comparison then finds them cached: scattered changes are
+    /// Reads, in parallel, the base ranges not yet cached that the first
+    /// `limit` paths named by one overlay alone will be looked up in (the
+    /// other side's base), so that the comparison then finds them cached: scattered changes are
     /// each in a range of their own, and one read after another would add
     /// up every read's latency.
     async fn prefetch_for_diff(
@@ -234,16 +234,21 @@ impl TreeStore {
         limit: usize,
     ) -> Result<()> {
         let (mut i, mut j) = (0, 0);
-        let mut wanted: Vec<RangeId> = Vec::new();
+        let mut wanted: Vec<(MetaRange, usize)> = Vec::new();
         let mut seen: HashSet<RangeId> = HashSet::new();
         // Reads past what the cache can keep would be read again.
         let budget = self.remember_per_write() * 4;
         let mut bytes = 0u64;
         let mut want = |base: &MetaRange, path: &ObjectPath| {
-            if let Some(info) = base.get(base.locate(path)) {
-                if info.first <= *path && bytes < budget && seen.insert(info.id.clone()) {
+            let i = base.locate(path);
+            if let Some(info) = base.get(i) {
+                if info.first <= *path
+                    && bytes < budget
+                    && base.shortcut(i).is_none()
+                    && seen.insert(info.id.clone())
+                {
                     bytes += info.bytes;
-                    wanted.push(info.id.clone());
+                    wanted.push((base.clone(), i));
                 }
             }
         };
@@ -273,7 +278,7 @@ impl TreeStore {
             found += 1;
         }
         let mut reads = futures::stream::iter(wanted)
-            .map(|id| async move { self.range(ns, &id).await.map(|_| ()) })
+            .map(|(base, i)| async move { self.range_of(ns, &base, i).await.map(|_| ()) })
             .buffer_unordered(PARALLEL_READS);
         while let Some(read) = reads.next().await {
             read?;

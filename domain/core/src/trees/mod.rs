@@ -150,7 +150,7 @@ impl TreeStore {
             .collect_bounded(MAX_TREE_FILE)
             .await
             .map_err(|e| Error::Internal(tarn_ports::PortError::internal(e.to_string())))?;
-        Ok(bytes.to_vec())
+        Ok(Vec::from(bytes))
     }
 
     /// A tree file garbage collection moved to the trash while a commit
