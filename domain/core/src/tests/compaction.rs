@@ -177,12 +177,7 @@ async fn a_large_layer_is_asked_for_folded_and_the_next_commit_starts_over() {
         .await
         .unwrap();
     assert_eq!(diff.items.len(), 1);
-    let ranges_read: u64 = fresh
-        .cache_stats()
-        .iter()
-        .filter(|s| s.cache == "ranges")
-        .map(|s| s.misses)
-        .sum();
+    let ranges_read = ranges_read(&fresh);
     assert_eq!(ranges_read, 1, "ranges read by the diff");
 }
 

@@ -80,12 +80,7 @@ async fn a_merge_of_changes_the_destination_left_alone_reads_at_most_one_range()
         .merge(&f.repo, "dev", &b("main"), req(MergeStrategy::None))
         .await
         .unwrap();
-    let ranges_read: u64 = fresh
-        .cache_stats()
-        .iter()
-        .filter(|s| s.cache == "ranges")
-        .map(|s| s.misses)
-        .sum();
+    let ranges_read = ranges_read(&fresh);
     // At most the one read that tells a layer of changes from no change
     // (the merge table alone would read a range per change).
     assert!(ranges_read <= 1, "ranges read by the merge: {ranges_read}");

@@ -22,6 +22,16 @@ pub(super) struct Fixture {
     pub(super) repo: RepositoryId,
 }
 
+/// Range files `engine` has read (its range cache's misses).
+pub(super) fn ranges_read(engine: &Engine) -> u64 {
+    engine
+        .cache_stats()
+        .iter()
+        .filter(|s| s.cache == "ranges")
+        .map(|s| s.misses)
+        .sum()
+}
+
 pub(super) fn p(s: &str) -> ObjectPath {
     ObjectPath::new(s).unwrap()
 }
