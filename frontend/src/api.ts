@@ -138,6 +138,19 @@ export const post = <T>(path: string, body?: unknown, query?: Query) => call<T>(
 export const put = <T>(path: string, body?: unknown, query?: Query) => call<T>("PUT", path, { body, query });
 export const del = <T>(path: string, query?: Query) => call<T>("DELETE", path, { query });
 
+/** The last `keep` results of a listing that pages oldest first (a repository's
+ * jobs), newest first: pages are followed to the end, holding two at a time. */
+export async function newest<T>(path: string, keep: number): Promise<T[]> {
+  let previous: T[] = [];
+  let after = "";
+  for (;;) {
+    const page = await get<Listing<T>>(path, { amount: 1000, after });
+    if (!page.pagination.has_more) return [...previous, ...page.results].slice(-keep).reverse();
+    previous = page.results;
+    after = page.pagination.next_offset;
+  }
+}
+
 /** Uploads one file to a branch with progress (XHR, as fetch has no upload progress). */
 export function upload(repo: string, branch: string, path: string, file: File, onProgress: (fraction: number) => void): Promise<ObjectStats> {
   return new Promise((resolve, reject) => {

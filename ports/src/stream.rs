@@ -149,7 +149,9 @@ mod tests {
             .unwrap();
         assert_eq!(&got[..], b"abcdef");
         assert!(chunks(&[b"abcd", b"efg"]).collect_bounded(6).await.is_err());
-        let one = chunks(&[b"xyz"]).collect_bounded(3).await.unwrap();
+        static ONE: &[u8] = b"xyz";
+        let one = chunks(&[ONE]).collect_bounded(3).await.unwrap();
         assert_eq!(&one[..], b"xyz");
+        assert_eq!(one.as_ptr(), ONE.as_ptr(), "a single chunk is not copied");
     }
 }

@@ -123,11 +123,24 @@ impl Engine {
         (base, source, dest): (&MetaRangeId, &MetaRangeId, &MetaRangeId),
         strategy: MergeStrategy,
     ) -> Result<Option<OverOneBase>> {
-        let (b, s, d) = (
+        let (mut b, mut s, mut d) = (
             self.trees.tree(ns, base).await?,
             self.trees.tree(ns, source).await?,
             self.trees.tree(ns, dest).await?,
         );
+        // A layered tree that a compaction folded into the plain tree the
+        // others lie over reads as that plain tree: the merge base is often
+        // from before a fold, and either side may be.
+        let trees = &self.trees;
+        if s.base_id != d.base_id {
+            d = trees.as_compacted_onto(ns, dest, d, &s.base_id).await?;
+        }
+        if s.base_id != d.base_id {
+            s = trees.as_compacted_onto(ns, source, s, &d.base_id).await?;
+        }
+        if b.base_id != s.base_id {
+            b = trees.as_compacted_onto(ns, base, b, &s.base_id).await?;
+        }
         if b.base_id != s.base_id || b.base_id != d.base_id {
             return Ok(None);
         }

@@ -1,5 +1,5 @@
 import { useEffect } from "react";
-import { del, enc, get, Listing, post } from "../api";
+import { del, enc, newest, post } from "../api";
 import { Empty, ErrorBox, Loading, useAction, useAsync } from "../components/common";
 
 /** A `trees.compact` job: folds large layers into plain trees (docs/trees.md). */
@@ -26,9 +26,9 @@ function outcome(c: Compaction): string {
 /** A repository's tree compactions: started by commits, or by hand here. */
 export function Compactions({ repo }: { repo: string }) {
   const base = `/repositories/${enc(repo)}/trees/compactions`;
-  const list = useAsync(() => get<Listing<Compaction>>(base, { amount: 1000 }), [base]);
+  const list = useAsync(() => newest<Compaction>(base, 100), [base]);
   const action = useAction();
-  const active = list.data?.results.some((c) => c.state === "pending" || c.state === "running");
+  const active = list.data?.some((c) => c.state === "pending" || c.state === "running");
   // Refresh while one is under way.
   useEffect(() => {
     if (!active) return;
@@ -45,7 +45,7 @@ export function Compactions({ repo }: { repo: string }) {
       await del(`${base}/${enc(id)}`);
       list.reload();
     });
-  const newestFirst = [...(list.data?.results ?? [])].reverse();
+  const newestFirst = list.data ?? [];
   return (
     <section>
       <div className="bar">

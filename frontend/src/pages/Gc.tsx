@@ -1,5 +1,5 @@
 import { FormEvent, useEffect, useState } from "react";
-import { ApiError, del, enc, formatSize, get, Listing, post, put } from "../api";
+import { ApiError, del, enc, formatSize, get, newest, post, put } from "../api";
 import { Empty, ErrorBox, Loading, useAction, useAsync } from "../components/common";
 import { Compactions } from "./Compactions";
 import { useRepo } from "./RepoLayout";
@@ -221,9 +221,9 @@ function RunRow({ run, onCancel }: { run: GcRun; onCancel: () => void }) {
 
 export function GcPage() {
   const { repo } = useRepo();
-  const runs = useAsync(() => get<Listing<GcRun>>(`/repositories/${enc(repo.id)}/gc/runs`, { amount: 1000 }), [repo.id]);
+  const runs = useAsync(() => newest<GcRun>(`/repositories/${enc(repo.id)}/gc/runs`, 100), [repo.id]);
   const action = useAction();
-  const active = runs.data?.results.some((r) => r.state === "pending" || r.state === "running");
+  const active = runs.data?.some((r) => r.state === "pending" || r.state === "running");
   // Refresh while a run is under way.
   useEffect(() => {
     if (!active) return;
@@ -240,7 +240,7 @@ export function GcPage() {
       await del(`/repositories/${enc(repo.id)}/gc/runs/${enc(id)}`);
       runs.reload();
     });
-  const newestFirst = [...(runs.data?.results ?? [])].reverse();
+  const newestFirst = runs.data ?? [];
   return (
     <div>
       <div className="bar">

@@ -180,6 +180,20 @@ pub fn cases() -> Vec<Case> {
             Write,
         ),
         case(
+            "listTreeCompactions",
+            M::GET,
+            "/repositories/{repo}/trees/compactions",
+            None,
+            Read,
+        ),
+        case(
+            "getTreeCompaction",
+            M::GET,
+            "/repositories/{repo}/trees/compactions/001nosuchjob",
+            None,
+            Read,
+        ),
+        case(
             "getGCRules",
             M::GET,
             "/repositories/{repo}/settings/gc_rules",

@@ -283,6 +283,20 @@ pub(super) fn writes_then_deletions() -> Vec<Case> {
             Admin,
         ),
         case(
+            "startTreeCompaction",
+            M::POST,
+            "/repositories/{repo}/trees/compactions",
+            None,
+            Admin,
+        ),
+        case(
+            "cancelTreeCompaction",
+            M::DELETE,
+            "/repositories/{repo}/trees/compactions/001nosuchjob",
+            None,
+            Admin,
+        ),
+        case(
             "setGCRules",
             M::PUT,
             "/repositories/{repo}/settings/gc_rules",

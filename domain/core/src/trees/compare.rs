@@ -244,7 +244,7 @@ impl TreeStore {
             if let Some(info) = base.get(i) {
                 if info.first <= *path
                     && bytes < budget
-                    && base.shortcut(i).is_none()
+                    && !base.has_shortcut(i)
                     && seen.insert(info.id.clone())
                 {
                     bytes += info.bytes;

@@ -141,15 +141,27 @@ pub(crate) struct MetaRangeData {
     ranges: Vec<RangeInfo>,
     index: Fingerprints,
     /// Range `i` as last found in the range cache: a weak pointer, so the
-    /// cache alone decides what stays (an evicted range's pointer fails).
-    shortcuts: Box<[Mutex<Weak<RangeData>>]>,
+    /// cache alone decides what stays (an evicted range's pointer fails),
+    /// and how often it was used.
+    shortcuts: Box<[Mutex<Shortcut>]>,
 }
+
+/// A way to a cached range, and its uses so far.
+#[derive(Debug, Default)]
+struct Shortcut {
+    range: Weak<RangeData>,
+    uses: u32,
+}
+
+/// One use of a shortcut in this many also looks its range up in the
+/// cache, so that the cache's eviction sees each range in use.
+const TOUCH_EVERY: u32 = 8;
 
 impl MetaRangeData {
     /// Indexes a metarange.
     pub(crate) fn new(ranges: Vec<RangeInfo>) -> Self {
         let index = Fingerprints::new(ranges.iter().map(|r| r.last.as_str().as_bytes()));
-        let shortcuts = ranges.iter().map(|_| Mutex::new(Weak::new())).collect();
+        let shortcuts = ranges.iter().map(|_| Mutex::default()).collect();
         Self {
             ranges,
             index,
@@ -160,7 +172,7 @@ impl MetaRangeData {
     /// The memory this metarange holds behind its `Arc` (allocation
     /// included), with the allocation a shortcut to an evicted range keeps.
     pub(crate) fn footprint(&self) -> usize {
-        let shortcut = std::mem::size_of::<Mutex<Weak<RangeData>>>()
+        let shortcut = std::mem::size_of::<Mutex<Shortcut>>()
             + heap_block(std::mem::size_of::<RangeData>() + 16);
         heap_block(std::mem::size_of::<Self>() + 16)
             + self.ranges.heap_bytes()
@@ -168,15 +180,28 @@ impl MetaRangeData {
             + heap_block(self.shortcuts.len() * shortcut)
     }
 
-    /// Range `i`, if the shortcut to it still holds.
-    pub(crate) fn shortcut(&self, i: usize) -> Option<Arc<RangeData>> {
-        self.shortcuts.get(i)?.lock().ok()?.upgrade()
+    /// Range `i`, if the shortcut to it still holds, and whether this use
+    /// is one the cache should also be told of (one in [`TOUCH_EVERY`] of
+    /// this range's uses).
+    pub(crate) fn shortcut(&self, i: usize) -> Option<(Arc<RangeData>, bool)> {
+        let mut slot = self.shortcuts.get(i)?.lock().ok()?;
+        let range = slot.range.upgrade()?;
+        slot.uses = slot.uses.wrapping_add(1);
+        Some((range, slot.uses.is_multiple_of(TOUCH_EVERY)))
+    }
+
+    /// Whether a shortcut to range `i` holds (not counted as a use).
+    pub(crate) fn has_shortcut(&self, i: usize) -> bool {
+        self.shortcuts
+            .get(i)
+            .and_then(|slot| slot.lock().ok())
+            .is_some_and(|slot| slot.range.strong_count() > 0)
     }
 
     /// Remembers where range `i` is.
     pub(crate) fn set_shortcut(&self, i: usize, range: &Arc<RangeData>) {
         if let Some(Ok(mut slot)) = self.shortcuts.get(i).map(Mutex::lock) {
-            *slot = Arc::downgrade(range);
+            slot.range = Arc::downgrade(range);
         }
     }
 
@@ -234,19 +259,34 @@ mod tests {
             count: 3,
             bytes: 1,
         };
-        let meta = MetaRangeData::new(vec![info]);
+        let meta = MetaRangeData::new(vec![info.clone(), info]);
         assert!(meta.shortcut(0).is_none(), "none before the range is found");
+        assert!(!meta.has_shortcut(0));
         meta.set_shortcut(0, &range);
-        let found = meta.shortcut(0).expect("the cached range");
+        meta.set_shortcut(1, &range);
+        assert!(meta.has_shortcut(0));
+        let (found, _) = meta.shortcut(0).expect("the cached range");
         assert!(Arc::ptr_eq(&found, &range));
         drop(found);
+        // Each range's own uses decide when the cache is told: interleaved
+        // uses of two ranges tell it of each, one use in eight.
+        let mut touches = [0, 0];
+        for _ in 0..16 {
+            for (i, t) in touches.iter_mut().enumerate() {
+                *t += usize::from(meta.shortcut(i).expect("held").1);
+            }
+        }
+        // Range 0 was used once before the loop: 17 uses, 2 touches; range 1
+        // 16 uses, 2 touches.
+        assert_eq!(touches, [2, 2]);
         // The cache evicts it: the last strong pointer goes.
         drop(range);
         assert!(
             meta.shortcut(0).is_none(),
             "an evicted range is not kept alive"
         );
-        assert!(meta.shortcut(1).is_none(), "no range past the end");
+        assert!(!meta.has_shortcut(0));
+        assert!(meta.shortcut(2).is_none(), "no range past the end");
     }
 
     proptest! {

@@ -19,7 +19,6 @@ pub(crate) use walk::TreeCursor;
 use crate::counted_cache::{CacheStats, CountedCache};
 use crate::error::{Error, Result};
 use moka::sync::Cache;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tarn_model::tree::{self, RangeInfo, SplitRule};
 use tarn_model::{BlockKey, Entry, MetaRangeId, ObjectPath, RangeId, StorageNamespace};
@@ -48,13 +47,7 @@ pub(crate) struct TreeStore {
     /// How much of what one write produces the cache keeps (bytes): a
     /// bulk write (an import, a huge commit) must not fill it alone.
     remember_per_write: u64,
-    /// Uses of range shortcuts (see [`Self::range_of`]).
-    shortcut_uses: Arc<AtomicU64>,
 }
-
-/// One use of a range shortcut in this many also looks the range up in
-/// the cache.
-const TOUCH_EVERY: u64 = 8;
 
 pub(crate) fn range_key(id: &RangeId) -> Result<BlockKey> {
     Ok(BlockKey::new(format!("{TREE_PREFIX}range/{id}"))?)
@@ -110,7 +103,6 @@ impl TreeStore {
             split,
             layering,
             remember_per_write: cache_bytes / 16,
-            shortcut_uses: Arc::default(),
         }
     }
 
@@ -205,24 +197,23 @@ impl TreeStore {
 
     /// Range `i` of `meta`: through the metarange's shortcut while the
     /// cache holds the range (a lookup by id costs as much as the search
-    /// in the range), else by id. One use in [`TOUCH_EVERY`] through the
-    /// shortcut is also looked up in the cache, so that its eviction still
-    /// sees the range in use.
+    /// in the range), else by id. Some uses through a shortcut are also
+    /// looked up in the cache (see [`index::MetaRangeData::shortcut`]), so
+    /// that its eviction still sees the range in use; a range served from
+    /// memory counts as a hit either way.
     pub(crate) async fn range_of(
         &self,
         ns: &StorageNamespace,
         meta: &MetaRange,
         i: usize,
     ) -> Result<Range> {
-        if let Some(range) = meta.shortcut(i) {
-            let uses = self.shortcut_uses.fetch_add(1, Ordering::Relaxed);
-            if uses.is_multiple_of(TOUCH_EVERY) {
+        if let Some((range, touch)) = meta.shortcut(i) {
+            if touch {
                 if let Some(info) = meta.get(i) {
-                    self.ranges.get(&info.id);
+                    self.ranges.peek(&info.id);
                 }
-            } else {
-                self.ranges.count_hit();
             }
+            self.ranges.count_hit();
             return Ok(range);
         }
         let info = meta

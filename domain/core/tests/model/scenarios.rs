@@ -204,10 +204,12 @@ fn compacted_layers_read_and_take_commits_as_before() {
 /// resolution agree with the model.
 #[test]
 fn merges_of_layers_over_one_base_agree_with_the_model() {
+    // Layers from the first commit, folded only by `Op::Compact`, so that
+    // the base the layers lie over holds records after the first fold.
     let layering = TreeLayering {
         min_base_records: 0,
         max_overlay_records: 100,
-        compact_records: 0,
+        compact_records: 1,
     };
     let merge = |strategy| Op::Merge {
         source: Target::Branch("feat", 0),
@@ -221,6 +223,9 @@ fn merges_of_layers_over_one_base_agree_with_the_model() {
         stage("main", "b/x", 1),
         stage("main", "c", 1),
         stage("main", "d/g", 1),
+        commit("main"),
+        Op::Compact,
+        stage("main", "a/b", 1),
         commit("main"),
         Op::CreateBranch {
             name: "feat",
@@ -251,6 +256,8 @@ fn merges_of_layers_over_one_base_agree_with_the_model() {
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(run_with(ops, 2, Some(layering)))
+    let folded = rt
+        .block_on(run_with(ops, 2, Some(layering)))
         .unwrap_or_else(|e| panic!("{e}"));
+    assert!(folded >= 1, "the first layer was folded: {folded}");
 }
