@@ -49,6 +49,10 @@ fn compactions_path(repo: &str) -> String {
     format!("/repositories/{}/trees/compactions", seg(repo))
 }
 
+fn compaction_path(repo: &str, id: &str) -> String {
+    format!("{}/{}", compactions_path(repo), seg(id))
+}
+
 pub(crate) async fn run(ctx: &Ctx, command: CompactCommand) -> CliResult<()> {
     match command {
         CompactCommand::Run {
@@ -69,7 +73,7 @@ pub(crate) async fn run(ctx: &Ctx, command: CompactCommand) -> CliResult<()> {
                 }
                 return Ok(());
             }
-            let path = format!("{path}/{}", seg(&id));
+            let path = compaction_path(&uri.repository, &id);
             let last = super::follow_job(ctx, &client, &path, no_progress, "compacting").await?;
             print_compaction(ctx, &last);
             match s(&last, "state") {
@@ -111,11 +115,7 @@ pub(crate) async fn run(ctx: &Ctx, command: CompactCommand) -> CliResult<()> {
             compaction_id,
         } => {
             let uri = ctx.repo(&repository)?;
-            let path = format!(
-                "{}/{}",
-                compactions_path(&uri.repository),
-                seg(&compaction_id)
-            );
+            let path = compaction_path(&uri.repository, &compaction_id);
             let r = ctx.client()?.get(path).value().await?;
             print_compaction(ctx, &r);
             Ok(())
@@ -125,11 +125,7 @@ pub(crate) async fn run(ctx: &Ctx, command: CompactCommand) -> CliResult<()> {
             compaction_id,
         } => {
             let uri = ctx.repo(&repository)?;
-            let path = format!(
-                "{}/{}",
-                compactions_path(&uri.repository),
-                seg(&compaction_id)
-            );
+            let path = compaction_path(&uri.repository, &compaction_id);
             let r = ctx.client()?.delete(path).value().await?;
             print_compaction(ctx, &r);
             Ok(())

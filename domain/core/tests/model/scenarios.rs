@@ -4,6 +4,17 @@
 
 use super::*;
 
+/// Runs a fixed sequence on layered trees (staging read two entries at a
+/// time); how many layers were folded.
+fn run_layered(ops: Vec<Op>, layering: TreeLayering) -> u64 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(run_with(ops, 2, Some(layering)))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// Runs a fixed sequence through the same harness and checks.
 fn scenario(ops: Vec<Op>) {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -189,13 +200,7 @@ fn compacted_layers_read_and_take_commits_as_before() {
         stage("dev", "e", 0),
         commit("dev"),
     ];
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let folded = rt
-        .block_on(run_with(ops, 2, Some(layering)))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let folded = run_layered(ops, layering);
     assert!(folded >= 3, "layers folded: {folded}");
 }
 
@@ -252,12 +257,6 @@ fn merges_of_layers_over_one_base_agree_with_the_model() {
         commit("feat"),
         merge(MergeStrategy::SourceWins),
     ];
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let folded = rt
-        .block_on(run_with(ops, 2, Some(layering)))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let folded = run_layered(ops, layering);
     assert!(folded >= 1, "the first layer was folded: {folded}");
 }
