@@ -119,6 +119,7 @@ bench: s3s-fs $(VENV)/.installed
 	$(CARGO) bench -p tarn --bench soak
 	$(CARGO) bench -p tarn --bench s3_backend
 	PG_DURABLE=1 scripts/with-postgres.sh $(CARGO) bench -p tarn --bench metadata
+	PG_DURABLE=1 scripts/with-postgres.sh $(CARGO) bench -p tarn --bench small_writes
 	scripts/with-postgres.sh $(CARGO) bench -p tarn-domain --bench history
 
 ci: test

@@ -23,6 +23,7 @@ mod cli;
 mod cli_admin;
 mod cli_local;
 mod cli_transfer;
+mod crash;
 mod engine_metrics;
 mod gateway;
 mod gateway_sdk;

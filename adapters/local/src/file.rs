@@ -10,7 +10,7 @@ use md5::{Digest, Md5};
 use std::io;
 use std::path::{Path, PathBuf};
 use tarn_ports::{ByteStream, ErrorKind, PortError, PortResult};
-use tokio::fs::{self, File};
+use tokio::fs::File;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 
 /// Size of the header in front of every stored file's bytes.
@@ -126,8 +126,16 @@ impl TempFile {
     }
 
     /// Renames it to `dest` (creating parent directories), then syncs the
-    /// directory so that the rename survives a crash.
-    pub async fn publish(mut self, dest: &Path) -> io::Result<()> {
+    /// directory so that the rename survives a crash: on one blocking task.
+    pub async fn publish(self, dest: &Path) -> io::Result<()> {
+        let dest = dest.to_path_buf();
+        tokio::task::spawn_blocking(move || self.publish_sync(&dest))
+            .await
+            .map_err(io::Error::other)?
+    }
+
+    /// [`Self::publish`], blocking.
+    pub fn publish_sync(mut self, dest: &Path) -> io::Result<()> {
         let src = self
             .path
             .take()
@@ -139,17 +147,17 @@ impl TempFile {
         // create_dir_all and rename; retry a few times.
         let mut attempt = 0;
         loop {
-            create_dirs_durably(parent).await?;
-            match fs::rename(&src, dest).await {
+            create_dirs_durably(parent)?;
+            match std::fs::rename(&src, dest) {
                 Ok(()) => break,
                 Err(e) if e.kind() == io::ErrorKind::NotFound && attempt < 5 => attempt += 1,
                 Err(e) => {
-                    let _ = fs::remove_file(&src).await;
+                    let _ = std::fs::remove_file(&src);
                     return Err(e);
                 }
             }
         }
-        sync_dir(parent).await
+        sync_dir(parent)
     }
 }
 
@@ -161,15 +169,15 @@ impl Drop for TempFile {
     }
 }
 
-async fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir).await?.sync_all().await
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
 }
 
 /// `create_dir_all`, then syncs the parent of every directory it created.
-async fn create_dirs_durably(dir: &Path) -> io::Result<()> {
+fn create_dirs_durably(dir: &Path) -> io::Result<()> {
     let mut missing = Vec::new();
     let mut cur = dir;
-    while fs::metadata(cur).await.is_err() {
+    while std::fs::metadata(cur).is_err() {
         missing.push(cur.to_path_buf());
         match cur.parent() {
             Some(p) => cur = p,
@@ -179,13 +187,76 @@ async fn create_dirs_durably(dir: &Path) -> io::Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    fs::create_dir_all(dir).await?;
+    std::fs::create_dir_all(dir)?;
     for created in missing.iter().rev() {
         if let Some(parent) = created.parent() {
-            sync_dir(parent).await?;
+            sync_dir(parent)?;
         }
     }
     Ok(())
+}
+
+/// Stores `body`, whole in memory, at `dest` in one blocking step: what
+/// [`write_stream`] and [`TempFile::publish`] do, in one system call each
+/// (create, write, sync, rename, directory sync) and no task switches.
+/// Returns the body's ETag (its MD5).
+pub fn write_whole_sync(
+    tmp_dir: &Path,
+    (dest, what): (&Path, &str),
+    body: &[u8],
+) -> PortResult<String> {
+    use std::io::Write;
+    let etag = hex::encode(Md5::digest(body));
+    let tmp = TempFile::new(tmp_dir);
+    let mut file =
+        std::fs::File::create(tmp.path()).map_err(|e| io_error("creating temporary file", e))?;
+    let mut bytes = Vec::with_capacity(HEADER_LEN as usize + body.len());
+    bytes.extend_from_slice(&header(&etag)?);
+    bytes.extend_from_slice(body);
+    file.write_all(&bytes).map_err(|e| io_error("writing", e))?;
+    file.sync_all().map_err(|e| io_error("syncing", e))?;
+    drop(file);
+    tmp.publish_sync(dest).map_err(|e| io_error(what, e))?;
+    Ok(etag)
+}
+
+/// The start of a body: all of it, if it ends within `limit` bytes, or what
+/// was read and the rest.
+pub enum Head {
+    /// The whole body, checked against the declared size.
+    Whole(Vec<u8>),
+    /// The body, too long to hold: the chunks read so far, then the rest.
+    Long(ByteStream),
+}
+
+/// Reads `body` until it ends or passes `limit` bytes (a body declared
+/// longer is not read at all).
+pub async fn read_head(mut body: ByteStream, size: Option<u64>, limit: u64) -> PortResult<Head> {
+    if size.is_some_and(|s| s > limit) {
+        return Ok(Head::Long(body));
+    }
+    let mut read: Vec<Bytes> = Vec::new();
+    let mut len = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk: Bytes = chunk.map_err(|e| {
+            PortError::new(ErrorKind::Interrupted, "request body failed").with_source(e)
+        })?;
+        len += chunk.len() as u64;
+        read.push(chunk);
+        if len > limit {
+            let head = futures::stream::iter(read.into_iter().map(Ok));
+            return Ok(Head::Long(ByteStream::new(head.chain(body))));
+        }
+    }
+    match size {
+        Some(s) if s < len => Err(PortError::invalid_input(format!(
+            "body is longer than the declared {s} bytes"
+        ))),
+        Some(s) if s != len => Err(PortError::invalid_input(format!(
+            "body has {len} bytes, expected {s}"
+        ))),
+        _ => Ok(Head::Whole(read.concat())),
+    }
 }
 
 /// Streams `body` into a new temporary file behind a header for `etag`, or

@@ -34,6 +34,9 @@ use tokio_util::io::ReaderStream;
 const READ_CHUNK: usize = 256 * 1024;
 /// Bodies up to this size are read whole in one step, not streamed.
 const INLINE_READ: u64 = 256 * 1024;
+/// Bodies up to this size are gathered in memory and written in one step
+/// (one blocking task), not streamed.
+const WHOLE_WRITE: u64 = 64 * 1024;
 const TMP_DIR: &str = ".tarn-tmp";
 const MULTIPART_DIR: &str = ".tarn-multipart";
 
@@ -182,9 +185,26 @@ impl BlockStore for LocalBlockStore {
         size: Option<u64>,
     ) -> PortResult<PutOutcome> {
         let dest = self.object_path(ns, key)?;
-        let (tmp, size, etag) = write_stream(&self.tmp_dir(), body, size).await?;
-        tmp.publish(&dest).await.map_err(|e| io_error(key, e))?;
-        Ok(PutOutcome { size, etag })
+        match file::read_head(body, size, WHOLE_WRITE).await? {
+            // A small body is written in one blocking step.
+            file::Head::Whole(bytes) => {
+                let (tmp, what) = (self.tmp_dir(), key.to_string());
+                tokio::task::spawn_blocking(move || {
+                    let etag = file::write_whole_sync(&tmp, (&dest, &what), &bytes)?;
+                    Ok(PutOutcome {
+                        size: bytes.len() as u64,
+                        etag,
+                    })
+                })
+                .await
+                .map_err(|e| PortError::internal(format!("the write of {key} stopped: {e}")))?
+            }
+            file::Head::Long(body) => {
+                let (tmp, size, etag) = write_stream(&self.tmp_dir(), body, size).await?;
+                tmp.publish(&dest).await.map_err(|e| io_error(key, e))?;
+                Ok(PutOutcome { size, etag })
+            }
+        }
     }
 
     async fn get(

@@ -174,9 +174,9 @@ macro_rules! get_entity {
             $table::table
                 .find($id.as_str())
                 .select(<$row>::as_select())
-                .first(conn)
+                .load(conn)
                 .await
-                .optional()
+                .map(crate::db::first_row)
                 .map_err(db_error)?
         });
         row.ok_or_else(|| missing($what, $id.as_str()))?.into_model()
@@ -514,9 +514,9 @@ impl AuthStore for SqlStore {
             auth_setup::table
                 .find(SETUP_ROW)
                 .select(auth_setup::initialized_at)
-                .first(conn)
+                .load(conn)
                 .await
-                .optional()
+                .map(crate::db::first_row)
                 .map_err(db_error)?
         });
         Ok(at.map(Timestamp::from_unix_micros))

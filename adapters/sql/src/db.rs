@@ -71,6 +71,7 @@ impl std::fmt::Debug for Backend {
 
 /// The pool of the configured backend. Query code is written once and
 /// expanded for each arm by [`with_conn!`].
+#[derive(Clone)]
 pub(crate) enum Pool {
     Pg(Deadpool<AsyncPgConnection>),
     Sqlite(Deadpool<SqliteConn>),
@@ -251,6 +252,16 @@ pub(crate) fn build_pool(backend: &Backend, trips: &RoundTrips) -> Result<Pool, 
             pool_of!(manager, *max_connections).map(Pool::Sqlite)
         }
     }
+}
+
+/// The row of a lookup by a unique key (at most one row).
+///
+/// Such lookups load rather than take `.first()`: `.first()` binds its
+/// `LIMIT 1`, and SQLite re-prepares a statement whose LIMIT is a bound
+/// parameter every time that parameter is bound again (the value may
+/// change the plan), which cost a statement parse on every lookup.
+pub(crate) fn first_row<T>(rows: Vec<T>) -> Option<T> {
+    rows.into_iter().next()
 }
 
 /// A pool failure: the database is unreachable or every connection is busy.

@@ -182,9 +182,9 @@ impl JobStore for SqlStore {
             jobs::table
                 .find(id.as_str())
                 .select(JobRow::as_select())
-                .first(conn)
+                .load(conn)
                 .await
-                .optional()
+                .map(crate::db::first_row)
                 .map_err(db_error)?
         });
         row.ok_or_else(|| missing(id))?.into_model()

@@ -10,6 +10,7 @@
 mod auth;
 mod auth_rows;
 mod db;
+mod group_commit;
 mod jobs;
 mod migrate;
 mod multipart;
@@ -29,11 +30,14 @@ use tarn_ports::PortResult;
 
 /// The metadata stores on one database: implements every metadata port, the
 /// `AuthStore` and the `JobStore`.
-/// Holds no state but its connection pool, so many instances (and many
-/// processes) may share one database.
+/// Holds no state but its connection pool (and the staging writes waiting
+/// for their shared transaction), so many instances (and many processes) may
+/// share one database.
 pub struct SqlStore {
     pool: db::Pool,
     round_trips: RoundTrips,
+    /// Single staging writes, committed together when they come together.
+    staging_writes: group_commit::GroupCommit,
 }
 
 impl SqlStore {
@@ -42,7 +46,17 @@ impl SqlStore {
         migrate(backend).await?;
         let round_trips = RoundTrips::default();
         let pool = db::build_pool(backend, &round_trips)?;
-        Ok(Self { pool, round_trips })
+        Ok(Self {
+            pool,
+            round_trips,
+            staging_writes: Default::default(),
+        })
+    }
+
+    /// Single staging writes so far: the shared transactions that wrote them
+    /// (see the group commit in `group_commit.rs`), and how many they were.
+    pub fn staging_group_commits(&self) -> (u64, u64) {
+        self.staging_writes.counts()
     }
 
     /// Statements sent to the database so far by this store.

@@ -39,9 +39,9 @@ impl MultipartStore for SqlStore {
             multipart_uploads::table
                 .find(id.as_str())
                 .select(UploadRow::as_select())
-                .first(conn)
+                .load(conn)
                 .await
-                .optional()
+                .map(crate::db::first_row)
                 .map_err(db_error)?
         });
         row.ok_or_else(|| missing(id))?.into_model()

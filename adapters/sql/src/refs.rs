@@ -62,9 +62,9 @@ macro_rules! get_in_repository {
             let row: Option<$row> = $table::table
                 .find(($repo.as_str(), $key.as_str()))
                 .select(<$row>::as_select())
-                .first(conn)
+                .load(conn)
                 .await
-                .optional()
+                .map(crate::db::first_row)
                 .map_err(db_error)?;
             match row {
                 Some(row) => row.into_model(),
@@ -146,9 +146,9 @@ impl RefStore for SqlStore {
             repositories::table
                 .find(id.as_str())
                 .select(RepositoryRow::as_select())
-                .first(conn)
+                .load(conn)
                 .await
-                .optional()
+                .map(crate::db::first_row)
                 .map_err(db_error)?
         });
         row.ok_or_else(|| repo_missing(id))?.into_model()
@@ -240,9 +240,9 @@ impl RefStore for SqlStore {
                     Option::<BranchRow>::as_select(),
                     repository_settings::value.nullable(),
                 ))
-                .first(conn)
+                .load(conn)
                 .await
-                .optional()
+                .map(crate::db::first_row)
                 .map_err(db_error)?
         });
         let (r, b, value) = found.ok_or_else(|| repo_missing(repo))?;
@@ -493,9 +493,9 @@ impl RefStore for SqlStore {
                 )
                 .filter(repositories::id.eq(repo.as_str()))
                 .select(repository_settings::value.nullable())
-                .first(conn)
+                .load(conn)
                 .await
-                .optional()
+                .map(crate::db::first_row)
                 .map_err(db_error)?
         });
         found.ok_or_else(|| repo_missing(repo))

@@ -227,7 +227,7 @@ impl LinkRow {
     }
 }
 
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = staging)]
 pub(crate) struct StagingRow {
     pub token: String,

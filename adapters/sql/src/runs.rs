@@ -152,9 +152,9 @@ impl ActionRunStore for SqlStore {
             action_runs::table
                 .find((repo.as_str(), run_id))
                 .select(RunRow::as_select())
-                .first(conn)
+                .load(conn)
                 .await
-                .optional()
+                .map(crate::db::first_row)
                 .map_err(db_error)?
         });
         row.ok_or_else(|| missing(run_id))?.into_model()

@@ -26,17 +26,7 @@ impl StagingStore for SqlStore {
         value: &StagedValue,
     ) -> PortResult<()> {
         let row = StagingRow::from_model(token, path, value);
-        with_conn!(&self.pool, conn => {
-            diesel::insert_into(staging::table)
-                .values(&row)
-                .on_conflict((staging::token, staging::path))
-                .do_update()
-                .set(staging::entry.eq(excluded(staging::entry)))
-                .execute(conn)
-                .await
-                .map_err(db_error)?
-        });
-        Ok(())
+        self.staging_writes.put(&self.pool, row).await
     }
 
     async fn put_many(&self, token: &StagingToken, entries: &[StagingEntry]) -> PortResult<()> {
@@ -100,9 +90,9 @@ impl StagingStore for SqlStore {
             staging::table
                 .find((token.as_str(), path.as_str()))
                 .select(staging::entry)
-                .first(conn)
+                .load(conn)
                 .await
-                .optional()
+                .map(crate::db::first_row)
                 .map_err(db_error)?
         });
         found.map(staged_value).transpose()

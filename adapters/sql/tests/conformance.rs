@@ -138,3 +138,48 @@ mod on_postgres {
     tarn_ports::job_store_conformance!(jobs);
     tarn_ports::run_store_conformance!(runs);
 }
+
+/// Concurrent single staging writes share transactions (group commit), and
+/// every one of them lands.
+async fn concurrent_puts_share_transactions(store: Arc<SqlStore>) {
+    use tarn_model::{ObjectPath, StagedValue, StagingToken};
+    use tarn_ports::StagingStore;
+    let t = StagingToken::new("group").expect("token");
+    let start = Arc::new(tokio::sync::Barrier::new(64));
+    let mut tasks = Vec::new();
+    for w in 0..64 {
+        let (store, t, start) = (store.clone(), t.clone(), start.clone());
+        tasks.push(tokio::spawn(async move {
+            start.wait().await;
+            for i in 0..5 {
+                let p = ObjectPath::new(format!("w{w:02}/{i}")).expect("path");
+                store.put(&t, &p, &StagedValue::Tombstone).await?;
+            }
+            Ok::<_, tarn_ports::PortError>(())
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task").expect("put");
+    }
+    let (batches, rows) = store.staging_group_commits();
+    assert_eq!(rows, 320, "every put went through the shared transactions");
+    assert!(
+        batches < 160,
+        "{batches} transactions for 320 concurrent puts"
+    );
+    let staged = store.scan(&t, "", None, 1000).await.expect("scan");
+    assert_eq!(staged.len(), 320);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_puts_share_transactions_on_sqlite() {
+    let (store, _dir) = sqlite().await;
+    concurrent_puts_share_transactions(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_puts_share_transactions_on_postgres() {
+    if let Some(store) = postgres().await {
+        concurrent_puts_share_transactions(store).await;
+    }
+}

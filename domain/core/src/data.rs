@@ -200,7 +200,6 @@ impl Engine {
     }
 
     /// Streams `body` to a fresh address and stages it at `path`.
-    #[tracing::instrument(skip(self, body, req), fields(repo = %repo, branch = %branch, path = %path))]
     pub async fn upload_object(
         &self,
         repo: &RepositoryId,
@@ -209,6 +208,22 @@ impl Engine {
         body: ByteStream,
         req: UploadRequest,
     ) -> Result<Entry> {
+        let (entry, _) = self.upload_object_in(repo, branch, path, body, req).await?;
+        Ok(entry)
+    }
+
+    /// [`Self::upload_object`], with the repository's storage namespace
+    /// (read on the way, so that an answer naming the object's physical
+    /// address needs no second read).
+    #[tracing::instrument(skip(self, body, req), fields(repo = %repo, branch = %branch, path = %path))]
+    pub async fn upload_object_in(
+        &self,
+        repo: &RepositoryId,
+        branch: &BranchName,
+        path: &ObjectPath,
+        body: ByteStream,
+        req: UploadRequest,
+    ) -> Result<(Entry, StorageNamespace)> {
         let (repository, b) = self.writable_branch(repo, branch).await?;
         let (ns, token) = (repository.storage_namespace, b.staging_token);
         self.check_write_condition(repo, branch, path, &req.condition)
@@ -224,8 +239,10 @@ impl Engine {
         let entry = self.fresh_entry(key, (put.size, put.etag), described);
         // Again, now that the data is in: a write that raced this one may
         // have taken the path meanwhile.
-        self.stage_if(repo, (branch, path), entry, &req.condition, token)
-            .await
+        let entry = self
+            .stage_if(repo, (branch, path), entry, &req.condition, token)
+            .await?;
+        Ok((entry, ns))
     }
 
     /// An entry for data just written to `key`.

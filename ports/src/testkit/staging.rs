@@ -31,6 +31,7 @@ macro_rules! staging_store_conformance {
             tokens_are_isolated,
             put_many_equals_puts,
             concurrent_puts_all_land,
+            concurrent_puts_to_one_path_leave_one_of_them,
             folders_first_entry_of_each,
             folders_after_inside_a_folder,
             folders_limit,
@@ -302,6 +303,66 @@ pub async fn concurrent_puts_all_land(f: StagingFixture) {
     }
     let all = scan_all(&*f.store, &t, "", 250).await;
     assert_eq!(all.len(), 800);
+}
+
+/// Writers racing on the same paths (and on other tokens): each path ends
+/// with one of the values written to it, each written value is read back by
+/// its writer once its `put` returned unless another writer overwrote it,
+/// and the other tokens are untouched.
+pub async fn concurrent_puts_to_one_path_leave_one_of_them(f: StagingFixture) {
+    let (t, other) = (token("race"), token("race-other"));
+    let mut tasks = Vec::new();
+    for w in 0..16u64 {
+        let (store, t, other) = (f.store.clone(), t.clone(), other.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..20u64 {
+                let p = path(&format!("p{}", i % 4));
+                let v = if (w + i).is_multiple_of(5) {
+                    StagedValue::Tombstone
+                } else {
+                    entry(w * 1000 + i)
+                };
+                store.put(&t, &p, &v).await?;
+                store
+                    .put(&other, &path(&format!("w{w}/{i}")), &entry(i))
+                    .await?;
+                // This writer's own path: nobody else writes it.
+                let own = path(&format!("own/{w}"));
+                store.put(&t, &own, &entry(w * 1000 + i)).await?;
+                assert_eq!(store.get(&t, &own).await?, Some(entry(w * 1000 + i)));
+            }
+            Ok::<_, crate::PortError>(())
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let all = scan_all(&*f.store, &t, "", 100).await;
+    assert_eq!(all.len(), 4 + 16, "four shared paths and one per writer");
+    for (p, v) in &all {
+        if let Some(n) = p.as_str().strip_prefix('p') {
+            let i: u64 = n.parse().unwrap();
+            let written = |w: u64, j: u64| {
+                if (w + j).is_multiple_of(5) {
+                    StagedValue::Tombstone
+                } else {
+                    entry(w * 1000 + j)
+                }
+            };
+            let possible = (0..16u64)
+                .flat_map(|w| (0..20u64).filter(move |j| j % 4 == i).map(move |j| (w, j)))
+                .any(|(w, j)| &written(w, j) == v);
+            assert!(possible, "{p}: {v:?} was never written there");
+        } else {
+            let w: u64 = p.as_str().trim_start_matches("own/").parse().unwrap();
+            assert_eq!(
+                v,
+                &entry(w * 1000 + 19),
+                "{p} holds its writer's last value"
+            );
+        }
+    }
+    assert_eq!(scan_all(&*f.store, &other, "", 1000).await.len(), 16 * 20);
 }
 
 /// Stages `paths` under `t`; a path ending in `!` is staged as a tombstone

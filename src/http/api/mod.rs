@@ -13,6 +13,7 @@ mod gc_runs;
 mod imports;
 mod metadata_files;
 mod models;
+pub(crate) mod nesting;
 mod objects;
 pub mod openapi;
 pub(crate) mod operation;
@@ -69,27 +70,31 @@ pub(crate) fn operations() -> impl Iterator<Item = &'static operation::Operation
     RESOURCES.iter().flat_map(|ops| ops.iter())
 }
 
-/// Registers the API: one resource per declared path, one route per
-/// declared operation.
+/// Registers the API: one resource per declared path (nested in scopes:
+/// see `nesting`), one route per declared operation.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    let mut scope = web::scope(PREFIX).configure(bad_input::configure);
+    let scope = web::scope(PREFIX).configure(bad_input::configure);
+    let scope = nesting::nest(scope, "", &declared_paths(), &|path, relative| {
+        operations()
+            .filter(|op| op.path == path)
+            .fold(resource(relative), |res, op| res.route((op.route)()))
+    });
+    cfg.service(
+        scope
+            .default_service(web::to(fallback))
+            .wrap(bad_input::json_errors()),
+    );
+}
+
+/// Every declared path, once each, in declaration order.
+pub(crate) fn declared_paths() -> Vec<&'static str> {
     let mut paths: Vec<&'static str> = Vec::new();
     for op in operations() {
         if !paths.contains(&op.path) {
             paths.push(op.path);
         }
     }
-    for path in paths {
-        let resource = operations()
-            .filter(|op| op.path == path)
-            .fold(resource(path), |res, op| res.route((op.route)()));
-        scope = scope.service(resource);
-    }
-    cfg.service(
-        scope
-            .default_service(web::to(fallback))
-            .wrap(bad_input::json_errors()),
-    );
+    paths
 }
 
 /// An API resource: every request to it goes through [`operation::guard`],

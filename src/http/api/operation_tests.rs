@@ -255,3 +255,53 @@ fn every_permission_template_is_bound_by_its_path() {
         }
     }
 }
+
+/// Through the nested scopes, a request for each declared operation (path
+/// parameters filled in with values no static segment has) reaches the
+/// resource of exactly that operation's path, as the router reports it
+/// to the guard.
+#[actix_web::test]
+async fn every_declared_operation_is_routed_to_its_own_path() {
+    let paths = crate::http::api::declared_paths();
+    let scope = crate::http::api::nesting::nest(
+        web::scope(crate::http::api::PREFIX),
+        "",
+        &paths,
+        &|_, relative| {
+            web::resource(relative).to(|req: actix_web::HttpRequest| async move {
+                HttpResponse::Ok().body(req.match_pattern().unwrap_or_default())
+            })
+        },
+    );
+    let app = atest::init_service(App::new().service(scope)).await;
+    let mut checked = 0;
+    for op in crate::http::api::operations() {
+        let concrete: Vec<String> = op
+            .path
+            .split('/')
+            .map(|s| {
+                if s.starts_with('{') {
+                    format!("v-{}", s.trim_matches(|c| c == '{' || c == '}'))
+                } else {
+                    s.to_owned()
+                }
+            })
+            .collect();
+        let uri = format!("{}{}", crate::http::api::PREFIX, concrete.join("/"));
+        let req = atest::TestRequest::default()
+            .method(op.method.clone())
+            .uri(&uri)
+            .to_request();
+        let resp = atest::call_service(&app, req).await;
+        assert_eq!(resp.status(), StatusCode::OK, "{} {uri}", op.method);
+        let body = atest::read_body(resp).await;
+        assert_eq!(
+            String::from_utf8_lossy(&body),
+            format!("{}{}", crate::http::api::PREFIX, op.path),
+            "{} {uri} reached another path",
+            op.method
+        );
+        checked += 1;
+    }
+    assert!(checked > 100, "only {checked} operations");
+}

@@ -127,10 +127,9 @@ async fn upload(
         tags: BTreeMap::new(),
         condition,
     };
-    let entry = engine
-        .upload_object(&repo, &branch, &object, body, request)
+    let (entry, ns) = engine
+        .upload_object_in(&repo, &branch, &object, body, request)
         .await?;
-    let ns = engine.get_repository(&repo).await?.storage_namespace;
     Ok(HttpResponse::Created().json(ObjectStats::object(object.into_string(), entry, &ns, true)))
 }
 

@@ -327,6 +327,12 @@ impl TarnProcess {
             .map(|u| u.trim().to_owned())
     }
 
+    /// Kills the process outright (SIGKILL: no shutdown, no flush) and
+    /// waits for it to be gone.
+    pub async fn kill(&mut self) {
+        self.child.kill().await.unwrap();
+    }
+
     /// Sends SIGTERM and waits for the exit.
     pub async fn terminate(&mut self) -> ExitStatus {
         let pid = self.child.id().unwrap();

@@ -21,6 +21,7 @@ macro_rules! block_store_conformance {
             put_then_get_returns_bytes_and_md5,
             empty_object_round_trips,
             many_chunks_are_stored_whole,
+            bodies_of_every_small_size_round_trip,
             unknown_length_bodies_of_many_parts,
             put_replaces_existing_object,
             put_with_wrong_size_stores_nothing,
@@ -198,6 +199,49 @@ pub async fn many_chunks_are_stored_whole(f: BlockFixture) {
         get_bytes(&*f.store, &f.ns, &k).await == data,
         "bytes differ"
     );
+}
+
+/// Bodies around the sizes where a store may switch from holding a body to
+/// streaming it (the local store holds up to 64 KiB), declared or not, in
+/// chunks that straddle the switch; and a body of one size that sends
+/// another.
+pub async fn bodies_of_every_small_size_round_trip(f: BlockFixture) {
+    for (i, len) in [1usize, 4095, 65_535, 65_536, 65_537, 70_000, 262_145]
+        .into_iter()
+        .enumerate()
+    {
+        let data = payload(len, i as u8);
+        for declared in [Some(len as u64), None] {
+            let chunks: Vec<io::Result<Bytes>> = data
+                .chunks(4093)
+                .map(|c| Ok(Bytes::copy_from_slice(c)))
+                .collect();
+            let k = key(&format!("small/{len}-{}", declared.is_some()));
+            let out = f
+                .store
+                .put(&f.ns, &k, ByteStream::new(stream::iter(chunks)), declared)
+                .await
+                .unwrap();
+            assert_eq!((out.size, &out.etag), (len as u64, &md5_hex(&data)), "{k}");
+            assert!(
+                get_bytes(&*f.store, &f.ns, &k).await == data,
+                "{k}: bytes differ"
+            );
+        }
+        for wrong in [len as u64 - 1, len as u64 + 1] {
+            let k = key(&format!("small/{len}-declared-{wrong}"));
+            let res = f
+                .store
+                .put(&f.ns, &k, ByteStream::from_bytes(data.clone()), Some(wrong))
+                .await;
+            assert_kind(res, ErrorKind::InvalidInput, "a body of another size");
+            assert_kind(
+                f.store.head(&f.ns, &k).await,
+                ErrorKind::NotFound,
+                "nothing stored",
+            );
+        }
+    }
 }
 
 /// Bodies of unknown length over several parts of the store's (S3 stores

@@ -1,0 +1,188 @@
+//! Group commit of single staging writes: concurrent `put`s share one
+//! transaction, so one WAL sync (SQLite) or one statement and one commit
+//! (PostgreSQL) serves them all.
+//!
+//! Each `put` queues its row and waits. Whoever finds no flush under way
+//! spawns one; it takes everything queued (up to [`MAX_BATCH`] rows), writes
+//! it in one transaction, answers every writer in it, and goes on while rows
+//! are queued. A writer is answered only after its transaction committed,
+//! so an acknowledged write is as durable as one written alone, and a `put`
+//! that returned is seen by every later read. Writes queued together are
+//! concurrent: if two name one path, the later in the queue wins, as it
+//! would have one after the other. If the shared transaction fails, each row
+//! is written alone, so that one bad row fails only its own writer.
+//!
+//! The flush runs in a spawned task: a writer that gives up waiting (its
+//! request was dropped) leaves the others' batch to finish.
+
+use crate::db::{db_error, Pool};
+use crate::rows::StagingRow;
+use crate::schema::staging;
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use diesel_async::RunQueryDsl;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tarn_ports::{ErrorKind, PortError, PortResult};
+use tokio::sync::oneshot;
+
+/// Rows per shared transaction: bounds the statement (PostgreSQL binds 3
+/// parameters a row) and the time a transaction holds SQLite's write lock.
+pub(crate) const MAX_BATCH: usize = 1024;
+
+type Waiter = oneshot::Sender<PortResult<()>>;
+
+#[derive(Default)]
+struct Queue {
+    rows: Vec<(StagingRow, Waiter)>,
+    flushing: bool,
+}
+
+/// The queue of staging writes of one pool.
+#[derive(Clone, Default)]
+pub(crate) struct GroupCommit {
+    queue: Arc<Mutex<Queue>>,
+    /// Shared transactions written, and the rows they held.
+    counts: Arc<(AtomicU64, AtomicU64)>,
+}
+
+impl GroupCommit {
+    /// Writes `row` in the next shared transaction; returns once it
+    /// committed (or failed).
+    pub(crate) async fn put(&self, pool: &Pool, row: StagingRow) -> PortResult<()> {
+        let (tx, rx) = oneshot::channel();
+        let start = {
+            let mut q = self.lock();
+            q.rows.push((row, tx));
+            !std::mem::replace(&mut q.flushing, true)
+        };
+        if start {
+            let (this, pool) = (self.clone(), pool.clone());
+            tokio::spawn(async move { this.flush(pool).await });
+        }
+        rx.await.unwrap_or_else(|_| {
+            Err(PortError::new(
+                ErrorKind::Unavailable,
+                "the staging write was abandoned (the server is shutting down)",
+            ))
+        })
+    }
+
+    /// Shared transactions written so far, and the rows they held.
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        (
+            AtomicU64::load(&self.counts.0, Ordering::Relaxed),
+            AtomicU64::load(&self.counts.1, Ordering::Relaxed),
+        )
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        // A panic while holding the lock leaves a queue of plain values:
+        // still consistent.
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes batches until the queue is empty, then marks no flush under way
+    /// (under the same lock, so a row queued meanwhile is never stranded).
+    async fn flush(&self, pool: Pool) {
+        // If this task panics or is dropped mid-batch, the next writer must
+        // start a flush of its own.
+        struct Reset<'a>(&'a GroupCommit, bool);
+        impl Drop for Reset<'_> {
+            fn drop(&mut self) {
+                if self.1 {
+                    self.0.lock().flushing = false;
+                }
+            }
+        }
+        let mut reset = Reset(self, true);
+        loop {
+            let batch: Vec<(StagingRow, Waiter)> = {
+                let mut q = self.lock();
+                if q.rows.is_empty() {
+                    q.flushing = false;
+                    reset.1 = false;
+                    return;
+                }
+                let n = q.rows.len().min(MAX_BATCH);
+                q.rows.drain(..n).collect()
+            };
+            metrics::histogram!("tarn_staging_group_commit_rows").record(batch.len() as f64);
+            self.counts.0.fetch_add(1, Ordering::Relaxed);
+            self.counts
+                .1
+                .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            let (rows, waiters): (Vec<StagingRow>, Vec<Waiter>) = batch.into_iter().unzip();
+            match write_together(&pool, &rows).await {
+                Ok(()) => {
+                    for w in waiters {
+                        let _ = w.send(Ok(()));
+                    }
+                }
+                // Alone, each row gets its own answer.
+                Err(_) if rows.len() > 1 => {
+                    for (row, w) in rows.iter().zip(waiters) {
+                        let _ = w.send(write_together(&pool, std::slice::from_ref(row)).await);
+                    }
+                }
+                Err(e) => {
+                    for w in waiters {
+                        let _ = w.send(Err(PortError::new(e.kind(), e.to_string())));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Upserts `rows` in one transaction, the later of two rows for one path
+/// winning.
+pub(crate) async fn write_together(pool: &Pool, rows: &[StagingRow]) -> PortResult<()> {
+    match pool {
+        // One statement may not touch a row twice: keep each path's last row.
+        Pool::Pg(p) => {
+            let mut last: HashMap<(&str, &str), usize> = HashMap::with_capacity(rows.len());
+            for (i, r) in rows.iter().enumerate() {
+                last.insert((r.token.as_str(), r.path.as_str()), i);
+            }
+            let mut keep: Vec<usize> = last.into_values().collect();
+            keep.sort_unstable();
+            let unique: Vec<&StagingRow> = keep.iter().map(|&i| &rows[i]).collect();
+            let mut conn = p.get().await.map_err(crate::db::pool_error)?;
+            diesel::insert_into(staging::table)
+                .values(unique)
+                .on_conflict((staging::token, staging::path))
+                .do_update()
+                .set(staging::entry.eq(excluded(staging::entry)))
+                .execute(&mut *conn)
+                .await
+                .map_err(db_error)?;
+        }
+        // diesel cannot batch an upsert on SQLite; an embedded database has
+        // no round trips to save, so one transaction of single-row upserts
+        // on one blocking task does the same (and syncs the WAL once).
+        Pool::Sqlite(p) => {
+            let rows = rows.to_vec();
+            let mut conn = p.get().await.map_err(crate::db::pool_error)?;
+            conn.spawn_blocking(move |c| {
+                c.immediate_transaction(|c| {
+                    for row in &rows {
+                        diesel::RunQueryDsl::execute(
+                            diesel::insert_into(staging::table)
+                                .values(row)
+                                .on_conflict((staging::token, staging::path))
+                                .do_update()
+                                .set(staging::entry.eq(excluded(staging::entry))),
+                            c,
+                        )?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
+            .map_err(db_error)?;
+        }
+    }
+    Ok(())
+}
