@@ -1,20 +1,19 @@
 //! `StagingStore`: one row per (token, path); scans walk the primary key.
 
-use crate::db::{db_error, pool_error, prefix_upper_bound, with_conn, Pool};
+use crate::db::{db_error, prefix_upper_bound, with_conn, Pool};
 use crate::rows::{limit, staged_value, staging_entry, StagingRow};
 use crate::schema::staging;
 use crate::SqlStore;
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Binary, Integer, Nullable, Text};
-use diesel::upsert::excluded;
 use diesel_async::RunQueryDsl;
 use std::collections::BTreeMap;
 use tarn_model::{ObjectPath, StagedValue, StagingToken};
 use tarn_ports::{after_prefix, folder_of, PortError, PortResult, StagingEntry, StagingStore};
 
-/// Rows per INSERT of `put_many`: 3 parameters a row stays well under both
-/// backends' limits on bound parameters.
+/// Rows per transaction of `put_many`: 3 parameters a row stays well under
+/// both backends' limits on bound parameters.
 const BATCH: usize = 4096;
 
 #[async_trait]
@@ -40,43 +39,9 @@ impl StagingStore for SqlStore {
             .into_values()
             .map(|(path, value)| StagingRow::from_model(token, path, value))
             .collect();
-        match &self.pool {
-            Pool::Pg(pool) => {
-                let mut conn = pool.get().await.map_err(pool_error)?;
-                for chunk in rows.chunks(BATCH) {
-                    diesel::insert_into(staging::table)
-                        .values(chunk)
-                        .on_conflict((staging::token, staging::path))
-                        .do_update()
-                        .set(staging::entry.eq(excluded(staging::entry)))
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(db_error)?;
-                }
-            }
-            // diesel cannot batch an upsert on SQLite; an embedded database
-            // has no round trips to save, so one transaction of single-row
-            // upserts on the blocking pool does the same.
-            Pool::Sqlite(pool) => {
-                let mut conn = pool.get().await.map_err(pool_error)?;
-                conn.spawn_blocking(move |c| {
-                    c.transaction(|c| {
-                        for row in &rows {
-                            diesel::RunQueryDsl::execute(
-                                diesel::insert_into(staging::table)
-                                    .values(row)
-                                    .on_conflict((staging::token, staging::path))
-                                    .do_update()
-                                    .set(staging::entry.eq(excluded(staging::entry))),
-                                c,
-                            )?;
-                        }
-                        Ok(())
-                    })
-                })
-                .await
-                .map_err(db_error)?;
-            }
+        // A transaction a chunk (see `group_commit::write_together`).
+        for chunk in rows.chunks(BATCH) {
+            crate::group_commit::write_together(&self.pool, chunk).await?;
         }
         Ok(())
     }
