@@ -8,7 +8,7 @@
 //! A kill loses what the process holds, not what the kernel holds: the
 //! ordering that makes a power loss safe too (data synced before its name,
 //! its name synced before the metadata names it, the metadata synced before
-//! the answer) is described in docs/operations.md ("Durability").
+//! the answer) is described in docs/operating.md ("Durability").
 
 use crate::support;
 
@@ -113,10 +113,10 @@ async fn answered_uploads_survive_a_kill_mid_load() {
         );
         assert_eq!(resp.text().await.unwrap(), body(i), "{path}");
     }
-    // Whatever else is listed (uploads cut off after their metadata was
-    // written) reads back whole too.
+    // Everything listed has the size and checksum of what was sent.
     let mut after = String::new();
     let mut listed = 0;
+    let mut extra = Vec::new();
     loop {
         let (s, page) = support::api_json(
             &http,
@@ -133,6 +133,9 @@ async fn answered_uploads_survive_a_kill_mid_load() {
             let i = w[1..].parse::<usize>().unwrap() * 1_000_000 + n.parse::<usize>().unwrap();
             assert_eq!(o["size_bytes"], 1024, "{path}");
             assert_eq!(o["checksum"], hex::encode(Md5::digest(body(i))), "{path}");
+            if !answered.contains_key(path) {
+                extra.push((path.to_owned(), i));
+            }
             listed += 1;
         }
         if page["pagination"]["has_more"] != true {
@@ -148,4 +151,17 @@ async fn answered_uploads_survive_a_kill_mid_load() {
         "{listed} listed, {} answered",
         answered.len()
     );
+    // Those listed but never answered (cut off after their metadata was
+    // written) read back whole too.
+    for (path, i) in extra {
+        let resp = http
+            .get(format!("{url}/api/v1/repositories/crash/refs/main/objects"))
+            .basic_auth(KEY, Some(SECRET))
+            .query(&[("path", &path)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{path} is listed");
+        assert_eq!(resp.text().await.unwrap(), body(i), "{path}");
+    }
 }

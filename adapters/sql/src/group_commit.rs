@@ -9,8 +9,11 @@
 //! so an acknowledged write is as durable as one written alone, and a `put`
 //! that returned is seen by every later read. Writes queued together are
 //! concurrent: if two name one path, the later in the queue wins, as it
-//! would have one after the other. If the shared transaction fails, each row
-//! is written alone, so that one bad row fails only its own writer.
+//! would have one after the other. If the shared transaction fails with an
+//! error that one row can cause (a value the database refuses), each row is
+//! written alone, so that a bad row fails only its own writer; if the
+//! database itself failed (unreachable, busy), every writer in the batch
+//! gets that error at once.
 //!
 //! The flush runs in a spawned task: a writer that gives up waiting (its
 //! request was dropped) leaves the others' batch to finish.
@@ -43,8 +46,35 @@ struct Queue {
 #[derive(Clone, Default)]
 pub(crate) struct GroupCommit {
     queue: Arc<Mutex<Queue>>,
-    /// Shared transactions written, and the rows they held.
-    counts: Arc<(AtomicU64, AtomicU64)>,
+    counts: Arc<Counts>,
+}
+
+/// What the shared transactions did so far.
+#[derive(Default)]
+struct Counts {
+    batches: AtomicU64,
+    rows: AtomicU64,
+    /// Shared transactions that failed and were retried row by row.
+    retried: AtomicU64,
+}
+
+/// The flush under way: if it ends without emptying the queue (its task
+/// panicked, or was dropped, even before it first ran), it marks no flush
+/// under way and drops the queued writers' answers, so that they hear
+/// "abandoned" instead of waiting for a flush that will not come.
+struct Flushing(GroupCommit, bool);
+
+impl Drop for Flushing {
+    fn drop(&mut self) {
+        if self.1 {
+            let stranded = {
+                let mut q = self.0.lock();
+                q.flushing = false;
+                std::mem::take(&mut q.rows)
+            };
+            drop(stranded);
+        }
+    }
 }
 
 impl GroupCommit {
@@ -58,8 +88,8 @@ impl GroupCommit {
             !std::mem::replace(&mut q.flushing, true)
         };
         if start {
-            let (this, pool) = (self.clone(), pool.clone());
-            tokio::spawn(async move { this.flush(pool).await });
+            let (flushing, pool) = (Flushing(self.clone(), true), pool.clone());
+            tokio::spawn(async move { flushing.0.clone().flush(pool, flushing).await });
         }
         rx.await.unwrap_or_else(|_| {
             Err(PortError::new(
@@ -69,11 +99,14 @@ impl GroupCommit {
         })
     }
 
-    /// Shared transactions written so far, and the rows they held.
-    pub(crate) fn counts(&self) -> (u64, u64) {
+    /// Shared transactions written so far, the rows they held, and how many
+    /// of them failed and were retried row by row.
+    pub(crate) fn counts(&self) -> (u64, u64, u64) {
+        let c = &self.counts;
         (
-            AtomicU64::load(&self.counts.0, Ordering::Relaxed),
-            AtomicU64::load(&self.counts.1, Ordering::Relaxed),
+            AtomicU64::load(&c.batches, Ordering::Relaxed),
+            AtomicU64::load(&c.rows, Ordering::Relaxed),
+            AtomicU64::load(&c.retried, Ordering::Relaxed),
         )
     }
 
@@ -85,55 +118,64 @@ impl GroupCommit {
 
     /// Writes batches until the queue is empty, then marks no flush under way
     /// (under the same lock, so a row queued meanwhile is never stranded).
-    async fn flush(&self, pool: Pool) {
-        // If this task panics or is dropped mid-batch, the next writer must
-        // start a flush of its own.
-        struct Reset<'a>(&'a GroupCommit, bool);
-        impl Drop for Reset<'_> {
-            fn drop(&mut self) {
-                if self.1 {
-                    self.0.lock().flushing = false;
-                }
-            }
-        }
-        let mut reset = Reset(self, true);
+    async fn flush(&self, pool: Pool, mut flushing: Flushing) {
         loop {
             let batch: Vec<(StagingRow, Waiter)> = {
                 let mut q = self.lock();
                 if q.rows.is_empty() {
                     q.flushing = false;
-                    reset.1 = false;
+                    flushing.1 = false;
                     return;
                 }
                 let n = q.rows.len().min(MAX_BATCH);
                 q.rows.drain(..n).collect()
             };
             metrics::histogram!("tarn_staging_group_commit_rows").record(batch.len() as f64);
-            self.counts.0.fetch_add(1, Ordering::Relaxed);
-            self.counts
-                .1
-                .fetch_add(batch.len() as u64, Ordering::Relaxed);
-            let (rows, waiters): (Vec<StagingRow>, Vec<Waiter>) = batch.into_iter().unzip();
+            self.counts.batches.fetch_add(1, Ordering::Relaxed);
+            let n = batch.len() as u64;
+            self.counts.rows.fetch_add(n, Ordering::Relaxed);
+            let (rows, mut waiters): (Vec<StagingRow>, Vec<Waiter>) = batch.into_iter().unzip();
             match write_together(&pool, &rows).await {
                 Ok(()) => {
                     for w in waiters {
                         let _ = w.send(Ok(()));
                     }
                 }
-                // Alone, each row gets its own answer.
-                Err(_) if rows.len() > 1 => {
+                // One row can make the whole batch fail (a value the
+                // database refuses): alone, each row gets its own answer.
+                Err(e) if rows.len() > 1 && row_caused(&e) => {
+                    tracing::warn!(error = %e, rows = rows.len(), "a shared staging transaction failed; writing its rows one by one");
+                    self.counts.retried.fetch_add(1, Ordering::Relaxed);
                     for (row, w) in rows.iter().zip(waiters) {
                         let _ = w.send(write_together(&pool, std::slice::from_ref(row)).await);
                     }
                 }
+                // Anything else (the database unreachable or busy) would
+                // fail each row alone too, after as long a wait.
                 Err(e) => {
+                    let last = waiters.pop();
                     for w in waiters {
                         let _ = w.send(Err(PortError::new(e.kind(), e.to_string())));
+                    }
+                    if let Some(w) = last {
+                        let _ = w.send(Err(e));
                     }
                 }
             }
         }
     }
+}
+
+/// Whether `e` is an error one row can cause (so that writing the rows alone
+/// tells their writers apart), not one of the database as a whole.
+fn row_caused(e: &PortError) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::InvalidInput
+            | ErrorKind::AlreadyExists
+            | ErrorKind::NotFound
+            | ErrorKind::Internal
+    )
 }
 
 /// Upserts `rows` in one transaction, the later of two rows for one path
@@ -146,9 +188,10 @@ pub(crate) async fn write_together(pool: &Pool, rows: &[StagingRow]) -> PortResu
             for (i, r) in rows.iter().enumerate() {
                 last.insert((r.token.as_str(), r.path.as_str()), i);
             }
-            let mut keep: Vec<usize> = last.into_values().collect();
-            keep.sort_unstable();
-            let unique: Vec<&StagingRow> = keep.iter().map(|&i| &rows[i]).collect();
+            // In key order: two instances writing overlapping rows take
+            // their locks in the same order, so they cannot deadlock.
+            let mut unique: Vec<&StagingRow> = last.into_values().map(|i| &rows[i]).collect();
+            unique.sort_unstable_by(|a, b| (&a.token, &a.path).cmp(&(&b.token, &b.path)));
             let mut conn = p.get().await.map_err(crate::db::pool_error)?;
             diesel::insert_into(staging::table)
                 .values(unique)

@@ -54,8 +54,10 @@ impl SqlStore {
     }
 
     /// Single staging writes so far: the shared transactions that wrote them
-    /// (see the group commit in `group_commit.rs`), and how many they were.
-    pub fn staging_group_commits(&self) -> (u64, u64) {
+    /// (see the group commit in `group_commit.rs`), how many rows they held,
+    /// and how many of those transactions failed and were retried row by
+    /// row.
+    pub fn staging_group_commits(&self) -> (u64, u64, u64) {
         self.staging_writes.counts()
     }
 

@@ -139,8 +139,9 @@ mod on_postgres {
     tarn_ports::run_store_conformance!(runs);
 }
 
-/// Concurrent single staging writes share transactions (group commit), and
-/// every one of them lands.
+/// Concurrent single staging writes share transactions (group commit),
+/// every one of them lands, and a path written twice in one transaction
+/// does not fail it.
 async fn concurrent_puts_share_transactions(store: Arc<SqlStore>) {
     use tarn_model::{ObjectPath, StagedValue, StagingToken};
     use tarn_ports::StagingStore;
@@ -154,6 +155,9 @@ async fn concurrent_puts_share_transactions(store: Arc<SqlStore>) {
             for i in 0..5 {
                 let p = ObjectPath::new(format!("w{w:02}/{i}")).expect("path");
                 store.put(&t, &p, &StagedValue::Tombstone).await?;
+                // A path every writer writes: batches hold it several times.
+                let shared = ObjectPath::new(format!("shared/{i}")).expect("path");
+                store.put(&t, &shared, &StagedValue::Tombstone).await?;
             }
             Ok::<_, tarn_ports::PortError>(())
         }));
@@ -161,14 +165,18 @@ async fn concurrent_puts_share_transactions(store: Arc<SqlStore>) {
     for task in tasks {
         task.await.expect("task").expect("put");
     }
-    let (batches, rows) = store.staging_group_commits();
-    assert_eq!(rows, 320, "every put went through the shared transactions");
+    let (batches, rows, retried) = store.staging_group_commits();
+    assert_eq!(rows, 640, "every put went through the shared transactions");
     assert!(
-        batches < 160,
-        "{batches} transactions for 320 concurrent puts"
+        batches < 320,
+        "{batches} transactions for 640 concurrent puts"
+    );
+    assert_eq!(
+        retried, 0,
+        "a shared transaction failed (a path twice in one?)"
     );
     let staged = store.scan(&t, "", None, 1000).await.expect("scan");
-    assert_eq!(staged.len(), 320);
+    assert_eq!(staged.len(), 320 + 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -64,7 +64,11 @@ where
         match key {
             Some(key) if members.len() > 1 && !alone => {
                 let below = format!("{at}{key}");
-                let inner = nest(web::scope(key), &below, &members, make);
+                // A nested scope's own default would be the app's (the web
+                // UI), not the API's: requests under a head that match no
+                // resource get the API's answer (401, 404 or 501).
+                let inner = web::scope(key).default_service(web::to(super::fallback));
+                let inner = nest(inner, &below, &members, make);
                 scope = scope.service(inner);
             }
             _ => {

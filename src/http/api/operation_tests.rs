@@ -305,3 +305,56 @@ async fn every_declared_operation_is_routed_to_its_own_path() {
     }
     assert!(checked > 100, "only {checked} operations");
 }
+
+/// A request under a nested scope's head that no resource matches gets the
+/// API's fallback (401 to a stranger, 501 for an operation Tarn lacks, 404
+/// JSON otherwise), not the app's default; so does a trailing slash.
+#[actix_web::test]
+async fn unmatched_requests_under_nested_scopes_get_the_api_fallback() {
+    let (state, credentials) = admin().await;
+    let app = atest::init_service(
+        App::new()
+            .app_data(state)
+            .configure(crate::http::api::routes)
+            .default_service(web::to(|| async {
+                HttpResponse::Ok().body("the app's default")
+            })),
+    )
+    .await;
+    for (method, uri, want) in [
+        ("GET", "/api/v1/repositories/r/nope", StatusCode::NOT_FOUND),
+        (
+            "GET",
+            "/api/v1/repositories/r/branches/b/nope",
+            StatusCode::NOT_FOUND,
+        ),
+        ("GET", "/api/v1/repositories/r/", StatusCode::NOT_FOUND),
+        (
+            "GET",
+            "/api/v1/auth/groups/g/acl",
+            StatusCode::NOT_IMPLEMENTED,
+        ),
+        (
+            "POST",
+            "/api/v1/repositories/r/gc/prepare_commits",
+            StatusCode::NOT_IMPLEMENTED,
+        ),
+    ] {
+        let method = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let req = atest::TestRequest::default()
+            .method(method.clone())
+            .uri(uri)
+            .to_request();
+        assert_eq!(
+            status!(&app, req),
+            StatusCode::UNAUTHORIZED,
+            "{method} {uri} unauthenticated"
+        );
+        let req = atest::TestRequest::default()
+            .method(method.clone())
+            .uri(uri)
+            .insert_header(("Authorization", credentials.as_str()))
+            .to_request();
+        assert_eq!(status!(&app, req), want, "{method} {uri}");
+    }
+}
