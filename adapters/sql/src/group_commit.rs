@@ -209,16 +209,23 @@ pub(crate) async fn write_together(pool: &Pool, rows: &[StagingRow]) -> PortResu
             let rows = rows.to_vec();
             let mut conn = p.get().await.map_err(crate::db::pool_error)?;
             conn.spawn_blocking(move |c| {
+                let upsert = |c: &mut diesel::SqliteConnection, row: &StagingRow| {
+                    diesel::RunQueryDsl::execute(
+                        diesel::insert_into(staging::table)
+                            .values(row)
+                            .on_conflict((staging::token, staging::path))
+                            .do_update()
+                            .set(staging::entry.eq(excluded(staging::entry))),
+                        c,
+                    )
+                };
+                // A row alone is its own transaction: no BEGIN and COMMIT.
+                if let [row] = rows.as_slice() {
+                    return upsert(c, row).map(|_| ());
+                }
                 c.immediate_transaction(|c| {
                     for row in &rows {
-                        diesel::RunQueryDsl::execute(
-                            diesel::insert_into(staging::table)
-                                .values(row)
-                                .on_conflict((staging::token, staging::path))
-                                .do_update()
-                                .set(staging::entry.eq(excluded(staging::entry))),
-                            c,
-                        )?;
+                        upsert(c, row)?;
                     }
                     Ok(())
                 })
