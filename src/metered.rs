@@ -52,6 +52,14 @@ impl BlockStore for MeteredBlockStore {
         measured("put", self.0.put(ns, key, body, size)).await
     }
 
+    async fn put_small_many(
+        &self,
+        ns: &StorageNamespace,
+        objects: &[(BlockKey, bytes::Bytes)],
+    ) -> PortResult<Vec<PutOutcome>> {
+        measured("put_small_many", self.0.put_small_many(ns, objects)).await
+    }
+
     async fn get(
         &self,
         ns: &StorageNamespace,

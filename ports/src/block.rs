@@ -89,6 +89,9 @@ pub struct CompletedPart {
     pub etag: String,
 }
 
+/// Puts [`BlockStore::put_small_many`] runs at once by default.
+pub const SMALL_PUTS_AT_ONCE: usize = 16;
+
 /// The most keys one [`BlockStore::delete_many`] takes (S3's limit).
 pub const DELETE_BATCH: usize = 1000;
 
@@ -146,6 +149,28 @@ pub trait BlockStore: Send + Sync + 'static {
 
     /// Removes `key`; `Ok` if it did not exist.
     async fn delete(&self, ns: &StorageNamespace, key: &BlockKey) -> PortResult<()>;
+
+    /// Stores small objects, each whole in memory, at their keys: the effect
+    /// of a `put` of each (with its length as `size`), the same contract,
+    /// durable all together when this returns `Ok` (an adapter may sync them
+    /// once for all). On an error some objects may be stored and others
+    /// not; the outcomes are in the order of `objects`.
+    async fn put_small_many(
+        &self,
+        ns: &StorageNamespace,
+        objects: &[(BlockKey, bytes::Bytes)],
+    ) -> PortResult<Vec<PutOutcome>> {
+        use futures::{StreamExt, TryStreamExt};
+        let mut puts = Vec::with_capacity(objects.len());
+        for (key, body) in objects {
+            let size = body.len() as u64;
+            puts.push(self.put(ns, key, ByteStream::from_bytes(body.clone()), Some(size)));
+        }
+        futures::stream::iter(puts)
+            .buffered(SMALL_PUTS_AT_ONCE)
+            .try_collect()
+            .await
+    }
 
     /// Removes every key of `keys` (at most [`DELETE_BATCH`] of them), as one
     /// request where the store has one (S3 `DeleteObjects`). Missing keys are

@@ -24,7 +24,7 @@ pub mod testkit;
 pub use auth::{AuthPage, AuthStore};
 pub use block::{
     check_completed_parts, BlockStore, ByteRange, CompletedPart, GetOutcome, ListedBlock,
-    ObjectMeta, PutOutcome, DELETE_BATCH,
+    ObjectMeta, PutOutcome, DELETE_BATCH, SMALL_PUTS_AT_ONCE,
 };
 pub use clock::{Clock, IdGenerator};
 pub use error::{ErrorKind, PortError, PortResult};
@@ -32,5 +32,5 @@ pub use jobs::{JobOutcome, JobQuery, JobStore, NewJob};
 pub use multipart::MultipartStore;
 pub use refs::{CommitLink, RefStore, RepositoryBranch, MAX_COMMIT_SUMMARY};
 pub use runs::{ActionRunStore, RunFilter};
-pub use staging::{after_prefix, folder_of, StagingEntry, StagingStore};
+pub use staging::{after_prefix, folder_of, StagingEntry, StagingStore, PUT_MANY_ATOMIC};
 pub use stream::{md5_hex, multipart_etag, ByteStream};

@@ -2,6 +2,9 @@ use crate::PortResult;
 use async_trait::async_trait;
 use tarn_model::{ObjectPath, StagedValue, StagingToken};
 
+/// The most entries a [`StagingStore::put_many`] stages all or nothing.
+pub const PUT_MANY_ATOMIC: usize = 4096;
+
 /// One staged path.
 pub type StagingEntry = (ObjectPath, StagedValue);
 
@@ -31,6 +34,10 @@ pub trait StagingStore: Send + Sync + 'static {
     ) -> PortResult<()>;
 
     /// Stages many values at once; same effect as `put` for each, in order.
+    /// A call of at most [`PUT_MANY_ATOMIC`] entries is all or nothing:
+    /// when it fails, none of them is staged (adapters that override this
+    /// MUST keep that; the default, a `put` each, is for stores that have
+    /// no transactions and is not).
     async fn put_many(&self, token: &StagingToken, entries: &[StagingEntry]) -> PortResult<()> {
         for (path, value) in entries {
             self.put(token, path, value).await?;

@@ -19,6 +19,7 @@ mod actions_airflow;
 mod actions_lua;
 mod api;
 mod api_storage;
+mod archives;
 mod cli;
 mod cli_admin;
 mod cli_local;

@@ -207,6 +207,35 @@ impl BlockStore for LocalBlockStore {
         }
     }
 
+    async fn put_small_many(
+        &self,
+        ns: &StorageNamespace,
+        objects: &[(BlockKey, bytes::Bytes)],
+    ) -> PortResult<Vec<PutOutcome>> {
+        let mut batch = Vec::with_capacity(objects.len());
+        for (key, body) in objects {
+            batch.push((self.object_path(ns, key)?, body.clone()));
+        }
+        let tmp = self.tmp_dir();
+        let etags = tokio::task::spawn_blocking(move || {
+            let views: Vec<(PathBuf, &[u8])> = batch
+                .iter()
+                .map(|(dest, body)| (dest.clone(), body.as_ref()))
+                .collect();
+            file::write_many_sync(&tmp, &views)
+        })
+        .await
+        .map_err(|e| PortError::internal(format!("a batch of writes stopped: {e}")))??;
+        Ok(objects
+            .iter()
+            .zip(etags)
+            .map(|((_, body), etag)| PutOutcome {
+                size: body.len() as u64,
+                etag,
+            })
+            .collect())
+    }
+
     async fn get(
         &self,
         ns: &StorageNamespace,

@@ -13,8 +13,9 @@ use tarn_model::{ObjectPath, StagedValue, StagingToken};
 use tarn_ports::{after_prefix, folder_of, PortError, PortResult, StagingEntry, StagingStore};
 
 /// Rows per transaction of `put_many`: 3 parameters a row stays well under
-/// both backends' limits on bound parameters.
-const BATCH: usize = 4096;
+/// both backends' limits on bound parameters, and a call of up to this many
+/// is all or nothing, as the port asks.
+const BATCH: usize = tarn_ports::PUT_MANY_ATOMIC;
 
 #[async_trait]
 impl StagingStore for SqlStore {

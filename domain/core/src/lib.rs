@@ -20,6 +20,7 @@ mod gc_rules;
 mod history;
 mod import;
 mod log;
+mod many;
 mod merge;
 mod multipart;
 mod objects;
@@ -47,6 +48,7 @@ pub use gc::{BranchFootprint, GcObserver, GcOptions, GcReport, Tally, Unobserved
 pub use gc_rules::GcRules;
 pub use import::{ImportKind, ImportObserver, ImportPath};
 pub use log::LogRequest;
+pub use many::{ObjectBatch, MAX_BATCH_OBJECTS};
 pub use merge::{MergeRequest, PickRequest};
 pub use multipart::Completed;
 pub use objects::{ListRequest, Listing};

@@ -1,6 +1,7 @@
 //! The REST API: lakeFS API v1 under `/api/v1`, one file per resource.
 
 mod action_runs;
+mod archives;
 pub mod auth;
 mod bad_input;
 mod branches;
@@ -47,6 +48,7 @@ static RESOURCES: &[&[operation::Operation]] = &[
     tags::OPERATIONS,
     objects::OPERATIONS,
     uploads::OPERATIONS,
+    archives::OPERATIONS,
     staging::OPERATIONS,
     settings::OPERATIONS,
     gc_rules::OPERATIONS,

@@ -6,6 +6,7 @@ pub mod rbac;
 pub mod rbac_cases;
 mod rbac_cases_writes;
 pub mod receiver;
+pub mod tar;
 
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;

@@ -314,6 +314,13 @@ pub fn cases() -> Vec<Case> {
             Write,
         ),
         case(
+            "getObjectArchive",
+            M::POST,
+            "/repositories/{repo}/refs/main/objects/archive",
+            Some(r#"{"paths":["data/a.txt"]}"#),
+            Read,
+        ),
+        case(
             "getObject",
             M::GET,
             "/repositories/{repo}/refs/main/objects?path=data/a.txt",

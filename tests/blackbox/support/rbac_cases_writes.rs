@@ -17,6 +17,13 @@ pub(super) fn writes_then_deletions() -> Vec<Case> {
             Write,
         ),
         case(
+            "uploadObjectArchive",
+            M::POST,
+            "/repositories/{repo}/branches/main/objects/archive",
+            Some(r#""tar""#),
+            Write,
+        ),
+        case(
             "copyObject",
             M::POST,
             "/repositories/{repo}/branches/main/objects/copy?dest_path=data/copy-{role}.txt",

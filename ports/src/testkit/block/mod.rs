@@ -22,6 +22,7 @@ macro_rules! block_store_conformance {
             empty_object_round_trips,
             many_chunks_are_stored_whole,
             bodies_of_every_small_size_round_trip,
+            put_small_many_stores_each_whole,
             unknown_length_bodies_of_many_parts,
             put_replaces_existing_object,
             put_with_wrong_size_stores_nothing,
@@ -242,6 +243,45 @@ pub async fn bodies_of_every_small_size_round_trip(f: BlockFixture) {
             );
         }
     }
+}
+
+/// A batch of small objects, large enough for the local store's one sync
+/// of the file system and small enough for its sync of each file, in nested
+/// folders and one awkward name: each reads back whole with its MD5 and
+/// the outcomes come in the batch's order; one replaces an older object.
+pub async fn put_small_many_stores_each_whole(f: BlockFixture) {
+    let old = key("many/a/0");
+    f.store
+        .put(&f.ns, &old, ByteStream::from_bytes("older"), None)
+        .await
+        .unwrap();
+    for count in [3usize, 40] {
+        let batch: Vec<(BlockKey, Bytes)> = (0..count)
+            .map(|i| {
+                let name = match i {
+                    0 => "many/a/0".to_owned(),
+                    1 => format!("many/{count}/ü %+ name"),
+                    _ => format!("many/{count}/{}/{i}", i % 3),
+                };
+                (key(&name), Bytes::from(payload(i * 37, i as u8)))
+            })
+            .collect();
+        let outcomes = f.store.put_small_many(&f.ns, &batch).await.unwrap();
+        assert_eq!(outcomes.len(), count);
+        for ((k, body), out) in batch.iter().zip(&outcomes) {
+            assert_eq!(
+                (out.size, &out.etag),
+                (body.len() as u64, &md5_hex(body)),
+                "{k}"
+            );
+            assert!(
+                get_bytes(&*f.store, &f.ns, k).await == *body,
+                "{k}: bytes differ"
+            );
+            assert_eq!(f.store.head(&f.ns, k).await.unwrap().etag, md5_hex(body));
+        }
+    }
+    assert!(f.store.put_small_many(&f.ns, &[]).await.unwrap().is_empty());
 }
 
 /// Bodies of unknown length over several parts of the store's (S3 stores
