@@ -63,11 +63,10 @@ async fn an_archive_goes_up_whole_and_comes_back_in_the_order_asked() {
     api.repo("arch").await;
     let long = format!("deep/{}/end.json", "x".repeat(150));
     let mut tagged = File::new("a.txt", "alpha");
-    tagged.pax = vec![
-        ("TARN.content_type", "text/plain"),
-        ("TARN.meta.owner", "tests"),
-        ("TARN.meta.::lakefs::client-mtime", "1700000000"),
-    ];
+    tagged.described.content_type = Some("text/plain".into());
+    for (k, v) in [("owner", "tests"), ("::lakefs::client-mtime", "1700000000")] {
+        tagged.described.metadata.insert(k.into(), v.into());
+    }
     let files = vec![
         tagged,
         File::new("dir/ü name %+.bin", bytes(5000, 1)),
@@ -122,14 +121,16 @@ async fn an_archive_goes_up_whole_and_comes_back_in_the_order_asked() {
             .find(|f| format!("in/{}", f.path) == e.path)
             .unwrap();
         assert!(e.data == original.data, "{}: bytes differ", e.path);
-        let checksum = e.pax.iter().find(|(k, _)| k == "TARN.checksum").unwrap();
-        assert_eq!(checksum.1, hex::encode(Md5::digest(&e.data)));
+        let checksum = e.described.checksum.clone().unwrap();
+        assert_eq!(checksum, hex::encode(Md5::digest(&e.data)));
     }
     let a = got.iter().find(|e| e.path == "in/a.txt").unwrap();
-    assert_eq!(a.mtime, 1_700_000_000, "the client mtime is the file's");
-    assert!(a
-        .pax
-        .contains(&("TARN.meta.owner".to_owned(), "tests".to_owned())));
+    assert_eq!(
+        a.described.mtime, 1_700_000_000,
+        "the client mtime is the file's"
+    );
+    assert_eq!(a.described.metadata["owner"], "tests");
+    assert_eq!(a.described.content_type.as_deref(), Some("text/plain"));
 
     // The system's tar reads the PAX paths.
     let dir = tempfile::tempdir().unwrap();
@@ -208,8 +209,8 @@ async fn a_bad_archive_stages_nothing() {
     // Good files, then a symlink.
     let mut tar = archive(&good).await;
     tar.truncate(tar.len() - 1024); // drop the end-of-archive blocks
-    let mut link = tokio_tar::Header::new_ustar();
-    link.set_entry_type(tokio_tar::EntryType::Symlink);
+    let mut link = tarn_archive_protocol::tar::Header::new_ustar();
+    link.set_entry_type(tarn_archive_protocol::tar::EntryType::Symlink);
     link.set_path("good/link").unwrap();
     link.set_link_name("good/1").unwrap();
     link.set_size(0);

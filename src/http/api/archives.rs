@@ -18,24 +18,17 @@ use futures::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io;
-use tarn_domain::{Engine, ObjectBatch, MAX_BATCH_OBJECTS};
+use tarn_archive_protocol::tar::{Archive, EntryType};
+use tarn_archive_protocol::{self as wire, EntryError, MAX_OBJECTS};
+use tarn_domain::{Engine, ObjectBatch};
 use tarn_model::auth::{arn, Action, Permission};
 use tarn_model::{Entry, ObjectPath, StorageNamespace};
 use tarn_ports::ByteStream;
 use tokio::io::AsyncReadExt;
-use tokio_tar::{Archive, EntryType, Header};
 use utoipa::ToSchema;
 
 /// Entries up to this size are read whole and written with others.
 const SMALL_ENTRY: u64 = 1 << 20;
-/// The PAX record of an object's ETag (downloads).
-pub const PAX_CHECKSUM: &str = "TARN.checksum";
-/// The PAX record of an object's content type.
-pub const PAX_CONTENT_TYPE: &str = "TARN.content_type";
-/// The prefix of PAX records of user metadata: `TARN.meta.<key>`.
-pub const PAX_META: &str = "TARN.meta.";
-/// The PAX record of an object's server mtime, in seconds (downloads).
-pub const PAX_MTIME: &str = "TARN.mtime";
 
 operations! {
     tag = "objects";
@@ -84,35 +77,13 @@ fn bad_archive(e: io::Error) -> ApiError {
     ApiError::bad_request(format!("invalid tar archive: {e}"))
 }
 
-/// An entry's object path: `prefix`, then its PAX `path` (or long name, or
-/// name) less a leading `./` as `tar -C dir -c .` writes.
-fn entry_path(prefix: &str, raw: &[u8]) -> ApiResult<ObjectPath> {
-    let text = std::str::from_utf8(raw)
-        .map_err(|_| ApiError::bad_request("an archive entry's path is not UTF-8"))?;
-    object_path(&format!(
-        "{prefix}{}",
-        text.strip_prefix("./").unwrap_or(text)
-    ))
+fn entry_error(e: EntryError) -> ApiError {
+    ApiError::bad_request(e.to_string())
 }
 
-/// Content type and user metadata from an entry's PAX records.
-fn described(
-    records: Vec<(String, String)>,
-) -> (
-    Option<String>,
-    BTreeMap<String, String>,
-    BTreeMap<String, String>,
-) {
-    let mut content_type = None;
-    let mut metadata = BTreeMap::new();
-    for (key, value) in records {
-        if key == PAX_CONTENT_TYPE {
-            content_type = Some(value);
-        } else if let Some(k) = key.strip_prefix(PAX_META).filter(|k| !k.is_empty()) {
-            metadata.insert(k.to_owned(), value);
-        }
-    }
-    (content_type, metadata, BTreeMap::new())
+/// The domain's description of an upload from the wire's.
+fn described(d: wire::Described) -> tarn_domain::Described {
+    (d.content_type, d.metadata, BTreeMap::new())
 }
 
 async fn upload(
@@ -136,7 +107,8 @@ async fn upload(
         if kind.is_dir() {
             continue;
         }
-        let object = entry_path(&q.prefix, &entry.path_bytes().map_err(bad_archive)?)?;
+        let name = wire::entry_path(&entry).map_err(entry_error)?;
+        let object = object_path(&format!("{}{name}", q.prefix))?;
         if !(kind.is_file() || kind == EntryType::Continuous) {
             return Err(ApiError::bad_request(format!(
                 "{object}: only regular files can be uploaded, not {kind:?} entries"
@@ -151,20 +123,12 @@ async fn upload(
             Some(b) => b,
             None => batch.insert(engine.object_batch(&repo, &branch).await?),
         };
-        let mut records = Vec::new();
-        if let Some(pax) = entry.pax_extensions().await.map_err(bad_archive)? {
-            for record in pax {
-                let record = record.map_err(bad_archive)?;
-                let (Ok(k), Ok(v)) = (record.key(), record.value()) else {
-                    return Err(ApiError::bad_request(format!(
-                        "{object}: a PAX record is not UTF-8"
-                    )));
-                };
-                records.push((k.to_owned(), v.to_owned()));
-            }
-        }
+        let described = described(
+            wire::entry_described(&mut entry)
+                .await
+                .map_err(entry_error)?,
+        );
         let size = entry.effective_size();
-        let described = described(records);
         if size <= SMALL_ENTRY {
             let mut body = Vec::with_capacity(size as usize);
             entry.read_to_end(&mut body).await.map_err(bad_archive)?;
@@ -221,9 +185,9 @@ async fn download(
 ) -> ApiResult<HttpResponse> {
     let (repo_text, reference) = path.into_inner();
     let repo = repo_id(&repo_text)?;
-    if body.paths.len() > MAX_BATCH_OBJECTS {
+    if body.paths.len() > MAX_OBJECTS {
         return Err(ApiError::bad_request(format!(
-            "at most {MAX_BATCH_OBJECTS} paths per request"
+            "at most {MAX_OBJECTS} paths per request"
         )));
     }
     let wanted: Vec<Permission> = body
@@ -266,9 +230,8 @@ async fn stream_archive(
             .read_entry(ns, &path, &entry)
             .await
             .map_err(|e| io::Error::other(e.to_string()))?;
-        tx.send(Ok(entry_headers(&path, &entry)?))
-            .await
-            .map_err(closed)?;
+        let start = wire::entry_start(path.as_str(), entry.size, &wire_described(&entry))?;
+        tx.send(Ok(Bytes::from(start))).await.map_err(closed)?;
         let mut body = data.body;
         let mut sent = 0u64;
         while let Some(chunk) = body.next().await {
@@ -282,94 +245,29 @@ async fn stream_archive(
                 entry.size
             )));
         }
-        if let Some(pad) = padding(entry.size) {
-            tx.send(Ok(pad)).await.map_err(closed)?;
+        let pad = wire::padding(entry.size);
+        if !pad.is_empty() {
+            tx.send(Ok(Bytes::from_static(pad))).await.map_err(closed)?;
         }
     }
-    // The end of an archive: two zero blocks.
-    tx.send(Ok(Bytes::from(vec![0u8; 1024])))
+    tx.send(Ok(Bytes::from_static(&wire::END)))
         .await
         .map_err(closed)
 }
 
-/// Zeros to the next 512-byte block after `len` bytes, if any are needed.
-fn padding(len: u64) -> Option<Bytes> {
-    let rem = (len % 512) as usize;
-    (rem != 0).then(|| Bytes::from(vec![0u8; 512 - rem]))
-}
-
-/// One PAX record: `<length> <key>=<value>\n`, the length counting itself.
-fn pax_record(out: &mut Vec<u8>, key: &str, value: &str) {
-    let body = key.len() + value.len() + 3; // space, '=', newline
-    let mut len = body + body.to_string().len();
-    if len.to_string().len() != body.to_string().len() {
-        len += 1;
-    }
-    out.extend_from_slice(format!("{len} {key}={value}\n").as_bytes());
-}
-
-/// The headers of an object's entry: a PAX header with its path, ETag,
-/// content type and metadata, then the file's own header.
-fn entry_headers(path: &ObjectPath, entry: &Entry) -> io::Result<Bytes> {
-    let mut records = Vec::new();
-    pax_record(&mut records, "path", path.as_str());
-    pax_record(&mut records, PAX_CHECKSUM, &entry.checksum);
-    pax_record(
-        &mut records,
-        PAX_MTIME,
-        &entry.last_modified.unix_seconds().to_string(),
-    );
-    if let Some(ct) = &entry.content_type {
-        pax_record(&mut records, PAX_CONTENT_TYPE, ct);
-    }
-    for (k, v) in &entry.metadata {
-        pax_record(&mut records, &format!("{PAX_META}{k}"), v);
-    }
-    let mut pax = Header::new_ustar();
-    pax.set_entry_type(EntryType::XHeader);
-    pax.set_path("PaxHeader")?;
-    pax.set_size(records.len() as u64);
-    pax.set_mode(0o644);
-    pax.set_cksum();
-    let mut file = Header::new_ustar();
-    file.set_entry_type(EntryType::Regular);
-    // Readers that know PAX take the path from the record; the name here is
-    // for those that do not, when it fits.
-    if file.set_path(path.as_str()).is_err() {
-        file.set_path("object")?;
-    }
-    file.set_size(entry.size);
-    file.set_mode(0o644);
+/// An object's description on the wire: its ETag, content type and
+/// metadata, and as the file's mtime its client mtime (lakectl's
+/// `::lakefs::client-mtime`) or else its own.
+fn wire_described(entry: &Entry) -> wire::Described {
     let mtime = entry
         .metadata
         .get("::lakefs::client-mtime")
         .and_then(|m| m.parse::<u64>().ok())
         .unwrap_or_else(|| entry.last_modified.unix_seconds().max(0) as u64);
-    file.set_mtime(mtime);
-    file.set_cksum();
-    let mut out = Vec::with_capacity(1536 + records.len());
-    out.extend_from_slice(pax.as_bytes());
-    let records_len = records.len() as u64;
-    out.extend_from_slice(&records);
-    if let Some(pad) = padding(records_len) {
-        out.extend_from_slice(&pad);
-    }
-    out.extend_from_slice(file.as_bytes());
-    Ok(Bytes::from(out))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pax_records_count_their_own_length() {
-        for value in ["", "a", "x".repeat(90).as_str(), "y".repeat(994).as_str()] {
-            let mut out = Vec::new();
-            pax_record(&mut out, "path", value);
-            let text = String::from_utf8(out.clone()).unwrap();
-            let (len, _) = text.split_once(' ').unwrap();
-            assert_eq!(len.parse::<usize>().unwrap(), out.len(), "{text:?}");
-        }
+    wire::Described {
+        content_type: entry.content_type.clone(),
+        metadata: entry.metadata.clone(),
+        checksum: Some(entry.checksum.clone()),
+        mtime,
     }
 }

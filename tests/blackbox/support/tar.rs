@@ -1,14 +1,15 @@
-//! Tar archives for the many-objects extension's tests, written with the
-//! same crate the server reads them with (and, in the tests, with the
-//! system's `tar`).
+//! Tar archives for the many-objects extension's tests, written and read
+//! with the wire crate the server and the command line use (the tests also
+//! use the system's `tar`).
 
-use tokio_tar::{Archive, Builder, EntryType, Header};
+use tarn_archive_protocol::tar::Archive;
+use tarn_archive_protocol::{self as wire, Described};
 
-/// One file of an archive: its path, bytes and PAX records.
+/// One file of an archive: its path, bytes and description.
 pub struct File<'a> {
     pub path: &'a str,
     pub data: Vec<u8>,
-    pub pax: Vec<(&'a str, &'a str)>,
+    pub described: Described,
 }
 
 impl<'a> File<'a> {
@@ -16,57 +17,28 @@ impl<'a> File<'a> {
         Self {
             path,
             data: data.into(),
-            pax: Vec::new(),
+            described: Described::default(),
         }
     }
 }
 
-fn pax_record(out: &mut Vec<u8>, key: &str, value: &str) {
-    // `<len> <key>=<value>\n`, the length counting itself.
-    let body = key.len() + value.len() + 3;
-    let mut len = body + body.to_string().len();
-    if len.to_string().len() != body.to_string().len() {
-        len += 1;
-    }
-    out.extend_from_slice(format!("{len} {key}={value}\n").as_bytes());
-}
-
-/// A tar archive of `files`: each path in a PAX `path` record, with the
-/// file's other records; the ustar name is the path when it fits.
+/// A tar archive of `files`.
 pub async fn archive(files: &[File<'_>]) -> Vec<u8> {
-    let mut b = Builder::new(Vec::new());
-    for f in files {
-        let mut records = Vec::new();
-        pax_record(&mut records, "path", f.path);
-        for (k, v) in &f.pax {
-            pax_record(&mut records, k, v);
-        }
-        let mut pax = Header::new_ustar();
-        pax.set_entry_type(EntryType::XHeader);
-        pax.set_path("PaxHeader").unwrap();
-        pax.set_size(records.len() as u64);
-        pax.set_cksum();
-        b.append(&pax, records.as_slice()).await.unwrap();
-        let mut h = Header::new_ustar();
-        h.set_entry_type(EntryType::Regular);
-        if h.set_path(f.path).is_err() {
-            h.set_path("long-name").unwrap();
-        }
-        h.set_size(f.data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append(&h, f.data.as_slice()).await.unwrap();
-    }
-    b.into_inner().await.unwrap()
+    wire::archive(
+        files
+            .iter()
+            .map(|f| (f.path, f.data.as_slice(), &f.described)),
+    )
+    .unwrap()
+    .to_vec()
 }
 
-/// An entry read back: path, bytes, PAX records and the header's mtime.
+/// An entry read back: path, bytes and description.
 #[derive(Debug)]
 pub struct Read {
     pub path: String,
     pub data: Vec<u8>,
-    pub pax: Vec<(String, String)>,
-    pub mtime: u64,
+    pub described: Described,
 }
 
 /// The regular files of an archive, in order.
@@ -78,22 +50,14 @@ pub async fn entries(bytes: &[u8]) -> Vec<Read> {
     let mut out = Vec::new();
     while let Some(entry) = entries.next().await {
         let mut entry = entry.unwrap();
-        let path = String::from_utf8(entry.path_bytes().unwrap().into_owned()).unwrap();
-        let mut pax = Vec::new();
-        if let Some(records) = entry.pax_extensions().await.unwrap() {
-            for r in records {
-                let r = r.unwrap();
-                pax.push((r.key().unwrap().to_owned(), r.value().unwrap().to_owned()));
-            }
-        }
-        let mtime = entry.header().mtime().unwrap();
+        let path = wire::entry_path(&entry).unwrap();
+        let described = wire::entry_described(&mut entry).await.unwrap();
         let mut data = Vec::new();
         entry.read_to_end(&mut data).await.unwrap();
         out.push(Read {
             path,
             data,
-            pax,
-            mtime,
+            described,
         });
     }
     out
