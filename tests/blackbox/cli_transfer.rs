@@ -257,7 +257,8 @@ async fn directories_both_ways_and_interrupted_transfers_resume() {
         .ok();
     let src = cli.home().join("src");
     tree(&src, 300);
-    // Interrupt a recursive upload part way (one transfer at a time).
+    // Interrupt a recursive upload part way (one transfer at a time, one
+    // request a file as against lakeFS).
     let mut child = cli
         .command(
             Path::new(env!("CARGO_BIN_EXE_tarn")),
@@ -265,6 +266,7 @@ async fn directories_both_ways_and_interrupted_transfers_resume() {
                 "fs",
                 "upload",
                 "-r",
+                "--archive=false",
                 "-p",
                 "1",
                 "-s",
@@ -640,4 +642,126 @@ async fn abuse_loads_a_server_and_reports_percentiles() {
         .await
         .fails(1);
     assert!(out.stderr.contains("no keys to read"), "{out}");
+}
+
+/// Small files in archives (the server is Tarn): an interrupted recursive
+/// upload leaves whole batches staged, never part of one, and a second run
+/// sends exactly the rest; downloads in archives and one object a request
+/// give the same tree, with the files' mtimes.
+#[tokio::test]
+async fn archived_transfers_stage_whole_batches_and_resume() {
+    if Run::skip_unless(
+        &[Run::DEFAULT],
+        "an API client: the server's backends are covered by the archive API tests",
+    ) {
+        return;
+    }
+    const FILES: usize = 4500;
+    let tarn = TarnProcess::quickstart().await;
+    let cli = Cli::for_server(&tarn);
+    cli.run(&[
+        "repo",
+        "create",
+        "lakefs://archived",
+        &namespace("archived"),
+    ])
+    .await
+    .ok();
+    let src = cli.home().join("src");
+    tree(&src, FILES);
+    let mut child = cli
+        .command(
+            Path::new(env!("CARGO_BIN_EXE_tarn")),
+            &[
+                "fs",
+                "upload",
+                "-r",
+                "-p",
+                "1",
+                "-s",
+                src.to_str().unwrap(),
+                "lakefs://archived/main/data/",
+            ],
+            &cli.home(),
+        )
+        .spawn()
+        .unwrap();
+    // Batches of 1,000 files: every count seen is a whole number of them.
+    let whole = |n: usize| n % 1000 == 0 || n == FILES;
+    let mut staged = 0;
+    for _ in 0..600 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        staged = cli
+            .json(&["diff", "lakefs://archived/main"])
+            .await
+            .as_array()
+            .unwrap()
+            .len();
+        assert!(whole(staged), "{staged} files staged: part of a batch");
+        if staged >= 1000 {
+            break;
+        }
+    }
+    child.kill().await.unwrap();
+    let _ = child.wait().await;
+    let staged = cli
+        .json(&["diff", "lakefs://archived/main"])
+        .await
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(whole(staged) && staged >= 1000, "{staged} staged");
+    eprintln!("{staged} of {FILES} files staged when the upload was stopped");
+    let out = cli
+        .run(&[
+            "fs",
+            "upload",
+            "-r",
+            "-s",
+            src.to_str().unwrap(),
+            "lakefs://archived/main/data/",
+        ])
+        .await
+        .ok();
+    if staged < FILES {
+        assert!(
+            out.stdout
+                .contains(&format!("Uploaded: {}", FILES - staged)),
+            "resumed after {staged}: {out}"
+        );
+    } else {
+        assert!(out.stdout.contains("No changes"), "{out}");
+    }
+    let all = cli.json(&["diff", "lakefs://archived/main"]).await;
+    assert_eq!(all.as_array().unwrap().len(), FILES);
+
+    for (archive, dir) in [("true", "by-archive"), ("false", "one-by-one")] {
+        let dest = cli.home().join(dir);
+        let out = cli
+            .run(&[
+                "fs",
+                "download",
+                "-r",
+                &format!("--archive={archive}"),
+                "lakefs://archived/main/data/",
+                dest.to_str().unwrap(),
+            ])
+            .await
+            .ok();
+        assert!(
+            out.stdout.contains(&format!("Downloaded: {FILES}")),
+            "{out}"
+        );
+        same_trees(&src, &dest);
+        let mtime = |root: &Path| {
+            std::fs::metadata(root.join("d3/f0010.txt"))
+                .unwrap()
+                .modified()
+                .unwrap()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+        };
+        assert_eq!(mtime(&dest), mtime(&src), "{dir}: mtime");
+    }
 }

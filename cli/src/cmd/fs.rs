@@ -92,6 +92,10 @@ pub(crate) struct SyncFlags {
     /// No progress bars.
     #[arg(long)]
     no_progress: bool,
+    /// Move small files many to a request when the server offers it
+    /// (Tarn's archive extension); false: one request a file, as lakectl.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    archive: bool,
 }
 
 impl SyncFlags {
@@ -103,6 +107,9 @@ impl SyncFlags {
     }
     pub(crate) fn no_progress(&self) -> bool {
         self.no_progress
+    }
+    pub(crate) fn archive(&self) -> bool {
+        self.archive
     }
 }
 
@@ -513,15 +520,34 @@ async fn upload_dir(
         presign,
     };
     let to = &to;
-    let uploaded = futures::stream::iter(todo.into_iter().map(|f| {
-        let progress = progress.clone();
-        let prefix = prefix.clone();
+    let meta_of = |f: &LocalFile| {
         let mut meta = UploadMeta {
             content_type: a.content_type.clone(),
             ..Default::default()
         };
         meta.metadata
             .insert(CLIENT_MTIME.into(), f.mtime.to_string());
+        meta
+    };
+    // Small files many to a request where the server takes archives.
+    let archives = super::archive_mode(client, a.sync.archive()).await;
+    let (small, large): (Vec<&LocalFile>, Vec<&LocalFile>) = todo
+        .into_iter()
+        .partition(|f| super::batched(archives, f.size));
+    let small = small
+        .into_iter()
+        .map(|f| super::ArchivedUpload {
+            path: format!("{prefix}{}", f.rel),
+            local: f.abs.clone(),
+            size: f.size,
+            meta: meta_of(f),
+        })
+        .collect();
+    let archived = super::upload_archives(to, small, parallelism, &progress);
+    let single = futures::stream::iter(large.into_iter().map(|f| {
+        let progress = progress.clone();
+        let prefix = prefix.clone();
+        let meta = meta_of(f);
         async move {
             let path = format!("{prefix}{}", f.rel);
             upload_file(to, &path, &f.abs, &meta, &progress)
@@ -530,10 +556,11 @@ async fn upload_dir(
         }
     }))
     .buffer_unordered(parallelism)
-    .try_fold(0usize, |n, _| async move { Ok(n + 1) })
-    .await;
+    .try_fold(0usize, |n, _| async move { Ok(n + 1) });
+    let uploaded = futures::try_join!(archived, single);
     progress.finish();
-    summary(ctx, "Upload", 0, uploaded?, 0);
+    let (archived, single) = uploaded?;
+    summary(ctx, "Upload", 0, archived + single, 0);
     Ok(())
 }
 
@@ -620,9 +647,27 @@ async fn download(ctx: &Ctx, a: DownloadArgs) -> CliResult<()> {
         &format!("download {} files", todo.len()),
     );
     let parallelism = ctx.parallelism(a.sync.parallelism())?;
+    let archives = super::archive_mode(&client, a.sync.archive()).await;
+    let (small, large): (Vec<_>, Vec<_>) = todo
+        .into_iter()
+        .partition(|(o, _)| super::batched(archives, o["size_bytes"].as_u64().unwrap_or_default()));
+    let small = small
+        .into_iter()
+        .map(|(o, dest)| super::ArchivedDownload {
+            path: s(o, "path").to_owned(),
+            dest,
+            size: o["size_bytes"].as_u64().unwrap_or_default(),
+        })
+        .collect();
+    let source = super::ArchiveSource {
+        client: &client,
+        repo: &uri.repository,
+        reference: uri.reference(),
+    };
+    let archived = super::download_archives(&source, small, parallelism, &progress);
     let client = &client;
     let uri = &uri;
-    let downloaded = futures::stream::iter(todo.into_iter().map(|(o, dest)| {
+    let single = futures::stream::iter(large.into_iter().map(|(o, dest)| {
         let progress = progress.clone();
         async move {
             let remote = Remote {
@@ -637,10 +682,11 @@ async fn download(ctx: &Ctx, a: DownloadArgs) -> CliResult<()> {
         }
     }))
     .buffer_unordered(parallelism)
-    .try_fold(0usize, |n, _| async move { Ok(n + 1) })
-    .await;
+    .try_fold(0usize, |n, _| async move { Ok(n + 1) });
+    let downloaded = futures::try_join!(archived, single);
     progress.finish();
-    summary(ctx, "Download", downloaded?, 0, 0);
+    let (archived, single) = downloaded?;
+    summary(ctx, "Download", archived + single, 0, 0);
     Ok(())
 }
 

@@ -4,6 +4,7 @@ mod abuse;
 mod actions;
 mod auth;
 mod branch;
+mod bulk;
 mod commit;
 mod compact;
 mod dump;
@@ -18,6 +19,10 @@ mod tag;
 mod transfer;
 mod tree;
 
+pub(crate) use bulk::{
+    archive_mode, batched, download_archives, upload_archives, Download as ArchivedDownload,
+    Source as ArchiveSource, Upload as ArchivedUpload,
+};
 pub(crate) use commit::print_created;
 pub(crate) use fs::{summary, SyncFlags};
 pub(crate) use transfer::{

@@ -37,9 +37,9 @@ pub(crate) async fn presign_mode(client: &Client, asked: bool) -> bool {
     }
 }
 
-const ATTEMPTS: u32 = 4;
+pub(crate) const ATTEMPTS: u32 = 4;
 
-fn transient(e: &CliError) -> bool {
+pub(crate) fn transient(e: &CliError) -> bool {
     match e {
         CliError::Unreachable { .. } => true,
         CliError::Api { status, .. } => matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504),
@@ -47,7 +47,7 @@ fn transient(e: &CliError) -> bool {
     }
 }
 
-async fn pause(attempt: u32) {
+pub(crate) async fn pause(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(200u64 << attempt.min(6))).await;
 }
 

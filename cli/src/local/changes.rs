@@ -298,6 +298,8 @@ pub(crate) struct Sync<'a> {
     pub branch: String,
     pub parallelism: usize,
     pub presign: bool,
+    /// Whether small files move in archives (see `cmd::bulk`).
+    pub archives: bool,
     pub progress: Progress,
 }
 
@@ -368,9 +370,48 @@ impl Sync<'_> {
         Ok(t)
     }
 
-    /// Runs the steps, `parallelism` at once; the first failure stops it.
+    /// Runs the steps, `parallelism` at once, small transfers in archives
+    /// when the server takes them; the first failure stops it.
     pub(crate) async fn run(&self, steps: &[Step]) -> CliResult<Tally> {
-        let tally = futures::stream::iter(steps.iter().map(|s| async move {
+        let result = self.run_all(steps).await;
+        self.progress.finish();
+        prune_empty_dirs(&self.root);
+        result
+    }
+
+    async fn run_all(&self, steps: &[Step]) -> CliResult<Tally> {
+        let (mut ups, mut downs, mut rest) = (Vec::new(), Vec::new(), Vec::new());
+        for step in steps {
+            match step {
+                Step::Upload(rel, n) if crate::cmd::batched(self.archives, *n) => {
+                    ups.push(self.archived_upload(rel, *n)?)
+                }
+                Step::Download(rel, n) if crate::cmd::batched(self.archives, *n) => {
+                    downs.push(crate::cmd::ArchivedDownload {
+                        path: format!("{}{rel}", self.remote.prefix),
+                        dest: local_path(&self.root, rel)?,
+                        size: *n,
+                    })
+                }
+                _ => rest.push(step),
+            }
+        }
+        let to = Target {
+            client: self.remote.client,
+            repo: &self.remote.repo,
+            branch: &self.branch,
+            presign: self.presign,
+        };
+        let uploaded =
+            crate::cmd::upload_archives(&to, ups, self.parallelism, &self.progress).await?;
+        let source = crate::cmd::ArchiveSource {
+            client: self.remote.client,
+            repo: &self.remote.repo,
+            reference: &self.read_ref,
+        };
+        let downloaded =
+            crate::cmd::download_archives(&source, downs, self.parallelism, &self.progress).await?;
+        let mut tally = futures::stream::iter(rest.into_iter().map(|s| async move {
             self.step(s)
                 .await
                 .map_err(|e| CliError::Failed(format!("{s:?}: {e}")))
@@ -382,10 +423,28 @@ impl Sync<'_> {
             acc.removed += t.removed;
             Ok(acc)
         })
-        .await;
-        self.progress.finish();
-        prune_empty_dirs(&self.root);
-        tally
+        .await?;
+        tally.uploaded += uploaded;
+        tally.downloaded += downloaded;
+        Ok(tally)
+    }
+
+    /// The local file `rel` as an upload, its mtime in lakectl's metadata.
+    fn archived_upload(&self, rel: &str, size: u64) -> CliResult<crate::cmd::ArchivedUpload> {
+        let local = local_path(&self.root, rel)?;
+        let meta = std::fs::metadata(&local)
+            .map_err(|e| CliError::io(format!("stat {}", local.display()), e))?;
+        let mut upload = UploadMeta::default();
+        upload.metadata.insert(
+            crate::cmd::CLIENT_MTIME.into(),
+            crate::cmd::mtime_secs(&meta).to_string(),
+        );
+        Ok(crate::cmd::ArchivedUpload {
+            path: format!("{}{rel}", self.remote.prefix),
+            local,
+            size,
+            meta: upload,
+        })
     }
 }
 

@@ -149,6 +149,7 @@ async fn syncer<'a>(
         branch: refs.1.to_owned(),
         parallelism: ctx.parallelism(flags.parallelism())?,
         presign: presign_mode(remote.client, flags.presign()).await,
+        archives: crate::cmd::archive_mode(remote.client, flags.archive()).await,
         progress: Progress::bytes(&ctx.out, flags.no_progress(), total, label),
     })
 }
