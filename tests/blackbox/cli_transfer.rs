@@ -687,11 +687,10 @@ async fn archived_transfers_stage_whole_batches_and_resume() {
         .spawn()
         .unwrap();
     // Batches of 1,000 files: every count seen is a whole number of them.
-    let whole = |n: usize| n % 1000 == 0 || n == FILES;
-    let mut staged = 0;
+    let whole = |n: usize| n.is_multiple_of(1000) || n == FILES;
     for _ in 0..600 {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        staged = cli
+        let staged = cli
             .json(&["diff", "lakefs://archived/main"])
             .await
             .as_array()
