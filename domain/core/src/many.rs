@@ -5,8 +5,10 @@
 
 use crate::data::{locate, Described};
 use crate::error::{body_write_error, Error, Result};
+use crate::refs::ResolvedRef;
 use crate::Engine;
 use bytes::Bytes;
+use std::collections::HashMap;
 use tarn_model::{
     BlockKey, BranchName, Entry, ObjectPath, RepositoryId, StagedValue, StagingToken,
     StorageNamespace,
@@ -15,6 +17,21 @@ use tarn_ports::{ByteStream, ErrorKind, GetOutcome, PUT_MANY_ATOMIC};
 
 /// The most objects one batch takes: what staging stages all or nothing.
 pub const MAX_BATCH_OBJECTS: usize = PUT_MANY_ATOMIC;
+
+/// Staged entries read a page by [`Engine::stat_many`].
+const SCAN_PAGE: usize = 1000;
+
+/// The longest prefix `a` and `b` share, on a character boundary.
+fn common_prefix<'s>(a: &'s str, b: &str) -> &'s str {
+    let mut end = 0;
+    for ((i, x), y) in a.char_indices().zip(b.chars()) {
+        if x != y {
+            break;
+        }
+        end = i + x.len_utf8();
+    }
+    &a[..end]
+}
 
 /// Small bodies held before they are written together.
 const HELD_BYTES: usize = 4 << 20;
@@ -75,9 +92,14 @@ impl Engine {
         let ns = repository.storage_namespace;
         let mut attempts = self.settings.max_attempts;
         loop {
+            let staged = self.staged_values(&r, paths).await?;
             let mut found = Vec::with_capacity(paths.len());
-            for path in paths {
-                match self.lookup(&ns, &r, path).await? {
+            for (path, staged) in paths.iter().zip(staged) {
+                let value = match staged {
+                    Some(value) => value,
+                    None => self.committed_value(&ns, &r, path).await?,
+                };
+                match value {
                     Some(entry) => found.push(entry),
                     None => return Err(Error::not_found(crate::Entity::Object, path)),
                 }
@@ -88,6 +110,69 @@ impl Engine {
             }
             r = self.resolve_ref(repo, reference).await?;
         }
+    }
+
+    /// What the staging tokens of `r` say of each of `paths` (as
+    /// `staged_value` does for one): each token's entries between the
+    /// lowest and highest path are read in order, a page at a time, so a
+    /// batch costs a few range reads rather than a read a path; a token
+    /// with many more entries in that range than paths asked for is read
+    /// path by path instead.
+    async fn staged_values(
+        &self,
+        r: &ResolvedRef,
+        paths: &[ObjectPath],
+    ) -> Result<Vec<Option<Option<Entry>>>> {
+        let mut found: Vec<Option<Option<Entry>>> = vec![None; paths.len()];
+        let (Some(lo), Some(hi)) = (paths.iter().min(), paths.iter().max()) else {
+            return Ok(found);
+        };
+        let prefix = common_prefix(lo.as_str(), hi.as_str());
+        let budget = paths.len() * 2 + SCAN_PAGE;
+        for token in Self::read_tokens(r) {
+            let mut in_range: HashMap<String, StagedValue> = HashMap::new();
+            let mut after: Option<ObjectPath> = None;
+            let mut read = 0;
+            let by_range = loop {
+                let page = self
+                    .stores
+                    .staging
+                    .scan(&token, prefix, after.as_ref(), SCAN_PAGE)
+                    .await?;
+                read += page.len();
+                let (full, last) = (page.len() == SCAN_PAGE, page.last().map(|(p, _)| p.clone()));
+                let mut past = false;
+                for (path, value) in page {
+                    if path.as_str() > hi.as_str() {
+                        past = true;
+                        break;
+                    }
+                    in_range.insert(path.into_string(), value);
+                }
+                if past || !full {
+                    break true;
+                }
+                if read > budget {
+                    break false;
+                }
+                after = last;
+            };
+            for (slot, path) in found.iter_mut().zip(paths) {
+                if slot.is_some() {
+                    continue;
+                }
+                let value = if by_range {
+                    in_range.remove(path.as_str())
+                } else {
+                    self.stores.staging.get(&token, path).await?
+                };
+                *slot = value.map(|v| match v {
+                    StagedValue::Entry(e) => Some(e),
+                    StagedValue::Tombstone => None,
+                });
+            }
+        }
+        Ok(found)
     }
 
     /// The data of `entry` (the object at `path`), found by

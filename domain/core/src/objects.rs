@@ -47,7 +47,7 @@ impl Listing {
 
 impl Engine {
     /// Staging tokens a read of `r` goes through, newest first.
-    fn read_tokens(r: &ResolvedRef) -> Vec<StagingToken> {
+    pub(crate) fn read_tokens(r: &ResolvedRef) -> Vec<StagingToken> {
         match (&r.view, &r.branch) {
             (RefView::Branch | RefView::StagingOnly, Some(b)) => {
                 std::iter::once(b.staging_token.clone())
@@ -182,7 +182,7 @@ impl Engine {
     }
 
     /// The committed value of `path` under `r` (none for a staging-only view).
-    async fn committed_value(
+    pub(crate) async fn committed_value(
         &self,
         ns: &StorageNamespace,
         r: &ResolvedRef,

@@ -163,6 +163,7 @@ mod history;
 mod import;
 mod layered_merge;
 mod listing;
+mod many;
 mod objects_commits;
 mod refs_dump;
 mod repos_branches;
