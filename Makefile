@@ -102,16 +102,24 @@ boundaries:
 fmt:
 	$(CARGO) fmt --all
 
+## .venv-bench: the bench's own virtualenv with the tools benches/dataset.rs compares against
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed: benches/requirements.txt
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -r benches/requirements.txt
+	touch $@
+
 ## s3s-fs: a plain S3 server that verifies SigV4 (adapters/s3/tests/signatures.rs, benchmarks)
 s3s-fs:
 	@command -v s3s-fs >/dev/null || $(CARGO) install s3s-fs@0.14.1 --features binary --locked
 
 ## bench: performance figures, as ratios against baselines measured in the same run
-bench: s3s-fs $(VENV)/.installed
+bench: s3s-fs $(VENV)/.installed $(BENCH_VENV)/.installed
 	$(CARGO) bench -p tarn-domain --bench engine
 	$(CARGO) bench -p tarn --bench actions
 	$(CARGO) bench -p tarn --bench api_streaming
 	$(CARGO) bench -p tarn --bench cli
+	$(CARGO) bench -p tarn --bench dataset
 	$(CARGO) bench -p tarn --bench gateway
 	$(CARGO) bench -p tarn --bench gc
 	$(CARGO) bench -p tarn --bench import

@@ -1,5 +1,5 @@
-//! Many small files a request, through Tarn's archive extension (docs/api.md,
-//! "Many objects in one request"): uploads send up to [`BATCH_FILES`] files
+//! Many small files a request, through Tarn's archive extension
+//! (docs/archives.md): uploads send up to [`BATCH_FILES`] files
 //! in one tar archive that the server stages all or nothing; downloads ask
 //! for a list of paths and get one archive back. Servers without it (lakeFS)
 //! and files over [`SMALL`] take one request a file (see `transfer`).

@@ -1,5 +1,5 @@
-//! Tarn's many-objects extension on the wire (docs/api.md, "Many objects
-//! in one request"): a tar archive whose entries are objects. Each entry
+//! Tarn's many-objects extension on the wire (docs/archives.md): a tar
+//! archive whose entries are objects. Each entry
 //! has a PAX header carrying the object's path (`path`, so any path of any
 //! length round-trips) and its description (`TARN.*` records), then a
 //! ustar header and the bytes. The server and the `tarn` command line both

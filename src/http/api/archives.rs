@@ -1,5 +1,5 @@
 //! Tarn's many-objects extension: many small objects in one request, as a
-//! tar archive (docs/api.md, "Many objects in one request"). An upload
+//! tar archive (docs/archives.md). An upload
 //! stages every file of the archive on a branch, all or nothing; a download
 //! streams the objects at a list of paths as one archive. Object paths and
 //! metadata travel in PAX records, so any path and any metadata round-trip.
