@@ -55,12 +55,8 @@ struct Tools {
 impl Tools {
     fn tarn(&self, args: &[&str]) -> (Duration, String) {
         let t = Instant::now();
-        let out = Command::new(env!("CARGO_BIN_EXE_tarn"))
+        let out = support::tarn_command(self.home.path(), &self.url)
             .args(args)
-            .env("HOME", self.home.path())
-            .env("LAKECTL_SERVER_ENDPOINT_URL", &self.url)
-            .env("LAKECTL_CREDENTIALS_ACCESS_KEY_ID", support::KEY)
-            .env("LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY", support::SECRET)
             .output()
             .unwrap();
         let took = t.elapsed();

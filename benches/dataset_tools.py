@@ -10,10 +10,10 @@ copies nothing: WORK/<tool> is made a repository holding a copy of SRC
 JSON object: seconds per step.
 
 - oxen: `ingest` (init, add data, commit), `restore` (the committed data
-  written back after the working copy is removed), `modify_commit` (MODIFY
+  written back after the working copy is moved aside), `modify_commit` (MODIFY
   files changed, add, commit).
 - dvc: `ingest` (git init, dvc init, dvc add data, git commit, dvc push to
-  a local remote), `restore` (data and the cache removed, dvc pull),
+  a local remote), `restore` (data and the cache moved aside, dvc pull),
   `modify_commit` (MODIFY files changed, dvc add, git commit, dvc push).
 """
 
@@ -59,7 +59,8 @@ def oxen(repo_dir, count):
         repo.commit("ingest")
 
     def restore():
-        shutil.rmtree(data)
+        # Moved aside, not deleted: see `settle` in benches/dataset.rs.
+        os.rename(data, data + ".before-restore")
         repo.restore("data")
 
     def modify_commit():
@@ -99,8 +100,10 @@ def dvc(repo_dir, count):
         run("dvc", "push", "-q")
 
     def restore():
-        shutil.rmtree(data)
-        shutil.rmtree(os.path.join(repo_dir, ".dvc", "cache"))
+        # Moved aside, not deleted: see `settle` in benches/dataset.rs.
+        os.rename(data, data + ".before-restore")
+        cache = os.path.join(repo_dir, ".dvc", "cache")
+        os.rename(cache, cache + ".before-restore")
         run("dvc", "pull", "-q")
 
     def modify_commit():

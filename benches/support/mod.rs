@@ -86,6 +86,18 @@ pub fn start_with(dir: &std::path::Path, env: &[(&str, String)]) -> (Child, Stri
     (child, url)
 }
 
+/// The `tarn` command line against the server at `url`, as the quickstart
+/// user, with `home` as its HOME (no configuration file of the machine's).
+#[allow(dead_code)] // not every bench runs the command line
+pub fn tarn_command(home: &std::path::Path, url: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tarn"));
+    cmd.env("HOME", home)
+        .env("LAKECTL_SERVER_ENDPOINT_URL", url)
+        .env("LAKECTL_CREDENTIALS_ACCESS_KEY_ID", KEY)
+        .env("LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY", SECRET);
+    cmd
+}
+
 /// Creates repository `name` (namespace `local://<name>`) through the API.
 pub async fn create_repository(http: &reqwest::Client, url: &str, name: &str) {
     create_repository_at(http, url, name, &format!("local://{name}")).await

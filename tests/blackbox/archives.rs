@@ -64,7 +64,12 @@ async fn an_archive_goes_up_whole_and_comes_back_in_the_order_asked() {
     let long = format!("deep/{}/end.json", "x".repeat(150));
     let mut tagged = File::new("a.txt", "alpha");
     tagged.described.content_type = Some("text/plain".into());
-    for (k, v) in [("owner", "tests"), ("::lakefs::client-mtime", "1700000000")] {
+    for (k, v) in [
+        ("owner", "tests"),
+        ("::lakefs::client-mtime", "1700000000"),
+        ("empty", ""),
+        ("k=ey", "v=al"),
+    ] {
         tagged.described.metadata.insert(k.into(), v.into());
     }
     let files = vec![
@@ -101,6 +106,8 @@ async fn an_archive_goes_up_whole_and_comes_back_in_the_order_asked() {
         .await;
     assert_eq!(st["content_type"], "text/plain", "{st}");
     assert_eq!(st["metadata"]["owner"], "tests", "{st}");
+    assert_eq!(st["metadata"]["empty"], "", "{st}");
+    assert_eq!(st["metadata"]["k=ey"], "v=al", "{st}");
 
     let asked = [
         "in/big/blob",
@@ -130,7 +137,16 @@ async fn an_archive_goes_up_whole_and_comes_back_in_the_order_asked() {
         "the client mtime is the file's"
     );
     assert_eq!(a.described.metadata["owner"], "tests");
+    assert_eq!(a.described.metadata["empty"], "");
+    assert_eq!(a.described.metadata["k=ey"], "v=al");
     assert_eq!(a.described.content_type.as_deref(), Some("text/plain"));
+
+    // A path asked for twice comes twice.
+    let resp = get_archive(&api, "arch", "main", &["in/a.txt", "in/empty", "in/a.txt"]).await;
+    let twice = entries(&resp.bytes().await.unwrap()).await;
+    let paths: Vec<&str> = twice.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["in/a.txt", "in/empty", "in/a.txt"]);
+    assert_eq!(twice[2].data, b"alpha");
 
     // The system's tar reads the PAX paths.
     let dir = tempfile::tempdir().unwrap();
@@ -221,6 +237,13 @@ async fn a_bad_archive_stages_nothing() {
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     assert!(v["message"].as_str().unwrap().contains("good/link"), "{v}");
 
+    // An archive cut at an entry's boundary: a tar reader takes the cut
+    // for the end, the server does not.
+    let whole = archive(&good).await;
+    let (s, v) = post_archive(&api, upload, whole[..whole.len() - 1024].to_vec()).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("cut short"), "{v}");
+
     // A body cut in the middle of the last file's data.
     let mut big = good
         .iter()
@@ -259,13 +282,14 @@ async fn a_bad_archive_stages_nothing() {
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let resp = get_archive(&api, "bad", "no-such-branch", &["there"]).await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let resp = get_archive(&api, "bad", "main", &[]).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "no paths");
 }
 
-/// An archive upload is visible to a commit as a whole: after it, a commit
-/// holds every file; a branch that does not exist is 404 and a read-only
-/// repository refuses.
+/// After an archive upload a commit holds every file; a branch that does
+/// not exist is 404, and a protected branch refuses the archive whole.
 #[tokio::test]
-async fn an_archive_upload_commits_as_one_change() {
+async fn an_archive_upload_is_committed_and_protected_branches_refuse_it() {
     let api = Api::start().await;
     api.repo("whole").await;
     let files: Vec<File> = (0..300)
@@ -304,4 +328,25 @@ async fn an_archive_upload_commits_as_one_change() {
     )
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    let resp = api
+        .req(
+            Method::PUT,
+            "/repositories/whole/settings/branch_protection",
+        )
+        .json(&json!([{"pattern": "main"}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let (s, v) = post_archive(
+        &api,
+        "/repositories/whole/branches/main/objects/archive",
+        archive(&[File::new("f/new", "x")]).await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(
+        object(&api, "whole", "f/new").await.0,
+        StatusCode::NOT_FOUND
+    );
 }

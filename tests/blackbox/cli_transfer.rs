@@ -703,12 +703,25 @@ async fn archived_transfers_stage_whole_batches_and_resume() {
     }
     child.kill().await.unwrap();
     let _ = child.wait().await;
-    let staged = cli
-        .json(&["diff", "lakefs://archived/main"])
-        .await
-        .as_array()
-        .unwrap()
-        .len();
+    // An archive fully sent before the kill may still be staged by the
+    // server: wait until the count holds still.
+    let count = || async {
+        cli.json(&["diff", "lakefs://archived/main"])
+            .await
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let mut staged = count().await;
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = count().await;
+        assert!(whole(now), "{now} files staged: part of a batch");
+        if now == staged {
+            break;
+        }
+        staged = now;
+    }
     assert!(whole(staged) && staged >= 1000, "{staged} staged");
     eprintln!("{staged} of {FILES} files staged when the upload was stopped");
     let out = cli

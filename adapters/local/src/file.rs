@@ -232,6 +232,20 @@ pub fn write_whole_sync(
 /// sync each, 0.06 s with one `syncfs`).
 const SYNCFS_FROM: usize = 8;
 
+/// syncfs(2): every dirty page of the file system `handle` is on, written
+/// and flushed. Since Linux 5.8 it reports write-back errors that happened
+/// since `handle` was opened (the kernels Tarn supports).
+#[cfg(target_os = "linux")]
+fn sync_file_system(handle: &std::fs::File) -> io::Result<()> {
+    rustix::fs::syncfs(handle).map_err(io::Error::from)
+}
+
+/// Elsewhere there is no syncfs: batches sync each file (see `one_sync`).
+#[cfg(not(target_os = "linux"))]
+fn sync_file_system(_handle: &std::fs::File) -> io::Result<()> {
+    Ok(())
+}
+
 /// Stores small bodies, each whole in memory, at their destinations in one
 /// blocking step: each written to a temporary file, then all made durable
 /// at once (one `syncfs` of the file system, through a descriptor opened
@@ -244,7 +258,7 @@ pub fn write_many_sync(tmp_dir: &Path, objects: &[(PathBuf, &[u8])]) -> PortResu
     use std::io::Write;
     let fs_handle =
         std::fs::File::open(tmp_dir).map_err(|e| io_error("opening the temporary directory", e))?;
-    let one_sync = objects.len() >= SYNCFS_FROM;
+    let one_sync = cfg!(target_os = "linux") && objects.len() >= SYNCFS_FROM;
     let mut written = Vec::with_capacity(objects.len());
     for (_, body) in objects {
         let etag = hex::encode(Md5::digest(body));
@@ -261,8 +275,7 @@ pub fn write_many_sync(tmp_dir: &Path, objects: &[(PathBuf, &[u8])]) -> PortResu
         written.push((tmp, etag));
     }
     if one_sync {
-        rustix::fs::syncfs(&fs_handle)
-            .map_err(|e| io_error("syncing the file system", io::Error::from(e)))?;
+        sync_file_system(&fs_handle).map_err(|e| io_error("syncing the file system", e))?;
     }
     let mut dirs = std::collections::BTreeSet::new();
     let mut etags = Vec::with_capacity(objects.len());

@@ -238,7 +238,9 @@ async fn fetch_batch(from: &Source<'_>, batch: &[Download], progress: &Progress)
     let body = response
         .bytes_stream()
         .map(|chunk| chunk.map_err(std::io::Error::other));
-    let mut archive = Archive::new(tokio_util::io::StreamReader::new(body));
+    // Headers are limited: a server cannot make this hold much memory.
+    let (reader, guard) = wire::guarded(tokio_util::io::StreamReader::new(body));
+    let mut archive = Archive::new(reader);
     let mut entries = archive.entries().map_err(broken)?;
     let mut wanted = batch.iter();
     let mut held: Vec<Fetched> = Vec::new();
@@ -254,8 +256,22 @@ async fn fetch_batch(from: &Source<'_>, batch: &[Download], progress: &Progress)
         let d = wire::entry_described(&mut entry)
             .await
             .map_err(|e| CliError::Failed(e.to_string()))?;
-        let mut data = Vec::with_capacity(entry.effective_size() as usize);
-        entry.read_to_end(&mut data).await.map_err(broken)?;
+        // The object may have changed since it was listed, within reason.
+        let size = entry.effective_size();
+        if size > object.size.max(SMALL) {
+            return Err(CliError::Failed(format!(
+                "the server sent {size} bytes for {path}, listed at {}",
+                object.size
+            )));
+        }
+        guard.body();
+        let mut data = Vec::with_capacity(size as usize);
+        (&mut entry)
+            .take(size)
+            .read_to_end(&mut data)
+            .await
+            .map_err(broken)?;
+        guard.headers();
         progress.inc(data.len() as u64);
         held_bytes += data.len();
         held.push(Fetched {
@@ -308,8 +324,11 @@ fn write_file(f: &Fetched) -> CliResult<()> {
         .map_err(|e| CliError::io(format!("create {}", tmp.display()), e))?;
     file.write_all(&f.data)
         .map_err(|e| CliError::io(format!("write {}", tmp.display()), e))?;
-    if f.mtime > 0 {
-        let _ = file.set_modified(UNIX_EPOCH + Duration::from_secs(f.mtime));
+    // An absurd mtime (a client mtime anyone may set) is not applied.
+    if let Some(when) = UNIX_EPOCH.checked_add(Duration::from_secs(f.mtime)) {
+        if f.mtime > 0 {
+            let _ = file.set_modified(when);
+        }
     }
     drop(file);
     std::fs::rename(&tmp, &f.dest)

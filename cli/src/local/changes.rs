@@ -381,8 +381,15 @@ impl Sync<'_> {
 
     async fn run_all(&self, steps: &[Step]) -> CliResult<Tally> {
         let (mut ups, mut downs, mut rest) = (Vec::new(), Vec::new(), Vec::new());
+        // Local files go first: a path that was a file may now be a
+        // folder of files to download.
+        let mut tally = Tally::default();
+        for step in steps.iter().filter(|s| matches!(s, Step::DeleteLocal(_))) {
+            tally.removed += self.step(step).await?.removed;
+        }
         for step in steps {
             match step {
+                Step::DeleteLocal(_) => {}
                 Step::Upload(rel, n) if crate::cmd::batched(self.archives, *n) => {
                     ups.push(self.archived_upload(rel, *n)?)
                 }
@@ -411,22 +418,24 @@ impl Sync<'_> {
         };
         let downloaded =
             crate::cmd::download_archives(&source, downs, self.parallelism, &self.progress).await?;
-        let mut tally = futures::stream::iter(rest.into_iter().map(|s| async move {
+        let tally = futures::stream::iter(rest.into_iter().map(|s| async move {
             self.step(s)
                 .await
                 .map_err(|e| CliError::Failed(format!("{s:?}: {e}")))
         }))
         .buffer_unordered(self.parallelism)
-        .try_fold(Tally::default(), |mut acc, t| async move {
+        .try_fold(tally, |mut acc, t| async move {
             acc.downloaded += t.downloaded;
             acc.uploaded += t.uploaded;
             acc.removed += t.removed;
             Ok(acc)
         })
         .await?;
-        tally.uploaded += uploaded;
-        tally.downloaded += downloaded;
-        Ok(tally)
+        Ok(Tally {
+            uploaded: tally.uploaded + uploaded,
+            downloaded: tally.downloaded + downloaded,
+            ..tally
+        })
     }
 
     /// The local file `rel` as an upload, its mtime in lakectl's metadata.

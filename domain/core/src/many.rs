@@ -47,7 +47,6 @@ pub struct ObjectBatch<'a> {
     repo: RepositoryId,
     branch: BranchName,
     ns: StorageNamespace,
-    token: StagingToken,
     /// Small bodies not written yet, with where they go and their place
     /// in the batch.
     held: Vec<(usize, ObjectPath, BlockKey, Bytes, Described)>,
@@ -59,19 +58,18 @@ pub struct ObjectBatch<'a> {
 
 impl Engine {
     /// A batch of uploads to `branch`, which must be writable (checked now,
-    /// and again, by its staging token, when the batch is staged).
+    /// and again when the batch is staged).
     pub async fn object_batch(
         &self,
         repo: &RepositoryId,
         branch: &BranchName,
     ) -> Result<ObjectBatch<'_>> {
-        let (repository, b) = self.writable_branch(repo, branch).await?;
+        let (repository, _) = self.writable_branch(repo, branch).await?;
         Ok(ObjectBatch {
             engine: self,
             repo: repo.clone(),
             branch: branch.clone(),
             ns: repository.storage_namespace,
-            token: b.staging_token,
             held: Vec::new(),
             held_bytes: 0,
             written: Vec::new(),
@@ -162,7 +160,7 @@ impl Engine {
                     continue;
                 }
                 let value = if by_range {
-                    in_range.remove(path.as_str())
+                    in_range.get(path.as_str()).cloned()
                 } else {
                     self.stores.staging.get(&token, path).await?
                 };
@@ -330,8 +328,15 @@ impl ObjectBatch<'_> {
             .iter()
             .map(|(_, path, entry)| (path.clone(), StagedValue::Entry(entry.clone())))
             .collect();
+        // The branch again, now: writing took time, and the branch may
+        // have been protected, its repository made read-only, or its
+        // staging token sealed by a commit meanwhile.
+        let (_, branch) = self
+            .engine
+            .writable_branch(&self.repo, &self.branch)
+            .await?;
         self.engine
-            .safe_write_many(&self.repo, &self.branch, &values, self.token.clone())
+            .safe_write_many(&self.repo, &self.branch, &values, branch.staging_token)
             .await?;
         let written = self
             .written

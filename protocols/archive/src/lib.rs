@@ -9,6 +9,11 @@
 use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, ReadBuf};
 
 pub use tokio_tar as tar;
 
@@ -18,8 +23,12 @@ pub const CONTENT_TYPE: &str = "application/x-tar";
 pub const PAX_CHECKSUM: &str = "TARN.checksum";
 /// The PAX record of an object's content type.
 pub const PAX_CONTENT_TYPE: &str = "TARN.content_type";
-/// The prefix of PAX records of user metadata: `TARN.meta.<key>`.
-pub const PAX_META: &str = "TARN.meta.";
+/// The PAX record of an object's user metadata: a JSON object of strings
+/// (one record, so that empty values and keys holding `=` round-trip).
+pub const PAX_METADATA: &str = "TARN.metadata";
+/// The most bytes of headers (PAX records, long names) before one file:
+/// a reader refuses more, so a header cannot make it hold much memory.
+pub const HEADER_BUDGET: u64 = 1 << 20;
 /// The most objects one request moves.
 pub const MAX_OBJECTS: usize = 4096;
 /// The end of an archive: two zero blocks.
@@ -67,11 +76,13 @@ pub fn entry_start(path: &str, size: u64, d: &Described) -> io::Result<Vec<u8>> 
     if let Some(sum) = &d.checksum {
         pax_record(&mut records, PAX_CHECKSUM, sum);
     }
-    if let Some(ct) = &d.content_type {
+    // Readers refuse empty PAX values: an empty content type is none.
+    if let Some(ct) = d.content_type.as_deref().filter(|c| !c.is_empty()) {
         pax_record(&mut records, PAX_CONTENT_TYPE, ct);
     }
-    for (k, v) in &d.metadata {
-        pax_record(&mut records, &format!("{PAX_META}{k}"), v);
+    if !d.metadata.is_empty() {
+        let json = serde_json::to_string(&d.metadata).map_err(io::Error::other)?;
+        pax_record(&mut records, PAX_METADATA, &json);
     }
     let mut pax = Header::new_ustar();
     pax.set_entry_type(EntryType::XHeader);
@@ -116,6 +127,86 @@ pub fn archive<'a>(
     }
     out.extend_from_slice(&END);
     Ok(Bytes::from(out))
+}
+
+/// The state a [`Guarded`] reader shares with its [`Guard`].
+#[derive(Debug, Default)]
+struct GuardState {
+    /// Bytes headers may still take (`u64::MAX` while a body is read).
+    budget: AtomicU64,
+    /// Whether the input ended (a read returned nothing).
+    ended: AtomicBool,
+}
+
+/// An archive's input, refusing more than [`HEADER_BUDGET`] bytes of
+/// headers before a file and noting whether the input ended.
+pub struct Guarded<R> {
+    inner: R,
+    state: Arc<GuardState>,
+}
+
+/// The handle of a [`Guarded`] reader.
+#[derive(Debug, Clone)]
+pub struct Guard(Arc<GuardState>);
+
+/// `inner`, guarded: headers are limited from the start.
+pub fn guarded<R>(inner: R) -> (Guarded<R>, Guard) {
+    let state = Arc::new(GuardState::default());
+    state.budget.store(HEADER_BUDGET, Ordering::SeqCst);
+    (
+        Guarded {
+            inner,
+            state: state.clone(),
+        },
+        Guard(state),
+    )
+}
+
+impl Guard {
+    /// A file's body is read next: no limit.
+    pub fn body(&self) {
+        self.0.budget.store(u64::MAX, Ordering::SeqCst);
+    }
+
+    /// Headers are read next: at most [`HEADER_BUDGET`] bytes.
+    pub fn headers(&self) {
+        self.0.budget.store(HEADER_BUDGET, Ordering::SeqCst);
+    }
+
+    /// Whether the input ended. After the last entry, an archive that ends
+    /// with its end blocks has not been read to its end: one that has was
+    /// cut short (a tar reader takes the end of the input for the end of
+    /// the archive).
+    pub fn input_ended(&self) -> bool {
+        self.0.ended.load(Ordering::SeqCst)
+    }
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Guarded<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let this = &mut *self;
+        futures::ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+        let read = (buf.filled().len() - before) as u64;
+        if read == 0 && buf.remaining() > 0 {
+            this.state.ended.store(true, Ordering::SeqCst);
+        }
+        let budget = this.state.budget.load(Ordering::SeqCst);
+        if budget != u64::MAX {
+            if read > budget {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("more than {HEADER_BUDGET} bytes of headers before a file"),
+                )));
+            }
+            this.state.budget.store(budget - read, Ordering::SeqCst);
+        }
+        Poll::Ready(Ok(()))
+    }
 }
 
 /// Why an entry cannot be an object.
@@ -170,8 +261,13 @@ pub async fn entry_described<R: tokio::io::AsyncRead + Unpin>(
                 d.content_type = Some(value.to_owned());
             } else if key == PAX_CHECKSUM {
                 d.checksum = Some(value.to_owned());
-            } else if let Some(k) = key.strip_prefix(PAX_META).filter(|k| !k.is_empty()) {
-                d.metadata.insert(k.to_owned(), value.to_owned());
+            } else if key == PAX_METADATA {
+                d.metadata = serde_json::from_str(value).map_err(|e| {
+                    EntryError::Io(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("{PAX_METADATA} is not a JSON object of strings: {e}"),
+                    ))
+                })?;
             }
         }
     }
@@ -211,6 +307,8 @@ mod tests {
         d.metadata
             .insert("::lakefs::client-mtime".into(), "17".into());
         d.metadata.insert("owner".into(), "a=b c".into());
+        d.metadata.insert("empty".into(), String::new());
+        d.metadata.insert("k=ey".into(), "v".into());
         let plain = Described::default();
         let bodies: Vec<Vec<u8>> = [0usize, 1, 511, 512, 513, 5000]
             .iter()
@@ -239,5 +337,56 @@ mod tests {
             assert_eq!(body.as_slice(), *b, "{p}");
             assert_eq!(desc, *d, "{p}");
         }
+    }
+
+    async fn read_all(tar: &[u8]) -> (io::Result<usize>, Guard) {
+        let (reader, guard) = guarded(tar);
+        let mut archive = tar::Archive::new(reader);
+        let mut entries = match archive.entries() {
+            Ok(e) => e,
+            Err(e) => return (Err(e), guard),
+        };
+        let mut n = 0;
+        while let Some(e) = entries.next().await {
+            let mut e = match e {
+                Ok(e) => e,
+                Err(e) => return (Err(e), guard),
+            };
+            guard.body();
+            let mut body = Vec::new();
+            if let Err(e) = e.read_to_end(&mut body).await {
+                return (Err(e), guard);
+            }
+            guard.headers();
+            n += 1;
+        }
+        (Ok(n), guard)
+    }
+
+    /// A whole archive is read without reaching the end of its input; one
+    /// cut at an entry's boundary (its end blocks missing) reaches it; a
+    /// header larger than the budget is refused before it is held.
+    #[tokio::test]
+    async fn the_guard_tells_cut_archives_and_refuses_huge_headers() {
+        let plain = Described::default();
+        let tar = archive([("a", &b"1"[..], &plain), ("b", &b"22"[..], &plain)]).unwrap();
+        let (n, guard) = read_all(&tar).await;
+        assert_eq!(n.unwrap(), 2);
+        assert!(!guard.input_ended());
+        let cut = &tar[..tar.len() - END.len()];
+        let (n, guard) = read_all(cut).await;
+        assert_eq!(n.unwrap(), 2, "a tar reader takes the cut for the end");
+        assert!(guard.input_ended());
+        let mut huge = Described::default();
+        huge.metadata
+            .insert("big".into(), "x".repeat(HEADER_BUDGET as usize + 10));
+        let tar = archive([("c", &b"3"[..], &huge)]).unwrap();
+        let (n, _) = read_all(&tar).await;
+        let e = n.unwrap_err();
+        assert!(e.to_string().contains("bytes of headers"), "{e}");
+        // Bodies are not limited.
+        let big = vec![1u8; HEADER_BUDGET as usize * 2];
+        let tar = archive([("d", big.as_slice(), &plain)]).unwrap();
+        assert_eq!(read_all(&tar).await.0.unwrap(), 1);
     }
 }

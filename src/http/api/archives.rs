@@ -27,6 +27,10 @@ use tarn_ports::ByteStream;
 use tokio::io::AsyncReadExt;
 use utoipa::ToSchema;
 
+/// The latest mtime a tar header holds (11 octal digits; year 2242): a
+/// client mtime past it is not sent.
+const MAX_MTIME: u64 = 0o77_777_777_777;
+
 /// Entries up to this size are read whole and written with others.
 const SMALL_ENTRY: u64 = 1 << 20;
 
@@ -98,7 +102,7 @@ async fn upload(
     // The branch is looked at once the first file is authorized: a caller
     // who may write nothing learns nothing of it.
     let mut batch: Option<ObjectBatch<'_>> = None;
-    let reader = tokio_util::io::StreamReader::new(payload_stream(payload));
+    let (reader, guard) = wire::guarded(tokio_util::io::StreamReader::new(payload_stream(payload)));
     let mut archive = Archive::new(reader);
     let mut entries = archive.entries().map_err(bad_archive)?;
     while let Some(entry) = entries.next().await {
@@ -129,6 +133,7 @@ async fn upload(
                 .map_err(entry_error)?,
         );
         let size = entry.effective_size();
+        guard.body();
         if size <= SMALL_ENTRY {
             let mut body = Vec::with_capacity(size as usize);
             entry.read_to_end(&mut body).await.map_err(bad_archive)?;
@@ -138,8 +143,14 @@ async fn upload(
         } else {
             add_streamed(batch, object, &mut entry, size, described).await?;
         }
+        guard.headers();
     }
     let batch = batch.ok_or_else(|| ApiError::bad_request("the archive holds no files"))?;
+    if guard.input_ended() {
+        return Err(ApiError::bad_request(
+            "invalid tar archive: it was cut short (the end-of-archive blocks are missing)",
+        ));
+    }
     let (written, ns) = batch.stage().await?;
     let results = written
         .into_iter()
@@ -185,6 +196,9 @@ async fn download(
 ) -> ApiResult<HttpResponse> {
     let (repo_text, reference) = path.into_inner();
     let repo = repo_id(&repo_text)?;
+    if body.paths.is_empty() {
+        return Err(ApiError::bad_request("paths is empty"));
+    }
     if body.paths.len() > MAX_OBJECTS {
         return Err(ApiError::bad_request(format!(
             "at most {MAX_OBJECTS} paths per request"
@@ -237,6 +251,14 @@ async fn stream_archive(
         while let Some(chunk) = body.next().await {
             let chunk = chunk?;
             sent += chunk.len() as u64;
+            // Never a byte past the size the header declared: it would be
+            // read as the next entry.
+            if sent > entry.size {
+                return Err(io::Error::other(format!(
+                    "{path}: more than the {} bytes stored",
+                    entry.size
+                )));
+            }
             tx.send(Ok(chunk)).await.map_err(closed)?;
         }
         if sent != entry.size {
@@ -263,6 +285,7 @@ fn wire_described(entry: &Entry) -> wire::Described {
         .metadata
         .get("::lakefs::client-mtime")
         .and_then(|m| m.parse::<u64>().ok())
+        .filter(|m| *m <= MAX_MTIME)
         .unwrap_or_else(|| entry.last_modified.unix_seconds().max(0) as u64);
     wire::Described {
         content_type: entry.content_type.clone(),

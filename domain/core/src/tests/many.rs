@@ -147,4 +147,40 @@ async fn a_batch_refuses_more_than_it_can_stage_at_once_and_protected_branches()
             ..
         })
     ));
+
+    // A branch protected while a batch is being written refuses it at
+    // staging, and nothing of it shows; then no batch opens on it.
+    let mut batch = f.engine.object_batch(&f.repo, &b("main")).await.unwrap();
+    batch
+        .add_small(p("late/1"), Bytes::from("1"), described())
+        .await
+        .unwrap();
+    let rules = f.engine.branch_protection(&f.repo).await.unwrap();
+    f.engine
+        .set_branch_protection(&f.repo, vec!["main".into()], Some(&rules.etag))
+        .await
+        .unwrap();
+    let staged = batch.stage().await;
+    assert!(
+        matches!(staged, Err(Error::ProtectedBranch { .. })),
+        "{staged:?}"
+    );
+    assert_eq!(content(&f, "late/1").await, None);
+    let refused = f.engine.object_batch(&f.repo, &b("main")).await;
+    assert!(
+        matches!(refused, Err(Error::ProtectedBranch { .. })),
+        "{:?}",
+        refused.err()
+    );
+}
+
+/// A path asked for twice is found twice, also when only staging holds it
+/// and staging is read by range.
+#[tokio::test]
+async fn stat_many_finds_a_path_asked_for_twice() {
+    let f = fixture().await;
+    f.put("main", "only/staged", "s").await;
+    f.put("main", "only/other", "o").await;
+    let paths = [p("only/staged"), p("only/other"), p("only/staged")];
+    same_as_one_by_one(&f, "main", &paths).await;
 }
