@@ -208,8 +208,14 @@ fn tarn_steps(tarn: &Tarn, server_pid: u32, work: &Path, src: &Path, files: usiz
 }
 
 /// Oxen's or DVC's steps, from `dataset_tools.py` in the bench venv.
-fn other_steps(python: &Path, tool: &str, work: &Path, src: &Path, home: &Path) -> Steps {
-    let dir = work.join(format!("{tool}-work"));
+fn other_steps(
+    python: &Path,
+    tool: &str,
+    (work, src): (&Path, &Path),
+    files: usize,
+    home: &Path,
+) -> Steps {
+    let dir = work.join(format!("{tool}-{files}"));
     std::fs::create_dir_all(&dir).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/dataset_tools.py");
     let out = Command::new(python)
@@ -298,7 +304,7 @@ fn main() {
             continue;
         }
         for tool in ["oxen", "dvc"] {
-            let o = other_steps(&python, tool, work.path(), &src, tarn.home.path());
+            let o = other_steps(&python, tool, (work.path(), &src), files, tarn.home.path());
             for (step, tarn_s, other_s) in [
                 ("ingest + commit", t.ingest, o.ingest),
                 ("read back", t.read_back, o.read_back),
