@@ -24,22 +24,10 @@ use std::time::{Duration, Instant};
 
 const SMALL_SIZE: usize = 10 << 10;
 
-/// Fills `buf` with cheap pseudo-random bytes (xorshift), seeded.
-fn fill(buf: &mut [u8], mut seed: u64) {
-    seed |= 1;
-    for chunk in buf.chunks_mut(8) {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let bytes = seed.to_le_bytes();
-        chunk.copy_from_slice(&bytes[..chunk.len()]);
-    }
-}
-
 fn make_tree(root: &Path, files: usize, size: usize, folders: usize) {
     let mut buf = vec![0u8; size];
     for i in 0..files {
-        fill(&mut buf, i as u64 + 7);
+        support::fill(&mut buf, i as u64 + 7);
         let p = root.join(format!("part-{:03}/file-{i:05}.bin", i % folders));
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, &buf).unwrap();

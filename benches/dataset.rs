@@ -31,20 +31,10 @@ use std::time::{Duration, Instant};
 
 const MODIFY: usize = 1000;
 
-fn fill(buf: &mut [u8], mut seed: u64) {
-    seed |= 1;
-    for chunk in buf.chunks_mut(8) {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        chunk.copy_from_slice(&seed.to_le_bytes()[..chunk.len()]);
-    }
-}
-
 fn make_tree(root: &Path, files: usize) {
     let mut buf = vec![0u8; 1024];
     for i in 0..files {
-        fill(&mut buf, i as u64 + 11);
+        support::fill(&mut buf, i as u64 + 11);
         let p = root.join(format!("part-{:03}/file-{i:06}.bin", i % 100));
         if i < 100 {
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();

@@ -86,6 +86,19 @@ pub fn start_with(dir: &std::path::Path, env: &[(&str, String)]) -> (Child, Stri
     (child, url)
 }
 
+/// Fills `buf` with cheap pseudo-random bytes (xorshift), seeded.
+#[allow(dead_code)] // not every bench makes files
+pub fn fill(buf: &mut [u8], mut seed: u64) {
+    seed |= 1;
+    for chunk in buf.chunks_mut(8) {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let bytes = seed.to_le_bytes();
+        chunk.copy_from_slice(&bytes[..chunk.len()]);
+    }
+}
+
 /// The `tarn` command line against the server at `url`, as the quickstart
 /// user, with `home` as its HOME (no configuration file of the machine's).
 #[allow(dead_code)] // not every bench runs the command line

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use md5::{Digest, Md5};
 use std::io;
 use std::path::{Path, PathBuf};
-use tarn_ports::{ByteStream, ErrorKind, PortError, PortResult};
+use tarn_ports::{ByteStream, ErrorKind, PortError, PortResult, PutOutcome};
 use tokio::fs::File;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 
@@ -251,10 +251,14 @@ fn sync_file_system(_handle: &std::fs::File) -> io::Result<()> {
 /// at once (one `syncfs` of the file system, through a descriptor opened
 /// before the first write so that it reports their write-back errors; a
 /// small batch syncs each file instead), then each renamed into place and
-/// each directory renamed into synced once. Returns their ETags in order.
+/// each directory renamed into synced once. Returns their outcomes in
+/// order.
 /// On an error, temporary files are removed and no object is left half
 /// written; objects already renamed stay (fresh keys nobody refers to yet).
-pub fn write_many_sync(tmp_dir: &Path, objects: &[(PathBuf, &[u8])]) -> PortResult<Vec<String>> {
+pub fn write_many_sync(
+    tmp_dir: &Path,
+    objects: &[(PathBuf, Bytes)],
+) -> PortResult<Vec<PutOutcome>> {
     use std::io::Write;
     let fs_handle =
         std::fs::File::open(tmp_dir).map_err(|e| io_error("opening the temporary directory", e))?;
@@ -278,18 +282,21 @@ pub fn write_many_sync(tmp_dir: &Path, objects: &[(PathBuf, &[u8])]) -> PortResu
         sync_file_system(&fs_handle).map_err(|e| io_error("syncing the file system", e))?;
     }
     let mut dirs = std::collections::BTreeSet::new();
-    let mut etags = Vec::with_capacity(objects.len());
-    for ((tmp, etag), (dest, _)) in written.into_iter().zip(objects) {
+    let mut outcomes = Vec::with_capacity(objects.len());
+    for ((tmp, etag), (dest, body)) in written.into_iter().zip(objects) {
         let parent = tmp
             .rename_into(dest)
             .map_err(|e| io_error(dest.display(), e))?;
         dirs.insert(parent);
-        etags.push(etag);
+        outcomes.push(PutOutcome {
+            size: body.len() as u64,
+            etag,
+        });
     }
     for dir in dirs {
         sync_dir(&dir).map_err(|e| io_error(dir.display(), e))?;
     }
-    Ok(etags)
+    Ok(outcomes)
 }
 
 /// The start of a body: all of it, if it ends within `limit` bytes, or what

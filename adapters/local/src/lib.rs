@@ -212,28 +212,14 @@ impl BlockStore for LocalBlockStore {
         ns: &StorageNamespace,
         objects: &[(BlockKey, bytes::Bytes)],
     ) -> PortResult<Vec<PutOutcome>> {
-        let mut batch = Vec::with_capacity(objects.len());
-        for (key, body) in objects {
-            batch.push((self.object_path(ns, key)?, body.clone()));
-        }
-        let tmp = self.tmp_dir();
-        let etags = tokio::task::spawn_blocking(move || {
-            let views: Vec<(PathBuf, &[u8])> = batch
-                .iter()
-                .map(|(dest, body)| (dest.clone(), body.as_ref()))
-                .collect();
-            file::write_many_sync(&tmp, &views)
-        })
-        .await
-        .map_err(|e| PortError::internal(format!("a batch of writes stopped: {e}")))??;
-        Ok(objects
+        let batch = objects
             .iter()
-            .zip(etags)
-            .map(|((_, body), etag)| PutOutcome {
-                size: body.len() as u64,
-                etag,
-            })
-            .collect())
+            .map(|(key, body)| Ok((self.object_path(ns, key)?, body.clone())))
+            .collect::<PortResult<Vec<_>>>()?;
+        let tmp = self.tmp_dir();
+        tokio::task::spawn_blocking(move || file::write_many_sync(&tmp, &batch))
+            .await
+            .map_err(|e| PortError::internal(format!("a batch of writes stopped: {e}")))?
     }
 
     async fn get(
