@@ -426,3 +426,74 @@ async fn clone_change_commit_pull_and_conflicts() {
     .await
     .fails(1);
 }
+
+/// A pull where a file became a folder of files, and a folder became a
+/// file (small files move in archives, after the local removals): both
+/// copies end as the branch is.
+#[tokio::test]
+async fn a_pull_turns_files_into_folders_and_back() {
+    if Run::skip_unless(
+        &[Run::DEFAULT],
+        "the command line is an API client, the same on every backend",
+    ) {
+        return;
+    }
+    let tarn = TarnProcess::quickstart().await;
+    let cli = Cli::for_server(&tarn);
+    cli.run(&["repo", "create", "lakefs://shapes", &namespace("shapes")])
+        .await
+        .ok();
+    let seed = cli.home().join("seed");
+    for (p, text) in [("x", "a file"), ("y/inner.txt", "in a folder")] {
+        let f = seed.join(p);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(f, text).unwrap();
+    }
+    let src = seed.to_str().unwrap();
+    cli.run(&["fs", "upload", "-r", "-s", src, "lakefs://shapes/main/d/"])
+        .await
+        .ok();
+    cli.run(&["commit", "lakefs://shapes/main", "-m", "seed"])
+        .await
+        .ok();
+    let copy = cli.home().join("copy");
+    cli.run(&[
+        "local",
+        "clone",
+        "lakefs://shapes/main/d/",
+        copy.to_str().unwrap(),
+    ])
+    .await
+    .ok();
+    assert_eq!(read(&copy.join("x")), "a file");
+    // On the branch, x becomes a folder and y a file.
+    for path in ["d/x", "d/y/inner.txt"] {
+        cli.run(&["fs", "rm", &format!("lakefs://shapes/main/{path}")])
+            .await
+            .ok();
+    }
+    let f = cli.home().join("f");
+    for (path, text) in [
+        ("d/x/one.txt", "one"),
+        ("d/x/two.txt", "two"),
+        ("d/y", "now a file"),
+    ] {
+        std::fs::write(&f, text).unwrap();
+        cli.run(&[
+            "fs",
+            "upload",
+            "-s",
+            f.to_str().unwrap(),
+            &format!("lakefs://shapes/main/{path}"),
+        ])
+        .await
+        .ok();
+    }
+    cli.run(&["commit", "lakefs://shapes/main", "-m", "shapes"])
+        .await
+        .ok();
+    cli.run_in(&copy, &["local", "pull"], "").await.ok();
+    assert_eq!(read(&copy.join("x/one.txt")), "one");
+    assert_eq!(read(&copy.join("x/two.txt")), "two");
+    assert_eq!(read(&copy.join("y")), "now a file");
+}

@@ -382,10 +382,13 @@ impl Sync<'_> {
     async fn run_all(&self, steps: &[Step]) -> CliResult<Tally> {
         let (mut ups, mut downs, mut rest) = (Vec::new(), Vec::new(), Vec::new());
         // Local files go first: a path that was a file may now be a
-        // folder of files to download.
+        // folder of files to download, and one that was a folder a file.
         let mut tally = Tally::default();
         for step in steps.iter().filter(|s| matches!(s, Step::DeleteLocal(_))) {
             tally.removed += self.step(step).await?.removed;
+        }
+        if tally.removed > 0 {
+            prune_empty_dirs(&self.root);
         }
         for step in steps {
             match step {
