@@ -248,17 +248,8 @@ async fn clone_change_commit_pull_and_conflicts() {
     // A pull interrupted after bringing one of two files resumes: run
     // again, it finds that file settled and brings only the other.
     for name in ["p1.txt", "p2.txt"] {
-        let f = cli.home().join(name);
-        std::fs::write(&f, name).unwrap();
-        cli.run(&[
-            "fs",
-            "upload",
-            "-s",
-            f.to_str().unwrap(),
-            &format!("lakefs://clilocal/main/data/{name}"),
-        ])
-        .await
-        .ok();
+        cli.upload_text(name, &format!("lakefs://clilocal/main/data/{name}"))
+            .await;
     }
     cli.run(&["commit", "lakefs://clilocal/main", "-m", "two more"])
         .await
@@ -472,22 +463,13 @@ async fn a_pull_turns_files_into_folders_and_back() {
             .await
             .ok();
     }
-    let f = cli.home().join("f");
     for (path, text) in [
         ("d/x/one.txt", "one"),
         ("d/x/two.txt", "two"),
         ("d/y", "now a file"),
     ] {
-        std::fs::write(&f, text).unwrap();
-        cli.run(&[
-            "fs",
-            "upload",
-            "-s",
-            f.to_str().unwrap(),
-            &format!("lakefs://shapes/main/{path}"),
-        ])
-        .await
-        .ok();
+        cli.upload_text(text, &format!("lakefs://shapes/main/{path}"))
+            .await;
     }
     cli.run(&["commit", "lakefs://shapes/main", "-m", "shapes"])
         .await

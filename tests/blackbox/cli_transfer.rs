@@ -747,7 +747,20 @@ async fn archived_transfers_stage_whole_batches_and_resume() {
     let all = cli.json(&["diff", "lakefs://archived/main"]).await;
     assert_eq!(all.as_array().unwrap().len(), FILES);
 
-    for (archive, dir) in [("true", "by-archive"), ("false", "one-by-one")] {
+    // Which way the downloads went, from the server's request counts.
+    let http = reqwest::Client::new();
+    let requests = |op: &'static str| {
+        let (http, url) = (http.clone(), tarn.url.clone());
+        async move {
+            let samples = crate::operations::scrape(&http, &url).await;
+            crate::operations::sum(&samples, "tarn_http_requests_total", &[("operation", op)])
+        }
+    };
+    for (archive, dir, archives) in [("true", "by-archive", 5.0), ("false", "one-by-one", 0.0)] {
+        let before = (
+            requests("getObjectArchive").await,
+            requests("getObject").await,
+        );
         let dest = cli.home().join(dir);
         let out = cli
             .run(&[
@@ -775,5 +788,12 @@ async fn archived_transfers_stage_whole_batches_and_resume() {
                 .as_secs()
         };
         assert_eq!(mtime(&dest), mtime(&src), "{dir}: mtime");
+        let after = (
+            requests("getObjectArchive").await,
+            requests("getObject").await,
+        );
+        assert_eq!(after.0 - before.0, archives, "{dir}: archives of 1,000");
+        let singles = if archives > 0.0 { 0.0 } else { FILES as f64 };
+        assert_eq!(after.1 - before.1, singles, "{dir}: one request a file");
     }
 }

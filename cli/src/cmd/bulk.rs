@@ -81,6 +81,25 @@ pub(crate) struct Upload {
     pub meta: UploadMeta,
 }
 
+/// Sends `items` in batches (see [`batches`]) with `send`, a few at once
+/// (at most `parallelism`); the first failure stops it. How many were sent.
+async fn in_batches<T, F, Fut>(
+    items: Vec<T>,
+    size: impl Fn(&T) -> u64,
+    parallelism: usize,
+    send: F,
+) -> CliResult<usize>
+where
+    F: Fn(Vec<T>) -> Fut,
+    Fut: std::future::Future<Output = CliResult<usize>>,
+{
+    futures::stream::iter(batches(items, size))
+        .map(send)
+        .buffer_unordered(ARCHIVES_AT_ONCE.min(parallelism.max(1)))
+        .try_fold(0usize, |n, done| async move { Ok(n + done) })
+        .await
+}
+
 /// Uploads `files` (each at most [`SMALL`]) in archives, a few at once
 /// (at most `parallelism`); how many were uploaded.
 pub(crate) async fn upload_archives(
@@ -89,11 +108,13 @@ pub(crate) async fn upload_archives(
     parallelism: usize,
     progress: &Progress,
 ) -> CliResult<usize> {
-    futures::stream::iter(batches(files, |f| f.size))
-        .map(|batch| upload_batch(to, batch, progress))
-        .buffer_unordered(ARCHIVES_AT_ONCE.min(parallelism.max(1)))
-        .try_fold(0usize, |n, done| async move { Ok(n + done) })
-        .await
+    in_batches(
+        files,
+        |f| f.size,
+        parallelism,
+        |batch| upload_batch(to, batch, progress),
+    )
+    .await
 }
 
 /// Reads the files of `batch` into one archive (on a blocking task: many
@@ -180,11 +201,13 @@ pub(crate) async fn download_archives(
     parallelism: usize,
     progress: &Progress,
 ) -> CliResult<usize> {
-    futures::stream::iter(batches(objects, |o| o.size))
-        .map(|batch| download_batch(from, batch, progress))
-        .buffer_unordered(ARCHIVES_AT_ONCE.min(parallelism.max(1)))
-        .try_fold(0usize, |n, done| async move { Ok(n + done) })
-        .await
+    in_batches(
+        objects,
+        |o| o.size,
+        parallelism,
+        |batch| download_batch(from, batch, progress),
+    )
+    .await
 }
 
 async fn download_batch(

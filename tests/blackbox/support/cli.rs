@@ -117,6 +117,16 @@ impl Cli {
         }
     }
 
+    /// `tarn fs upload` of `text` (through a file in the home directory)
+    /// to `uri`, which must succeed.
+    pub async fn upload_text(&self, text: &str, uri: &str) {
+        let f = self.home.path().join(".upload-text");
+        std::fs::write(&f, text).unwrap();
+        self.run(&["fs", "upload", "-s", f.to_str().unwrap(), uri])
+            .await
+            .ok();
+    }
+
     /// `tarn -o json <args>`, which must succeed; its JSON.
     pub async fn json(&self, args: &[&str]) -> Value {
         let mut all = vec!["-o", "json"];
