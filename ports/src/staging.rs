@@ -1,6 +1,6 @@
 use crate::PortResult;
 use async_trait::async_trait;
-use tarn_model::{ObjectPath, StagedValue, StagingToken};
+use tarn_model::{Branch, BranchName, ObjectPath, RepositoryId, StagedValue, StagingToken};
 
 /// The most entries a [`StagingStore::put_many`] stages all or nothing.
 pub const PUT_MANY_ATOMIC: usize = 4096;
@@ -32,6 +32,32 @@ pub trait StagingStore: Send + Sync + 'static {
         path: &ObjectPath,
         value: &StagedValue,
     ) -> PortResult<()>;
+
+    /// Stages `value` for `path` under `token`, then reads branch `branch`
+    /// of `repo`, and returns it: what `put` followed by
+    /// [`RefStore::get_branch`](crate::RefStore::get_branch) returns, for
+    /// stores that keep the branches too and can do both at less cost (the
+    /// SQL stores read each branch once for the writes that share a
+    /// transaction). The read starts after the value is visible to every
+    /// reader, so a change of the branch that it does not show is made after
+    /// the value was staged: a commit that seals `token` later sees it. That
+    /// is what makes a write safe against a concurrent commit (the caller
+    /// writes again under the new token when the token changed).
+    ///
+    /// - `Ok(None)`: the store keeps no branches; it staged the value only,
+    ///   and the caller reads the branch itself (the default).
+    /// - `NotFound` when the branch (or its repository) is missing; the
+    ///   value was staged all the same, as with `put` then `get_branch`.
+    async fn put_and_read_branch(
+        &self,
+        token: &StagingToken,
+        path: &ObjectPath,
+        value: &StagedValue,
+        (repo, branch): (&RepositoryId, &BranchName),
+    ) -> PortResult<Option<Branch>> {
+        let _ = (repo, branch);
+        self.put(token, path, value).await.map(|()| None)
+    }
 
     /// Stages many values at once; same effect as `put` for each, in order.
     /// A call of at most [`PUT_MANY_ATOMIC`] entries is all or nothing:

@@ -146,6 +146,8 @@ mod tests {
     async fn fixture() -> StagingFixture {
         StagingFixture {
             store: Arc::new(MemoryStagingStore::new()),
+            // Kept apart: this store reads no branches.
+            refs: Arc::new(crate::MemoryRefStore::new()),
             guard: Box::new(()),
         }
     }

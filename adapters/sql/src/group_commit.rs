@@ -15,18 +15,24 @@
 //! database itself failed (unreachable, busy), every writer in the batch
 //! gets that error at once.
 //!
+//! A write may ask for its branch as it is after the write (what a staging
+//! write needs to know that no commit missed it): after the rows are
+//! written, each branch asked for is read once for the batch, on the same
+//! connection, and every writer that asked for it gets it.
+//!
 //! The flush runs in a spawned task: a writer that gives up waiting (its
 //! request was dropped) leaves the others' batch to finish.
 
 use crate::db::{db_error, Pool};
-use crate::rows::StagingRow;
-use crate::schema::staging;
+use crate::rows::{BranchRow, StagingRow};
+use crate::schema::{branches, staging};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::RunQueryDsl;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use tarn_model::Branch;
 use tarn_ports::{ErrorKind, PortError, PortResult};
 use tokio::sync::oneshot;
 
@@ -34,11 +40,20 @@ use tokio::sync::oneshot;
 /// parameters a row) and the time a transaction holds SQLite's write lock.
 pub(crate) const MAX_BATCH: usize = 1024;
 
-type Waiter = oneshot::Sender<PortResult<()>>;
+/// A branch by (repository, name).
+pub(crate) type BranchKey = (String, String);
+
+/// What a writer hears: its branch after the write, if it asked for it.
+type Answer = PortResult<Option<Branch>>;
+
+type Waiter = oneshot::Sender<Answer>;
+
+/// A queued write: the row, the branch to read after it, who waits.
+type Queued = (StagingRow, Option<BranchKey>, Waiter);
 
 #[derive(Default)]
 struct Queue {
-    rows: Vec<(StagingRow, Waiter)>,
+    rows: Vec<Queued>,
     flushing: bool,
 }
 
@@ -79,12 +94,18 @@ impl Drop for Flushing {
 
 impl GroupCommit {
     /// Writes `row` in the next shared transaction; returns once it
-    /// committed (or failed).
-    pub(crate) async fn put(&self, pool: &Pool, row: StagingRow) -> PortResult<()> {
+    /// committed (or failed), with branch `check` as read after the commit
+    /// when asked for (`NotFound` when it is missing).
+    pub(crate) async fn put(
+        &self,
+        pool: &Pool,
+        row: StagingRow,
+        check: Option<BranchKey>,
+    ) -> Answer {
         let (tx, rx) = oneshot::channel();
         let start = {
             let mut q = self.lock();
-            q.rows.push((row, tx));
+            q.rows.push((row, check, tx));
             !std::mem::replace(&mut q.flushing, true)
         };
         if start {
@@ -120,7 +141,7 @@ impl GroupCommit {
     /// (under the same lock, so a row queued meanwhile is never stranded).
     async fn flush(&self, pool: Pool, mut flushing: Flushing) {
         loop {
-            let batch: Vec<(StagingRow, Waiter)> = {
+            let batch: Vec<Queued> = {
                 let mut q = self.lock();
                 if q.rows.is_empty() {
                     q.flushing = false;
@@ -134,11 +155,19 @@ impl GroupCommit {
             self.counts.batches.fetch_add(1, Ordering::Relaxed);
             let n = batch.len() as u64;
             self.counts.rows.fetch_add(n, Ordering::Relaxed);
-            let (rows, mut waiters): (Vec<StagingRow>, Vec<Waiter>) = batch.into_iter().unzip();
-            match write_together(&pool, &rows).await {
-                Ok(()) => {
-                    for w in waiters {
-                        let _ = w.send(Ok(()));
+            let mut rows = Vec::with_capacity(batch.len());
+            let mut checks = Vec::with_capacity(batch.len());
+            let mut waiters = Vec::with_capacity(batch.len());
+            for (row, check, waiter) in batch {
+                rows.push(row);
+                checks.push(check);
+                waiters.push(waiter);
+            }
+            let wanted = distinct(&checks);
+            match write_and_read(&pool, &rows, &wanted).await {
+                Ok(found) => {
+                    for (check, w) in checks.iter().zip(waiters) {
+                        let _ = w.send(answer(check.as_ref(), &found));
                     }
                 }
                 // One row can make the whole batch fail (a value the
@@ -146,8 +175,11 @@ impl GroupCommit {
                 Err(e) if rows.len() > 1 && row_caused(&e) => {
                     tracing::warn!(error = %e, rows = rows.len(), "a shared staging transaction failed; writing its rows one by one");
                     self.counts.retried.fetch_add(1, Ordering::Relaxed);
-                    for (row, w) in rows.iter().zip(waiters) {
-                        let _ = w.send(write_together(&pool, std::slice::from_ref(row)).await);
+                    for ((row, check), w) in rows.iter().zip(checks).zip(waiters) {
+                        let wanted: Vec<BranchKey> = check.iter().cloned().collect();
+                        let written =
+                            write_and_read(&pool, std::slice::from_ref(row), &wanted).await;
+                        let _ = w.send(written.and_then(|found| answer(check.as_ref(), &found)));
                     }
                 }
                 // Anything else (the database unreachable or busy) would
@@ -166,6 +198,23 @@ impl GroupCommit {
     }
 }
 
+/// The branches asked for, each once.
+fn distinct(checks: &[Option<BranchKey>]) -> Vec<BranchKey> {
+    let mut keys: Vec<BranchKey> = checks.iter().flatten().cloned().collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// A writer's answer: its branch from `found` if it asked for one.
+fn answer(check: Option<&BranchKey>, found: &HashMap<BranchKey, Branch>) -> Answer {
+    let Some(key) = check else { return Ok(None) };
+    match found.get(key) {
+        Some(branch) => Ok(Some(branch.clone())),
+        None => Err(PortError::not_found(format!("branch {} not found", key.1))),
+    }
+}
+
 /// Whether `e` is an error one row can cause (so that writing the rows alone
 /// tells their writers apart), not one of the database as a whole.
 fn row_caused(e: &PortError) -> bool {
@@ -181,7 +230,18 @@ fn row_caused(e: &PortError) -> bool {
 /// Upserts `rows` in one transaction, the later of two rows for one path
 /// winning.
 pub(crate) async fn write_together(pool: &Pool, rows: &[StagingRow]) -> PortResult<()> {
-    match pool {
+    write_and_read(pool, rows, &[]).await.map(|_| ())
+}
+
+/// Upserts `rows` in one transaction, the later of two rows for one path
+/// winning; then, once it committed, reads the branches `wanted` (those
+/// missing are missing from the answer) on the same connection.
+async fn write_and_read(
+    pool: &Pool,
+    rows: &[StagingRow],
+    wanted: &[BranchKey],
+) -> PortResult<HashMap<BranchKey, Branch>> {
+    let found: Vec<BranchRow> = match pool {
         // One statement may not touch a row twice: keep each path's last row.
         Pool::Pg(p) => {
             let mut last: HashMap<(&str, &str), usize> = HashMap::with_capacity(rows.len());
@@ -201,12 +261,24 @@ pub(crate) async fn write_together(pool: &Pool, rows: &[StagingRow]) -> PortResu
                 .execute(&mut *conn)
                 .await
                 .map_err(db_error)?;
+            let mut found = Vec::with_capacity(wanted.len());
+            for (repo, name) in wanted {
+                let row: Option<BranchRow> = branches::table
+                    .find((repo.as_str(), name.as_str()))
+                    .select(BranchRow::as_select())
+                    .first(&mut *conn)
+                    .await
+                    .optional()
+                    .map_err(db_error)?;
+                found.extend(row);
+            }
+            found
         }
         // diesel cannot batch an upsert on SQLite; an embedded database has
         // no round trips to save, so one transaction of single-row upserts
         // on one blocking task does the same (and syncs the WAL once).
         Pool::Sqlite(p) => {
-            let rows = rows.to_vec();
+            let (rows, wanted) = (rows.to_vec(), wanted.to_vec());
             let mut conn = p.get().await.map_err(crate::db::pool_error)?;
             conn.spawn_blocking(move |c| {
                 let upsert = |c: &mut diesel::SqliteConnection, row: &StagingRow| {
@@ -219,20 +291,40 @@ pub(crate) async fn write_together(pool: &Pool, rows: &[StagingRow]) -> PortResu
                         c,
                     )
                 };
-                // A row alone is its own transaction: no BEGIN and COMMIT.
-                if let [row] = rows.as_slice() {
-                    return upsert(c, row).map(|_| ());
+                match rows.as_slice() {
+                    // A row alone is its own transaction: no BEGIN and COMMIT.
+                    [row] => upsert(c, row).map(|_| ())?,
+                    _ => c.immediate_transaction(|c| {
+                        for row in &rows {
+                            upsert(c, row)?;
+                        }
+                        Ok::<_, diesel::result::Error>(())
+                    })?,
                 }
-                c.immediate_transaction(|c| {
-                    for row in &rows {
-                        upsert(c, row)?;
-                    }
-                    Ok(())
-                })
+                let mut found = Vec::with_capacity(wanted.len());
+                for (repo, name) in &wanted {
+                    let row: Option<BranchRow> = diesel::RunQueryDsl::first(
+                        branches::table
+                            .find((repo.as_str(), name.as_str()))
+                            .select(BranchRow::as_select()),
+                        c,
+                    )
+                    .optional()?;
+                    found.extend(row);
+                }
+                Ok(found)
             })
             .await
-            .map_err(db_error)?;
+            .map_err(db_error)?
         }
-    }
-    Ok(())
+    };
+    found
+        .into_iter()
+        .map(|row| {
+            Ok((
+                (row.repository.clone(), row.name.clone()),
+                row.into_model()?,
+            ))
+        })
+        .collect()
 }

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Binary, Integer, Nullable, Text};
 use diesel_async::RunQueryDsl;
 use std::collections::BTreeMap;
-use tarn_model::{ObjectPath, StagedValue, StagingToken};
+use tarn_model::{Branch, BranchName, ObjectPath, RepositoryId, StagedValue, StagingToken};
 use tarn_ports::{after_prefix, folder_of, PortError, PortResult, StagingEntry, StagingStore};
 
 /// Rows per transaction of `put_many`: 3 parameters a row stays well under
@@ -26,7 +26,22 @@ impl StagingStore for SqlStore {
         value: &StagedValue,
     ) -> PortResult<()> {
         let row = StagingRow::from_model(token, path, value);
-        self.staging_writes.put(&self.pool, row).await
+        self.staging_writes
+            .put(&self.pool, row, None)
+            .await
+            .map(|_| ())
+    }
+
+    async fn put_and_read_branch(
+        &self,
+        token: &StagingToken,
+        path: &ObjectPath,
+        value: &StagedValue,
+        (repo, branch): (&RepositoryId, &BranchName),
+    ) -> PortResult<Option<Branch>> {
+        let row = StagingRow::from_model(token, path, value);
+        let check = (repo.as_str().to_owned(), branch.as_str().to_owned());
+        self.staging_writes.put(&self.pool, row, Some(check)).await
     }
 
     async fn put_many(&self, token: &StagingToken, entries: &[StagingEntry]) -> PortResult<()> {

@@ -50,7 +50,8 @@ mod on_sqlite {
     async fn staging() -> StagingFixture {
         let (store, dir) = sqlite().await;
         StagingFixture {
-            store,
+            store: store.clone(),
+            refs: store,
             guard: Box::new(dir),
         }
     }
@@ -101,8 +102,10 @@ mod on_postgres {
         })
     }
     async fn staging() -> Option<StagingFixture> {
+        let store = postgres().await?;
         Some(StagingFixture {
-            store: postgres().await?,
+            store: store.clone(),
+            refs: store,
             guard: Box::new(()),
         })
     }

@@ -120,11 +120,24 @@ impl Engine {
     pub async fn get_branch(&self, repo: &RepositoryId, name: &BranchName) -> Result<Branch> {
         match self.stores.refs.get_branch(repo, name).await {
             Ok(b) => Ok(b),
-            Err(e) if e.kind() == tarn_ports::ErrorKind::NotFound => {
-                self.get_repository(repo).await?;
-                Err(Error::not_found(Entity::Branch, name))
-            }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(self.branch_read_error(repo, name, e).await),
+        }
+    }
+
+    /// What a failed read of branch `name` means: `NotFound` names the
+    /// repository when that is what is missing, else the branch.
+    pub(crate) async fn branch_read_error(
+        &self,
+        repo: &RepositoryId,
+        name: &BranchName,
+        e: tarn_ports::PortError,
+    ) -> Error {
+        if e.kind() != tarn_ports::ErrorKind::NotFound {
+            return e.into();
+        }
+        match self.get_repository(repo).await {
+            Ok(_) => Error::not_found(Entity::Branch, name),
+            Err(e) => e,
         }
     }
 

@@ -250,8 +250,18 @@ impl Engine {
         // `token` was read before; the check after the write is what makes
         // the write safe.
         for _ in 0..self.settings.max_attempts {
-            self.stores.staging.put(&token, path, value).await?;
-            let now = self.get_branch(repo, name).await?;
+            // The branch as read after the write: one read for all the
+            // writes that shared a transaction, where the store can.
+            let now = match self
+                .stores
+                .staging
+                .put_and_read_branch(&token, path, value, (repo, name))
+                .await
+            {
+                Ok(Some(now)) => now,
+                Ok(None) => self.get_branch(repo, name).await?,
+                Err(e) => return Err(self.branch_read_error(repo, name, e).await),
+            };
             if now.staging_token == token {
                 return Ok(());
             }

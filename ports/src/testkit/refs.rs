@@ -71,7 +71,7 @@ pub fn commit_id(n: u64) -> CommitId {
     CommitId::new(format!("{n:064x}")).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn commit(n: u64, parents: Vec<CommitId>) -> Commit {
+pub(crate) fn commit(n: u64, parents: Vec<CommitId>) -> Commit {
     let mut metadata = BTreeMap::new();
     metadata.insert("k".to_owned(), format!("v{n}"));
     Commit {
@@ -88,7 +88,7 @@ fn commit(n: u64, parents: Vec<CommitId>) -> Commit {
     }
 }
 
-fn branch(name: &str, commit: u64) -> Branch {
+pub(crate) fn branch(name: &str, commit: u64) -> Branch {
     Branch {
         name: branch_name(name),
         commit_id: commit_id(commit),
@@ -99,7 +99,7 @@ fn branch(name: &str, commit: u64) -> Branch {
     }
 }
 
-fn repository(id: &str) -> Repository {
+pub(crate) fn repository(id: &str) -> Repository {
     Repository {
         id: repo_id(id),
         storage_namespace: StorageNamespace::new(format!("mem://ns/{id}"))
@@ -110,7 +110,7 @@ fn repository(id: &str) -> Repository {
     }
 }
 
-async fn create(store: &dyn RefStore, id: &str) -> Repository {
+pub(crate) async fn create(store: &dyn RefStore, id: &str) -> Repository {
     let repo = repository(id);
     store
         .create_repository(&repo, &commit(1, vec![]), &branch("main", 1))

@@ -9,6 +9,10 @@ use tarn_model::{ObjectPath, StagedValue, StagingToken};
 pub struct StagingFixture {
     /// The store under test, empty and fresh for this case.
     pub store: Arc<dyn StagingStore>,
+    /// The branches `store.put_and_read_branch` reads: the same database
+    /// for a store that keeps them, any empty ref store for one that does
+    /// not.
+    pub refs: Arc<dyn crate::RefStore>,
     /// Keeps temporary resources alive for the case.
     pub guard: Box<dyn std::any::Any + Send + Sync>,
 }
@@ -40,11 +44,17 @@ macro_rules! staging_store_conformance {
             folders_long_delimiters,
             folders_empty_results,
             folders_agree_with_a_naive_reading,
+            put_and_read_branch_stages_then_reads,
+            put_and_read_branch_of_a_missing_branch_still_stages,
+            acknowledged_writes_survive_concurrent_seals,
         );
     };
 }
 
-fn path(s: &str) -> ObjectPath {
+mod staged_writes;
+pub use staged_writes::*;
+
+pub(crate) fn path(s: &str) -> ObjectPath {
     ObjectPath::new(s).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -52,11 +62,11 @@ fn token(s: &str) -> StagingToken {
     StagingToken::new(s).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn entry(n: u64) -> StagedValue {
+pub(crate) fn entry(n: u64) -> StagedValue {
     StagedValue::Entry(sample_entry(n))
 }
 
-async fn scan_all(
+pub(crate) async fn scan_all(
     store: &dyn StagingStore,
     t: &StagingToken,
     prefix: &str,

@@ -1,0 +1,221 @@
+//! `put_and_read_branch`: the staging write whose answer tells whether a
+//! commit may have missed it.
+
+use super::{entry, path, scan_all, StagingFixture};
+use crate::testkit::refs::create;
+use crate::{ErrorKind, RefStore, StagingStore};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use tarn_model::{Branch, BranchName, RepositoryId, StagedValue, StagingToken};
+
+fn name(s: &str) -> BranchName {
+    BranchName::new(s).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn token(s: &str) -> StagingToken {
+    StagingToken::new(s).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The value is staged, and the branch comes back as `get_branch` would
+/// read it after the write (or not at all, from a store without branches).
+pub async fn put_and_read_branch_stages_then_reads(f: StagingFixture) {
+    let repo = create(&*f.refs, "repo").await;
+    let main = f.refs.get_branch(&repo.id, &name("main")).await.unwrap();
+    let t = main.staging_token.clone();
+    let first = f
+        .store
+        .put_and_read_branch(&t, &path("a"), &entry(1), (&repo.id, &main.name))
+        .await
+        .unwrap();
+    if let Some(b) = &first {
+        assert_eq!(b, &main, "the branch as stored");
+    }
+    assert_eq!(f.store.get(&t, &path("a")).await.unwrap(), Some(entry(1)));
+    // A commit seals the token: the next write reads the branch as it now is.
+    let sealed = Branch {
+        staging_token: token("next"),
+        sealed_tokens: vec![t.clone()],
+        ..main.clone()
+    };
+    f.refs
+        .update_branch(&repo.id, &main, &sealed)
+        .await
+        .unwrap();
+    let second = f
+        .store
+        .put_and_read_branch(
+            &t,
+            &path("b"),
+            &StagedValue::Tombstone,
+            (&repo.id, &main.name),
+        )
+        .await
+        .unwrap();
+    match (&first, &second) {
+        (Some(_), Some(b)) => assert_eq!(b, &sealed, "the branch after the seal"),
+        (None, None) => {}
+        (a, b) => panic!("a store reads the branch always or never: {a:?}, then {b:?}"),
+    }
+    assert_eq!(
+        f.store.get(&t, &path("b")).await.unwrap(),
+        Some(StagedValue::Tombstone)
+    );
+}
+
+/// A missing branch or repository: `NotFound` (or no read), the value staged
+/// all the same.
+pub async fn put_and_read_branch_of_a_missing_branch_still_stages(f: StagingFixture) {
+    let repo = create(&*f.refs, "repo").await;
+    let t = token("t");
+    let missing = [
+        (repo.id.clone(), name("gone")),
+        (RepositoryId::new("nope").unwrap(), name("main")),
+    ];
+    for (i, (r, b)) in missing.iter().enumerate() {
+        let p = path(&format!("p{i}"));
+        match f
+            .store
+            .put_and_read_branch(&t, &p, &entry(i as u64), (r, b))
+            .await
+        {
+            Ok(None) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            other => panic!("{r}/{b}: {other:?}"),
+        }
+        assert_eq!(f.store.get(&t, &p).await.unwrap(), Some(entry(i as u64)));
+    }
+}
+
+/// The branch after a write to `t`: from the store, or read after it.
+async fn write(
+    store: &dyn StagingStore,
+    refs: &dyn RefStore,
+    t: &StagingToken,
+    p: &str,
+    (repo, branch): (&RepositoryId, &BranchName),
+) -> Branch {
+    let p = path(p);
+    match store
+        .put_and_read_branch(t, &p, &entry(1), (repo, branch))
+        .await
+        .unwrap()
+    {
+        Some(b) => b,
+        None => refs.get_branch(repo, branch).await.unwrap(),
+    }
+}
+
+/// A model of writes racing commits: writers follow the safe-write protocol
+/// (write under the token they last saw, then, from the branch read after:
+/// done if the token is still current, else take the write back unless the
+/// token is being committed, and write again under the new one) while a
+/// committer seals the current token, reads what it holds (what a commit
+/// would take), then unseals and drops it. Every acknowledged write must be
+/// in what the committer read of its token, or, for the token current at
+/// the end, still staged.
+pub async fn acknowledged_writes_survive_concurrent_seals(f: StagingFixture) {
+    const WRITERS: usize = 8;
+    const WRITES: usize = 40;
+    let repo = create(&*f.refs, "repo").await.id;
+    let main = name("main");
+    let writing = Arc::new(AtomicUsize::new(WRITERS));
+    let rewritten = Arc::new(AtomicUsize::new(0));
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let (store, refs) = (f.store.clone(), f.refs.clone());
+        let (repo, main) = (repo.clone(), main.clone());
+        let (writing, rewritten) = (writing.clone(), rewritten.clone());
+        writers.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for i in 0..WRITES {
+                let p = format!("w{w}/{i:03}");
+                let mut t = refs.get_branch(&repo, &main).await.unwrap().staging_token;
+                for attempt in 0.. {
+                    assert!(attempt < 1000, "{p}: never landed");
+                    let now = write(&*store, &*refs, &t, &p, (&repo, &main)).await;
+                    if now.staging_token == t {
+                        break;
+                    }
+                    rewritten.fetch_add(1, Ordering::Relaxed);
+                    if !now.sealed_tokens.contains(&t) {
+                        store.delete(&t, &path(&p)).await.unwrap();
+                    }
+                    t = now.staging_token;
+                }
+                acknowledged.push((p, t));
+            }
+            writing.fetch_sub(1, Ordering::Relaxed);
+            acknowledged
+        }));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let committer = {
+        let (store, refs, repo, main) =
+            (f.store.clone(), f.refs.clone(), repo.clone(), main.clone());
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut taken: HashMap<StagingToken, BTreeSet<String>> = HashMap::new();
+            for n in 0.. {
+                if stop.load(Ordering::Relaxed) && n >= 3 {
+                    break;
+                }
+                let cur = refs.get_branch(&repo, &main).await.unwrap();
+                let sealed = Branch {
+                    staging_token: token(&format!("t{n}")),
+                    sealed_tokens: vec![cur.staging_token.clone()],
+                    ..cur.clone()
+                };
+                // Only this task moves the branch: the compare-and-set holds.
+                refs.update_branch(&repo, &cur, &sealed).await.unwrap();
+                let held = scan_all(&*store, &cur.staging_token, "", 1000).await;
+                taken.insert(
+                    cur.staging_token.clone(),
+                    held.into_iter()
+                        .map(|(p, _)| p.as_str().to_owned())
+                        .collect(),
+                );
+                let done = Branch {
+                    sealed_tokens: vec![],
+                    ..sealed.clone()
+                };
+                refs.update_branch(&repo, &sealed, &done).await.unwrap();
+                store.drop_token(&cur.staging_token).await.unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+            taken
+        })
+    };
+    let mut acknowledged = Vec::new();
+    for w in writers {
+        acknowledged.extend(w.await.unwrap());
+    }
+    assert_eq!(writing.load(Ordering::Relaxed), 0);
+    stop.store(true, Ordering::Relaxed);
+    let taken = committer.await.unwrap();
+    let last = f.refs.get_branch(&repo, &main).await.unwrap().staging_token;
+    let staged: BTreeSet<String> = scan_all(&*f.store, &last, "", 1000)
+        .await
+        .into_iter()
+        .map(|(p, _)| p.as_str().to_owned())
+        .collect();
+    assert_eq!(acknowledged.len(), WRITERS * WRITES);
+    for (p, t) in &acknowledged {
+        let found = if *t == last {
+            staged.contains(p)
+        } else {
+            taken.get(t).is_some_and(|held| held.contains(p))
+        };
+        assert!(
+            found,
+            "{p}, acknowledged under {t}, is neither in what its commit took nor staged ({} seals, {} writes redone)",
+            taken.len(),
+            rewritten.load(Ordering::Relaxed)
+        );
+    }
+    assert!(
+        taken.len() >= 3,
+        "the committer sealed {} tokens",
+        taken.len()
+    );
+}
