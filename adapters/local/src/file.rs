@@ -140,6 +140,47 @@ impl TempFile {
         sync_dir(&parent)
     }
 
+    /// Renames it to `dest` if nothing is there and `dest`'s directory is
+    /// on file system `device` (creating parent directories durably), with
+    /// no sync: `false` (and still here) otherwise, or when the file system
+    /// cannot rename without replacing.
+    #[cfg(target_os = "linux")]
+    fn rename_new_into(&mut self, dest: &Path, device: u64) -> io::Result<bool> {
+        use rustix::fs::{renameat_with, RenameFlags, CWD};
+        use std::os::unix::fs::MetadataExt;
+        let parent = dest
+            .parent()
+            .ok_or_else(|| io::Error::other("destination has no parent"))?;
+        create_dirs_durably(parent)?;
+        if std::fs::metadata(parent)?.dev() != device {
+            return Ok(false);
+        }
+        match renameat_with(CWD, self.path(), CWD, dest, RenameFlags::NOREPLACE) {
+            Ok(()) => {
+                self.path = None;
+                Ok(true)
+            }
+            // Taken, unsupported, or the directory removed meanwhile: the
+            // caller syncs and renames the usual way.
+            Err(e)
+                if [
+                    rustix::io::Errno::EXIST,
+                    rustix::io::Errno::INVAL,
+                    rustix::io::Errno::NOENT,
+                ]
+                .contains(&e) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn rename_new_into(&mut self, _dest: &Path, _device: u64) -> io::Result<bool> {
+        Ok(false)
+    }
+
     /// Renames it to `dest`, creating parent directories durably, but does
     /// not sync `dest`'s directory: the caller does, and gets it back.
     fn rename_into(mut self, dest: &Path) -> io::Result<PathBuf> {
@@ -206,12 +247,21 @@ fn create_dirs_durably(dir: &Path) -> io::Result<()> {
 /// Stores `body`, whole in memory, at `dest` in one blocking step: what
 /// [`write_stream`] and [`TempFile::publish`] do, in one system call each
 /// (create, write, sync, rename, directory sync) and no task switches.
-/// Returns the body's ETag (its MD5).
+/// Returns the body's ETag (its MD5), and whether the sync is left to a
+/// shared one: with `group_device` (the file system a [`SyncGroup`]
+/// syncs), a new file on it is renamed into place unsynced, and the caller
+/// must wait for that group's next sync before it answers. Renaming first
+/// is safe because nothing refers to a new key before the write is
+/// answered: a crash before the sync leaves at worst an unreferenced file.
+/// An existing file (a key written again) is never replaced unsynced.
+///
+/// [`SyncGroup`]: crate::sync_group::SyncGroup
 pub fn write_whole_sync(
     tmp_dir: &Path,
     (dest, what): (&Path, &str),
     body: &[u8],
-) -> PortResult<String> {
+    group_device: Option<u64>,
+) -> PortResult<(String, bool)> {
     use std::io::Write;
     let etag = hex::encode(Md5::digest(body));
     let tmp = TempFile::new(tmp_dir);
@@ -221,10 +271,19 @@ pub fn write_whole_sync(
     bytes.extend_from_slice(&header(&etag)?);
     bytes.extend_from_slice(body);
     file.write_all(&bytes).map_err(|e| io_error("writing", e))?;
+    let mut tmp = tmp;
+    if let Some(device) = group_device {
+        if tmp
+            .rename_new_into(dest, device)
+            .map_err(|e| io_error(what, e))?
+        {
+            return Ok((etag, true));
+        }
+    }
     file.sync_all().map_err(|e| io_error("syncing", e))?;
     drop(file);
     tmp.publish_sync(dest).map_err(|e| io_error(what, e))?;
-    Ok(etag)
+    Ok((etag, false))
 }
 
 /// Batches smaller than this sync each file; larger ones sync the file
@@ -394,4 +453,33 @@ pub async fn finish_header(file: &mut File, etag: &str) -> PortResult<()> {
         .await
         .map_err(|e| io_error("writing header", e))?;
     file.sync_all().await.map_err(|e| io_error("syncing", e))
+}
+
+/// Removes the entries of `dir` not modified for `age` (one already gone
+/// is fine: another process cleaned it).
+pub async fn remove_stale(dir: &std::path::Path, age: std::time::Duration) -> io::Result<()> {
+    let mut entries = tokio::fs::read_dir(dir).await?;
+    while let Some(entry) = entries.next_entry().await? {
+        let Ok(meta) = entry.metadata().await else {
+            continue;
+        };
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|e| e > age);
+        if !old {
+            continue;
+        }
+        let gone = if meta.is_dir() {
+            tokio::fs::remove_dir_all(entry.path()).await
+        } else {
+            tokio::fs::remove_file(entry.path()).await
+        };
+        match gone {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
 }

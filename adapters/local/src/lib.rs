@@ -17,9 +17,10 @@ mod encoding;
 mod external;
 mod file;
 mod multipart;
+mod sync_group;
 
 use async_trait::async_trait;
-use file::{io_error, open_stored, write_stream, HEADER_LEN};
+use file::{io_error, open_stored, remove_stale, write_stream, HEADER_LEN};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
@@ -45,35 +46,8 @@ const MULTIPART_DIR: &str = ".tarn-multipart";
 pub struct LocalBlockStore {
     root: PathBuf,
     external: external::External,
-}
-
-/// Removes the entries of `dir` not modified for `age` (one already gone
-/// is fine: another process cleaned it).
-async fn remove_stale(dir: &std::path::Path, age: std::time::Duration) -> io::Result<()> {
-    let mut entries = tokio::fs::read_dir(dir).await?;
-    while let Some(entry) = entries.next_entry().await? {
-        let Ok(meta) = entry.metadata().await else {
-            continue;
-        };
-        let old = meta
-            .modified()
-            .ok()
-            .and_then(|m| m.elapsed().ok())
-            .is_some_and(|e| e > age);
-        if !old {
-            continue;
-        }
-        let gone = if meta.is_dir() {
-            tokio::fs::remove_dir_all(entry.path()).await
-        } else {
-            tokio::fs::remove_file(entry.path()).await
-        };
-        match gone {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
-        }
-    }
-    Ok(())
+    /// Shares one file system sync among concurrent small writes.
+    syncs: Option<sync_group::SyncGroup>,
 }
 
 impl LocalBlockStore {
@@ -92,6 +66,7 @@ impl LocalBlockStore {
         remove_stale(&tmp, std::time::Duration::from_secs(3600)).await?;
         tokio::fs::create_dir_all(root.join(MULTIPART_DIR)).await?;
         Ok(Self {
+            syncs: sync_group::SyncGroup::open(&root)?,
             root,
             external: external::External::default(),
         })
@@ -188,16 +163,18 @@ impl BlockStore for LocalBlockStore {
         match file::read_head(body, size, WHOLE_WRITE).await? {
             // A small body is written in one blocking step.
             file::Head::Whole(bytes) => {
-                let (tmp, what) = (self.tmp_dir(), key.to_string());
-                tokio::task::spawn_blocking(move || {
-                    let etag = file::write_whole_sync(&tmp, (&dest, &what), &bytes)?;
-                    Ok(PutOutcome {
-                        size: bytes.len() as u64,
-                        etag,
-                    })
+                let (tmp, what, size) = (self.tmp_dir(), key.to_string(), bytes.len() as u64);
+                let group = self.syncs.as_ref().map(|g| (g.ticket(), g.device()));
+                let device = group.map(|(_, device)| device);
+                let (etag, grouped) = tokio::task::spawn_blocking(move || {
+                    file::write_whole_sync(&tmp, (&dest, &what), &bytes, device)
                 })
                 .await
-                .map_err(|e| PortError::internal(format!("the write of {key} stopped: {e}")))?
+                .map_err(|e| PortError::internal(format!("the write of {key} stopped: {e}")))??;
+                if let (true, Some(syncs), Some((ticket, _))) = (grouped, &self.syncs, group) {
+                    syncs.wait(ticket).await.map_err(|e| io_error(key, e))?;
+                }
+                Ok(PutOutcome { size, etag })
             }
             file::Head::Long(body) => {
                 let (tmp, size, etag) = write_stream(&self.tmp_dir(), body, size).await?;
@@ -709,91 +686,7 @@ fn resolve_range(range: Option<ByteRange>, size: u64) -> PortResult<(u64, u64, S
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::Arc;
-    use tarn_ports::testkit::BlockFixture;
-
-    async fn fixture() -> BlockFixture {
-        let dir = tempfile::tempdir().unwrap();
-        let store = LocalBlockStore::open(dir.path().join("root"))
-            .await
-            .unwrap();
-        let ns = |s: &str| StorageNamespace::new(s).unwrap();
-        BlockFixture {
-            store: Arc::new(store),
-            ns: ns("local://repos/ns-a"),
-            sibling: ns("local://repos/ns-b"),
-            foreign: ns("mem://repos/ns-a"),
-            min_part_size: 0,
-            guard: Box::new(dir),
-        }
-    }
-
-    tarn_ports::block_store_conformance!(fixture);
-
-    #[tokio::test]
-    async fn nothing_is_written_outside_the_root() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = LocalBlockStore::open(dir.path().join("root"))
-            .await
-            .unwrap();
-        let ns = StorageNamespace::new("local://../../escape").unwrap();
-        for k in ["../../../etc/x", "..", "../..", "a/../../.."] {
-            let key = BlockKey::new(k).unwrap();
-            store
-                .put(&ns, &key, ByteStream::from_bytes(&b"x"[..]), Some(1))
-                .await
-                .unwrap();
-        }
-        let top: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(top, ["root"], "only the root exists beside it");
-        let listed = store.list(&ns, "", None, 100).await.unwrap();
-        assert_eq!(listed.len(), 4);
-    }
-
-    #[tokio::test]
-    async fn crash_leftovers_in_tmp_are_removed_on_open_and_live_writes_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("root");
-        LocalBlockStore::open(&root).await.unwrap();
-        let tmp = root.join(TMP_DIR);
-        std::fs::write(tmp.join(".leftover"), b"partial").unwrap();
-        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
-        std::fs::File::options()
-            .write(true)
-            .open(tmp.join(".leftover"))
-            .unwrap()
-            .set_modified(two_hours_ago)
-            .unwrap();
-        // A write in flight, by the server beside which a command opens
-        // the same store.
-        std::fs::write(tmp.join(".in-flight"), b"being written").unwrap();
-        LocalBlockStore::open(&root).await.unwrap();
-        let left: Vec<_> = std::fs::read_dir(&tmp)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(left, [".in-flight"]);
-    }
-
-    #[tokio::test]
-    async fn malformed_upload_ids_never_become_paths() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = LocalBlockStore::open(dir.path().join("root"))
-            .await
-            .unwrap();
-        let ns = StorageNamespace::new("local://ns").unwrap();
-        let key = BlockKey::new("k").unwrap();
-        for id in ["../../x", "", "ABCDEF0123456789ABCDEF0123456789", "0123"] {
-            let res = store.abort_multipart(&ns, &key, id).await;
-            assert_eq!(res.unwrap_err().kind(), ErrorKind::NotFound, "{id:?}");
-        }
-    }
-}
+mod tests;
 
 #[cfg(test)]
 mod listing_tests;
