@@ -32,5 +32,5 @@ pub use jobs::{JobOutcome, JobQuery, JobStore, NewJob};
 pub use multipart::MultipartStore;
 pub use refs::{CommitLink, RefStore, RepositoryBranch, MAX_COMMIT_SUMMARY};
 pub use runs::{ActionRunStore, RunFilter};
-pub use staging::{after_prefix, folder_of, StagingEntry, StagingStore, PUT_MANY_ATOMIC};
+pub use staging::{after_prefix, folder_of, Guarded, StagingEntry, StagingStore, PUT_MANY_ATOMIC};
 pub use stream::{md5_hex, multipart_etag, ByteStream};

@@ -71,6 +71,30 @@ pub trait StagingStore: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Stages `entries` under `token` (at most [`PUT_MANY_ATOMIC`], all or
+    /// nothing, as `put_many`) only while `token` is the staging token of
+    /// branch `branch` of `repo`, holding off any change of the branch until
+    /// they are visible to every reader: a commit that seals `token` then
+    /// sees all of them, and one that sealed it before sees none (nothing
+    /// is staged and the branch comes back as [`Guarded::Moved`]). That
+    /// keeps a commit from taking part of a batch.
+    ///
+    /// The default, for stores that keep no branches, stages the entries
+    /// with `put_many` and answers [`Guarded::Unguarded`]: the caller reads
+    /// the branch after, as for `put`. `NotFound` when the branch (or its
+    /// repository) is missing, nothing staged; `InvalidInput` for more than
+    /// [`PUT_MANY_ATOMIC`] entries.
+    async fn put_many_on_branch(
+        &self,
+        token: &StagingToken,
+        entries: &[StagingEntry],
+        (repo, branch): (&RepositoryId, &BranchName),
+    ) -> PortResult<Guarded> {
+        let _ = (repo, branch);
+        self.put_many(token, entries).await?;
+        Ok(Guarded::Unguarded)
+    }
+
     /// The staged value of `path`, if any.
     async fn get(&self, token: &StagingToken, path: &ObjectPath)
         -> PortResult<Option<StagedValue>>;
@@ -122,6 +146,18 @@ pub trait StagingStore: Send + Sync + 'static {
     async fn drop_token(&self, token: &StagingToken) -> PortResult<()> {
         self.drop_prefix(token, "").await
     }
+}
+
+/// What [`StagingStore::put_many_on_branch`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Guarded {
+    /// Staged while the token was the branch's: no commit takes part of it.
+    Staged,
+    /// Nothing staged: the branch's staging token is no longer the one
+    /// given; this is the branch now.
+    Moved(Branch),
+    /// Staged without looking at the branch (a store that keeps none).
+    Unguarded,
 }
 
 /// The folder of `path` in a listing of `prefix` delimited by `delimiter`:

@@ -244,23 +244,8 @@ async fn write_and_read(
     let found: Vec<BranchRow> = match pool {
         // One statement may not touch a row twice: keep each path's last row.
         Pool::Pg(p) => {
-            let mut last: HashMap<(&str, &str), usize> = HashMap::with_capacity(rows.len());
-            for (i, r) in rows.iter().enumerate() {
-                last.insert((r.token.as_str(), r.path.as_str()), i);
-            }
-            // In key order: two instances writing overlapping rows take
-            // their locks in the same order, so they cannot deadlock.
-            let mut unique: Vec<&StagingRow> = last.into_values().map(|i| &rows[i]).collect();
-            unique.sort_unstable_by(|a, b| (&a.token, &a.path).cmp(&(&b.token, &b.path)));
             let mut conn = p.get().await.map_err(crate::db::pool_error)?;
-            diesel::insert_into(staging::table)
-                .values(unique)
-                .on_conflict((staging::token, staging::path))
-                .do_update()
-                .set(staging::entry.eq(excluded(staging::entry)))
-                .execute(&mut *conn)
-                .await
-                .map_err(db_error)?;
+            upsert_pg(&mut conn, rows).await.map_err(db_error)?;
             let mut found = Vec::with_capacity(wanted.len());
             for (repo, name) in wanted {
                 let row: Option<BranchRow> = branches::table
@@ -281,22 +266,12 @@ async fn write_and_read(
             let (rows, wanted) = (rows.to_vec(), wanted.to_vec());
             let mut conn = p.get().await.map_err(crate::db::pool_error)?;
             conn.spawn_blocking(move |c| {
-                let upsert = |c: &mut diesel::SqliteConnection, row: &StagingRow| {
-                    diesel::RunQueryDsl::execute(
-                        diesel::insert_into(staging::table)
-                            .values(row)
-                            .on_conflict((staging::token, staging::path))
-                            .do_update()
-                            .set(staging::entry.eq(excluded(staging::entry))),
-                        c,
-                    )
-                };
                 match rows.as_slice() {
                     // A row alone is its own transaction: no BEGIN and COMMIT.
-                    [row] => upsert(c, row).map(|_| ())?,
+                    [row] => upsert_sqlite(c, row).map(|_| ())?,
                     _ => c.immediate_transaction(|c| {
                         for row in &rows {
-                            upsert(c, row)?;
+                            upsert_sqlite(c, row)?;
                         }
                         Ok::<_, diesel::result::Error>(())
                     })?,
@@ -327,4 +302,43 @@ async fn write_and_read(
             ))
         })
         .collect()
+}
+
+/// Upserts `rows` in one statement (PostgreSQL), the later of two rows for
+/// one path winning (a statement may not touch a row twice).
+pub(crate) async fn upsert_pg(
+    conn: &mut diesel_async::AsyncPgConnection,
+    rows: &[StagingRow],
+) -> diesel::QueryResult<usize> {
+    let mut last: HashMap<(&str, &str), usize> = HashMap::with_capacity(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        last.insert((r.token.as_str(), r.path.as_str()), i);
+    }
+    // In key order: two instances writing overlapping rows take their locks
+    // in the same order, so they cannot deadlock.
+    let mut unique: Vec<&StagingRow> = last.into_values().map(|i| &rows[i]).collect();
+    unique.sort_unstable_by(|a, b| (&a.token, &a.path).cmp(&(&b.token, &b.path)));
+    diesel::insert_into(staging::table)
+        .values(unique)
+        .on_conflict((staging::token, staging::path))
+        .do_update()
+        .set(staging::entry.eq(excluded(staging::entry)))
+        .execute(conn)
+        .await
+}
+
+/// Upserts one row (SQLite, blocking). diesel cannot batch an upsert on
+/// SQLite; callers run many in one transaction on one blocking task.
+pub(crate) fn upsert_sqlite(
+    c: &mut diesel::SqliteConnection,
+    row: &StagingRow,
+) -> diesel::QueryResult<usize> {
+    diesel::RunQueryDsl::execute(
+        diesel::insert_into(staging::table)
+            .values(row)
+            .on_conflict((staging::token, staging::path))
+            .do_update()
+            .set(staging::entry.eq(excluded(staging::entry))),
+        c,
+    )
 }

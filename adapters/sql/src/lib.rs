@@ -11,6 +11,7 @@ mod auth;
 mod auth_rows;
 mod db;
 mod group_commit;
+mod guarded;
 mod jobs;
 mod migrate;
 mod multipart;

@@ -10,7 +10,9 @@ use diesel::sql_types::{BigInt, Binary, Integer, Nullable, Text};
 use diesel_async::RunQueryDsl;
 use std::collections::BTreeMap;
 use tarn_model::{Branch, BranchName, ObjectPath, RepositoryId, StagedValue, StagingToken};
-use tarn_ports::{after_prefix, folder_of, PortError, PortResult, StagingEntry, StagingStore};
+use tarn_ports::{
+    after_prefix, folder_of, Guarded, PortError, PortResult, StagingEntry, StagingStore,
+};
 
 /// Rows per transaction of `put_many`: 3 parameters a row stays well under
 /// both backends' limits on bound parameters, and a call of up to this many
@@ -60,6 +62,25 @@ impl StagingStore for SqlStore {
             crate::group_commit::write_together(&self.pool, chunk).await?;
         }
         Ok(())
+    }
+
+    async fn put_many_on_branch(
+        &self,
+        token: &StagingToken,
+        entries: &[StagingEntry],
+        branch: (&RepositoryId, &BranchName),
+    ) -> PortResult<Guarded> {
+        if entries.len() > BATCH {
+            return Err(PortError::invalid_input(format!(
+                "at most {BATCH} entries are staged together, not {}",
+                entries.len()
+            )));
+        }
+        let rows = entries
+            .iter()
+            .map(|(path, value)| StagingRow::from_model(token, path, value))
+            .collect();
+        crate::guarded::write_on_branch(&self.pool, rows, token, branch).await
     }
 
     async fn get(

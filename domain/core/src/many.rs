@@ -13,7 +13,7 @@ use tarn_model::{
     BlockKey, BranchName, Entry, ObjectPath, RepositoryId, StagedValue, StagingToken,
     StorageNamespace,
 };
-use tarn_ports::{ByteStream, ErrorKind, GetOutcome, PUT_MANY_ATOMIC};
+use tarn_ports::{ByteStream, ErrorKind, GetOutcome, Guarded, PUT_MANY_ATOMIC};
 
 /// The most objects one batch takes: what staging stages all or nothing.
 pub const MAX_BATCH_OBJECTS: usize = PUT_MANY_ATOMIC;
@@ -192,9 +192,11 @@ impl Engine {
             })
     }
 
-    /// Stages `entries` all or nothing (at most [`MAX_BATCH_OBJECTS`]),
-    /// checking afterwards that the token is still the branch's, as
-    /// [`Engine::safe_write`] does for one path.
+    /// Stages `entries` all or nothing (at most [`MAX_BATCH_OBJECTS`]) while
+    /// `token` is the branch's, so that a commit takes all of them or none
+    /// (`StagingStore::put_many_on_branch`); a store that cannot hold the
+    /// branch still gets the check afterwards that [`Engine::safe_write`]
+    /// makes for one path.
     async fn safe_write_many(
         &self,
         repo: &RepositoryId,
@@ -203,8 +205,21 @@ impl Engine {
         mut token: StagingToken,
     ) -> Result<()> {
         for _ in 0..self.settings.max_attempts {
-            self.stores.staging.put_many(&token, entries).await?;
-            let now = self.get_branch(repo, name).await?;
+            let put = self
+                .stores
+                .staging
+                .put_many_on_branch(&token, entries, (repo, name))
+                .await;
+            let now = match put {
+                Ok(Guarded::Staged) => return Ok(()),
+                // Nothing was staged: again under the branch's token.
+                Ok(Guarded::Moved(now)) => {
+                    token = now.staging_token;
+                    continue;
+                }
+                Ok(Guarded::Unguarded) => self.get_branch(repo, name).await?,
+                Err(e) => return Err(self.branch_read_error(repo, name, e).await),
+            };
             if now.staging_token == token {
                 return Ok(());
             }

@@ -47,6 +47,8 @@ macro_rules! staging_store_conformance {
             put_and_read_branch_stages_then_reads,
             put_and_read_branch_of_a_missing_branch_still_stages,
             acknowledged_writes_survive_concurrent_seals,
+            put_many_on_branch_stages_only_under_the_current_token,
+            batches_are_taken_whole_by_commits,
         );
     };
 }

@@ -3,7 +3,7 @@
 
 use super::{entry, path, scan_all, StagingFixture};
 use crate::testkit::refs::create;
-use crate::{ErrorKind, RefStore, StagingStore};
+use crate::{ErrorKind, Guarded, RefStore, StagingEntry, StagingStore, PUT_MANY_ATOMIC};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -212,6 +212,220 @@ pub async fn acknowledged_writes_survive_concurrent_seals(f: StagingFixture) {
             taken.len(),
             rewritten.load(Ordering::Relaxed)
         );
+    }
+    assert!(
+        taken.len() >= 3,
+        "the committer sealed {} tokens",
+        taken.len()
+    );
+}
+
+fn batch(paths: &[String]) -> Vec<StagingEntry> {
+    paths.iter().map(|p| (path(p), entry(7))).collect()
+}
+
+/// A batch is staged under the branch's current token, or, from a store
+/// that holds the branch, not at all under a token no longer current.
+pub async fn put_many_on_branch_stages_only_under_the_current_token(f: StagingFixture) {
+    let repo = create(&*f.refs, "repo").await;
+    let main = f.refs.get_branch(&repo.id, &name("main")).await.unwrap();
+    let t = main.staging_token.clone();
+    let on = (&repo.id, &main.name);
+    let first = batch(&["a".to_owned(), "b".to_owned()]);
+    let answer = f.store.put_many_on_branch(&t, &first, on).await.unwrap();
+    let guarded = match answer {
+        Guarded::Staged => true,
+        Guarded::Unguarded => false,
+        Guarded::Moved(b) => panic!("moved while current: {b:?}"),
+    };
+    assert_eq!(scan_all(&*f.store, &t, "", 10).await, first);
+    let sealed = Branch {
+        staging_token: token("next"),
+        sealed_tokens: vec![t.clone()],
+        ..main.clone()
+    };
+    f.refs
+        .update_branch(&repo.id, &main, &sealed)
+        .await
+        .unwrap();
+    let late = batch(&["c".to_owned()]);
+    match f.store.put_many_on_branch(&t, &late, on).await.unwrap() {
+        Guarded::Moved(b) if guarded => {
+            assert_eq!(b, sealed, "the branch as it now is");
+            assert_eq!(
+                scan_all(&*f.store, &t, "", 10).await,
+                first,
+                "nothing staged"
+            );
+        }
+        Guarded::Unguarded if !guarded => {}
+        other => panic!("a sealed token: {other:?} (guarded: {guarded})"),
+    }
+    // Under the new token it lands.
+    let answer = f.store.put_many_on_branch(&token("next"), &late, on).await;
+    assert!(
+        matches!(answer, Ok(Guarded::Staged | Guarded::Unguarded)),
+        "{answer:?}"
+    );
+    if guarded {
+        let gone = (&repo.id, &name("gone"));
+        let err = f
+            .store
+            .put_many_on_branch(&t, &late, gone)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+        let many: Vec<String> = (0..=PUT_MANY_ATOMIC).map(|i| format!("m{i:05}")).collect();
+        let next = token("next");
+        let err = f
+            .store
+            .put_many_on_branch(&next, &batch(&many), on)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        assert_eq!(
+            scan_all(&*f.store, &next, "", 10).await,
+            late,
+            "nothing more staged"
+        );
+    }
+}
+
+/// Scans every entry of `t` a few at a time, yielding between pages: what a
+/// commit reading a large staging area does, over several queries.
+async fn scan_slowly(store: &dyn StagingStore, t: &StagingToken) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut after = None;
+    loop {
+        let page = store.scan(t, "", after.as_ref(), 3).await.unwrap();
+        tokio::task::yield_now().await;
+        let done = page.len() < 3;
+        after = page.last().map(|(p, _)| p.clone());
+        out.extend(page.into_iter().map(|(p, _)| p.as_str().to_owned()));
+        if done {
+            return out;
+        }
+    }
+}
+
+/// Batches racing commits: writers stage batches of four paths through
+/// `put_many_on_branch` (again under the new token when it moved; checked
+/// afterwards when the store cannot hold the branch) while a committer
+/// seals the token, reads it a page at a time, unseals and drops it. No
+/// acknowledged batch is lost, and from a store that holds the branch,
+/// every commit took each batch whole or not at all.
+pub async fn batches_are_taken_whole_by_commits(f: StagingFixture) {
+    const WRITERS: usize = 4;
+    const BATCHES: usize = 40;
+    let repo = create(&*f.refs, "repo").await.id;
+    let main = name("main");
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let (store, refs, repo, main) =
+            (f.store.clone(), f.refs.clone(), repo.clone(), main.clone());
+        writers.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            let mut guarded = true;
+            for i in 0..BATCHES {
+                let paths: Vec<String> = (0..4).map(|k| format!("w{w}/{i:03}/{k}")).collect();
+                let entries = batch(&paths);
+                let mut t = refs.get_branch(&repo, &main).await.unwrap().staging_token;
+                for attempt in 0.. {
+                    assert!(attempt < 1000, "batch {w}/{i} never landed");
+                    let now = match store
+                        .put_many_on_branch(&t, &entries, (&repo, &main))
+                        .await
+                        .unwrap()
+                    {
+                        Guarded::Staged => break,
+                        Guarded::Moved(now) => {
+                            t = now.staging_token;
+                            continue;
+                        }
+                        Guarded::Unguarded => {
+                            guarded = false;
+                            refs.get_branch(&repo, &main).await.unwrap()
+                        }
+                    };
+                    if now.staging_token == t {
+                        break;
+                    }
+                    if !now.sealed_tokens.contains(&t) {
+                        for (p, _) in &entries {
+                            store.delete(&t, p).await.unwrap();
+                        }
+                    }
+                    t = now.staging_token;
+                }
+                acknowledged.push((paths, t));
+                // Spread the batches over many commits.
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            (acknowledged, guarded)
+        }));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let committer = {
+        let (store, refs, repo, main) =
+            (f.store.clone(), f.refs.clone(), repo.clone(), main.clone());
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut taken: HashMap<StagingToken, BTreeSet<String>> = HashMap::new();
+            for n in 0.. {
+                if stop.load(Ordering::Relaxed) && n >= 3 {
+                    break;
+                }
+                let cur = refs.get_branch(&repo, &main).await.unwrap();
+                let sealed = Branch {
+                    staging_token: token(&format!("t{n}")),
+                    sealed_tokens: vec![cur.staging_token.clone()],
+                    ..cur.clone()
+                };
+                refs.update_branch(&repo, &cur, &sealed).await.unwrap();
+                taken.insert(
+                    cur.staging_token.clone(),
+                    scan_slowly(&*store, &cur.staging_token).await,
+                );
+                let done = Branch {
+                    sealed_tokens: vec![],
+                    ..sealed.clone()
+                };
+                refs.update_branch(&repo, &sealed, &done).await.unwrap();
+                store.drop_token(&cur.staging_token).await.unwrap();
+            }
+            taken
+        })
+    };
+    let (mut acknowledged, mut guarded) = (Vec::new(), true);
+    for w in writers {
+        let (a, g) = w.await.unwrap();
+        acknowledged.extend(a);
+        guarded &= g;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let taken = committer.await.unwrap();
+    let last = f.refs.get_branch(&repo, &main).await.unwrap().staging_token;
+    let staged = scan_slowly(&*f.store, &last).await;
+    for (paths, t) in &acknowledged {
+        let held = if *t == last { &staged } else { &taken[t] };
+        for p in paths {
+            assert!(
+                held.contains(p),
+                "{p}, acknowledged under {t}, is lost ({} seals)",
+                taken.len()
+            );
+        }
+    }
+    if guarded {
+        for (t, held) in &taken {
+            for (paths, _) in &acknowledged {
+                let n = paths.iter().filter(|p| held.contains(*p)).count();
+                assert!(
+                    n == 0 || n == paths.len(),
+                    "the commit of {t} took {n} of {paths:?}"
+                );
+            }
+        }
     }
     assert!(
         taken.len() >= 3,
