@@ -149,43 +149,7 @@ pub async fn acknowledged_writes_survive_concurrent_seals(f: StagingFixture) {
             acknowledged
         }));
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let committer = {
-        let (store, refs, repo, main) =
-            (f.store.clone(), f.refs.clone(), repo.clone(), main.clone());
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            let mut taken: HashMap<StagingToken, BTreeSet<String>> = HashMap::new();
-            for n in 0.. {
-                if stop.load(Ordering::Relaxed) && n >= 3 {
-                    break;
-                }
-                let cur = refs.get_branch(&repo, &main).await.unwrap();
-                let sealed = Branch {
-                    staging_token: token(&format!("t{n}")),
-                    sealed_tokens: vec![cur.staging_token.clone()],
-                    ..cur.clone()
-                };
-                // Only this task moves the branch: the compare-and-set holds.
-                refs.update_branch(&repo, &cur, &sealed).await.unwrap();
-                let held = scan_all(&*store, &cur.staging_token, "", 1000).await;
-                taken.insert(
-                    cur.staging_token.clone(),
-                    held.into_iter()
-                        .map(|(p, _)| p.as_str().to_owned())
-                        .collect(),
-                );
-                let done = Branch {
-                    sealed_tokens: vec![],
-                    ..sealed.clone()
-                };
-                refs.update_branch(&repo, &sealed, &done).await.unwrap();
-                store.drop_token(&cur.staging_token).await.unwrap();
-                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-            }
-            taken
-        })
-    };
+    let (stop, committer) = spawn_committer(&f, &repo, 1000);
     let mut acknowledged = Vec::new();
     for w in writers {
         acknowledged.extend(w.await.unwrap());
@@ -194,11 +158,7 @@ pub async fn acknowledged_writes_survive_concurrent_seals(f: StagingFixture) {
     stop.store(true, Ordering::Relaxed);
     let taken = committer.await.unwrap();
     let last = f.refs.get_branch(&repo, &main).await.unwrap().staging_token;
-    let staged: BTreeSet<String> = scan_all(&*f.store, &last, "", 1000)
-        .await
-        .into_iter()
-        .map(|(p, _)| p.as_str().to_owned())
-        .collect();
+    let staged = scan_slowly(&*f.store, &last, 1000).await;
     assert_eq!(acknowledged.len(), WRITERS * WRITES);
     for (p, t) in &acknowledged {
         let found = if *t == last {
@@ -291,15 +251,15 @@ pub async fn put_many_on_branch_stages_only_under_the_current_token(f: StagingFi
     }
 }
 
-/// Scans every entry of `t` a few at a time, yielding between pages: what a
-/// commit reading a large staging area does, over several queries.
-async fn scan_slowly(store: &dyn StagingStore, t: &StagingToken) -> BTreeSet<String> {
+/// Scans every entry of `t`, `size` at a time, yielding between pages: what
+/// a commit reading a large staging area does, over several queries.
+async fn scan_slowly(store: &dyn StagingStore, t: &StagingToken, size: usize) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut after = None;
     loop {
-        let page = store.scan(t, "", after.as_ref(), 3).await.unwrap();
+        let page = store.scan(t, "", after.as_ref(), size).await.unwrap();
         tokio::task::yield_now().await;
-        let done = page.len() < 3;
+        let done = page.len() < size;
         after = page.last().map(|(p, _)| p.clone());
         out.extend(page.into_iter().map(|(p, _)| p.as_str().to_owned()));
         if done {
@@ -364,38 +324,7 @@ pub async fn batches_are_taken_whole_by_commits(f: StagingFixture) {
             (acknowledged, guarded)
         }));
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let committer = {
-        let (store, refs, repo, main) =
-            (f.store.clone(), f.refs.clone(), repo.clone(), main.clone());
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            let mut taken: HashMap<StagingToken, BTreeSet<String>> = HashMap::new();
-            for n in 0.. {
-                if stop.load(Ordering::Relaxed) && n >= 3 {
-                    break;
-                }
-                let cur = refs.get_branch(&repo, &main).await.unwrap();
-                let sealed = Branch {
-                    staging_token: token(&format!("t{n}")),
-                    sealed_tokens: vec![cur.staging_token.clone()],
-                    ..cur.clone()
-                };
-                refs.update_branch(&repo, &cur, &sealed).await.unwrap();
-                taken.insert(
-                    cur.staging_token.clone(),
-                    scan_slowly(&*store, &cur.staging_token).await,
-                );
-                let done = Branch {
-                    sealed_tokens: vec![],
-                    ..sealed.clone()
-                };
-                refs.update_branch(&repo, &sealed, &done).await.unwrap();
-                store.drop_token(&cur.staging_token).await.unwrap();
-            }
-            taken
-        })
-    };
+    let (stop, committer) = spawn_committer(&f, &repo, 3);
     let (mut acknowledged, mut guarded) = (Vec::new(), true);
     for w in writers {
         let (a, g) = w.await.unwrap();
@@ -405,7 +334,7 @@ pub async fn batches_are_taken_whole_by_commits(f: StagingFixture) {
     stop.store(true, Ordering::Relaxed);
     let taken = committer.await.unwrap();
     let last = f.refs.get_branch(&repo, &main).await.unwrap().staging_token;
-    let staged = scan_slowly(&*f.store, &last).await;
+    let staged = scan_slowly(&*f.store, &last, 1000).await;
     for (paths, t) in &acknowledged {
         let held = if *t == last { &staged } else { &taken[t] };
         for p in paths {
@@ -432,4 +361,49 @@ pub async fn batches_are_taken_whole_by_commits(f: StagingFixture) {
         "the committer sealed {} tokens",
         taken.len()
     );
+}
+
+/// What each token held when the committer read it after sealing it.
+type Taken = HashMap<StagingToken, BTreeSet<String>>;
+
+/// A committer racing writers on branch `main` of `repo`: it seals the
+/// branch's token, reads what the token holds (`page` entries a query),
+/// then unseals and drops it, again and again until `stop` is set (and at
+/// least three times). Only it moves the branch, so its compare-and-sets
+/// hold.
+fn spawn_committer(
+    f: &StagingFixture,
+    repo: &RepositoryId,
+    page: usize,
+) -> (Arc<AtomicBool>, tokio::task::JoinHandle<Taken>) {
+    let (store, refs, repo) = (f.store.clone(), f.refs.clone(), repo.clone());
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    let task = tokio::spawn(async move {
+        let main = name("main");
+        let mut taken = Taken::new();
+        for n in 0.. {
+            if stopped.load(Ordering::Relaxed) && n >= 3 {
+                break;
+            }
+            let cur = refs.get_branch(&repo, &main).await.unwrap();
+            let sealed = Branch {
+                staging_token: token(&format!("t{n}")),
+                sealed_tokens: vec![cur.staging_token.clone()],
+                ..cur.clone()
+            };
+            refs.update_branch(&repo, &cur, &sealed).await.unwrap();
+            let held = scan_slowly(&*store, &cur.staging_token, page).await;
+            taken.insert(cur.staging_token.clone(), held);
+            let done = Branch {
+                sealed_tokens: vec![],
+                ..sealed.clone()
+            };
+            refs.update_branch(&repo, &sealed, &done).await.unwrap();
+            store.drop_token(&cur.staging_token).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        taken
+    });
+    (stop, task)
 }
