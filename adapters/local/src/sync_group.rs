@@ -184,10 +184,12 @@ mod tests {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
     static SYNCS: AtomicUsize = AtomicUsize::new(0);
+    static ENDED: AtomicUsize = AtomicUsize::new(0);
 
     fn counted(_: &std::fs::File) -> io::Result<()> {
         SYNCS.fetch_add(1, Ordering::SeqCst);
         std::thread::sleep(std::time::Duration::from_millis(5));
+        ENDED.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 
@@ -207,7 +209,17 @@ mod tests {
         let tasks: Vec<_> = (0..64)
             .map(|_| {
                 let g = group.clone();
-                tokio::spawn(async move { g.wait(g.ticket()).await })
+                tokio::spawn(async move {
+                    // A sync that started after this one ended before the
+                    // answer.
+                    let started = SYNCS.load(Ordering::SeqCst);
+                    g.wait(g.ticket()).await?;
+                    assert!(
+                        ENDED.load(Ordering::SeqCst) > started,
+                        "answered before a sync"
+                    );
+                    Ok::<_, io::Error>(())
+                })
             })
             .collect();
         for t in tasks {
