@@ -136,6 +136,23 @@ pub trait BlockStore: Send + Sync + 'static {
         size: Option<u64>,
     ) -> PortResult<PutOutcome>;
 
+    /// Stores `body` at `key`, a fresh key: one nobody else names and
+    /// nothing refers to until this call returns (an upload's new data key).
+    /// The same as `put`, and as durable once it returns, but the store may
+    /// make the write durable together with concurrent ones and show the
+    /// object under `key` before then: nobody looks for it meanwhile. A call
+    /// that fails leaves nothing under `key`, or an object nobody will read.
+    /// The default is `put`.
+    async fn put_fresh(
+        &self,
+        ns: &StorageNamespace,
+        key: &BlockKey,
+        body: ByteStream,
+        size: Option<u64>,
+    ) -> PortResult<PutOutcome> {
+        self.put(ns, key, body, size).await
+    }
+
     /// Reads `key`, or the given range of it.
     async fn get(
         &self,

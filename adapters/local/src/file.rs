@@ -160,13 +160,16 @@ impl TempFile {
                 self.path = None;
                 Ok(true)
             }
-            // Taken, unsupported, or the directory removed meanwhile: the
-            // caller syncs and renames the usual way.
+            // Taken, unsupported (by the file system, the kernel, or a
+            // sandbox), or the directory removed meanwhile: the caller syncs
+            // and renames the usual way.
             Err(e)
                 if [
                     rustix::io::Errno::EXIST,
                     rustix::io::Errno::INVAL,
                     rustix::io::Errno::NOENT,
+                    rustix::io::Errno::NOSYS,
+                    rustix::io::Errno::PERM,
                 ]
                 .contains(&e) =>
             {
@@ -250,10 +253,12 @@ fn create_dirs_durably(dir: &Path) -> io::Result<()> {
 /// Returns the body's ETag (its MD5), and whether the sync is left to a
 /// shared one: with `group_device` (the file system a [`SyncGroup`]
 /// syncs), a new file on it is renamed into place unsynced, and the caller
-/// must wait for that group's next sync before it answers. Renaming first
-/// is safe because nothing refers to a new key before the write is
-/// answered: a crash before the sync leaves at worst an unreferenced file.
-/// An existing file (a key written again) is never replaced unsynced.
+/// must wait for that group's next sync before it answers. Only for the
+/// fresh keys of `BlockStore::put_fresh` (uploads' new data keys, which
+/// nothing names before the write is answered; not content-addressed tree
+/// files, which another writer or garbage collection may look for): a crash
+/// before the sync then leaves at worst a file nobody refers to. An existing
+/// file (a key written again) is never replaced unsynced.
 ///
 /// [`SyncGroup`]: crate::sync_group::SyncGroup
 pub fn write_whole_sync(

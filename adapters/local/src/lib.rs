@@ -84,6 +84,47 @@ impl LocalBlockStore {
         &self.root
     }
 
+    /// `put`; for a `fresh` key (see `BlockStore::put_fresh`), a small body
+    /// is renamed into place unsynced and made durable by the next shared
+    /// file system sync (see `sync_group`).
+    async fn write(
+        &self,
+        ns: &StorageNamespace,
+        key: &BlockKey,
+        body: ByteStream,
+        size: Option<u64>,
+        fresh: bool,
+    ) -> PortResult<PutOutcome> {
+        let dest = self.object_path(ns, key)?;
+        match file::read_head(body, size, WHOLE_WRITE).await? {
+            // A small body is written in one blocking step.
+            file::Head::Whole(bytes) => {
+                let (tmp, what, size) = (self.tmp_dir(), key.to_string(), bytes.len() as u64);
+                let group = self.syncs.as_ref().filter(|_| fresh);
+                let ticket = group.map(|g| g.ticket());
+                let (device, at) = (group.map(|g| g.device()), dest.clone());
+                let (etag, grouped) = tokio::task::spawn_blocking(move || {
+                    file::write_whole_sync(&tmp, (&at, &what), &bytes, device)
+                })
+                .await
+                .map_err(|e| PortError::internal(format!("the write of {key} stopped: {e}")))??;
+                if let (true, Some(syncs), Some(ticket)) = (grouped, group, ticket) {
+                    if let Err(e) = syncs.wait(ticket).await {
+                        // A fresh key: the file is ours, and may be bad.
+                        let _ = tokio::fs::remove_file(&dest).await;
+                        return Err(io_error(key, e));
+                    }
+                }
+                Ok(PutOutcome { size, etag })
+            }
+            file::Head::Long(body) => {
+                let (tmp, size, etag) = write_stream(&self.tmp_dir(), body, size).await?;
+                tmp.publish(&dest).await.map_err(|e| io_error(key, e))?;
+                Ok(PutOutcome { size, etag })
+            }
+        }
+    }
+
     fn tmp_dir(&self) -> PathBuf {
         self.root.join(TMP_DIR)
     }
@@ -159,29 +200,17 @@ impl BlockStore for LocalBlockStore {
         body: ByteStream,
         size: Option<u64>,
     ) -> PortResult<PutOutcome> {
-        let dest = self.object_path(ns, key)?;
-        match file::read_head(body, size, WHOLE_WRITE).await? {
-            // A small body is written in one blocking step.
-            file::Head::Whole(bytes) => {
-                let (tmp, what, size) = (self.tmp_dir(), key.to_string(), bytes.len() as u64);
-                let group = self.syncs.as_ref().map(|g| (g.ticket(), g.device()));
-                let device = group.map(|(_, device)| device);
-                let (etag, grouped) = tokio::task::spawn_blocking(move || {
-                    file::write_whole_sync(&tmp, (&dest, &what), &bytes, device)
-                })
-                .await
-                .map_err(|e| PortError::internal(format!("the write of {key} stopped: {e}")))??;
-                if let (true, Some(syncs), Some((ticket, _))) = (grouped, &self.syncs, group) {
-                    syncs.wait(ticket).await.map_err(|e| io_error(key, e))?;
-                }
-                Ok(PutOutcome { size, etag })
-            }
-            file::Head::Long(body) => {
-                let (tmp, size, etag) = write_stream(&self.tmp_dir(), body, size).await?;
-                tmp.publish(&dest).await.map_err(|e| io_error(key, e))?;
-                Ok(PutOutcome { size, etag })
-            }
-        }
+        self.write(ns, key, body, size, false).await
+    }
+
+    async fn put_fresh(
+        &self,
+        ns: &StorageNamespace,
+        key: &BlockKey,
+        body: ByteStream,
+        size: Option<u64>,
+    ) -> PortResult<PutOutcome> {
+        self.write(ns, key, body, size, true).await
     }
 
     async fn put_small_many(

@@ -24,6 +24,20 @@ use tokio::sync::oneshot;
 /// What syncs the file system (a stand-in in tests).
 type SyncFn = fn(&std::fs::File) -> io::Result<()>;
 
+/// `statfs` magic numbers of the file systems whose `syncfs` writes and
+/// flushes everything an `fsync` of each file would: ext2/3/4, XFS, Btrfs,
+/// tmpfs (nothing to flush).
+const SAFE_FILE_SYSTEMS: [u64; 4] = [0xEF53, 0x5846_5342, 0x9123_683E, 0x0102_1994];
+
+/// Whether a Linux kernel of `release` (`uname -r`) reports write-back
+/// errors from `syncfs` (5.8 and later).
+fn reports_errors(release: &str) -> bool {
+    let mut parts = release.split(|c: char| !c.is_ascii_digit());
+    let major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    (major, minor) >= (5, 8)
+}
+
 /// The rounds of one block store.
 #[derive(Clone, Debug)]
 pub(crate) struct SyncGroup {
@@ -57,12 +71,20 @@ struct State {
 pub(crate) struct Ticket(u64);
 
 impl SyncGroup {
-    /// A group syncing the file system `root` is on; `None` where there is
-    /// no `syncfs` (writes then sync each file).
+    /// A group syncing the file system `root` is on; `None` (writes then
+    /// sync each file) where a shared `syncfs` is not known to be as safe as
+    /// a sync of each file: kernels before Linux 5.8 (`syncfs` did not
+    /// report write-back errors) and file systems other than ext2/3/4, XFS,
+    /// Btrfs and tmpfs (a FUSE or network file system may not pass
+    /// `syncfs` on to where the data is, where it does pass `fsync`).
     pub(crate) fn open(root: &Path) -> io::Result<Option<Self>> {
         #[cfg(target_os = "linux")]
         {
-            Self::with(root, |f| rustix::fs::syncfs(f).map_err(io::Error::from)).map(Some)
+            let group = Self::with(root, |f| rustix::fs::syncfs(f).map_err(io::Error::from))?;
+            let kind = rustix::fs::fstatfs(&group.inner.handle)?.f_type as u64;
+            let release = rustix::system::uname();
+            let release = release.release().to_string_lossy();
+            Ok((SAFE_FILE_SYSTEMS.contains(&kind) && reports_errors(&release)).then_some(group))
         }
         #[cfg(not(target_os = "linux"))]
         {
@@ -227,6 +249,20 @@ mod tests {
         }
         let syncs = SYNCS.load(Ordering::SeqCst);
         assert!((1..32).contains(&syncs), "{syncs} syncs for 64 writers");
+    }
+
+    #[test]
+    fn only_kernels_that_report_errors() {
+        for (release, ok) in [
+            ("6.8.0-49-generic", true),
+            ("5.8.0", true),
+            ("5.10.0-cloud", true),
+            ("5.7.19", false),
+            ("4.19.0-26-amd64", false),
+            ("", false),
+        ] {
+            assert_eq!(reports_errors(release), ok, "{release}");
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,7 +14,7 @@ use crate::group_commit::{upsert_pg, upsert_sqlite};
 use crate::rows::{BranchRow, StagingRow};
 use crate::schema::branches;
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use tarn_model::{BranchName, RepositoryId, StagingToken};
 use tarn_ports::{Guarded, PortError, PortResult};
 
@@ -38,25 +38,29 @@ pub(crate) async fn write_on_branch(
     let found = match pool {
         Pool::Pg(p) => {
             let mut conn = p.get().await.map_err(crate::db::pool_error)?;
-            conn.transaction(async |c| {
-                let branch: Option<BranchRow> = branches::table
-                    .find((key.0.as_str(), key.1.as_str()))
-                    .select(BranchRow::as_select())
-                    .for_share()
-                    .first(c)
-                    .await
-                    .optional()?;
-                match branch {
-                    None => Ok(Found::Missing),
-                    Some(b) if b.staging_token != token => Ok(Found::Moved(b)),
-                    Some(_) => {
-                        upsert_pg(c, &rows).await?;
-                        Ok::<_, diesel::result::Error>(Found::Staged)
+            // READ COMMITTED whatever the server's default: FOR SHARE must
+            // wait for a seal under way and then read it, not fail.
+            conn.build_transaction()
+                .read_committed()
+                .run(async |c| {
+                    let branch: Option<BranchRow> = branches::table
+                        .find((key.0.as_str(), key.1.as_str()))
+                        .select(BranchRow::as_select())
+                        .for_share()
+                        .first(c)
+                        .await
+                        .optional()?;
+                    match branch {
+                        None => Ok(Found::Missing),
+                        Some(b) if b.staging_token != token => Ok(Found::Moved(b)),
+                        Some(_) => {
+                            upsert_pg(c, &rows).await?;
+                            Ok::<_, diesel::result::Error>(Found::Staged)
+                        }
                     }
-                }
-            })
-            .await
-            .map_err(db_error)?
+                })
+                .await
+                .map_err(db_error)?
         }
         Pool::Sqlite(p) => {
             let mut conn = p.get().await.map_err(crate::db::pool_error)?;

@@ -232,7 +232,7 @@ impl Engine {
         let put = self
             .stores
             .blocks
-            .put(&ns, &key, body, req.size)
+            .put_fresh(&ns, &key, body, req.size)
             .await
             .map_err(body_write_error)?;
         let described = (req.content_type, req.metadata, req.tags);

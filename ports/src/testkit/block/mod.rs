@@ -9,7 +9,9 @@ use std::io;
 use std::sync::Arc;
 use tarn_model::{BlockKey, PartNumber, StorageNamespace};
 
+mod fresh;
 mod multipart;
+pub use fresh::*;
 pub use multipart::*;
 
 /// Runs the whole `BlockStore` suite against `$factory`, an async fn
@@ -23,6 +25,7 @@ macro_rules! block_store_conformance {
             many_chunks_are_stored_whole,
             bodies_of_every_small_size_round_trip,
             put_small_many_stores_each_whole,
+            put_fresh_stores_each_whole,
             unknown_length_bodies_of_many_parts,
             put_replaces_existing_object,
             put_with_wrong_size_stores_nothing,
