@@ -52,6 +52,16 @@ impl BlockStore for MeteredBlockStore {
         measured("put", self.0.put(ns, key, body, size)).await
     }
 
+    async fn put_fresh(
+        &self,
+        ns: &StorageNamespace,
+        key: &BlockKey,
+        body: ByteStream,
+        size: Option<u64>,
+    ) -> PortResult<PutOutcome> {
+        measured("put_fresh", self.0.put_fresh(ns, key, body, size)).await
+    }
+
     async fn put_small_many(
         &self,
         ns: &StorageNamespace,
