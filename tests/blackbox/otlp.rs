@@ -123,9 +123,10 @@ async fn spans_reach_an_otlp_collector_nested_as_they_ran() {
     assert_eq!(attribute(request, "tarn.driver").as_deref(), Some("api"));
     assert_eq!(attribute(&commit, "repo").as_deref(), Some("traced"));
     assert!(commit.end_time_unix_nano > commit.start_time_unix_nano);
-    // The upload's block store write is in the upload's own trace.
+    // The upload's block store write (to a fresh key) is in the upload's
+    // own trace.
     let upload_put = spans.values().find(|s| {
-        s.name == "blockstore put"
+        s.name == "blockstore put_fresh"
             && ancestry(&spans, s)
                 .last()
                 .is_some_and(|r| r.ends_with("/objects"))

@@ -33,15 +33,7 @@ pub async fn put_and_read_branch_stages_then_reads(f: StagingFixture) {
     }
     assert_eq!(f.store.get(&t, &path("a")).await.unwrap(), Some(entry(1)));
     // A commit seals the token: the next write reads the branch as it now is.
-    let sealed = Branch {
-        staging_token: token("next"),
-        sealed_tokens: vec![t.clone()],
-        ..main.clone()
-    };
-    f.refs
-        .update_branch(&repo.id, &main, &sealed)
-        .await
-        .unwrap();
+    let sealed = seal(&f, &repo.id, &main).await;
     let second = f
         .store
         .put_and_read_branch(
@@ -85,6 +77,18 @@ pub async fn put_and_read_branch_of_a_missing_branch_still_stages(f: StagingFixt
         }
         assert_eq!(f.store.get(&t, &p).await.unwrap(), Some(entry(i as u64)));
     }
+}
+
+/// Seals `main`'s token as a commit does: a new token `next`, the old one
+/// sealed; returns the branch now.
+async fn seal(f: &StagingFixture, repo: &RepositoryId, main: &Branch) -> Branch {
+    let sealed = Branch {
+        staging_token: token("next"),
+        sealed_tokens: vec![main.staging_token.clone()],
+        ..main.clone()
+    };
+    f.refs.update_branch(repo, main, &sealed).await.unwrap();
+    sealed
 }
 
 /// The branch after a write to `t`: from the store, or read after it.
@@ -199,15 +203,7 @@ pub async fn put_many_on_branch_stages_only_under_the_current_token(f: StagingFi
         Guarded::Moved(b) => panic!("moved while current: {b:?}"),
     };
     assert_eq!(scan_all(&*f.store, &t, "", 10).await, first);
-    let sealed = Branch {
-        staging_token: token("next"),
-        sealed_tokens: vec![t.clone()],
-        ..main.clone()
-    };
-    f.refs
-        .update_branch(&repo.id, &main, &sealed)
-        .await
-        .unwrap();
+    let sealed = seal(&f, &repo.id, &main).await;
     let late = batch(&["c".to_owned()]);
     match f.store.put_many_on_branch(&t, &late, on).await.unwrap() {
         Guarded::Moved(b) if guarded => {
