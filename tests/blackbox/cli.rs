@@ -559,11 +559,7 @@ async fn a_terminal_gets_progress_bars_tables_and_colours_and_a_pipe_none() {
     {
         panic!("util-linux `script` is needed to run the command line in a pseudo-terminal");
     }
-    let tarn = TarnProcess::quickstart().await;
-    let cli = Cli::for_server(&tarn);
-    cli.run(&["repo", "create", "lakefs://clitty", &namespace("clitty")])
-        .await
-        .ok();
+    let (_tarn, cli) = Cli::quickstart_with_repo("clitty").await;
     cli.run(&[
         "branch",
         "create",

@@ -429,11 +429,7 @@ async fn a_pull_turns_files_into_folders_and_back() {
     ) {
         return;
     }
-    let tarn = TarnProcess::quickstart().await;
-    let cli = Cli::for_server(&tarn);
-    cli.run(&["repo", "create", "lakefs://shapes", &namespace("shapes")])
-        .await
-        .ok();
+    let (_tarn, cli) = Cli::quickstart_with_repo("shapes").await;
     let seed = cli.home().join("seed");
     for (p, text) in [("x", "a file"), ("y/inner.txt", "in a folder")] {
         let f = seed.join(p);

@@ -66,11 +66,7 @@ async fn objects_one_by_one() {
     ) {
         return;
     }
-    let tarn = TarnProcess::quickstart().await;
-    let cli = Cli::for_server(&tarn);
-    cli.run(&["repo", "create", "lakefs://clifs", &namespace("clifs")])
-        .await
-        .ok();
+    let (_tarn, cli) = Cli::quickstart_with_repo("clifs").await;
     let f = cli.home().join("a.csv");
     std::fs::write(&f, "a,b\n1,2\n").unwrap();
     let st = cli
@@ -250,11 +246,7 @@ async fn directories_both_ways_and_interrupted_transfers_resume() {
     ) {
         return;
     }
-    let tarn = TarnProcess::quickstart().await;
-    let cli = Cli::for_server(&tarn);
-    cli.run(&["repo", "create", "lakefs://clidir", &namespace("clidir")])
-        .await
-        .ok();
+    let (_tarn, cli) = Cli::quickstart_with_repo("clidir").await;
     let src = cli.home().join("src");
     tree(&src, 300);
     // Interrupt a recursive upload part way (one transfer at a time, one
@@ -501,11 +493,7 @@ async fn abuse_loads_a_server_and_reports_percentiles() {
     if Run::skip_unless(&[Run::DEFAULT], "a load generator against any server") {
         return;
     }
-    let tarn = TarnProcess::quickstart().await;
-    let cli = Cli::for_server(&tarn);
-    cli.run(&["repo", "create", "lakefs://cliload", &namespace("cliload")])
-        .await
-        .ok();
+    let (_tarn, cli) = Cli::quickstart_with_repo("cliload").await;
     let w = cli
         .json(&[
             "abuse",

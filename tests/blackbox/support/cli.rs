@@ -53,6 +53,18 @@ pub struct Cli {
 }
 
 impl Cli {
+    /// A quickstart server, a command line configured for it, and
+    /// repository `name` created on it through the command line.
+    pub async fn quickstart_with_repo(name: &str) -> (TarnProcess, Self) {
+        let tarn = TarnProcess::quickstart().await;
+        let cli = Self::for_server(&tarn);
+        let repo = format!("lakefs://{name}");
+        cli.run(&["repo", "create", &repo, &super::namespace(name)])
+            .await
+            .ok();
+        (tarn, cli)
+    }
+
     /// Configured for `tarn` with the quickstart credentials.
     pub fn for_server(tarn: &TarnProcess) -> Self {
         Self::with_env(vec![
