@@ -151,8 +151,15 @@ impl TempFile {
         let parent = dest
             .parent()
             .ok_or_else(|| io::Error::other("destination has no parent"))?;
-        create_dirs_durably(parent)?;
-        if std::fs::metadata(parent)?.dev() != device {
+        // One look at the directory in the usual case (it exists).
+        let dir = match std::fs::metadata(parent) {
+            Ok(dir) => dir,
+            Err(_) => {
+                create_dirs_durably(parent)?;
+                std::fs::metadata(parent)?
+            }
+        };
+        if dir.dev() != device {
             return Ok(false);
         }
         match renameat_with(CWD, self.path(), CWD, dest, RenameFlags::NOREPLACE) {
