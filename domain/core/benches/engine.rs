@@ -436,19 +436,29 @@ async fn run(large: usize) {
     for p in &paths {
         bench.engine.stat_object(&big, &head, p).await.unwrap();
     }
-    let t = Instant::now();
-    for p in &paths {
-        bench.engine.stat_object(&big, &head, p).await.unwrap();
+    // The best of three passes each, as for the listings below: one pass
+    // swings by a fifth from run to run on a busy machine.
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        for p in &paths {
+            bench.engine.stat_object(&big, &head, p).await.unwrap();
+        }
+        best = best.min(t.elapsed());
     }
-    let engine_rate = rate(paths.len(), t.elapsed());
+    let engine_rate = rate(paths.len(), best);
     let map: BTreeMap<String, Entry> = (0..large).map(|i| (key(i), entry(i, 0))).collect();
-    let t = Instant::now();
-    for p in &paths {
-        std::hint::black_box(map.get(p.as_str()).cloned().unwrap());
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        for p in &paths {
+            std::hint::black_box(map.get(p.as_str()).cloned().unwrap());
+        }
+        best = best.min(t.elapsed());
     }
-    let map_rate = rate(paths.len(), t.elapsed());
+    let map_rate = rate(paths.len(), best);
     println!(
-        "stat (warm cache, one task): {engine_rate:.0} lookups/s; in-process BTreeMap baseline {map_rate:.0}/s ({:.1}% of it; goal >= 200k/s)",
+        "stat (warm cache, one task, best of 3 passes): {engine_rate:.0} lookups/s; in-process BTreeMap baseline {map_rate:.0}/s ({:.1}% of it; goal >= 200k/s)",
         engine_rate / map_rate * 100.0
     );
 

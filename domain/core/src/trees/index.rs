@@ -10,28 +10,49 @@ use tarn_model::footprint::{heap_block, HeapSize};
 use tarn_model::tree::{RangeFile, RangeInfo, TreeRecord};
 use tarn_model::{Entry, InvalidValue, ObjectPath};
 
-/// Order-preserving 8-byte fingerprints of sorted keys, taken after the
-/// prefix they all share.
-#[derive(Debug)]
-struct Fingerprints {
-    /// The prefix every key shares.
-    common: Box<[u8]>,
-    values: Vec<u64>,
+/// An order-preserving fingerprint: the first bytes of a key's rest as a
+/// big-endian integer, zero-padded (no NUL in paths keeps the order).
+trait Print: Copy + Ord + Default {
+    fn of(rest: &[u8]) -> Self;
 }
 
-fn fingerprint(key: &[u8], from: usize) -> u64 {
-    let mut bytes = [0u8; 8];
-    if let Some(rest) = key.get(from..) {
+impl Print for u64 {
+    fn of(rest: &[u8]) -> Self {
+        let mut bytes = [0u8; 8];
         let n = rest.len().min(8);
         bytes[..n].copy_from_slice(&rest[..n]);
+        u64::from_be_bytes(bytes)
     }
-    u64::from_be_bytes(bytes)
 }
 
-impl Fingerprints {
+impl Print for u128 {
+    fn of(rest: &[u8]) -> Self {
+        let mut bytes = [0u8; 16];
+        let n = rest.len().min(16);
+        bytes[..n].copy_from_slice(&rest[..n]);
+        u128::from_be_bytes(bytes)
+    }
+}
+
+/// Order-preserving fingerprints of sorted keys, taken after the prefix
+/// they all share: 8 bytes for a range's paths (which share a long
+/// prefix), 16 for a metarange's last keys (which span the key space, and
+/// would otherwise tie in runs that each cost a comparison of strings).
+#[derive(Debug)]
+struct Fingerprints<F> {
+    /// The prefix every key shares.
+    common: Box<[u8]>,
+    values: Vec<F>,
+}
+
+impl<F: Print> Fingerprints<F> {
     fn heap_bytes(&self) -> usize {
-        heap_block(self.values.capacity() * std::mem::size_of::<u64>())
+        heap_block(self.values.capacity() * std::mem::size_of::<F>())
             + heap_block(self.common.len())
+    }
+
+    fn print(&self, key: &[u8]) -> F {
+        F::of(key.get(self.common.len()..).unwrap_or_default())
     }
 
     fn new<'a>(keys: impl Iterator<Item = &'a [u8]> + Clone) -> Self {
@@ -47,7 +68,9 @@ impl Fingerprints {
         let from = common.len();
         Self {
             common: common.into(),
-            values: keys.map(|k| fingerprint(k, from)).collect(),
+            values: keys
+                .map(|k| F::of(k.get(from..).unwrap_or_default()))
+                .collect(),
         }
     }
 
@@ -57,8 +80,7 @@ impl Fingerprints {
         if !key.starts_with(&self.common) {
             return None;
         }
-        // Zero padding, and no NUL in paths, keep fingerprints in key order.
-        let f = fingerprint(key, self.common.len());
+        let f = self.print(key);
         let lo = self.values.partition_point(|&x| x < f);
         // Fingerprints rarely repeat: step over the equal ones.
         let hi = lo + self.values[lo..].iter().take_while(|&&x| x == f).count();
@@ -71,7 +93,7 @@ impl Fingerprints {
 #[derive(Debug)]
 pub(crate) struct RangeData {
     file: RangeFile,
-    index: Fingerprints,
+    index: Fingerprints<u64>,
 }
 
 impl RangeData {
@@ -139,7 +161,7 @@ impl RangeData {
 #[derive(Debug)]
 pub(crate) struct MetaRangeData {
     ranges: Vec<RangeInfo>,
-    index: Fingerprints,
+    index: Fingerprints<u128>,
     /// Range `i` as last found in the range cache: a weak pointer, so the
     /// cache alone decides what stays (an evicted range's pointer fails),
     /// and how often it was used.
