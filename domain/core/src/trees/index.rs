@@ -1,46 +1,69 @@
-//! A cache-friendly index of a sorted key list for exact lookups: keys in one
-//! range share a long prefix, so the eight bytes after it, as a big-endian
-//! integer, order the keys (ties aside) without chasing a pointer per probe.
+//! A cache-friendly index of a sorted key list for exact lookups: most keys
+//! of a range or a metarange share a long prefix, so the bytes after it, as
+//! a big-endian integer, order the keys (ties aside) without chasing a
+//! pointer per probe.
 
 use super::corrupt;
 use crate::error::Result;
+use std::cmp::Ordering;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, Weak};
 use tarn_model::footprint::{heap_block, HeapSize};
 use tarn_model::tree::{RangeFile, RangeInfo, TreeRecord};
 use tarn_model::{Entry, InvalidValue, ObjectPath};
 
-/// An order-preserving fingerprint: the first bytes of a key's rest as a
+/// Where a key sorts against the prefix most keys share: the top byte of a
+/// fingerprint, so that fingerprints order keys across classes too.
+#[derive(Clone, Copy)]
+enum Class {
+    /// Before every key with the prefix (and without it).
+    Before = 0,
+    /// With the prefix: fingerprinted on the bytes after it.
+    Within = 1,
+    /// After every key with the prefix (and without it).
+    After = 2,
+}
+
+/// An order-preserving fingerprint: a key's [`Class`] in the top byte,
+/// then the first bytes of the key (after the prefix, for `Within`) as a
 /// big-endian integer, zero-padded (no NUL in paths keeps the order).
 trait Print: Copy + Ord + Default {
-    fn of(rest: &[u8]) -> Self;
+    fn of(class: Class, rest: &[u8]) -> Self;
+}
+
+fn packed<const N: usize>(class: Class, rest: &[u8]) -> [u8; N] {
+    let mut bytes = [0u8; N];
+    bytes[0] = class as u8;
+    let n = rest.len().min(N - 1);
+    bytes[1..=n].copy_from_slice(&rest[..n]);
+    bytes
 }
 
 impl Print for u64 {
-    fn of(rest: &[u8]) -> Self {
-        let mut bytes = [0u8; 8];
-        let n = rest.len().min(8);
-        bytes[..n].copy_from_slice(&rest[..n]);
-        u64::from_be_bytes(bytes)
+    fn of(class: Class, rest: &[u8]) -> Self {
+        u64::from_be_bytes(packed(class, rest))
     }
 }
 
 impl Print for u128 {
-    fn of(rest: &[u8]) -> Self {
-        let mut bytes = [0u8; 16];
-        let n = rest.len().min(16);
-        bytes[..n].copy_from_slice(&rest[..n]);
-        u128::from_be_bytes(bytes)
+    fn of(class: Class, rest: &[u8]) -> Self {
+        u128::from_be_bytes(packed(class, rest))
     }
 }
 
-/// Order-preserving fingerprints of sorted keys, taken after the prefix
-/// they all share: 8 bytes for a range's paths (which share a long
-/// prefix), 16 for a metarange's last keys (which span the key space, and
-/// would otherwise tie in runs that each cost a comparison of strings).
+/// Order-preserving fingerprints of sorted keys: 8 bytes for a range's
+/// paths, 16 for a metarange's last keys (which span more of the key
+/// space, and would otherwise tie in runs that each cost comparisons of
+/// strings).
+///
+/// The prefix is the one the keys from the 5th to the 95th percentile
+/// share (all keys, for fewer than 20): a few keys elsewhere in the key
+/// space (another top-level folder) do not cost every lookup its
+/// discrimination. Those few tie more often, and ties are settled by
+/// comparing the keys.
 #[derive(Debug)]
 struct Fingerprints<F> {
-    /// The prefix every key shares.
+    /// The prefix most keys share.
     common: Box<[u8]>,
     values: Vec<F>,
 }
@@ -51,13 +74,21 @@ impl<F: Print> Fingerprints<F> {
             + heap_block(self.common.len())
     }
 
-    fn print(&self, key: &[u8]) -> F {
-        F::of(key.get(self.common.len()..).unwrap_or_default())
+    fn print_with(common: &[u8], key: &[u8]) -> F {
+        match key.strip_prefix(common) {
+            Some(rest) => F::of(Class::Within, rest),
+            None => match key.cmp(common) {
+                Ordering::Less => F::of(Class::Before, key),
+                _ => F::of(Class::After, key),
+            },
+        }
     }
 
-    fn new<'a>(keys: impl Iterator<Item = &'a [u8]> + Clone) -> Self {
-        let mut all = keys.clone();
-        let common: &[u8] = match (all.next(), all.last()) {
+    fn new<'a>(keys: impl ExactSizeIterator<Item = &'a [u8]> + Clone) -> Self {
+        let n = keys.len();
+        let skip = n / 20;
+        let mut middle = keys.clone().skip(skip).take(n - 2 * skip);
+        let common: &[u8] = match (middle.next(), middle.last()) {
             (Some(a), Some(b)) => {
                 let n = a.iter().zip(b).take_while(|(x, y)| x == y).count();
                 &a[..n]
@@ -65,26 +96,20 @@ impl<F: Print> Fingerprints<F> {
             (Some(a), None) => a,
             _ => &[],
         };
-        let from = common.len();
         Self {
             common: common.into(),
-            values: keys
-                .map(|k| F::of(k.get(from..).unwrap_or_default()))
-                .collect(),
+            values: keys.map(|k| Self::print_with(common, k)).collect(),
         }
     }
 
-    /// The window of positions whose fingerprint equals `key`'s (where `key`
-    /// would sort among them), or `None` when `key` lacks the shared prefix.
-    fn window(&self, key: &[u8]) -> Option<(usize, usize)> {
-        if !key.starts_with(&self.common) {
-            return None;
-        }
-        let f = self.print(key);
+    /// The window of positions whose fingerprint equals `key`'s: `key`
+    /// sorts among them (before every later key, after every earlier one).
+    fn window(&self, key: &[u8]) -> (usize, usize) {
+        let f = Self::print_with(&self.common, key);
         let lo = self.values.partition_point(|&x| x < f);
         // Fingerprints rarely repeat: step over the equal ones.
         let hi = lo + self.values[lo..].iter().take_while(|&&x| x == f).count();
-        Some((lo, hi))
+        (lo, hi)
     }
 }
 
@@ -141,7 +166,7 @@ impl RangeData {
     /// The index of `path`, if present.
     pub(crate) fn find(&self, path: &ObjectPath) -> Option<usize> {
         let key = path.as_str().as_bytes();
-        let (lo, hi) = self.index.window(key)?;
+        let (lo, hi) = self.index.window(key);
         // The first position in the window not below `path`.
         let (mut at, mut end) = (lo, hi);
         while at < end {
@@ -230,10 +255,8 @@ impl MetaRangeData {
     /// The first range whose last key is not below `path`: the only one that
     /// can hold it.
     pub(crate) fn locate(&self, path: &ObjectPath) -> usize {
-        match self.index.window(path.as_str().as_bytes()) {
-            Some((lo, hi)) => lo + self.ranges[lo..hi].partition_point(|r| r.last < *path),
-            None => self.ranges.partition_point(|r| r.last < *path),
-        }
+        let (lo, hi) = self.index.window(path.as_str().as_bytes());
+        lo + self.ranges[lo..hi].partition_point(|r| r.last < *path)
     }
 }
 
