@@ -5,6 +5,7 @@
 //! bound, a commit folds it into a new plain tree (see `docs/trees.md`).
 //! Every tree written before layers existed is a plain tree.
 
+use super::index::PathIndex;
 use super::{corrupt, metarange_key, MetaRange, TreeStore};
 use crate::error::Result;
 use std::sync::Arc;
@@ -58,22 +59,34 @@ impl Layering {
 pub(crate) struct OverlayData {
     pub(crate) base: MetaRangeId,
     pub(crate) records: Vec<OverlayRecord>,
+    index: PathIndex,
 }
 
 impl OverlayData {
+    pub(crate) fn new(base: MetaRangeId, records: Vec<OverlayRecord>) -> Self {
+        let index = PathIndex::new(records.iter().map(|(p, _)| p.as_str().as_bytes()));
+        Self {
+            base,
+            records,
+            index,
+        }
+    }
+
     /// The memory this overlay holds behind its `Arc`.
     pub(crate) fn footprint(&self) -> usize {
         heap_block(std::mem::size_of::<Self>() + 16)
             + self.base.as_str().heap_bytes()
             + self.records.heap_bytes()
+            + self.index.heap_bytes()
     }
 
     /// The overlay's say on `path`: `Some(None)` where it removes it.
     pub(crate) fn find(&self, path: &ObjectPath) -> Option<&Option<Entry>> {
-        self.records
+        let (lo, hi) = self.index.window(path.as_str().as_bytes());
+        self.records[lo..hi]
             .binary_search_by(|(p, _)| p.cmp(path))
             .ok()
-            .map(|i| &self.records[i].1)
+            .map(|i| &self.records[lo + i].1)
     }
 }
 
@@ -125,10 +138,7 @@ impl TreeStore {
             }
             DecodedTree::Layered { base, overlay } => {
                 self.overlays.count_miss();
-                let overlay = Arc::new(OverlayData {
-                    base,
-                    records: overlay,
-                });
+                let overlay = Arc::new(OverlayData::new(base, overlay));
                 self.overlays.insert(id.clone(), overlay.clone());
                 let base = self.metarange(ns, &overlay.base).await?;
                 Ok(Tree {
@@ -159,10 +169,9 @@ impl TreeStore {
                         let base = Arc::new(super::index::MetaRangeData::new(ranges));
                         return Ok(plain(id, base));
                     }
-                    DecodedTree::Layered { base, overlay } => Arc::new(OverlayData {
-                        base,
-                        records: overlay,
-                    }),
+                    DecodedTree::Layered { base, overlay } => {
+                        Arc::new(OverlayData::new(base, overlay))
+                    }
                 }
             }
         };
@@ -195,10 +204,7 @@ impl TreeStore {
             .await?;
         self.overlays.insert(
             id.clone(),
-            Arc::new(OverlayData {
-                base: base.clone(),
-                records,
-            }),
+            Arc::new(OverlayData::new(base.clone(), records)),
         );
         Ok(id)
     }
@@ -214,7 +220,9 @@ impl TreeStore {
         let Some(info) = base.get(i) else {
             return Ok(None);
         };
-        if info.first > *path {
+        // A path between two ranges is in neither: no need to read the
+        // range for it (a cached one answers as fast as its first key).
+        if !base.has_shortcut(i) && info.first > *path {
             return Ok(None);
         }
         let range = self.range_of(ns, base, i).await?;
