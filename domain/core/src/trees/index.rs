@@ -374,7 +374,7 @@ mod tests {
     proptest! {
         #[test]
         fn lookups_agree_with_plain_binary_searches(
-            keys in proptest::collection::btree_set("(tables/events/date=00[0-9]/)?part-[0-9a-c]{0,12}(\\.parquet)?", 0..60),
+            keys in proptest::collection::btree_set("(tables/events/date=00[0-9]/)?part-[0-9a-c]{0,12}(\\.parquet)?", 0..120),
             probes in proptest::collection::vec("(tables/events/date=00[0-9]/)?part-[0-9a-c]{0,12}(\\.parquet)?", 1..30),
         ) {
             let recs = records(&keys);
