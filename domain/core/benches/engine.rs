@@ -345,15 +345,19 @@ async fn run(large: usize) {
                 "the diff finds a page of changes"
             );
             // The same diff again, now that the ranges it read are cached
-            // (as a repository's hot tree is when the cache holds it).
-            let t = Instant::now();
-            let again = bench
-                .engine
-                .diff_refs(repo, "main", branch, three_dot, &req)
-                .await
-                .unwrap();
-            let warm = t.elapsed();
-            assert_eq!(again.items.len(), CHANGES);
+            // (as a repository's hot tree is when the cache holds it): the
+            // best of 3, as one run of a few milliseconds swings.
+            let mut warm = Duration::MAX;
+            for _ in 0..3 {
+                let t = Instant::now();
+                let again = bench
+                    .engine
+                    .diff_refs(repo, "main", branch, three_dot, &req)
+                    .await
+                    .unwrap();
+                warm = warm.min(t.elapsed());
+                assert_eq!(again.items.len(), CHANGES);
+            }
             if !three_dot {
                 diff2_times.push(took);
                 diff2_warm.push(warm);
@@ -373,8 +377,14 @@ async fn run(large: usize) {
     for (label, times) in [
         ("diff  1,000 changes (three-dot)", &diff3_times),
         ("diff  1,000 changes (two-dot)", &diff2_times),
-        ("diff  1,000 changes (three-dot, warm)", &diff3_warm),
-        ("diff  1,000 changes (two-dot, warm)", &diff2_warm),
+        (
+            "diff  1,000 changes (three-dot, warm, best of 3)",
+            &diff3_warm,
+        ),
+        (
+            "diff  1,000 changes (two-dot, warm, best of 3)",
+            &diff2_warm,
+        ),
         ("merge 1,000 changes", &merge_times),
     ] {
         println!(
