@@ -135,6 +135,7 @@ impl Engine {
             if self.try_update(repo, &sealed, &moved).await? {
                 tracing::info!(commit = %commit.id, changes = applied.changed, "committed");
                 self.note_layer(repo, &commit.meta_range_id);
+                self.describe_later(repo, &ns, &commit.meta_range_id, Some(&head.id));
                 let mut post = record(HookEvent::PostCommit, commit.id.as_str());
                 post.commit_id = commit.id.to_string();
                 post.pre_run_id = pre_run_id;

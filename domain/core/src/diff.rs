@@ -240,11 +240,25 @@ impl Engine {
     ) -> Result<(Vec<(Change, bool)>, bool)> {
         let mut out = Vec::new();
         let mut after = scope.after.map(str::to_owned);
-        let (base_tree, left_tree) = (
+        let (base_tree, left_tree, right_tree) = (
             self.trees.tree(ns, base).await?,
             self.trees.tree(ns, left).await?,
+            self.trees.tree(ns, right).await?,
         );
         let one_base = base_tree.base_id == left_tree.base_id;
+        let one_base_right = base_tree.base_id == right_tree.base_id;
+        // The base values of the sides over the merge base's base: a path
+        // both sides name and the merge base does not holds the base's
+        // record there.
+        let mut values = Vec::new();
+        for (id, tree, over) in [
+            (left, &left_tree, one_base),
+            (right, &right_tree, one_base_right),
+        ] {
+            if over && tree.overlay.is_some() {
+                values.extend(self.trees.base_values(ns, id, &tree.base_id).await?);
+            }
+        }
         loop {
             let step = Scope {
                 prefix: scope.prefix,
@@ -260,10 +274,15 @@ impl Engine {
                 // Where the merge base and the left lie over one base and
                 // neither overlay names the path, both hold the base's
                 // record: the base's value is the left's, with no lookup.
+                let described = || values.iter().find_map(|v| v.find(&c.path)).cloned();
                 let was = match named(&base_tree) {
                     Some(said) => said,
                     None if one_base && named(&left_tree).is_none() => c.left.clone(),
-                    None => self.trees.tree_get(ns, &base_tree, &c.path).await?,
+                    None if one_base_right && named(&right_tree).is_none() => c.right.clone(),
+                    None => match described() {
+                        Some(v) => v,
+                        None => self.trees.tree_get(ns, &base_tree, &c.path).await?,
+                    },
                 };
                 let same = |e: &Option<Entry>| match (e, &was) {
                     (None, None) => true,

@@ -438,6 +438,7 @@ impl Engine {
             if self.try_update(repo, &branch, &moved).await? {
                 tracing::info!(commit = %made.id, ingested, "imported");
                 self.note_layer(repo, &made.meta_range_id);
+                self.describe_later(repo, &ns, &made.meta_range_id, Some(&head.id));
                 if !hidden {
                     let mut post = record(HookEvent::PostCommit, made.id.as_str());
                     post.commit_id = made.id.to_string();

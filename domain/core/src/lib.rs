@@ -13,6 +13,7 @@ mod commits;
 mod compaction;
 mod counted_cache;
 mod data;
+mod describe;
 mod diff;
 mod error;
 mod gc;
@@ -173,6 +174,8 @@ pub struct Engine {
     /// from, when the operation does not name one (see
     /// [`Engine::acting_as`]).
     actor: Option<std::sync::Arc<str>>,
+    /// Writes the base values of layered trees in the background.
+    describer: std::sync::Arc<describe::Describer>,
 }
 
 /// Marks the current engine operation's span (`commit`, `merge`) as
@@ -220,6 +223,7 @@ impl Engine {
             hooks: None,
             compactions: None,
             actor: None,
+            describer: Default::default(),
         }
     }
 

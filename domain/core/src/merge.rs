@@ -405,6 +405,7 @@ impl Engine {
         (parents, generation): (Vec<CommitId>, u64),
         event: Event<'_>,
     ) -> Result<Option<Commit>> {
+        let first_parent = parents.first().cloned();
         let commit = self
             .new_commit(repo, req, tree, parents, generation)
             .await?;
@@ -441,6 +442,7 @@ impl Engine {
             return Ok(None);
         }
         self.note_layer(repo, &commit.meta_range_id);
+        self.describe_later(repo, event.ns, &commit.meta_range_id, first_parent.as_ref());
         let mut post = record(event.post, commit.id.to_string());
         post.commit_id = commit.id.to_string();
         post.pre_run_id = pre_run_id;

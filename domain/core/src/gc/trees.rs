@@ -219,12 +219,20 @@ pub(super) async fn act(
             blocks.delete(ns, &main).await?;
             Ok(true)
         }
-        PURGE if tree_file(&r.key, true).is_some() => {
+        PURGE => {
+            let Some((kind, id)) = tree_file(&r.key, true) else {
+                return Ok(false);
+            };
             let trash = BlockKey::new(r.key.clone())?;
             if !still_old(engine, ns, &trash, cutoff).await? {
                 return Ok(false);
             }
             blocks.delete(ns, &trash).await?;
+            // A layered tree's base values go with it (none for the others).
+            if kind == "metarange" {
+                let described = crate::trees::base_values_key(&MetaRangeId::new(id)?)?;
+                blocks.delete(ns, &described).await?;
+            }
             Ok(true)
         }
         RESTORE => {

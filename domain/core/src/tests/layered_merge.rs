@@ -7,7 +7,7 @@ use crate::TreeLayering;
 use tarn_model::MergeStrategy;
 
 /// Layers from 10 records, never folded, in ranges of a few records.
-fn settings() -> EngineSettings {
+pub(super) fn settings() -> EngineSettings {
     EngineSettings {
         layering: TreeLayering {
             min_base_records: 10,
@@ -22,12 +22,12 @@ fn settings() -> EngineSettings {
     }
 }
 
-fn key(i: usize) -> String {
+pub(super) fn key(i: usize) -> String {
     format!("k/{i:03}")
 }
 
 /// `main` with 200 committed keys (in ranges of a few each), and `dev` from it.
-async fn forked() -> Fixture {
+pub(super) async fn forked() -> Fixture {
     let f = fixture().await;
     let f = Fixture {
         engine: Engine::new(f.engine.stores.clone(), settings()),

@@ -157,6 +157,7 @@ impl Fixture {
 
 mod compaction;
 mod data;
+mod described;
 mod diff_merge;
 mod gc;
 mod history;

@@ -2,7 +2,7 @@
 //! the same records, so only ranges that differ are read: the cost follows
 //! the size of the difference, not of the trees.
 
-use super::{MetaRange, Range, Tree, TreeStore};
+use super::{MetaRange, Overlay, Range, Tree, TreeStore};
 use crate::error::Result;
 use futures::StreamExt;
 use std::cmp::Ordering;
@@ -146,7 +146,25 @@ impl TreeStore {
         if l.overlay.is_none() && r.overlay.is_none() {
             return self.diff_plain(ns, &l.base, &r.base, scope, limit).await;
         }
-        self.diff_layered(ns, (&l, &r), scope, limit).await
+        let values = if l.base_id == r.base_id {
+            futures::try_join!(self.values_of(ns, left, &l), self.values_of(ns, right, &r))?
+        } else {
+            (None, None)
+        };
+        self.diff_layered(ns, (&l, &r), values, scope, limit).await
+    }
+
+    /// The base values of layered tree `id` (read as `tree`), if written.
+    async fn values_of(
+        &self,
+        ns: &StorageNamespace,
+        id: &MetaRangeId,
+        tree: &Tree,
+    ) -> Result<Option<Overlay>> {
+        if tree.overlay.is_none() {
+            return Ok(None);
+        }
+        self.base_values(ns, id, &tree.base_id).await
     }
 
     /// Differences between two plain trees.
@@ -230,9 +248,12 @@ impl TreeStore {
         ns: &StorageNamespace,
         (l, r): (&Tree, &Tree),
         (lo, ro): (&[OverlayRecord], &[OverlayRecord]),
+        (lv, rv): (Option<&Overlay>, Option<&Overlay>),
         scope: &Scope<'_>,
         limit: usize,
     ) -> Result<()> {
+        let described =
+            |v: Option<&Overlay>, path: &ObjectPath| v.is_some_and(|v| v.find(path).is_some());
         let (mut i, mut j) = (0, 0);
         let mut wanted: Vec<(MetaRange, usize)> = Vec::new();
         let mut seen: HashSet<RangeId> = HashSet::new();
@@ -263,15 +284,21 @@ impl TreeStore {
                     continue;
                 }
                 (Some((pa, _)), Some((pb, _))) if pa < pb => {
-                    want(&r.base, pa);
+                    if !described(lv, pa) {
+                        want(&r.base, pa);
+                    }
                     i += 1;
                 }
                 (Some((pa, _)), None) => {
-                    want(&r.base, pa);
+                    if !described(lv, pa) {
+                        want(&r.base, pa);
+                    }
                     i += 1;
                 }
                 (_, Some((pb, _))) => {
-                    want(&l.base, pb);
+                    if !described(rv, pb) {
+                        want(&l.base, pb);
+                    }
                     j += 1;
                 }
             }
@@ -294,13 +321,20 @@ impl TreeStore {
         &self,
         ns: &StorageNamespace,
         (l, r): (&Tree, &Tree),
+        (lv, rv): (Option<Overlay>, Option<Overlay>),
         scope: Scope<'_>,
         limit: usize,
     ) -> Result<Vec<Change>> {
         let (lo, ro) = (l.overlay_records(), r.overlay_records());
         let (mut li, mut ri) = (overlay_start(lo, &scope), overlay_start(ro, &scope));
-        self.prefetch_for_diff(ns, (l, r), (&lo[li..], &ro[ri..]), &scope, limit)
+        let (lv, rv) = (lv.as_ref(), rv.as_ref());
+        self.prefetch_for_diff(ns, (l, r), (&lo[li..], &ro[ri..]), (lv, rv), &scope, limit)
             .await?;
+        // A path one overlay alone names holds, on the other side (over the
+        // same base), the base's record: from the naming tree's base values
+        // when written, else read from the base.
+        let described =
+            |v: Option<&Overlay>, path: &ObjectPath| v.and_then(|v| v.find(path)).cloned();
         let mut base: VecDeque<Change> = VecDeque::new();
         let mut base_after: Option<String> = None;
         let mut base_done = l.base_id == r.base_id;
@@ -346,12 +380,18 @@ impl TreeStore {
             // side reads its own base (records of one identity may differ
             // in address), once when the bases are one.
             let from_l = match (&said_l, &base_change) {
-                (None, None) => Some(self.base_get(ns, &l.base, &path).await?),
+                (None, None) => match described(rv, &path) {
+                    Some(v) => Some(v),
+                    None => Some(self.base_get(ns, &l.base, &path).await?),
+                },
                 _ => None,
             };
             let from_r = match (&said_r, &base_change) {
                 (None, None) if l.base_id == r.base_id && from_l.is_some() => from_l.clone(),
-                (None, None) => Some(self.base_get(ns, &r.base, &path).await?),
+                (None, None) => match described(lv, &path) {
+                    Some(v) => Some(v),
+                    None => Some(self.base_get(ns, &r.base, &path).await?),
+                },
                 _ => None,
             };
             let pick = |said: Option<Option<Entry>>, from_base: Option<&Option<Entry>>| match said {

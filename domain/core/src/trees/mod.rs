@@ -5,6 +5,7 @@
 mod apply;
 mod compact;
 pub(crate) mod compare;
+mod described;
 mod index;
 mod layered;
 mod walk;
@@ -12,6 +13,7 @@ mod writer;
 
 pub(crate) use apply::{Applied, ChangeSource, TreeChange};
 pub(crate) use compact::Compacted;
+pub(crate) use described::base_values_key;
 pub use layered::Layering;
 pub(crate) use layered::{Overlay, Tree};
 pub(crate) use walk::TreeCursor;
@@ -42,6 +44,10 @@ pub(crate) struct TreeStore {
     /// Compaction markers found, by namespace and layered tree (markers
     /// never change once written).
     markers: Cache<(String, MetaRangeId), MetaRangeId>,
+    /// Base values of layered trees by namespace and tree (see
+    /// `described`), and the trees found without them a little while ago.
+    base_values: CountedCache<(String, MetaRangeId), Overlay>,
+    undescribed: Cache<(String, MetaRangeId), ()>,
     split: SplitRule,
     layering: Layering,
     /// How much of what one write produces the cache keeps (bytes): a
@@ -58,7 +64,7 @@ pub(crate) fn metarange_key(id: &MetaRangeId) -> Result<BlockKey> {
 }
 
 /// Files larger than this are corrupt: ranges are capped well below it.
-const MAX_TREE_FILE: usize = 256 << 20;
+pub(crate) const MAX_TREE_FILE: usize = 256 << 20;
 
 impl TreeStore {
     /// A store caching files in up to `cache_bytes` of memory, as the
@@ -94,11 +100,23 @@ impl TreeStore {
             overlays: CountedCache::new(
                 "overlays",
                 Cache::builder()
-                    .max_capacity(cache_bytes / 10)
+                    .max_capacity(cache_bytes / 20)
                     .weigher(move |_, o: &Overlay| weigh(o.footprint()))
                     .build(),
             )
             .in_bytes(),
+            base_values: CountedCache::new(
+                "base_values",
+                Cache::builder()
+                    .max_capacity(cache_bytes / 20)
+                    .weigher(move |_, o: &Overlay| weigh(o.footprint()))
+                    .build(),
+            )
+            .in_bytes(),
+            undescribed: Cache::builder()
+                .max_capacity(4096)
+                .time_to_live(std::time::Duration::from_secs(2))
+                .build(),
             markers: Cache::new(4096),
             split,
             layering,
@@ -269,6 +287,7 @@ impl TreeStore {
             self.ranges.stats(),
             self.metaranges.stats(),
             self.overlays.stats(),
+            self.base_values.stats(),
         ]
     }
 

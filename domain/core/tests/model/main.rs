@@ -120,6 +120,8 @@ struct Harness {
     serial: u32,
     /// Layered trees compaction folded in this case.
     compacted: u64,
+    /// Trees whose base values were written.
+    described: u64,
 }
 
 fn bn(name: &str) -> BranchName {
@@ -177,7 +179,10 @@ impl Harness {
                 staging_page,
                 ..EngineSettings::default()
             },
-        );
+        )
+        // Base values only where an `Op::Describe` writes them, so that a
+        // case runs the same way every time.
+        .describing_on_request_only();
         let repo = RepositoryId::new("repo").unwrap();
         let ns = StorageNamespace::new(format!("mem://model-test-{n}")).unwrap();
         engine
@@ -223,6 +228,7 @@ impl Harness {
             model,
             serial: 0,
             compacted: 0,
+            described: 0,
         }
     }
 
@@ -351,6 +357,13 @@ impl Harness {
                 let r = e.compact_trees(repo, &mut |_, _| true).await;
                 if let Ok(report) = &r {
                     self.compacted += report.folded;
+                }
+                (outcome(&r), None)
+            }
+            Op::Describe { branch } => {
+                let r = e.describe_tree(repo, branch).await;
+                if let Ok(true) = &r {
+                    self.described += 1;
                 }
                 (outcome(&r), None)
             }
@@ -510,13 +523,20 @@ async fn run(ops: Vec<Op>, staging_page: usize) -> Result<(), TestCaseError> {
     run_with(ops, staging_page, None).await.map(|_| ())
 }
 
-/// Runs `ops` with the given layering (by case number when `None`); the
-/// layered trees compaction folded.
+/// What a run did to layered trees.
+pub(crate) struct Tally {
+    /// Layered trees compaction folded.
+    pub(crate) compacted: u64,
+    /// Trees whose base values were written.
+    pub(crate) described: u64,
+}
+
+/// Runs `ops` with the given layering (by case number when `None`).
 async fn run_with(
     ops: Vec<Op>,
     staging_page: usize,
     layering: Option<TreeLayering>,
-) -> Result<u64, TestCaseError> {
+) -> Result<Tally, TestCaseError> {
     let mut h = Harness::new(staging_page, layering).await;
     h.check_all()
         .await
@@ -540,7 +560,10 @@ async fn run_with(
     h.check_history()
         .await
         .map_err(|e| fail(format!("at the end: {e}\nconcrete operations: {done:#?}")))?;
-    Ok(h.compacted)
+    Ok(Tally {
+        compacted: h.compacted,
+        described: h.described,
+    })
 }
 
 proptest! {

@@ -481,6 +481,10 @@ impl Model {
                 Ok(None)
             }
             Op::Compact => Ok(None),
+            Op::Describe { branch } => {
+                self.branches.get(branch).ok_or(Outcome::NotFound)?;
+                Ok(None)
+            }
             Op::Seal { branch } => {
                 let b = self.branches.get_mut(branch).ok_or(Outcome::NotFound)?;
                 // Only a token that holds something is sealed; staging is

@@ -105,6 +105,11 @@ pub(crate) enum Op {
     /// Compaction of the layered trees at every branch head: nothing a
     /// user sees may change, and later commits start from the folded trees.
     Compact,
+    /// The base values of the tree at a branch's head are written: nothing
+    /// a user sees may change (diffs read them instead of the base).
+    Describe {
+        branch: &'static str,
+    },
 }
 
 fn branch() -> impl Strategy<Value = &'static str> {
@@ -190,6 +195,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(branch, target, parent)| Op::CherryPick { branch, target, parent }),
         3 => branch().prop_map(|branch| Op::Seal { branch }),
         3 => Just(Op::Compact),
+        4 => branch().prop_map(|branch| Op::Describe { branch }),
     ]
 }
 

@@ -5,8 +5,8 @@
 use super::*;
 
 /// Runs a fixed sequence on layered trees (staging read two entries at a
-/// time); how many layers were folded.
-fn run_layered(ops: Vec<Op>, layering: TreeLayering) -> u64 {
+/// time); what it did to them.
+fn run_layered(ops: Vec<Op>, layering: TreeLayering) -> Tally {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -200,7 +200,7 @@ fn compacted_layers_read_and_take_commits_as_before() {
         stage("dev", "e", 0),
         commit("dev"),
     ];
-    let folded = run_layered(ops, layering);
+    let folded = run_layered(ops, layering).compacted;
     assert!(folded >= 3, "layers folded: {folded}");
 }
 
@@ -257,6 +257,68 @@ fn merges_of_layers_over_one_base_agree_with_the_model() {
         commit("feat"),
         merge(MergeStrategy::SourceWins),
     ];
-    let folded = run_layered(ops, layering);
+    let folded = run_layered(ops, layering).compacted;
     assert!(folded >= 1, "the first layer was folded: {folded}");
+}
+
+/// Base values written at branch heads, then diffs, commits onto the
+/// described trees (whose own base values reuse their parents'), a merge and
+/// a fold: every read, listing, diff and log agrees with the model, with
+/// and without base values.
+#[test]
+fn described_layers_diff_as_the_model_says() {
+    let layering = TreeLayering {
+        min_base_records: 0,
+        max_overlay_records: 100,
+        compact_records: 1,
+    };
+    let describe = |branch| Op::Describe { branch };
+    let ops = vec![
+        stage("main", "a", 1),
+        stage("main", "b/x", 1),
+        stage("main", "c", 1),
+        stage("main", "d/g", 1),
+        commit("main"),
+        Op::Compact,
+        Op::CreateBranch {
+            name: "feat",
+            from: Target::Branch("main", 0),
+        },
+        stage("feat", "a", 2),
+        stage("feat", "e", 1),
+        Op::Delete {
+            branch: "feat",
+            path: "c",
+        },
+        commit("feat"),
+        describe("feat"),
+        stage("main", "b/x", 2),
+        stage("main", "f", 1),
+        commit("main"),
+        describe("main"),
+        stage("feat", "d/g", 2),
+        stage("feat", "a", 1),
+        commit("feat"),
+        describe("feat"),
+        Op::Merge {
+            source: Target::Branch("feat", 0),
+            dest: "main",
+            strategy: MergeStrategy::None,
+            squash: false,
+            allow_empty: false,
+        },
+        describe("main"),
+        Op::Delete {
+            branch: "main",
+            path: "e",
+        },
+        commit("main"),
+        describe("main"),
+        Op::Compact,
+        stage("main", "g", 1),
+        commit("main"),
+        describe("main"),
+    ];
+    let tally = run_layered(ops, layering);
+    assert!(tally.described >= 5, "trees described: {}", tally.described);
 }
