@@ -185,6 +185,16 @@ impl Bench {
     }
 }
 
+/// Range-file reads so far (misses of the range cache).
+fn ranges_read(engine: &Engine) -> u64 {
+    engine
+        .cache_stats()
+        .iter()
+        .filter(|s| s.cache == "ranges")
+        .map(|s| s.misses)
+        .sum()
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -300,6 +310,8 @@ async fn run(large: usize) {
     let mut diff3_warm = Vec::new();
     let mut diff2_warm = Vec::new();
     let mut merge_times = Vec::new();
+    let mut described = Vec::new();
+    let mut cold_reads = Vec::new();
     for (repo, size) in [(&small, SMALL), (&big, large)] {
         for (branch, three_dot) in [("dev", true), ("dev2", false)] {
             bench
@@ -328,10 +340,17 @@ async fn run(large: usize) {
                 )
                 .await;
             bench.commit(repo, "main").await;
+            // Both commits asked for their trees' base values, written in
+            // the background (reading past the range cache); wait for them,
+            // as a diff a little after a commit finds them.
+            let t = Instant::now();
+            bench.engine.layers_described().await;
+            described.push(t.elapsed());
             let req = DiffRequest {
                 amount: 1000,
                 ..Default::default()
             };
+            let before = ranges_read(&bench.engine);
             let t = Instant::now();
             let page = bench
                 .engine
@@ -339,6 +358,7 @@ async fn run(large: usize) {
                 .await
                 .unwrap();
             let took = t.elapsed();
+            cold_reads.push(ranges_read(&bench.engine) - before);
             assert_eq!(
                 page.items.len(),
                 CHANGES,
@@ -394,6 +414,20 @@ async fn run(large: usize) {
             times[1].as_secs_f64() / times[0].as_secs_f64()
         );
     }
+
+    let at = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0);
+    println!(
+        "ranges the cold diffs read (three-dot, two-dot): {SMALL}-object trees {}, {}; {large}-object trees {}, {}; base values of the two commits before each diff written in the background in {}",
+        at(&cold_reads, 0),
+        at(&cold_reads, 1),
+        at(&cold_reads, 2),
+        at(&cold_reads, 3),
+        described
+            .iter()
+            .map(|d| format!("{:.1} ms", ms(*d)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
 
     // 3b. Scattered commits grow the layer (a commit rewrites the layer
     // file, so its cost grows with the layer) until it is worth compacting;

@@ -3,12 +3,13 @@
 //!
 //! Once a commit, merge or import has moved a branch to a layered tree, the
 //! engine describes that tree in the background: one description at a time
-//! per engine, and while one runs only the latest tree asked for waits
-//! (older asks are dropped). Memory stays bounded however fast commits
+//! per engine, and while one runs up to [`WAITING`] asks wait (past that,
+//! the oldest is dropped). Memory stays bounded however fast commits
 //! come. A tree left undescribed costs speed, never correctness: a diff
 //! that finds no base values reads the base, as it did before them.
 
 use crate::Engine;
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 use tarn_model::{CommitId, MetaRangeId, RepositoryId, StorageNamespace};
 use tokio::sync::Notify;
@@ -22,10 +23,13 @@ pub(crate) struct Describer {
     off: bool,
 }
 
+/// Most asks waiting while a description runs.
+const WAITING: usize = 16;
+
 #[derive(Default)]
 struct State {
     running: bool,
-    pending: Option<Ask>,
+    pending: VecDeque<Ask>,
 }
 
 /// A tree to describe, and the commit its own was made on (whose tree's
@@ -53,7 +57,7 @@ impl Running {
             .state
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let next = state.pending.take();
+        let next = state.pending.pop_front();
         if next.is_none() {
             state.running = false;
             self.done = true;
@@ -75,7 +79,7 @@ impl Drop for Running {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         state.running = false;
-        state.pending = None;
+        state.pending.clear();
         drop(state);
         self.describer.idle.notify_waiters();
     }
@@ -111,7 +115,12 @@ impl Engine {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             if state.running {
-                state.pending = Some(ask);
+                if !state.pending.iter().any(|a| a.tree == ask.tree) {
+                    if state.pending.len() == WAITING {
+                        state.pending.pop_front();
+                    }
+                    state.pending.push_back(ask);
+                }
                 return;
             }
             state.running = true;
