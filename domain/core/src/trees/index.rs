@@ -52,7 +52,8 @@ impl Print for u128 {
 }
 
 /// Order-preserving fingerprints of sorted keys: 8 bytes for a range's
-/// paths, 16 for a metarange's last keys (which span more of the key
+/// paths (consecutive keys, which share a long prefix), 16 for a
+/// metarange's last keys and an overlay's paths (which span more of the key
 /// space, and would otherwise tie in runs that each cost comparisons of
 /// strings).
 ///
@@ -133,7 +134,7 @@ impl<F: Print> Fingerprints<F> {
 /// An index of sorted paths held elsewhere (an overlay's): where to look
 /// for a path, so that a lookup compares the fewest paths.
 #[derive(Debug)]
-pub(crate) struct PathIndex(Fingerprints<u64>);
+pub(crate) struct PathIndex(Fingerprints<u128>);
 
 impl PathIndex {
     pub(crate) fn new<'a>(paths: impl ExactSizeIterator<Item = &'a [u8]> + Clone) -> Self {
