@@ -26,7 +26,7 @@ impl Scope<'_> {
         p < self.prefix || self.after.is_some_and(|a| p <= a)
     }
     fn past_end(&self, p: &str) -> bool {
-        p > self.prefix && !p.starts_with(self.prefix)
+        !self.prefix.is_empty() && p > self.prefix && !p.starts_with(self.prefix)
     }
 }
 
@@ -358,70 +358,89 @@ impl TreeStore {
             }
             let next_l = overlay_at(lo, li, &scope);
             let next_r = overlay_at(ro, ri, &scope);
-            let Some(path) = [
-                next_l.map(|x| &x.0),
-                next_r.map(|x| &x.0),
-                base.front().map(|c| &c.path),
-            ]
-            .into_iter()
-            .flatten()
-            .min()
-            .cloned() else {
-                break;
+            // The least path of the two overlays and the bases' differences,
+            // found with one comparison of paths where the bases are one
+            // (most steps pass a record both overlays hold).
+            let (mut take_l, mut take_r) = match (next_l, next_r) {
+                (Some((a, _)), Some((b, _))) => match a.cmp(b) {
+                    Ordering::Less => (true, false),
+                    Ordering::Greater => (false, true),
+                    Ordering::Equal => (true, true),
+                },
+                (a, b) => (a.is_some(), b.is_some()),
             };
-            let in_base = base.front().filter(|c| c.path == path).is_some();
+            let named = match (take_l, next_l, next_r) {
+                (true, Some((p, _)), _) | (false, _, Some((p, _))) => Some(p),
+                _ => None,
+            };
+            let in_base = match (named, base.front()) {
+                (_, None) => false,
+                (None, Some(_)) => true,
+                (Some(p), Some(c)) => match c.path.cmp(p) {
+                    Ordering::Less => {
+                        (take_l, take_r) = (false, false);
+                        true
+                    }
+                    Ordering::Equal => true,
+                    Ordering::Greater => false,
+                },
+            };
             let base_change = if in_base { base.pop_front() } else { None };
-            let said_l = next_l.filter(|(p, _)| *p == path).map(|(_, v)| v.clone());
-            let said_r = next_r.filter(|(p, _)| *p == path).map(|(_, v)| v.clone());
-            li += usize::from(said_l.is_some());
-            ri += usize::from(said_r.is_some());
+            let path: &ObjectPath = match (&base_change, named) {
+                (Some(c), _) => &c.path,
+                (None, Some(p)) => p,
+                (None, None) => break,
+            };
+            let said_l = next_l.filter(|_| take_l).map(|(_, v)| v);
+            let said_r = next_r.filter(|_| take_r).map(|(_, v)| v);
+            li += usize::from(take_l);
+            ri += usize::from(take_r);
             // Where an overlay is silent, its base's record: `base_change`
             // holds both where the bases differ in identity; elsewhere each
             // side reads its own base (records of one identity may differ
             // in address), once when the bases are one.
             let from_l = match (&said_l, &base_change) {
-                (None, None) => match described(rv, &path) {
+                (None, None) => match described(rv, path) {
                     Some(v) => Some(v),
-                    None => Some(self.base_get(ns, &l.base, &path).await?),
+                    None => Some(self.base_get(ns, &l.base, path).await?),
                 },
                 _ => None,
             };
             let from_r = match (&said_r, &base_change) {
                 (None, None) if l.base_id == r.base_id && from_l.is_some() => from_l.clone(),
-                (None, None) => match described(lv, &path) {
+                (None, None) => match described(lv, path) {
                     Some(v) => Some(v),
-                    None => Some(self.base_get(ns, &r.base, &path).await?),
+                    None => Some(self.base_get(ns, &r.base, path).await?),
                 },
                 _ => None,
             };
-            let pick = |said: Option<Option<Entry>>, from_base: Option<&Option<Entry>>| match said {
-                Some(v) => v,
-                None => from_base.cloned().flatten(),
-            };
-            let lv = pick(
+            let left = pick(
                 said_l,
                 base_change.as_ref().map(|c| &c.left).or(from_l.as_ref()),
             );
-            let rv = pick(
+            let right = pick(
                 said_r,
                 base_change.as_ref().map(|c| &c.right).or(from_r.as_ref()),
             );
-            let kind = match (&lv, &rv) {
+            let kind = match (left, right) {
                 (None, None) => continue,
                 (Some(a), Some(b)) if a.same_identity(b) => continue,
                 (None, Some(_)) => ChangeKind::Added,
                 (Some(_), None) => ChangeKind::Removed,
                 (Some(_), Some(_)) => ChangeKind::Changed,
             };
-            out.push(Change {
-                path,
-                kind,
-                left: lv,
-                right: rv,
-            });
+            out.push(change(path, kind, left, right));
         }
         Ok(out)
     }
+}
+
+/// A side's value: what its overlay says, else what its base holds.
+fn pick<'a>(
+    said: Option<&'a Option<Entry>>,
+    from_base: Option<&'a Option<Entry>>,
+) -> Option<&'a Entry> {
+    said.or(from_base).and_then(Option::as_ref)
 }
 
 fn change(
