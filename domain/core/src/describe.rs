@@ -139,6 +139,21 @@ impl Engine {
         });
     }
 
+    /// Asks for the base values of those of `trees` a read found without
+    /// them a moment ago (see [`crate::trees::TreeStore::base_values`]).
+    pub(crate) fn describe_missing<'a>(
+        &self,
+        repo: &RepositoryId,
+        ns: &StorageNamespace,
+        trees: impl IntoIterator<Item = &'a MetaRangeId>,
+    ) {
+        for tree in trees {
+            if self.trees.found_undescribed(ns, tree) {
+                self.describe_later(repo, ns, tree, None);
+            }
+        }
+    }
+
     async fn describe_now(&self, ask: &Ask) {
         let parent = match &ask.parent {
             Some(c) => match self.get_commit_record(&ask.repo, c).await {

@@ -99,17 +99,21 @@ impl Engine {
         let ns = self.get_repository(repo).await?.storage_namespace;
         let l = self.resolve_commit(repo, left).await?;
         let r = self.resolve_commit(repo, right).await?;
-        if !three_dot {
-            return self
-                .diff_page(&ns, Feed::Trees(&l.meta_range_id, &r.meta_range_id), req)
-                .await;
-        }
-        let base_tree = match self.merge_base(repo, &l.id, &r.id).await? {
-            Some(base) => base.meta_range_id,
-            None => l.meta_range_id.clone(),
+        let page = if three_dot {
+            let base_tree = match self.merge_base(repo, &l.id, &r.id).await? {
+                Some(base) => base.meta_range_id,
+                None => l.meta_range_id.clone(),
+            };
+            let feed = Feed::Compare(&l.meta_range_id, &r.meta_range_id, &base_tree);
+            self.diff_page(&ns, feed, req).await?
+        } else {
+            self.diff_page(&ns, Feed::Trees(&l.meta_range_id, &r.meta_range_id), req)
+                .await?
         };
-        let feed = Feed::Compare(&l.meta_range_id, &r.meta_range_id, &base_tree);
-        self.diff_page(&ns, feed, req).await
+        // Layers this diff found without base values (made before them, or
+        // their ask dropped) get them, so that the next diff reads no base.
+        self.describe_missing(repo, &ns, [&l.meta_range_id, &r.meta_range_id]);
+        Ok(page)
     }
 
     async fn diff_page(

@@ -10,7 +10,10 @@ use crate::DiffRequest;
 /// Scattered changes on `dev` (each in a range of its own, with an added
 /// and a removed path) and one on `main`, both layers over one base.
 async fn scattered() -> Fixture {
-    let f = forked().await;
+    changes_on(forked().await).await
+}
+
+async fn changes_on(f: Fixture) -> Fixture {
     for i in 0..10 {
         f.put("dev", &key(3 + i * 19), "dev").await;
     }
@@ -186,4 +189,36 @@ async fn garbage_collection_deletes_base_values_with_their_tree() {
         "the base values went with their tree"
     );
     assert!(present(kept).await, "a kept tree's base values stay");
+}
+
+#[tokio::test]
+async fn a_diff_asks_for_the_base_values_its_layers_lack() {
+    // Layers made where no base values were written (as before them).
+    let f = forked().await;
+    let quiet = Engine::new(f.engine.stores.clone(), settings()).describing_on_request_only();
+    let f = changes_on(Fixture { engine: quiet, ..f }).await;
+    let (main, dev) = (tree_of(&f, "main").await, tree_of(&f, "dev").await);
+    let blocks = f.engine.stores.blocks.clone();
+    for tree in [&main, &dev] {
+        let key = crate::trees::base_values_key(tree).unwrap();
+        assert!(blocks.head(&ns(), &key).await.is_err(), "none yet");
+    }
+    // A diff on an engine that describes reads the base, then asks.
+    let engine = Engine::new(f.engine.stores.clone(), settings());
+    let req = DiffRequest {
+        amount: 1000,
+        ..Default::default()
+    };
+    let first = engine
+        .diff_refs(&f.repo, "main", "dev", false, &req)
+        .await
+        .unwrap();
+    engine.layers_described().await;
+    for tree in [&main, &dev] {
+        let key = crate::trees::base_values_key(tree).unwrap();
+        assert!(blocks.head(&ns(), &key).await.is_ok(), "{key} written");
+    }
+    let (again, read) = diffs(&f).await;
+    assert_eq!(read, 0, "ranges read once described");
+    assert_eq!(again[0], first.items);
 }

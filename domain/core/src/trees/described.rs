@@ -74,6 +74,13 @@ impl TreeStore {
         Ok((values.base == *base).then_some(values))
     }
 
+    /// Whether a read found layered tree `id` without base values a moment
+    /// ago.
+    pub(crate) fn found_undescribed(&self, ns: &StorageNamespace, id: &MetaRangeId) -> bool {
+        self.undescribed
+            .contains_key(&(ns.as_str().to_owned(), id.clone()))
+    }
+
     /// Writes the base values of tree `id` unless they are there; whether
     /// it wrote them (a plain tree has none). Those of `parent`, a tree
     /// over the same base, are reused for the paths both overlays name:
