@@ -2,7 +2,7 @@
 //! and merges, a diff of described layers reads no base range, and answers
 //! as the diff that reads the base does.
 
-use super::layered_merge::{forked, key, settings};
+use super::layered_merge::{forked, key, scatter, settings};
 use super::*;
 use crate::diff::DiffItem;
 use crate::DiffRequest;
@@ -14,17 +14,7 @@ async fn scattered() -> Fixture {
 }
 
 async fn changes_on(f: Fixture) -> Fixture {
-    for i in 0..10 {
-        f.put("dev", &key(3 + i * 19), "dev").await;
-    }
-    f.put("dev", "k/new", "dev-new").await;
-    f.engine
-        .delete_object(&f.repo, &b("dev"), &p(&key(20)))
-        .await
-        .unwrap();
-    f.commit("dev", "dev").await;
-    f.put("main", &key(40), "main-40").await;
-    f.commit("main", "main").await;
+    scatter(&f).await;
     f
 }
 

@@ -44,6 +44,22 @@ pub(super) async fn forked() -> Fixture {
     f
 }
 
+/// Ten changes on `dev`, each in a range of its own, an addition and a
+/// removal, then one change on `main`; each branch committed.
+pub(super) async fn scatter(f: &Fixture) {
+    for i in 0..10 {
+        f.put("dev", &key(3 + i * 19), "dev").await;
+    }
+    f.put("dev", "k/new", "dev-new").await;
+    f.engine
+        .delete_object(&f.repo, &b("dev"), &p(&key(20)))
+        .await
+        .unwrap();
+    f.commit("dev", "dev").await;
+    f.put("main", &key(40), "main-40").await;
+    f.commit("main", "main two").await;
+}
+
 fn req(strategy: MergeStrategy) -> MergeRequest {
     MergeRequest {
         committer: "m".into(),
@@ -62,18 +78,7 @@ async fn a_merge_of_changes_the_destination_left_alone_reads_at_most_one_range()
         .merge(&f.repo, "main", &b("dev"), req(MergeStrategy::None))
         .await
         .unwrap();
-    // Ten changes, each in a range of its own.
-    for i in 0..10 {
-        f.put("dev", &key(3 + i * 19), "dev").await;
-    }
-    f.put("dev", "k/new", "dev-new").await;
-    f.engine
-        .delete_object(&f.repo, &b("dev"), &p(&key(20)))
-        .await
-        .unwrap();
-    f.commit("dev", "dev").await;
-    f.put("main", &key(40), "main-40").await;
-    f.commit("main", "main two").await;
+    scatter(&f).await;
     // A fresh engine: nothing cached, so every range read is counted.
     let fresh = Engine::new(f.engine.stores.clone(), settings());
     fresh

@@ -204,6 +204,19 @@ fn compacted_layers_read_and_take_commits_as_before() {
     assert!(folded >= 3, "layers folded: {folded}");
 }
 
+/// `main` with four paths, committed, then folded: later layers lie over
+/// a base that holds records.
+fn folded_main() -> Vec<Op> {
+    vec![
+        stage("main", "a", 1),
+        stage("main", "b/x", 1),
+        stage("main", "c", 1),
+        stage("main", "d/g", 1),
+        commit("main"),
+        Op::Compact,
+    ]
+}
+
 /// Merges between layers over one base, resolved from their overlays: the
 /// changes the destination left alone, a removal, a conflict and its
 /// resolution agree with the model.
@@ -223,13 +236,8 @@ fn merges_of_layers_over_one_base_agree_with_the_model() {
         squash: false,
         allow_empty: false,
     };
-    let ops = vec![
-        stage("main", "a", 1),
-        stage("main", "b/x", 1),
-        stage("main", "c", 1),
-        stage("main", "d/g", 1),
-        commit("main"),
-        Op::Compact,
+    let mut ops = folded_main();
+    ops.extend([
         stage("main", "a/b", 1),
         commit("main"),
         Op::CreateBranch {
@@ -256,7 +264,7 @@ fn merges_of_layers_over_one_base_agree_with_the_model() {
         stage("feat", "d/g", 0),
         commit("feat"),
         merge(MergeStrategy::SourceWins),
-    ];
+    ]);
     let folded = run_layered(ops, layering).compacted;
     assert!(folded >= 1, "the first layer was folded: {folded}");
 }
@@ -273,13 +281,8 @@ fn described_layers_diff_as_the_model_says() {
         compact_records: 1,
     };
     let describe = |branch| Op::Describe { branch };
-    let ops = vec![
-        stage("main", "a", 1),
-        stage("main", "b/x", 1),
-        stage("main", "c", 1),
-        stage("main", "d/g", 1),
-        commit("main"),
-        Op::Compact,
+    let mut ops = folded_main();
+    ops.extend([
         Op::CreateBranch {
             name: "feat",
             from: Target::Branch("main", 0),
@@ -318,7 +321,7 @@ fn described_layers_diff_as_the_model_says() {
         stage("main", "g", 1),
         commit("main"),
         describe("main"),
-    ];
+    ]);
     let tally = run_layered(ops, layering);
     assert!(tally.described >= 5, "trees described: {}", tally.described);
 }
