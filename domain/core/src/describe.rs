@@ -11,7 +11,7 @@
 use crate::Engine;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
-use tarn_model::{CommitId, MetaRangeId, RepositoryId, StorageNamespace};
+use tarn_model::{Commit, CommitId, MetaRangeId, RepositoryId, StorageNamespace};
 use tokio::sync::Notify;
 
 /// The background describer of one engine (shared by its clones).
@@ -115,7 +115,11 @@ impl Engine {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             if state.running {
-                if !state.pending.iter().any(|a| a.tree == ask.tree) {
+                if !state
+                    .pending
+                    .iter()
+                    .any(|a| a.tree == ask.tree && a.ns == ask.ns)
+                {
                     if state.pending.len() == WAITING {
                         state.pending.pop_front();
                     }
@@ -126,11 +130,13 @@ impl Engine {
             state.running = true;
         }
         let engine = self.clone();
+        // Made before the task, so that a runtime dropping the task unrun
+        // still marks the describer idle.
+        let mut running = Running {
+            describer,
+            done: false,
+        };
         runtime.spawn(async move {
-            let mut running = Running {
-                describer,
-                done: false,
-            };
             let mut next = Some(ask);
             while let Some(ask) = next {
                 engine.describe_now(&ask).await;
@@ -139,17 +145,18 @@ impl Engine {
         });
     }
 
-    /// Asks for the base values of those of `trees` a read found without
-    /// them a moment ago (see [`crate::trees::TreeStore::base_values`]).
+    /// Asks for the base values of the trees of those of `commits` a read
+    /// found without them a moment ago (see
+    /// [`crate::trees::TreeStore::base_values`]).
     pub(crate) fn describe_missing<'a>(
         &self,
         repo: &RepositoryId,
         ns: &StorageNamespace,
-        trees: impl IntoIterator<Item = &'a MetaRangeId>,
+        commits: impl IntoIterator<Item = &'a Commit>,
     ) {
-        for tree in trees {
-            if self.trees.found_undescribed(ns, tree) {
-                self.describe_later(repo, ns, tree, None);
+        for c in commits {
+            if self.trees.found_undescribed(ns, &c.meta_range_id) {
+                self.describe_later(repo, ns, &c.meta_range_id, c.parents.first());
             }
         }
     }

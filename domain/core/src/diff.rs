@@ -112,7 +112,7 @@ impl Engine {
         };
         // Layers this diff found without base values (made before them, or
         // their ask dropped) get them, so that the next diff reads no base.
-        self.describe_missing(repo, &ns, [&l.meta_range_id, &r.meta_range_id]);
+        self.describe_missing(repo, &ns, [&l, &r]);
         Ok(page)
     }
 
@@ -260,7 +260,7 @@ impl Engine {
             (right, &right_tree, one_base_right),
         ] {
             if over && tree.overlay.is_some() {
-                values.extend(self.trees.base_values(ns, id, &tree.base_id).await?);
+                values.extend(self.trees.base_values(ns, id, &tree.base_id).await);
             }
         }
         loop {

@@ -227,12 +227,14 @@ pub(super) async fn act(
             if !still_old(engine, ns, &trash, cutoff).await? {
                 return Ok(false);
             }
-            blocks.delete(ns, &trash).await?;
-            // A layered tree's base values go with it (none for the others).
+            // A layered tree's base values go with it (none for the
+            // others), first: a run stopped in between leaves the tree in
+            // the trash for the next run, not base values of no tree.
             if kind == "metarange" {
                 let described = crate::trees::base_values_key(&MetaRangeId::new(id)?)?;
                 blocks.delete(ns, &described).await?;
             }
+            blocks.delete(ns, &trash).await?;
             Ok(true)
         }
         RESTORE => {

@@ -212,3 +212,28 @@ async fn a_diff_asks_for_the_base_values_its_layers_lack() {
     assert_eq!(read, 0, "ranges read once described");
     assert_eq!(again[0], first.items);
 }
+
+#[tokio::test]
+async fn damaged_base_values_cost_speed_not_answers() {
+    let f = scattered().await;
+    f.engine.layers_described().await;
+    let (good, read) = diffs(&f).await;
+    assert_eq!(read, 0);
+    let key = crate::trees::base_values_key(&tree_of(&f, "dev").await).unwrap();
+    let body = tarn_ports::ByteStream::from_bytes(b"garbage".to_vec());
+    f.engine
+        .stores
+        .blocks
+        .put(&ns(), &key, body, Some(7))
+        .await
+        .unwrap();
+    // The diff reads the base instead, and answers the same.
+    let (damaged, read) = diffs(&f).await;
+    assert_eq!(damaged, good);
+    assert!(read > 0, "the base was read");
+    // Describing again writes the file anew.
+    assert!(f.engine.describe_tree(&f.repo, "dev").await.unwrap());
+    let (again, read) = diffs(&f).await;
+    assert_eq!(again, good);
+    assert_eq!(read, 0);
+}

@@ -147,7 +147,7 @@ impl TreeStore {
             return self.diff_plain(ns, &l.base, &r.base, scope, limit).await;
         }
         let values = if l.base_id == r.base_id {
-            futures::try_join!(self.values_of(ns, left, &l), self.values_of(ns, right, &r))?
+            futures::join!(self.values_of(ns, left, &l), self.values_of(ns, right, &r))
         } else {
             (None, None)
         };
@@ -160,9 +160,9 @@ impl TreeStore {
         ns: &StorageNamespace,
         id: &MetaRangeId,
         tree: &Tree,
-    ) -> Result<Option<Overlay>> {
+    ) -> Option<Overlay> {
         if tree.overlay.is_none() {
-            return Ok(None);
+            return None;
         }
         self.base_values(ns, id, &tree.base_id).await
     }

@@ -9,7 +9,8 @@
 //! off the commit path (see `crate::describe`), from the parent tree's
 //! file and reads for the change alone. It is deterministic (the same tree
 //! always describes to the same bytes), so any instance may write it, any
-//! number of times; a diff that finds none reads the base as before.
+//! number of times; a diff that finds none (or cannot read it) reads the
+//! base as before.
 //! Garbage collection deletes it with its tree.
 
 use super::layered::OverlayData;
@@ -33,45 +34,62 @@ pub(crate) fn base_values_key(id: &MetaRangeId) -> Result<BlockKey> {
 
 impl TreeStore {
     /// The base values of layered tree `id` over base `base`: `None` when
-    /// none were written (or they describe another base, which a file
-    /// named by the tree cannot, unless damaged).
+    /// none were written, or they cannot be read (a warning says why: a
+    /// diff then reads the base, so a damaged file costs speed, never an
+    /// answer), or they describe another base (which a file named by the
+    /// tree cannot, unless damaged).
     pub(crate) async fn base_values(
         &self,
         ns: &StorageNamespace,
         id: &MetaRangeId,
         base: &MetaRangeId,
-    ) -> Result<Option<Overlay>> {
+    ) -> Option<Overlay> {
         let cached = (ns.as_str().to_owned(), id.clone());
         let values = match self.base_values.get(&cached) {
             Some(v) => v,
-            None if self.undescribed.contains_key(&cached) => return Ok(None),
-            None => {
-                let got = match self.blocks.get(ns, &base_values_key(id)?, None).await {
-                    Ok(got) => got,
-                    Err(e) if e.kind() == tarn_ports::ErrorKind::NotFound => {
-                        // Remembered a little while: a paginated diff asks
-                        // once per page.
-                        self.undescribed.insert(cached, ());
-                        return Ok(None);
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                let bytes = got
-                    .body
-                    .collect_bounded(super::MAX_TREE_FILE)
-                    .await
-                    .map_err(|e| Error::Internal(tarn_ports::PortError::internal(e.to_string())))?;
-                let DecodedTree::Layered { base, overlay } =
-                    tree::decode_tree(&bytes).map_err(corrupt)?
-                else {
-                    return Err(super::corrupt_text("base values without a base"));
-                };
-                let v = Arc::new(OverlayData::new(base, overlay));
-                self.base_values.insert(cached, v.clone());
-                v
-            }
+            None if self.undescribed.contains_key(&cached) => return None,
+            None => match self.read_base_values(ns, id).await {
+                Ok(Some(v)) => {
+                    self.base_values.insert(cached, v.clone());
+                    v
+                }
+                // Remembered a little while: a paginated diff asks once
+                // per page.
+                Ok(None) => {
+                    self.undescribed.insert(cached, ());
+                    return None;
+                }
+                Err(e) => {
+                    tracing::warn!(tree = %id, %ns, error = %e, "cannot read base values; reading the base instead");
+                    self.undescribed.insert(cached, ());
+                    return None;
+                }
+            },
         };
-        Ok((values.base == *base).then_some(values))
+        (values.base == *base).then_some(values)
+    }
+
+    /// The base values file of tree `id`, decoded; `None` if there is none.
+    async fn read_base_values(
+        &self,
+        ns: &StorageNamespace,
+        id: &MetaRangeId,
+    ) -> Result<Option<Overlay>> {
+        let got = match self.blocks.get(ns, &base_values_key(id)?, None).await {
+            Ok(got) => got,
+            Err(e) if e.kind() == tarn_ports::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let bytes = got
+            .body
+            .collect_bounded(super::MAX_TREE_FILE)
+            .await
+            .map_err(|e| Error::Internal(tarn_ports::PortError::internal(e.to_string())))?;
+        let DecodedTree::Layered { base, overlay } = tree::decode_tree(&bytes).map_err(corrupt)?
+        else {
+            return Err(super::corrupt_text("base values without a base"));
+        };
+        Ok(Some(Arc::new(OverlayData::new(base, overlay))))
     }
 
     /// Whether a read found layered tree `id` without base values a moment
@@ -98,13 +116,15 @@ impl TreeStore {
             return Ok(false);
         };
         let key = base_values_key(id)?;
-        match self.blocks.head(ns, &key).await {
-            Ok(_) => return Ok(false),
-            Err(e) if e.kind() == tarn_ports::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
+        // Written already (and readable): nothing to do. A damaged file is
+        // written again.
+        if let Ok(Some(v)) = self.read_base_values(ns, id).await {
+            if v.base == tree.base_id {
+                return Ok(false);
+            }
         }
         let known = match parent {
-            Some(p) => self.base_values(ns, p, &tree.base_id).await?,
+            Some(p) => self.base_values(ns, p, &tree.base_id).await,
             None => None,
         };
         // Each path's base value: known from the parent's, else looked up

@@ -372,31 +372,92 @@ mod tests {
         assert!(meta.shortcut(2).is_none(), "no range past the end");
     }
 
+    /// Lookups of `probes` (and of every key) in a range, a metarange and
+    /// a path index of `keys` agree with plain binary searches.
+    fn lookups_agree(
+        keys: &std::collections::BTreeSet<String>,
+        probes: &[String],
+    ) -> Result<(), TestCaseError> {
+        let recs = records(keys);
+        let data = RangeData::parse(tarn_model::tree::encode_range(&recs)).unwrap();
+        let infos: Vec<RangeInfo> = keys
+            .iter()
+            .map(|k| RangeInfo {
+                id: tarn_model::tree::range_id(k.as_bytes()),
+                first: ObjectPath::new(k.clone()).unwrap(),
+                last: ObjectPath::new(k.clone()).unwrap(),
+                count: 1,
+                bytes: 1,
+            })
+            .collect();
+        let meta = MetaRangeData::new(infos.clone());
+        let index = PathIndex::new(keys.iter().map(|k| k.as_bytes()));
+        for p in probes.iter().chain(keys.iter()) {
+            let path = ObjectPath::new(p.clone()).unwrap();
+            let want = recs.binary_search_by(|(k, _)| k.cmp(&path)).ok();
+            prop_assert_eq!(data.find(&path), want, "{}", p);
+            prop_assert_eq!(
+                meta.locate(&path),
+                infos.partition_point(|r| r.last < path),
+                "{}",
+                p
+            );
+            let (lo, hi) = index.window(p.as_bytes());
+            let at = recs.partition_point(|(k, _)| *k < path);
+            prop_assert!(
+                lo <= at && at <= hi,
+                "{} at {} outside {}..{}",
+                p,
+                at,
+                lo,
+                hi
+            );
+            if let Some(i) = want {
+                prop_assert!(lo <= i && i < hi, "{} at {} outside {}..{}", p, i, lo, hi);
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn keys_outside_the_shared_prefix_keep_their_order() {
+        // Most keys share a folder; a few sort before it, inside its
+        // prefix's neighbourhood, and after it.
+        let mut keys: std::collections::BTreeSet<String> = (0..40)
+            .map(|i| format!("tables/events/date=001/part-{i:04}"))
+            .collect();
+        keys.extend(
+            [
+                "a/x",
+                "tables/",
+                "tables/events/date=000/z",
+                "tables/events/date=002/a",
+                "z/x",
+            ]
+            .map(String::from),
+        );
+        let probes = [
+            "a",
+            "a/y",
+            "tables",
+            "tables/events/date=001/part-",
+            "tables/events/date=001/part-0005x",
+            "tables/events/date=001/part-9999",
+            "tables/events/date=0011",
+            "u",
+            "zz",
+        ]
+        .map(String::from);
+        lookups_agree(&keys, &probes).unwrap();
+    }
+
     proptest! {
         #[test]
         fn lookups_agree_with_plain_binary_searches(
             keys in proptest::collection::btree_set("(tables/events/date=00[0-9]/)?part-[0-9a-c]{0,12}(\\.parquet)?", 0..120),
             probes in proptest::collection::vec("(tables/events/date=00[0-9]/)?part-[0-9a-c]{0,12}(\\.parquet)?", 1..30),
         ) {
-            let recs = records(&keys);
-            let data = RangeData::parse(tarn_model::tree::encode_range(&recs)).unwrap();
-            let infos: Vec<RangeInfo> = keys
-                .iter()
-                .map(|k| RangeInfo {
-                    id: tarn_model::tree::range_id(k.as_bytes()),
-                    first: ObjectPath::new(k.clone()).unwrap(),
-                    last: ObjectPath::new(k.clone()).unwrap(),
-                    count: 1,
-                    bytes: 1,
-                })
-                .collect();
-            let meta = MetaRangeData::new(infos.clone());
-            for p in probes.iter().chain(keys.iter()) {
-                let path = ObjectPath::new(p.clone()).unwrap();
-                let want = recs.binary_search_by(|(k, _)| k.cmp(&path)).ok();
-                prop_assert_eq!(data.find(&path), want, "{}", p);
-                prop_assert_eq!(meta.locate(&path), infos.partition_point(|r| r.last < path), "{}", p);
-            }
+            lookups_agree(&keys, &probes)?;
         }
     }
 }
