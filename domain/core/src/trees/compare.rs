@@ -161,9 +161,7 @@ impl TreeStore {
         id: &MetaRangeId,
         tree: &Tree,
     ) -> Option<Overlay> {
-        if tree.overlay.is_none() {
-            return None;
-        }
+        tree.overlay.as_ref()?;
         self.base_values(ns, id, &tree.base_id).await
     }
 
