@@ -217,6 +217,23 @@ fn folded_main() -> Vec<Op> {
     ]
 }
 
+/// `feat` from `main`, with a change, an addition and a removal, committed.
+fn feat_from_main() -> Vec<Op> {
+    vec![
+        Op::CreateBranch {
+            name: "feat",
+            from: Target::Branch("main", 0),
+        },
+        stage("feat", "a", 2),
+        stage("feat", "e", 1),
+        Op::Delete {
+            branch: "feat",
+            path: "c",
+        },
+        commit("feat"),
+    ]
+}
+
 /// Merges between layers over one base, resolved from their overlays: the
 /// changes the destination left alone, a removal, a conflict and its
 /// resolution agree with the model.
@@ -237,20 +254,9 @@ fn merges_of_layers_over_one_base_agree_with_the_model() {
         allow_empty: false,
     };
     let mut ops = folded_main();
+    ops.extend([stage("main", "a/b", 1), commit("main")]);
+    ops.extend(feat_from_main());
     ops.extend([
-        stage("main", "a/b", 1),
-        commit("main"),
-        Op::CreateBranch {
-            name: "feat",
-            from: Target::Branch("main", 0),
-        },
-        stage("feat", "a", 2),
-        stage("feat", "e", 1),
-        Op::Delete {
-            branch: "feat",
-            path: "c",
-        },
-        commit("feat"),
         stage("main", "b/y", 1),
         commit("main"),
         merge(MergeStrategy::None),
@@ -282,18 +288,8 @@ fn described_layers_diff_as_the_model_says() {
     };
     let describe = |branch| Op::Describe { branch };
     let mut ops = folded_main();
+    ops.extend(feat_from_main());
     ops.extend([
-        Op::CreateBranch {
-            name: "feat",
-            from: Target::Branch("main", 0),
-        },
-        stage("feat", "a", 2),
-        stage("feat", "e", 1),
-        Op::Delete {
-            branch: "feat",
-            path: "c",
-        },
-        commit("feat"),
         describe("feat"),
         stage("main", "b/x", 2),
         stage("main", "f", 1),
