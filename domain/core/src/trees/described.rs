@@ -20,7 +20,6 @@ use futures::StreamExt;
 use std::sync::Arc;
 use tarn_model::tree::{self, DecodedTree, OverlayRecord};
 use tarn_model::{BlockKey, Entry, MetaRangeId, StorageNamespace};
-use tarn_ports::ByteStream;
 
 /// Where base values live.
 const BASE_VALUES_PREFIX: &str = "_tarn/basevalues/";
@@ -181,10 +180,7 @@ impl TreeStore {
                 Ok((path.clone(), value))
             })
             .collect::<Result<Vec<OverlayRecord>>>()?;
-        let bytes = tree::encode_layered(&tree.base_id, &records);
-        let size = bytes.len() as u64;
-        self.blocks
-            .put(ns, &key, ByteStream::from_bytes(bytes), Some(size))
+        self.write_file(ns, key, tree::encode_layered(&tree.base_id, &records))
             .await?;
         let cached = (ns.as_str().to_owned(), id.clone());
         self.undescribed.invalidate(&cached);

@@ -64,7 +64,7 @@ pub(crate) fn metarange_key(id: &MetaRangeId) -> Result<BlockKey> {
 }
 
 /// Files larger than this are corrupt: ranges are capped well below it.
-pub(crate) const MAX_TREE_FILE: usize = 256 << 20;
+const MAX_TREE_FILE: usize = 256 << 20;
 
 impl TreeStore {
     /// A store caching files in up to `cache_bytes` of memory, as the
